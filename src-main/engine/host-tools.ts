@@ -1,0 +1,84 @@
+/**
+ * Host tools the engine runs (always through execa with argument arrays). One registry, so
+ * `nexus doctor` can list them and every stage can say exactly what to install when one is missing.
+ */
+import { access, constants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { NexusError } from '../../src-shared/errors';
+
+export interface HostTool {
+  /** Executable name looked up on PATH. */
+  command: string;
+  /** Features that need it (shown by `nexus doctor`). */
+  features: string[];
+  packages: { apt?: string; dnf?: string; pacman?: string; brew?: string };
+  /** Absolute files that are not executables but are needed (firmware blobs etc.). */
+  optional?: boolean;
+}
+
+export const HOST_TOOLS: readonly HostTool[] = [
+  { command: 'mke2fs', features: ['build: ext4 root'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
+  { command: 'e2fsck', features: ['build: filesystem checks'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
+  { command: 'mkfs.erofs', features: ['build: cryptobox read-only root'], packages: { apt: 'erofs-utils', dnf: 'erofs-utils', pacman: 'erofs-utils', brew: 'erofs-utils' } },
+  { command: 'veritysetup', features: ['build: dm-verity hash tree'], packages: { apt: 'cryptsetup-bin', dnf: 'cryptsetup', pacman: 'cryptsetup', brew: 'cryptsetup' } },
+  { command: 'mkfs.f2fs', features: ['build: persistent overlay'], packages: { apt: 'f2fs-tools', dnf: 'f2fs-tools', pacman: 'f2fs-tools' } },
+  { command: 'mkfs.vfat', features: ['build: boot partitions'], packages: { apt: 'dosfstools', dnf: 'dosfstools', pacman: 'dosfstools', brew: 'dosfstools' } },
+  { command: 'mcopy', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
+  { command: 'sfdisk', features: ['build: partition tables (checks)'], packages: { apt: 'fdisk', dnf: 'util-linux', pacman: 'util-linux', brew: 'util-linux' } },
+  { command: 'objcopy', features: ['build: unified kernel images'], packages: { apt: 'binutils', dnf: 'binutils', pacman: 'binutils', brew: 'binutils' } },
+  { command: 'qemu-system-x86_64', features: ['boot test: x86_64'], packages: { apt: 'qemu-system-x86', dnf: 'qemu-system-x86', pacman: 'qemu-system-x86', brew: 'qemu' } },
+  { command: 'qemu-system-aarch64', features: ['boot test: arm64'], packages: { apt: 'qemu-system-arm', dnf: 'qemu-system-aarch64', pacman: 'qemu-system-aarch64', brew: 'qemu' } },
+  { command: 'qemu-system-riscv64', features: ['boot test: riscv64'], packages: { apt: 'qemu-system-misc', dnf: 'qemu-system-riscv', pacman: 'qemu-system-riscv', brew: 'qemu' } },
+  { command: 'bmaptool', features: ['tests: bmap interoperability'], packages: { apt: 'bmap-tools', dnf: 'bmap-tools', pacman: 'bmap-tools' }, optional: true },
+  { command: 'lsblk', features: ['flash: drive details'], packages: { apt: 'util-linux', dnf: 'util-linux', pacman: 'util-linux' } },
+  { command: 'pkexec', features: ['flash: privileged writer (Linux)'], packages: { apt: 'pkexec', dnf: 'polkit', pacman: 'polkit' }, optional: true },
+];
+
+const found = new Map<string, string | null>();
+
+/** Finds an executable on PATH without a shell. */
+export async function whichTool(command: string, pathEnv = process.env.PATH ?? ''): Promise<string | null> {
+  const key = `${command}\0${pathEnv}`;
+  if (found.has(key)) return found.get(key)!;
+  let result: string | null = null;
+  const dirs = [...pathEnv.split(delimiter), '/usr/sbin', '/sbin'].filter(Boolean);
+  for (const dir of dirs) {
+    const candidate = join(dir, command);
+    try {
+      await access(candidate, constants.X_OK);
+      result = candidate;
+      break;
+    } catch {
+      /* keep looking */
+    }
+  }
+  found.set(key, result);
+  return result;
+}
+
+export function installHint(command: string): string {
+  const tool = HOST_TOOLS.find((t) => t.command === command);
+  if (!tool) return `Install "${command}" with your package manager.`;
+  const p = tool.packages;
+  const parts = [p.apt && `Debian/Ubuntu: sudo apt-get install ${p.apt}`, p.dnf && `Fedora: sudo dnf install ${p.dnf}`, p.pacman && `Arch: sudo pacman -S ${p.pacman}`, p.brew && `macOS: brew install ${p.brew}`].filter(Boolean);
+  return parts.join('; ');
+}
+
+/** Returns the tool's absolute path or throws TOOL_MISSING naming the package to install. */
+export async function requireTool(command: string, feature?: string): Promise<string> {
+  const path = await whichTool(command);
+  if (path) return path;
+  throw new NexusError('TOOL_MISSING', `"${command}" is not installed${feature ? `; it is needed for ${feature}` : ''}.`, installHint(command));
+}
+
+export interface DoctorRow {
+  command: string;
+  path: string | null;
+  features: string[];
+  install: string;
+  optional: boolean;
+}
+
+export async function doctor(): Promise<DoctorRow[]> {
+  return Promise.all(HOST_TOOLS.map(async (t) => ({ command: t.command, path: await whichTool(t.command), features: t.features, install: installHint(t.command), optional: !!t.optional })));
+}

@@ -1,0 +1,200 @@
+/**
+ * The catalog of what can be built, as data: Boxes (profiles), boards, fragments and feeds.
+ * Files in profiles/ are YAML validated by these schemas. Box files may omit fields they inherit
+ * (`extends`); the merged result must satisfy BoxSchema.
+ */
+import { z } from 'zod';
+import { Arch } from './arch';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", starting with a letter');
+/** An APK dependency atom as Alpine writes it: name with optional constraint (e.g. "linux-lts", "so:libc.musl-x86_64.so.1", "musl>=1.2"). */
+const packageAtom = z.string().regex(/^!?[A-Za-z0-9_.+:/-]+([<>=~]{1,2}[A-Za-z0-9_.+-]+)?$/, 'an Alpine package name, optionally with a version constraint');
+
+export const FileSpec = z.object({
+  path: z.string().regex(/^\/[^\0]*$/, 'an absolute path inside the image').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
+  content: z.string(),
+  mode: z.string().regex(/^0?[0-7]{3,4}$/, 'an octal mode like "0644"').default('0644'),
+  owner: z.string().default('root'),
+  group: z.string().default('root'),
+}).strict();
+export type FileSpec = z.infer<typeof FileSpec>;
+
+/** A dinit service. `command` absent means the service file comes from a package and is only enabled. */
+export const ServiceSpec = z.union([
+  name.transform((n) => ({ name: n })),
+  z.object({
+    name,
+    type: z.enum(['process', 'bgprocess', 'scripted', 'internal']).default('process'),
+    command: z.string().optional(),
+    dependsOn: z.array(name).default([]),
+    description: z.string().optional(),
+  }).strict(),
+]);
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+
+export const Tier = z.enum(['STC-1', 'STC-2', 'STC-3', 'STC-4', 'STC-5', 'BSD']);
+export type Tier = z.infer<typeof Tier>;
+
+export const RootFs = z.object({
+  /** initramfs: the whole system runs from RAM (rescue style); ext4: writable root; erofs: read-only, compressed. */
+  type: z.enum(['initramfs', 'ext4', 'erofs']),
+  verity: z.boolean().default(false),
+  compression: z.enum(['none', 'lz4hc', 'lzma']).optional(),
+}).strict();
+
+export const Filesystems = z.object({
+  root: RootFs,
+  /** Persistent writable state over a read-only root ("Notebook"). */
+  overlay: z.object({ type: z.literal('f2fs'), sizeMiB: z.number().int().min(128), mountpoint: z.string().default('/var/lib/nexus/state') }).strict().optional(),
+  /** Encrypted vault created on first boot, never inside the image. */
+  vault: z.object({
+    type: z.literal('dm-crypt'),
+    cipher: z.literal('aes-xts-plain64'),
+    keyBits: z.literal(512),
+    createdOn: z.literal('first-boot'),
+    mountpoint: z.string().default('/vault'),
+  }).strict().optional(),
+}).strict();
+export type Filesystems = z.infer<typeof Filesystems>;
+
+export const Budgets = z.object({
+  packages: z.object({ min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional() }).strict(),
+  sizeMiB: z.object({ min: z.number().nonnegative().optional(), max: z.number().positive().optional() }).strict().optional(),
+}).strict();
+
+export const Slot = z.object({
+  name,
+  description: z.string(),
+  /** Empty by default: a slot is a place for packages the user or a later release adds. */
+  packages: z.array(packageAtom).default([]),
+}).strict();
+
+export const OfficialImage = z.object({
+  os: z.enum(['openbsd', 'dragonfly']),
+  /** Name of the entry in profiles/releases.yaml that gives versions, mirrors and file names. */
+  release: z.string(),
+  verification: z.enum(['signify', 'sha256-over-https']),
+}).strict();
+
+export const BoxSchema = z.object({
+  name,
+  tier: Tier,
+  nickname: z.string().min(1),
+  philosophy: z.string().min(1),
+  description: z.string().min(1),
+  users: z.array(z.string().min(1)).min(1),
+  extends: name.optional(),
+  recipe: z.enum(['compose', 'official-image']),
+  architectures: z.array(Arch).min(1),
+  /** Alpine repositories this Box needs beyond "main". */
+  repositories: z.array(z.enum(['main', 'community', 'testing'])).default(['main']),
+  packages: z.array(packageAtom).default([]),
+  services: z.array(ServiceSpec).default([]),
+  files: z.array(FileSpec).default([]),
+  kernelModules: z.array(z.string()).default([]),
+  filesystems: Filesystems.optional(),
+  budgets: Budgets,
+  slots: z.array(Slot).default([]),
+  official: OfficialImage.optional(),
+  /** Fragments applied when the user names none. */
+  defaultFragments: z.array(name).default([]),
+  notes: z.array(z.string()).default([]),
+}).strict().superRefine((b, ctx) => {
+  if (b.recipe === 'compose' && !b.filesystems) ctx.addIssue({ code: 'custom', path: ['filesystems'], message: 'a compose Box needs filesystems' });
+  if (b.recipe === 'official-image' && !b.official) ctx.addIssue({ code: 'custom', path: ['official'], message: 'an official-image Box needs an "official" section' });
+});
+export type Box = z.infer<typeof BoxSchema>;
+
+/** What a Box file may contain before inheritance is applied: every field optional except its name. */
+export const BoxFileSchema = z.object({ name }).catchall(z.unknown());
+
+export const PartitionRole = z.enum(['esp', 'boot', 'spl', 'uboot', 'root', 'root-verity', 'state']);
+export type PartitionRole = z.infer<typeof PartitionRole>;
+
+export const BoardSchema = z.object({
+  name,
+  title: z.string(),
+  arch: Arch,
+  kind: z.enum(['hardware', 'vm']),
+  partitionTable: z.enum(['gpt', 'mbr']),
+  /** How the firmware finds the kernel. */
+  boot: z.object({
+    method: z.enum(['uefi', 'rpi-firmware', 'u-boot-extlinux']),
+    /** Size of the FAT partition the firmware reads (ESP or boot). */
+    partitionMiB: z.number().int().min(32),
+    fat: z.enum(['fat16', 'fat32']),
+    loader: z.enum(['uki', 'systemd-boot', 'config.txt', 'extlinux']),
+    /** Files the board's firmware needs, by path on the boot partition and where they come from. */
+    files: z.array(z.object({ dest: z.string(), from: z.string() }).strict()).default([]),
+    /** Raw partitions the boot ROM reads (VisionFive 2 SPL and U-Boot FIT). */
+    raw: z.array(z.object({ role: z.enum(['spl', 'uboot']), sizeMiB: z.number().positive(), typeGuid: z.string(), from: z.string() }).strict()).default([]),
+  }).strict(),
+  kernelPackage: z.string(),
+  /** Extra packages the board needs to boot (firmware, device trees, loaders). */
+  bootPackages: z.array(packageAtom).default([]),
+  kernelModules: z.array(z.string()).default([]),
+  console: z.string(),
+  qemu: z.object({
+    binary: z.string(),
+    machine: z.string(),
+    cpu: z.string().optional(),
+    firmware: z.string().optional(),
+  }).strict().optional(),
+  /** What OpenBSD offers for this board, if anything. */
+  openbsd: z.object({ supported: z.boolean(), image: z.string().optional(), notes: z.string() }).strict().optional(),
+  illustration: z.string().optional(),
+  notes: z.array(z.string()).default([]),
+  /** Steps shown after a successful write (insert the card, boot switch, first login). */
+  nextSteps: z.array(z.string()).default([]),
+}).strict();
+export type Board = z.infer<typeof BoardSchema>;
+
+export const FragmentSchema = z.object({
+  name,
+  description: z.string(),
+  packages: z.array(packageAtom).default([]),
+  /** Packages for OpenBSD boxes (pkg_add names), when the fragment applies there. */
+  openbsdPackages: z.array(z.string()).default([]),
+  services: z.array(ServiceSpec).default([]),
+  files: z.array(FileSpec).default([]),
+  kernelModules: z.array(z.string()).default([]),
+  repositories: z.array(z.enum(['main', 'community', 'testing'])).default([]),
+  /** Fragments this one needs; they are added first. */
+  requires: z.array(name).default([]),
+}).strict();
+export type Fragment = z.infer<typeof FragmentSchema>;
+
+export const FeedSchema = z.object({
+  name,
+  kind: z.literal('apk'),
+  description: z.string(),
+  branch: z.string().regex(/^(v\d+\.\d+|edge)$/),
+  mirrors: z.array(z.string().url()).min(1),
+  /** Directory of trusted public keys, relative to resources/. */
+  keys: z.string(),
+}).strict();
+export type Feed = z.infer<typeof FeedSchema>;
+
+export const ReleaseSchema = z.object({
+  name,
+  os: z.enum(['openbsd', 'dragonfly']),
+  version: z.string(),
+  mirrors: z.array(z.string().url()).min(1),
+  /** Public key file (relative to resources/) for signify; absent when upstream does not sign. */
+  signifyKey: z.string().optional(),
+  checksumFile: z.string(),
+  /** Image file name per architecture. */
+  images: z.record(z.string(), z.string()),
+  notes: z.array(z.string()).default([]),
+}).strict();
+export type Release = z.infer<typeof ReleaseSchema>;
+
+export interface Catalog {
+  boxes: Map<string, Box>;
+  boards: Map<string, Board>;
+  fragments: Map<string, Fragment>;
+  feeds: Map<string, Feed>;
+  releases: Map<string, Release>;
+  /** The raw, un-merged Box files, for `nexus profiles show --raw` and inheritance. */
+  rawBoxes: Map<string, Record<string, unknown>>;
+}
