@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { Arch } from './arch';
 
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", starting with a letter');
+const name = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, "-" and "_", starting with a letter');
 /** An APK dependency atom as Alpine writes it: name with optional constraint (e.g. "linux-lts", "so:libc.musl-x86_64.so.1", "musl>=1.2"). */
 const packageAtom = z.string().regex(/^!?[A-Za-z0-9_.+:/-]+([<>=~]{1,2}[A-Za-z0-9_.+-]+)?$/, 'an Alpine package name, optionally with a version constraint');
 
@@ -89,6 +89,8 @@ export const BoxSchema = z.object({
   /** Alpine repositories this Box needs beyond "main". */
   repositories: z.array(z.enum(['main', 'community', 'testing'])).default(['main']),
   packages: z.array(packageAtom).default([]),
+  /** Virtual packages the image builder itself satisfies (e.g. initramfs-generator: Nexus makes the initramfs). */
+  builderProvides: z.array(z.string()).default([]),
   services: z.array(ServiceSpec).default([]),
   files: z.array(FileSpec).default([]),
   kernelModules: z.array(z.string()).default([]),

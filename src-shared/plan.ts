@@ -43,7 +43,10 @@ export const BuildPlanSchema = z.object({
     mirrors: z.array(z.string()),
     keys: z.string(),
   }).nullable(),
+  /** Package atoms to install, with where each was asked for. Board boot packages are listed in boot.bootPackages too. */
   packages: z.array(z.object({ name: z.string(), from: z.array(Origin) })),
+  /** Virtual packages the builder satisfies itself (the resolver treats them as installed). */
+  builderProvides: z.array(z.string()),
   services: z.array(z.object({
     name: z.string(),
     type: z.enum(['process', 'bgprocess', 'scripted', 'internal']),

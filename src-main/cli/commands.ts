@@ -1,0 +1,13 @@
+/**
+ * Every `nexus` sub-command module registers itself here. One line per module keeps the
+ * CLI entry point free of feature code.
+ */
+import type { Command } from 'commander';
+
+export type Register = (program: Command) => void;
+
+export const commandModules: Array<() => Promise<{ register: Register }>> = [
+  () => import('./build'),
+  () => import('./profiles'),
+  () => import('./doctor'),
+];

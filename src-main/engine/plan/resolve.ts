@@ -1,0 +1,199 @@
+/**
+ * (box, arch, board, fragments, customization) → a canonical BuildPlan. Pure given the catalog:
+ * the same request always gives the same plan and the same plan hash.
+ */
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import { ALPINE_ARCH, ARCHES, OPENBSD_ARCH, normalizeArch, type Arch } from '../../../src-shared/arch';
+import type { Board, Box, Catalog, Fragment, ServiceSpec } from '../../../src-shared/catalog';
+import { CustomizationSchema } from '../../../src-shared/customization';
+import { NexusError } from '../../../src-shared/errors';
+import { BuildPlanSchema, PLAN_SCHEMA_VERSION, type BuildPlan, type BuildRequest } from '../../../src-shared/plan';
+import { didYouMean } from '../../../src-shared/suggest';
+import { hashCanonical } from './canonical';
+import { planPartitions } from './partitions';
+
+export interface ResolveOptions {
+  /** Base directory for relative outputs (default: process.cwd()). */
+  cwd?: string;
+}
+
+function pickBoxAndTarget(catalog: Catalog, req: BuildRequest): { box: Box; arch: Arch; board: Board } {
+  const box = catalog.boxes.get(req.profile);
+  if (!box) {
+    throw new NexusError('UNKNOWN_BOX', `There is no Box called "${req.profile}".`, `${didYouMean(req.profile, [...catalog.boxes.keys()])}Run "nexus build --list-profiles" to see them all.`);
+  }
+  let arch: Arch | undefined;
+  if (req.arch !== undefined) {
+    arch = normalizeArch(req.arch);
+    if (!arch) throw new NexusError('UNKNOWN_ARCH', `"${req.arch}" is not an architecture Nexus builds for.`, `Use one of: ${ARCHES.join(', ')}.`);
+  }
+  let board: Board | undefined;
+  if (req.target !== undefined) {
+    board = catalog.boards.get(req.target);
+    if (!board) throw new NexusError('UNKNOWN_BOARD', `There is no board called "${req.target}".`, `${didYouMean(req.target, [...catalog.boards.keys()])}Boards: ${[...catalog.boards.keys()].join(', ')}.`);
+    if (arch && board.arch !== arch) {
+      const alternatives = [...catalog.boards.values()].filter((b) => b.arch === arch).map((b) => b.name);
+      throw new NexusError('BOARD_ARCH_MISMATCH', `${board.title} (${board.name}) is ${board.arch}, not ${arch}.`, `Use --arch=${board.arch}, or for ${arch} choose --target=${alternatives.join(' or --target=')}.`);
+    }
+    arch = board.arch;
+  }
+  arch ??= box.architectures[0]!;
+  if (!box.architectures.includes(arch)) {
+    throw new NexusError('ARCH_UNSUPPORTED', `${box.name} is not available for ${arch}.`, `${box.name} supports ${box.architectures.join(', ')}.`);
+  }
+  if (!board) {
+    board = catalog.boards.get(`qemu-${arch}`);
+    if (!board) throw new NexusError('UNKNOWN_BOARD', `No default board for ${arch}.`, 'Name one with --target.');
+  }
+  return { box, arch, board };
+}
+
+/** Fragments in application order: each one's requirements first, no duplicates. */
+export function expandFragments(catalog: Catalog, names: readonly string[]): Fragment[] {
+  const out: Fragment[] = [];
+  const visit = (name: string, via: string[]) => {
+    if (out.some((f) => f.name === name)) return;
+    if (via.includes(name)) throw new NexusError('CATALOG_CYCLE', `Fragment requirements form a cycle: ${[...via, name].join(' → ')}.`, 'Remove one of the "requires" entries.');
+    const f = catalog.fragments.get(name);
+    if (!f) {
+      const known = [...catalog.fragments.keys()];
+      throw new NexusError('UNKNOWN_FRAGMENT', `There is no fragment called "${name}"${via.length ? ` (required by ${via.at(-1)})` : ''}.`, `${didYouMean(name, known)}Fragments: ${known.join(', ')}.`);
+    }
+    for (const r of f.requires) visit(r, [...via, name]);
+    out.push(f);
+  };
+  for (const n of names) visit(n, []);
+  return out;
+}
+
+/** For each list entry of the merged Box, which layer of the chain contributed it (honouring resets). */
+function layerOrigins(catalog: Catalog, chain: string[], field: 'packages' | 'services' | 'files', key: (item: unknown) => string): Map<string, string> {
+  const origins = new Map<string, string>();
+  for (const layer of chain) {
+    const list = catalog.rawBoxes.get(layer)?.[field];
+    if (!Array.isArray(list)) continue;
+    if (list.length === 0) origins.clear();
+    for (const item of list) if (!origins.has(key(item))) origins.set(key(item), `box:${layer}`);
+  }
+  return origins;
+}
+
+class Collector<T> {
+  readonly items = new Map<string, { value: T; from: string[] }>();
+  add(key: string, value: T, from: string, replace = false) {
+    const cur = this.items.get(key);
+    if (!cur) this.items.set(key, { value, from: [from] });
+    else {
+      if (!cur.from.includes(from)) cur.from.push(from);
+      if (replace) cur.value = value;
+    }
+  }
+}
+
+const serviceName = (s: unknown) => (typeof s === 'string' ? s : (s as { name?: string })?.name ?? '');
+const normalizeService = (s: ServiceSpec) => ({ type: 'process' as const, dependsOn: [] as string[], ...s });
+
+function outputPaths(req: BuildRequest, box: Box, board: Board, cwd: string) {
+  const image = resolvePath(cwd, req.output ?? join('dist', `${box.name}-${board.name}.img`));
+  const stem = join(dirname(image), basename(image).replace(/\.img$/i, ''));
+  return { image, checksum: `${image}.sha256`, bmap: `${stem}.bmap`, manifest: `${stem}.manifest.json`, sbom: `${stem}.spdx.json`, lock: `${stem}.packages.lock.json` };
+}
+
+export function resolvePlan(catalog: Catalog, req: BuildRequest, options: ResolveOptions = {}): BuildPlan {
+  const { box, arch, board } = pickBoxAndTarget(catalog, req);
+  const chain = [...(function* () {
+    let b: Box | undefined = box;
+    const names: string[] = [];
+    while (b) {
+      names.unshift(b.name);
+      b = b.extends ? catalog.boxes.get(b.extends) : undefined;
+    }
+    yield* names;
+  })()];
+  const fragments = expandFragments(catalog, req.fragments ?? box.defaultFragments);
+  const customization = CustomizationSchema.parse({ hostname: box.name, ...(req.customization ?? {}) });
+  const notes = [...box.notes, ...board.notes];
+  const official = box.recipe === 'official-image';
+
+  const packages = new Collector<string>();
+  const services = new Collector<ReturnType<typeof normalizeService>>();
+  const files = new Collector<BuildPlan['files'][number]>();
+  const modules = new Set<string>();
+  const repositories = new Set<string>(box.repositories);
+
+  if (!official) {
+    const pkgOrigin = layerOrigins(catalog, chain, 'packages', String);
+    for (const p of box.packages) packages.add(p, p, pkgOrigin.get(p) ?? `box:${box.name}`);
+    const svcOrigin = layerOrigins(catalog, chain, 'services', serviceName);
+    for (const s of box.services) services.add(s.name, normalizeService(s), svcOrigin.get(s.name) ?? `box:${box.name}`, true);
+    const fileOrigin = layerOrigins(catalog, chain, 'files', (f) => (f as { path?: string }).path ?? '');
+    for (const f of box.files) files.add(f.path, { ...f, from: fileOrigin.get(f.path) ?? `box:${box.name}` }, '', true);
+    packages.add(board.kernelPackage, board.kernelPackage, `board:${board.name}`);
+    for (const p of board.bootPackages) packages.add(p, p, `board:${board.name}`);
+    for (const slot of box.slots) for (const p of slot.packages) packages.add(p, p, `slot:${slot.name}`);
+    for (const m of [...box.kernelModules, ...board.kernelModules]) modules.add(m);
+  }
+  for (const f of fragments) {
+    const origin = `fragment:${f.name}`;
+    if (official) {
+      for (const p of f.openbsdPackages) packages.add(p, p, origin);
+      continue;
+    }
+    for (const p of f.packages) packages.add(p, p, origin);
+    for (const s of f.services) services.add(s.name, normalizeService(s), origin, true);
+    for (const file of f.files) files.add(file.path, { ...file, from: origin }, '', true);
+    for (const m of f.kernelModules) modules.add(m);
+    for (const r of f.repositories) repositories.add(r);
+  }
+
+  const byKey = <T>(c: Collector<T>) => [...c.items.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const feedDef = official ? undefined : [...catalog.feeds.values()][0];
+  if (!official && !feedDef) throw new NexusError('CATALOG_INVALID', 'No package feed is defined in profiles/feeds/.', 'Restore profiles/feeds/alpine.yaml.');
+
+  let officialPlan: BuildPlan['official'] = null;
+  if (official && box.official) {
+    const rel = catalog.releases.get(box.official.release)!;
+    const osArch = box.official.os === 'openbsd' ? OPENBSD_ARCH[arch] : arch;
+    const image = rel.images[osArch];
+    if (!image) throw new NexusError('ARCH_UNSUPPORTED', `${rel.name} ${rel.version} has no image for ${osArch}.`, `Available: ${Object.keys(rel.images).join(', ')}.`);
+    if (board.openbsd && !board.openbsd.supported) notes.push(`Hardware support: ${board.openbsd.notes}`);
+    else if (board.openbsd) notes.push(board.openbsd.notes);
+    officialPlan = {
+      os: box.official.os, release: rel.name, version: rel.version, arch: osArch, image, checksumFile: rel.checksumFile,
+      ...(rel.signifyKey ? { signifyKey: rel.signifyKey } : {}),
+      verification: box.official.verification, mirrors: rel.mirrors, packages: byKey(packages).map(([n]) => n), notes: rel.notes,
+    };
+  }
+
+  const fs = official ? null : box.filesystems!;
+  const cmdline = [`console=${board.console}`, ...(fs && fs.root.type !== 'initramfs' ? ['rootwait'] : []), 'loglevel=4'].join(' ');
+  const partial: Omit<BuildPlan, 'planHash' | 'outputs'> = {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    box: { name: box.name, tier: box.tier, nickname: box.nickname, recipe: box.recipe },
+    chain,
+    arch,
+    board: { name: board.name, title: board.title, kind: board.kind, console: board.console },
+    fragments: fragments.map((f) => f.name),
+    feed: feedDef ? { name: feedDef.name, branch: feedDef.branch, arch: ALPINE_ARCH[arch], repositories: ['main', 'community', 'testing'].filter((r) => repositories.has(r)), mirrors: feedDef.mirrors, keys: feedDef.keys } : null,
+    packages: official ? [] : byKey(packages).map(([name, v]) => ({ name, from: v.from })),
+    builderProvides: official ? [] : [...box.builderProvides].sort(),
+    services: byKey(services).map(([, v]) => ({ ...v.value, from: v.from })),
+    files: byKey(files).map(([, v]) => ({ ...v.value, mode: v.value.mode.padStart(4, '0') })),
+    kernelModules: [...modules].sort(),
+    slots: box.slots.map((s) => ({ name: s.name, description: s.description, packages: s.packages })),
+    filesystems: fs,
+    partitionTable: board.partitionTable,
+    partitions: fs ? planPartitions(board, fs) : [],
+    boot: official ? null : {
+      method: board.boot.method, loader: board.boot.loader, kernelPackage: board.kernelPackage, bootPackages: board.bootPackages,
+      fat: board.boot.fat, kernelCmdline: cmdline, files: board.boot.files,
+    },
+    official: officialPlan,
+    customization,
+    budgets: box.budgets,
+    notes,
+  };
+  // The output location does not change the image, so it is not part of the plan's identity.
+  const plan: BuildPlan = { ...partial, planHash: hashCanonical(partial), outputs: outputPaths(req, box, board, options.cwd ?? process.cwd()) };
+  return BuildPlanSchema.parse(plan);
+}
