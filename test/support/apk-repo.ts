@@ -25,6 +25,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 
+type TarHeader = Partial<tar.Header> & { name: string; pax?: Record<string, string> };
+
 export interface TestSigningKey {
   /** Key file name as it appears in `.SIGN.RSA.<pubName>` and in the keys directory. */
   pubName: string;
@@ -97,17 +99,19 @@ export interface BuiltApk {
 const FIXED_MTIME = new Date(1_700_000_000_000);
 
 /** Packs entries into a tar; `cut` drops the two end-of-archive blocks (abuild-tar --cut). */
-async function packTar(entries: Array<{ header: tar.Headers; body?: Buffer }>, cut: boolean): Promise<Buffer> {
+async function packTar(entries: Array<{ header: TarHeader; body?: Buffer }>, cut: boolean): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c: Buffer) => chunks.push(c));
+    pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
     pack.on('end', () => resolve());
     pack.on('error', reject);
   });
   for (const { header, body } of entries) {
     await new Promise<void>((resolve, reject) => {
-      pack.entry(header, body ?? undefined, (err) => (err ? reject(err) : resolve()));
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (body) pack.entry(header, body, cb);
+      else pack.entry(header, cb);
     });
   }
   pack.finalize();
@@ -137,7 +141,7 @@ async function dataMember(files: ApkFileSpec[]): Promise<{ member: Buffer; insta
     const type = f.type ?? (f.content === undefined && f.target === undefined ? 'dir' : f.target !== undefined ? 'symlink' : 'file');
     const body = type === 'file' ? Buffer.from(f.content ?? '') : undefined;
     if (body) installedSize += body.length;
-    const header: tar.Headers = {
+    const header: TarHeader = {
       name: f.path, type: typeMap[type], mode: f.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
       uid: f.uid ?? 0, gid: f.gid ?? 0, mtime: FIXED_MTIME, uname: 'root', gname: 'root', size: body?.length ?? 0,
     };
@@ -184,7 +188,7 @@ export async function buildApk(spec: ApkPackageSpec, key: TestSigningKey | null)
   const { member: data, installedSize: measured } = await dataMember(spec.files ?? []);
   const installedSize = spec.installedSize ?? measured;
   const datahash = createHash('sha256').update(data).digest('hex');
-  const controlEntries: Array<{ header: tar.Headers; body: Buffer }> = [];
+  const controlEntries: Array<{ header: TarHeader; body: Buffer }> = [];
   const info = Buffer.from(pkginfo(spec, installedSize, datahash));
   controlEntries.push({ header: { name: '.PKGINFO', mode: 0o644, mtime: FIXED_MTIME, uid: 0, gid: 0, size: info.length }, body: info });
   for (const [name, text] of Object.entries(spec.scripts ?? {})) {
