@@ -1,6 +1,7 @@
 /**
  * Layer merging for Box inheritance and fragments (the rule users read in profiles/README.md):
- * scalars override, lists append (without duplicates), an explicit empty list resets, objects merge by key.
+ * scalars override, lists append (without duplicates), an explicit empty list resets, objects merge by key
+ * (except ATOMIC_KEYS such as budgets and target users, which a layer replaces whole).
  */
 type Json = unknown;
 
@@ -12,6 +13,9 @@ function listKey(item: Json): string {
   if (isObject(item) && typeof item.path === 'string') return `path:${item.path}`;
   return JSON.stringify(item);
 }
+
+/** Keys whose value a layer replaces whole: a tier's budgets are its own, never half-inherited. */
+export const ATOMIC_KEYS: ReadonlySet<string> = new Set(['budgets', 'users']);
 
 export function mergeValue(base: Json, over: Json): Json {
   if (over === undefined) return base;
@@ -28,7 +32,7 @@ export function mergeValue(base: Json, over: Json): Json {
   }
   if (isObject(over) && isObject(base)) {
     const out: Record<string, Json> = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = mergeValue(base[k], v);
+    for (const [k, v] of Object.entries(over)) out[k] = ATOMIC_KEYS.has(k) ? v : mergeValue(base[k], v);
     return out;
   }
   return over;

@@ -111,7 +111,12 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     yield* names;
   })()];
   const fragments = expandFragments(catalog, req.fragments ?? box.defaultFragments);
-  const customization = CustomizationSchema.parse({ hostname: box.name, ...(req.customization ?? {}) });
+  const parsed = CustomizationSchema.safeParse({ hostname: box.name, ...(req.customization ?? {}) });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'customization'}: ${i.message}`);
+    throw new NexusError('INVALID_CUSTOMIZATION', `The customization is not valid: ${problems.join('; ')}.`, 'Correct the fields named above.');
+  }
+  const customization = parsed.data;
   const notes = [...box.notes, ...board.notes];
   const official = box.recipe === 'official-image';
 
