@@ -1,0 +1,34 @@
+/** The real engine behind the app's ports. */
+import { ARCHES, type Arch } from '../../src-shared/arch';
+import { loadCatalog } from '../engine/catalog/load';
+import { listDrives, watchDrives } from '../engine/drives';
+import { whichTool } from '../engine/host-tools';
+import { resourcesDir } from '../engine/paths';
+import { engineModule, type AppPorts } from './ports';
+
+const BUILD_MODULE = '../engine/build';
+const QEMU: Record<Arch, string> = { x86_64: 'qemu-system-x86_64', arm64: 'qemu-system-aarch64', riscv64: 'qemu-system-riscv64' };
+
+export function defaultPorts(): AppPorts {
+  return {
+    loadCatalog: () => loadCatalog(),
+    resourcesDir,
+    build: async (plan, options) => {
+      // TODO(issue 6): static import once src-main/engine/build.ts lands.
+      const mod = await engineModule(() => import(BUILD_MODULE) as Promise<{ buildImage: AppPorts['build'] }>, 'Building images');
+      return mod.buildImage(plan, options);
+    },
+    bootTest: async () => {
+      throw Object.assign(new Error('unavailable'), { code: 'ERR_MODULE_NOT_FOUND' });
+    },
+    listDrives: () => listDrives(),
+    watchDrives: (signal) => watchDrives({ signal, intervalMs: 1000 }),
+    flash: async () => {
+      throw Object.assign(new Error('unavailable'), { code: 'ERR_MODULE_NOT_FOUND' });
+    },
+    qemuArches: async () => {
+      const found = await Promise.all(ARCHES.map(async (a) => ((await whichTool(QEMU[a])) ? a : null)));
+      return found.filter((a): a is Arch => a !== null);
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/** The implementation of every contract command over the engine, shared by the Electron and the WebSocket adapters. */
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Handlers, HistoryEntry, SystemInfo } from '../../src-shared/contract';
+import { NexusError } from '../../src-shared/errors';
+import { resolvePlan } from '../engine/plan/resolve';
+import { catalogView } from './catalog-view';
+import type { JobRegistry } from './dispatcher';
+import { HistoryStore } from './history-store';
+import type { AppPorts } from './ports';
+import { SettingsStore } from './settings-store';
+import { sha512Crypt } from './sha512-crypt';
+
+export interface AppConfig {
+  version: string;
+  transport: SystemInfo['transport'];
+  /** Settings and build history live here. */
+  configDir: string;
+  /** Built images go here. */
+  outputDir: string;
+  /** Mirror override for every build (a feed URL or directory); `nexus serve --mirror`. */
+  mirror?: string;
+  keysDir?: string;
+}
+
+const COMPRESSED = /\.(xz|gz|zst|zip|bz2)$/i;
+const IMAGE_FILE = /\.(img|iso|raw|bin)(\.(xz|gz|zst|bz2))?$|\.zip$/i;
+
+export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistry): Handlers {
+  const settings = new SettingsStore(config.configDir);
+  const history = new HistoryStore(config.configDir);
+
+  return {
+    'system.info': async () => ({ version: config.version, platform: process.platform, transport: config.transport, qemu: await ports.qemuArches() }),
+
+    'catalog.get': async () => catalogView(await ports.loadCatalog(), ports.resourcesDir()),
+
+    'plan.resolve': async (request) => resolvePlan(await ports.loadCatalog(), { ...request, output: undefined }, { cwd: config.outputDir }),
+
+    'password.hash': async ({ password }) => ({ hash: sha512Crypt(password) }),
+
+    'build.start': async ({ jobId, build, bootTest }, { signal, emit }) => {
+      const catalog = await ports.loadCatalog();
+      // The UI never chooses where files go: outputs stay in the output directory.
+      const plan = resolvePlan(catalog, { ...build, output: undefined }, { cwd: config.outputDir });
+      const result = await ports.build(plan, {
+        signal,
+        onEvent: (event) => (event.type === 'log' ? emit('build.log', { jobId, event }) : emit('build.progress', { jobId, event })),
+        bootTest,
+        ...(config.mirror ? { mirror: config.mirror } : {}),
+        ...(config.keysDir ? { keysDir: config.keysDir } : {}),
+      });
+      const file = (kind: string) => result.files.find((f) => f.kind === kind)?.path ?? null;
+      const historyId = `${plan.planHash.slice(0, 12)}-${Date.now().toString(36)}`;
+      await history.add({
+        id: historyId, time: Date.now(), box: plan.box.name, arch: plan.arch, board: plan.board.name, fragments: plan.fragments,
+        image: result.image, sha256: result.sha256, size: result.size, manifest: file('manifest'), bmap: file('bmap'),
+      });
+      return {
+        historyId, planHash: plan.planHash, image: result.image, sha256: result.sha256, size: result.size,
+        files: result.files, packageCount: result.packageCount, warnings: result.warnings,
+        ...(result.bootTest ? { bootTest: { passed: result.bootTest.passed, seconds: result.bootTest.seconds } } : {}),
+      };
+    },
+
+    'build.cancel': async ({ jobId }) => {
+      if (!jobs.cancel(jobId, 'build.start')) throw new NexusError('NO_SUCH_JOB', `No build "${jobId}" is running.`, 'It may have finished already.');
+      return { ok: true as const };
+    },
+
+    'vm.try': async ({ historyId }, { signal }) => {
+      const entry = await history.get(historyId);
+      if (!entry) throw new NexusError('NO_SUCH_BUILD', 'That build is no longer in the history.', 'Build the image again.');
+      const catalog = await ports.loadCatalog();
+      const plan = resolvePlan(catalog, { profile: entry.box, arch: entry.arch, target: entry.board, fragments: entry.fragments }, { cwd: config.outputDir });
+      return ports.bootTest(entry.image, plan, signal);
+    },
+
+    'image.inspect': async ({ path }) => {
+      const abs = resolve(path);
+      if (!IMAGE_FILE.test(basename(abs))) {
+        throw new NexusError('NOT_AN_IMAGE', `${basename(abs)} does not look like a disk image.`, 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.');
+      }
+      const st = await stat(abs).catch(() => null);
+      if (!st?.isFile()) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
+      return { path: abs, size: st.size, compressed: COMPRESSED.test(abs) };
+    },
+
+    'drives.list': async () => ports.listDrives(),
+
+    'flash.start': async ({ source, bmap, targets, verify, eject, jobId }, { signal, emit }) =>
+      ports.flash(
+        { source, bmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
+        { signal, onProgress: (progress) => emit('flash.progress', { jobId, progress }) },
+      ),
+
+    'flash.cancel': async ({ jobId }) => {
+      if (!jobs.cancel(jobId, 'flash.start')) throw new NexusError('NO_SUCH_JOB', `No write "${jobId}" is running.`, 'It may have finished already.');
+      return { ok: true as const };
+    },
+
+    'history.list': async (): Promise<HistoryEntry[]> => history.list(),
+
+    'history.remove': async ({ id }) => {
+      await history.remove(id);
+      return { ok: true as const };
+    },
+
+    'settings.get': async () => settings.get(),
+    'settings.save': async (s) => settings.save(s),
+  };
+}
+
+export const defaultOutputDir = (cacheDir: string) => join(cacheDir, 'images');

@@ -1,0 +1,240 @@
+/**
+ * The one contract between the UI and the main side, whatever carries it (Electron IPC or `nexus serve`'s
+ * WebSocket). Every command has a zod request and response schema and says whether it can be cancelled;
+ * every event stream has a zod payload schema. Adapters, the preload, the renderer client and the tests
+ * are all derived from these two objects, so a name is written once.
+ *
+ * Cancellable commands are long-running jobs: the caller picks the `jobId`, the command resolves with the
+ * job's result when it ends, its events carry the same `jobId`, and `<domain>.cancel({jobId})` aborts it.
+ */
+import { z } from 'zod';
+import { Arch } from './arch';
+import { Budgets, Tier } from './catalog';
+import { Drive } from './drives';
+import { ErrorInfoSchema, FlashProgress, FlashResult, FlashSource } from './flash';
+import { BuildPlanSchema, BuildRequestSchema } from './plan';
+import { LogEvent, ProgressEvent } from './progress';
+
+export { ErrorInfoSchema };
+
+// ---------------------------------------------------------------------------------------------------
+// Views: what the UI sees of the engine's data.
+
+export const BoxView = z.object({
+  name: z.string(),
+  tier: Tier,
+  nickname: z.string(),
+  philosophy: z.string(),
+  description: z.string(),
+  users: z.array(z.string()),
+  recipe: z.enum(['compose', 'official-image']),
+  architectures: z.array(Arch),
+  packages: z.array(z.string()),
+  budgets: Budgets,
+  defaultFragments: z.array(z.string()),
+  notes: z.array(z.string()),
+});
+export type BoxView = z.infer<typeof BoxView>;
+
+export const BoardView = z.object({
+  name: z.string(),
+  title: z.string(),
+  arch: Arch,
+  kind: z.enum(['hardware', 'vm']),
+  console: z.string(),
+  /** The board's illustration as SVG markup (from resources/), shown as an image. */
+  illustrationSvg: z.string().nullable(),
+  notes: z.array(z.string()),
+  nextSteps: z.array(z.string()),
+});
+export type BoardView = z.infer<typeof BoardView>;
+
+export const FragmentView = z.object({ name: z.string(), description: z.string(), requires: z.array(z.string()) });
+export type FragmentView = z.infer<typeof FragmentView>;
+
+export const CatalogView = z.object({ boxes: z.array(BoxView), boards: z.array(BoardView), fragments: z.array(FragmentView) });
+export type CatalogView = z.infer<typeof CatalogView>;
+
+export const SystemInfo = z.object({
+  version: z.string(),
+  platform: z.string(),
+  transport: z.enum(['electron', 'websocket', 'memory']),
+  /** Architectures whose QEMU system emulator is installed ("Try in a VM"). */
+  qemu: z.array(Arch),
+});
+export type SystemInfo = z.infer<typeof SystemInfo>;
+
+export const JobId = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'a job id of 6-64 letters, digits, "-" or "_"');
+const JobRef = z.object({ jobId: JobId });
+
+export const OutputFile = z.object({
+  kind: z.enum(['image', 'checksum', 'bmap', 'manifest', 'sbom', 'lock', 'compressed', 'console-log', 'answers']),
+  path: z.string(),
+  size: z.number().nonnegative(),
+});
+
+export const BuildOutcome = z.object({
+  historyId: z.string(),
+  planHash: z.string(),
+  image: z.string(),
+  sha256: z.string(),
+  size: z.number().nonnegative(),
+  files: z.array(OutputFile),
+  packageCount: z.number().int().nonnegative(),
+  warnings: z.array(z.string()),
+  bootTest: z.object({ passed: z.boolean(), seconds: z.number() }).optional(),
+});
+export type BuildOutcome = z.infer<typeof BuildOutcome>;
+
+export const HistoryEntry = z.object({
+  id: z.string(),
+  /** milliseconds since the epoch */
+  time: z.number(),
+  box: z.string(),
+  arch: Arch,
+  board: z.string(),
+  fragments: z.array(z.string()),
+  image: z.string(),
+  sha256: z.string(),
+  size: z.number().nonnegative(),
+  manifest: z.string().nullable(),
+  bmap: z.string().nullable(),
+  /** False when the image file has been deleted or moved since. */
+  present: z.boolean(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+/** Customization as remembered between runs: never a password hash or a Wi-Fi passphrase. */
+export const RememberedCustomization = z.object({
+  hostname: z.string().optional(),
+  userName: z.string().optional(),
+  admin: z.boolean().optional(),
+  sshKeys: z.array(z.string()).optional(),
+  wifiSsid: z.string().optional(),
+  wifiCountry: z.string().optional(),
+  timezone: z.string().optional(),
+  keyboard: z.string().optional(),
+}).strict();
+
+export const Settings = z.object({
+  box: z.string().optional(),
+  arch: Arch.optional(),
+  board: z.string().optional(),
+  fragments: z.array(z.string()).optional(),
+  customization: RememberedCustomization.default({}),
+  verifyAfterWrite: z.boolean().default(true),
+}).strict();
+export type Settings = z.infer<typeof Settings>;
+
+export const ImageInfo = z.object({ path: z.string(), size: z.number().nonnegative(), compressed: z.boolean() });
+export type ImageInfo = z.infer<typeof ImageInfo>;
+
+// ---------------------------------------------------------------------------------------------------
+// Commands and events.
+
+export interface CommandSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+  request: Req;
+  response: Res;
+  cancellable: boolean;
+  description: string;
+}
+
+const command = <Req extends z.ZodType, Res extends z.ZodType>(spec: CommandSpec<Req, Res>) => spec;
+const Empty = z.object({}).strict();
+const Ok = z.object({ ok: z.literal(true) });
+
+export const commands = {
+  'system.info': command({ request: Empty, response: SystemInfo, cancellable: false, description: 'Version, platform and which QEMU emulators exist.' }),
+  'catalog.get': command({ request: Empty, response: CatalogView, cancellable: false, description: 'Boxes, boards and fragments.' }),
+  'plan.resolve': command({ request: BuildRequestSchema, response: BuildPlanSchema, cancellable: false, description: 'Resolves a selection into a build plan (validates it).' }),
+  'password.hash': command({
+    request: z.object({ password: z.string().min(1, 'a password is required').max(256) }).strict(),
+    response: z.object({ hash: z.string() }),
+    cancellable: false,
+    description: 'SHA-512 crypt hash of a password; the plain text is never stored or logged.',
+  }),
+  'build.start': command({
+    request: z.object({ jobId: JobId, build: BuildRequestSchema, bootTest: z.boolean().default(false) }).strict(),
+    response: BuildOutcome,
+    cancellable: true,
+    description: 'Builds an image; progress arrives as build.progress / build.log events.',
+  }),
+  'build.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running build.' }),
+  'vm.try': command({
+    request: z.object({ jobId: JobId, historyId: z.string() }).strict(),
+    response: z.object({ passed: z.boolean(), seconds: z.number(), log: z.string() }),
+    cancellable: true,
+    description: 'Boots a built image in QEMU and waits for its boot marker.',
+  }),
+  'image.inspect': command({ request: z.object({ path: z.string().min(1) }).strict(), response: ImageInfo, cancellable: false, description: 'Size of an existing image file to write.' }),
+  'drives.list': command({ request: Empty, response: z.array(Drive), cancellable: false, description: 'All drives now (system drives included; the UI hides them).' }),
+  'flash.start': command({
+    request: z.object({
+      jobId: JobId,
+      source: FlashSource,
+      bmap: z.string().nullable().default(null),
+      targets: z.array(z.string().min(1)).min(1).max(16),
+      verify: z.boolean().default(true),
+      eject: z.boolean().default(false),
+    }).strict(),
+    response: FlashResult,
+    cancellable: true,
+    description: 'Writes and verifies an image on one or more drives; progress arrives as flash.progress events.',
+  }),
+  'flash.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running write (drives are left blank, never half-bootable).' }),
+  'history.list': command({ request: Empty, response: z.array(HistoryEntry), cancellable: false, description: 'Recent builds, newest first.' }),
+  'history.remove': command({ request: z.object({ id: z.string() }).strict(), response: Ok, cancellable: false, description: 'Forgets a build (its files stay).' }),
+  'settings.get': command({ request: Empty, response: Settings, cancellable: false, description: 'Choices remembered between runs (no secrets).' }),
+  'settings.save': command({ request: Settings, response: Settings, cancellable: false, description: 'Remembers choices; secrets are dropped before writing.' }),
+} as const;
+
+export const events = {
+  'build.progress': z.object({ jobId: JobId, event: ProgressEvent }),
+  'build.log': z.object({ jobId: JobId, event: LogEvent }),
+  'flash.progress': z.object({ jobId: JobId, progress: FlashProgress }),
+  'drives.changed': z.object({ drives: z.array(Drive) }),
+} as const;
+
+export type Commands = typeof commands;
+export type CommandName = keyof Commands;
+export type EventName = keyof typeof events;
+export type Req<C extends CommandName> = z.input<Commands[C]['request']>;
+export type ParsedReq<C extends CommandName> = z.output<Commands[C]['request']>;
+export type Res<C extends CommandName> = z.output<Commands[C]['response']>;
+export type Payload<E extends EventName> = z.output<(typeof events)[E]>;
+
+export const COMMAND_NAMES = Object.keys(commands) as CommandName[];
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+/** Every key the UI's API object has: one function per command and per event stream. */
+export const API_KEYS: readonly string[] = [...COMMAND_NAMES, ...EVENT_NAMES];
+
+export const isCommandName = (n: unknown): n is CommandName => typeof n === 'string' && Object.hasOwn(commands, n);
+export const isEventName = (n: unknown): n is EventName => typeof n === 'string' && Object.hasOwn(events, n);
+
+/** Cancellable command → the command that cancels it. */
+export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = { 'build.start': 'build.cancel', 'flash.start': 'flash.cancel' };
+
+// ---------------------------------------------------------------------------------------------------
+// Responses and the API shape both transports implement.
+
+export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
+export type Response<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+export const responseSchema = <T extends z.ZodType>(value: T) =>
+  z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), value }), z.object({ ok: z.literal(false), error: ErrorInfoSchema })]);
+
+/**
+ * What the renderer receives (window.nexus in Electron, the WebSocket client in a browser):
+ * `api['build.start'](req)` resolves with a Response, `api['drives.changed'](cb)` returns an unsubscribe function.
+ */
+export type NexusApi = { [C in CommandName]: (request: Req<C>) => Promise<Response<Res<C>>> } & {
+  [E in EventName]: (listener: (payload: Payload<E>) => void) => () => void;
+};
+
+/** The main side: one handler per command. A missing handler does not compile. */
+export interface HandlerContext {
+  /** Aborted when a cancellable job is cancelled (or the server shuts down). */
+  signal: AbortSignal;
+  emit: <E extends EventName>(name: E, payload: Payload<E>) => void;
+}
+export type Handlers = { [C in CommandName]: (request: ParsedReq<C>, ctx: HandlerContext) => Promise<Res<C>> };
