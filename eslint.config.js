@@ -3,11 +3,11 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
-const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'node:*'];
 const nodePatterns = { group: ['node:*'], message: 'Node built-ins are not allowed in this layer.' };
 const electronPaths = [{ name: 'electron', message: 'Only src-main/electron may import electron.' }];
 const reactPaths = ['react', 'react-dom', 'react/jsx-runtime'].map((name) => ({ name, message: 'src-shared must not depend on React.' }));
-const builtinPaths = nodeBuiltins.filter((m) => !m.includes('*')).map((name) => ({ name, message: 'Node built-ins are not allowed in this layer.' }));
+// Bare names ('fs', 'path'); the `node:` forms are caught by nodePatterns.
+const builtinPaths = builtinModules.filter((m) => !m.startsWith('_') && !m.startsWith('node:')).map((name) => ({ name, message: 'Node built-ins are not allowed in this layer.' }));
 
 export const layerRules = {
   shared: {

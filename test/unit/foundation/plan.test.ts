@@ -1,0 +1,151 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Catalog } from '../../../src-shared/catalog';
+import { BuildPlanSchema } from '../../../src-shared/plan';
+import { loadCatalog } from '../../../src-main/engine/catalog/load';
+import { resolvePlan } from '../../../src-main/engine/plan/resolve';
+import { GPT_TYPES } from '../../../src-main/engine/plan/partitions';
+
+let c: Catalog;
+beforeAll(async () => {
+  c = await loadCatalog();
+});
+
+describe('every Box × board combination', () => {
+  it('resolves valid combinations to schema-valid, deterministic plans and refuses the others', () => {
+    let valid = 0;
+    let invalid = 0;
+    for (const box of c.boxes.values()) {
+      for (const board of c.boards.values()) {
+        for (const arch of ['x86_64', 'arm64', 'riscv64'] as const) {
+          const req = { profile: box.name, target: board.name, arch };
+          if (board.arch !== arch) {
+            expect(() => resolvePlan(c, req)).toThrow(expect.objectContaining({ code: 'BOARD_ARCH_MISMATCH' }));
+            invalid++;
+            continue;
+          }
+          if (!box.architectures.includes(arch)) {
+            expect(() => resolvePlan(c, req)).toThrow(expect.objectContaining({ code: 'ARCH_UNSUPPORTED' }));
+            invalid++;
+            continue;
+          }
+          const plan = resolvePlan(c, req);
+          expect(BuildPlanSchema.safeParse(plan).success).toBe(true);
+          expect(resolvePlan(c, req).planHash).toBe(plan.planHash);
+          expect(plan.arch).toBe(board.arch);
+          if (box.recipe === 'compose') {
+            const names = plan.packages.map((p) => p.name);
+            expect(names).toContain(board.kernelPackage);
+            for (const p of box.packages) expect(names).toContain(p);
+            expect(plan.partitions.some((p) => p.role === 'esp' || p.role === 'boot')).toBe(true);
+            expect(plan.feed?.arch).toBe({ x86_64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64' }[arch]);
+          } else {
+            expect(plan.official?.os).toBe('openbsd');
+            expect(plan.packages).toEqual([]);
+          }
+          valid++;
+        }
+      }
+    }
+    expect(valid).toBe(6 * 6);
+    expect(invalid).toBe(6 * 6 * 2);
+  });
+
+  it('gives every distinct combination a distinct plan hash', () => {
+    const hashes = new Set<string>();
+    for (const box of c.boxes.values()) for (const board of c.boards.values()) hashes.add(resolvePlan(c, { profile: box.name, target: board.name }).planHash);
+    expect(hashes.size).toBe(36);
+  });
+});
+
+describe('defaults and merging', () => {
+  it('defaults the target to the QEMU VM of the architecture and the arch to the board\'s', () => {
+    expect(resolvePlan(c, { profile: 'tinybox' }).board.name).toBe('qemu-x86_64');
+    expect(resolvePlan(c, { profile: 'tinybox', arch: 'aarch64' }).board.name).toBe('qemu-arm64');
+    expect(resolvePlan(c, { profile: 'tinybox', target: 'visionfive2' }).arch).toBe('riscv64');
+    expect(resolvePlan(c, { profile: 'tinybox', target: 'rpi5' }).outputs.image).toMatch(/dist\/tinybox-rpi5\.img$/);
+  });
+
+  it('records where each package came from and applies fragment requirements first', () => {
+    const plan = resolvePlan(c, { profile: 'cryptobox', target: 'rpi5', fragments: ['mesh', 'media'] });
+    expect(plan.fragments).toEqual(['base', 'mesh', 'media']);
+    const from = Object.fromEntries(plan.packages.map((p) => [p.name, p.from]));
+    expect(from.toybox).toEqual(['box:tinybox']);
+    expect(from['wireguard-tools-wg']).toEqual(['box:cryptobox', 'fragment:mesh']);
+    expect(from['linux-rpi']).toEqual(['board:rpi5']);
+    expect(from.mpv).toEqual(['fragment:media']);
+    expect(plan.feed?.repositories).toEqual(['main', 'community', 'testing']);
+  });
+
+  it('uses the Box\'s default fragments unless told otherwise, and none for an empty list', () => {
+    expect(resolvePlan(c, { profile: 'tinybox', fragments: [] }).fragments).toEqual([]);
+    expect(resolvePlan(c, { profile: 'tinybox', fragments: ['ssh'] }).fragments).toEqual(['base', 'ssh']);
+  });
+
+  it('lays out partitions per board: GPT+DPS types, MBR on the Pi, SPL and FIT first on the VisionFive 2', () => {
+    const crypto = resolvePlan(c, { profile: 'cryptobox', target: 'qemu-x86_64' });
+    expect(crypto.partitionTable).toBe('gpt');
+    expect(crypto.partitions.map((p) => [p.role, p.type])).toEqual([
+      ['esp', GPT_TYPES.esp], ['root', GPT_TYPES.root.x86_64], ['root-verity', GPT_TYPES.rootVerity.x86_64], ['state', GPT_TYPES.linuxData],
+    ]);
+    const tiny = resolvePlan(c, { profile: 'tinybox', target: 'qemu-arm64' });
+    expect(tiny.partitions.map((p) => p.role)).toEqual(['esp']);
+    const pi = resolvePlan(c, { profile: 'nexbox', target: 'rpi5' });
+    expect(pi.partitionTable).toBe('mbr');
+    expect(pi.partitions.map((p) => [p.role, p.type])).toEqual([['boot', '0c'], ['root', '83'], ['state', '83']]);
+    expect(pi.boot?.files.map((f) => f.dest)).toEqual(expect.arrayContaining(['config.txt', 'cmdline.txt', 'bcm2712-rpi-5-b.dtb', 'overlays/']));
+    expect(pi.boot?.files.some((f) => /start.*\.elf/.test(f.dest))).toBe(false);
+    const vf2 = resolvePlan(c, { profile: 'tinybox', target: 'visionfive2' });
+    expect(vf2.partitions.slice(0, 2).map((p) => [p.index, p.role, p.type])).toEqual([
+      [1, 'spl', '2E54B353-1271-4842-806F-E436D6AF6985'], [2, 'uboot', 'BC13C2FF-59E6-4262-A352-B275FD6F7172'],
+    ]);
+  });
+
+  it('changes the hash with the customization but not with the output path', () => {
+    const a = resolvePlan(c, { profile: 'tinybox', output: '/tmp/a.img' });
+    const b = resolvePlan(c, { profile: 'tinybox', output: '/tmp/b.img' });
+    const h = resolvePlan(c, { profile: 'tinybox', customization: { hostname: 'other' } });
+    expect(a.planHash).toBe(b.planHash);
+    expect(h.planHash).not.toBe(a.planHash);
+    expect(a.customization.hostname).toBe('tinybox');
+    expect(a.outputs).toMatchObject({ checksum: '/tmp/a.img.sha256', bmap: '/tmp/a.bmap', manifest: '/tmp/a.manifest.json', lock: '/tmp/a.packages.lock.json' });
+  });
+
+  it('plans the spec\'s openbox command completely', () => {
+    const plan = resolvePlan(c, { profile: 'openbox', arch: 'arm64', target: 'rpi5', fragments: ['base', 'mesh', 'media'], output: './dist/openbox-rpi5.img' });
+    expect(plan.official).toMatchObject({ os: 'openbsd', arch: 'arm64', verification: 'signify' });
+    expect(plan.official!.image).toMatch(/\.img$/);
+    expect(plan.official!.packages).toEqual(['ffmpeg', 'mpv']);
+    expect(plan.fragments).toEqual(['base', 'mesh', 'media']);
+    expect(plan.notes.join(' ')).toMatch(/Pi 5/);
+  });
+});
+
+describe('refusals are clear and actionable', () => {
+  const err = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return e as { code: string; message: string; hint?: string };
+    }
+    throw new Error('expected an error');
+  };
+  it('unknown box suggests the closest name', () => {
+    expect(err(() => resolvePlan(c, { profile: 'nexbx' }))).toMatchObject({ code: 'UNKNOWN_BOX', hint: expect.stringContaining('"nexbox"') });
+  });
+  it('unknown architecture, unknown board, board/architecture mismatch', () => {
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', arch: 'mips' }))).toMatchObject({ code: 'UNKNOWN_ARCH' });
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', target: 'rpi4' }))).toMatchObject({ code: 'UNKNOWN_BOARD', hint: expect.stringContaining('"rpi5"') });
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', arch: 'x86_64', target: 'rpi5' }))).toMatchObject({ code: 'BOARD_ARCH_MISMATCH', message: expect.stringContaining('arm64'), hint: expect.stringContaining('--arch=arm64') });
+  });
+  it('unknown fragment lists the known ones', () => {
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', fragments: ['base', 'meshh'] }))).toMatchObject({ code: 'UNKNOWN_FRAGMENT', hint: expect.stringContaining('"mesh"') });
+  });
+  it('an architecture the Box does not support', () => {
+    const narrowed: Catalog = { ...c, boxes: new Map(c.boxes) };
+    narrowed.boxes.set('tinybox', { ...c.boxes.get('tinybox')!, architectures: ['x86_64'] });
+    expect(err(() => resolvePlan(narrowed, { profile: 'tinybox', arch: 'riscv64' }))).toMatchObject({ code: 'ARCH_UNSUPPORTED', hint: expect.stringContaining('x86_64') });
+  });
+  it('invalid customization names the field', () => {
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', customization: { hostname: 'bad_host!' } as never }))).toMatchObject({ code: 'INVALID_CUSTOMIZATION', message: expect.stringContaining('hostname') });
+  });
+});
