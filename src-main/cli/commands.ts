@@ -10,4 +10,5 @@ export const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./build'),
   () => import('./profiles'),
   () => import('./doctor'),
+  () => import('./commands/serve'),
 ];

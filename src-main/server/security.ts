@@ -1,0 +1,57 @@
+/** Who may talk to `nexus serve`: the token holder, from our own origin, naming our host (no DNS rebinding). */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+export const TOKEN_COOKIE = 'nexus_token';
+
+export const newToken = () => randomBytes(24).toString('base64url');
+
+export function tokensEqual(a: string | null | undefined, b: string): boolean {
+  if (!a) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function cookieToken(req: IncomingMessage): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, v] = part.trim().split('=');
+    if (k === TOKEN_COOKIE && v) return decodeURIComponent(v);
+  }
+  return null;
+}
+
+export function queryToken(req: IncomingMessage): string | null {
+  return new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+}
+
+export interface Origins {
+  /** Host header values we answer to ("127.0.0.1:4242", "localhost:4242"). */
+  hosts: Set<string>;
+  /** Origins allowed to open the WebSocket. */
+  origins: Set<string>;
+}
+
+export function originsFor(host: string, port: number): Origins {
+  const names = new Set([host, '127.0.0.1', 'localhost', host.includes(':') ? `[${host}]` : host]);
+  const hosts = new Set([...names].map((n) => `${n}:${port}`));
+  return { hosts, origins: new Set([...hosts].map((h) => `http://${h}`)) };
+}
+
+export const hostAllowed = (req: IncomingMessage, o: Origins) => o.hosts.has(req.headers.host ?? '');
+export const originAllowed = (req: IncomingMessage, o: Origins) => o.origins.has(req.headers.origin ?? '');
+
+export function contentSecurityPolicy(): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    // MUI (emotion) injects <style> elements at run time.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
