@@ -1,0 +1,48 @@
+/**
+ * Page-aligned buffers for O_DIRECT.
+ *
+ * O_DIRECT needs the user buffer address (not only the file offset and length) aligned to the
+ * device's logical block size, and Node's Buffers are not: Buffer.alloc() memory comes from malloc
+ * and is 16-byte aligned at best (a loop device then fails the write with EINVAL). Node offers no
+ * API to ask for an address, so instead of probing offsets we take memory that is page-aligned by
+ * construction: a WebAssembly.Memory. V8 reserves every wasm memory with the platform page
+ * allocator (mmap / VirtualAlloc), so its first byte sits on a page boundary (4096 or more),
+ * and so does every multiple of 4096 inside it. We carve fixed-size slots at 4096-multiples.
+ * The memory is outside the JS heap, zero-filled, and freed when the pool is garbage-collected.
+ */
+export const ALIGNMENT = 4096;
+const WASM_PAGE = 65536;
+
+export class AlignedPool {
+  private readonly free: Buffer[] = [];
+  private readonly waiters: Array<(b: Buffer) => void> = [];
+  readonly memory: WebAssembly.Memory;
+
+  constructor(readonly slotSize: number, readonly slots: number) {
+    if (slotSize % ALIGNMENT !== 0) throw new Error(`slot size ${slotSize} is not a multiple of ${ALIGNMENT}`);
+    const pages = Math.ceil((slotSize * slots) / WASM_PAGE);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    for (let i = 0; i < slots; i++) this.free.push(Buffer.from(this.memory.buffer, i * slotSize, slotSize));
+  }
+
+  /** Resolves with a free slot (waits for a release when all are in use). */
+  acquire(): Promise<Buffer> {
+    const b = this.free.pop();
+    if (b) return Promise.resolve(b);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(b: Buffer): void {
+    const w = this.waiters.shift();
+    if (w) w(b);
+    else this.free.push(b);
+  }
+}
+
+/** One aligned buffer (e.g. the held-back first MiB). */
+export function alignedBuffer(size: number): Buffer {
+  const rounded = Math.ceil(size / ALIGNMENT) * ALIGNMENT;
+  return new AlignedPool(rounded, 1)['free'][0]!.subarray(0, size);
+}
+
+export const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;

@@ -1,0 +1,71 @@
+/**
+ * Block maps in bmaptool's XML format (versions 1.x with sha1/"sha256" attributes and 2.x with
+ * ChecksumType + chksum), which is also what our image builder writes.
+ */
+import { createHash } from 'node:crypto';
+import { NexusError } from '../../../src-shared/errors';
+
+export interface BmapRange {
+  /** Byte range [start, end) in the image. */
+  start: number;
+  end: number;
+  /** Hex digest of the range's bytes, or null when the bmap has none. */
+  checksum: string | null;
+}
+
+export interface Bmap {
+  version: string;
+  imageSize: number;
+  blockSize: number;
+  mappedBytes: number;
+  checksumType: 'sha256' | 'sha1' | null;
+  ranges: BmapRange[];
+}
+
+function tag(xml: string, name: string): string | null {
+  const m = new RegExp(`<${name}>\\s*([^<]*?)\\s*</${name}>`).exec(xml);
+  return m ? m[1]! : null;
+}
+
+function bad(message: string): NexusError {
+  return new NexusError('BMAP_INVALID', `The block map is not valid: ${message}.`, 'Regenerate it with `bmaptool create` or rebuild the image.');
+}
+
+export function parseBmap(xml: string): Bmap {
+  const version = /<bmap\s+version\s*=\s*"([^"]+)"/.exec(xml)?.[1];
+  if (!version) throw bad('no <bmap version="..."> root');
+  const imageSize = Number(tag(xml, 'ImageSize'));
+  const blockSize = Number(tag(xml, 'BlockSize'));
+  const blocksCount = Number(tag(xml, 'BlocksCount'));
+  if (!Number.isSafeInteger(imageSize) || imageSize <= 0) throw bad('ImageSize missing');
+  if (!Number.isSafeInteger(blockSize) || blockSize <= 0 || blockSize % 512 !== 0) throw bad('BlockSize must be a positive multiple of 512');
+  const declared = (tag(xml, 'ChecksumType') ?? '').toLowerCase();
+  const major = Number(version.split('.')[0]);
+  const checksumType: Bmap['checksumType'] = declared === 'sha256' ? 'sha256' : declared === 'sha1' || (major < 2 && /sha1=/.test(xml)) ? 'sha1' : null;
+  const ranges: BmapRange[] = [];
+  const re = /<Range(\s[^>]*)?>\s*(\d+)(?:\s*-\s*(\d+))?\s*<\/Range>/g;
+  for (let m = re.exec(xml); m; m = re.exec(xml)) {
+    const first = Number(m[2]);
+    const last = m[3] === undefined ? first : Number(m[3]);
+    if (last < first || (Number.isFinite(blocksCount) && last >= blocksCount)) throw bad(`range ${first}-${last} is out of bounds`);
+    const attr = /(?:chksum|sha256|sha1)\s*=\s*"([0-9a-fA-F]+)"/.exec(m[1] ?? '');
+    ranges.push({ start: first * blockSize, end: Math.min((last + 1) * blockSize, imageSize), checksum: attr ? attr[1]!.toLowerCase() : null });
+  }
+  ranges.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < ranges.length; i++) if (ranges[i]!.start < ranges[i - 1]!.end) throw bad('ranges overlap');
+  const mappedBytes = ranges.reduce((s, r) => s + (r.end - r.start), 0);
+  return { version, imageSize, blockSize, mappedBytes, checksumType, ranges };
+}
+
+/**
+ * Checks <BmapFileChecksum> (v1.4+/2.x): the digest of the file with that field's value replaced by zeros.
+ * Returns false on mismatch, true when it matches or the bmap has no such field.
+ */
+export function bmapSelfChecksumOk(xml: string): boolean {
+  const m = /<BmapFileChecksum>\s*([0-9a-fA-F]+)\s*<\/BmapFileChecksum>/.exec(xml);
+  if (!m) return true;
+  const digest = m[1]!;
+  const zeroed = xml.replace(digest, '0'.repeat(digest.length));
+  const algo = digest.length === 64 ? 'sha256' : 'sha1';
+  return createHash(algo).update(zeroed).digest('hex') === digest.toLowerCase();
+}

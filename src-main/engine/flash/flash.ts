@@ -1,0 +1,91 @@
+/**
+ * flash(): the whole privileged operation — enumerate drives, open the source, re-check every
+ * target against the safety policy, unmount, write, verify, eject. Runs in the privileged helper
+ * (or in-process in a CLI already running as root). Never called in the Electron main process.
+ */
+import { readFile } from 'node:fs/promises';
+import { NexusError } from '../../../src-shared/errors';
+import type { Drive } from '../../../src-shared/drives';
+import { FlashRequest, type FlashProgress, type FlashRequestInput, type FlashResult } from '../../../src-shared/flash';
+import { checkRequestedTarget, type TargetVerdict } from '../../../src-shared/safety';
+import { listDrives } from '../drives/list';
+import { appRoot } from '../paths';
+import { bmapSelfChecksumOk, parseBmap, type Bmap } from './bmap';
+import type { TargetDevice } from './device';
+import { unmountDrive } from './host-ops';
+import { openSource, type OpenedSource } from './source';
+import { writeImage } from './writer';
+
+export interface FlashRunOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: FlashProgress) => void;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  /** Drive enumeration (defaults to listDrives() with the NEXUS_EXTRA_DRIVES hook). */
+  listDrives?: () => Promise<Drive[]>;
+  openTarget?: (d: Drive) => Promise<TargetDevice>;
+  chunkSize?: number;
+  writeDepth?: number;
+  progressIntervalMs?: number;
+  /** Skip unmounting (tests on fakes). */
+  skipUnmount?: boolean;
+}
+
+export async function loadBmap(path: string): Promise<Bmap> {
+  const xml = await readFile(path, 'utf8').catch(() => {
+    throw new NexusError('BMAP_NOT_FOUND', `Cannot read the block map ${path}.`, 'Check the --bmap path.');
+  });
+  if (!bmapSelfChecksumOk(xml)) throw new NexusError('BMAP_INVALID', `The block map ${path} fails its own checksum.`, 'The .bmap file is damaged; download it again.');
+  return parseBmap(xml);
+}
+
+/** Paths that must never be on a target: the image, its bmap, the app. */
+export function protectedPaths(req: FlashRequest): string[] {
+  return [...(req.source.kind === 'file' ? [req.source.path] : []), ...(req.bmap ? [req.bmap] : []), appRoot(), process.execPath];
+}
+
+/** Policy verdicts for every requested target; throws TARGET_REFUSED naming each refusal. */
+export function enforcePolicy(req: FlashRequest, drives: readonly Drive[], imageSize: number | null): { targets: Drive[]; verdicts: TargetVerdict[] } {
+  const ctx = { imageSize, protectedPaths: protectedPaths(req), allDrives: drives, includeSystem: req.includeSystem, confirmedSystemDevices: req.confirmedSystemDevices };
+  const verdicts = req.targets.map((t) => checkRequestedTarget(t, ctx));
+  const refused = verdicts.filter((v) => !v.allowed);
+  if (refused.length) {
+    const first = refused[0]!.refusals[0]!;
+    const all = refused.flatMap((v) => v.refusals.map((r) => r.message)).join(' ');
+    throw new NexusError(refused.length === 1 && refused[0]!.refusals.length === 1 ? first.code : 'TARGET_REFUSED', all, first.hint);
+  }
+  if (new Set(req.targets).size !== req.targets.length) throw new NexusError('TARGET_REFUSED', 'The same drive was given twice.', 'List each drive once.');
+  return { targets: req.targets.map((t) => drives.find((d) => d.device === t || d.raw === t)!), verdicts };
+}
+
+export async function flash(input: FlashRequestInput, o: FlashRunOptions = {}): Promise<FlashResult> {
+  const req = FlashRequest.parse(input);
+  const drives = await (o.listDrives ?? (() => listDrives()))();
+  const bmap = req.bmap ? await loadBmap(req.bmap) : null;
+  const source: OpenedSource = await openSource(req.source, o.signal);
+  try {
+    const size = bmap ? bmap.imageSize : source.size;
+    if (bmap && source.size !== null && source.size !== bmap.imageSize) {
+      throw new NexusError('BMAP_MISMATCH', `The block map describes a ${bmap.imageSize}-byte image but ${source.name} is ${source.size} bytes.`, 'Use the .bmap generated for this image.');
+    }
+    const { targets, verdicts } = enforcePolicy(req, drives, size);
+    for (const v of verdicts) for (const w of v.warnings) o.log?.('warn', w.message);
+    if (!o.skipUnmount) for (const t of targets) await unmountDrive(t);
+    return await writeImage({
+      source,
+      bmap,
+      targets,
+      verify: req.verify,
+      eject: req.eject,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.openTarget ? { openTarget: o.openTarget } : {}),
+      ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
+      ...(o.writeDepth ? { writeDepth: o.writeDepth } : {}),
+      ...(o.progressIntervalMs ? { progressIntervalMs: o.progressIntervalMs } : {}),
+    });
+  } catch (e) {
+    await source.close().catch(() => undefined);
+    throw e;
+  }
+}

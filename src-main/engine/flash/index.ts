@@ -1,0 +1,8 @@
+export { flash, enforcePolicy, loadBmap, protectedPaths, type FlashRunOptions } from './flash';
+export { writeImage, HEAD_BYTES, DEFAULT_CHUNK, type WriteOptions } from './writer';
+export { verifySegments, verifyImageOnDevice } from './verify';
+export { verifyDrive } from './verify-drive';
+export { openSource, detectFormat, type OpenedSource, type SourceFormat } from './source';
+export { parseBmap, bmapSelfChecksumOk, type Bmap, type BmapRange } from './bmap';
+export { openTarget, type TargetDevice } from './device';
+export { AlignedPool, alignedBuffer, ALIGNMENT } from './aligned';

@@ -1,0 +1,292 @@
+/**
+ * The streaming multi-target writer.
+ *
+ * Order of operations on every target (this is what makes an interrupted write safe):
+ *  1. zero the first and last MiB (old partition tables, primary and GPT backup, are gone);
+ *  2. stream the image except its first MiB, O_DIRECT from aligned buffers, flushing periodically;
+ *  3. final flush, then verify everything written by reading it back with O_DIRECT;
+ *  4. only then write the held-back first MiB (partition table / boot sector), flush, verify it.
+ * A cancel or failure before step 4 leaves the drive in state "blank-head": no partition table,
+ * so it never looks like a bootable but half-written image.
+ *
+ * One source read feeds every target; each target fails alone. Reading the next chunk, hashing the
+ * current one and writing the previous ones overlap (read-ahead + a window of in-flight writes).
+ */
+import { createXXHash128 } from 'hash-wasm';
+import { CancelledError, NexusError, isCancelled, toErrorInfo } from '../../../src-shared/errors';
+import type { Drive } from '../../../src-shared/drives';
+import type { FlashPhase, FlashProgress, FlashResult, TargetResult } from '../../../src-shared/flash';
+import { AlignedPool, alignedBuffer, roundUp } from './aligned';
+import type { Bmap } from './bmap';
+import { openTarget as openDirect, type TargetDevice } from './device';
+import { ejectDrive } from './host-ops';
+import { Meter } from './meter';
+import { ChunkProducer, type Chunk } from './producer';
+import type { OpenedSource } from './source';
+import { verifySegments, type Segment } from './verify';
+
+export const HEAD_BYTES = 1 << 20;
+export const DEFAULT_CHUNK = 4 << 20;
+
+export interface WriteOptions {
+  source: OpenedSource;
+  bmap: Bmap | null;
+  targets: readonly Drive[];
+  verify: boolean;
+  eject: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: FlashProgress) => void;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  progressIntervalMs?: number;
+  /** Bytes per write (≥ 1 MiB, multiple of 4096). */
+  chunkSize?: number;
+  /** Chunks in flight to the targets while the next ones are read. */
+  writeDepth?: number;
+  flushIntervalMs?: number;
+  /** Replaces the O_DIRECT device (tests: throttled or failing media). */
+  openTarget?: (d: Drive) => Promise<TargetDevice>;
+}
+
+class TargetRun {
+  dev: TargetDevice | null = null;
+  status: 'active' | 'failed' | 'cancelled' | 'done' = 'active';
+  phase: FlashPhase = 'starting';
+  state: TargetResult['state'] = 'untouched';
+  error: NexusError | null = null;
+  bytesWritten = 0;
+  verified = false;
+  mismatchOffset: number | undefined;
+  ejected = false;
+  readonly meter = new Meter();
+  constructor(readonly drive: Drive) {}
+
+  get active() {
+    return this.status === 'active';
+  }
+
+  fail(err: unknown): void {
+    if (!this.active) return;
+    const info = err instanceof NexusError ? err : new NexusError(toErrorInfo(err).code, toErrorInfo(err).message);
+    this.status = isCancelled(err) ? 'cancelled' : 'failed';
+    this.phase = this.status === 'cancelled' ? 'cancelled' : 'failed';
+    this.error = info;
+  }
+
+  setPhase(phase: FlashPhase, total: number | null): void {
+    this.phase = phase;
+    this.meter.reset(total);
+  }
+}
+
+export async function writeImage(o: WriteOptions): Promise<FlashResult> {
+  const started = performance.now();
+  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK;
+  if (chunkSize < 1 << 20 || chunkSize % 4096) throw new Error('chunkSize must be ≥ 1 MiB and a multiple of 4096');
+  const log = o.log ?? (() => undefined);
+  const runs = o.targets.map((d) => new TargetRun(d));
+  const signal = o.signal ?? new AbortController().signal;
+  const sector = Math.max(512, ...o.targets.map((d) => d.logicalBlockSize));
+  const compressed = o.source.format !== 'raw';
+  const planned = ChunkProducer.plannedBytes(o.bmap, o.bmap ? o.bmap.imageSize : o.source.size);
+  let imageSize = o.bmap?.imageSize ?? o.source.size ?? 0;
+  let sourceSha256: string | undefined;
+
+  const overallPhase = (): FlashPhase => {
+    const order: FlashPhase[] = ['starting', 'decompressing', 'writing', 'verifying', 'finishing', 'done', 'cancelled', 'failed'];
+    const live = runs.filter((r) => r.active);
+    if (live.length) return live.map((r) => r.phase).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0]!;
+    if (runs.some((r) => r.status === 'done')) return 'done';
+    return runs.some((r) => r.status === 'cancelled') ? 'cancelled' : 'failed';
+  };
+  const emit = () =>
+    o.onProgress?.({
+      type: 'flash.progress',
+      phase: overallPhase(),
+      sourceBytesRead: o.source.bytesRead(),
+      sourceBytesTotal: o.source.sourceSize,
+      elapsedMs: performance.now() - started,
+      targets: runs.map((r) => ({ device: r.drive.device, phase: r.phase, ...r.meter.snapshot(), ...(r.error ? { error: r.error.toInfo() } : {}) })),
+    });
+  const ticker = setInterval(emit, o.progressIntervalMs ?? 250);
+  ticker.unref?.();
+  const live = () => runs.filter((r) => r.active);
+  const onAbort = () => void o.source.close();
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    // 1. Open and blank the head and tail of every target (failures isolated per target).
+    const zeros = alignedBuffer(HEAD_BYTES);
+    await Promise.all(
+      runs.map(async (r) => {
+        try {
+          r.dev = await (o.openTarget ?? openDirect)(r.drive);
+          const size = r.drive.size ?? 0;
+          await r.dev.write(zeros, 0, Math.min(HEAD_BYTES, size), 0);
+          r.state = 'blank-head';
+          if (size >= 2 * HEAD_BYTES) await r.dev.write(zeros, 0, HEAD_BYTES, size - HEAD_BYTES);
+          await r.dev.flush();
+        } catch (e) {
+          r.fail(e);
+        }
+      }),
+    );
+
+    // 2. Stream the image (except the first MiB) to every live target.
+    const hasher = await createXXHash128();
+    const hashOf = (b: Buffer) => {
+      hasher.init();
+      hasher.update(b);
+      return hasher.digest('hex');
+    };
+    const segments: Segment[] = [];
+    const head = alignedBuffer(HEAD_BYTES);
+    let headLen = 0;
+    for (const r of live()) r.setPhase(compressed ? 'decompressing' : 'writing', planned);
+    const depth = o.writeDepth ?? 2;
+    const pool = new AlignedPool(chunkSize, depth + 2);
+    const producer = new ChunkProducer(o.source.reader, pool, o.bmap, sector);
+    const inflight: Promise<void>[] = [];
+    let lastFlush = performance.now();
+    const flushEvery = o.flushIntervalMs ?? 2000;
+
+    const writeChunk = async (c: Chunk) => {
+      let from = 0;
+      if (c.offset < HEAD_BYTES) {
+        from = Math.min(HEAD_BYTES - c.offset, c.writeLength);
+        c.buf.copy(head, c.offset, 0, from);
+        headLen = Math.max(headLen, c.offset + from);
+      }
+      const len = c.writeLength - from;
+      if (len > 0) {
+        if (o.verify) segments.push({ offset: c.offset + from, length: len, hash: hashOf(c.buf.subarray(from, c.writeLength)) });
+        await Promise.all(
+          live().map(async (r) => {
+            try {
+              await r.dev!.write(c.buf, from, len, c.offset + from);
+              r.bytesWritten += len;
+              r.meter.add(len);
+            } catch (e) {
+              r.fail(e);
+              log('error', `${r.drive.device}: ${(e as Error).message}`);
+            }
+          }),
+        );
+      }
+      for (const r of live()) if (from > 0) r.meter.add(Math.min(from, c.length));
+      pool.release(c.buf);
+    };
+
+    try {
+      let next = producer.next();
+      for (;;) {
+        const c = await next;
+        if (!c) break;
+        if (signal.aborted) {
+          pool.release(c.buf);
+          throw new CancelledError();
+        }
+        imageSize = Math.max(imageSize, c.offset + c.length);
+        next = producer.next();
+        next.catch(() => undefined); // handled when awaited
+        inflight.push(writeChunk(c));
+        if (inflight.length >= depth) await inflight.shift();
+        if (live().length === 0) break;
+        if (performance.now() - lastFlush > flushEvery) {
+          lastFlush = performance.now();
+          await Promise.all(live().map((r) => r.dev!.flush().catch((e) => r.fail(e))));
+        }
+      }
+      await Promise.all(inflight);
+      if (signal.aborted) throw new CancelledError();
+      if (live().length > 0) sourceSha256 = (await o.source.finish())?.sha256;
+    } catch (e) {
+      await Promise.allSettled(inflight);
+      if (signal.aborted) for (const r of live()) r.fail(new CancelledError());
+      else for (const r of live()) r.fail(e);
+    }
+
+    // 3. Flush and verify what was written.
+    await Promise.all(live().map((r) => r.dev!.flush().catch((e) => r.fail(e))));
+    if (o.verify && live().length) {
+      const total = segments.reduce((s, x) => s + x.length, 0);
+      await Promise.all(
+        live().map(async (r) => {
+          r.setPhase('verifying', total + headLen);
+          try {
+            const res = await verifySegments(r.dev!, segments, { chunkSize, signal, onBytes: (n) => r.meter.add(n), refine: o.source.readAt });
+            if (res.mismatchOffset !== undefined) {
+              r.mismatchOffset = res.mismatchOffset;
+              throw new NexusError('VERIFY_MISMATCH', `${r.drive.device} differs from the image at byte ${res.mismatchOffset}.`, 'The card may be fake or failing; try another card.');
+            }
+          } catch (e) {
+            r.fail(signal.aborted ? new CancelledError() : e);
+          }
+        }),
+      );
+    }
+
+    // 4. Write the held-back first MiB, flush, verify it.
+    if (signal.aborted) for (const r of live()) r.fail(new CancelledError());
+    const headWrite = roundUp(headLen, sector);
+    if (headWrite > headLen) head.fill(0, headLen, headWrite);
+    const headHash = headWrite > 0 ? hashOf(head.subarray(0, headWrite)) : '';
+    await Promise.all(
+      live().map(async (r) => {
+        r.phase = 'finishing';
+        try {
+          if (headWrite > 0) {
+            await r.dev!.write(head, 0, headWrite, 0);
+            await r.dev!.flush();
+            r.bytesWritten += headWrite;
+            if (!o.verify) r.meter.add(headWrite);
+            if (o.verify) {
+              const res = await verifySegments(r.dev!, [{ offset: 0, length: headWrite, hash: headHash }], { chunkSize, signal, onBytes: (n) => r.meter.add(n), refine: o.source.readAt });
+              if (res.mismatchOffset !== undefined) {
+                r.mismatchOffset = res.mismatchOffset;
+                throw new NexusError('VERIFY_MISMATCH', `${r.drive.device} differs from the image at byte ${res.mismatchOffset}.`, 'The card may be fake or failing; try another card.');
+              }
+            }
+          }
+          r.state = 'image';
+          r.verified = o.verify;
+          r.status = 'done';
+          r.phase = 'done';
+        } catch (e) {
+          r.fail(e);
+        }
+      }),
+    );
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await o.source.close().catch(() => undefined);
+    await Promise.all(runs.map((r) => r.dev?.close()));
+    clearInterval(ticker);
+  }
+
+  if (o.eject) {
+    for (const r of runs.filter((x) => x.status === 'done')) {
+      r.ejected = await ejectDrive(r.drive);
+      if (!r.ejected) log('warn', `${r.drive.device} could not be ejected; remove it safely from your desktop.`);
+    }
+  }
+  emit();
+  const cancelled = signal.aborted;
+  return {
+    type: 'flash.result',
+    ok: runs.every((r) => r.status === 'done'),
+    cancelled,
+    imageSize,
+    durationMs: performance.now() - started,
+    ...(sourceSha256 ? { sourceSha256 } : {}),
+    targets: runs.map((r) => ({
+      device: r.drive.device,
+      status: r.status === 'active' ? 'failed' : r.status,
+      state: r.state,
+      bytesWritten: r.bytesWritten,
+      verified: r.verified,
+      ejected: r.ejected,
+      ...(r.mismatchOffset !== undefined ? { mismatchOffset: r.mismatchOffset } : {}),
+      ...(r.error ? { error: r.error.toInfo() } : {}),
+    })),
+  };
+}
