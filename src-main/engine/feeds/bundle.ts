@@ -1,0 +1,189 @@
+/**
+ * `nexus cache export FILE` / `nexus cache import FILE`: one plain tar with the verified indexes,
+ * their refs, the packages and the public keys, for a machine with no network ("offline rescue USB").
+ * Import trusts nothing in the file: every index is re-verified against the locally trusted keys and
+ * every package against its signature and its content-derived name before it enters the cache.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { NexusError } from '../../../src-shared/errors';
+import { readApkIndex } from './apkindex';
+import { checksumHex, FeedCache, type IndexRef } from './cache';
+import { readApkHeader, verifyApkFile } from './package-file';
+import type { TrustedKeys } from './signature';
+
+const FORMAT = 'nexus-cache-export';
+
+interface ExportManifest {
+  format: typeof FORMAT;
+  version: 1;
+  created: string;
+  refs: IndexRef[];
+  packages: string[];
+  keys: string[];
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    const out: string[] = [];
+    for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) out.push(join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+    }
+    return out.sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Writes every cached index ref, index and package (or only the packages named by `checksums`) plus keys into one tar. */
+export async function exportCache(file: string, opts: { cache?: FeedCache; keyDirs?: string[]; checksums?: string[] } = {}): Promise<{ packages: number; indexes: number; bytes: number }> {
+  const cache = opts.cache ?? new FeedCache();
+  const refFiles = (await listFiles(join(cache.root, 'apk', 'refs'))).filter((f) => f.endsWith('.json'));
+  const refs: IndexRef[] = [];
+  for (const f of refFiles) {
+    const ref = await cache.getIndexRef(f.slice(join(cache.root, 'apk', 'refs').length + 1, -'.json'.length));
+    if (ref) refs.push(ref);
+  }
+  const wanted = opts.checksums ? new Set(opts.checksums.map(checksumHex)) : null;
+  const packages = (await listFiles(join(cache.root, 'apk', 'packages'))).filter((f) => f.endsWith('.apk') && (!wanted || wanted.has(basename(f, '.apk'))));
+  const keyFiles = (await Promise.all((opts.keyDirs ?? []).map(listFiles))).flat().filter((f) => /\.(pub|pem)$/.test(f));
+  if (refs.length === 0 && packages.length === 0) throw new NexusError('CACHE_EMPTY', `The cache at ${cache.root} has no indexes or packages to export.`, 'Resolve or build once online (nexus packages resolve …), then export.');
+  const manifest: ExportManifest = { format: FORMAT, version: 1, created: new Date().toISOString(), refs, packages: packages.map((p) => basename(p)), keys: keyFiles.map((k) => basename(k)) };
+  const pack = tar.pack();
+  const tmp = `${file}.tmp-${process.pid}`;
+  const writing = pipeline(pack, createWriteStream(tmp));
+  const addBuffer = (name: string, data: Buffer) => new Promise<void>((res, rej) => pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0) }, data, (e) => (e ? rej(e) : res())));
+  const addFile = async (name: string, path: string) => {
+    const { size } = await stat(path);
+    await new Promise<void>((res, rej) => {
+      const sink = pack.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? rej(e) : res()));
+      createReadStream(path).on('error', rej).pipe(sink as unknown as NodeJS.WritableStream);
+    });
+  };
+  let bytes = 0;
+  try {
+    await addBuffer('nexus-cache.json', Buffer.from(JSON.stringify(manifest, null, 2)));
+    for (const k of keyFiles) await addFile(`keys/${basename(k)}`, k);
+    for (const r of refs) await addFile(`apk/indexes/${r.sha256}.tar.gz`, cache.indexPath(r.sha256));
+    for (const p of packages) {
+      bytes += (await stat(p)).size;
+      await addFile(`apk/packages/${basename(p)}`, p);
+    }
+    pack.finalize();
+    await writing;
+    await rename(tmp, file);
+  } catch (err) {
+    pack.destroy();
+    await writing.catch(() => {});
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return { packages: packages.length, indexes: refs.length, bytes };
+}
+
+/** Verifies and adds everything in an export file to the cache. Nothing unverified enters the cache. */
+export async function importCache(file: string, keys: TrustedKeys, opts: { cache?: FeedCache } = {}): Promise<{ packages: number; indexes: number; keys: string[] }> {
+  const cache = opts.cache ?? new FeedCache();
+  let manifest: ExportManifest | null = null;
+  const staged = new Map<string, string>(); // entry name → temp path
+  const ex = tar.extract();
+  const reading = pipeline(createReadStream(file), ex);
+  try {
+    for await (const entry of ex) {
+      const name = entry.header.name;
+      if (name === 'nexus-cache.json') {
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportManifest;
+        continue;
+      }
+      if (!/^(apk\/indexes\/[0-9a-f]{64}\.tar\.gz|apk\/packages\/[0-9a-f]{40,64}\.apk|keys\/[^/]+\.(pub|pem))$/.test(name) || entry.header.type !== 'file') {
+        entry.resume();
+        continue;
+      }
+      const tmp = await cache.tempPath('.import');
+      staged.set(name, tmp);
+      await pipeline(async function* () {
+        for await (const c of entry) yield c as Buffer;
+      }, createWriteStream(tmp));
+    }
+    await reading;
+    if (!manifest || manifest.format !== FORMAT) throw new NexusError('BAD_EXPORT', `${file} is not a Nexus cache export.`, 'Create one with `nexus cache export FILE`.');
+    let indexes = 0;
+    for (const ref of manifest.refs) {
+      const tmp = staged.get(`apk/indexes/${ref.sha256}.tar.gz`);
+      if (!tmp) throw new NexusError('BAD_EXPORT', `${file} lacks the index of ${ref.id}.`, 'Export the cache again.');
+      const bytes = await readFile(tmp);
+      const [, branch = '', repo = '', arch = ''] = ref.id.split('/');
+      const idx = await readApkIndex(bytes, { name: repo, branch, arch, base: ref.base }, keys, `the index of ${ref.id} in ${basename(file)}`);
+      await cache.putIndex({ id: ref.id, source: ref.source, base: ref.base, fetchedAt: ref.fetchedAt, signer: idx.signer ?? '', description: idx.description }, bytes);
+      indexes++;
+    }
+    let packages = 0;
+    for (const [name, tmp] of staged) {
+      if (!name.startsWith('apk/packages/')) continue;
+      const hex = basename(name, '.apk');
+      const header = await readApkHeader(tmp, name);
+      if (checksumHex(header.checksum) !== hex) throw new NexusError('CHECKSUM_MISMATCH', `${name} in ${basename(file)} does not match its name (control checksum ${header.checksum}).`, 'The export is damaged; create it again.');
+      await verifyApkFile(tmp, keys, { checksum: header.checksum }, `${name} in ${basename(file)}`);
+      await cache.promote(tmp, cache.packagePath(header.checksum));
+      staged.delete(name);
+      packages++;
+    }
+    const keyNames = manifest.keys;
+    const keysDir = join(cache.root, 'imported-keys');
+    for (const [name, tmp] of staged) {
+      if (name.startsWith('keys/')) {
+        // Kept for reference only (--keys DIR can point here); importing never adds trust by itself.
+        await cache.promote(tmp, join(keysDir, basename(name)));
+        staged.delete(name);
+      }
+    }
+    return { packages, indexes, keys: keyNames };
+  } finally {
+    ex.destroy();
+    await reading.catch(() => {});
+    for (const tmp of staged.values()) await cache.discard(tmp);
+  }
+}
+
+export interface CacheInfo {
+  root: string;
+  packages: { count: number; bytes: number };
+  indexes: Array<{ id: string; description: string; fetchedAt: string; signer: string }>;
+  blobs: { count: number; bytes: number };
+  partial: { count: number; bytes: number };
+}
+
+async function usage(dir: string): Promise<{ count: number; bytes: number }> {
+  let count = 0;
+  let bytes = 0;
+  for (const f of await listFiles(dir)) {
+    count++;
+    bytes += (await stat(f)).size;
+  }
+  return { count, bytes };
+}
+
+export async function cacheInfo(cache: FeedCache = new FeedCache()): Promise<CacheInfo> {
+  const refsDir = join(cache.root, 'apk', 'refs');
+  const indexes: CacheInfo['indexes'] = [];
+  for (const f of await listFiles(refsDir)) {
+    const ref = await cache.getIndexRef(f.slice(refsDir.length + 1, -'.json'.length));
+    if (ref) indexes.push({ id: ref.id, description: ref.description, fetchedAt: ref.fetchedAt, signer: ref.signer });
+  }
+  return {
+    root: cache.root, indexes,
+    packages: await usage(join(cache.root, 'apk', 'packages')),
+    blobs: await usage(join(cache.root, 'blobs')),
+    partial: await usage(join(cache.root, 'apk', 'partial')),
+  };
+}
+
+/** Deletes the feed cache (everything can be fetched again). */
+export async function cleanCache(cache: FeedCache = new FeedCache()): Promise<void> {
+  for (const d of ['apk', 'blobs', 'tmp', 'imported-keys']) await rm(join(cache.root, d), { recursive: true, force: true });
+}

@@ -1,0 +1,121 @@
+/**
+ * The feed cache under cacheDir(): content-addressed, written only by atomic renames of verified
+ * files, so it is consistent after crashes, cancellations or failed verifications, and safe to
+ * delete at any time (everything in it can be fetched again).
+ *
+ *   apk/packages/<hex of C:>.apk      verified packages, named by their index identity (sha1 of the control member)
+ *   apk/partial/<hex of C:>.part      interrupted downloads (resumed with HTTP Range; verified before promotion)
+ *   apk/indexes/<sha256>.tar.gz       signed APKINDEX files exactly as fetched
+ *   apk/refs/<feed>/<branch>/<repo>/<arch>.json   which index is current for a repository (what --offline uses)
+ *   blobs/sha256/<ab>/<sha256>        file contents extracted from packages (FsEntry content refs)
+ *   tmp/                              scratch files on the same filesystem, for atomic renames
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { NexusError } from '../../../src-shared/errors';
+import { cacheDir } from '../paths';
+
+export interface IndexRef {
+  /** "feedname/v3.22/main/x86_64" */
+  id: string;
+  sha256: string;
+  /** Where it was fetched from (URL or directory). */
+  source: string;
+  /** Repository base the packages are fetched from. */
+  base: string;
+  fetchedAt: string;
+  signer: string;
+  description: string;
+}
+
+/** "Q1<base64>" (or "X1<hex>") → lowercase hex, the cache key of a package. */
+export function checksumHex(checksum: string): string {
+  if (/^Q[12]/.test(checksum)) return Buffer.from(checksum.slice(2), 'base64').toString('hex');
+  if (/^X[12][0-9a-f]+$/i.test(checksum)) return checksum.slice(2).toLowerCase();
+  throw new NexusError('BAD_CHECKSUM', `Unsupported package checksum "${checksum}".`, 'The index uses a checksum format Nexus does not know.');
+}
+
+export class FeedCache {
+  readonly root: string;
+
+  constructor(root: string = cacheDir()) {
+    this.root = root;
+  }
+
+  packagePath(checksum: string): string {
+    return join(this.root, 'apk', 'packages', `${checksumHex(checksum)}.apk`);
+  }
+
+  partialPath(checksum: string): string {
+    return join(this.root, 'apk', 'partial', `${checksumHex(checksum)}.part`);
+  }
+
+  indexPath(sha256: string): string {
+    return join(this.root, 'apk', 'indexes', `${sha256}.tar.gz`);
+  }
+
+  refPath(id: string): string {
+    if (id.split('/').some((p) => p === '..' || p === '' || p === '.')) throw new Error(`bad index id ${id}`);
+    return join(this.root, 'apk', 'refs', `${id}.json`);
+  }
+
+  blobPath(sha256: string): string {
+    return join(this.root, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
+  }
+
+  /** A fresh scratch path on the cache's filesystem (caller renames or deletes it). */
+  async tempPath(suffix = ''): Promise<string> {
+    const dir = join(this.root, 'tmp');
+    await mkdir(dir, { recursive: true });
+    return join(dir, `${process.pid}-${randomBytes(6).toString('hex')}${suffix}`);
+  }
+
+  async has(path: string): Promise<boolean> {
+    try {
+      return (await stat(path)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Atomically moves a finished, verified file into place. */
+  async promote(tmp: string, final: string): Promise<void> {
+    await mkdir(dirname(final), { recursive: true });
+    await rename(tmp, final);
+  }
+
+  async discard(path: string): Promise<void> {
+    await unlink(path).catch(() => {});
+  }
+
+  /** Stores verified index bytes and points the repository's ref at them (blob first, then the ref). */
+  async putIndex(ref: Omit<IndexRef, 'sha256'>, bytes: Buffer): Promise<IndexRef> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const final = this.indexPath(sha256);
+    if (!(await this.has(final))) {
+      const tmp = await this.tempPath('.idx');
+      await writeFile(tmp, bytes);
+      await this.promote(tmp, final);
+    }
+    const full: IndexRef = { ...ref, sha256 };
+    const tmp = await this.tempPath('.ref');
+    await writeFile(tmp, JSON.stringify(full, null, 2) + '\n');
+    await this.promote(tmp, this.refPath(ref.id));
+    return full;
+  }
+
+  async getIndexRef(id: string): Promise<IndexRef | null> {
+    try {
+      const ref = JSON.parse(await readFile(this.refPath(id), 'utf8')) as IndexRef;
+      return (await this.has(this.indexPath(ref.sha256))) ? ref : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Removes scratch files left by a crash (interrupted downloads in partial/ are kept for resuming). */
+  async cleanTemp(): Promise<void> {
+    await rm(join(this.root, 'tmp'), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Safe extraction of a package's data member into the in-memory FsManifest. File contents go to the
+ * content-addressed blob store; nothing is ever written at a path taken from the archive. Refuses
+ * `..`, absolute paths, symlinks climbing above the root, hard links to anything not already in the
+ * manifest, writes through symlinked directories, and device nodes. Path conflicts between
+ * packages follow apk's rules (same origin or `replaces` → overwrite), else fail naming both.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { NexusError } from '../../../src-shared/errors';
+import type { FsEntry, FsManifest } from '../rootfs/entries';
+import type { FeedCache } from './cache';
+import type { ApkHeader } from './package-file';
+
+/** What the conflict rules need to know about each unpacked package. */
+export interface OwnerInfo {
+  name: string;
+  origin: string;
+  replaces: string[];
+}
+
+export interface UnpackState {
+  manifest: FsManifest;
+  owners: Map<string, OwnerInfo>;
+  /** Paths overwritten or kept by the replaces rules (for the build log). */
+  replaced: Array<{ path: string; winner: string; loser: string }>;
+}
+
+export function newUnpackState(manifest: FsManifest = new Map()): UnpackState {
+  return { manifest, owners: new Map(), replaced: [] };
+}
+
+function unsafe(pkg: string, path: string, why: string): NexusError {
+  return new NexusError('UNSAFE_PATH', `Package ${pkg} contains "${path}": ${why}; refusing to unpack it.`, 'The package is malformed or hostile; remove it from the Box or report it to the repository maintainers.');
+}
+
+/** Archive member name → absolute normalized image path, or throws. */
+export function safeImagePath(pkg: string, raw: string): string {
+  if (raw.startsWith('/')) throw unsafe(pkg, raw, 'absolute paths are not allowed');
+  const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw unsafe(pkg, raw, '".." components are not allowed');
+  if (raw.includes('\0')) throw unsafe(pkg, raw, 'NUL bytes are not allowed');
+  return '/' + parts.join('/');
+}
+
+/** A relative symlink target must stay inside the image root when resolved from the link's directory. */
+function checkSymlink(pkg: string, path: string, target: string): void {
+  if (target === '' || target.includes('\0')) throw unsafe(pkg, path, 'empty or invalid symlink target');
+  if (target.startsWith('/')) return; // absolute targets resolve inside the image root by construction
+  let depth = path.split('/').length - 2; // directories above the link, root = 0
+  for (const part of target.split('/')) {
+    if (part === '..') depth--;
+    else if (part !== '.' && part !== '') depth++;
+    if (depth < 0) throw unsafe(pkg, path, `symlink target "${target}" points outside the root`);
+  }
+}
+
+function conflictWinner(state: UnpackState, existing: FsEntry, incoming: OwnerInfo): 'new' | 'old' | null {
+  if (existing.owner === incoming.name) return 'new';
+  const old = state.owners.get(existing.owner);
+  if (!old) return null;
+  if (old.origin && old.origin === incoming.origin) return 'new';
+  if (incoming.replaces.includes(old.name)) return 'new';
+  if (old.replaces.includes(incoming.name)) return 'old';
+  return null;
+}
+
+function sameContent(a: FsEntry, b: FsEntry): boolean {
+  if (a.type !== b.type || a.mode !== b.mode) return false;
+  if (a.type === 'symlink') return a.linkTarget === b.linkTarget;
+  if (a.type === 'file') return a.content?.kind === 'blob' && b.content?.kind === 'blob' && a.content.sha256 === b.content.sha256;
+  return false;
+}
+
+function place(state: UnpackState, entry: FsEntry, owner: OwnerInfo): void {
+  const m = state.manifest;
+  // Parents must be directories (created implicitly when the package omits them), never symlinks.
+  const parts = entry.path.split('/').slice(1, -1);
+  let dir = '';
+  for (const part of parts) {
+    dir += '/' + part;
+    const p = m.get(dir);
+    if (!p) {
+      m.set(dir, { path: dir, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: entry.mtime, size: 0, owner: owner.name });
+    } else if (p.type === 'symlink') {
+      throw unsafe(owner.name, entry.path.slice(1), `its parent ${dir} is a symlink (owned by ${p.owner}); writing through it is not allowed`);
+    } else if (p.type !== 'dir') {
+      throw new NexusError('FILE_CONFLICT', `Package ${owner.name} needs ${dir} to be a directory, but ${p.owner} installs a file there.`, 'Remove one of the two packages from the Box.');
+    }
+  }
+  const existing = m.get(entry.path);
+  if (!existing) {
+    m.set(entry.path, entry);
+    return;
+  }
+  if (existing.type === 'dir' && entry.type === 'dir') {
+    // Later packages may tighten or change directory attributes, as apk applies them on install.
+    m.set(entry.path, { ...entry, owner: existing.owner });
+    return;
+  }
+  if (sameContent(existing, entry)) return;
+  const winner = conflictWinner(state, existing, owner);
+  if (winner === 'new') {
+    if (existing.owner !== owner.name) state.replaced.push({ path: entry.path, winner: owner.name, loser: existing.owner });
+    m.set(entry.path, entry);
+  } else if (winner === 'old') {
+    state.replaced.push({ path: entry.path, winner: existing.owner, loser: owner.name });
+  } else {
+    throw new NexusError('FILE_CONFLICT', `Packages ${existing.owner} and ${owner.name} both install ${entry.path}.`, `Remove one of them from the Box; apk would refuse too unless one "replaces" the other.`);
+  }
+}
+
+/** Streams `body` into the blob store, returning sha256, sha1 and size. */
+async function storeBlob(cache: FeedCache, body: AsyncIterable<Buffer>): Promise<{ sha256: string; sha1: string; size: number; path: string }> {
+  const tmp = await cache.tempPath('.blob');
+  const h256 = createHash('sha256');
+  const h1 = createHash('sha1');
+  let size = 0;
+  try {
+    // Iterate explicitly: tar-stream entries are streamx streams, which node's pipeline does not drive reliably.
+    await pipeline(async function* () {
+      for await (const c of body) {
+        h256.update(c);
+        h1.update(c);
+        size += c.length;
+        yield c;
+      }
+    }, createWriteStream(tmp));
+    const sha256 = h256.digest('hex');
+    const path = cache.blobPath(sha256);
+    if (await cache.has(path)) await cache.discard(tmp);
+    else await cache.promote(tmp, path);
+    return { sha256, sha1: h1.digest('hex'), size, path };
+  } catch (err) {
+    await cache.discard(tmp);
+    throw err;
+  }
+}
+
+function xattrsOf(pax: Record<string, string> | null | undefined): Record<string, Uint8Array> | undefined {
+  if (!pax) return undefined;
+  let out: Record<string, Uint8Array> | undefined;
+  for (const [k, v] of Object.entries(pax)) {
+    if (k.startsWith('SCHILY.xattr.')) (out ??= {})[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'latin1');
+  }
+  return out;
+}
+
+/**
+ * Unpacks the data member of an already header-checked package into `state`, verifying each file's
+ * PAX checksum and the data member's sha256 against the signed datahash on the way.
+ */
+export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInfo, state: UnpackState, cache: FeedCache, signal?: AbortSignal): Promise<{ files: number; bytes: number }> {
+  state.owners.set(owner.name, owner);
+  const raw = createReadStream(path, { start: header.dataOffset, highWaterMark: 256 * 1024 });
+  const dataHash = createHash('sha256');
+  raw.on('data', (c) => dataHash.update(c as Buffer));
+  const extract = tar.extract();
+  const feeding = pipeline(raw, createGunzip(), extract, ...(signal ? [{ signal }] : []) as []);
+  let files = 0;
+  let bytes = 0;
+  const pkg = owner.name;
+  try {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const pax = (h.pax ?? null) as Record<string, string> | null;
+      const name = h.name.replace(/\/+$/, '');
+      if (name === '' || name === '.' || name === './') {
+        entry.resume();
+        continue;
+      }
+      const imagePath = safeImagePath(pkg, name);
+      const base = { path: imagePath, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, mtime: Math.floor(h.mtime.getTime() / 1000), size: 0, owner: pkg };
+      const xattrs = xattrsOf(pax);
+      const expected = pax?.['APK-TOOLS.checksum.SHA1'];
+      let fsEntry: FsEntry;
+      switch (h.type) {
+        case 'file':
+        case 'contiguous-file': {
+          const blob = await storeBlob(cache, entry as AsyncIterable<Buffer>);
+          if (expected && expected.toLowerCase() !== blob.sha1) {
+            throw new NexusError('FILE_CHECKSUM_MISMATCH', `Package ${pkg}: ${imagePath} does not match its APK-TOOLS.checksum.SHA1.`, 'The package is damaged; delete it from the cache (nexus cache clean) and build again.');
+          }
+          fsEntry = { ...base, type: 'file', size: blob.size, content: { kind: 'blob', sha256: blob.sha256, path: blob.path } };
+          files++;
+          bytes += blob.size;
+          break;
+        }
+        case 'directory':
+          entry.resume();
+          fsEntry = { ...base, type: 'dir' };
+          break;
+        case 'symlink': {
+          entry.resume();
+          checkSymlink(pkg, imagePath, h.linkname);
+          if (expected && expected.toLowerCase() !== createHash('sha1').update(h.linkname).digest('hex')) {
+            throw new NexusError('FILE_CHECKSUM_MISMATCH', `Package ${pkg}: symlink ${imagePath} does not match its APK-TOOLS.checksum.SHA1.`, 'The package is damaged; delete it from the cache and build again.');
+          }
+          fsEntry = { ...base, type: 'symlink', mode: 0o777, linkTarget: h.linkname };
+          break;
+        }
+        case 'link': {
+          entry.resume();
+          let target: string;
+          try {
+            target = safeImagePath(pkg, h.linkname);
+          } catch {
+            throw unsafe(pkg, name, `hard link to "${h.linkname}" points outside the package root`);
+          }
+          const t = state.manifest.get(target);
+          if (!t || t.type !== 'file') throw unsafe(pkg, name, `hard link target "${h.linkname}" is not a regular file unpacked before it`);
+          fsEntry = { ...base, type: 'hardlink', linkTarget: target, size: t.size };
+          break;
+        }
+        default:
+          entry.resume();
+          throw unsafe(pkg, name, `${h.type} entries (device nodes, FIFOs) are not allowed in packages`);
+      }
+      if (xattrs) fsEntry.xattrs = xattrs;
+      place(state, fsEntry, owner);
+    }
+    await feeding;
+  } catch (err) {
+    raw.destroy();
+    extract.destroy();
+    await feeding.catch(() => {});
+    throw err;
+  }
+  const datahash = header.pkginfo.datahash;
+  if (datahash && dataHash.digest('hex') !== datahash) {
+    throw new NexusError('DATAHASH_MISMATCH', `Package ${pkg}: the data member does not match the signed datahash.`, 'The cached file is damaged; run `nexus cache clean` and build again.');
+  }
+  return { files, bytes };
+}

@@ -1,0 +1,253 @@
+/**
+ * A feed = one Alpine branch + architecture + repositories, reachable through mirrors (http(s) URLs,
+ * file:// URLs or plain directories with the Alpine layout `<mirror>/<branch>/<repo>/<arch>/`),
+ * trusted through a set of key directories. This module loads verified indexes (online or from the
+ * cache), downloads packages into the cache, and unpacks a resolved set into an FsManifest.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { CancelledError, NexusError } from '../../../src-shared/errors';
+import type { LogLevel } from '../../../src-shared/progress';
+import type { FsManifest } from '../rootfs/entries';
+import { resourcesDir } from '../paths';
+import { readApkIndex, type ApkIndex, type ApkPackage, type RepoRef } from './apkindex';
+import { FeedCache } from './cache';
+import { download } from './download';
+import { newUnpackState, unpackApk } from './extract';
+import { verifyApkFile, verifyApkHeader } from './package-file';
+import { scriptEffects, type ScriptEffect, type SkippedScript } from './scripts';
+import { loadTrustedKeys, type TrustedKeys } from './signature';
+
+export interface FeedConfig {
+  /** Feed name from the catalog ("alpine"). */
+  name: string;
+  /** "v3.22" or "edge". */
+  branch: string;
+  /** Alpine architecture name. */
+  arch: string;
+  repositories: string[];
+  /** Tried in order. */
+  mirrors: string[];
+  /** Absolute directories holding the trusted *.rsa.pub keys. */
+  keyDirs: string[];
+}
+
+export interface FeedOptions {
+  cache?: FeedCache;
+  /** Use only the cache; fail early listing what is missing. */
+  offline?: boolean;
+  signal?: AbortSignal;
+  log?: (level: LogLevel, message: string) => void;
+  /** Parallel package downloads (default 4). */
+  concurrency?: number;
+  retries?: number;
+  backoffMs?: number;
+}
+
+/** The plan's `feed` (keys relative to resources/) plus CLI overrides → a FeedConfig. */
+export function feedConfig(feed: { name: string; branch: string; arch: string; repositories: string[]; mirrors: string[]; keys: string }, overrides: { mirror?: string; keysDir?: string } = {}): FeedConfig {
+  const keysDir = overrides.keysDir ? resolve(overrides.keysDir) : isAbsolute(feed.keys) ? feed.keys : join(resourcesDir(), feed.keys);
+  return {
+    name: feed.name, branch: feed.branch, arch: feed.arch, repositories: [...feed.repositories],
+    mirrors: overrides.mirror ? [overrides.mirror] : [...feed.mirrors], keyDirs: [keysDir],
+  };
+}
+
+/** `<mirror>/<branch>/<repo>/<arch>` for URLs and directories alike. */
+export function repoBase(mirror: string, feed: FeedConfig, repo: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(mirror)) return `${mirror.replace(/\/+$/, '')}/${feed.branch}/${repo}/${feed.arch}`;
+  return join(resolve(mirror), feed.branch, repo, feed.arch);
+}
+
+function joinBase(base: string, file: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? `${base}/${encodeURIComponent(file)}` : join(base, file);
+}
+
+export const indexId = (feed: FeedConfig, repo: string) => `${feed.name}/${feed.branch}/${repo}/${feed.arch}`;
+
+/** "riscv64/main, riscv64/community of v3.22" — used in resolver messages. */
+export function describeFeed(feed: FeedConfig): string {
+  return `${feed.repositories.map((r) => `${feed.arch}/${r}`).join(', ')} of ${feed.branch}`;
+}
+
+export async function feedKeys(feed: FeedConfig): Promise<TrustedKeys> {
+  const keys = await loadTrustedKeys(feed.keyDirs);
+  if (keys.size === 0) throw new NexusError('KEYS_MISSING', `No trusted keys in ${feed.keyDirs.join(', ')}.`, 'Pass --keys DIR with the repository\'s *.rsa.pub files.');
+  return keys;
+}
+
+/** Loads and verifies every repository index of the feed: fetched fresh online (cached copy as fallback when the network fails), from the cache offline. */
+export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: FeedOptions = {}): Promise<ApkIndex[]> {
+  const cache = opts.cache ?? new FeedCache();
+  const out: ApkIndex[] = [];
+  const missing: string[] = [];
+  for (const repo of feed.repositories) {
+    const id = indexId(feed, repo);
+    const what = `the index of ${feed.arch}/${repo} (${feed.branch})`;
+    const fromCache = async (): Promise<ApkIndex | null> => {
+      const ref = await cache.getIndexRef(id);
+      if (!ref) return null;
+      const ref0: RepoRef = { name: repo, branch: feed.branch, arch: feed.arch, base: ref.base };
+      return readApkIndex(await readFile(cache.indexPath(ref.sha256)), ref0, keys, `${what}, cached`);
+    };
+    if (opts.offline) {
+      const idx = await fromCache();
+      if (idx) out.push(idx);
+      else missing.push(id);
+      continue;
+    }
+    const errors: string[] = [];
+    let loaded: ApkIndex | null = null;
+    for (const mirror of feed.mirrors) {
+      const base = repoBase(mirror, feed, repo);
+      const source = joinBase(base, 'APKINDEX.tar.gz');
+      const tmp = await cache.tempPath('.apkindex');
+      try {
+        await download(source, tmp, { maxBytes: 64 * 1024 * 1024, ...(opts.signal ? { signal: opts.signal } : {}), retries: opts.retries ?? 2, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
+        const bytes = await readFile(tmp);
+        loaded = await readApkIndex(bytes, { name: repo, branch: feed.branch, arch: feed.arch, base }, keys, what);
+        await cache.putIndex({ id, source, base, fetchedAt: new Date().toISOString(), signer: loaded.signer ?? '', description: loaded.description }, bytes);
+        opts.log?.('info', `${what}: ${loaded.packages.length} packages, ${loaded.description || 'no description'}, signed by ${loaded.signer} (${source})`);
+        break;
+      } catch (err) {
+        // A bad signature is a security signal, never papered over with another mirror or the cache.
+        if (err instanceof NexusError && /SIGNATURE|UNSIGNED|APK_V3/.test(err.code)) throw err;
+        errors.push(`${source}: ${(err as Error).message}`);
+      } finally {
+        await cache.discard(tmp);
+      }
+    }
+    if (!loaded) {
+      loaded = await fromCache();
+      if (!loaded) throw new NexusError('INDEX_UNAVAILABLE', `Cannot fetch ${what}: ${errors.join('; ')}`, 'Check the mirror (--mirror URL|DIR) and the network, or use --offline with a cache that has it (nexus cache import).');
+      opts.log?.('warn', `${what}: using the cached copy (${errors.join('; ')})`);
+    }
+    out.push(loaded);
+  }
+  if (missing.length) {
+    throw new NexusError('OFFLINE_MISSING', `Offline, and the cache lacks the indexes of ${missing.join(', ')}.`, 'Run once online, or import a cache made elsewhere with `nexus cache import FILE`.');
+  }
+  return out;
+}
+
+export interface FetchProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  packagesDone: number;
+  packagesTotal: number;
+}
+
+/**
+ * Makes sure every package is in the cache (downloading missing ones with bounded concurrency and
+ * verifying them before they enter the cache). Returns cache paths by package name.
+ */
+export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: TrustedKeys, opts: FeedOptions & { onProgress?: (p: FetchProgress) => void } = {}): Promise<Map<string, string>> {
+  const cache = opts.cache ?? new FeedCache();
+  const paths = new Map<string, string>();
+  const todo: ApkPackage[] = [];
+  for (const p of pkgs) {
+    const path = cache.packagePath(p.checksum);
+    if (await cache.has(path)) paths.set(p.name, path);
+    else todo.push(p);
+  }
+  if (opts.offline && todo.length) {
+    throw new NexusError('OFFLINE_MISSING', `Offline, and ${todo.length} package(s) are not in the cache: ${todo.map((p) => `${p.name}-${p.version}`).join(', ')}.`, 'Run once online, or import a cache that has them with `nexus cache import FILE`.');
+  }
+  const progress: FetchProgress = { bytesDone: 0, bytesTotal: todo.reduce((s, p) => s + p.size, 0), packagesDone: 0, packagesTotal: todo.length };
+  opts.onProgress?.({ ...progress });
+  const inner = new AbortController();
+  const onAbort = () => inner.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length && !inner.signal.aborted) {
+      const pkg = todo[next++]!;
+      paths.set(pkg.name, await fetchOne(pkg, feed, keys, cache, inner.signal, opts, (d) => {
+        progress.bytesDone += d;
+        opts.onProgress?.({ ...progress });
+      }));
+      progress.packagesDone++;
+      opts.onProgress?.({ ...progress });
+    }
+  };
+  try {
+    const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, todo.length)) }, worker);
+    const results = await Promise.allSettled(workers.map((w) => w.catch((err) => {
+      inner.abort(); // fail fast: stop the other downloads (their partial files stay resumable)
+      throw err;
+    })));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  return paths;
+}
+
+async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, cache: FeedCache, signal: AbortSignal, opts: FeedOptions, onBytes: (d: number) => void): Promise<string> {
+  const file = `${pkg.name}-${pkg.version}.apk`;
+  const part = cache.partialPath(pkg.checksum);
+  await mkdir(dirname(part), { recursive: true });
+  const bases = [pkg.repo.base, ...feed.mirrors.map((m) => repoBase(m, feed, pkg.repo.name))].filter((b, i, all) => b && all.indexOf(b) === i);
+  const errors: string[] = [];
+  for (const base of bases) {
+    const source = joinBase(base, file);
+    // Two rounds: a resumed file that fails verification is downloaded once more from scratch.
+    for (let round = 0; round < 2; round++) {
+      try {
+        await download(source, part, { expectedSize: pkg.size, signal, onBytes, retries: opts.retries ?? 4, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
+        await verifyApkFile(part, keys, { checksum: pkg.checksum, size: pkg.size }, `${file} from ${base}`);
+        const final = cache.packagePath(pkg.checksum);
+        await cache.promote(part, final);
+        return final;
+      } catch (err) {
+        await cache.discard(part);
+        if (signal.aborted) throw err;
+        const code = err instanceof NexusError ? err.code : '';
+        if (/MISMATCH|SIGNATURE|UNSIGNED|TRUNCATED|BAD_GZIP|BAD_TAR|BAD_PACKAGE/.test(code) && round === 0) {
+          opts.log?.('warn', `${file}: ${(err as Error).message} Downloading it again.`);
+          continue;
+        }
+        if (/MISMATCH|SIGNATURE|UNSIGNED|SIZE_LIMIT/.test(code)) throw err;
+        errors.push(`${source}: ${(err as Error).message}`);
+        break;
+      }
+    }
+  }
+  throw new NexusError('DOWNLOAD_FAILED', `Cannot download ${file}: ${errors.join('; ')}`, 'Check the network and the mirror, or use another mirror with --mirror.');
+}
+
+export interface UnpackResult {
+  manifest: FsManifest;
+  effects: ScriptEffect[];
+  skippedScripts: SkippedScript[];
+  replaced: Array<{ path: string; winner: string; loser: string }>;
+  /** Regular files and their total size. */
+  fileCount: number;
+  fileBytes: number;
+}
+
+/** Unpacks packages in order (dependencies first) into one manifest, re-checking C:, signature, datahash and PAX checksums. */
+export async function unpackPackages(order: ApkPackage[], paths: Map<string, string>, keys: TrustedKeys, opts: FeedOptions & { manifest?: FsManifest; onPackage?: (done: number, total: number, name: string) => void } = {}): Promise<UnpackResult> {
+  const cache = opts.cache ?? new FeedCache();
+  const state = newUnpackState(opts.manifest ?? new Map());
+  const result: UnpackResult = { manifest: state.manifest, effects: [], skippedScripts: [], replaced: state.replaced, fileCount: 0, fileBytes: 0 };
+  let done = 0;
+  for (const pkg of order) {
+    if (opts.signal?.aborted) break;
+    const path = paths.get(pkg.name);
+    if (!path) throw new NexusError('INTERNAL', `No file for package ${pkg.name}.`);
+    const what = `${pkg.name}-${pkg.version}.apk (cached)`;
+    const header = await verifyApkHeader(path, keys, { checksum: pkg.checksum, size: pkg.size }, what);
+    const r = await unpackApk(path, header, { name: pkg.name, origin: header.pkginfo.origin, replaces: header.pkginfo.replaces }, state, cache, opts.signal);
+    result.fileCount += r.files;
+    result.fileBytes += r.bytes;
+    const { effects, skipped } = scriptEffects(pkg.name, pkg.version, header.scripts);
+    result.effects.push(...effects);
+    result.skippedScripts.push(...skipped);
+    for (const s of skipped) opts.log?.('info', `skipped ${s.script} script of ${pkg.name}-${pkg.version} (${s.effects} declarative effect(s) applied${s.ignoredCommands.length ? `; not applied: ${s.ignoredCommands.slice(0, 3).join(' | ')}` : ''})`);
+    opts.onPackage?.(++done, order.length, pkg.name);
+  }
+  if (opts.signal?.aborted) throw new CancelledError();
+  return result;
+}

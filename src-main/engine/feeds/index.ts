@@ -1,0 +1,36 @@
+/**
+ * Package feeds: verified Alpine APK v2 repositories → resolved, cached, safely unpacked packages.
+ *
+ * For the build pipeline:
+ *   Pipeline.start<BuildPlan>().then(resolveStage(o)).then(fetchStage(o)).then(unpackStage(o))
+ *   → UnpackedFeed { manifest: FsManifest, lock: PackageLock, effects, skippedScripts, ... }
+ *   then `writeLockFile(join(outDir, 'packages.lock.json'), result.lock)`.
+ *
+ * Lower level: loadIndexes/fetchPackages/unpackPackages (feed.ts), resolvePackages (resolver.ts),
+ * readApkIndex / verifyApkFile for single files, compareVersions for Alpine versions,
+ * exportCache/importCache for the offline bundle.
+ *
+ * What apk does that this does not (none of it matters for building fresh Box images):
+ * - apk's solver backtracks and scores whole solutions; this one is greedy (ambiguous choices last),
+ *   fails with the conflicting names instead of searching alternatives.
+ * - No upgrade/installed-database logic (fresh images only): no `replaces` for already-installed
+ *   packages, no `.pre-upgrade`/`.post-upgrade`, no world file pinning by `@tag` repositories.
+ * - Install scripts and triggers are never run; only users/groups and applet links are applied declaratively.
+ * - No APK v3 (ADB) packages or indexes, no DSA signatures, no `X:`-style SHA-256 identities in indexes.
+ */
+export { readApkIndex, parseApkIndexText, type ApkIndex, type ApkPackage, type RepoRef } from './apkindex';
+export { FeedCache, checksumHex } from './cache';
+export { exportCache, importCache, cacheInfo, cleanCache, type CacheInfo } from './bundle';
+export { parseDep, parseDeps, formatDep, type Dep, type Provide } from './deps';
+export { download, type DownloadOptions } from './download';
+export {
+  describeFeed, feedConfig, feedKeys, fetchPackages, loadIndexes, repoBase, unpackPackages,
+  type FeedConfig, type FeedOptions, type FetchProgress, type UnpackResult,
+} from './feed';
+export { makeLock, readLockFile, writeLockFile, serializeLock, type LockedPackage, type PackageLock } from './lock';
+export { readApkHeader, verifyApkFile, verifyApkHeader, type VerifiedApk } from './package-file';
+export { ProviderIndex, resolvePackages, type PackageRequest, type Resolution, type ResolvedPackage } from './resolver';
+export { type ScriptEffect, type SkippedScript } from './scripts';
+export { loadTrustedKeys, type TrustedKeys } from './signature';
+export { fetchStage, planRequests, resolveFromLock, resolveStage, unpackStage, type FeedStageOptions, type FetchedFeed, type ResolvedFeed, type UnpackedFeed } from './stages';
+export { compareVersions, isValidVersion, satisfies } from './version';

@@ -1,0 +1,127 @@
+/**
+ * Alpine package version ordering (apk-package(5), apk-tools version.c rules, implemented here from the
+ * rules): `digits{.digits}[letter]{_suffix[N]}[~hash][-rN]`. Pre-release suffixes (alpha beta pre rc)
+ * sort before the bare version, post-release ones (cvs svn git hg p) after. A digit part after the
+ * first with a leading zero compares as a string. Invalid versions fall back to plain string order.
+ */
+
+const enum T { Digit, Letter, Suffix, SuffixNo, Hash, Revision, End }
+
+type Token = [T, string];
+
+const PRE = ['alpha', 'beta', 'pre', 'rc'];
+const POST = ['cvs', 'svn', 'git', 'hg', 'p'];
+
+function suffixValue(s: string): number {
+  const pre = PRE.indexOf(s);
+  if (pre >= 0) return pre - PRE.length;
+  return POST.indexOf(s) + 1;
+}
+
+const cache = new Map<string, Token[] | null>();
+
+/** Tokens of a version, or null when it does not follow the grammar. */
+function tokenize(v: string): Token[] | null {
+  const hit = cache.get(v);
+  if (hit !== undefined) return hit;
+  const out: Token[] = [];
+  const re = /^(\d+)((?:\.\d+)*)([a-z]?)((?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*)(~[0-9a-f]+)?(-r\d+)?$/;
+  const m = re.exec(v);
+  if (!m) {
+    if (cache.size < 100_000) cache.set(v, null);
+    return null;
+  }
+  out.push([T.Digit, m[1]!]);
+  if (m[2]) for (const d of m[2].slice(1).split('.')) out.push([T.Digit, d]);
+  if (m[3]) out.push([T.Letter, m[3]]);
+  if (m[4]) {
+    for (const s of m[4].slice(1).split('_')) {
+      const sm = /^([a-z]+)(\d*)$/.exec(s)!;
+      out.push([T.Suffix, sm[1]!]);
+      if (sm[2]) out.push([T.SuffixNo, sm[2]]);
+    }
+  }
+  if (m[5]) out.push([T.Hash, m[5].slice(1)]);
+  if (m[6]) out.push([T.Revision, m[6].slice(2)]);
+  if (cache.size < 100_000) cache.set(v, out);
+  return out;
+}
+
+export function isValidVersion(v: string): boolean {
+  return tokenize(v) !== null;
+}
+
+function cmpNumeric(a: string, b: string): number {
+  const x = a.replace(/^0+(?=\d)/, '');
+  const y = b.replace(/^0+(?=\d)/, '');
+  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function cmpToken(kind: T, a: string, b: string, first: boolean): number {
+  switch (kind) {
+    case T.Digit:
+      if (!first && (a.startsWith('0') || b.startsWith('0'))) return a < b ? -1 : a > b ? 1 : 0;
+      return cmpNumeric(a, b);
+    case T.Suffix:
+      return Math.sign(suffixValue(a) - suffixValue(b));
+    case T.SuffixNo:
+    case T.Revision:
+      return cmpNumeric(a, b);
+    default:
+      return a < b ? -1 : a > b ? 1 : 0;
+  }
+}
+
+/**
+ * -1, 0 or 1. With `fuzzy`, `b` is a prefix pattern (the `~` operator): a version matches when all
+ * of b's tokens equal a's leading tokens.
+ */
+export function compareVersions(a: string, b: string, fuzzy = false): -1 | 0 | 1 {
+  if (a === b) return 0;
+  const ta = tokenize(a);
+  const tb = tokenize(b);
+  if (!ta || !tb) return a < b ? -1 : a > b ? 1 : 0;
+  const n = Math.max(ta.length, tb.length);
+  for (let i = 0; i < n; i++) {
+    const x = ta[i];
+    const y = tb[i];
+    if (!y && fuzzy) return 0;
+    const kx = x ? x[0] : T.End;
+    const ky = y ? y[0] : T.End;
+    if (kx === ky) {
+      const c = cmpToken(kx, x![1], y![1], i === 0);
+      if (c !== 0) return c as -1 | 1;
+      continue;
+    }
+    // The token kinds differ: a pre-release suffix makes its side older than anything shorter...
+    if (kx === T.Suffix && suffixValue(x![1]) < 0) return -1;
+    if (ky === T.Suffix && suffixValue(y![1]) < 0) return 1;
+    // ...otherwise the side that continues with a "bigger" component (a digit beats a letter,
+    // beats a suffix, beats the revision, beats the end) is newer.
+    return kx < ky ? 1 : -1;
+  }
+  return 0;
+}
+
+export type VersionOp = '=' | '<' | '>' | '<=' | '>=' | '~' | '><';
+
+/** Does `version` satisfy `op ref`? ("><" is a checksum pin and is matched elsewhere.) */
+export function satisfies(version: string, op: VersionOp, ref: string): boolean {
+  switch (op) {
+    case '=':
+      return compareVersions(version, ref) === 0;
+    case '<':
+      return compareVersions(version, ref) < 0;
+    case '>':
+      return compareVersions(version, ref) > 0;
+    case '<=':
+      return compareVersions(version, ref) <= 0;
+    case '>=':
+      return compareVersions(version, ref) >= 0;
+    case '~':
+      return compareVersions(version, ref, true) === 0;
+    default:
+      return false;
+  }
+}
