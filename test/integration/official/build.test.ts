@@ -1,0 +1,177 @@
+/**
+ * The official-image recipe against a fixture OpenBSD mirror on 127.0.0.1: SHA256.sig signed by a test
+ * signify key (node:crypto), good path, and each refusal (wrong key, tampered list, tampered image,
+ * missing entry). Every failing build must leave no output image and nothing unverified in the cache.
+ */
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Catalog } from '../../../src-shared/catalog';
+import type { BuildPlan } from '../../../src-shared/plan';
+import type { PipelineEvent } from '../../../src-shared/progress';
+import { buildOfficial } from '../../../src-main/engine/official';
+import { appRoot } from '../../../src-main/engine/paths';
+import { loadCatalog } from '../../../src-main/engine/catalog/load';
+import { resolvePlan } from '../../../src-main/engine/plan/resolve';
+import { serveDirectory, type TestHttpServer } from '../../support/http-server';
+import { fakeImage, makeSignifyKey, sha256List, signEmbedded, type TestSignifyKey } from '../../support/signify';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl puffy@example';
+const IMAGE = fakeImage(3 * 1024 * 1024 + 123, 7);
+const EFI = fakeImage(4096, 8);
+
+let root: string;
+let catalog: Catalog;
+let signer: TestSignifyKey;
+let keysDir: string;
+
+/** Writes a mirror tree <dir>/8.0/arm64/ with the given files and returns its root. */
+async function makeMirror(name: string, files: Record<string, Buffer>): Promise<string> {
+  const dir = join(root, name);
+  await mkdir(join(dir, '8.0', 'arm64'), { recursive: true });
+  for (const [f, bytes] of Object.entries(files)) await writeFile(join(dir, '8.0', 'arm64', f), bytes);
+  return dir;
+}
+
+const goodSig = () => signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'INSTALL.arm64': Buffer.from('notes'), 'miniroot80.img': IMAGE }));
+
+function planFor(out: string): BuildPlan {
+  return resolvePlan(catalog, { profile: 'openbox', arch: 'arm64', target: 'rpi5', fragments: ['base', 'mesh', 'media'], output: out, customization: { hostname: 'fortress', user: { name: 'puffy' }, sshKeys: [KEY] } });
+}
+
+async function scenario(name: string) {
+  const dir = join(root, `run-${name}`);
+  await mkdir(dir, { recursive: true });
+  return { out: join(dir, 'out', 'openbox-rpi5.img'), cache: join(dir, 'cache') };
+}
+
+async function blobs(cache: string): Promise<string[]> {
+  const base = join(cache, 'blobs', 'sha256');
+  if (!existsSync(base)) return [];
+  const out: string[] = [];
+  for (const d of await readdir(base)) out.push(...(await readdir(join(base, d))));
+  return out;
+}
+
+const servers: TestHttpServer[] = [];
+async function serve(dir: string): Promise<TestHttpServer> {
+  const s = await serveDirectory(dir);
+  servers.push(s);
+  return s;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'nexus-official-'));
+  catalog = await loadCatalog();
+  signer = makeSignifyKey('openbsd 8.0 base public key (nexus test key)');
+  keysDir = join(root, 'keys');
+  await mkdir(keysDir);
+  await writeFile(join(keysDir, 'openbsd-80-base.pub'), signer.pubFile);
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('official image from a signed fixture mirror', () => {
+  it('good path: verified image, .sha256, install.conf and manifest; the second build comes from the cache', async () => {
+    const mirror = await makeMirror('mirror-good', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE, 'BOOTAA64.EFI': EFI });
+    const server = await serve(mirror);
+    const { out, cache } = await scenario('good');
+    const events: PipelineEvent[] = [];
+    const result = await buildOfficial(planFor(out), { mirror: server.url, keysDir, onEvent: (e) => events.push(e) }, { cacheRoot: cache });
+
+    const sha = (await import('node:crypto')).createHash('sha256').update(IMAGE).digest('hex');
+    expect(result.sha256).toBe(sha);
+    expect(result.size).toBe(IMAGE.length);
+    expect(Buffer.compare(await readFile(out), IMAGE)).toBe(0);
+    expect(await readFile(`${out}.sha256`, 'utf8')).toBe(`${sha}  openbox-rpi5.img\n`);
+    expect(result.files.map((f) => f.kind).sort()).toEqual(['answers', 'checksum', 'image', 'manifest']);
+    const answers = result.files.find((f) => f.kind === 'answers')!.path;
+    expect((await stat(answers)).mode & 0o777).toBe(0o600);
+    expect(await readFile(answers, 'utf8')).toMatch(/^System hostname = fortress$/m);
+    const manifest = JSON.parse(await readFile(result.files.find((f) => f.kind === 'manifest')!.path, 'utf8'));
+    expect(manifest.official.image).toMatchObject({ file: 'miniroot80.img', sha256: sha, fromCache: false });
+    expect(manifest.official.verification.key.keynum).toBe(signer.keynum.toString('hex'));
+    expect(manifest.packagesAfterInstall).toEqual(['ffmpeg', 'mpv']);
+    expect(events.filter((e) => e.type === 'progress' && e.status === 'done').map((e) => e.stage)).toEqual(['official-checksums', 'official-image', 'official-answers', 'official-output']);
+    expect(server.count('/8.0/arm64/miniroot80.img')).toBe(1);
+    expect((await readdir(join(out, '..'))).filter((f) => f.includes('.partial-'))).toEqual([]);
+
+    // Again: the list is fetched and verified again, the image comes from the cache.
+    const again = await buildOfficial(planFor(out), { mirror: server.url, keysDir }, { cacheRoot: cache });
+    expect(again.sha256).toBe(sha);
+    expect(server.count('/8.0/arm64/miniroot80.img')).toBe(1);
+    expect(server.count('/8.0/arm64/SHA256.sig')).toBe(2);
+
+    // Offline: list and image from the cache, both verified again.
+    const off = await scenario('good-offline');
+    const offline = await buildOfficial(planFor(off.out), { offline: true, keysDir }, { cacheRoot: cache });
+    expect(offline.sha256).toBe(sha);
+    expect(offline.warnings.join('\n')).toMatch(/Offline: using the SHA256.sig cached/);
+    await expect(buildOfficial(planFor(off.out), { offline: true, keysDir }, { cacheRoot: join(root, 'empty-cache') })).rejects.toMatchObject({ code: 'OFFLINE_MISSING' });
+  });
+
+  it('works from a local mirror directory too', async () => {
+    const mirror = await makeMirror('mirror-local', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE });
+    const { out, cache } = await scenario('local');
+    const result = await buildOfficial(planFor(out), { mirror, keysDir }, { cacheRoot: cache });
+    expect(Buffer.compare(await readFile(result.image), IMAGE)).toBe(0);
+  });
+
+  const refusals: Array<[string, () => Promise<Record<string, Buffer>>, string, RegExp, Record<string, string>?]> = [
+    ['wrong key', async () => ({ 'SHA256.sig': signEmbedded(makeSignifyKey(), sha256List({ 'miniroot80.img': IMAGE })), 'miniroot80.img': IMAGE }), 'SIGNIFY_KEY_MISMATCH', /was made by key [0-9a-f]{16}, not by the trusted key/],
+    ['tampered list', async () => {
+      const sig = goodSig();
+      const text = sig.toString('latin1');
+      const i = text.indexOf('(miniroot80.img) = ') + '(miniroot80.img) = '.length;
+      const swapped = text.slice(0, i) + (text[i] === '0' ? '1' : '0') + text.slice(i + 1);
+      return { 'SHA256.sig': Buffer.from(swapped, 'latin1'), 'miniroot80.img': IMAGE };
+    }, 'SIGNIFY_BAD_SIGNATURE', /does not verify .* altered after signing/],
+    ['tampered image', async () => {
+      const evil = Buffer.from(IMAGE);
+      evil[1_000_000] ^= 0x01;
+      return { 'SHA256.sig': goodSig(), 'miniroot80.img': evil };
+    }, 'CHECKSUM_MISMATCH', /miniroot80.img from .* has SHA-256 [0-9a-f]{64}, but the signed SHA256.sig says/],
+    ['missing entry', async () => ({ 'SHA256.sig': signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'install80.img': IMAGE })), 'miniroot80.img': IMAGE }), 'CHECKSUM_ENTRY_MISSING', /does not list "miniroot80.img"/],
+  ];
+
+  for (const [name, files, code, message] of refusals) {
+    it(`refuses: ${name}`, async () => {
+      const server = await serve(await makeMirror(`mirror-${name.replace(' ', '-')}`, await files()));
+      const { out, cache } = await scenario(name.replace(' ', '-'));
+      const err = await buildOfficial(planFor(out), { mirror: server.url, keysDir }, { cacheRoot: cache }).then(() => null, (e: unknown) => e);
+      expect(err).toMatchObject({ code });
+      expect((err as Error).message).toMatch(message);
+      expect((err as { hint?: string }).hint).toBeTruthy();
+      expect(existsSync(out)).toBe(false);
+      expect(existsSync(`${out}.sha256`)).toBe(false);
+      if (existsSync(join(out, '..'))) expect(await readdir(join(out, '..'))).toEqual([]);
+      // Only verified SHA256.sig files may be in the cache, never an image that failed.
+      const sha = (await import('node:crypto')).createHash('sha256').update(IMAGE).digest('hex');
+      const stored = await blobs(cache);
+      expect(stored).not.toContain(sha);
+      if (code !== 'CHECKSUM_MISMATCH' && code !== 'CHECKSUM_ENTRY_MISSING') expect(stored).toEqual([]);
+      if (existsSync(join(cache, 'tmp'))) expect(await readdir(join(cache, 'tmp'))).toEqual([]);
+    });
+  }
+
+  it('refuses when the trusted key is missing', async () => {
+    const { out, cache } = await scenario('nokey');
+    await expect(buildOfficial(planFor(out), { mirror: join(root, 'mirror-good'), keysDir: join(root, 'no-such-dir') }, { cacheRoot: cache })).rejects.toMatchObject({ code: 'TRUSTED_KEY_MISSING' });
+  });
+
+  const cliReady = existsSync(join(appRoot(), 'src-main', 'engine', 'build.ts'));
+  it.skipIf(!cliReady)('nexus build --profile=openbox --arch=arm64 --target=rpi5 end to end through the CLI', async () => {
+    const server = await serve(await makeMirror('mirror-cli', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
+    const { out, cache } = await scenario('cli');
+    const r = await execa('node', [join(appRoot(), 'bin', 'nexus.js'), 'build', '--profile=openbox', '--arch=arm64', '--target=rpi5', '--fragments=base,mesh,media', `--output=${out}`, `--mirror=${server.url}`, `--keys=${keysDir}`], { env: { NEXUS_CACHE_DIR: cache }, reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(Buffer.compare(await readFile(out), IMAGE)).toBe(0);
+    expect(existsSync(join(out, '..', 'openbox-rpi5.install.conf'))).toBe(true);
+  }, 60_000);
+});
