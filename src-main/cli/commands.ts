@@ -10,5 +10,9 @@ export const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./build'),
   () => import('./profiles'),
   () => import('./doctor'),
+  () => import('./serve-answers'),
   () => import('./commands/serve'),
+  () => import('./commands/drives'),
+  () => import('./commands/flash'),
+  () => import('./commands/verify'),
 ];

@@ -89,3 +89,12 @@ export async function flash(input: FlashRequestInput, o: FlashRunOptions = {}): 
     throw e;
   }
 }
+
+/** Exact image size for the up-front checks (bmap, decompressed or raw size), without writing anything. */
+export async function probeImageSize(src: FlashRequest['source'], bmapPath: string | null): Promise<number | null> {
+  if (bmapPath) return (await loadBmap(bmapPath)).imageSize;
+  if (src.kind === 'url') return null;
+  const s = await openSource(src);
+  await s.close();
+  return s.size;
+}

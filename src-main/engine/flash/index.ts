@@ -1,4 +1,4 @@
-export { flash, enforcePolicy, loadBmap, protectedPaths, type FlashRunOptions } from './flash';
+export { flash, enforcePolicy, loadBmap, probeImageSize, protectedPaths, type FlashRunOptions } from './flash';
 export { writeImage, HEAD_BYTES, DEFAULT_CHUNK, type WriteOptions } from './writer';
 export { verifySegments, verifyImageOnDevice } from './verify';
 export { verifyDrive } from './verify-drive';

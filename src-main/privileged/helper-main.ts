@@ -1,0 +1,47 @@
+/**
+ * Entry point of the privileged helper process.
+ *   helper-main --token-file FILE [--socket PATH] [--extra-drives /dev/loop3,/dev/loop4]
+ * The token file (0600, in a 0700 directory of the app user) is read and deleted at once, so the
+ * token never appears on a command line. Without --socket the channel is stdin/stdout.
+ */
+import { readFile, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { toErrorInfo } from '../../src-shared/errors';
+import { assertRoot, runHelper, type HelperIo } from './helper';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<number> {
+  // stdout is the protocol channel: nothing else may print there.
+  console.log = console.error;
+  const tokenFile = arg('--token-file');
+  if (!tokenFile) {
+    console.error('nexus flash helper: --token-file is required');
+    return 64;
+  }
+  const token = (await readFile(tokenFile, 'utf8')).trim();
+  await unlink(tokenFile).catch(() => undefined);
+  assertRoot();
+  const socketPath = arg('--socket');
+  let io: HelperIo = { input: process.stdin, output: process.stdout };
+  if (socketPath) {
+    const sock = connect(socketPath);
+    await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+    io = { input: sock, output: sock };
+  }
+  const extra = (arg('--extra-drives') ?? '').split(',').filter(Boolean);
+  return runHelper(io, { token, extraDevices: extra });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    const info = toErrorInfo(err);
+    process.stdout.write(`${JSON.stringify({ type: 'fatal', error: info })}\n`);
+    console.error(`nexus flash helper: ${info.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,31 @@
+/** Line framing and token handling shared by the helper and the launcher. */
+import { timingSafeEqual, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+
+export const HEARTBEAT_INTERVAL_MS = 1000;
+/** The helper gives up on the app (and cancels any write) after this long without a ping. */
+export const HEARTBEAT_TIMEOUT_MS = 5000;
+/** Messages above this size are refused before parsing. */
+export const MAX_LINE = 64 * 1024;
+
+export function newToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function encode(msg: unknown): string {
+  return `${JSON.stringify(msg)}\n`;
+}
+
+/** Calls onLine for every line of the stream; resolves at its end. */
+export function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  rl.on('line', onLine);
+  return new Promise((resolve) => rl.on('close', resolve));
+}
