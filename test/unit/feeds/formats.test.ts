@@ -1,0 +1,124 @@
+/** Pure parsers: dependency tokens, APKINDEX text, gzip member splitting, install-script effects, lock files. */
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { parseApkIndexText } from '../../../src-main/engine/feeds/apkindex';
+import { checksumHex } from '../../../src-main/engine/feeds/cache';
+import { formatDep, parseDep, parseProvides } from '../../../src-main/engine/feeds/deps';
+import { readGzipMembers } from '../../../src-main/engine/feeds/gzip-members';
+import { makeLock, serializeLock } from '../../../src-main/engine/feeds/lock';
+import { resolvePackages } from '../../../src-main/engine/feeds/resolver';
+import { scriptEffects } from '../../../src-main/engine/feeds/scripts';
+
+const repo = { name: 'main', branch: 'v3.22', arch: 'x86_64', base: '' };
+
+describe('dependency tokens', () => {
+  it.each([
+    ['busybox', { name: 'busybox', conflict: false }],
+    ['so:libc.musl-x86_64.so.1', { name: 'so:libc.musl-x86_64.so.1', conflict: false }],
+    ['/bin/sh', { name: '/bin/sh', conflict: false }],
+    ['!openssh-client', { name: 'openssh-client', conflict: true }],
+    ['lua-dbi=0.7.2-r1', { name: 'lua-dbi', conflict: false, op: '=', version: '0.7.2-r1' }],
+    ['python3>=3.12', { name: 'python3', conflict: false, op: '>=', version: '3.12' }],
+    ['foo<2', { name: 'foo', conflict: false, op: '<', version: '2' }],
+    ['foo<=2', { name: 'foo', conflict: false, op: '<=', version: '2' }],
+    ['foo>1', { name: 'foo', conflict: false, op: '>', version: '1' }],
+    ['foo~1.2', { name: 'foo', conflict: false, op: '~', version: '1.2' }],
+    ['foo=~1.2', { name: 'foo', conflict: false, op: '~', version: '1.2' }],
+    ['foo><Q1abc=', { name: 'foo', conflict: false, op: '><', version: 'Q1abc=' }],
+    ['!foo<3', { name: 'foo', conflict: true, op: '<', version: '3' }],
+    ['py3.12:setuptools', { name: 'py3.12:setuptools', conflict: false }],
+  ])('%s', (token, dep) => {
+    expect(parseDep(token)).toEqual(dep);
+    expect(formatDep(parseDep(token))).toBe(token.replace('=~', '~'));
+  });
+
+  it('parses versioned and virtual provides', () => {
+    expect(parseProvides('cmd:dhcpd=4.4.3_p1-r0 dhcp-server')).toEqual([{ name: 'cmd:dhcpd', version: '4.4.3_p1-r0' }, { name: 'dhcp-server' }]);
+  });
+});
+
+describe('APKINDEX text', () => {
+  const text = [
+    'C:Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=', 'P:foo', 'V:1.0-r0', 'A:x86_64', 'S:1234', 'I:4096', 'T:Foo tool', 'U:https://foo', 'L:MIT',
+    'o:foo-src', 'm:Someone <a@b>', 't:1700000000', 'c:abcdef', 'k:50', 'D:so:libc.musl-x86_64.so.1 !bar', 'p:cmd:foo=1.0-r0 foo-any', 'i:base docs', 'x:unknown lower', '',
+    'P:newfmt', 'V:2', 'Z:unknown upper', '',
+    'P:noversion', '',
+  ].join('\n');
+
+  it('reads every field letter, ignores unknown lower-case letters, marks unknown upper-case ones uninstallable', () => {
+    const [foo, nf, ...rest] = parseApkIndexText(text, repo);
+    expect(rest).toEqual([]);
+    expect(foo).toMatchObject({
+      checksum: 'Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=', name: 'foo', version: '1.0-r0', arch: 'x86_64', size: 1234, installedSize: 4096, description: 'Foo tool',
+      url: 'https://foo', license: 'MIT', origin: 'foo-src', maintainer: 'Someone <a@b>', buildTime: 1700000000, commit: 'abcdef', providerPriority: 50,
+      depends: [{ name: 'so:libc.musl-x86_64.so.1', conflict: false }, { name: 'bar', conflict: true }],
+      provides: [{ name: 'cmd:foo', version: '1.0-r0' }, { name: 'foo-any' }], installIf: [{ name: 'base', conflict: false }, { name: 'docs', conflict: false }],
+    });
+    expect(foo!.uninstallable).toBeUndefined();
+    expect(nf!.uninstallable).toMatch(/Z:/);
+    expect(() => resolvePackages([{ repo, description: '', signer: null, packages: [nf!] }], [{ dep: 'newfmt', from: ['box'] }])).toThrow(/uninstallable/);
+  });
+
+  it('picks virtual providers only through provider_priority, the highest first', () => {
+    const pk = (name: string, extra: string) => parseApkIndexText(`P:${name}\nV:1-r0\n${extra}\n`, repo)[0]!;
+    const idx = [{ repo, description: '', signer: null, packages: [pk('low', 'p:server\nk:10'), pk('high', 'p:server\nk:200'), pk('none', 'p:server')] }];
+    expect(resolvePackages(idx, [{ dep: 'server', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['high']);
+    // An explicit request elsewhere wins over the priority (settled before ambiguous deps).
+    expect(resolvePackages(idx, [{ dep: 'server', from: ['b'] }, { dep: 'low', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['low']);
+    const noPrio = [{ repo, description: '', signer: null, packages: [pk('none', 'p:server')] }];
+    expect(() => resolvePackages(noPrio, [{ dep: 'server', from: ['b'] }])).toThrow(/no version matches|not in/);
+  });
+});
+
+describe('gzip members', () => {
+  it('splits members with FNAME/FEXTRA/FCOMMENT headers and reports truncation', () => {
+    const plain = gzipSync(Buffer.from('first'));
+    // Hand-made header with FEXTRA + FNAME + FCOMMENT flags around a raw deflate body of the second member.
+    const raw = gzipSync(Buffer.from('second member'));
+    const body = raw.subarray(10);
+    const header = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 4 | 8 | 16, 0, 0, 0, 0, 0, 3]), Buffer.from([2, 0, 0xaa, 0xbb]), Buffer.from('name\0'), Buffer.from('comment\0')]);
+    const buf = Buffer.concat([plain, header, body]);
+    const members = readGzipMembers(buf, 'test')!;
+    expect(members.map((m) => [m.start, m.end, m.data.toString()])).toEqual([[0, plain.length, 'first'], [plain.length, buf.length, 'second member']]);
+    expect(readGzipMembers(buf.subarray(0, buf.length - 3), 'test', Infinity, true)).toBeNull();
+    expect(() => readGzipMembers(buf.subarray(0, buf.length - 3), 'test')).toThrow(/truncated inside gzip member 2/);
+    expect(() => readGzipMembers(Buffer.from('not gzip at all'), 'x')).toThrow(/no gzip member/);
+  });
+
+  it('converts index checksums to cache keys', () => {
+    expect(checksumHex('Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=')).toBe(Buffer.from('LLq2qDNrS/qRnhxQ3hsY/sHbQnc=', 'base64').toString('hex'));
+    expect(() => checksumHex('Z9nope')).toThrow();
+  });
+});
+
+describe('install script effects', () => {
+  it('reads users, groups, memberships and applet installs; reports every script as skipped', () => {
+    const scripts = new Map([
+      ['pre-install', '#!/bin/sh\naddgroup -S -g 101 nginx 2>/dev/null\nadduser -S -D -H -h /var/lib/nginx -s /sbin/nologin -G nginx -g "Nginx web server" nginx 2>/dev/null\naddgroup nginx www-data\nexit 0\n'],
+      ['post-install', 'useradd -r -d /srv/x -s /bin/false -c "X user" xuser\ngroupadd -r xgrp\n/bin/busybox --install -s\nupdate-ca-certificates --fresh\n'],
+      ['post-upgrade', 'adduser -S ignored\n'],
+    ]);
+    const { effects, skipped } = scriptEffects('nginx', '1.26-r0', scripts);
+    expect(effects).toEqual([
+      { kind: 'user', package: 'nginx', name: 'xuser', home: '/srv/x', shell: '/bin/false', gecos: 'X user', system: true, createHome: false },
+      { kind: 'group', package: 'nginx', name: 'xgrp', system: true },
+      { kind: 'applet-links', package: 'nginx', tool: 'busybox', symlinks: true },
+      { kind: 'group', package: 'nginx', name: 'nginx', gid: 101, system: true },
+      { kind: 'user', package: 'nginx', name: 'nginx', home: '/var/lib/nginx', shell: '/sbin/nologin', group: 'nginx', gecos: 'Nginx web server', system: true, createHome: false },
+      { kind: 'group-member', package: 'nginx', user: 'nginx', group: 'www-data' },
+    ]);
+    expect(skipped.map((s) => [s.script, s.effects])).toEqual([['post-install', 3], ['post-upgrade', 0], ['pre-install', 3]]);
+    expect(skipped[0]!.ignoredCommands).toEqual(['update-ca-certificates --fresh']);
+  });
+});
+
+describe('lock file', () => {
+  it('is sorted and stable', () => {
+    const pkgs = parseApkIndexText('C:Q1b\nP:zeta\nV:1\nS:10\nI:20\nL:MIT\n\nC:Q1a\nP:alpha\nV:2\nS:1\nI:2\nL:GPL-2.0-only\no:alpha-src\n', repo);
+    const a = serializeLock(makeLock({ name: 'alpine', branch: 'v3.22', arch: 'x86_64', repositories: ['main'] }, { main: 'v3.22.2' }, pkgs));
+    const b = serializeLock(makeLock({ name: 'alpine', branch: 'v3.22', arch: 'x86_64', repositories: ['main'] }, { main: 'v3.22.2' }, [...pkgs].reverse()));
+    expect(a).toBe(b);
+    expect(JSON.parse(a).packages.map((p: { name: string }) => p.name)).toEqual(['alpha', 'zeta']);
+    expect(JSON.parse(a).packages[0]).toEqual({ name: 'alpha', version: '2', arch: 'x86_64', repository: 'main', checksum: 'Q1a', size: 1, installedSize: 2, license: 'GPL-2.0-only', origin: 'alpha-src', url: '' });
+  });
+});
