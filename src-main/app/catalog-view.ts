@@ -24,7 +24,7 @@ export async function catalogView(catalog: Catalog, resources: string): Promise<
   boxes.sort((a, b) => tierOrder(a.tier) - tierOrder(b.tier) || a.name.localeCompare(b.name));
   const boards = await Promise.all([...catalog.boards.values()].map(async (b) => ({
     name: b.name, title: b.title, arch: b.arch, kind: b.kind, console: b.console,
-    illustrationSvg: await readIllustration(resources, b.illustration), notes: b.notes, nextSteps: b.nextSteps,
+    illustrationSvg: await readIllustration(resources, b.illustration ?? (b.kind === 'vm' ? 'boards/vm.svg' : undefined)), notes: b.notes, nextSteps: b.nextSteps,
   })));
   const fragments = [...catalog.fragments.values()].map((f) => ({ name: f.name, description: f.description, requires: f.requires }));
   return { boxes, boards, fragments };

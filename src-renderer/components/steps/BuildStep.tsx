@@ -1,0 +1,84 @@
+import { Alert, AlertTitle, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import { useState } from 'react';
+import { formatBytes } from '../../../src-shared/format';
+import type { Req } from '../../../src-shared/contract';
+
+type BuildRequest = Req<'build.start'>['build'];
+import { useBuildStore } from '../../stores/build-store';
+import { useCatalogStore } from '../../stores/catalog-store';
+import { useCustomizeStore } from '../../stores/customize-store';
+import { useSelectionStore } from '../../stores/selection-store';
+import { useWizardStore } from '../../stores/wizard-store';
+import { ConfirmDialog } from '../ConfirmDialog';
+import { ErrorAlert } from '../ErrorAlert';
+import { LogPanel } from '../LogPanel';
+import { StageList } from '../StageList';
+import { StepHeading } from '../StepHeading';
+import { StepNav } from '../StepNav';
+
+/** Identifies the choices a build was made from (no secrets: only whether a password is set). */
+function selectionKey(): string {
+  const { box, arch, board } = useSelectionStore.getState();
+  const { fields, fragments } = useCustomizeStore.getState();
+  const { password: _p, passwordConfirm: _c, wifiPassphrase: _w, ...rest } = fields;
+  return JSON.stringify({ box, arch, board, fragments, rest, pw: !!fields.password, wp: !!fields.wifiPassphrase });
+}
+
+export function BuildStep() {
+  const { box, arch, board } = useSelectionStore();
+  const fragments = useCustomizeStore((s) => s.fragments);
+  const qemu = useCatalogStore((s) => s.system?.qemu ?? []);
+  const b = useBuildStore();
+  const { next, back } = useWizardStore();
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const stale = b.status === 'done' && b.builtKey !== selectionKey();
+
+  const start = async () => {
+    const customization = await useCustomizeStore.getState().prepare();
+    const request: BuildRequest = { profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), customization };
+    await b.start(request, selectionKey());
+  };
+
+  return (
+    <section>
+      <StepHeading>Build</StepHeading>
+      <Typography sx={{ mb: 2 }}>{box} for {arch} on {board}{fragments?.length ? ` with ${fragments.join(', ')}` : ''}</Typography>
+      {(b.status === 'idle' || stale || b.status === 'failed' || b.status === 'cancelled') && (
+        <Button variant="contained" onClick={start}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
+      )}
+      {stale && <Alert severity="info" sx={{ mt: 2 }}>Your choices changed since this image was built: build again to apply them.</Alert>}
+      {b.status === 'running' && (
+        <Button color="warning" variant="outlined" onClick={() => setConfirmCancel(true)} disabled={b.cancelling}>{b.cancelling ? 'Cancelling…' : 'Cancel build'}</Button>
+      )}
+      <StageList stages={b.stages} />
+      {b.log.length > 0 && <LogPanel log={b.log} />}
+      {b.status === 'failed' && b.error && <ErrorAlert error={b.error} title="The build failed" />}
+      {b.status === 'cancelled' && <Alert severity="warning" role="status" sx={{ my: 2 }}>The build was cancelled. Nothing was left behind.</Alert>}
+      {b.status === 'done' && b.result && (
+        <Box sx={{ my: 2 }}>
+          <Alert severity="success" role="status"><AlertTitle>Image ready</AlertTitle>{formatBytes(b.result.size)}, {b.result.packageCount} packages. SHA-256 <code>{b.result.sha256}</code></Alert>
+          {b.result.warnings.map((w) => <Alert key={w} severity="warning" sx={{ mt: 1 }}>{w}</Alert>)}
+          <Table size="small" aria-label="Output files" sx={{ mt: 1 }}>
+            <TableHead><TableRow><TableCell>File</TableCell><TableCell>Kind</TableCell><TableCell align="right">Size</TableCell></TableRow></TableHead>
+            <TableBody>
+              {b.result.files.map((f) => (
+                <TableRow key={f.path}><TableCell sx={{ wordBreak: 'break-all' }}>{f.path}</TableCell><TableCell>{f.kind}</TableCell><TableCell align="right">{formatBytes(f.size)}</TableCell></TableRow>
+              ))}
+            </TableBody>
+          </Table>
+          {arch && qemu.includes(arch) && (
+            <Box sx={{ mt: 2 }}>
+              <Button variant="outlined" onClick={b.tryInVm} disabled={b.vm.status === 'running'}>{b.vm.status === 'running' ? 'Booting in QEMU…' : 'Try in a VM'}</Button>
+              {b.vm.status === 'done' && <Alert severity="success" sx={{ mt: 1 }}>It booted in QEMU in {Math.round(b.vm.seconds ?? 0)} s.</Alert>}
+              {b.vm.status === 'failed' && (b.vm.error ? <ErrorAlert error={b.vm.error} title="The VM test failed" /> : <Alert severity="error" sx={{ mt: 1 }}>The image did not reach its boot marker in QEMU.</Alert>)}
+            </Box>
+          )}
+        </Box>
+      )}
+      <StepNav onBack={() => back('build')} onNext={() => next('build')} nextDisabled={b.status !== 'done' || stale} nextLabel="Next: choose the drive" />
+      <ConfirmDialog open={confirmCancel} title="Cancel the build?" confirmLabel="Cancel build" danger onConfirm={b.cancel} onClose={() => setConfirmCancel(false)}>
+        The work done so far is thrown away; downloaded packages stay in the cache.
+      </ConfirmDialog>
+    </section>
+  );
+}

@@ -1,0 +1,82 @@
+/** A build: its stages with progress, the live log, the result or the error, cancellation, "Try in a VM". */
+import { create } from 'zustand';
+import type { BuildOutcome, ErrorInfo, Payload, Req } from '../../src-shared/contract';
+
+type BuildRequest = Req<'build.start'>['build'];
+import type { LogEvent, ProgressEvent } from '../../src-shared/progress';
+import { call, errorInfo, newJobId } from './api';
+
+export type JobStatus = 'idle' | 'running' | 'done' | 'failed' | 'cancelled';
+const MAX_LOG_LINES = 2000;
+
+interface BuildState {
+  status: JobStatus;
+  jobId: string | null;
+  /** In the order the stages first reported. */
+  stages: ProgressEvent[];
+  log: LogEvent[];
+  result: BuildOutcome | null;
+  error: ErrorInfo | null;
+  /** The selection the result was built from, so a changed selection means "build again". */
+  builtKey: string | null;
+  cancelling: boolean;
+  vm: { status: JobStatus; jobId: string | null; passed?: boolean; seconds?: number; error?: ErrorInfo };
+  start(request: BuildRequest, key: string): Promise<void>;
+  cancel(): Promise<void>;
+  tryInVm(): Promise<void>;
+  onProgress(p: Payload<'build.progress'>): void;
+  onLog(p: Payload<'build.log'>): void;
+  reset(): void;
+}
+
+const initial = { status: 'idle' as JobStatus, jobId: null, stages: [], log: [], result: null, error: null, builtKey: null, cancelling: false, vm: { status: 'idle' as JobStatus, jobId: null } };
+
+export const useBuildStore = create<BuildState>((set, get) => ({
+  ...initial,
+  async start(request, key) {
+    if (get().status === 'running') return;
+    const jobId = newJobId();
+    set({ ...initial, status: 'running', jobId });
+    try {
+      const result = await call('build.start', { jobId, build: request });
+      set({ status: 'done', result, builtKey: key, cancelling: false });
+    } catch (err) {
+      const error = errorInfo(err);
+      set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, cancelling: false });
+    }
+  },
+  async cancel() {
+    const { jobId, status } = get();
+    if (!jobId || status !== 'running') return;
+    set({ cancelling: true });
+    await call('build.cancel', { jobId }).catch(() => undefined);
+  },
+  async tryInVm() {
+    const result = get().result;
+    if (!result || get().vm.status === 'running') return;
+    const jobId = newJobId();
+    set({ vm: { status: 'running', jobId } });
+    try {
+      const r = await call('vm.try', { jobId, historyId: result.historyId });
+      set({ vm: { status: r.passed ? 'done' : 'failed', jobId, passed: r.passed, seconds: r.seconds } });
+    } catch (err) {
+      set({ vm: { status: 'failed', jobId, error: errorInfo(err) } });
+    }
+  },
+  onProgress({ jobId, event }) {
+    if (jobId !== get().jobId) return;
+    const stages = [...get().stages];
+    const i = stages.findIndex((s) => s.stage === event.stage);
+    if (i >= 0) stages[i] = event;
+    else stages.push(event);
+    set({ stages });
+  },
+  onLog({ jobId, event }) {
+    if (jobId !== get().jobId) return;
+    const log = get().log.length >= MAX_LOG_LINES ? [...get().log.slice(-MAX_LOG_LINES + 1), event] : [...get().log, event];
+    set({ log });
+  },
+  reset() {
+    if (get().status !== 'running') set({ ...initial });
+  },
+}));

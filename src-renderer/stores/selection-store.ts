@@ -1,0 +1,116 @@
+/** What to write: a Box on an architecture and board (to build), or an existing image file or URL. */
+import { create } from 'zustand';
+import type { Arch } from '../../src-shared/arch';
+import type { BoardView, ErrorInfo, ImageInfo } from '../../src-shared/contract';
+import type { FlashSource } from '../../src-shared/flash';
+import { call, errorInfo } from './api';
+import { useCatalogStore } from './catalog-store';
+
+export type Mode = 'build' | 'image';
+
+interface SelectionState {
+  mode: Mode;
+  box: string | null;
+  arch: Arch | null;
+  board: string | null;
+  /** Existing image: a path on the computer running Nexus, or a URL with its SHA-256. */
+  imagePath: string;
+  imageUrl: string;
+  imageSha256: string;
+  imageInfo: ImageInfo | null;
+  /** Block map that goes with a previous build's image. */
+  imageBmap: string | null;
+  imageError: ErrorInfo | null;
+  chooseBox(name: string): void;
+  chooseArch(arch: Arch): void;
+  chooseBoard(name: string): void;
+  restore(s: { box?: string; arch?: Arch; board?: string }): void;
+  setImageField(field: 'imagePath' | 'imageUrl' | 'imageSha256', value: string): void;
+  /** Checks the existing image and switches to image mode; false when it is not usable. */
+  useExistingImage(): Promise<boolean>;
+  /** Rewrites a previous build without rebuilding. */
+  useHistoryImage(path: string, size: number, board: string, bmap: string | null): void;
+}
+
+/** Boards valid for an architecture (the only combinations offered). */
+export function boardsFor(arch: Arch | null): BoardView[] {
+  return (useCatalogStore.getState().catalog?.boards ?? []).filter((b) => b.arch === arch);
+}
+
+function defaultBoard(arch: Arch, current: string | null): string | null {
+  const boards = boardsFor(arch);
+  if (current && boards.some((b) => b.name === current)) return current;
+  return (boards.find((b) => b.name === `qemu-${arch}`) ?? boards[0])?.name ?? null;
+}
+
+export const useSelectionStore = create<SelectionState>((set, get) => ({
+  mode: 'build',
+  box: null,
+  arch: null,
+  board: null,
+  imagePath: '',
+  imageUrl: '',
+  imageSha256: '',
+  imageInfo: null,
+  imageBmap: null,
+  imageError: null,
+
+  chooseBox(name) {
+    const box = useCatalogStore.getState().catalog?.boxes.find((b) => b.name === name);
+    if (!box) return;
+    const { arch } = get();
+    const nextArch = arch && box.architectures.includes(arch) ? arch : box.architectures[0]!;
+    set({ mode: 'build', box: name, arch: nextArch, board: defaultBoard(nextArch, get().board) });
+  },
+  chooseArch(arch) {
+    const box = useCatalogStore.getState().catalog?.boxes.find((b) => b.name === get().box);
+    if (box && !box.architectures.includes(arch)) return;
+    set({ arch, board: defaultBoard(arch, get().board) });
+  },
+  chooseBoard(name) {
+    const board = boardsFor(get().arch).find((b) => b.name === name);
+    if (board) set({ board: name });
+  },
+  restore({ box, arch, board }) {
+    const catalog = useCatalogStore.getState().catalog;
+    const b = catalog?.boxes.find((x) => x.name === box);
+    if (!b) return;
+    const a = arch && b.architectures.includes(arch) ? arch : b.architectures[0]!;
+    set({ box: b.name, arch: a, board: defaultBoard(a, board ?? null) });
+  },
+  setImageField(field, value) {
+    set({ [field]: value, imageError: null, imageBmap: null } as Partial<SelectionState>);
+  },
+  async useExistingImage() {
+    const { imagePath, imageUrl, imageSha256 } = get();
+    if (imageUrl.trim()) {
+      if (!/^https?:\/\//.test(imageUrl.trim())) {
+        set({ imageError: { code: 'BAD_URL', message: 'Only http:// and https:// URLs can be downloaded.', hint: 'Paste the full address of the image.' } });
+        return false;
+      }
+      if (!/^[0-9a-fA-F]{64}$/.test(imageSha256.trim())) {
+        set({ imageError: { code: 'CHECKSUM_REQUIRED', message: 'A download needs its SHA-256 checksum (64 hex digits).', hint: 'Copy it from the page you got the link from.' } });
+        return false;
+      }
+      set({ mode: 'image', imageInfo: null, imageError: null });
+      return true;
+    }
+    try {
+      const info = await call('image.inspect', { path: imagePath.trim() });
+      set({ mode: 'image', imageInfo: info, imageError: null, board: null });
+      return true;
+    } catch (err) {
+      set({ imageError: errorInfo(err) });
+      return false;
+    }
+  },
+  useHistoryImage(path, size, board, bmap) {
+    set({ mode: 'image', imagePath: path, imageUrl: '', imageInfo: { path, size, compressed: false }, imageBmap: bmap, imageError: null, board });
+  },
+}));
+
+/** The source to write in image mode. */
+export function existingImageSource(s: Pick<SelectionState, 'imageUrl' | 'imageSha256' | 'imageInfo' | 'imagePath'>): FlashSource {
+  if (s.imageUrl.trim()) return { kind: 'url', url: s.imageUrl.trim(), sha256: s.imageSha256.trim().toLowerCase() };
+  return { kind: 'file', path: s.imageInfo?.path ?? s.imagePath.trim() };
+}

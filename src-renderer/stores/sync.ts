@@ -1,0 +1,37 @@
+/** The only place that listens to contract events and feeds them to the stores; also loads and saves remembered settings. */
+import type { NexusApi } from '../../src-shared/contract';
+import { call, setApi } from './api';
+import { useBuildStore } from './build-store';
+import { useCatalogStore } from './catalog-store';
+import { useCustomizeStore } from './customize-store';
+import { useFlashStore } from './flash-store';
+import { useSelectionStore } from './selection-store';
+
+export async function connectStores(api: NexusApi): Promise<() => void> {
+  setApi(api);
+  const stops = [
+    api['build.progress']((p) => useBuildStore.getState().onProgress(p)),
+    api['build.log']((p) => useBuildStore.getState().onLog(p)),
+    api['flash.progress']((p) => useFlashStore.getState().onProgress(p)),
+  ];
+  await useCatalogStore.getState().load();
+  const settings = await call('settings.get', {}).catch(() => null);
+  if (settings) {
+    useSelectionStore.getState().restore(settings);
+    useCustomizeStore.getState().restore(settings);
+  }
+  return () => stops.forEach((s) => s());
+}
+
+/** Remembers the choices (never passwords or Wi-Fi passphrases: the Settings schema has no field for them). */
+export async function rememberChoices(): Promise<void> {
+  const sel = useSelectionStore.getState();
+  const cust = useCustomizeStore.getState();
+  await call('settings.save', {
+    ...(sel.box ? { box: sel.box } : {}),
+    ...(sel.arch ? { arch: sel.arch } : {}),
+    ...(sel.board ? { board: sel.board } : {}),
+    ...(cust.fragments ? { fragments: cust.fragments } : {}),
+    customization: cust.remembered(),
+  }).catch(() => undefined);
+}
