@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../../../src-shared/catalog';
+import { CustomizationSchema } from '../../../src-shared/customization';
 import type { BuildPlan } from '../../../src-shared/plan';
 import type { PipelineEvent } from '../../../src-shared/progress';
 import { buildOfficial } from '../../../src-main/engine/official';
@@ -39,7 +40,7 @@ async function makeMirror(name: string, files: Record<string, Buffer>): Promise<
 const goodSig = () => signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'INSTALL.arm64': Buffer.from('notes'), 'miniroot80.img': IMAGE }));
 
 function planFor(out: string): BuildPlan {
-  return resolvePlan(catalog, { profile: 'openbox', arch: 'arm64', target: 'rpi5', fragments: ['base', 'mesh', 'media'], output: out, customization: { hostname: 'fortress', user: { name: 'puffy' }, sshKeys: [KEY] } });
+  return resolvePlan(catalog, { profile: 'openbox', arch: 'arm64', target: 'rpi5', fragments: ['base', 'mesh', 'media'], output: out, customization: CustomizationSchema.parse({ hostname: 'fortress', user: { name: 'puffy' }, sshKeys: [KEY] }) });
 }
 
 async function scenario(name: string) {
@@ -134,7 +135,7 @@ describe('official image from a signed fixture mirror', () => {
     }, 'SIGNIFY_BAD_SIGNATURE', /does not verify .* altered after signing/],
     ['tampered image', async () => {
       const evil = Buffer.from(IMAGE);
-      evil[1_000_000] ^= 0x01;
+      evil[1_000_000] = evil[1_000_000]! ^ 0x01;
       return { 'SHA256.sig': goodSig(), 'miniroot80.img': evil };
     }, 'CHECKSUM_MISMATCH', /miniroot80.img from .* has SHA-256 [0-9a-f]{64}, but the signed SHA256.sig says/],
     ['missing entry', async () => ({ 'SHA256.sig': signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'install80.img': IMAGE })), 'miniroot80.img': IMAGE }), 'CHECKSUM_ENTRY_MISSING', /does not list "miniroot80.img"/],

@@ -39,7 +39,7 @@ describe('interoperability with signify-openbsd', () => {
     expect(entries.map((e) => e.file)).toEqual(['BOOTAA64.EFI', 'miniroot80.img']);
 
     const tampered = Buffer.from(sigBytes);
-    tampered[tampered.length - 2] ^= 1;
+    tampered[tampered.length - 2] = tampered[tampered.length - 2]! ^ 1;
     expect(() => verifyEmbedded(pub, tampered)).toThrow(/altered after signing/);
 
     // The other way round: our test signer's output verifies with the real tool.

@@ -1,7 +1,7 @@
 import { bcryptVerify } from 'hash-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../../../src-shared/catalog';
-import type { CustomizationInput } from '../../../src-shared/customization';
+import { CustomizationSchema, type CustomizationInput } from '../../../src-shared/customization';
 import { answerMatches, generateAutoinstall, INSTALLER_QUESTIONS } from '../../../src-main/engine/official/autoinstall';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 
 const plan = (customization: CustomizationInput = {}, arch = 'arm64', target = 'rpi5', fragments = ['base', 'mesh', 'media']) =>
-  resolvePlan(catalog, { profile: 'openbox', arch, target, fragments, customization });
+  resolvePlan(catalog, { profile: 'openbox', arch, target, fragments, customization: CustomizationSchema.parse(customization) });
 
 /** Reads install.conf the way install.sub's _autorespond does: "question = answer", comments and junk skipped. */
 function readAnswers(text: string): Array<[string, string]> {

@@ -64,13 +64,13 @@ describe('embedded signatures (SHA256.sig)', () => {
   it('refuses a tampered list, a tampered signature and a truncated file', () => {
     const pub = parsePublicKey(key.pubFile);
     const tampered = Buffer.from(sig);
-    tampered[tampered.length - 3] ^= 1;
+    tampered[tampered.length - 3] = tampered[tampered.length - 3]! ^ 1;
     expect(code(() => verifyEmbedded(pub, tampered))).toBe('SIGNIFY_BAD_SIGNATURE');
     const appended = Buffer.concat([sig, Buffer.from('SHA256 (evil) = ' + '00'.repeat(32) + '\n')]);
     expect(code(() => verifyEmbedded(pub, appended))).toBe('SIGNIFY_BAD_SIGNATURE');
     const lines = sig.toString('latin1').split('\n');
     const raw = Buffer.from(lines[1]!, 'base64');
-    raw[20] ^= 0x80;
+    raw[20] = raw[20]! ^ 0x80;
     lines[1] = raw.toString('base64');
     expect(code(() => verifyEmbedded(pub, Buffer.from(lines.join('\n'), 'latin1')))).toBe('SIGNIFY_BAD_SIGNATURE');
     expect(code(() => verifyEmbedded(pub, sig.subarray(0, 40)))).toBe('SIGNIFY_SIG_INVALID');
