@@ -142,6 +142,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     const head = alignedBuffer(HEAD_BYTES);
     let headLen = 0;
     for (const r of live()) r.setPhase(compressed ? 'decompressing' : 'writing', planned);
+    emit(); // phase changes are never held back by the ticker
     const depth = o.writeDepth ?? 2;
     const pool = new AlignedPool(chunkSize, depth + 2);
     const producer = new ChunkProducer(o.source.reader, pool, o.bmap, sector);
@@ -212,6 +213,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
       await Promise.all(
         live().map(async (r) => {
           r.setPhase('verifying', total + headLen);
+          emit();
           try {
             const res = await verifySegments(r.dev!, segments, { chunkSize, signal, onBytes: (n) => r.meter.add(n), refine: o.source.readAt });
             if (res.mismatchOffset !== undefined) {
@@ -233,6 +235,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     await Promise.all(
       live().map(async (r) => {
         r.phase = 'finishing';
+        emit();
         try {
           if (headWrite > 0) {
             await r.dev!.write(head, 0, headWrite, 0);
