@@ -291,7 +291,7 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
       for (const [kind, path] of [['image', out], ['checksum', checksumPath], ['answers', answersPath], ['manifest', plan.outputs.manifest]] as const) {
         files.push({ kind, path, size: (await stat(path)).size });
       }
-      for (const w of warnings) ctx.log('warn', w);
+      for (const w of warnings.filter((x) => !state.answers.warnings.includes(x))) ctx.log('warn', w);
       return { plan, image: out, sha256: state.expected, size: state.size, files, packageCount: 0, warnings };
     },
   };
