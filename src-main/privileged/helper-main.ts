@@ -33,7 +33,9 @@ async function main(): Promise<number> {
     io = { input: sock, output: sock };
   }
   const extra = (arg('--extra-drives') ?? '').split(',').filter(Boolean);
-  return runHelper(io, { token, extraDevices: extra });
+  // Tests may shorten the heartbeat timeout, never lengthen it.
+  const hb = Math.min(Math.max(Number(arg('--heartbeat-timeout-ms') ?? 5000) || 5000, 300), 5000);
+  return runHelper(io, { token, extraDevices: extra, heartbeatTimeoutMs: hb });
 }
 
 main().then(
