@@ -12,6 +12,8 @@ export const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./doctor'),
   () => import('./serve-answers'),
   () => import('./commands/serve'),
+  () => import('./commands/packages'),
+  () => import('./commands/cache'),
   () => import('./commands/drives'),
   () => import('./commands/flash'),
   () => import('./commands/verify'),

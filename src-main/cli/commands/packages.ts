@@ -1,0 +1,79 @@
+/**
+ * `nexus packages resolve`: the package set a Box would get, with versions and sizes.
+ * `nexus packages verify FILE`: checks an .apk or APKINDEX.tar.gz and says which key signed it.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { NexusError } from '../../../src-shared/errors';
+import { formatBytes } from '../../../src-shared/format';
+import { loadCatalog } from '../../engine/catalog/load';
+import {
+  describeFeed, feedConfig, feedKeys, loadIndexes, loadTrustedKeys, planRequests, readApkIndex, resolvePackages, verifyApkFile,
+} from '../../engine/feeds';
+import { resourcesDir } from '../../engine/paths';
+import { resolvePlan } from '../../engine/plan/resolve';
+import { addTargetOptions, requestFromFlags, type TargetFlags } from '../catalog-options';
+import { action, interruptSignal, printJson, table } from '../output';
+
+interface ResolveFlags extends TargetFlags {
+  mirror?: string;
+  keys?: string;
+  offline?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command) {
+  const packages = program.command('packages').description('inspect the package feeds Linux Boxes are composed from');
+
+  addTargetOptions(packages.command('resolve'))
+    .description('resolve the full package set of a Box (versions, sizes, total) against its verified feed')
+    .option('--mirror <url-or-dir>', 'use this mirror (URL or local directory with the Alpine layout) instead of the profile\'s')
+    .option('--keys <dir>', 'trusted signing keys directory (default: the shipped official keys)')
+    .option('--offline', 'use only the cache (indexes fetched before or imported with "nexus cache import")')
+    .option('--json', 'machine-readable output')
+    .action(action(async (flags: ResolveFlags) => {
+      const plan = resolvePlan(await loadCatalog(), await requestFromFlags(flags));
+      if (!plan.feed) throw new NexusError('NO_FEED', `${plan.box.name} is not composed from a package feed.`, 'Only Linux Boxes have package sets; official-image Boxes download a ready-made image.');
+      const feed = feedConfig(plan.feed, { ...(flags.mirror ? { mirror: flags.mirror } : {}), ...(flags.keys ? { keysDir: flags.keys } : {}) });
+      const keys = await feedKeys(feed);
+      const indexes = await loadIndexes(feed, keys, {
+        offline: !!flags.offline, signal: interruptSignal(),
+        log: (level, message) => { if (!flags.json && level !== 'debug') process.stderr.write(`${message}\n`); },
+      });
+      const res = resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed) });
+      if (flags.json) {
+        printJson({
+          box: plan.box.name, arch: plan.arch, feed: { name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories },
+          indexes: indexes.map((i) => ({ repository: i.repo.name, description: i.description, signer: i.signer, packages: i.packages.length })),
+          packages: res.packages.map((r) => ({ name: r.pkg.name, version: r.pkg.version, repository: r.pkg.repo.name, size: r.pkg.size, installedSize: r.pkg.installedSize, license: r.pkg.license, checksum: r.pkg.checksum, installIf: r.viaInstallIf, via: r.chain })),
+          totalSize: res.totalSize, totalInstalledSize: res.totalInstalledSize,
+        });
+        return;
+      }
+      const rows = res.packages.map((r) => [r.pkg.name, r.pkg.version, r.pkg.repo.name, formatBytes(r.pkg.size), formatBytes(r.pkg.installedSize), r.viaInstallIf ? 'install_if' : (r.chain.at(-1) ?? '')]);
+      process.stdout.write(`${table(rows, ['PACKAGE', 'VERSION', 'REPO', 'DOWNLOAD', 'INSTALLED', 'PULLED IN BY'])}\n\n`);
+      process.stdout.write(`${res.packages.length} packages for ${plan.box.name} (${describeFeed(feed)}): ${formatBytes(res.totalSize)} to download, ${formatBytes(res.totalInstalledSize)} installed\n`);
+    }));
+
+  packages.command('verify <file>')
+    .description('verify an .apk package or an APKINDEX.tar.gz against trusted keys and say which key signed it')
+    .option('--keys <dir>', 'trusted signing keys directory (default: the shipped official Alpine keys)')
+    .option('--json', 'machine-readable output')
+    .action(action(async (file: string, flags: { keys?: string; json?: boolean }) => {
+      const keys = await loadTrustedKeys(flags.keys ?? join(resourcesDir(), 'keys', 'alpine'));
+      const bytes = await readFile(file);
+      // An index's second member holds APKINDEX; a package's holds .PKGINFO. Sniff instead of trusting the name.
+      const isIndex = /APKINDEX/i.test(basename(file)) || bytes.includes(Buffer.from('APKINDEX\0')) && !bytes.subarray(0, 64 * 1024).includes(Buffer.from('.PKGINFO'));
+      if (isIndex) {
+        const idx = await readApkIndex(bytes, { name: basename(file), branch: '', arch: '', base: '' }, keys, file);
+        if (flags.json) printJson({ ok: true, kind: 'index', signer: idx.signer, description: idx.description, packages: idx.packages.length });
+        else process.stdout.write(`OK: ${file} is an APK index (${idx.description || 'no description'}, ${idx.packages.length} packages) signed by ${idx.signer}\n`);
+        return;
+      }
+      const v = await verifyApkFile(file, keys);
+      const info = { ok: true, kind: 'package', name: v.pkginfo.name, version: v.pkginfo.version, signer: v.signer, checksum: v.checksum, datahash: v.pkginfo.datahash ?? null, scripts: [...v.scripts.keys()] };
+      if (flags.json) printJson(info);
+      else process.stdout.write(`OK: ${file} is ${info.name}-${info.version} signed by ${info.signer}\n  C:${info.checksum}${info.datahash ? `  datahash ${info.datahash.slice(0, 16)}… matches` : ''}${info.scripts.length ? `\n  scripts (never run by Nexus): ${info.scripts.join(', ')}` : ''}\n`);
+    }));
+}
