@@ -1,0 +1,99 @@
+/**
+ * `buildImage(plan, options)`: the whole build as one runner pipeline, streaming progress —
+ * feed (resolve → fetch → unpack) → image (configure → initramfs → filesystems → boot → pack)
+ * → optional compression → optional QEMU boot test. Official-image Boxes go to the official recipe.
+ */
+import { execa } from 'execa';
+import { rename, rm, stat } from 'node:fs/promises';
+import { dirname, basename } from 'node:path';
+import { NexusError } from '../../src-shared/errors';
+import type { BuildPlan } from '../../src-shared/plan';
+import type { BuildOptions, BuildOutputFile, BuildResult } from './build-types';
+import { fetchStage, resolveStage, unpackStage, type FeedStageOptions, type UnpackedFeed } from './feeds/index';
+import { bootStage, configureStage, filesystemsStage, initramfsStage, type ComposeState } from './image/compose';
+import { initialState } from './image/index';
+import { runTool } from './image/tools/run';
+import { packStage, type PackResult } from './image/pack';
+import { buildOfficial } from './official/index';
+import { requireTool } from './host-tools';
+import { Pipeline, type Stage } from './runner';
+import { bootTest } from './vm/boot-test';
+
+type Packed = ComposeState & { result?: PackResult; extraFiles?: BuildOutputFile[]; bootTest?: BuildResult['bootTest'] };
+
+function toCompose(options: BuildOptions): Stage<UnpackedFeed, ComposeState> {
+  return {
+    id: 'rootfs',
+    title: 'Collect the root filesystem',
+    async run(feed, ctx) {
+      for (const s of feed.skippedScripts) ctx.log('debug', `skipped ${s.script} of ${s.package}`);
+      return initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch);
+    },
+  };
+}
+
+function compressStage(kinds: Array<'zst' | 'xz'>): Stage<Packed, Packed> {
+  return {
+    id: 'compress',
+    title: 'Compress the image',
+    async run(state, ctx) {
+      const image = state.result!.image;
+      state.extraFiles ??= [];
+      for (const k of kinds) {
+        const out = `${image}.${k}`;
+        const partial = `${dirname(out)}/.${basename(out)}.partial`;
+        ctx.onCleanup(() => rm(partial, { force: true }));
+        ctx.progress({ message: `${k} compression` });
+        if (k === 'zst') await runTool('zstd', ['-q', '-f', '-T0', '-10', '-o', partial, image], 'compressing the image with zstd', { signal: ctx.signal });
+        else {
+          await requireTool('xz', 'compressing the image with xz');
+          await execa('xz', ['-q', '-T0', '-6', '--stdout', image], { stdout: { file: partial }, cancelSignal: ctx.signal });
+        }
+        await rename(partial, out);
+        state.extraFiles.push({ kind: 'compressed', path: out, size: (await stat(out)).size });
+      }
+      return state;
+    },
+  };
+}
+
+function bootTestStage(): Stage<Packed, Packed> {
+  return {
+    id: 'boot-test',
+    title: 'Boot test in QEMU',
+    async run(state, ctx) {
+      const r = await bootTest(state.result!.image, { arch: state.plan.arch, signal: ctx.signal, onLine: (l) => ctx.log('debug', l) });
+      state.bootTest = { passed: r.passed, seconds: r.seconds, log: r.log };
+      ctx.log(r.passed ? 'info' : 'error', r.passed ? `boot marker after ${r.seconds.toFixed(1)} s: ${r.markerLine}` : `boot test failed: ${r.reason}`);
+      state.extraFiles ??= [];
+      state.extraFiles.push({ kind: 'console-log', path: r.log, size: (await stat(r.log)).size });
+      return state;
+    },
+  };
+}
+
+export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): Promise<BuildResult> {
+  if (plan.box.recipe === 'official-image') return buildOfficial(plan, options);
+  if (!plan.feed || !plan.boot) throw new NexusError('PLAN_NOT_COMPOSABLE', `${plan.box.name} has no feed or boot section.`, 'Check the Box definition.');
+  const feedOpts: FeedStageOptions = {
+    ...(options.mirror ? { mirror: options.mirror } : {}),
+    ...(options.keysDir ? { keysDir: options.keysDir } : {}),
+    ...(options.offline ? { offline: true } : {}),
+    ...(options.lockFile ? { lockFile: options.lockFile } : {}),
+  };
+  let p = Pipeline.start<BuildPlan>()
+    .then(resolveStage(feedOpts)).then(fetchStage(feedOpts)).then(unpackStage(feedOpts))
+    .then(toCompose(options))
+    .then(configureStage).then(initramfsStage).then(filesystemsStage).then(bootStage).then(packStage as Stage<ComposeState, Packed>);
+  if (options.compress?.length) p = p.then(compressStage(options.compress));
+  if (options.bootTest) p = p.then(bootTestStage());
+  const s = await p.run(plan, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
+  const r = s.result!;
+  return {
+    plan, image: r.image, sha256: r.sha256, size: r.size,
+    files: [...r.files, ...(s.extraFiles ?? [])],
+    packageCount: s.lock.packages.length,
+    ...(s.bootTest ? { bootTest: s.bootTest } : {}),
+    warnings: s.warnings,
+  };
+}

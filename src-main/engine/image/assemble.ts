@@ -1,0 +1,104 @@
+/**
+ * Writes the disk image: partition table(s) and every partition's content at its offset, as a sparse file
+ * (all-zero 4 KiB blocks become holes), then computes the block map and the SHA-256 of the whole image.
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { CancelledError } from '../../../src-shared/errors';
+import { BMAP_BLOCK, coalesce, type BlockRange } from './bmap';
+import type { MapPolicy } from './fs-extent';
+
+export interface Region {
+  offset: number;
+  /** Host file with the content, or bytes. */
+  source: string | Buffer;
+  length: number;
+  policy: MapPolicy;
+}
+
+export interface AssembleResult {
+  sha256: string;
+  ranges: Array<BlockRange & { sha256: string }>;
+  mappedBytes: number;
+}
+
+const CHUNK = 4 << 20;
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
+  return true;
+}
+
+export async function assembleImage(path: string, size: number, regions: Region[], onBytes: (done: number, total: number) => void, signal?: AbortSignal): Promise<AssembleResult> {
+  const total = regions.reduce((n, r) => n + r.length, 0);
+  const mapped: BlockRange[] = [];
+  const out = await open(path, 'w');
+  let done = 0;
+  try {
+    await out.truncate(size);
+    for (const r of regions) {
+      const src = typeof r.source === 'string' ? await open(r.source, 'r') : null;
+      try {
+        const prefix = r.policy.kind === 'all' ? r.length : Math.min(r.length, r.policy.bytes);
+        if (prefix > 0) mapped.push({ first: Math.floor(r.offset / BMAP_BLOCK), last: Math.floor((r.offset + prefix - 1) / BMAP_BLOCK) });
+        for (let pos = 0; pos < r.length; pos += CHUNK) {
+          if (signal?.aborted) throw new CancelledError();
+          const n = Math.min(CHUNK, r.length - pos);
+          let buf: Buffer;
+          if (src) {
+            buf = Buffer.alloc(n);
+            await src.read(buf, 0, n, pos);
+          } else buf = (r.source as Buffer).subarray(pos, pos + n);
+          for (let b = 0; b < n; b += BMAP_BLOCK) {
+            const blk = buf.subarray(b, Math.min(n, b + BMAP_BLOCK));
+            const padded = blk.length === BMAP_BLOCK ? blk : Buffer.concat([blk, Buffer.alloc(BMAP_BLOCK - blk.length)]);
+            if (isZero(padded)) continue;
+            await out.write(blk, 0, blk.length, r.offset + pos + b);
+            const block = Math.floor((r.offset + pos + b) / BMAP_BLOCK);
+            if (pos + b >= prefix) mapped.push({ first: block, last: Math.floor((r.offset + pos + b + blk.length - 1) / BMAP_BLOCK) });
+          }
+          done += n;
+          onBytes(done, total);
+        }
+      } finally {
+        await src?.close();
+      }
+    }
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  const ranges = coalesce(mapped).map((r) => ({ ...r, last: Math.min(r.last, Math.ceil(size / BMAP_BLOCK) - 1) }));
+  // One pass over the finished file: the whole-image hash and one hash per mapped range.
+  const fh = await open(path, 'r');
+  const whole = createHash('sha256');
+  const withSums: AssembleResult['ranges'] = [];
+  try {
+    let ri = 0;
+    let rangeHash: ReturnType<typeof createHash> | null = null;
+    const buf = Buffer.alloc(CHUNK);
+    for (let pos = 0; pos < size; pos += CHUNK) {
+      if (signal?.aborted) throw new CancelledError();
+      const n = Math.min(CHUNK, size - pos);
+      await fh.read(buf, 0, n, pos);
+      const chunk = buf.subarray(0, n);
+      whole.update(chunk);
+      for (let b = 0; b < n; b += BMAP_BLOCK) {
+        const block = (pos + b) / BMAP_BLOCK;
+        const r = ranges[ri];
+        if (!r || block < r.first) continue;
+        rangeHash ??= createHash('sha256');
+        rangeHash.update(chunk.subarray(b, Math.min(n, b + BMAP_BLOCK)));
+        if (block === r.last) {
+          withSums.push({ ...r, sha256: rangeHash.digest('hex') });
+          rangeHash = null;
+          ri++;
+        }
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  const mappedBytes = withSums.reduce((n, r) => n + Math.min(size, (r.last + 1) * BMAP_BLOCK) - r.first * BMAP_BLOCK, 0);
+  return { sha256: whole.digest('hex'), ranges: withSums, mappedBytes };
+}

@@ -1,0 +1,97 @@
+/**
+ * Kernel and module selection from the root filesystem manifest: find the kernel image the kernel package
+ * installed, and resolve the modules a Box needs (plus their dependencies, from modules.dep or from the
+ * modules' own .modinfo) into a load order. Only these modules go into the image.
+ */
+import { gunzipSync } from 'node:zlib';
+import { NexusError } from '../../../src-shared/errors';
+import type { FsEntry, FsManifest } from '../rootfs/entries';
+import { readEntry } from './content';
+
+/** `depends=` of a module's .modinfo section (NUL-separated key=value strings). */
+export function parseModinfoDepends(ko: Uint8Array): string[] {
+  const buf = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
+  const key = Buffer.from('\0depends=');
+  const at = buf.indexOf(key);
+  if (at < 0) return [];
+  const end = buf.indexOf(0, at + key.length);
+  const value = buf.subarray(at + key.length, end < 0 ? undefined : end).toString('latin1');
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export const normalizeModule = (name: string) => name.replace(/-/g, '_');
+const moduleNameOf = (path: string) => normalizeModule(path.split('/').pop()!.replace(/\.ko(\.(gz|xz|zst))?$/, ''));
+
+export interface KernelInfo {
+  /** Path of the kernel image in the manifest ("/boot/vmlinuz-virt"). */
+  image: FsEntry;
+  /** Module directory ("/lib/modules/6.1.0-virt"), or null when the package has no modules. */
+  moduleDir: string | null;
+  release: string | null;
+}
+
+export function findKernel(manifest: FsManifest, kernelPackage: string): KernelInfo {
+  const flavor = kernelPackage.replace(/^linux-/, '');
+  const boots = [...manifest.values()].filter((e) => e.type === 'file' && /^\/boot\/(vmlinuz|vmlinux|Image)/.test(e.path));
+  const image = boots.find((e) => e.path === `/boot/vmlinuz-${flavor}`) ?? boots.find((e) => e.owner === kernelPackage);
+  if (!image) {
+    throw new NexusError('KERNEL_NOT_FOUND', `The kernel package "${kernelPackage}" installed no kernel image under /boot.`, 'Check that the feed provides the kernel package this board needs.');
+  }
+  const dirs = [...manifest.values()].filter((e) => e.type === 'dir' && /^\/(usr\/)?lib\/modules\/[^/]+$/.test(e.path) && (e.owner === image.owner || e.owner === kernelPackage));
+  const anyModule = [...manifest.keys()].find((p) => /^\/(usr\/)?lib\/modules\/[^/]+\//.test(p) && manifest.get(p)!.owner === image.owner);
+  const moduleDir = dirs[0]?.path ?? (anyModule ? anyModule.split('/').slice(0, anyModule.startsWith('/usr/') ? 4 : 3).join('/') : null);
+  return { image, moduleDir, release: moduleDir ? moduleDir.split('/').pop()! : null };
+}
+
+export interface ModuleSelection {
+  /** Module files in load order (dependencies first). */
+  files: string[];
+  /** Requested names that are built into the kernel. */
+  builtin: string[];
+  /** Requested names the kernel package does not have (reported as warnings). */
+  missing: string[];
+}
+
+/** Resolves module names to files in dependency order. */
+export async function selectModules(manifest: FsManifest, moduleDir: string | null, wanted: string[]): Promise<ModuleSelection> {
+  if (!moduleDir || wanted.length === 0) return { files: [], builtin: [], missing: moduleDir ? [] : wanted };
+  const byName = new Map<string, string>();
+  for (const p of manifest.keys()) if (p.startsWith(moduleDir + '/') && /\.ko(\.(gz|xz|zst))?$/.test(p)) byName.set(moduleNameOf(p), p);
+  const builtinSet = new Set<string>();
+  const builtinEntry = manifest.get(`${moduleDir}/modules.builtin`);
+  if (builtinEntry) for (const line of (await readEntry(builtinEntry)).toString().split('\n')) if (line) builtinSet.add(moduleNameOf(line));
+  const depMap = new Map<string, string[]>();
+  const depEntry = manifest.get(`${moduleDir}/modules.dep`);
+  if (depEntry) {
+    for (const line of (await readEntry(depEntry)).toString().split('\n')) {
+      const [mod, rest] = line.split(':');
+      if (!mod || rest === undefined) continue;
+      depMap.set(moduleNameOf(mod), rest.trim().split(/\s+/).filter(Boolean).map(moduleNameOf));
+    }
+  }
+  const depsOf = async (name: string): Promise<string[]> => {
+    if (depMap.has(name)) return depMap.get(name)!;
+    const file = byName.get(name)!;
+    let bytes = await readEntry(manifest.get(file)!);
+    if (file.endsWith('.gz')) bytes = gunzipSync(bytes);
+    else if (!file.endsWith('.ko')) return []; // xz/zst without modules.dep: cannot read .modinfo here
+    return parseModinfoDepends(bytes).map(normalizeModule);
+  };
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const builtin: string[] = [];
+  const missing: string[] = [];
+  const visit = async (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    if (!byName.has(name)) {
+      if (builtinSet.has(name)) builtin.push(name);
+      else missing.push(name);
+      return;
+    }
+    for (const d of await depsOf(name)) await visit(d);
+    order.push(byName.get(name)!);
+  };
+  for (const w of [...new Set(wanted.map(normalizeModule))].sort()) await visit(w);
+  return { files: order, builtin, missing };
+}

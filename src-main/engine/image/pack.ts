@@ -1,0 +1,118 @@
+/**
+ * Pack stage: lay out the disk, write the sparse image with its partition table, then the sidecar files
+ * (.sha256, .bmap, manifest.json, SPDX SBOM, lock file). Everything is written under ".partial" names and renamed
+ * only when all of it is complete (the image last), so a failed or cancelled build leaves nothing that looks
+ * finished; partial files are removed on any error.
+ */
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { execa } from 'execa';
+import { NexusError } from '../../../src-shared/errors';
+import type { BuildOutputFile } from '../build-types';
+import type { Stage } from '../runner';
+import { assembleImage, type Region } from './assemble';
+import { bmapXml } from './bmap';
+import { contentSizes, type ComposeState } from './compose';
+import { layoutDisk, tableEntries } from './layout';
+import { SECTOR, writeGpt, writeMbr } from './partition-table';
+import { spdxDocument } from './sbom';
+import { serializeLock } from '../feeds/lock';
+
+export interface PackResult {
+  image: string;
+  sha256: string;
+  size: number;
+  mappedBytes: number;
+  files: BuildOutputFile[];
+  manifest: Record<string, unknown>;
+}
+
+const toolVersions = new Map<string, string>();
+async function toolVersion(cmd: string, args: string[]): Promise<string> {
+  if (!toolVersions.has(cmd)) {
+    const r = await execa(cmd, args, { reject: false, all: true });
+    toolVersions.set(cmd, String(r.all ?? '').split('\n').find((l) => /\d/.test(l))?.trim() ?? 'unknown');
+  }
+  return toolVersions.get(cmd)!;
+}
+
+function diskFull(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ENOSPC' || (err instanceof NexusError && err.code === 'DISK_FULL');
+}
+
+export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult }> = {
+  id: 'pack',
+  title: 'Write the image',
+  async run(state, ctx) {
+    const { plan } = state;
+    const sizes = await contentSizes(state);
+    const layout = layoutDisk(plan, (p) => sizes.get(p.role) ?? 0, (p) => state.seed!.uuid(`partition:${p.label}`));
+    state.layout = layout;
+    const regions: Region[] = [];
+    const entries = tableEntries(layout, plan);
+    let backup: { data: Buffer; offset: number } | null = null;
+    if (layout.table === 'gpt') {
+      const g = writeGpt(layout.size / SECTOR, state.seed!.uuid('disk'), entries);
+      regions.push({ offset: 0, source: g.primary, length: g.primary.length, policy: { kind: 'all' } });
+      backup = { data: g.backup, offset: g.backupOffset };
+    } else {
+      const mbr = writeMbr(parseInt(state.seed!.hex('mbr-disk-id', 4), 16), entries);
+      regions.push({ offset: 0, source: mbr, length: mbr.length, policy: { kind: 'all' } });
+    }
+    for (const p of layout.partitions) {
+      const c = state.contents.get(p.role);
+      if (!c) throw new NexusError('PARTITION_EMPTY', `Nothing was built for the ${p.label} partition.`, 'This is a bug; please report it with the plan.');
+      regions.push({ offset: p.offset, source: c.path, length: sizes.get(p.role)!, policy: c.policy });
+    }
+    if (backup) regions.push({ offset: backup.offset, source: backup.data, length: backup.data.length, policy: { kind: 'all' } });
+
+    const out = plan.outputs;
+    await mkdir(dirname(out.image), { recursive: true });
+    const partial = (p: string) => `${dirname(p)}/.${basename(p)}.partial`;
+    const targets = [out.image, out.checksum, out.bmap, out.manifest, out.sbom, out.lock];
+    const cleanup = () => Promise.all(targets.map((t) => rm(partial(t), { force: true })));
+    ctx.onCleanup(cleanup);
+    try {
+      ctx.progress({ message: `writing ${Math.round(layout.size / 1048576)} MiB image` });
+      const a = await assembleImage(partial(out.image), layout.size, regions, (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total }), ctx.signal);
+      const lock = state.lock;
+      const manifest = {
+        nexus: { version: '0.1.0', manifestVersion: 1 },
+        box: plan.box, board: plan.board, arch: plan.arch,
+        planHash: plan.planHash,
+        sourceDateEpoch: state.epoch,
+        image: { file: basename(out.image), size: layout.size, mappedBytes: a.mappedBytes, sha256: a.sha256 },
+        partitionTable: {
+          type: layout.table,
+          partitions: layout.partitions.map((p) => ({ index: p.index, label: p.label, role: p.role, type: p.type, uuid: layout.table === 'gpt' ? p.uuid : undefined, filesystem: p.filesystem, offset: p.offset, size: p.sizeBytes, contentBytes: sizes.get(p.role) ?? 0 })),
+        },
+        boot: { kernelCmdline: state.kernelCmdline, kernel: state.configured!.kernel.image.path, kernelRelease: state.configured!.kernel.release, modules: state.configured!.modules.files },
+        verity: state.verity ?? null,
+        tools: {
+          'mkfs.vfat': await toolVersion('mkfs.vfat', ['--help']),
+          ...(state.contents.has('root') ? { 'mkfs.erofs': await toolVersion('mkfs.erofs', ['-V']), veritysetup: await toolVersion('veritysetup', ['--version']) } : {}),
+          ...(state.contents.has('state') ? { 'mkfs.f2fs': await toolVersion('mkfs.f2fs', ['-V']) } : {}),
+        },
+        lock,
+        plan,
+        warnings: state.warnings,
+      };
+      await writeFile(partial(out.checksum), `${a.sha256}  ${basename(out.image)}\n`);
+      await writeFile(partial(out.bmap), bmapXml({ imageSize: layout.size, ranges: a.ranges }));
+      await writeFile(partial(out.manifest), JSON.stringify(manifest, null, 2) + '\n');
+      await writeFile(partial(out.sbom), JSON.stringify(spdxDocument(plan, lock, state.epoch, a.sha256), null, 2) + '\n');
+      await writeFile(partial(out.lock), serializeLock(lock));
+      ctx.throwIfCancelled();
+      for (const t of [...targets.slice(1), out.image]) await rename(partial(t), t);
+      const kinds: Array<[BuildOutputFile['kind'], string]> = [['image', out.image], ['checksum', out.checksum], ['bmap', out.bmap], ['manifest', out.manifest], ['sbom', out.sbom], ['lock', out.lock]];
+      const files = await Promise.all(kinds.map(async ([kind, path]) => ({ kind, path, size: (await stat(path)).size })));
+      return { ...state, result: { image: out.image, sha256: a.sha256, size: layout.size, mappedBytes: a.mappedBytes, files, manifest } };
+    } catch (err) {
+      await cleanup();
+      if (diskFull(err)) {
+        throw new NexusError('DISK_FULL', `No space left in ${dirname(out.image)} while writing the image.`, 'Free some space or choose another output directory, then build again.', { cause: err });
+      }
+      throw err;
+    }
+  },
+};

@@ -1,0 +1,89 @@
+/**
+ * Boot test: start the image in QEMU, keep the serial console in a log file next to the image, and pass when
+ * the booted system's service manager prints the boot marker. Fails on the failure marker, on QEMU exiting
+ * first, or at the timeout; QEMU is always stopped.
+ */
+import { execa } from 'execa';
+import { copyFile, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CancelledError } from '../../../src-shared/errors';
+import type { Arch } from '../../../src-shared/arch';
+import { requireTool } from '../host-tools';
+import { BOOT_FAILED_MARKER, BOOT_MARKER } from '../image/config/scripts';
+import { qemuSetup } from './qemu';
+
+export interface BootTestOptions {
+  arch: Arch;
+  timeoutSeconds?: number;
+  /** Where the console log goes (default: IMAGE.console.log). */
+  logPath?: string;
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
+}
+
+export interface BootTestResult {
+  passed: boolean;
+  seconds: number;
+  log: string;
+  /** Why it failed: "timeout", "qemu exited", or the failure marker line. */
+  reason?: string;
+  markerLine?: string;
+}
+
+export function consoleLogPath(image: string): string {
+  return `${image.replace(/\.img$/, '')}.console.log`;
+}
+
+export async function bootTest(image: string, o: BootTestOptions): Promise<BootTestResult> {
+  const log = o.logPath ?? consoleLogPath(image);
+  const scratch = await mkdtemp(join(tmpdir(), 'nexus-vm-'));
+  const vars = join(scratch, 'vars.fd');
+  const setup = qemuSetup(o.arch, image, vars);
+  if (setup.varsTemplate) await copyFile(setup.varsTemplate, vars);
+  const bin = await requireTool(setup.binary, `booting ${o.arch} images`);
+  const logFile = await open(log, 'w');
+  const started = Date.now();
+  const child = execa(bin, setup.args, { reject: false, stdin: 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
+  let pending = '';
+  type Outcome = { passed: boolean; reason?: string; markerLine?: string };
+  const state: { outcome: Outcome | null } = { outcome: null };
+  let cleanupTimer = () => {};
+  const done = new Promise<void>((resolve) => {
+    const finish = (r: Outcome) => {
+      state.outcome ??= r;
+      resolve();
+    };
+    const timer = setTimeout(() => finish({ passed: false, reason: `timeout after ${o.timeoutSeconds ?? 180} s` }), (o.timeoutSeconds ?? 180) * 1000);
+    const onAbort = () => finish({ passed: false, reason: 'cancelled' });
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    child.all!.on('data', (chunk: Buffer) => {
+      void logFile.write(chunk);
+      pending += chunk.toString('utf8');
+      const lines = pending.split(/\r?\n/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        o.onLine?.(line);
+        if (line.includes(BOOT_MARKER)) finish({ passed: true, markerLine: line.trim() });
+        else if (line.includes(BOOT_FAILED_MARKER)) finish({ passed: false, reason: line.trim() });
+      }
+    });
+    void child.then(() => finish({ passed: false, reason: 'qemu exited before the boot marker' }));
+    cleanupTimer = () => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+    };
+  });
+  try {
+    await done;
+  } finally {
+    cleanupTimer();
+    child.kill('SIGKILL');
+    await child;
+    await logFile.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const r = state.outcome!;
+  if (r.reason === 'cancelled') throw new CancelledError();
+  return { passed: r.passed, seconds: (Date.now() - started) / 1000, log, ...(r.reason ? { reason: r.reason } : {}), ...(r.markerLine ? { markerLine: r.markerLine } : {}) };
+}

@@ -1,0 +1,3 @@
+/** `nexus vm` and `--boot-test`: boot an image in QEMU and wait for its boot marker. */
+export { bootTest, consoleLogPath, type BootTestOptions, type BootTestResult } from './boot-test';
+export { qemuSetup, type QemuSetup } from './qemu';

@@ -1,0 +1,41 @@
+/**
+ * QEMU command lines per architecture, under TCG (KVM is not assumed): x86_64 q35 + OVMF, arm64 virt + AAVMF,
+ * riscv64 virt + OpenSBI + U-Boot (S-mode), booting the image from a virtio disk exactly as firmware would.
+ */
+import { existsSync } from 'node:fs';
+import { NexusError } from '../../../src-shared/errors';
+import type { Arch } from '../../../src-shared/arch';
+
+export interface QemuSetup {
+  binary: string;
+  args: string[];
+  /** A writable copy of the UEFI variable store is needed (path the caller must create from `varsTemplate`). */
+  varsTemplate?: string;
+}
+
+const FIRMWARE = {
+  x86_64: { code: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'], vars: ['/usr/share/OVMF/OVMF_VARS_4M.fd', '/usr/share/OVMF/OVMF_VARS.fd'], pkg: 'ovmf' },
+  arm64: { code: ['/usr/share/AAVMF/AAVMF_CODE.fd'], vars: ['/usr/share/AAVMF/AAVMF_VARS.fd'], pkg: 'qemu-efi-aarch64' },
+  riscv64: { code: ['/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin'], vars: [], pkg: 'u-boot-qemu' },
+} as const;
+
+function firstExisting(paths: readonly string[], pkg: string, what: string): string {
+  const hit = paths.find((p) => existsSync(p));
+  if (!hit) throw new NexusError('FIRMWARE_MISSING', `${what} is not installed (looked for ${paths.join(', ')}).`, `Debian/Ubuntu: sudo apt-get install ${pkg}`);
+  return hit;
+}
+
+export function qemuSetup(arch: Arch, image: string, varsCopy: string, memoryMiB = 512): QemuSetup {
+  const fw = FIRMWARE[arch];
+  const disk = ['-drive', `file=${image},format=raw,if=virtio,snapshot=on`];
+  const common = ['-m', String(memoryMiB), '-nographic', '-no-reboot', '-net', 'none', '-smp', '1'];
+  if (arch === 'riscv64') {
+    const uboot = firstExisting(fw.code, fw.pkg, 'U-Boot for QEMU riscv64');
+    return { binary: 'qemu-system-riscv64', args: ['-M', 'virt', ...common, '-bios', 'default', '-kernel', uboot, ...disk] };
+  }
+  const code = firstExisting(fw.code, fw.pkg, `UEFI firmware for ${arch}`);
+  const vars = firstExisting(fw.vars, fw.pkg, `UEFI variable store for ${arch}`);
+  const pflash = ['-drive', `if=pflash,format=raw,readonly=on,file=${code}`, '-drive', `if=pflash,format=raw,file=${varsCopy}`];
+  if (arch === 'x86_64') return { binary: 'qemu-system-x86_64', args: ['-M', 'q35', ...common, ...pflash, ...disk], varsTemplate: vars };
+  return { binary: 'qemu-system-aarch64', args: ['-M', 'virt', '-cpu', 'cortex-a57', ...common, ...pflash, ...disk], varsTemplate: vars };
+}
