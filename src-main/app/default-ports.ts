@@ -18,13 +18,17 @@ export function defaultPorts(): AppPorts {
       const mod = await engineModule(() => import(BUILD_MODULE) as Promise<{ buildImage: AppPorts['build'] }>, 'Building images');
       return mod.buildImage(plan, options);
     },
-    bootTest: async () => {
-      throw Object.assign(new Error('unavailable'), { code: 'ERR_MODULE_NOT_FOUND' });
+    bootTest: async (image, plan, signal) => {
+      const { bootTest } = await import('../engine/vm/boot-test');
+      const r = await bootTest(image, { arch: plan.arch, signal });
+      return { passed: r.passed, seconds: r.seconds, log: r.log };
     },
     listDrives: () => listDrives(),
     watchDrives: (signal) => watchDrives({ signal, intervalMs: 1000 }),
-    flash: async () => {
-      throw Object.assign(new Error('unavailable'), { code: 'ERR_MODULE_NOT_FOUND' });
+    // The write runs in the privileged helper (pkexec / admin prompt / UAC; in-process children when already root).
+    flash: async (request, { signal, onProgress }) => {
+      const { startFlash } = await import('../privileged/launcher');
+      return startFlash(request, { signal, onProgress });
     },
     qemuArches: async () => {
       const found = await Promise.all(ARCHES.map(async (a) => ((await whichTool(QEMU[a])) ? a : null)));

@@ -1,0 +1,43 @@
+/** Electron main process: a thin adapter hosting the same app (dispatcher + engine) as `nexus serve`. */
+import { app, ipcMain } from 'electron';
+import { join } from 'node:path';
+import { createApp } from '../app/create-app';
+import { defaultPorts } from '../app/default-ports';
+import { defaultOutputDir } from '../app/handlers';
+import { cacheDir, configDir } from '../engine/paths';
+import { APP_ORIGIN } from './channels';
+import { confirmCloseDuringWrite, jobEnded, trackProgress } from './desktop';
+import { registerIpc } from './ipc';
+import { registerScheme, serveRenderer } from './protocol';
+import { createMainWindow, denyPermissions, lockDown } from './window';
+
+// profiles/ and resources/ are packed with the app; the engine finds them through NEXUS_APP_ROOT.
+process.env.NEXUS_APP_ROOT ??= app.getAppPath();
+
+registerScheme();
+app.on('web-contents-created', (_e, contents) => lockDown(contents));
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const root = app.getAppPath();
+  serveRenderer(join(root, 'build', 'renderer'));
+  const dispatcher = createApp(defaultPorts(), {
+    version: app.getVersion(),
+    transport: 'electron',
+    configDir: configDir(),
+    outputDir: defaultOutputDir(cacheDir()),
+  });
+  const win = createMainWindow(join(root, 'build', 'electron', 'preload.cjs'));
+  denyPermissions(win.webContents.session);
+  registerIpc(ipcMain, dispatcher, (wc) => wc === win.webContents, { onJobEnd: (name, response, ms) => jobEnded(win, name, response, ms) });
+  trackProgress(win, dispatcher);
+  confirmCloseDuringWrite(win, dispatcher);
+  win.on('closed', () => dispatcher.close());
+  await win.loadURL(`${APP_ORIGIN}/index.html`);
+}
+
+app.on('window-all-closed', () => app.quit());
+start().catch((err) => {
+  console.error(err);
+  app.exit(1);
+});
