@@ -312,3 +312,4 @@ export async function buildOfficial(plan: BuildPlan, options: BuildOptions = {},
     .then(outputStage(plan, options, store));
   return pipeline.run(undefined, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
 }
+export { officialExportEntries, importOfficialEntries, isOfficialEntryName, type BundleEntry } from './bundle';

@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cacheDir } from '../paths';
 
@@ -59,7 +59,16 @@ export class OfficialStore {
   async promote(tmp: string, sha256: string): Promise<string> {
     const final = this.blobPath(sha256);
     await mkdir(dirname(final), { recursive: true });
-    await rename(tmp, final);
+    try {
+      await rename(tmp, final);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      // Staged on another filesystem: copy next to the final name, then rename atomically.
+      const near = await this.tempPath('.xdev');
+      await copyFile(tmp, near);
+      await rename(near, final);
+      await unlink(tmp).catch(() => {});
+    }
     return final;
   }
 

@@ -13,7 +13,7 @@ import type { Catalog } from '../../../src-shared/catalog';
 import { CustomizationSchema } from '../../../src-shared/customization';
 import type { BuildPlan } from '../../../src-shared/plan';
 import type { PipelineEvent } from '../../../src-shared/progress';
-import { buildOfficial } from '../../../src-main/engine/official';
+import { buildOfficial, importOfficialEntries, officialExportEntries, OfficialStore } from '../../../src-main/engine/official';
 import { appRoot } from '../../../src-main/engine/paths';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
@@ -160,6 +160,35 @@ describe('official image from a signed fixture mirror', () => {
       if (existsSync(join(cache, 'tmp'))) expect(await readdir(join(cache, 'tmp'))).toEqual([]);
     });
   }
+
+  it('moves with cache export/import: re-verified on import, then builds offline', async () => {
+    const mirror = await makeMirror('mirror-export', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE });
+    const a = await scenario('export-a');
+    await buildOfficial(planFor(a.out), { mirror, keysDir }, { cacheRoot: a.cache });
+    const entries = await officialExportEntries(new OfficialStore(a.cache));
+    expect(entries.map((e) => e.name.replace(/[0-9a-f]{64}/, 'SHA'))).toEqual(['official/refs/openbsd/8.0/arm64.json', 'official/blobs/SHA', 'official/blobs/SHA']);
+
+    const stage = async (tamper: boolean) => {
+      const dir = await mkdtemp(join(root, 'stage-'));
+      const staged = new Map<string, string>();
+      for (const [i, e] of entries.entries()) {
+        const bytes = Buffer.from(await readFile(e.path));
+        if (tamper && e.name.startsWith('official/blobs/') && bytes.length === IMAGE.length) bytes[5] = bytes[5]! ^ 1;
+        await writeFile(join(dir, String(i)), bytes);
+        staged.set(e.name, join(dir, String(i)));
+      }
+      return staged;
+    };
+    const bad = await scenario('export-bad');
+    await expect(importOfficialEntries(await stage(true), { store: new OfficialStore(bad.cache), keysDir })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    expect(await blobs(bad.cache)).toEqual([]);
+    await expect(importOfficialEntries(await stage(false), { store: new OfficialStore(bad.cache), keysDir: join(appRoot(), 'resources', 'keys', 'openbsd') })).rejects.toMatchObject({ code: 'SIGNIFY_KEY_MISMATCH' });
+
+    const b = await scenario('export-b');
+    expect(await importOfficialEntries(await stage(false), { store: new OfficialStore(b.cache), keysDir })).toEqual({ releases: 1, files: 2 });
+    const offline = await buildOfficial(planFor(b.out), { offline: true, keysDir }, { cacheRoot: b.cache });
+    expect(Buffer.compare(await readFile(offline.image), IMAGE)).toBe(0);
+  });
 
   it('refuses when the trusted key is missing', async () => {
     const { out, cache } = await scenario('nokey');
