@@ -17,12 +17,13 @@ import { NexusError } from '../../../src-shared/errors';
 import type { BuildPlan } from '../../../src-shared/plan';
 
 /** Installer questions (OpenBSD 7.x/8.0 install.sub and autoinstall(8)); "IF" and "USER" stand for names. */
-export const INSTALLER_QUESTIONS: ReadonlyArray<{ question: string; required?: boolean; autoOnly?: boolean }> = [
+export const INSTALLER_QUESTIONS: ReadonlyArray<{ question: string; required?: boolean; autoOnly?: boolean; group?: string }> = [
+  { question: 'Terminal type?' },
   { question: "Choose your keyboard layout ('?' or 'L' for list)" },
   { question: "System hostname? (short form, e.g. 'foo')", required: true },
   { question: "Which network interface do you wish to configure? (or 'done')" },
-  { question: 'IPv4 address for IF? (or autoconf or none)' },
-  { question: 'IPv6 address for IF? (or autoconf or none)' },
+  { question: "IPv4 address for IF? (or 'autoconf' or 'none')" },
+  { question: "IPv6 address for IF? (or 'autoconf' or 'none')" },
   { question: 'Default IPv4 route? (IPv4 address or none)' },
   { question: "DNS domain name? (e.g. 'example.com')" },
   { question: "DNS nameservers? (IP address list or 'none')" },
@@ -41,8 +42,11 @@ export const INSTALLER_QUESTIONS: ReadonlyArray<{ question: string; required?: b
   { question: "What timezone are you in? ('?' for list)" },
   { question: "Which disk is the root disk? ('?' for details)" },
   { question: 'Encrypt the root disk with a (p)assphrase or (k)eydisk?' },
-  { question: 'Use (W)hole disk MBR, whole disk (G)PT, (O)penBSD area or (E)dit?' },
-  { question: 'Use (W)hole disk or (E)dit the MBR?' },
+  // The partitioning question differs per platform and per disk state: one answer covers all variants.
+  { question: 'Use (W)hole disk MBR, whole disk (G)PT, (O)penBSD area or (E)dit?', group: 'whole-disk' },
+  { question: 'Use (W)hole disk, use the (O)penBSD area or (E)dit the MBR?', group: 'whole-disk' },
+  { question: 'Use (W)hole disk or (E)dit the MBR?', group: 'whole-disk' },
+  { question: 'Use (W)hole disk or (E)dit the GPT?', group: 'whole-disk' },
   { question: 'Use (A)uto layout, (E)dit auto layout, or create (C)ustom layout?' },
   { question: 'URL to autopartitioning template for disklabel?', autoOnly: true },
   { question: "Location of sets? (disk http nfs or 'done')" },
@@ -55,6 +59,7 @@ export const INSTALLER_QUESTIONS: ReadonlyArray<{ question: string; required?: b
   { question: "Set name(s)? (or 'abort' or 'done')" },
   { question: 'Directory does not contain SHA256.sig. Continue without verification?' },
   { question: 'Unverified sets: site80.tgz. Continue without verification?' },
+  { question: 'Cannot determine prefetch area. Continue without verification?' },
 ];
 
 /** The installer's matching rule (_autorespond in install.sub), for checking generated keys. */
@@ -179,7 +184,11 @@ export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOpti
     if (!/^(sd|wd|vnd)\d+$/.test(opts.rootDisk)) throw new NexusError('ANSWER_INVALID', `"${opts.rootDisk}" is not an OpenBSD disk name.`, 'Use a name such as sd0 or wd0.');
     put('Which disk is the root disk', opts.rootDisk);
   }
-  // Disk layout: the installer's defaults (whole disk, MBR or GPT as it sees fit), its automatic layout.
+  // Disk layout. On the boards (arm64, riscv64) the installer usually installs onto the card it booted
+  // from, which holds the miniroot's own small OpenBSD partition: the installer's default would then be
+  // "use the (O)penBSD area", far too small, so the whole disk is taken. On amd64 the target is another
+  // disk and the installer's default (GPT on UEFI, MBR on BIOS) is right.
+  if (o.arch !== 'amd64') put('Use (W)hole', 'whole');
   put('Use (A)uto layout, (E)dit auto layout, or create (C)ustom layout', 'a');
 
   const sets = opts.sets ?? (/^install\d+\.img$/.test(o.image) ? 'disk' : 'http');
@@ -207,8 +216,8 @@ export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOpti
 
   const header = [
     `# OpenBSD ${o.version} ${o.arch} autoinstall(8) response file made by Nexus Imager for ${plan.box.name} on ${plan.board.title}.`,
-    '# Serve it on the local network with "nexus serve-answers FILE" and answer the installer\'s',
-    '# "Response file location?" with the URL it prints. Questions without a line take the installer\'s default.',
+    '# Serve it on the local network with "nexus serve-answers FILE", type A at the installer\'s first prompt and',
+    '# answer "Response file location?" with the URL it prints. Questions without a line take the installer\'s default.',
     ...(wantsX || o.packages.length ? [`# After the first boot: pkg_add ${o.packages.join(' ')}`] : []),
   ];
   const text = [...header, ...answers.map((a) => `${a.question} = ${a.answer}`)].join('\n') + '\n';
