@@ -1,0 +1,71 @@
+/**
+ * The real app for end-to-end tests: `nexus serve`'s host with the real engine, a private config/cache/output
+ * directory, the renderer bundle built by the test itself, and the Debian-based test feed served over
+ * loopback HTTP (so faults and delays can be injected).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { hostApp } from '../../../src-main/server/host';
+import type { RunningServer } from '../../../src-main/server/server';
+import { debianTestFeed } from '../debian-test-feed';
+import { serveDirectory, type TestHttpServer } from '../http-server';
+import { launchChromium } from './browser';
+import { ensureRendererBuilt } from './renderer-build';
+
+export interface E2eApp {
+  server: RunningServer;
+  mirror: TestHttpServer | null;
+  dir: string;
+  browser: Browser;
+  newPage(): Promise<Page>;
+  /** A fresh engine cache (so a build really downloads again). */
+  freshCache(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startE2eApp(o: { withFeed?: boolean } = {}): Promise<E2eApp> {
+  const rendererDir = await ensureRendererBuilt();
+  const dir = await mkdtemp(join(tmpdir(), 'nexus-e2e-'));
+  let cacheN = 0;
+  const freshCache = async () => {
+    process.env.NEXUS_CACHE_DIR = join(dir, `cache${cacheN++}`);
+    await mkdir(process.env.NEXUS_CACHE_DIR, { recursive: true });
+  };
+  await freshCache();
+  let mirror: TestHttpServer | null = null;
+  let keysDir: string | undefined;
+  if (o.withFeed) {
+    const feed = await debianTestFeed('x86_64');
+    mirror = await serveDirectory(feed.mirror);
+    keysDir = feed.keysDir;
+  }
+  const server = await hostApp({
+    rendererDir,
+    configDir: join(dir, 'config'),
+    outputDir: join(dir, 'out'),
+    checkResponses: true,
+    ...(mirror ? { mirror: mirror.url } : {}),
+    ...(keysDir ? { keysDir } : {}),
+  });
+  const browser = await launchChromium();
+  return {
+    server,
+    mirror,
+    dir,
+    browser,
+    freshCache,
+    newPage: async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.setDefaultTimeout(20_000);
+      return page;
+    },
+    close: async () => {
+      await browser.close().catch(() => undefined);
+      await server.close();
+      await mirror?.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
