@@ -30,6 +30,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'qemu-system-aarch64', features: ['boot test: arm64'], packages: { apt: 'qemu-system-arm', dnf: 'qemu-system-aarch64', pacman: 'qemu-system-aarch64', brew: 'qemu' } },
   { command: 'qemu-system-riscv64', features: ['boot test: riscv64'], packages: { apt: 'qemu-system-misc', dnf: 'qemu-system-riscv', pacman: 'qemu-system-riscv', brew: 'qemu' } },
   { command: 'bmaptool', features: ['tests: bmap interoperability'], packages: { apt: 'bmap-tools', dnf: 'bmap-tools', pacman: 'bmap-tools' }, optional: true },
+  { command: 'signify-openbsd', features: ['tests: signify interoperability (openbox)'], packages: { apt: 'signify-openbsd', dnf: 'signify', pacman: 'signify', brew: 'signify-osx' }, optional: true },
   { command: 'lsblk', features: ['flash: drive details'], packages: { apt: 'util-linux', dnf: 'util-linux', pacman: 'util-linux' } },
   { command: 'pkexec', features: ['flash: privileged writer (Linux)'], packages: { apt: 'pkexec', dnf: 'polkit', pacman: 'polkit' }, optional: true },
 ];
