@@ -17,4 +17,5 @@ export const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/drives'),
   () => import('./commands/flash'),
   () => import('./commands/verify'),
+  () => import('./commands/vm'),
 ];

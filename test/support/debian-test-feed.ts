@@ -25,7 +25,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile, mkdtemp } from 'node:f
 import { homedir, tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
 import { writeApkRepo, type ApkFileSpec, type ApkPackageSpec, type TestSigningKey, type WrittenApkRepo } from './apk-repo';
-import { parseModinfoDepends } from '../../src-main/engine/image/kernel-modules';
+import { parseModinfoAliases, parseModinfoDepends, parseModinfoSoftdepPre } from '../../src-main/engine/image/kernel-modules';
 
 export type FeedArch = 'x86_64' | 'aarch64' | 'riscv64';
 const DEB_ARCH: Record<FeedArch, string> = { x86_64: 'amd64', aarch64: 'arm64', riscv64: 'riscv64' };
@@ -33,7 +33,7 @@ const SUITE: Record<FeedArch, string> = { x86_64: 'bookworm', aarch64: 'trixie',
 const KERNEL: Record<FeedArch, string> = { x86_64: 'linux-image-6.1.0-56-amd64', aarch64: 'linux-image-6.12.117+deb13-arm64', riscv64: 'linux-image-6.12.117+deb13-riscv64' };
 /** Modules any Box/board in the catalog may ask for; the feed carries these and their dependencies only. */
 const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block'];
-const FEED_VERSION = 4; // bump to rebuild cached feeds after changing this file
+const FEED_VERSION = 6; // bump to rebuild cached feeds after changing this file
 
 export const STAND_IN_NOTE = 'NEXUS TEST FIXTURE STAND-IN: not the real package, see test/support/debian-test-feed.ts';
 
@@ -107,16 +107,37 @@ async function kernelPackage(arch: FeedArch, deb: string, work: string, flavor: 
   const all = (await walk(join(modRoot, kver))).filter((f) => /\.ko(\.xz|\.gz)?$/.test(f));
   const byName = new Map(all.map((f) => [moduleName(f), f]));
   const deps = new Map<string, string[]>();
+  const softdeps: string[] = [];
+  const aliasLines: string[] = [];
   const queue = WANTED_MODULES.map((m) => m.replace(/-/g, '_'));
   const chosen = new Set<string>();
+  // A softdep names an alias ("crc32c"): find the provider among modules named like it, generic C code first
+  // (crc32c-intel needs SSE4.2, which QEMU's default TCG CPU does not have).
+  const provider = async (alias: string): Promise<string | undefined> => {
+    if (byName.has(alias.replace(/-/g, '_'))) return alias.replace(/-/g, '_');
+    const stem = alias.replace(/^crypto-/, '').replace(/-/g, '_');
+    const candidates = [...byName.keys()].filter((n) => n.startsWith(stem)).sort((a, b) => Number(b.includes('generic')) - Number(a.includes('generic')) || a.localeCompare(b));
+    for (const c of candidates) if (parseModinfoAliases(await moduleBytes(join(modRoot, kver, byName.get(c)!))).includes(alias)) return c;
+    return undefined;
+  };
   while (queue.length) {
     const m = queue.shift()!;
     const f = byName.get(m);
     if (!f || chosen.has(m)) continue;
     chosen.add(m);
-    const d = parseModinfoDepends(await moduleBytes(join(modRoot, kver, f)));
+    const bytes = await moduleBytes(join(modRoot, kver, f));
+    const d = parseModinfoDepends(bytes);
     deps.set(m, d);
     queue.push(...d.map((x) => x.replace(/-/g, '_')));
+    const pre = parseModinfoSoftdepPre(bytes);
+    if (pre.length) softdeps.push(`softdep ${m} pre: ${pre.join(' ')}`);
+    for (const a of pre) {
+      const p = await provider(a);
+      if (p) {
+        aliasLines.push(`alias ${a} ${p}`);
+        queue.push(p);
+      }
+    }
   }
   const files: ApkFileSpec[] = [];
   const boot = await readdir(join(dir, 'boot'));
@@ -129,6 +150,8 @@ async function kernelPackage(arch: FeedArch, deb: string, work: string, flavor: 
     depLines.push(`${rel}: ${(deps.get(m) ?? []).map((d) => byName.get(d.replace(/-/g, '_'))).filter(Boolean).join(' ')}`.trimEnd());
   }
   files.push({ path: `lib/modules/${kver}/modules.dep`, content: depLines.join('\n') + '\n', mode: 0o644 });
+  files.push({ path: `lib/modules/${kver}/modules.softdep`, content: softdeps.join('\n') + '\n', mode: 0o644 });
+  files.push({ path: `lib/modules/${kver}/modules.alias`, content: aliasLines.join('\n') + '\n', mode: 0o644 });
   if (existsSync(join(modRoot, kver, 'modules.builtin'))) files.push({ path: `lib/modules/${kver}/modules.builtin`, content: await readFile(join(modRoot, kver, 'modules.builtin')), mode: 0o644 });
   const dtbBase = existsSync(join(dir, 'usr/lib')) ? (await readdir(join(dir, 'usr/lib'))).find((x) => x.startsWith('linux-image-')) : undefined;
   for (const d of extraDtbs) {

@@ -8,15 +8,29 @@ import { NexusError } from '../../../src-shared/errors';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { readEntry } from './content';
 
+function modinfoValues(ko: Uint8Array, field: string): string[] {
+  const buf = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
+  const key = Buffer.from(`\0${field}=`);
+  const out: string[] = [];
+  for (let at = buf.indexOf(key); at >= 0; at = buf.indexOf(key, at + 1)) {
+    const end = buf.indexOf(0, at + key.length);
+    out.push(buf.subarray(at + key.length, end < 0 ? undefined : end).toString('latin1'));
+  }
+  return out;
+}
+
 /** `depends=` of a module's .modinfo section (NUL-separated key=value strings). */
 export function parseModinfoDepends(ko: Uint8Array): string[] {
-  const buf = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
-  const key = Buffer.from('\0depends=');
-  const at = buf.indexOf(key);
-  if (at < 0) return [];
-  const end = buf.indexOf(0, at + key.length);
-  const value = buf.subarray(at + key.length, end < 0 ? undefined : end).toString('latin1');
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return (modinfoValues(ko, 'depends')[0] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Modules to load before this one (`softdep=pre: a b`): libcrc32c needs a crc32c provider, for example. */
+export function parseModinfoSoftdepPre(ko: Uint8Array): string[] {
+  return modinfoValues(ko, 'softdep').flatMap((v) => /pre:\s*([^:]*?)(\s+post:.*)?$/.exec(v)?.[1]?.split(/\s+/).filter(Boolean) ?? []);
+}
+
+export function parseModinfoAliases(ko: Uint8Array): string[] {
+  return modinfoValues(ko, 'alias');
 }
 
 export const normalizeModule = (name: string) => name.replace(/-/g, '_');
@@ -69,13 +83,25 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
       depMap.set(moduleNameOf(mod), rest.trim().split(/\s+/).filter(Boolean).map(moduleNameOf));
     }
   }
+  // modules.softdep ("softdep libcrc32c pre: crc32c") and modules.alias ("alias crc32c crc32c_generic"), as depmod writes them.
+  const aliases = new Map<string, string>();
+  const aliasEntry = manifest.get(`${moduleDir}/modules.alias`);
+  if (aliasEntry) for (const m of (await readEntry(aliasEntry)).toString().matchAll(/^alias\s+(\S+)\s+(\S+)/gm)) if (!aliases.has(m[1]!)) aliases.set(m[1]!, normalizeModule(m[2]!));
+  const softdeps = new Map<string, string[]>();
+  const softEntry = manifest.get(`${moduleDir}/modules.softdep`);
+  if (softEntry) {
+    for (const m of (await readEntry(softEntry)).toString().matchAll(/^softdep\s+(\S+)\s+pre:\s*([^:\n]*?)(?:\s+post:.*)?$/gm)) {
+      softdeps.set(normalizeModule(m[1]!), m[2]!.split(/\s+/).filter(Boolean).map((n) => aliases.get(n) ?? normalizeModule(n)));
+    }
+  }
   const depsOf = async (name: string): Promise<string[]> => {
-    if (depMap.has(name)) return depMap.get(name)!;
+    const soft = softdeps.get(name) ?? [];
+    if (depMap.has(name)) return [...soft, ...depMap.get(name)!];
     const file = byName.get(name)!;
     let bytes = await readEntry(manifest.get(file)!);
     if (file.endsWith('.gz')) bytes = gunzipSync(bytes);
     else if (!file.endsWith('.ko')) return []; // xz/zst without modules.dep: cannot read .modinfo here
-    return parseModinfoDepends(bytes).map(normalizeModule);
+    return [...soft, ...parseModinfoDepends(bytes).map(normalizeModule)];
   };
   const order: string[] = [];
   const seen = new Set<string>();
