@@ -190,6 +190,30 @@ describe('official image from a signed fixture mirror', () => {
     expect(Buffer.compare(await readFile(offline.image), IMAGE)).toBe(0);
   });
 
+  it('falls back to the next mirror when one serves a bad signature, and says so', async () => {
+    const evil = await serve(await makeMirror('mirror-evil', { 'SHA256.sig': signEmbedded(makeSignifyKey(), sha256List({ 'miniroot80.img': IMAGE })), 'miniroot80.img': IMAGE }));
+    const good = await serve(await makeMirror('mirror-second', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
+    const { out, cache } = await scenario('fallback');
+    const base = planFor(out);
+    const plan: BuildPlan = { ...base, official: { ...base.official!, mirrors: [evil.url, good.url] } };
+    const result = await buildOfficial(plan, { keysDir }, { cacheRoot: cache });
+    expect(Buffer.compare(await readFile(out), IMAGE)).toBe(0);
+    expect(result.warnings.join('\n')).toMatch(/Skipped a mirror: .*was made by key/);
+    expect(evil.count('/8.0/arm64/miniroot80.img')).toBe(0);
+  });
+
+  it('cancels a download cleanly: no output, no partial file in the cache', async () => {
+    const server = await serve(await makeMirror('mirror-slow', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
+    server.faults.push({ path: '/8.0/arm64/miniroot80.img', delayMs: 400 });
+    const { out, cache } = await scenario('cancel');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 150);
+    await expect(buildOfficial(planFor(out), { mirror: server.url, keysDir, signal: ac.signal }, { cacheRoot: cache })).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(existsSync(out)).toBe(false);
+    expect(await readdir(join(cache, 'tmp'))).toEqual([]);
+    expect(await blobs(cache)).toHaveLength(1); // the verified SHA256.sig only
+  });
+
   it('refuses when the trusted key is missing', async () => {
     const { out, cache } = await scenario('nokey');
     await expect(buildOfficial(planFor(out), { mirror: join(root, 'mirror-good'), keysDir: join(root, 'no-such-dir') }, { cacheRoot: cache })).rejects.toMatchObject({ code: 'TRUSTED_KEY_MISSING' });
