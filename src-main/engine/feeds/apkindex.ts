@@ -57,30 +57,60 @@ export interface ApkIndex {
 
 const KNOWN_UPPER = new Set(['C', 'P', 'V', 'A', 'S', 'I', 'T', 'U', 'L', 'D']);
 
-function emptyPackage(repo: RepoRef): ApkPackage {
-  return {
-    name: '', version: '', arch: repo.arch, checksum: '', size: 0, installedSize: 0, description: '', url: '', license: '', origin: '',
-    maintainer: '', buildTime: 0, commit: '', depends: [], provides: [], installIf: [], providerPriority: 0, repo,
-  };
+/**
+ * One index stanza. Dependency fields are parsed on first use: an index has ~20k stanzas and a
+ * resolution touches a few hundred, so this keeps index loading fast.
+ */
+class IndexPackage implements ApkPackage {
+  name = '';
+  version = '';
+  arch: string;
+  checksum = '';
+  size = 0;
+  installedSize = 0;
+  description = '';
+  url = '';
+  license = '';
+  origin = '';
+  maintainer = '';
+  buildTime = 0;
+  commit = '';
+  providerPriority = 0;
+  uninstallable?: string;
+  rawD: string | undefined;
+  rawP: string | undefined;
+  rawI: string | undefined;
+  private d?: Dep[];
+  private p?: Provide[];
+  private i?: Dep[];
+
+  constructor(readonly repo: RepoRef) {
+    this.arch = repo.arch;
+  }
+
+  get depends(): Dep[] {
+    return (this.d ??= parseDeps(this.rawD));
+  }
+
+  get provides(): Provide[] {
+    return (this.p ??= parseProvides(this.rawP));
+  }
+
+  get installIf(): Dep[] {
+    return (this.i ??= parseDeps(this.rawI));
+  }
 }
 
 /** Parses APKINDEX text. Stanzas without P: or V: are dropped. */
 export function parseApkIndexText(text: string, repo: RepoRef): ApkPackage[] {
   const out: ApkPackage[] = [];
-  let pkg = emptyPackage(repo);
-  let D: string | undefined;
-  let p: string | undefined;
-  let i: string | undefined;
+  let pkg = new IndexPackage(repo);
   const flush = () => {
     if (pkg.name && pkg.version) {
-      pkg.depends = parseDeps(D);
-      pkg.provides = parseProvides(p);
-      pkg.installIf = parseDeps(i);
       if (!pkg.origin) pkg.origin = pkg.name;
       out.push(pkg);
     }
-    pkg = emptyPackage(repo);
-    D = p = i = undefined;
+    pkg = new IndexPackage(repo);
   };
   let start = 0;
   const len = text.length;
@@ -91,27 +121,28 @@ export function parseApkIndexText(text: string, repo: RepoRef): ApkPackage[] {
       flush();
     } else if (text.charCodeAt(start + 1) === 58 /* ':' */) {
       const value = text.slice(start + 2, end);
-      const letter = text[start]!;
-      switch (letter) {
-        case 'C': pkg.checksum = value; break;
-        case 'P': pkg.name = value; break;
-        case 'V': pkg.version = value; break;
-        case 'A': pkg.arch = value; break;
-        case 'S': pkg.size = Number(value); break;
-        case 'I': pkg.installedSize = Number(value); break;
-        case 'T': pkg.description = value; break;
-        case 'U': pkg.url = value; break;
-        case 'L': pkg.license = value; break;
-        case 'D': D = value; break;
-        case 'o': pkg.origin = value; break;
-        case 'm': pkg.maintainer = value; break;
-        case 't': pkg.buildTime = Number(value); break;
-        case 'c': pkg.commit = value; break;
-        case 'p': p = value; break;
-        case 'i': i = value; break;
-        case 'k': pkg.providerPriority = Number(value) || 0; break;
-        default:
+      switch (text.charCodeAt(start)) {
+        case 67 /* C */: pkg.checksum = value; break;
+        case 80 /* P */: pkg.name = value; break;
+        case 86 /* V */: pkg.version = value; break;
+        case 65 /* A */: pkg.arch = value; break;
+        case 83 /* S */: pkg.size = Number(value); break;
+        case 73 /* I */: pkg.installedSize = Number(value); break;
+        case 84 /* T */: pkg.description = value; break;
+        case 85 /* U */: pkg.url = value; break;
+        case 76 /* L */: pkg.license = value; break;
+        case 68 /* D */: pkg.rawD = value; break;
+        case 111 /* o */: pkg.origin = value; break;
+        case 109 /* m */: pkg.maintainer = value; break;
+        case 116 /* t */: pkg.buildTime = Number(value); break;
+        case 99 /* c */: pkg.commit = value; break;
+        case 112 /* p */: pkg.rawP = value; break;
+        case 105 /* i */: pkg.rawI = value; break;
+        case 107 /* k */: pkg.providerPriority = Number(value) || 0; break;
+        default: {
+          const letter = text[start]!;
           if (letter >= 'A' && letter <= 'Z' && !KNOWN_UPPER.has(letter)) pkg.uninstallable = `unknown index field "${letter}:"`;
+        }
       }
     }
     start = end + 1;
