@@ -25,6 +25,7 @@ import type { BuildOptions, BuildOutputFile, BuildResult } from '../build-types'
 import { resourcesDir } from '../paths';
 import { Pipeline, type StageContext } from '../runner';
 import { generateAutoinstall, type Autoinstall, type AutoinstallOptions } from './autoinstall';
+import { download } from '../feeds/download';
 import { fetchToFile, isRemote, mirrorPath } from './fetch';
 import { expectedSha256, parseChecksumList, parseEmbedded, parsePublicKey, verifySignature, type ChecksumEntry, type SignifyPublicKey } from './signify';
 import { OfficialStore } from './store';
@@ -168,24 +169,31 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
       const errors: unknown[] = [];
       const listMirror = releaseMirrors(plan, options).find((m) => list.listSource.startsWith(isRemote(m) ? m.replace(/\/+$/, '') : mirrorPath(m)));
       const mirrors = [...new Set([...(listMirror ? [listMirror] : []), ...releaseMirrors(plan, options)])];
+      // Downloads go to a partial file named by the expected hash, so an interrupted download resumes
+      // (HTTP Range, also across runs); the file enters blobs/ only after its SHA-256 matched.
+      const partial = store.partialPath(list.expected);
+      await mkdir(dirname(partial), { recursive: true });
       for (const mirror of mirrors) {
         ctx.throwIfCancelled();
         const src = mirrorPath(mirror, o.version, o.arch, o.image);
-        const tmp = await store.tempPath('.img');
         try {
-          const res = await fetchToFile(src, tmp, {
-            signal: ctx.signal, maxBytes: MAX_IMAGE_BYTES, retries: isRemote(mirror) ? 3 : 0,
-            onBytes: (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total, message: `downloading ${o.image}` }),
+          let done = 0;
+          await download(src, partial, {
+            signal: ctx.signal, maxBytes: MAX_IMAGE_BYTES, retries: isRemote(mirror) ? 4 : 0,
+            onBytes: (delta) => ctx.progress({ bytesDone: (done += delta), message: `downloading ${o.image}` }),
           });
-          if (res.sha256 !== list.expected) {
-            throw new NexusError('CHECKSUM_MISMATCH', `${o.image} from ${src} has SHA-256 ${res.sha256}, but the signed ${o.checksumFile} says ${list.expected}: the image was altered or damaged.`, 'The file was deleted and nothing was written. Try another mirror.');
+          ctx.progress({ message: `checking ${o.image} against the signed list` });
+          const { sha256, size } = await hashFile(partial, ctx.signal);
+          if (sha256 !== list.expected) {
+            await store.discard(partial);
+            throw new NexusError('CHECKSUM_MISMATCH', `${o.image} from ${src} has SHA-256 ${sha256}, but the signed ${o.checksumFile} says ${list.expected}: the image was altered or damaged.`, 'The file was deleted and nothing was written. Try another mirror.');
           }
-          await store.promote(tmp, list.expected);
+          await store.promote(partial, list.expected);
           for (const e of errors) list.warnings.push(`Skipped a mirror: ${(e as Error).message}`);
-          return { ...list, size: res.size, imageSource: src, fromCache: false };
+          return { ...list, size, imageSource: src, fromCache: false };
         } catch (err) {
-          await store.discard(tmp);
-          if (err instanceof CancelledError || ctx.signal.aborted) throw err;
+          if (err instanceof CancelledError || ctx.signal.aborted) throw err instanceof CancelledError ? err : new CancelledError();
+          if (!(err instanceof NexusError && err.code === 'DOWNLOAD_FAILED')) await store.discard(partial);
           ctx.log('warn', `${src}: ${(err as Error).message}`);
           errors.push(err);
         }
@@ -205,6 +213,16 @@ function answersStage(plan: BuildPlan, extras: OfficialBuildExtras) {
       return { ...state, answers };
     },
   };
+}
+
+async function hashFile(path: string, signal: AbortSignal): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), size };
 }
 
 async function copyVerified(src: string, dest: string, expected: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {

@@ -3,6 +3,7 @@
  *
  *   blobs/sha256/<ab>/<sha256>                         file contents, named by their SHA-256 (same layout as the feed cache)
  *   official/refs/<os>/<version>/<arch>.json            the last verified checksum list for a release + arch (for --offline)
+ *   official/partial/<sha256>.part                      an interrupted download, resumed with HTTP Range, hashed before use
  *   tmp/                                               scratch files on the same filesystem, for atomic renames
  *
  * Only verified files are promoted into blobs/ (a download that fails its hash is deleted), and every
@@ -34,6 +35,12 @@ export class OfficialStore {
   blobPath(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256 ${sha256}`);
     return join(this.root, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
+  }
+
+  /** Interrupted downloads, named by the SHA-256 they must end up with (resumed, never trusted). */
+  partialPath(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256 ${sha256}`);
+    return join(this.root, 'official', 'partial', `${sha256}.part`);
   }
 
   refPath(os: string, version: string, arch: string): string {

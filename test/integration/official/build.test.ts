@@ -158,6 +158,7 @@ describe('official image from a signed fixture mirror', () => {
       expect(stored).not.toContain(sha);
       if (code !== 'CHECKSUM_MISMATCH' && code !== 'CHECKSUM_ENTRY_MISSING') expect(stored).toEqual([]);
       if (existsSync(join(cache, 'tmp'))) expect(await readdir(join(cache, 'tmp'))).toEqual([]);
+      if (existsSync(join(cache, 'official', 'partial'))) expect(await readdir(join(cache, 'official', 'partial'))).toEqual([]);
     });
   }
 
@@ -200,6 +201,18 @@ describe('official image from a signed fixture mirror', () => {
     expect(Buffer.compare(await readFile(out), IMAGE)).toBe(0);
     expect(result.warnings.join('\n')).toMatch(/Skipped a mirror: .*was made by key/);
     expect(evil.count('/8.0/arm64/miniroot80.img')).toBe(0);
+  });
+
+  it('resumes an interrupted image download with HTTP Range and still checks the signed hash', async () => {
+    const server = await serve(await makeMirror('mirror-flaky', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
+    server.faults.push({ path: '/8.0/arm64/miniroot80.img', cutAfter: 1_000_000, times: 1 });
+    const { out, cache } = await scenario('resume');
+    const result = await buildOfficial(planFor(out), { mirror: server.url, keysDir }, { cacheRoot: cache });
+    expect(Buffer.compare(await readFile(result.image), IMAGE)).toBe(0);
+    const gets = server.log.filter((r) => r.path === '/8.0/arm64/miniroot80.img');
+    expect(gets.length).toBe(2);
+    expect(gets[1]!.range).toMatch(/^bytes=\d+-$/);
+    expect(gets[1]!.status).toBe(206);
   });
 
   it('cancels a download cleanly: no output, no partial file in the cache', async () => {
