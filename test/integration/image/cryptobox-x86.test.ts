@@ -1,0 +1,71 @@
+/**
+ * cryptobox for qemu-x86_64: EROFS root under dm-verity (root hash on the UKI's command line), F2FS state,
+ * boot to the marker through the verity root, `veritysetup verify`, fsck of every filesystem, a hostname-only
+ * rebuild that reuses the stages it does not touch, and one flipped byte in the root partition that makes both
+ * `veritysetup verify` and the boot fail.
+ */
+import { execa } from 'execa';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootTest } from '../../../src-main/engine/vm/boot-test';
+import type { TestBuild } from '../../support/image-build';
+import { buildFromTestFeed, extractPartition, planFor, readJson, readTable, sharedNexusCache } from '../../support/image-build';
+
+let dir: string;
+let build: TestBuild;
+const image = () => join(dir, 'cryptobox.img');
+const GPT = { root: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', verity: '2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5', linux: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' };
+
+beforeAll(async () => {
+  process.env.NEXUS_CACHE_DIR = sharedNexusCache();
+  dir = await mkdtemp(join(tmpdir(), 'nexus-it-cryptobox-'));
+  build = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image()), { bootTest: true });
+}, 300_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('cryptobox on qemu-x86_64', () => {
+  it('boots through the verity root to the marker', async () => {
+    expect(build.result.bootTest).toMatchObject({ passed: true });
+  });
+
+  it('has ESP, root, root-verity and state partitions with DPS types; every filesystem checks clean; verity verifies', async () => {
+    const t = await readTable(image());
+    expect(t.entries.map((e) => [e.name, e.type])).toEqual([['ESP', 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B'], ['root', GPT.root], ['root-verity', GPT.verity], ['state', GPT.linux]]);
+    const [esp, root, hash, state] = await Promise.all(t.entries.map((e, i) => extractPartition(image(), e, join(dir, `p${i + 1}.img`))));
+    await execa('fsck.vfat', ['-n', esp!]);
+    await execa('fsck.erofs', [root!]);
+    await execa('fsck.f2fs', ['-f', state!]);
+    const m = await readJson<{ verity: { rootHash: string }; boot: { kernelCmdline: string } }>(join(dir, 'cryptobox.manifest.json'));
+    expect(m.boot.kernelCmdline).toContain(`nexus.verity=${m.verity.rootHash}`);
+    await execa('veritysetup', ['verify', root!, hash!, m.verity.rootHash]);
+  });
+
+  it('rebuilds a hostname-only change reusing the initramfs and the state filesystem', async () => {
+    const again = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(dir, 'renamed.img'), { hostname: 'renamed' }));
+    expect(again.reused).toEqual(expect.arrayContaining(['initramfs', 'state-f2fs']));
+    expect(again.reused).not.toContain('root-erofs');
+  });
+
+  it('refuses to boot after one flipped byte in the root partition', async () => {
+    const t = await readTable(image());
+    const root = t.entries[1]!;
+    const broken = join(dir, 'broken.img');
+    await execa('cp', ['--sparse=always', image(), broken]);
+    const fh = await open(broken, 'r+');
+    const at = root.startLba * 512 + 1024 + 8; // inside the EROFS superblock, read at mount time
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, at);
+    b[0] = b[0]! ^ 0xff;
+    await fh.write(b, 0, 1, at);
+    await fh.close();
+    const m = await readJson<{ verity: { rootHash: string } }>(join(dir, 'cryptobox.manifest.json'));
+    const [r, h] = await Promise.all([extractPartition(broken, root, join(dir, 'broken-root.img')), extractPartition(broken, t.entries[2]!, join(dir, 'broken-hash.img'))]);
+    const verify = await execa('veritysetup', ['verify', r, h, m.verity.rootHash], { reject: false });
+    expect(verify.exitCode).not.toBe(0);
+    const boot = await bootTest(broken, { arch: 'x86_64', timeoutSeconds: 150 });
+    expect(boot.passed).toBe(false);
+    expect(boot.reason).toMatch(/NEXUS-BOOT-FAILED: dm-verity/);
+  }, 200_000);
+});

@@ -1,0 +1,81 @@
+/**
+ * tinybox for qemu-x86_64 from the test feed, end to end: build, boot to the marker in QEMU (OVMF + UKI, TCG),
+ * partition table, FAT check, bmap round trip with bmaptool, checksum/manifest/SBOM sidecars, and a
+ * hostname-only rebuild that reuses the package stages.
+ * The test feed's toybox and dinit are STAND-INS (see test/support/debian-test-feed.ts).
+ */
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestBuild } from '../../support/image-build';
+import { buildFromTestFeed, extractPartition, planFor, readJson, readTable, sharedNexusCache } from '../../support/image-build';
+
+let dir: string;
+let build: TestBuild;
+const image = () => join(dir, 'tinybox.img');
+
+beforeAll(async () => {
+  process.env.NEXUS_CACHE_DIR = sharedNexusCache();
+  dir = await mkdtemp(join(tmpdir(), 'nexus-it-tinybox-'));
+  build = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', image()), { bootTest: true });
+}, 300_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('tinybox on qemu-x86_64', () => {
+  it('boots in QEMU to the marker printed by the service manager, keeping the console log next to the image', async () => {
+    expect(build.result.bootTest?.passed).toBe(true);
+    const log = await readFile(join(dir, 'tinybox.console.log'), 'utf8');
+    expect(log).toMatch(/NEXUS-BOOT-OK box=tinybox board=qemu-x86_64 host=tinybox/);
+    expect(log).toMatch(/\[  OK  \] nexus-ready/);
+    expect(build.result.files.map((f) => f.kind).sort()).toEqual(['bmap', 'checksum', 'console-log', 'image', 'lock', 'manifest', 'sbom']);
+  });
+
+  it('has a GPT with the ESP holding a UKI, and a clean FAT', async () => {
+    const t = await readTable(image());
+    expect(t.kind).toBe('gpt');
+    expect(t.entries).toHaveLength(1);
+    expect(t.entries[0]).toMatchObject({ type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', name: 'ESP', startLba: 2048 });
+    const { stdout: v } = await execa('sgdisk', ['-v', image()]);
+    expect(v).toMatch(/No problems found/);
+    const esp = await extractPartition(image(), t.entries[0]!, join(dir, 'esp.img'));
+    await execa('fsck.vfat', ['-n', esp]);
+    const { stdout } = await execa('mdir', ['-b', '-i', esp, '::/EFI/BOOT'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(stdout).toMatch(/BOOTX64\.EFI/);
+    await execa('mcopy', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(dir, 'uki.efi')], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    const { stdout: sections } = await execa('objdump', ['-h', join(dir, 'uki.efi')]);
+    for (const s of ['.osrel', '.cmdline', '.linux', '.initrd']) expect(sections).toContain(s);
+  });
+
+  it('writes a bmap that bmaptool copy accepts, giving back the same bytes; checksum and manifest agree', async () => {
+    const copy = join(dir, 'copy.img');
+    await execa('bmaptool', ['copy', '--bmap', join(dir, 'tinybox.bmap'), image(), copy]);
+    const [a, b] = await Promise.all([readFile(image()), readFile(copy)]);
+    expect(a.equals(b)).toBe(true);
+    const sha = createHash('sha256').update(a).digest('hex');
+    expect(await readFile(join(dir, 'tinybox.img.sha256'), 'utf8')).toBe(`${sha}  tinybox.img\n`);
+    const m = await readJson<{ image: { sha256: string; mappedBytes: number }; partitionTable: { type: string }; lock: { packages: unknown[] } }>(join(dir, 'tinybox.manifest.json'));
+    expect(m.image.sha256).toBe(sha);
+    expect(m.partitionTable.type).toBe('gpt');
+    expect(m.image.mappedBytes).toBeLessThan(a.length / 2);
+    const sbom = await readJson<{ spdxVersion: string; packages: Array<{ name: string }> }>(join(dir, 'tinybox.spdx.json'));
+    expect(sbom.spdxVersion).toBe('SPDX-2.3');
+    expect(sbom.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['toybox', 'dinit', 'linux-virt', 'systemd-efistub']));
+    expect(existsSync(join(dir, '.tinybox.img.partial'))).toBe(false);
+  });
+
+  it('rebuilds a hostname-only change with the new hostname inside', async () => {
+    const out = join(dir, 'renamed.img');
+    const again = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', out, { hostname: 'renamed' }));
+    expect(again.result.sha256).not.toBe(build.result.sha256);
+    const t = await readTable(out);
+    const esp = await extractPartition(out, t.entries[0]!, join(dir, 'esp2.img'));
+    await execa('mcopy', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(dir, 'uki2.efi')], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    await execa('objcopy', ['-O', 'binary', '--only-section=.initrd', join(dir, 'uki2.efi'), join(dir, 'initrd.gz')]);
+    const { stdout } = await execa('sh', ['-c', `gzip -dc '${join(dir, 'initrd.gz')}' | cpio -i --to-stdout etc/hostname 2>/dev/null`]);
+    expect(stdout).toBe('renamed');
+  });
+});
