@@ -4,7 +4,7 @@
  * trusted through a set of key directories. This module loads verified indexes (online or from the
  * cache), downloads packages into the cache, and unpacks a resolved set into an FsManifest.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
 import type { LogLevel } from '../../../src-shared/progress';
@@ -153,7 +153,10 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
   if (opts.offline && todo.length) {
     throw new NexusError('OFFLINE_MISSING', `Offline, and ${todo.length} package(s) are not in the cache: ${todo.map((p) => `${p.name}-${p.version}`).join(', ')}.`, 'Run once online, or import a cache that has them with `nexus cache import FILE`.');
   }
-  const progress: FetchProgress = { bytesDone: 0, bytesTotal: todo.reduce((s, p) => s + p.size, 0), packagesDone: 0, packagesTotal: todo.length };
+  // Bytes already in interrupted downloads are resumed, not fetched again: leave them out of the total.
+  let resumable = 0;
+  for (const p of todo) resumable += await stat(cache.partialPath(p.checksum)).then((s) => Math.min(s.size, p.size), () => 0);
+  const progress: FetchProgress = { bytesDone: 0, bytesTotal: todo.reduce((s, p) => s + p.size, 0) - resumable, packagesDone: 0, packagesTotal: todo.length };
   opts.onProgress?.({ ...progress });
   const inner = new AbortController();
   const onAbort = () => inner.abort();
@@ -201,10 +204,12 @@ async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, ca
         await cache.promote(part, final);
         return final;
       } catch (err) {
-        await cache.discard(part);
+        // Cancelled or network failure: keep the partial file so the next run resumes it.
         if (signal.aborted) throw err;
         const code = err instanceof NexusError ? err.code : '';
-        if (/MISMATCH|SIGNATURE|UNSIGNED|TRUNCATED|BAD_GZIP|BAD_TAR|BAD_PACKAGE/.test(code) && round === 0) {
+        const bad = /MISMATCH|SIGNATURE|UNSIGNED|TRUNCATED|BAD_GZIP|BAD_TAR|BAD_PACKAGE|SIZE_LIMIT|APK_V3/.test(code);
+        if (bad) await cache.discard(part);
+        if (bad && round === 0) {
           opts.log?.('warn', `${file}: ${(err as Error).message} Downloading it again.`);
           continue;
         }

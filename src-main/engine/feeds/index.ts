@@ -32,5 +32,5 @@ export { readApkHeader, verifyApkFile, verifyApkHeader, type VerifiedApk } from 
 export { ProviderIndex, resolvePackages, type PackageRequest, type Resolution, type ResolvedPackage } from './resolver';
 export { type ScriptEffect, type SkippedScript } from './scripts';
 export { loadTrustedKeys, type TrustedKeys } from './signature';
-export { fetchStage, planRequests, resolveFromLock, resolveStage, unpackStage, type FeedStageOptions, type FetchedFeed, type ResolvedFeed, type UnpackedFeed } from './stages';
+export { fetchStage, planRequests, resolveFromLock, resolveStage, unpackStage, writeLockStage, type FeedStageOptions, type FetchedFeed, type ResolvedFeed, type UnpackedFeed } from './stages';
 export { compareVersions, isValidVersion, satisfies } from './version';

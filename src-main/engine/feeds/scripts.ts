@@ -9,7 +9,9 @@ export type ScriptEffect =
   | { kind: 'group'; package: string; name: string; gid?: number; system: boolean }
   | { kind: 'user'; package: string; name: string; uid?: number; group?: string; home?: string; shell?: string; gecos?: string; system: boolean; createHome: boolean }
   | { kind: 'group-member'; package: string; user: string; group: string }
-  | { kind: 'applet-links'; package: string; tool: 'busybox' | 'toybox'; symlinks: boolean };
+  | { kind: 'applet-links'; package: string; tool: 'busybox' | 'toybox'; symlinks: boolean }
+  /** `ln -s TARGET /abs/path` in an install script, e.g. enabling a dinit service in /etc/dinit.d/boot.d/. */
+  | { kind: 'symlink'; package: string; path: string; target: string };
 
 export interface SkippedScript {
   package: string;
@@ -123,6 +125,8 @@ export function scriptEffects(pkg: string, version: string, scripts: Map<string,
           if (busybox && rest[1]) effects.push({ kind: 'group-member', package: pkg, user: name, group: rest[1] });
         } else if (relevant && (tool === 'busybox' || tool === 'toybox') && args.includes('--install')) {
           effects.push({ kind: 'applet-links', package: pkg, tool, symlinks: args.includes('-s') });
+        } else if (relevant && tool === 'ln' && args[0]?.startsWith('-') && args[0].includes('s') && args.length === 3 && args[2]!.startsWith('/') && !args[2]!.split('/').includes('..')) {
+          effects.push({ kind: 'symlink', package: pkg, path: args[2]!.replace(/\/+$/, ''), target: args[1]! });
         } else if (!HARMLESS.test(cmd)) {
           ignored.push(cmd);
         }

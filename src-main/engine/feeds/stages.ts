@@ -12,7 +12,7 @@ import type { Stage } from '../runner';
 import type { ApkIndex, ApkPackage } from './apkindex';
 import { FeedCache } from './cache';
 import { describeFeed, feedConfig, feedKeys, fetchPackages, loadIndexes, unpackPackages, type FeedConfig, type UnpackResult } from './feed';
-import { makeLock, readLockFile, type PackageLock } from './lock';
+import { makeLock, readLockFile, writeLockFile, type PackageLock } from './lock';
 import { ProviderIndex, resolvePackages, type PackageRequest, type Resolution } from './resolver';
 import type { TrustedKeys } from './signature';
 
@@ -125,6 +125,23 @@ export function unpackStage(opts: FeedStageOptions = {}): Stage<FetchedFeed, Unp
         onPackage: (done, total, name) => ctx.progress({ fraction: done / total, message: `Unpacked ${name}` }),
       });
       return { ...input, ...r };
+    },
+  };
+}
+
+/**
+ * Writes packages.lock.json (default: the plan's `outputs.lock`). The build pipeline may instead call
+ * writeLockFile itself when it stages outputs under temporary names.
+ */
+export function writeLockStage(path?: string): Stage<UnpackedFeed, UnpackedFeed> {
+  return {
+    id: 'packages-lock',
+    title: 'Write packages.lock.json',
+    async run(input, ctx) {
+      const target = path ?? input.plan.outputs.lock;
+      await writeLockFile(target, input.lock);
+      ctx.log('info', `wrote ${target} (${input.lock.packages.length} packages)`);
+      return input;
     },
   };
 }

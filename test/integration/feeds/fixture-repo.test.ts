@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FeedCache, exportCache, feedKeys, fetchPackages, fetchStage, importCache, loadIndexes, readLockFile, resolveStage, resolvePackages,
-  serializeLock, unpackPackages, unpackStage, verifyApkFile, writeLockFile, type FeedConfig,
+  serializeLock, unpackPackages, unpackStage, verifyApkFile, writeLockStage, type FeedConfig,
 } from '../../../src-main/engine/feeds';
 import { Pipeline } from '../../../src-main/engine/runner';
 import type { BuildPlan } from '../../../src-shared/plan';
@@ -124,6 +124,27 @@ describe('fixture repository over loopback HTTP', () => {
     await expectConsistent(cache);
   });
 
+  it('cancels cleanly: CancelledError, the partial download stays resumable, nothing unverified in the cache', async () => {
+    const cache = await newCache('cancel');
+    const feed = feedFor(server.url);
+    const keys = await feedKeys(feed);
+    const res = resolvePackages(await loadIndexes(feed, keys, { cache }), [{ dep: 'libbig', from: ['t'] }]);
+    const path = `/v3.22/main/x86_64/libbig-2.0-r0.apk`;
+    server.faults.push({ path, cutAfter: 500_000, delayMs: 50, times: 5 });
+    const ac = new AbortController();
+    const pending = fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, signal: ac.signal, backoffMs: 2000 });
+    setTimeout(() => ac.abort(), 400);
+    await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+    server.faults.length = 0;
+    expect(await readdir(join(cache.root, 'apk', 'packages')).catch(() => [])).toEqual([]);
+    await expectConsistent(cache);
+    // The next run resumes and completes; progress counts only what is still missing.
+    let total = -1;
+    await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, onProgress: (p) => (total = p.bytesTotal) });
+    expect(total).toBeLessThan(res.totalSize);
+    await expectConsistent(cache);
+  });
+
   it('rejects a package whose bytes do not match C: and leaves nothing in the cache', async () => {
     const r2 = await writeApkRepo(join(dir, 'mirror-badc'), {
       key, repositories: { main: MAIN.slice(0, 1) },
@@ -234,11 +255,11 @@ describe('fixture repository over loopback HTTP', () => {
     const online = await newCache('online');
     const o = { cache: online };
     const events: number[] = [];
-    const first = await Pipeline.start<BuildPlan>().then(resolveStage(o)).then(fetchStage(o)).then(unpackStage(o))
+    const lockPath = join(dir, 'packages.lock.json');
+    const first = await Pipeline.start<BuildPlan>().then(resolveStage(o)).then(fetchStage(o)).then(unpackStage(o)).then(writeLockStage(lockPath))
       .run(plan, { throttleMs: 0, onEvent: (e) => { if (e.type === 'progress' && e.stage === 'packages-fetch' && e.bytesDone) events.push(e.bytesDone); } });
     expect(events.at(-1)).toBe(first.resolution.totalSize);
-    const lockPath = join(dir, 'packages.lock.json');
-    await writeLockFile(lockPath, first.lock);
+    expect(await readFile(lockPath, 'utf8')).toBe(serializeLock(first.lock));
     expect(first.lock.packages.find((p) => p.name === 'hello')).toMatchObject({ version: '1.0-r0', repository: 'main', license: 'MIT', origin: 'hello' });
 
     const bundle = join(dir, 'offline.tar');

@@ -112,6 +112,13 @@ describe('install script effects', () => {
   });
 });
 
+describe('install script symlinks', () => {
+  it('records absolute ln -s links (dinit service enablement) and ignores hostile ones', () => {
+    const { effects } = scriptEffects('sshd', '1-r0', new Map([['post-install', 'ln -sf ../sshd /etc/dinit.d/boot.d/sshd\nln -s /x /etc/../../escape\nln -s a relative\n']]));
+    expect(effects).toEqual([{ kind: 'symlink', package: 'sshd', path: '/etc/dinit.d/boot.d/sshd', target: '../sshd' }]);
+  });
+});
+
 describe('lock file', () => {
   it('is sorted and stable', () => {
     const pkgs = parseApkIndexText('C:Q1b\nP:zeta\nV:1\nS:10\nI:20\nL:MIT\n\nC:Q1a\nP:alpha\nV:2\nS:1\nI:2\nL:GPL-2.0-only\no:alpha-src\n', repo);
