@@ -13,12 +13,13 @@
  * current one and writing the previous ones overlap (read-ahead + a window of in-flight writes).
  */
 import { createXXHash128 } from 'hash-wasm';
-import { CancelledError, NexusError, isCancelled, toErrorInfo } from '../../../src-shared/errors';
+import { CancelledError, NexusError, isCancelled } from '../../../src-shared/errors';
 import type { Drive } from '../../../src-shared/drives';
 import type { FlashPhase, FlashProgress, FlashResult, TargetResult } from '../../../src-shared/flash';
 import { AlignedPool, alignedBuffer, roundUp } from './aligned';
 import type { Bmap } from './bmap';
 import { openTarget as openDirect, type TargetDevice } from './device';
+import { targetError } from './errors';
 import { ejectDrive } from './host-ops';
 import { Meter } from './meter';
 import { ChunkProducer, type Chunk } from './producer';
@@ -66,7 +67,8 @@ class TargetRun {
 
   fail(err: unknown): void {
     if (!this.active) return;
-    const info = err instanceof NexusError ? err : new NexusError(toErrorInfo(err).code, toErrorInfo(err).message);
+    // Raw OS errors (errno codes) become user-facing ones here, whichever device implementation threw.
+    const info = err instanceof NexusError ? err : isCancelled(err) ? new CancelledError() : targetError(this.drive.device, err, 'write');
     this.status = isCancelled(err) ? 'cancelled' : 'failed';
     this.phase = this.status === 'cancelled' ? 'cancelled' : 'failed';
     this.error = info;
