@@ -43,7 +43,7 @@ function fake(d: Drive, o: { delayMs?: number; failWriteAt?: number; errCode?: s
     async read(b, off, len, pos) {
       await sleep();
       mem.copy(b, off, pos, pos + len);
-      if (o.corruptReadAt !== undefined && o.corruptReadAt >= pos && o.corruptReadAt < pos + len) b[off + o.corruptReadAt - pos] ^= 1;
+      if (o.corruptReadAt !== undefined && o.corruptReadAt >= pos && o.corruptReadAt < pos + len) b[off + o.corruptReadAt - pos]! ^= 1;
       log.push({ op: 'read', pos, len });
       return len;
     },
