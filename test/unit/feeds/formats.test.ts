@@ -129,3 +129,11 @@ describe('lock file', () => {
     expect(JSON.parse(a).packages[0]).toEqual({ name: 'alpha', version: '2', arch: 'x86_64', repository: 'main', checksum: 'Q1a', size: 1, installedSize: 2, license: 'GPL-2.0-only', origin: 'alpha-src', url: '' });
   });
 });
+
+describe('APKINDEX bytes', () => {
+  it('keeps UTF-8 in free-text fields when parsing the raw buffer', async () => {
+    const { parseApkIndexBuffer } = await import('../../../src-main/engine/feeds/apkindex');
+    const [p] = parseApkIndexBuffer(Buffer.from('P:x\nV:1\nT:Grüße – 日本\nm:Sören <s@x>\nL:MIT\n', 'utf8'), repo);
+    expect(p).toMatchObject({ description: 'Grüße – 日本', maintainer: 'Sören <s@x>', license: 'MIT' });
+  });
+});
