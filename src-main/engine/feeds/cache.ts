@@ -38,6 +38,8 @@ export function checksumHex(checksum: string): string {
 
 export class FeedCache {
   readonly root: string;
+  /** Directories known to exist (saves a mkdir per extracted file). */
+  private readonly made = new Set<string>();
 
   constructor(root: string = cacheDir()) {
     this.root = root;
@@ -67,7 +69,7 @@ export class FeedCache {
   /** A fresh scratch path on the cache's filesystem (caller renames or deletes it). */
   async tempPath(suffix = ''): Promise<string> {
     const dir = join(this.root, 'tmp');
-    await mkdir(dir, { recursive: true });
+    await this.ensureDir(dir);
     return join(dir, `${process.pid}-${randomBytes(6).toString('hex')}${suffix}`);
   }
 
@@ -79,10 +81,24 @@ export class FeedCache {
     }
   }
 
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
+  }
+
   /** Atomically moves a finished, verified file into place. */
   async promote(tmp: string, final: string): Promise<void> {
-    await mkdir(dirname(final), { recursive: true });
-    await rename(tmp, final);
+    await this.ensureDir(dirname(final));
+    try {
+      await rename(tmp, final);
+    } catch (err) {
+      // The cache may have been deleted while we ran ("safe to delete"): recreate and retry once.
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      this.made.clear();
+      await mkdir(dirname(final), { recursive: true });
+      await rename(tmp, final);
+    }
   }
 
   async discard(path: string): Promise<void> {

@@ -8,7 +8,8 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTrustedKeys, readApkIndex, resolvePackages, verifyApkFile, type ApkIndex, type TrustedKeys } from '../../../src-main/engine/feeds';
+import { FeedCache, loadTrustedKeys, readApkIndex, resolvePackages, verifyApkFile, verifyApkHeader, type ApkIndex, type TrustedKeys } from '../../../src-main/engine/feeds';
+import { newUnpackState, unpackApk } from '../../../src-main/engine/feeds/extract';
 import { readGzipMembers } from '../../../src-main/engine/feeds/gzip-members';
 import { alpineTestdata, keyFile, OFFICIAL_INDEXES, OFFICIAL_PACKAGES } from '../../support/alpine-testdata';
 
@@ -142,6 +143,22 @@ describe('official and third-party packages', () => {
     await expect(verifyApkFile(await write('nosig', bytes.subarray(sig!.end)), allKeys)).rejects.toMatchObject({ code: 'UNSIGNED' });
     await expect(verifyApkFile(await write('trunc', bytes.subarray(0, control!.start + 100)), allKeys)).rejects.toMatchObject({ code: 'TRUNCATED_FILE' });
     await expect(verifyApkFile(await write('trunc2', bytes.subarray(0, bytes.length - 10)), allKeys, { size: bytes.length })).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+  });
+
+  it('unpacks real packages into the manifest, checking every PAX SHA-1 written by abuild-tar', async () => {
+    const cache = new FeedCache(join(tmp, 'cache'));
+    const state = newUnpackState();
+    for (const f of ['packages/x86_64/musl-1.1.24-r10.apk', 'packages/x86_64/bash-5.0.17-r0.apk', 'packages/noarch/libc6-compat-1.1.24-r10.apk']) {
+      const h = await verifyApkHeader(official(f), allKeys);
+      await unpackApk(official(f), h, { name: h.pkginfo.name, origin: h.pkginfo.origin, replaces: h.pkginfo.replaces }, state, cache);
+    }
+    const m = state.manifest;
+    expect(m.get('/bin/bash')).toMatchObject({ type: 'file', mode: 0o755, uid: 0, gid: 0, owner: 'bash' });
+    expect(m.get('/lib/ld-musl-x86_64.so.1')).toMatchObject({ type: 'file', owner: 'musl' });
+    expect(m.get('/lib/libc.musl-x86_64.so.1')).toMatchObject({ type: 'symlink', linkTarget: 'ld-musl-x86_64.so.1' });
+    expect([...m.values()].filter((e) => e.owner === 'libc6-compat').some((e) => e.type === 'symlink')).toBe(true);
+    const bash = m.get('/bin/bash')!;
+    expect((await readFile((bash.content as { path: string }).path)).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
   });
 
   it('loads keys as SPKI PEM exactly like Alpine ships them', async () => {
