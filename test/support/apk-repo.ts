@@ -20,7 +20,7 @@
  * rewriting bytes of the written files; `indexKey` signs the index with another key.
  */
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -46,6 +46,8 @@ export interface ApkFileSpec {
   path: string;
   type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
   content?: string | Uint8Array;
+  /** Read the content from this host file instead (e.g. a binary taken out of a .deb). */
+  source?: string;
   mode?: number;
   uid?: number;
   gid?: number;
@@ -137,9 +139,11 @@ const typeMap = { file: 'file', dir: 'directory', symlink: 'symlink', hardlink: 
 
 async function dataMember(files: ApkFileSpec[]): Promise<{ member: Buffer; installedSize: number }> {
   let installedSize = 0;
+  const sources = new Map<ApkFileSpec, Buffer>();
+  for (const f of files) if (f.source !== undefined) sources.set(f, await readFile(f.source));
   const entries = files.map((f) => {
-    const type = f.type ?? (f.content === undefined && f.target === undefined ? 'dir' : f.target !== undefined ? 'symlink' : 'file');
-    const body = type === 'file' ? Buffer.from(f.content ?? '') : undefined;
+    const type = f.type ?? (f.content === undefined && f.source === undefined && f.target === undefined ? 'dir' : f.target !== undefined ? 'symlink' : 'file');
+    const body = type === 'file' ? sources.get(f) ?? Buffer.from(f.content ?? '') : undefined;
     if (body) installedSize += body.length;
     const header: TarHeader = {
       name: f.path, type: typeMap[type], mode: f.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),

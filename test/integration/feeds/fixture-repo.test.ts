@@ -145,6 +145,27 @@ describe('fixture repository over loopback HTTP', () => {
     await expectConsistent(cache);
   });
 
+  it('restarts from scratch when the server ignores Range, and enforces the S: size limit', async () => {
+    const cache = await newCache('norange');
+    const feed = feedFor(server.url);
+    const keys = await feedKeys(feed);
+    const indexes = await loadIndexes(feed, keys, { cache });
+    const res = resolvePackages(indexes, [{ dep: 'libbig', from: ['t'] }]);
+    const path = `/v3.22/main/x86_64/libbig-2.0-r0.apk`;
+    server.faults.push({ path, cutAfter: 700_000, times: 1 }, { path, ignoreRange: true, times: 1 });
+    const before = server.count(path);
+    await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, backoffMs: 10 });
+    expect(server.log.filter((r) => r.path === path).slice(before).map((r) => [r.range ?? '', r.status])).toEqual([['', 200], ['bytes=700000-', 200]]);
+    await expectConsistent(cache);
+    // An index that announces fewer bytes than the mirror serves: the download stops at the limit.
+    const small = await newCache('limit');
+    const lying = { ...res.packages[0]!.pkg, size: 100_000 };
+    Object.setPrototypeOf(lying, Object.getPrototypeOf(res.packages[0]!.pkg));
+    await expect(fetchPackages([lying], feed, keys, { cache: small, backoffMs: 1 })).rejects.toMatchObject({ code: 'SIZE_LIMIT' });
+    expect(await readdir(join(small.root, 'apk', 'partial')).catch(() => [])).toEqual([]);
+    await expectConsistent(small);
+  });
+
   it('rejects a package whose bytes do not match C: and leaves nothing in the cache', async () => {
     const r2 = await writeApkRepo(join(dir, 'mirror-badc'), {
       key, repositories: { main: MAIN.slice(0, 1) },
