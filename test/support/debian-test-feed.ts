@@ -254,10 +254,33 @@ async function cachedKey(root: string): Promise<TestSigningKey> {
   return { pubName: 'nexus-test-feed.rsa.pub', privateKey, publicPem: createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString() };
 }
 
-/** Builds (or reuses) the test feed for one arch. Safe to call from parallel test files: the feed is built in a temp dir and renamed. */
+/** A directory lock shared by the test processes vitest runs in parallel (apt-get download must not run twice at once). */
+async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  for (let waited = 0; ; waited += 250) {
+    try {
+      await mkdir(path);
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      if (waited > 600_000) await rm(path, { recursive: true, force: true }); // stale lock of a killed run
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Builds (or reuses) the test feed for one arch. Safe to call from parallel test files. */
 export async function debianTestFeed(arch: FeedArch): Promise<TestFeed> {
   const root = testCacheRoot();
   await mkdir(root, { recursive: true });
+  return withLock(join(root, `.lock-${arch}`), () => buildOrReuse(arch, root));
+}
+
+async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
   const key = await cachedKey(root);
   const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${KERNEL[arch]}:${key.publicPem}`).digest('hex').slice(0, 12);
   const feedDir = join(root, `feed-${arch}-${id}`);

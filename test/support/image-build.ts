@@ -10,20 +10,24 @@ import type { BuildOptions, BuildResult } from '../../src-main/engine/build-type
 import { loadCatalog } from '../../src-main/engine/catalog/load';
 import { parsePartitionTable, type ParsedTable } from '../../src-main/engine/image/partition-table';
 import { resolvePlan } from '../../src-main/engine/plan/resolve';
-import type { CustomizationInput } from '../../src-shared/customization';
+import { CustomizationSchema, type CustomizationInput } from '../../src-shared/customization';
 import type { PipelineEvent } from '../../src-shared/progress';
 import type { BuildPlan } from '../../src-shared/plan';
 import { debianTestFeed, testCacheRoot, type FeedArch, type TestFeed } from './debian-test-feed';
 
 export const FEED_ARCH: Record<string, FeedArch> = { 'qemu-x86_64': 'x86_64', pc: 'x86_64', 'qemu-arm64': 'aarch64', rpi5: 'aarch64', 'qemu-riscv64': 'riscv64', visionfive2: 'riscv64' };
 
-/** The Nexus cache shared by test files (packages, stage outputs); tests needing a cold cache set their own. */
-export function sharedNexusCache(): string {
-  return join(testCacheRoot(), 'nexus-cache');
+/**
+ * A Nexus cache (packages, stage outputs) kept between runs under the test cache root, one per test file:
+ * vitest runs files in parallel processes, and two processes fetching into one package cache at once race
+ * on its partial files.
+ */
+export function sharedNexusCache(name: string): string {
+  return join(testCacheRoot(), `nexus-cache-${name}`);
 }
 
 export async function planFor(profile: string, target: string, output: string, customization?: CustomizationInput): Promise<BuildPlan> {
-  return resolvePlan(await loadCatalog(), { profile, target, output, ...(customization ? { customization } : {}) });
+  return resolvePlan(await loadCatalog(), { profile, target, output, ...(customization ? { customization: CustomizationSchema.parse(customization) } : {}) });
 }
 
 export interface TestBuild {

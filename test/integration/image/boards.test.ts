@@ -18,7 +18,7 @@ const mtype = async (img: string, path: string) => (await execa('mtype', ['-i', 
 const mlist = async (img: string) => (await execa('mdir', ['-/', '-b', '-i', img, '::/'], MT)).stdout.split('\n').map((l) => l.trim());
 
 beforeAll(async () => {
-  process.env.NEXUS_CACHE_DIR = sharedNexusCache();
+  process.env.NEXUS_CACHE_DIR = sharedNexusCache('boards');
   dir = await mkdtemp(join(tmpdir(), 'nexus-it-boards-'));
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));

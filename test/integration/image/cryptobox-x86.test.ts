@@ -19,7 +19,7 @@ const image = () => join(dir, 'cryptobox.img');
 const GPT = { root: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', verity: '2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5', linux: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' };
 
 beforeAll(async () => {
-  process.env.NEXUS_CACHE_DIR = sharedNexusCache();
+  process.env.NEXUS_CACHE_DIR = sharedNexusCache('cryptobox-x86');
   dir = await mkdtemp(join(tmpdir(), 'nexus-it-cryptobox-'));
   build = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image()), { bootTest: true });
 }, 300_000);

@@ -59,6 +59,8 @@ export async function startE2eApp(o: { withFeed?: boolean } = {}): Promise<E2eAp
     newPage: async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       page.setDefaultTimeout(20_000);
+      page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+      page.on('console', (m) => m.type() === 'error' && console.error(`[page console] ${m.text()}`));
       return page;
     },
     close: async () => {

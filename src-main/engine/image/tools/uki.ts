@@ -3,7 +3,7 @@
  * (section addresses as in systemd's ukify for stubs without an explicit layout). Only the host's objcopy, so
  * x86_64 only here; other architectures use systemd-boot or extlinux.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool } from './run';
 
@@ -13,6 +13,7 @@ export interface UkiParts {
   cmdline: string;
   kernel: Uint8Array;
   initrd: Uint8Array;
+  epoch: number;
 }
 
 export async function makeUki(out: string, parts: UkiParts, scratch: string, signal?: AbortSignal): Promise<void> {
@@ -29,4 +30,27 @@ export async function makeUki(out: string, parts: UkiParts, scratch: string, sig
     '--add-section', `.initrd=${f('initrd')}`, '--change-section-vma', '.initrd=0x3000000',
     f('stub.efi'), out,
   ], 'making the unified kernel image', { signal });
+  await fixPeTimestamp(out, parts.epoch);
+}
+
+/**
+ * objcopy stamps the PE/COFF header with the clock (and a checksum over it); reproducible images need
+ * SOURCE_DATE_EPOCH there, so set the timestamp and recompute the PE checksum.
+ */
+async function fixPeTimestamp(path: string, epoch: number): Promise<void> {
+  const b = await readFile(path);
+  const pe = b.readUInt32LE(0x3c);
+  if (b.toString('latin1', pe, pe + 4) !== 'PE\0\0') throw new Error('the unified kernel image is not a PE file');
+  b.writeUInt32LE(epoch >>> 0, pe + 8);
+  const checksumAt = pe + 24 + 64;
+  b.writeUInt32LE(0, checksumAt);
+  let sum = 0;
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    sum += b.readUInt16LE(i);
+    sum = (sum & 0xffff) + (sum >>> 16);
+  }
+  if (b.length % 2) sum = ((sum + b[b.length - 1]!) & 0xffff) + ((sum + b[b.length - 1]!) >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  b.writeUInt32LE((sum + b.length) >>> 0, checksumAt);
+  await writeFile(path, b);
 }

@@ -1,6 +1,7 @@
 /** FAT boot partitions (ESP, Pi boot, extlinux), made with mkfs.vfat and filled with mtools: no mount needed. */
 import { utimes, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { normalizeFatTimestamps } from './fat-timestamps';
 import { runTool } from './run';
 
 export interface FatFile {
@@ -41,4 +42,5 @@ export async function makeVfat(out: string, files: FatFile[], o: FatOptions): Pr
   for (const f of [...files].sort((a, b) => a.dest.localeCompare(b.dest))) {
     await runTool('mcopy', ['-m', '-o', '-i', out, join(stage, f.dest), `::/${f.dest}`], 'copying boot files to the FAT partition', { signal: o.signal, env });
   }
+  await normalizeFatTimestamps(out, o.epoch);
 }

@@ -1,0 +1,96 @@
+/**
+ * Bad input: a missing host tool (clear message naming the package), a full output disk (clear error, nothing
+ * left behind) and cancellation in every stage (no temporary files, no partial outputs, no half cache entries).
+ */
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NexusError } from '../../../src-shared/errors';
+import { buildFromTestFeed, planFor, sharedNexusCache } from '../../support/image-build';
+
+let dir: string;
+const isRoot = process.getuid?.() === 0;
+let n = 0;
+/** A hostname no earlier build used, so every image stage really runs instead of coming from the cache. */
+const fresh = () => `t${process.pid}-${Date.now().toString(36)}-${n++}`;
+
+async function findPartials(root: string): Promise<string[]> {
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) if (e.name.startsWith('.tmp-') || e.name.endsWith('.partial')) out.push(join(e.parentPath, e.name));
+  return out;
+}
+
+beforeAll(async () => {
+  process.env.NEXUS_CACHE_DIR = sharedNexusCache('failures');
+  dir = await mkdtemp(join(tmpdir(), 'nexus-it-failures-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('a host tool is missing', () => {
+  it('stops with TOOL_MISSING naming the package to install, and writes nothing', async () => {
+    const out = join(dir, 'missing');
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent'; // /usr/sbin and /sbin are still searched; mkfs.erofs lives in /usr/bin
+    try {
+      const err = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NexusError);
+      expect((err as NexusError).code).toBe('TOOL_MISSING');
+      expect((err as NexusError).message).toMatch(/"mkfs\.erofs" is not installed/);
+      expect((err as NexusError).hint).toMatch(/apt-get install erofs-utils/);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+  }, 120_000);
+});
+
+describe.skipIf(!isRoot)('the output disk is full', () => {
+  it('stops with DISK_FULL and leaves no output files', async () => {
+    const out = join(dir, 'small');
+    await mkdir(out);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', out]);
+    try {
+      const err = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', join(out, 'tiny.img'))).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NexusError);
+      expect((err as NexusError).code).toBe('DISK_FULL');
+      expect((err as NexusError).hint).toMatch(/Free some space/);
+      expect(await readdir(out)).toEqual([]);
+    } finally {
+      await execa('umount', [out]);
+    }
+  }, 120_000);
+});
+
+describe('cancellation', () => {
+  const cases: Array<[string, string, number]> = [
+    ['packages-resolve', 'tinybox', 0], ['packages-fetch', 'tinybox', 0], ['packages-unpack', 'tinybox', 0], ['configure', 'tinybox', 0],
+    ['initramfs', 'tinybox', 0], ['filesystems', 'cryptobox', 300], ['boot', 'tinybox', 200], ['pack', 'cryptobox', 100], ['boot-test', 'tinybox', 3000],
+  ];
+  it.each(cases)('in %s (%s) leaves no temporary files, outputs or half cache entries', async (stage, box, delayMs) => {
+    const tmp = await mkdtemp(join(dir, `tmp-${stage}-`));
+    const out = join(dir, `out-${stage}`);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    const ac = new AbortController();
+    try {
+      const err = await buildFromTestFeed(await planFor(box, 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() }), {
+        signal: ac.signal,
+        bootTest: stage === 'boot-test',
+        onEvent: (e) => {
+          if (e.type === 'progress' && e.stage === stage && e.status === 'running' && !ac.signal.aborted) setTimeout(() => ac.abort(), delayMs);
+        },
+      }).catch((e: unknown) => e);
+      expect((err as NexusError).code).toBe('CANCELLED');
+    } finally {
+      process.env.TMPDIR = saved;
+    }
+    expect(await readdir(tmp)).toEqual([]);
+    const left = existsSync(out) ? (await readdir(out)).filter((f) => !f.endsWith('.console.log')) : [];
+    expect(left).toEqual([]);
+    expect(await findPartials(join(sharedNexusCache('failures'), 'image-stages'))).toEqual([]);
+  }, 120_000);
+});
