@@ -166,8 +166,17 @@ export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: P
     }
   };
 
-  const candidatesFor = (dep: Dep): Candidate[] =>
-    index.get(dep.name).filter((c) => !c.pkg.uninstallable && matchesDep(c, dep) && (c.direct || c.version !== undefined || c.pkg.providerPriority > 0 || c.pkg.name === dep.name));
+  /**
+   * Packages of that name and versioned provides are always eligible; a virtual (unversioned) provide
+   * only with a provider_priority, or when it is the only provider of the name (as apk does for /bin/sh
+   * provided by busybox alone).
+   */
+  const candidatesFor = (dep: Dep): Candidate[] => {
+    const all = index.get(dep.name).filter((c) => !c.pkg.uninstallable && matchesDep(c, dep));
+    const auto = all.filter((c) => c.direct || c.version !== undefined || c.pkg.providerPriority > 0);
+    if (auto.length) return auto;
+    return new Set(all.map((c) => c.pkg.name)).size === 1 ? all : [];
+  };
 
   /** Tries to settle one pending dep; returns false when it is ambiguous and `allowAmbiguous` is off. */
   const settle = (item: Pending, allowAmbiguous: boolean): boolean => {
@@ -181,6 +190,10 @@ export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: P
       const label = [...chain, formatDep(dep)];
       if (all.length === 0) fail('PACKAGE_NOT_FOUND', label, `not in ${where}`, 'Check the package name, or add the repository that has it to the feed.');
       if (all.every((c) => c.pkg.uninstallable)) fail('PACKAGE_UNINSTALLABLE', label, `${all[0]!.pkg.name} is marked uninstallable (${all[0]!.pkg.uninstallable})`, 'This index uses features this version of Nexus does not understand; use an older branch or update Nexus.');
+      const virtual = all.filter((c) => !c.pkg.uninstallable && c.version === undefined && !c.direct);
+      if (!dep.op && virtual.length > 1) {
+        fail('PACKAGE_AMBIGUOUS', label, `a virtual package provided by ${[...new Set(virtual.map((c) => c.pkg.name))].sort().join(', ')}, none preferred`, 'Add the provider you want to the Box\'s packages.');
+      }
       const have = [...new Set(all.map((c) => `${c.pkg.name} ${c.version ?? '(virtual)'}`))].slice(0, 5).join(', ');
       fail('PACKAGE_VERSION_UNAVAILABLE', label, `no version matches in ${where} (available: ${have})`, 'Relax the version constraint or use a branch that has a matching version.');
     }

@@ -221,3 +221,15 @@ describe('resolution against the real v3.22 x86_64 main index', () => {
     expect(() => resolvePackages([idx], [{ dep: 'neovim', from: ['nexbox'] }], { describeRepos: 'x86_64/main of v3.22' })).toThrow('nexbox → neovim: not in x86_64/main of v3.22');
   });
 });
+
+describe('resolution against the real v3.12 x86_64 main + community indexes', () => {
+  it('uses a sole unversioned provider (busybox for /bin/sh) and reports ambiguous virtual packages like apk', async () => {
+    const main = await readApkIndex(await readFile(official('v3.12.7-main-x86_64-APKINDEX.tar.gz')), repo('main', 'x86_64', 'v3.12'), allKeys);
+    const community = await readApkIndex(await readFile(official('v3.12.3-community-x86_64-APKINDEX.tar.gz')), repo('community', 'x86_64', 'v3.12'), allKeys);
+    expect(main.packages.find((p) => p.name === 'busybox')!.provides).toContainEqual({ name: '/bin/sh' });
+    const r = resolvePackages([main, community], [{ dep: 'rsyslog', from: ['box'] }]);
+    expect(r.packages.map((p) => p.pkg.name)).toEqual(expect.arrayContaining(['rsyslog', 'busybox', 'musl']));
+    expect(() => resolvePackages([main, community], [{ dep: 'mu4e', from: ['box'] }])).toThrow(/cmd:emacs: a virtual package provided by emacs-gtk2, emacs-nox, emacs-x11/);
+    expect(resolvePackages([main, community], [{ dep: 'mu4e', from: ['box'] }, { dep: 'emacs-nox', from: ['box'] }]).packages.map((p) => p.pkg.name)).toContain('emacs-nox');
+  });
+});
