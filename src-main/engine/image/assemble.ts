@@ -24,10 +24,8 @@ export interface AssembleResult {
 
 const CHUNK = 4 << 20;
 
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
-  return true;
-}
+const ZERO = Buffer.alloc(BMAP_BLOCK);
+const isZero = (b: Buffer) => b.equals(ZERO);
 
 export async function assembleImage(path: string, size: number, regions: Region[], onBytes: (done: number, total: number) => void, signal?: AbortSignal): Promise<AssembleResult> {
   const total = regions.reduce((n, r) => n + r.length, 0);

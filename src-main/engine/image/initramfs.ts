@@ -42,7 +42,8 @@ async function toCpioEntries(manifest: FsManifest): Promise<CpioEntry[]> {
 }
 
 export async function packInitramfs(manifest: FsManifest): Promise<Buffer> {
-  return gzipSync(writeCpio(await toCpioEntries(manifest)), { level: 9 });
+  // Level 6: within 2% of level 9 on an initramfs, at a third of the time (hostname-only rebuilds repack it).
+  return gzipSync(writeCpio(await toCpioEntries(manifest)), { level: 6 });
 }
 
 const INITRAMFS_APPLETS = ['sh', 'mount', 'mkdir', 'sed', 'grep', 'sleep', 'cat', 'insmod', 'switch_root', 'poweroff', 'head', 'echo', 'mountpoint'];

@@ -7,7 +7,8 @@ import { execa } from 'execa';
 import { copyFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError } from '../../../src-shared/errors';
+import { existsSync } from 'node:fs';
+import { CancelledError, NexusError } from '../../../src-shared/errors';
 import type { Arch } from '../../../src-shared/arch';
 import { requireTool } from '../host-tools';
 import { BOOT_FAILED_MARKER, BOOT_MARKER } from '../image/config/scripts';
@@ -36,6 +37,7 @@ export function consoleLogPath(image: string): string {
 }
 
 export async function bootTest(image: string, o: BootTestOptions): Promise<BootTestResult> {
+  if (!existsSync(image)) throw new NexusError('IMAGE_NOT_FOUND', `${image} does not exist.`, 'Build it first with nexus build, or check the path.');
   const log = o.logPath ?? consoleLogPath(image);
   const scratch = await mkdtemp(join(tmpdir(), 'nexus-vm-'));
   const vars = join(scratch, 'vars.fd');

@@ -45,8 +45,10 @@ async function fixPeTimestamp(path: string, epoch: number): Promise<void> {
   const checksumAt = pe + 24 + 64;
   b.writeUInt32LE(0, checksumAt);
   let sum = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) {
-    sum += b.readUInt16LE(i);
+  const aligned = b.byteOffset % 2 ? Buffer.from(b) : b;
+  const words = new Uint16Array(aligned.buffer, aligned.byteOffset, Math.floor(b.length / 2));
+  for (let i = 0; i < words.length; i++) {
+    sum += words[i]!;
     sum = (sum & 0xffff) + (sum >>> 16);
   }
   if (b.length % 2) sum = ((sum + b[b.length - 1]!) & 0xffff) + ((sum + b[b.length - 1]!) >>> 16);
