@@ -72,6 +72,22 @@ export class ProviderIndex {
   get(name: string): Candidate[] {
     return this.providers.get(name) ?? [];
   }
+
+  private installIfBest?: ApkPackage[];
+
+  /** The highest installable version of every package that has install_if rules, by name. */
+  installIfCandidates(): ApkPackage[] {
+    if (!this.installIfBest) {
+      const best = new Map<string, ApkPackage>();
+      for (const p of this.installIfPackages) {
+        if (p.uninstallable) continue;
+        const prev = best.get(p.name);
+        if (!prev || compareVersions(p.version, prev.version) > 0) best.set(p.name, p);
+      }
+      this.installIfBest = [...best.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+    return this.installIfBest;
+  }
 }
 
 function matchesDep(c: Candidate, dep: Dep): boolean {
@@ -243,13 +259,7 @@ export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: P
   drain();
 
   // install_if: add packages whose trigger conditions all hold, to a fixpoint (highest version per name).
-  const bestByName = new Map<string, ApkPackage>();
-  for (const p of index.installIfPackages) {
-    if (p.uninstallable) continue;
-    const prev = bestByName.get(p.name);
-    if (!prev || compareVersions(p.version, prev.version) > 0) bestByName.set(p.name, p);
-  }
-  const installIfCandidates = [...bestByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const installIfCandidates = index.installIfCandidates();
   for (let changed = true; changed; ) {
     changed = false;
     for (const p of installIfCandidates) {
