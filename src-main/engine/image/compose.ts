@@ -17,12 +17,13 @@ import { osRelease } from './config/etc';
 import { configureRoot, type ConfiguredRoot } from './configure';
 import { readEntry } from './content';
 import { f2fsMetadataPrefix, fatUsedPrefix, type MapPolicy } from './fs-extent';
-import { buildVerityInitramfs, packInitramfs } from './initramfs';
+import { buildDiskInitramfs, packInitramfs } from './initramfs';
 import { layoutDisk, tableEntries, type DiskLayout } from './layout';
 import { manifestHash } from './manifest-ops';
 import { seedFor, type Seed } from './reproducible';
 import { stageTree } from './staging';
 import { makeErofs } from './tools/erofs';
+import { makeExt4 } from './tools/ext4';
 import { makeF2fs } from './tools/f2fs';
 import { makeUki } from './tools/uki';
 import { makeVfat, type FatFile } from './tools/vfat';
@@ -86,8 +87,8 @@ export const initramfsStage: Stage<ComposeState, ComposeState> = {
   async run(state, ctx) {
     const cfg = state.configured!;
     const ram = state.plan.filesystems!.root.type === 'initramfs';
-    const source = ram ? cfg.rootfs : await buildVerityInitramfs(cfg.rootfs, state.plan, cfg.modules.files, state.epoch);
-    const key = { v: 1, kind: ram ? 'ram' : 'verity', tree: ram ? state.rootHash : manifestHash(source) };
+    const source = ram ? cfg.rootfs : await buildDiskInitramfs(cfg.rootfs, state.plan, cfg.modules.files, state.epoch);
+    const key = { v: 2, kind: ram ? 'ram' : 'disk', tree: ram ? state.rootHash : manifestHash(source) };
     const dir = await cached(state, ctx, 'initramfs', key, async (d) => {
       ctx.progress({ message: `packing ${source.size} entries` });
       await writeFile(join(d, 'initramfs.img'), await packInitramfs(source));
@@ -128,7 +129,19 @@ export const filesystemsStage: Stage<ComposeState, ComposeState> = {
         state.verity = JSON.parse(await readFile(join(dir, 'verity.json'), 'utf8')) as ComposeState['verity'];
       }
     } else if (fs.root.type === 'ext4') {
-      throw new NexusError('NOT_IMPLEMENTED', 'ext4 root partitions are not composed yet (tinybox and cryptobox do not use them).', 'Use a Box with an initramfs or EROFS root.');
+      const uuid = seed!.uuid('root-fs');
+      const hashSeed = seed!.uuid('root-htree');
+      const key = { v: 1, tree: state.rootHash, uuid, hashSeed, epoch: state.epoch };
+      const dir = await cached(state, ctx, 'root-ext4', key, async (d) => {
+        const scratch = await ctx.tempDir('nexus-root-');
+        const staged = await stageTree(state.configured!.rootfs, join(scratch, 'tree'), ctx.signal);
+        // Content plus a third and 64 MiB of room to grow: "auto" sizes a writable root for use, not just to fit.
+        const content = [...state.configured!.rootfs.values()].reduce((n, e) => n + (e.type === 'file' ? Math.ceil(e.size / 4096) * 4096 + 256 : 256), 0);
+        const sizeBytes = Math.ceil((content * 1.34 + 64 * 1048576) / 1048576) * 1048576;
+        ctx.progress({ message: 'mke2fs -d' });
+        await makeExt4(join(d, 'root.ext4'), staged.dir, { sizeBytes, uuid, hashSeed, label: 'root', epoch: state.epoch, fixOwnership: staged.ownershipNotApplied, scratch, signal: ctx.signal });
+      });
+      state.contents.set('root', { path: join(dir, 'root.ext4'), policy: { kind: 'all' } });
     }
     if (fs.overlay) {
       const part = plan.partitions.find((p) => p.role === 'state')!;

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { NexusError } from '../../../src-shared/errors';
 import type { BuildPlan } from '../../../src-shared/plan';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
-import { verityInit } from './config/scripts';
+import { diskInit } from './config/scripts';
 import { readEntry } from './content';
 import { writeCpio, type CpioEntry } from './cpio';
 import { readElfDeps } from './elf';
@@ -75,8 +75,8 @@ async function copyWithDeps(root: FsManifest, out: FsManifest, path: string, tri
   for (const w of wanted) await copyWithDeps(root, out, w, triplets);
 }
 
-/** The early userspace for a verity root. */
-export async function buildVerityInitramfs(rootfs: FsManifest, plan: BuildPlan, moduleFiles: string[], epoch: number): Promise<FsManifest> {
+/** The early userspace for a disk root (verity EROFS or ext4). */
+export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, moduleFiles: string[], epoch: number): Promise<FsManifest> {
   const out: FsManifest = new Map();
   const triplets = [...new Set([...rootfs.keys()].map((p) => /^\/(?:usr\/)?lib\/([a-z0-9_]+-linux-[a-z]+)\//.exec(p)?.[1]).filter((x): x is string => !!x))];
   const multicall = ['/bin/busybox', '/bin/toybox', '/usr/bin/toybox'].find((p) => rootfs.get(p)?.type === 'file');
@@ -87,9 +87,12 @@ export async function buildVerityInitramfs(rootfs: FsManifest, plan: BuildPlan, 
     const p = ['insmod', 'switch_root', 'poweroff'].includes(a) ? `/sbin/${a}` : `/bin/${a}`;
     out.set(p, link(p, multicall));
   }
-  const verity = ['/sbin/veritysetup', '/usr/sbin/veritysetup', '/usr/bin/veritysetup'].find((p) => rootfs.has(p));
-  if (!verity) throw new NexusError('INITRAMFS_NO_VERITYSETUP', 'veritysetup is not in the root filesystem, so the initramfs cannot open the verity root.', 'Add cryptsetup to the Box.');
-  await copyWithDeps(rootfs, out, verity, triplets);
+  const needsVerity = !!plan.filesystems?.root.verity;
+  if (needsVerity) {
+    const verity = ['/sbin/veritysetup', '/usr/sbin/veritysetup', '/usr/bin/veritysetup'].find((p) => rootfs.has(p));
+    if (!verity) throw new NexusError('INITRAMFS_NO_VERITYSETUP', 'veritysetup is not in the root filesystem, so the initramfs cannot open the verity root.', 'Add cryptsetup to the Box.');
+    await copyWithDeps(rootfs, out, verity, triplets);
+  }
   for (const m of moduleFiles) await copyWithDeps(rootfs, out, m, triplets);
   const enc = new TextEncoder();
   const add = (p: string, text: string, mode: number) => {
@@ -97,7 +100,7 @@ export async function buildVerityInitramfs(rootfs: FsManifest, plan: BuildPlan, 
     out.set(p, { path: p, type: 'file', mode, uid: 0, gid: 0, mtime: epoch, size: data.length, content: { kind: 'inline', data }, owner: 'nexus' });
   };
   add('/lib/modules/nexus-load-order', moduleFiles.map((m) => m + '\n').join(''), 0o644);
-  add('/init', verityInit(plan.filesystems?.overlay?.mountpoint ?? null), 0o755);
+  add('/init', diskInit({ verity: needsVerity, stateMountpoint: plan.filesystems?.overlay?.mountpoint ?? null }), 0o755);
   for (const d of ['/proc', '/sys', '/run', '/tmp', '/sysroot', '/etc']) out.set(d, { path: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: epoch, size: 0, owner: 'nexus' });
   ensureParents(out, epoch);
   return out;
