@@ -17,8 +17,11 @@ export class LoopSet {
   readonly loops: Loop[] = [];
   private dir: string | null = null;
 
+  /** `base`: where backing files go (default the OS temp dir; benches use tmpfs to keep disk noise out). */
+  constructor(private readonly base = tmpdir()) {}
+
   async workDir(): Promise<string> {
-    this.dir ??= await mkdtemp(join(tmpdir(), 'nexus-flash-test-'));
+    this.dir ??= await mkdtemp(join(this.base, 'nexus-flash-test-'));
     return this.dir;
   }
 

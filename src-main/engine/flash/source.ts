@@ -10,7 +10,7 @@
  * already runs on libuv's thread pool.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
@@ -97,16 +97,36 @@ function corrupt(name: string, detail: string): NexusError {
   return new NexusError('SOURCE_CORRUPT', `The image ${name} could not be decompressed: ${detail.trim().split('\n').pop() ?? 'unknown error'}.`, 'Download the image again; the file is damaged or truncated.');
 }
 
-/** Spawns the host decompressor and feeds it `input`; stdout becomes the reader. */
-async function hostDecompress(format: SourceFormat, name: string, input: Readable, signal?: AbortSignal) {
+/**
+ * Spawns the host decompressor; stdout becomes the reader. A local file is opened by the tool itself
+ * (no copy through our process); a download is piped into its stdin.
+ */
+async function hostDecompress(format: SourceFormat, name: string, input: Readable | string, signal?: AbortSignal) {
   const tool = TOOLS[format]!;
   await requireTool(tool.cmd, `reading .${format} images`);
-  const proc = execa(tool.cmd, tool.args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  const fromFile = typeof input === 'string';
+  const proc = execa(tool.cmd, [...tool.args, ...(fromFile ? ['--', input] : [])], {
+    stdin: fromFile ? 'ignore' : 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
   // The decompressor may exit early on corrupt data (EPIPE here): its exit status reports it.
-  const feeding = pipeline(input, proc.stdin as Writable).catch(() => undefined);
+  const feeding = fromFile ? Promise.resolve() : pipeline(input, proc.stdin as Writable).catch(() => undefined);
   return {
     // execa's iterable, not proc.stdout: execa also listens on stdout and chunks would be lost.
     reader: new StreamChunkReader(proc.iterable({ binary: true, preserveNewlines: true })),
+    /** Bytes the tool has read so far (Linux /proc; 0 elsewhere). */
+    toolBytesRead(): number {
+      try {
+        const m = /rchar:\s*(\d+)/.exec(readFileSync(`/proc/${proc.pid}/io`, 'utf8'));
+        return m ? Number(m[1]) : 0;
+      } catch {
+        return 0;
+      }
+    },
     async finish() {
       const r = await proc;
       await feeding;
@@ -114,7 +134,7 @@ async function hostDecompress(format: SourceFormat, name: string, input: Readabl
       if (r.exitCode !== 0) throw corrupt(name, String(r.stderr ?? '') || `${tool.cmd} exited with ${r.exitCode}`);
     },
     close() {
-      input.destroy();
+      if (!fromFile) input.destroy();
       if (proc.exitCode === null) proc.kill('SIGKILL');
       return proc.then(() => undefined, () => undefined);
     },
@@ -197,9 +217,11 @@ async function openFile(path: string, signal?: AbortSignal): Promise<OpenedSourc
   }
 
   const size = await decompressedSize(path, format, st.size);
-  const input = counting(createReadStream(path, { highWaterMark: 1 << 20 }), (n) => (consumed += n));
-  if (format === 'gz') return { ...base, size, ...gunzip(input, name) };
-  return { ...base, size, ...(await hostDecompress(format, name, input, signal)) };
+  if (format === 'gz') return { ...base, size, ...gunzip(counting(createReadStream(path, { highWaterMark: 1 << 20 }), (n) => (consumed += n)), name) };
+  const tool = await hostDecompress(format, name, path, signal);
+  let seen = 0;
+  // rchar counts every byte the tool read (the file, shared libraries): clamp to the file size.
+  return { ...base, size, ...tool, bytesRead: () => (seen = Math.min(st.size, Math.max(seen, tool.toolBytesRead()))) };
 }
 
 /** Counts bytes as they are pulled (a 'data' listener would start the flow before anyone reads). */

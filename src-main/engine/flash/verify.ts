@@ -8,7 +8,7 @@
  */
 import { createXXHash128 } from 'hash-wasm';
 import { CancelledError } from '../../../src-shared/errors';
-import { AlignedPool } from './aligned';
+import { borrowPool, returnPool } from './aligned';
 import type { Bmap } from './bmap';
 import type { TargetDevice } from './device';
 import { ChunkProducer } from './producer';
@@ -52,7 +52,15 @@ async function exactOffset(dev: Buffer, seg: Segment, refine: NonNullable<Verify
 export async function verifySegments(dev: TargetDevice, segments: readonly Segment[], o: VerifyOptions): Promise<{ mismatchOffset?: number }> {
   if (segments.length === 0) return {};
   const maxLen = Math.max(...segments.map((s) => s.length));
-  const pool = new AlignedPool(Math.ceil(maxLen / 4096) * 4096, 3);
+  const pool = borrowPool(Math.ceil(maxLen / 4096) * 4096, 3);
+  try {
+    return await compareSegments(dev, segments, o, pool);
+  } finally {
+    returnPool(pool);
+  }
+}
+
+async function compareSegments(dev: TargetDevice, segments: readonly Segment[], o: VerifyOptions, pool: ReturnType<typeof borrowPool>): Promise<{ mismatchOffset?: number }> {
   const hasher = await createXXHash128();
   const read = async (s: Segment) => {
     const buf = await pool.acquire();
@@ -76,7 +84,9 @@ export async function verifySegments(dev: TargetDevice, segments: readonly Segme
     hasher.update(buf.subarray(0, seg.length));
     if (hasher.digest('hex') !== seg.hash) {
       const at = o.refine ? await exactOffset(buf, seg, o.refine) : seg.offset;
-      await pending?.catch(() => undefined);
+      pool.release(buf);
+      const next = await pending?.catch(() => null);
+      if (next) pool.release(next);
       return { mismatchOffset: at };
     }
     o.onBytes?.(seg.length);
@@ -87,8 +97,8 @@ export async function verifySegments(dev: TargetDevice, segments: readonly Segme
 
 /** Compares the (decompressed) image with the drive byte by byte; bmap: only mapped ranges. */
 export async function verifyImageOnDevice(source: OpenedSource, bmap: Bmap | null, dev: TargetDevice, o: VerifyOptions): Promise<{ mismatchOffset?: number; bytesCompared: number }> {
-  const pool = new AlignedPool(o.chunkSize, 3);
-  const devPool = new AlignedPool(o.chunkSize, 2);
+  const pool = borrowPool(o.chunkSize, 3);
+  const devPool = borrowPool(o.chunkSize, 2);
   const producer = new ChunkProducer(source.reader, pool, bmap);
   let compared = 0;
   for (let c = await producer.next(); c; c = await producer.next()) {

@@ -16,7 +16,7 @@ import { createXXHash128 } from 'hash-wasm';
 import { CancelledError, NexusError, isCancelled } from '../../../src-shared/errors';
 import type { Drive } from '../../../src-shared/drives';
 import type { FlashPhase, FlashProgress, FlashResult, TargetResult } from '../../../src-shared/flash';
-import { AlignedPool, alignedBuffer, roundUp } from './aligned';
+import { borrowPool, returnPool, roundUp } from './aligned';
 import type { Bmap } from './bmap';
 import { openTarget as openDirect, type TargetDevice } from './device';
 import { targetError } from './errors';
@@ -115,9 +115,19 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
   const onAbort = () => void o.source.close();
   signal.addEventListener('abort', onAbort, { once: true });
 
+  // Buffers: [zeros, head] and the streaming pool, recycled across runs (see aligned.ts).
+  const depth = o.writeDepth ?? 2;
+  const headPool = borrowPool(HEAD_BYTES, 2);
+  const pool = borrowPool(chunkSize, depth + 2);
+  const [zeros, head] = [await headPool.acquire(), await headPool.acquire()];
+  zeros.fill(0);
+  head.fill(0);
+  // The hasher's wasm instantiation overlaps with opening and blanking the targets.
+  const hasherReady = o.verify ? createXXHash128() : null;
+  hasherReady?.catch(() => undefined);
+
   try {
     // 1. Open and blank the head and tail of every target (failures isolated per target).
-    const zeros = alignedBuffer(HEAD_BYTES);
     await Promise.all(
       runs.map(async (r) => {
         try {
@@ -134,19 +144,17 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     );
 
     // 2. Stream the image (except the first MiB) to every live target.
-    const hasher = await createXXHash128();
+    const hasher = hasherReady ? await hasherReady : null;
     const hashOf = (b: Buffer) => {
+      if (!hasher) return '';
       hasher.init();
       hasher.update(b);
       return hasher.digest('hex');
     };
     const segments: Segment[] = [];
-    const head = alignedBuffer(HEAD_BYTES);
     let headLen = 0;
     for (const r of live()) r.setPhase(compressed ? 'decompressing' : 'writing', planned);
     emit(); // phase changes are never held back by the ticker
-    const depth = o.writeDepth ?? 2;
-    const pool = new AlignedPool(chunkSize, depth + 2);
     const producer = new ChunkProducer(o.source.reader, pool, o.bmap, sector);
     const inflight: Promise<void>[] = [];
     let lastFlush = performance.now();
@@ -266,6 +274,10 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     await o.source.close().catch(() => undefined);
     await Promise.all(runs.map((r) => r.dev?.close()));
     clearInterval(ticker);
+    headPool.release(zeros);
+    headPool.release(head);
+    returnPool(headPool);
+    returnPool(pool);
   }
 
   if (o.eject) {
