@@ -10,6 +10,8 @@
  * and so does every multiple of 4096 inside it. We carve fixed-size slots at 4096-multiples.
  * The memory is outside the JS heap, zero-filled, and freed when the pool is garbage-collected.
  */
+import { RangeHasher } from './range-hasher';
+
 export const ALIGNMENT = 4096;
 const WASM_PAGE = 65536;
 
@@ -18,10 +20,13 @@ export class AlignedPool {
   private readonly waiters: Array<(b: Buffer) => void> = [];
   readonly memory: WebAssembly.Memory;
 
+  private rangeHasher: RangeHasher | null = null;
+
   constructor(readonly slotSize: number, readonly slots: number) {
     if (slotSize % ALIGNMENT !== 0) throw new Error(`slot size ${slotSize} is not a multiple of ${ALIGNMENT}`);
     const pages = Math.ceil((slotSize * slots) / WASM_PAGE);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    // shared: the buffer is a SharedArrayBuffer, so a hashing worker can read the slots in place.
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     for (let i = 0; i < slots; i++) this.free.push(Buffer.from(this.memory.buffer, i * slotSize, slotSize));
   }
 
@@ -36,6 +41,12 @@ export class AlignedPool {
     const w = this.waiters.shift();
     if (w) w(b);
     else this.free.push(b);
+  }
+
+  /** A worker that hashes bytes of this pool's slots in place (created on first use, then reused). */
+  hasher(): RangeHasher {
+    this.rangeHasher ??= new RangeHasher(this.memory.buffer as unknown as SharedArrayBuffer);
+    return this.rangeHasher;
   }
 
   get allFree(): boolean {

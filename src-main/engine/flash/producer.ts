@@ -2,7 +2,6 @@
  * Cuts the source into aligned chunks: the whole image, or only the ranges a bmap maps (holes are
  * skipped in the source and never written). bmap range checksums are checked as the data passes.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { NexusError } from '../../../src-shared/errors';
 import { roundUp, type AlignedPool } from './aligned';
 import type { Bmap, BmapRange } from './bmap';
@@ -15,13 +14,20 @@ export interface Chunk {
   /** Image bytes in the chunk, and the length to write (padded with zeros to the sector size). */
   length: number;
   writeLength: number;
+  /** Resolves when the bmap checksum worker is done with buf (release it only after that). */
+  hashed?: Promise<void>;
 }
 
+/** Range ids are unique per process: recycled pools share one hashing worker across runs. */
+let rangeIdBase = 0;
+
 export class ChunkProducer {
+  private readonly idBase = (rangeIdBase += 1_000_000_000);
   private ri = 0;
   private pos = 0;
-  private rangeHash: Hash | null = null;
   private inRange = false;
+  private checked: Array<Promise<void>> = [];
+  private failure: unknown = null;
   private readonly ranges: BmapRange[] | null;
 
   constructor(
@@ -38,7 +44,14 @@ export class ChunkProducer {
     return bmap ? bmap.mappedBytes : size;
   }
 
+  /** Waits for every range checksum; throws BMAP_CHECKSUM_MISMATCH if one differed. */
+  async settle(): Promise<void> {
+    await Promise.all(this.checked);
+    if (this.failure) throw this.failure;
+  }
+
   async next(): Promise<Chunk | null> {
+    if (this.failure) throw this.failure;
     const chunkSize = this.pool.slotSize;
     if (!this.ranges) {
       const buf = await this.pool.acquire();
@@ -51,11 +64,11 @@ export class ChunkProducer {
     }
     const r = this.ranges[this.ri];
     if (!r) return null;
+    const algo = r.checksum && this.bmap!.checksumType;
     if (!this.inRange) {
       if (this.pos < r.start) await this.reader.skip(r.start - this.pos);
       this.pos = r.start;
       this.inRange = true;
-      this.rangeHash = r.checksum && this.bmap!.checksumType ? createHash(this.bmap!.checksumType) : null;
     }
     const want = Math.min(chunkSize, r.end - this.pos);
     const buf = await this.pool.acquire();
@@ -64,20 +77,30 @@ export class ChunkProducer {
       this.pool.release(buf);
       throw new NexusError('SOURCE_TRUNCATED', `The image ends at byte ${this.pos + n} but its block map expects data up to ${r.end}.`, 'The image and the .bmap file do not belong together, or the image is truncated.');
     }
-    this.rangeHash?.update(buf.subarray(0, n));
+    // Checksums run in a worker over the shared pool memory; the verdict for a range arrives a
+    // little later and fails the run before the held-back first MiB is written.
+    const hashed = algo ? this.pool.hasher().update(this.idBase + this.ri, algo, buf, n) : undefined;
     if (this.pos + n === r.end) {
-      if (this.rangeHash) {
-        const got = this.rangeHash.digest('hex');
-        if (got !== r.checksum) {
-          this.pool.release(buf);
-          throw new NexusError('BMAP_CHECKSUM_MISMATCH', `The image bytes ${r.start}-${r.end - 1} do not match the block map's checksum.`, 'The image is damaged or the .bmap belongs to another image; download both again.');
-        }
+      if (algo) {
+        const check = this.pool
+          .hasher()
+          .digest(this.idBase + this.ri)
+          .then((hex) => {
+            if (hex !== r.checksum) {
+              throw new NexusError('BMAP_CHECKSUM_MISMATCH', `The image bytes ${r.start}-${r.end - 1} do not match the block map's checksum.`, 'The image is damaged or the .bmap belongs to another image; download both again.');
+            }
+          })
+          .catch((e) => {
+            this.failure ??= e;
+          });
+        this.checked.push(check);
       }
       this.ri++;
       this.inRange = false;
-      this.rangeHash = null;
     }
-    return this.emit(buf, n);
+    const chunk = this.emit(buf, n);
+    if (hashed) chunk.hashed = hashed;
+    return chunk;
   }
 
   private emit(buf: Buffer, n: number): Chunk {

@@ -184,6 +184,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
         );
       }
       for (const r of live()) if (from > 0) r.meter.add(Math.min(from, c.length));
+      await c.hashed;
       pool.release(c.buf);
     };
 
@@ -208,6 +209,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
         }
       }
       await Promise.all(inflight);
+      await producer.settle();
       if (signal.aborted) throw new CancelledError();
       if (live().length > 0) sourceSha256 = (await o.source.finish())?.sha256;
     } catch (e) {
