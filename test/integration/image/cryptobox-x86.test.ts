@@ -43,7 +43,7 @@ describe('cryptobox on qemu-x86_64', () => {
   });
 
   it('rebuilds a hostname-only change reusing the initramfs and the state filesystem', async () => {
-    const again = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(dir, 'renamed.img'), { hostname: 'renamed' }));
+    const again = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(dir, 'renamed.img'), { hostname: `renamed-${Date.now().toString(36)}` }));
     expect(again.reused).toEqual(expect.arrayContaining(['initramfs', 'state-f2fs']));
     expect(again.reused).not.toContain('root-erofs');
   });

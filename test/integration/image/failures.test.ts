@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NexusError } from '../../../src-shared/errors';
-import { buildFromTestFeed, planFor, sharedNexusCache } from '../../support/image-build';
+import { buildFromTestFeed, planFor } from '../../support/image-build';
 
 let dir: string;
 const isRoot = process.getuid?.() === 0;
@@ -26,8 +26,9 @@ async function findPartials(root: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  process.env.NEXUS_CACHE_DIR = sharedNexusCache('failures');
   dir = await mkdtemp(join(tmpdir(), 'nexus-it-failures-'));
+  // Every build here uses a new hostname, so a persistent cache would only grow: use one that goes with the test.
+  process.env.NEXUS_CACHE_DIR = join(dir, 'cache');
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -97,6 +98,6 @@ describe('cancellation', () => {
       const sha = createHash('sha256').update(await readFile(join(out, 'x.img'))).digest('hex');
       expect(await readFile(join(out, 'x.img.sha256'), 'utf8')).toBe(`${sha}  x.img\n`);
     } else expect(left).toEqual([]);
-    expect(await findPartials(join(sharedNexusCache('failures'), 'image-stages'))).toEqual([]);
+    expect(await findPartials(join(dir, 'cache', 'image-stages'))).toEqual([]);
   }, 120_000);
 });
