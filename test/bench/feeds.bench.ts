@@ -149,12 +149,30 @@ if (process.argv[2] === '--memory-child') {
   process.exit(0);
 }
 
+async function benchUnpack(dir: string) {
+  const key = generateSigningKey();
+  const files = Array.from({ length: 5000 }, (_, i) => ({ path: `usr/share/bench/d${i % 50}/f${i}`, content: randomBytes(2048 + (i % 7) * 512) }));
+  const repo = await writeApkRepo(join(dir, 'unpack-mirror'), { key, repositories: { main: [{ name: 'many', version: '1-r0', files }] } });
+  const keys = await loadTrustedKeys(repo.keysDir);
+  const feed = { name: 'bench', branch: repo.branch, arch: repo.arch, repositories: ['main'], mirrors: [repo.mirror], keyDirs: [repo.keysDir] };
+  const index = await readApkIndex(await readFile(join(repo.repoDir('main'), 'APKINDEX.tar.gz')), { name: 'main', branch: repo.branch, arch: repo.arch, base: repo.repoDir('main') }, keys);
+  const cache = new FeedCache(join(dir, 'unpack-cache'));
+  const paths = await fetchPackages(index.packages, feed, keys, { cache });
+  const { unpackPackages } = await import('../../src-main/engine/feeds');
+  const cold = await time(() => unpackPackages(index.packages, paths, keys, { cache }), 1);
+  const warm = await time(() => unpackPackages(index.packages, paths, keys, { cache }), 3);
+  const mb = cold.result.fileBytes / MiB;
+  row('unpack 5000 files into the manifest (new blobs)', ms(cold.median), `${(5000 / (cold.median / 1000)).toFixed(0)} files/s, ${(mb / (cold.median / 1000)).toFixed(0)} MiB/s`);
+  row('unpack again (blobs already cached)', ms(warm.median), `${(5000 / (warm.median / 1000)).toFixed(0)} files/s`);
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'nexus-feeds-bench-'));
 try {
   const keys = await loadTrustedKeys(alpineTestdata('keys'));
   const community = await benchIndex(keys);
   await benchResolve(keys, community);
   await benchDownload(dir);
+  await benchUnpack(dir);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

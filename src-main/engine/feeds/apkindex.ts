@@ -57,9 +57,15 @@ export interface ApkIndex {
 
 const KNOWN_UPPER = new Set(['C', 'P', 'V', 'A', 'S', 'I', 'T', 'U', 'L', 'D']);
 
+const NON_ASCII = /[\u0080-\uffff]/;
+const utf8 = (latin1: string) => (NON_ASCII.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1);
+
+/** Where a field's value sits in the index text: [start, end) offsets, sliced when first read. */
+type Span = number;
+
 /**
- * One index stanza. Dependency fields are parsed on first use: an index has ~20k stanzas and a
- * resolution touches a few hundred, so this keeps index loading fast.
+ * One index stanza. Dependency and free-text fields are decoded on first use: an index has ~20k
+ * stanzas and a resolution touches a few hundred, so loading stays fast and allocates little.
  */
 class IndexPackage implements ApkPackage {
   name = '';
@@ -68,41 +74,57 @@ class IndexPackage implements ApkPackage {
   checksum = '';
   size = 0;
   installedSize = 0;
-  description = '';
-  url = '';
-  license = '';
-  origin = '';
-  maintainer = '';
   buildTime = 0;
-  commit = '';
   providerPriority = 0;
+  origin = '';
   uninstallable?: string;
-  rawD: string | undefined;
-  rawP: string | undefined;
-  rawI: string | undefined;
+  // [start, end) offsets of lazily decoded fields in `src`.
+  tS: Span = 0; tE: Span = 0;
+  uS: Span = 0; uE: Span = 0;
+  lS: Span = 0; lE: Span = 0;
+  mS: Span = 0; mE: Span = 0;
+  cS: Span = 0; cE: Span = 0;
+  dS: Span = 0; dE: Span = 0;
+  pS: Span = 0; pE: Span = 0;
+  iS: Span = 0; iE: Span = 0;
   private d?: Dep[];
   private p?: Provide[];
   private i?: Dep[];
 
-  constructor(readonly repo: RepoRef) {
+  constructor(readonly repo: RepoRef, private readonly src: string, private readonly latin1: boolean) {
     this.arch = repo.arch;
   }
 
+  private text(start: number, end: number): string {
+    if (end <= start) return '';
+    const v = this.src.slice(start, end);
+    return this.latin1 ? utf8(v) : v;
+  }
+
+  get description(): string { return this.text(this.tS, this.tE); }
+  get url(): string { return this.text(this.uS, this.uE); }
+  get license(): string { return this.text(this.lS, this.lE); }
+  get maintainer(): string { return this.text(this.mS, this.mE); }
+  get commit(): string { return this.text(this.cS, this.cE); }
+
   get depends(): Dep[] {
-    return (this.d ??= parseDeps(this.rawD));
+    return (this.d ??= parseDeps(this.text(this.dS, this.dE)));
   }
 
   get provides(): Provide[] {
-    return (this.p ??= parseProvides(this.rawP));
+    return (this.p ??= parseProvides(this.text(this.pS, this.pE)));
   }
 
   get installIf(): Dep[] {
-    return (this.i ??= parseDeps(this.rawI));
+    return (this.i ??= parseDeps(this.text(this.iS, this.iE)));
+  }
+
+  /** Plain-data copy (JSON, structured clone). */
+  toJSON(): ApkPackage {
+    const { name, version, arch, checksum, size, installedSize, description, url, license, origin, maintainer, buildTime, commit, depends, provides, installIf, providerPriority, repo } = this;
+    return { name, version, arch, checksum, size, installedSize, description, url, license, origin, maintainer, buildTime, commit, depends, provides, installIf, providerPriority, repo, ...(this.uninstallable ? { uninstallable: this.uninstallable } : {}) };
   }
 }
-
-const NON_ASCII = /[\u0080-\uffff]/;
-const utf8 = (latin1: string) => (NON_ASCII.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1);
 
 /** Parses raw APKINDEX bytes: decoded as latin1 (2-3× faster than UTF-8), free-text fields re-decoded as UTF-8. */
 export function parseApkIndexBuffer(buf: Buffer, repo: RepoRef): ApkPackage[] {
@@ -112,13 +134,13 @@ export function parseApkIndexBuffer(buf: Buffer, repo: RepoRef): ApkPackage[] {
 /** Parses APKINDEX text. Stanzas without P: or V: are dropped. */
 export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): ApkPackage[] {
   const out: ApkPackage[] = [];
-  let pkg = new IndexPackage(repo);
+  let pkg = new IndexPackage(repo, text, latin1);
   const flush = () => {
     if (pkg.name && pkg.version) {
       if (!pkg.origin) pkg.origin = pkg.name;
       out.push(pkg);
     }
-    pkg = new IndexPackage(repo);
+    pkg = new IndexPackage(repo, text, latin1);
   };
   let start = 0;
   const len = text.length;
@@ -128,25 +150,25 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
     if (end === start) {
       flush();
     } else if (text.charCodeAt(start + 1) === 58 /* ':' */) {
-      const value = text.slice(start + 2, end);
+      const v = start + 2;
       switch (text.charCodeAt(start)) {
-        case 67 /* C */: pkg.checksum = value; break;
-        case 80 /* P */: pkg.name = value; break;
-        case 86 /* V */: pkg.version = value; break;
-        case 65 /* A */: pkg.arch = value; break;
-        case 83 /* S */: pkg.size = Number(value); break;
-        case 73 /* I */: pkg.installedSize = Number(value); break;
-        case 84 /* T */: pkg.description = latin1 ? utf8(value) : value; break;
-        case 85 /* U */: pkg.url = latin1 ? utf8(value) : value; break;
-        case 76 /* L */: pkg.license = latin1 ? utf8(value) : value; break;
-        case 68 /* D */: pkg.rawD = value; break;
-        case 111 /* o */: pkg.origin = value; break;
-        case 109 /* m */: pkg.maintainer = latin1 ? utf8(value) : value; break;
-        case 116 /* t */: pkg.buildTime = Number(value); break;
-        case 99 /* c */: pkg.commit = value; break;
-        case 112 /* p */: pkg.rawP = value; break;
-        case 105 /* i */: pkg.rawI = value; break;
-        case 107 /* k */: pkg.providerPriority = Number(value) || 0; break;
+        case 67 /* C */: pkg.checksum = text.slice(v, end); break;
+        case 80 /* P */: pkg.name = text.slice(v, end); break;
+        case 86 /* V */: pkg.version = text.slice(v, end); break;
+        case 65 /* A */: pkg.arch = text.slice(v, end); break;
+        case 83 /* S */: pkg.size = Number(text.slice(v, end)); break;
+        case 73 /* I */: pkg.installedSize = Number(text.slice(v, end)); break;
+        case 84 /* T */: pkg.tS = v; pkg.tE = end; break;
+        case 85 /* U */: pkg.uS = v; pkg.uE = end; break;
+        case 76 /* L */: pkg.lS = v; pkg.lE = end; break;
+        case 68 /* D */: pkg.dS = v; pkg.dE = end; break;
+        case 111 /* o */: pkg.origin = text.slice(v, end); break;
+        case 109 /* m */: pkg.mS = v; pkg.mE = end; break;
+        case 116 /* t */: pkg.buildTime = Number(text.slice(v, end)); break;
+        case 99 /* c */: pkg.cS = v; pkg.cE = end; break;
+        case 112 /* p */: pkg.pS = v; pkg.pE = end; break;
+        case 105 /* i */: pkg.iS = v; pkg.iE = end; break;
+        case 107 /* k */: pkg.providerPriority = Number(text.slice(v, end)) || 0; break;
         default: {
           const letter = text[start]!;
           if (letter >= 'A' && letter <= 'Z' && !KNOWN_UPPER.has(letter)) pkg.uninstallable = `unknown index field "${letter}:"`;

@@ -130,6 +130,25 @@ export class FeedCache {
     }
   }
 
+  private readonly knownBlobs = new Set<string>();
+
+  /** Stores a small blob held in memory (no-op when the cache already has it). */
+  async putBlob(sha256: string, data: Uint8Array): Promise<void> {
+    if (this.knownBlobs.has(sha256)) return;
+    const final = this.blobPath(sha256);
+    if (!(await this.has(final))) {
+      const tmp = await this.tempPath('.blob');
+      try {
+        await writeFile(tmp, data);
+        await this.promote(tmp, final);
+      } catch (err) {
+        await this.discard(tmp);
+        throw err;
+      }
+    }
+    this.knownBlobs.add(sha256);
+  }
+
   /** Removes scratch files left by a crash (interrupted downloads in partial/ are kept for resuming). */
   async cleanTemp(): Promise<void> {
     await rm(join(this.root, 'tmp'), { recursive: true, force: true });

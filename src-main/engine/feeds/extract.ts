@@ -113,11 +113,47 @@ function place(state: UnpackState, entry: FsEntry, owner: OwnerInfo): void {
   }
 }
 
-/** Streams `body` into the blob store, returning sha256, sha1 and size. */
-async function storeBlob(cache: FeedCache, body: AsyncIterable<Buffer>): Promise<{ sha256: string; sha1: string; size: number; path: string }> {
-  const tmp = await cache.tempPath('.blob');
+/** Files up to this size are hashed in memory and written in the background, several at a time. */
+const SMALL_FILE = 4 * 1024 * 1024;
+const MAX_PENDING_WRITES = 32;
+
+/** Background blob writes with a bound on how many are in flight; the first failure is rethrown by flush(). */
+class BlobWrites {
+  private pending = new Set<Promise<void>>();
+  private error: unknown = null;
+
+  async add(write: Promise<void>): Promise<void> {
+    const p = write.catch((err) => void (this.error ??= err)).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    if (this.pending.size >= MAX_PENDING_WRITES) await Promise.race(this.pending);
+    if (this.error) throw this.error;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.pending);
+    if (this.error) throw this.error;
+  }
+}
+
+interface StoredBlob {
+  sha256: string;
+  sha1: string;
+  size: number;
+  path: string;
+}
+
+async function storeBlob(cache: FeedCache, body: AsyncIterable<Buffer>, declaredSize: number, writes: BlobWrites): Promise<StoredBlob> {
   const h256 = createHash('sha256');
   const h1 = createHash('sha1');
+  if (declaredSize <= SMALL_FILE) {
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c);
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const sha256 = h256.update(data).digest('hex');
+    await writes.add(cache.putBlob(sha256, data));
+    return { sha256, sha1: h1.update(data).digest('hex'), size: data.length, path: cache.blobPath(sha256) };
+  }
+  const tmp = await cache.tempPath('.blob');
   let size = 0;
   try {
     // Iterate explicitly: tar-stream entries are streamx streams, which node's pipeline does not drive reliably.
@@ -144,7 +180,7 @@ function xattrsOf(pax: Record<string, string> | null | undefined): Record<string
   if (!pax) return undefined;
   let out: Record<string, Uint8Array> | undefined;
   for (const [k, v] of Object.entries(pax)) {
-    if (k.startsWith('SCHILY.xattr.')) (out ??= {})[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'latin1');
+    if (k.startsWith('SCHILY.xattr.')) (out ??= {})[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'utf8'); // tar-stream decodes PAX values as UTF-8
   }
   return out;
 }
@@ -163,6 +199,7 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
   let files = 0;
   let bytes = 0;
   const pkg = owner.name;
+  const writes = new BlobWrites();
   try {
     for await (const entry of extract) {
       const h = entry.header;
@@ -180,7 +217,7 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
       switch (h.type) {
         case 'file':
         case 'contiguous-file': {
-          const blob = await storeBlob(cache, entry as AsyncIterable<Buffer>);
+          const blob = await storeBlob(cache, entry as AsyncIterable<Buffer>, h.size, writes);
           if (expected && expected.toLowerCase() !== blob.sha1) {
             throw new NexusError('FILE_CHECKSUM_MISMATCH', `Package ${pkg}: ${imagePath} does not match its APK-TOOLS.checksum.SHA1.`, 'The package is damaged; delete it from the cache (nexus cache clean) and build again.');
           }
@@ -223,10 +260,12 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
       place(state, fsEntry, owner);
     }
     await feeding;
+    await writes.flush();
   } catch (err) {
     raw.destroy();
     extract.destroy();
     await feeding.catch(() => {});
+    await writes.flush().catch(() => {});
     throw err;
   }
   const datahash = header.pkginfo.datahash;
