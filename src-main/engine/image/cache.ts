@@ -27,6 +27,8 @@ export async function cachedStage(stage: string, key: unknown, produce: (dir: st
     await rename(tmp, dir);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
+    // Another build produced the same entry at the same time: theirs is as good as ours.
+    if (existsSync(join(dir, '.done'))) return { dir, hit: true };
     throw err;
   }
   return { dir, hit: false };
