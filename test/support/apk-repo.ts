@@ -51,6 +51,9 @@ export interface ApkFileSpec {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** Owner names stored in the tar header (default root). */
+  uname?: string;
+  gname?: string;
   /** Symlink target (as stored) or hardlink target (a path inside the archive). */
   target?: string;
   /** Override the PAX checksum (to test per-file checksum verification). */
@@ -147,7 +150,7 @@ async function dataMember(files: ApkFileSpec[]): Promise<{ member: Buffer; insta
     if (body) installedSize += body.length;
     const header: TarHeader = {
       name: f.path, type: typeMap[type], mode: f.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
-      uid: f.uid ?? 0, gid: f.gid ?? 0, mtime: FIXED_MTIME, uname: 'root', gname: 'root', size: body?.length ?? 0,
+      uid: f.uid ?? 0, gid: f.gid ?? 0, mtime: FIXED_MTIME, uname: f.uname ?? 'root', gname: f.gname ?? 'root', size: body?.length ?? 0,
     };
     if (f.target !== undefined) header.linkname = f.target;
     if (type === 'char' || type === 'block') Object.assign(header, { devmajor: 1, devminor: 3 });

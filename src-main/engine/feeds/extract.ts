@@ -27,10 +27,16 @@ export interface UnpackState {
   owners: Map<string, OwnerInfo>;
   /** Paths overwritten or kept by the replaces rules (for the build log). */
   replaced: Array<{ path: string; winner: string; loser: string }>;
+  /**
+   * User/group *names* of entries not owned by root. apk maps these names through the target's
+   * /etc/passwd and /etc/group (filled by the packages' user/group effects), not the builder's numeric
+   * ids in the tar header, so the rootfs stage should re-map uid/gid with these after creating users.
+   */
+  ownerNames: Map<string, { user: string; group: string }>;
 }
 
 export function newUnpackState(manifest: FsManifest = new Map()): UnpackState {
-  return { manifest, owners: new Map(), replaced: [] };
+  return { manifest, owners: new Map(), replaced: [], ownerNames: new Map() };
 }
 
 function unsafe(pkg: string, path: string, why: string): NexusError {
@@ -258,6 +264,8 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
       }
       if (xattrs) fsEntry.xattrs = xattrs;
       place(state, fsEntry, owner);
+      if ((h.uname && h.uname !== 'root') || (h.gname && h.gname !== 'root')) state.ownerNames.set(imagePath, { user: h.uname || 'root', group: h.gname || 'root' });
+      else state.ownerNames.delete(imagePath);
     }
     await feeding;
     await writes.flush();

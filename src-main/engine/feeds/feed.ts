@@ -227,6 +227,8 @@ export interface UnpackResult {
   effects: ScriptEffect[];
   skippedScripts: SkippedScript[];
   replaced: Array<{ path: string; winner: string; loser: string }>;
+  /** Owner names of entries not owned by root (see UnpackState.ownerNames): re-map uid/gid after creating users. */
+  ownerNames: Map<string, { user: string; group: string }>;
   /** Regular files and their total size. */
   fileCount: number;
   fileBytes: number;
@@ -236,7 +238,7 @@ export interface UnpackResult {
 export async function unpackPackages(order: ApkPackage[], paths: Map<string, string>, keys: TrustedKeys, opts: FeedOptions & { manifest?: FsManifest; onPackage?: (done: number, total: number, name: string) => void } = {}): Promise<UnpackResult> {
   const cache = opts.cache ?? new FeedCache();
   const state = newUnpackState(opts.manifest ?? new Map());
-  const result: UnpackResult = { manifest: state.manifest, effects: [], skippedScripts: [], replaced: state.replaced, fileCount: 0, fileBytes: 0 };
+  const result: UnpackResult = { manifest: state.manifest, effects: [], skippedScripts: [], replaced: state.replaced, ownerNames: state.ownerNames, fileCount: 0, fileBytes: 0 };
   let done = 0;
   for (const pkg of order) {
     if (opts.signal?.aborted) break;

@@ -29,7 +29,8 @@ const MAIN: ApkPackageSpec[] = [
   { name: 'libbig', version: '2.0-r0', provides: ['so:libbig.so.2=2.0'], files: [{ path: 'usr' }, { path: 'usr/lib' }, { path: 'usr/lib/libbig.so.2', content: big }] },
   { name: 'libbig', version: '1.9-r0', provides: ['so:libbig.so.2=1.9'], indexOnly: true },
   { name: 'hello', version: '1.0-r0', depends: ['so:libc.musl-x86_64.so.1', 'so:libbig.so.2', '/bin/sh', 'hello-data>=1.0'],
-    files: [{ path: 'usr/bin/hello', content: '#!/bin/sh\necho hi\n', mode: 0o755 }, { path: 'usr/bin/hi', type: 'hardlink', target: 'usr/bin/hello' }],
+    files: [{ path: 'usr/bin/hello', content: '#!/bin/sh\necho hi\n', mode: 0o755 }, { path: 'usr/bin/hi', type: 'hardlink', target: 'usr/bin/hello' },
+      { path: 'var/lib/hello', uid: 1234, gid: 1234, uname: 'hello', gname: 'hello', mode: 0o750 }],
     scripts: { 'pre-install': 'addgroup -S hello 2>/dev/null\nadduser -S -D -H -h /var/lib/hello -s /sbin/nologin -G hello -g "Hello daemon" hello 2>/dev/null\nexit 0\n' } },
   { name: 'hello-data', version: '1.1-r0', files: [{ path: 'usr/share/hello/greeting', content: 'hi' }] },
   { name: 'hello-doc', version: '1.0-r0', installIf: ['hello=1.0-r0', 'docs'], files: [{ path: 'usr/share/doc/hello', content: 'doc' }] },
@@ -95,6 +96,8 @@ describe('fixture repository over loopback HTTP', () => {
     expect(out.manifest.get('/usr/bin/hi')).toMatchObject({ type: 'hardlink', linkTarget: '/usr/bin/hello' });
     expect(out.manifest.get('/bin/sh')).toMatchObject({ type: 'symlink', linkTarget: '/bin/busybox', owner: 'busybox' });
     expect(out.manifest.get('/usr/bin')).toMatchObject({ type: 'dir' });
+    expect(out.manifest.get('/var/lib/hello')).toMatchObject({ type: 'dir', mode: 0o750 });
+    expect([...out.ownerNames]).toEqual([['/var/lib/hello', { user: 'hello', group: 'hello' }]]);
     expect(out.effects).toEqual(expect.arrayContaining([
       { kind: 'group', package: 'hello', name: 'hello', system: true },
       expect.objectContaining({ kind: 'user', name: 'hello', home: '/var/lib/hello', shell: '/sbin/nologin', group: 'hello', gecos: 'Hello daemon', system: true, createHome: false }),
