@@ -5,7 +5,10 @@ import type { LogEvent } from '../../src-shared/progress';
 /** The live log, collapsed by default; follows the newest line while open. */
 export function LogPanel({ log }: { log: LogEvent[] }) {
   const end = useRef<HTMLDivElement>(null);
-  useEffect(() => end.current?.scrollIntoView?.({ block: 'nearest' }), [log.length]);
+  useEffect(() => {
+    // Braces matter: recent Chromium returns a Promise from scrollIntoView, and an effect must return nothing.
+    void end.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [log.length]);
   return (
     <Accordion disableGutters>
       <AccordionSummary aria-controls="build-log" id="build-log-header">

@@ -21,7 +21,7 @@ interface BuildState {
   builtKey: string | null;
   cancelling: boolean;
   vm: { status: JobStatus; jobId: string | null; passed?: boolean; seconds?: number; error?: ErrorInfo };
-  start(request: BuildRequest, key: string): Promise<void>;
+  start(request: BuildRequest | (() => Promise<BuildRequest>), key: string): Promise<void>;
   cancel(): Promise<void>;
   tryInVm(): Promise<void>;
   onProgress(p: Payload<'build.progress'>): void;
@@ -38,7 +38,8 @@ export const useBuildStore = create<BuildState>((set, get) => ({
     const jobId = newJobId();
     set({ ...initial, status: 'running', jobId });
     try {
-      const result = await call('build.start', { jobId, build: request });
+      const build = typeof request === 'function' ? await request() : request;
+      const result = await call('build.start', { jobId, build });
       set({ status: 'done', result, builtKey: key, cancelling: false });
     } catch (err) {
       const error = errorInfo(err);

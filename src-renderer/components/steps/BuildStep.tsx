@@ -33,11 +33,12 @@ export function BuildStep() {
   const [confirmCancel, setConfirmCancel] = useState(false);
   const stale = b.status === 'done' && b.builtKey !== selectionKey();
 
-  const start = async () => {
-    const customization = await useCustomizeStore.getState().prepare();
-    const request: BuildRequest = { profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), customization };
-    await b.start(request, selectionKey());
-  };
+  // The password is hashed (in main) as part of starting; a failure there shows like any build error.
+  const start = () =>
+    b.start(async (): Promise<BuildRequest> => {
+      const customization = await useCustomizeStore.getState().prepare();
+      return { profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), customization };
+    }, selectionKey());
 
   return (
     <section>

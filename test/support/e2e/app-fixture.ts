@@ -26,7 +26,8 @@ export interface E2eApp {
 }
 
 export async function startE2eApp(o: { withFeed?: boolean } = {}): Promise<E2eApp> {
-  const rendererDir = await ensureRendererBuilt();
+  // NEXUS_E2E_RENDERER_DIR: use another build (e.g. `vite build --minify false --outDir /tmp/r`) to debug.
+  const rendererDir = process.env.NEXUS_E2E_RENDERER_DIR ?? (await ensureRendererBuilt());
   const dir = await mkdtemp(join(tmpdir(), 'nexus-e2e-'));
   let cacheN = 0;
   const freshCache = async () => {
@@ -59,8 +60,12 @@ export async function startE2eApp(o: { withFeed?: boolean } = {}): Promise<E2eAp
     newPage: async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       page.setDefaultTimeout(20_000);
-      page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-      page.on('console', (m) => m.type() === 'error' && console.error(`[page console] ${m.text()}`));
+      page.on('pageerror', (e) => console.error(`[page error] ${e.stack ?? e.message}`));
+      page.on('console', async (m) => {
+        if (m.type() !== 'error') return;
+        const args = await Promise.all(m.args().map((a) => a.jsonValue().catch(() => '?')));
+        console.error(`[page console] ${args.map(String).join(' ')}`);
+      });
       return page;
     },
     close: async () => {
