@@ -65,8 +65,13 @@ async function aptDownload(arch: FeedArch, names: string[]): Promise<Map<string,
   await writeFile(join(apt, 'debian.sources'), `Types: deb\nURIs: http://deb.debian.org/debian\nSuites: ${SUITE[arch]}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`);
   const opts = ['-o', 'Dir::Etc::SourceList=/dev/null', '-o', `Dir::Etc::SourceParts=${apt}`, '-o', `Dir::State::Lists=${join(apt, 'lists')}`, '-o', `Dir::Cache=${join(apt, 'cache')}`,
     '-o', `APT::Architecture=${debArch}`, '-o', `APT::Architectures=${debArch}`, '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Sandbox::User=root'];
-  if (!existsSync(join(apt, 'lists', 'lock')) || (await readdir(join(apt, 'lists'))).length < 3) await execa('apt-get', [...opts, '-q', 'update']);
-  await execa('apt-get', [...opts, '-q', 'download', ...missing], { cwd: dir });
+  try {
+    if (!existsSync(join(apt, 'lists', 'lock')) || (await readdir(join(apt, 'lists'))).length < 3) await execa('apt-get', [...opts, '-q', 'update']);
+    await execa('apt-get', [...opts, '-q', 'download', ...missing], { cwd: dir });
+  } catch (err) {
+    throw new Error(`The image tests need ${missing.join(', ')} (${debArch}) from the Debian archive once; apt-get failed: ${String((err as Error).message).slice(0, 300)}. `
+      + `Run them once with network access, or point NEXUS_TEST_DEBS at a cache that has the .deb files.`, { cause: err });
+  }
   found = await have();
   for (const n of names) if (!found.has(n)) throw new Error(`apt-get download ${n} (${debArch}) gave no .deb`);
   return found;

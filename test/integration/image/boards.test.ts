@@ -45,7 +45,7 @@ describe('rpi5', () => {
     expect(cmdline).toMatch(/console=ttyAMA10,115200/);
     const dtb = await execa('mcopy', ['-i', boot, '::/bcm2712-rpi-5-b.dtb', join(dir, 'pi5.dtb')], MT).then(() => readFile(join(dir, 'pi5.dtb')));
     expect(dtb.readUInt32BE(0)).toBe(0xd00dfeed); // flattened device tree magic
-  }, 180_000);
+  }, 300_000); // the first run also builds the arm64/riscv64 test feeds
 });
 
 describe('visionfive2', () => {
@@ -81,7 +81,7 @@ describe('visionfive2', () => {
     expect(ext).toMatch(/^\tinitrd \/initramfs$/m);
     expect(ext).toMatch(/^\tfdtdir \/dtbs$/m);
     expect(ext).toMatch(/^\tappend console=ttyS0,115200/m);
-  }, 180_000);
+  }, 300_000); // the first run also builds the arm64/riscv64 test feeds
 });
 
 describe('tinybox on qemu-riscv64', () => {
