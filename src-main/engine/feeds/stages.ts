@@ -57,8 +57,15 @@ export function planRequests(plan: BuildPlan): PackageRequest[] {
   return plan.packages.map((p) => ({ dep: p.name, from: requesters(p.from) }));
 }
 
+function checkLockFeed(lock: PackageLock, feed: FeedConfig): void {
+  if (lock.feed.arch !== feed.arch || lock.feed.branch !== feed.branch) {
+    throw new NexusError('LOCK_MISMATCH', `The lock file is for ${lock.feed.arch} ${lock.feed.branch}, but this build uses ${feed.arch} ${feed.branch}.`, 'Use the lock file written by a build of the same Box and architecture.');
+  }
+}
+
 /** The locked set, looked up in the indexes (exact version and C:), or rebuilt from the lock when the index moved on. */
 export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: ApkIndex[]): Resolution {
+  checkLockFeed(lock, feed);
   const byKey = new Map<string, ApkPackage>();
   for (const idx of indexes) for (const p of idx.packages) byKey.set(`${p.name}\0${p.checksum}`, p);
   const pkgs = lock.packages.map((l): ApkPackage => {
@@ -85,12 +92,13 @@ export function resolveStage(opts: FeedStageOptions = {}): Stage<BuildPlan, Reso
       if (!plan.feed) throw new NexusError('NO_FEED', `${plan.box.name} is not composed from a package feed.`, 'Only Linux Boxes use package feeds.');
       const feed = feedConfig(plan.feed, opts);
       const keys = await feedKeys(feed);
+      const lockFile = opts.lockFile ? await readLockFile(opts.lockFile) : null;
+      if (lockFile) checkLockFeed(lockFile, feed);
       const cache = opts.cache ?? new FeedCache();
       ctx.progress({ fraction: 0, message: `Loading indexes of ${describeFeed(feed)}` });
       const indexes = await loadIndexes(feed, keys, { cache, offline: !!opts.offline, signal: ctx.signal, log: (l, m) => ctx.log(l, m) });
       ctx.throwIfCancelled();
       ctx.progress({ fraction: 0.5, message: 'Resolving dependencies' });
-      const lockFile = opts.lockFile ? await readLockFile(opts.lockFile) : null;
       const resolution = lockFile ? resolveFromLock(lockFile, feed, indexes) : resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed) });
       const lock = makeLock({ name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories },
         Object.fromEntries(indexes.map((i) => [i.repo.name, i.description])), resolution.packages.map((r) => r.pkg));

@@ -303,5 +303,7 @@ describe('fixture repository over loopback HTTP', () => {
     // --lock reproduces the same set from the lock file.
     const locked = await Pipeline.start<BuildPlan>().then(resolveStage({ ...oo, lockFile: lockPath })).run(deadMirror);
     expect(serializeLock(locked.lock)).toBe(serializeLock(await readLockFile(lockPath)));
+    const otherArch = { ...deadMirror, feed: { ...deadMirror.feed!, arch: 'aarch64' } } as BuildPlan;
+    await expect(Pipeline.start<BuildPlan>().then(resolveStage({ ...oo, lockFile: lockPath })).run(otherArch)).rejects.toMatchObject({ code: 'LOCK_MISMATCH' });
   });
 });
