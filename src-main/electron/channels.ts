@@ -10,3 +10,16 @@ export const UNSUBSCRIBE = `${PREFIX}unsubscribe`;
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'nexus';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+
+/**
+ * True for URLs of our own renderer. Compares scheme and host, not URL.origin: Node's URL reports the
+ * origin of non-special schemes such as app:// as "null".
+ */
+export function isAppUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}

@@ -6,7 +6,7 @@
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
 import { COMMAND_NAMES, isEventName, type CommandName, type Response } from '../../src-shared/contract';
 import type { Dispatcher } from '../app/dispatcher';
-import { APP_ORIGIN, SUBSCRIBE, UNSUBSCRIBE, commandChannel, eventChannel } from './channels';
+import { SUBSCRIBE, UNSUBSCRIBE, commandChannel, eventChannel, isAppUrl } from './channels';
 
 type SenderEvent = Pick<IpcMainInvokeEvent | IpcMainEvent, 'senderFrame' | 'sender'>;
 
@@ -15,11 +15,7 @@ export function isTrustedSender(event: SenderEvent, trusted: (wc: WebContents) =
   const frame = event.senderFrame;
   if (!frame || frame.parent !== null) return false;
   if (!trusted(event.sender)) return false;
-  try {
-    return new URL(frame.url).origin === APP_ORIGIN;
-  } catch {
-    return false;
-  }
+  return isAppUrl(frame.url);
 }
 
 const REFUSED: Response<never> = { ok: false, error: { code: 'IPC_REFUSED', message: 'This request did not come from the Nexus Imager window.' } };

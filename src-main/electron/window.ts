@@ -4,15 +4,7 @@
  * permission request are denied.
  */
 import { BrowserWindow, type Session, type WebContents } from 'electron';
-import { APP_ORIGIN } from './channels';
-
-export function isOwnUrl(url: string): boolean {
-  try {
-    return new URL(url).origin === APP_ORIGIN;
-  } catch {
-    return false;
-  }
-}
+import { isAppUrl as isOwnUrl } from './channels';
 
 /** Locks down a webContents: used for the main window and for any other that might appear. */
 export function lockDown(contents: WebContents): void {
