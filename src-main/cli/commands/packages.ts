@@ -9,7 +9,7 @@ import { NexusError } from '../../../src-shared/errors';
 import { formatBytes } from '../../../src-shared/format';
 import { loadCatalog } from '../../engine/catalog/load';
 import {
-  describeFeed, feedConfig, feedKeys, loadIndexes, loadTrustedKeys, planRequests, readApkIndex, resolvePackages, verifyApkFile,
+  describeFeed, feedConfig, feedKeys, loadIndexes, loadTrustedKeys, planRequests, readApkHeader, readApkIndex, resolvePackages, verifyApkFile,
 } from '../../engine/feeds';
 import { resourcesDir } from '../../engine/paths';
 import { resolvePlan } from '../../engine/plan/resolve';
@@ -62,15 +62,15 @@ export function register(program: Command) {
     .option('--json', 'machine-readable output')
     .action(action(async (file: string, flags: { keys?: string; json?: boolean }) => {
       const keys = await loadTrustedKeys(flags.keys ?? join(resourcesDir(), 'keys', 'alpine'));
-      const bytes = await readFile(file);
-      // An index's second member holds APKINDEX; a package's holds .PKGINFO. Sniff instead of trusting the name.
-      const isIndex = /APKINDEX/i.test(basename(file)) || bytes.includes(Buffer.from('APKINDEX\0')) && !bytes.subarray(0, 64 * 1024).includes(Buffer.from('.PKGINFO'));
-      if (isIndex) {
-        const idx = await readApkIndex(bytes, { name: basename(file), branch: '', arch: '', base: '' }, keys, file);
+      const verifyIndex = async () => {
+        const idx = await readApkIndex(await readFile(file), { name: basename(file), branch: '', arch: '', base: '' }, keys, file);
         if (flags.json) printJson({ ok: true, kind: 'index', signer: idx.signer, description: idx.description, packages: idx.packages.length });
         else process.stdout.write(`OK: ${file} is an APK index (${idx.description || 'no description'}, ${idx.packages.length} packages) signed by ${idx.signer}\n`);
-        return;
-      }
+      };
+      if (/APKINDEX/i.test(basename(file))) return void (await verifyIndex());
+      // Sniff rather than trust the name: a file without .PKGINFO may still be an index.
+      const header = await readApkHeader(file, file).catch((err: unknown) => err);
+      if (header instanceof NexusError && header.code === 'BAD_PACKAGE' && /no \.PKGINFO/.test(header.message)) return void (await verifyIndex());
       const v = await verifyApkFile(file, keys);
       const info = { ok: true, kind: 'package', name: v.pkginfo.name, version: v.pkginfo.version, signer: v.signer, checksum: v.checksum, datahash: v.pkginfo.datahash ?? null, scripts: [...v.scripts.keys()] };
       if (flags.json) printJson(info);
