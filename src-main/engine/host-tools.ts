@@ -26,8 +26,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'mcopy', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
   { command: 'mmd', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
   { command: 'debugfs', features: ['build: ext4 ownership without root'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
-  { command: 'zstd', features: ['build: --compress=zst'], packages: { apt: 'zstd', dnf: 'zstd', pacman: 'zstd', brew: 'zstd' }, optional: true },
-  { command: 'xz', features: ['build: --compress=xz'], packages: { apt: 'xz-utils', dnf: 'xz', pacman: 'xz', brew: 'xz' }, optional: true },
+  { command: 'zstd', features: ['build: --compress=zst', 'flash: .zst images'], packages: { apt: 'zstd', dnf: 'zstd', pacman: 'zstd', brew: 'zstd' }, optional: true },
+  { command: 'xz', features: ['build: --compress=xz', 'flash: .xz images'], packages: { apt: 'xz-utils', dnf: 'xz', pacman: 'xz', brew: 'xz' }, optional: true },
   { command: 'sfdisk', features: ['build: partition tables (checks)'], packages: { apt: 'fdisk', dnf: 'util-linux', pacman: 'util-linux', brew: 'util-linux' } },
   { command: 'objcopy', features: ['build: unified kernel images'], packages: { apt: 'binutils', dnf: 'binutils', pacman: 'binutils', brew: 'binutils' } },
   { command: 'qemu-system-x86_64', features: ['boot test: x86_64'], packages: { apt: 'qemu-system-x86', dnf: 'qemu-system-x86', pacman: 'qemu-system-x86', brew: 'qemu' } },
@@ -37,6 +37,9 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'signify-openbsd', features: ['tests: signify interoperability (openbox)'], packages: { apt: 'signify-openbsd', dnf: 'signify', pacman: 'signify', brew: 'signify-osx' }, optional: true },
   { command: 'lsblk', features: ['flash: drive details'], packages: { apt: 'util-linux', dnf: 'util-linux', pacman: 'util-linux' } },
   { command: 'pkexec', features: ['flash: privileged writer (Linux)'], packages: { apt: 'pkexec', dnf: 'polkit', pacman: 'polkit' }, optional: true },
+  { command: 'bzip2', features: ['flash: .bz2 images'], packages: { apt: 'bzip2', dnf: 'bzip2', pacman: 'bzip2', brew: 'bzip2' }, optional: true },
+  { command: 'umount', features: ['flash: unmount the target first (Linux)'], packages: { apt: 'mount', dnf: 'util-linux', pacman: 'util-linux' } },
+  { command: 'eject', features: ['flash: --eject (Linux)'], packages: { apt: 'eject', dnf: 'util-linux', pacman: 'util-linux' }, optional: true },
 ];
 
 const found = new Map<string, string | null>();
