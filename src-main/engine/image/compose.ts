@@ -88,7 +88,7 @@ export const initramfsStage: Stage<ComposeState, ComposeState> = {
     const cfg = state.configured!;
     const ram = state.plan.filesystems!.root.type === 'initramfs';
     const source = ram ? cfg.rootfs : await buildDiskInitramfs(cfg.rootfs, state.plan, cfg.modules.files, state.epoch);
-    const key = { v: 2, kind: ram ? 'ram' : 'disk', tree: ram ? state.rootHash : manifestHash(source) };
+    const key = { v: 3, kind: ram ? 'ram' : 'disk', tree: ram ? state.rootHash : manifestHash(source) };
     const dir = await cached(state, ctx, 'initramfs', key, async (d) => {
       ctx.progress({ message: `packing ${source.size} entries` });
       await writeFile(join(d, 'initramfs.img'), await packInitramfs(source));
@@ -172,6 +172,17 @@ function packageFiles(packages: FsManifest, from: string, dest: string): Array<{
   return [{ dest, entry }];
 }
 
+/** MBR partitions have no names: tell the initramfs the disk signature and the partition numbers instead. */
+export function mbrPartitionHint(plan: BuildPlan, seed: Seed): string {
+  const disk = plan.partitions.filter((p) => p.role === 'root' || p.role === 'root-verity' || p.role === 'state');
+  if (plan.partitionTable !== 'mbr' || disk.length === 0) return '';
+  const id = Buffer.alloc(4);
+  id.writeUInt32LE(mbrDiskId(seed));
+  return `nexus.mbr=${id.toString('hex')} nexus.parts=${disk.map((p) => `${p.label}:${p.index}`).join(',')}`;
+}
+
+export const mbrDiskId = (seed: Seed) => parseInt(seed.hex('mbr-disk-id', 4), 16);
+
 export const bootStage: Stage<ComposeState, ComposeState> = {
   id: 'boot',
   title: 'Make the boot partition',
@@ -181,7 +192,7 @@ export const bootStage: Stage<ComposeState, ComposeState> = {
     const files: FatFile[] = [];
     const kernelBytes = await readEntry(configured!.kernel.image);
     const initrd = await readFile(state.initramfs!);
-    const cmdline = [boot.kernelCmdline, state.verity ? `nexus.verity=${state.verity.rootHash}` : '', 'panic=10'].filter(Boolean).join(' ');
+    const cmdline = [boot.kernelCmdline, state.verity ? `nexus.verity=${state.verity.rootHash}` : '', mbrPartitionHint(plan, state.seed!), 'panic=10'].filter(Boolean).join(' ');
     state.kernelCmdline = cmdline;
     const kernelDest = boot.files.find((f) => f.from === 'kernel' || /vmlinu|Image/.test(f.from))?.dest ?? 'vmlinuz';
     const names: BootNames = { kernel: kernelDest, initramfs: boot.files.find((f) => f.from === 'generated:initramfs')?.dest ?? 'initramfs' };

@@ -46,7 +46,7 @@ export async function packInitramfs(manifest: FsManifest): Promise<Buffer> {
   return gzipSync(writeCpio(await toCpioEntries(manifest)), { level: 6 });
 }
 
-const INITRAMFS_APPLETS = ['sh', 'mount', 'mkdir', 'sed', 'grep', 'sleep', 'cat', 'insmod', 'switch_root', 'poweroff', 'head', 'echo', 'mountpoint'];
+const INITRAMFS_APPLETS = ['sh', 'mount', 'mkdir', 'sed', 'grep', 'sleep', 'cat', 'insmod', 'switch_root', 'poweroff', 'head', 'echo', 'od', 'tr'];
 const LIB_DIRS = ['/lib', '/usr/lib', '/lib64', '/usr/lib64'];
 
 /** Copies an entry and everything it needs (symlink targets, ELF interpreter and libraries) from root to out. */

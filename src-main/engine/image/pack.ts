@@ -12,7 +12,7 @@ import type { BuildOutputFile } from '../build-types';
 import type { Stage } from '../runner';
 import { assembleImage, type Region } from './assemble';
 import { bmapXml } from './bmap';
-import { contentSizes, type ComposeState } from './compose';
+import { contentSizes, mbrDiskId, type ComposeState } from './compose';
 import { layoutDisk, tableEntries } from './layout';
 import { SECTOR, writeGpt, writeMbr } from './partition-table';
 import { spdxDocument } from './sbom';
@@ -56,7 +56,7 @@ export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult
       regions.push({ offset: 0, source: g.primary, length: g.primary.length, policy: { kind: 'all' } });
       backup = { data: g.backup, offset: g.backupOffset };
     } else {
-      const mbr = writeMbr(parseInt(state.seed!.hex('mbr-disk-id', 4), 16), entries);
+      const mbr = writeMbr(mbrDiskId(state.seed!), entries);
       regions.push({ offset: 0, source: mbr, length: mbr.length, policy: { kind: 'all' } });
     }
     for (const p of layout.partitions) {
