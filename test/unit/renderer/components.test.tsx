@@ -1,0 +1,114 @@
+// @vitest-environment jsdom
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BoxStep } from '../../../src-renderer/components/steps/BoxStep';
+import { BuildStep } from '../../../src-renderer/components/steps/BuildStep';
+import { CustomizeStep } from '../../../src-renderer/components/steps/CustomizeStep';
+import { DriveStep } from '../../../src-renderer/components/steps/DriveStep';
+import { WriteStep } from '../../../src-renderer/components/steps/WriteStep';
+import { setApi } from '../../../src-renderer/stores/api';
+import { useBuildStore } from '../../../src-renderer/stores/build-store';
+import { useCatalogStore } from '../../../src-renderer/stores/catalog-store';
+import { useCustomizeStore } from '../../../src-renderer/stores/customize-store';
+import { EMPTY_FIELDS, validateFields } from '../../../src-renderer/stores/customize-validation';
+import { useDrivesStore } from '../../../src-renderer/stores/drives-store';
+import { useFlashStore } from '../../../src-renderer/stores/flash-store';
+import { useSelectionStore } from '../../../src-renderer/stores/selection-store';
+import { CATALOG, drive, fakeApi } from '../../support/renderer/fake-api';
+
+const MiB = 1024 * 1024;
+const result = (size: number) => ({
+  historyId: 'h1', planHash: 'p', image: '/out/tinybox.img', sha256: 'a'.repeat(64), size, packageCount: 4, warnings: [],
+  files: [{ kind: 'image' as const, path: '/out/tinybox.img', size }, { kind: 'bmap' as const, path: '/out/tinybox.bmap', size: 700 }],
+});
+
+beforeEach(() => {
+  setApi(fakeApi().api);
+  useCatalogStore.setState({ catalog: CATALOG, system: { version: '1', platform: 'linux', transport: 'websocket', qemu: ['x86_64'] }, error: null });
+  useSelectionStore.setState({ mode: 'build', box: 'tinybox', arch: 'x86_64', board: 'qemu-x86_64' });
+  useCustomizeStore.setState({ fields: { ...EMPTY_FIELDS }, errors: {}, fragments: null });
+});
+afterEach(cleanup);
+
+describe('components (roles and names as the e2e tests use them)', () => {
+  it('Choose a Box: six Box buttons; selecting one marks it pressed', () => {
+    useSelectionStore.setState({ box: null });
+    render(<BoxStep />);
+    const group = screen.getByRole('group', { name: 'Boxes' });
+    expect(within(group).getAllByRole('button')).toHaveLength(6);
+    const crypto = screen.getByRole('button', { name: /^cryptobox:/ });
+    expect(crypto.getAttribute('aria-pressed')).toBe('false');
+    expect((screen.getByRole('button', { name: /Next: architecture/ }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(crypto);
+    expect(crypto.getAttribute('aria-pressed')).toBe('true');
+    expect(screen.getByRole('region', { name: 'Write an existing image' })).toBeTruthy();
+  });
+
+  it('Customize: inline error from the shared schema, Next disabled until fixed; typed input survives a remount', () => {
+    const view = render(<CustomizeStep />);
+    const host = screen.getByRole('textbox', { name: 'Host name' });
+    fireEvent.change(host, { target: { value: 'bad host' } });
+    expect(host.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByText(/letters, digits and "-" only/)).toBeTruthy();
+    expect((screen.getByRole('button', { name: 'Next: build' }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(host, { target: { value: 'good-host' } });
+    expect((screen.getByRole('button', { name: 'Next: build' }) as HTMLButtonElement).disabled).toBe(false);
+    view.unmount();
+    render(<CustomizeStep />);
+    expect((screen.getByRole('textbox', { name: 'Host name' }) as HTMLInputElement).value).toBe('good-host');
+    expect(validateFields(useCustomizeStore.getState().fields)).toEqual({});
+  });
+
+  it('Build: a failure shows its message and what to try', () => {
+    useBuildStore.setState({ status: 'failed', stages: [], log: [], error: { code: 'INDEX_UNAVAILABLE', message: 'Cannot fetch the index.', hint: 'Check the mirror.' } });
+    render(<BuildStep />);
+    const alert = screen.getByRole('alert');
+    expect(alert.textContent).toContain('Cannot fetch the index.');
+    expect(alert.textContent).toContain('Check the mirror.');
+    expect(screen.getByRole('button', { name: 'Build again' })).toBeTruthy();
+  });
+
+  it('Choose the drive: system drives hidden, too small and write-protected disabled with the reason, large flagged', async () => {
+    useBuildStore.setState({ status: 'done', result: result(64 * MiB), builtKey: null });
+    const drives = [
+      drive('/dev/sda', 500e9, { system: true }),
+      drive('/dev/sdb', 16 * MiB),
+      drive('/dev/sdc', 8e9, { readOnly: true }),
+      drive('/dev/sdd', 256 * 1024 ** 3),
+      drive('/dev/sde', 8e9),
+    ];
+    const f = fakeApi({ 'drives.list': () => drives });
+    setApi(f.api);
+    useDrivesStore.setState({ drives: [], selected: [], loaded: false });
+    render(<DriveStep />);
+    await screen.findByText(/1 system drive is hidden/);
+    const list = screen.getByRole('list', { name: 'Drives' });
+    expect(within(list).queryByRole('checkbox', { name: /\/dev\/sda/ })).toBeNull();
+    expect(screen.getByText(/1 system drive is hidden/)).toBeTruthy();
+    const small = within(list).getByRole('checkbox', { name: /^\/dev\/sdb/ }) as HTMLInputElement;
+    expect(small.disabled).toBe(true);
+    expect(screen.getByText(/but the image needs 64\.0 MiB/)).toBeTruthy();
+    expect((within(list).getByRole('checkbox', { name: /^\/dev\/sdc/ }) as HTMLInputElement).disabled).toBe(true);
+    expect(screen.getByText(/write-protected/)).toBeTruthy();
+    expect(screen.getByText(/Large drive:/)).toBeTruthy();
+    fireEvent.click(within(list).getByRole('checkbox', { name: /^\/dev\/sde/ }));
+    expect((screen.getByRole('button', { name: 'Write' }) as HTMLButtonElement).disabled).toBe(false);
+    expect(f.listeners('drives.changed')).toBe(1);
+  });
+
+  it('Write and verify: per-drive progress, then the board\'s next steps', () => {
+    useSelectionStore.setState({ board: 'rpi5' });
+    useFlashStore.setState({
+      status: 'running', jobId: 'j', targets: ['/dev/sde'], result: null, error: null,
+      progress: { type: 'flash.progress', phase: 'writing', sourceBytesRead: 0, sourceBytesTotal: null, elapsedMs: 1, targets: [{ device: '/dev/sde', phase: 'writing', bytesDone: 32 * MiB, bytesTotal: 64 * MiB, speed: 10 * MiB, avgSpeed: 10 * MiB, etaSeconds: 3 }] },
+    });
+    const view = render(<WriteStep />);
+    expect(screen.getByRole('progressbar', { name: /\/dev\/sde Writing progress/ }).getAttribute('aria-valuenow')).toBe('50');
+    expect(screen.getByText(/10\.0 MiB\/s · 3s left/)).toBeTruthy();
+    view.unmount();
+    useFlashStore.setState({ status: 'done', result: { type: 'flash.result', ok: true, cancelled: false, imageSize: 1, durationMs: 1, targets: [] } });
+    render(<WriteStep />);
+    const steps = screen.getByRole('list', { name: 'Next steps' });
+    expect(within(steps).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['Insert the card', 'Power on']);
+  });
+});

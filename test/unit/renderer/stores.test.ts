@@ -1,0 +1,109 @@
+// @vitest-environment jsdom
+import { beforeEach, describe, expect, it } from 'vitest';
+import { setApi } from '../../../src-renderer/stores/api';
+import { useBuildStore } from '../../../src-renderer/stores/build-store';
+import { useCatalogStore } from '../../../src-renderer/stores/catalog-store';
+import { EMPTY_FIELDS, toCustomization, validateFields } from '../../../src-renderer/stores/customize-validation';
+import { useDrivesStore } from '../../../src-renderer/stores/drives-store';
+import { useFlashStore } from '../../../src-renderer/stores/flash-store';
+import { useSelectionStore } from '../../../src-renderer/stores/selection-store';
+import { connectStores } from '../../../src-renderer/stores/sync';
+import { stepsFor, useWizardStore } from '../../../src-renderer/stores/wizard-store';
+import { CATALOG, drive, fakeApi } from '../../support/renderer/fake-api';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3ba5/fDhWM1mQMnmKJL5u7c2H1RSUvHb3IbbGJp0fJ you@host';
+
+beforeEach(() => {
+  useCatalogStore.setState({ catalog: CATALOG, system: { version: '1', platform: 'linux', transport: 'websocket', qemu: ['x86_64'] }, error: null });
+  useSelectionStore.setState({ mode: 'build', box: null, arch: null, board: null });
+});
+
+describe('customize validation (same zod schemas as the CLI)', () => {
+  it('accepts the defaults and reports each bad field with a helpful message', () => {
+    expect(validateFields(EMPTY_FIELDS)).toEqual({});
+    const e = validateFields({ ...EMPTY_FIELDS, hostname: '-bad', userName: 'Root', password: 'a', passwordConfirm: 'b', sshKeys: 'ssh-rsa nope', wifiSsid: 'home', wifiCountry: 'XX', timezone: 'Mars/Olympus' });
+    expect(Object.keys(e).sort()).toEqual(['hostname', 'passwordConfirm', 'sshKeys', 'timezone', 'userName', 'wifiCountry']);
+    expect(e.passwordConfirm).toBe('the two passwords differ');
+  });
+
+  it('checks every SSH key line and names the bad one', () => {
+    expect(validateFields({ ...EMPTY_FIELDS, sshKeys: KEY }).sshKeys).toBeUndefined();
+    expect(validateFields({ ...EMPTY_FIELDS, sshKeys: `${KEY}\n-----BEGIN OPENSSH PRIVATE KEY-----` }).sshKeys).toMatch(/^line 2: /);
+  });
+
+  it('builds the customization with the hash only, never the password', () => {
+    const c = toCustomization({ ...EMPTY_FIELDS, userName: 'alice', password: 'pw', passwordConfirm: 'pw', sshKeys: KEY }, `$6$salt$${'a'.repeat(86)}`);
+    expect(JSON.stringify(c)).not.toContain('"pw"');
+    expect(c.user).toEqual({ name: 'alice', admin: true, passwordHash: `$6$salt$${'a'.repeat(86)}` });
+    expect(c.sshKeys).toEqual([KEY]);
+  });
+});
+
+describe('selection offers only valid combinations', () => {
+  it('picks an architecture the Box supports and the QEMU board of that architecture', () => {
+    const s = useSelectionStore.getState();
+    s.chooseBox('dragonbox');
+    expect(useSelectionStore.getState()).toMatchObject({ box: 'dragonbox', arch: 'x86_64', board: 'qemu-x86_64' });
+    useSelectionStore.getState().chooseArch('riscv64');
+    expect(useSelectionStore.getState().arch).toBe('x86_64');
+    useSelectionStore.getState().chooseBox('tinybox');
+    useSelectionStore.getState().chooseArch('riscv64');
+    expect(useSelectionStore.getState().board).toBe('qemu-riscv64');
+    useSelectionStore.getState().chooseBoard('rpi5');
+    expect(useSelectionStore.getState().board).toBe('qemu-riscv64');
+    useSelectionStore.getState().chooseBoard('visionfive2');
+    expect(useSelectionStore.getState().board).toBe('visionfive2');
+  });
+
+  it('writing an existing image skips board, customize and build', () => {
+    expect(stepsFor('image')).toEqual(['box', 'drive', 'write']);
+    useWizardStore.setState({ step: 'box' });
+    useWizardStore.getState().next('image');
+    expect(useWizardStore.getState().step).toBe('drive');
+    useWizardStore.getState().back('build');
+    expect(useWizardStore.getState().step).toBe('build');
+  });
+});
+
+describe('job stores', () => {
+  it('build: stages keep their first order, events of other jobs are ignored, errors keep their hint', async () => {
+    const f = fakeApi({ 'build.start': () => Promise.reject({ code: 'INDEX_UNAVAILABLE', message: 'no index', hint: 'check the mirror' }) });
+    setApi(f.api);
+    const done = useBuildStore.getState().start({ profile: 'tinybox' }, 'k');
+    const jobId = useBuildStore.getState().jobId!;
+    const ev = (stage: string, status: 'running' | 'done') => ({ jobId, event: { type: 'progress' as const, stage, status, fraction: 0.5, bytesDone: null, bytesTotal: null, rate: null, etaSeconds: null, message: '' } });
+    useBuildStore.getState().onProgress(ev('fetch', 'running'));
+    useBuildStore.getState().onProgress(ev('unpack', 'running'));
+    useBuildStore.getState().onProgress(ev('fetch', 'done'));
+    useBuildStore.getState().onProgress({ ...ev('other', 'running'), jobId: 'someone-else' });
+    expect(useBuildStore.getState().stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['fetch:done', 'unpack:running']);
+    await done;
+    expect(useBuildStore.getState()).toMatchObject({ status: 'failed', error: { code: 'INDEX_UNAVAILABLE', hint: 'check the mirror' } });
+  });
+
+  it('flash: a cancelled result is shown as cancelled', async () => {
+    const f = fakeApi({ 'flash.start': () => ({ type: 'flash.result', ok: false, cancelled: true, imageSize: 1, durationMs: 1, targets: [] }), 'flash.cancel': () => ({ ok: true }) });
+    setApi(f.api);
+    await useFlashStore.getState().start({ kind: 'file', path: '/a.img' }, null, ['/dev/sdz'], true);
+    expect(useFlashStore.getState().status).toBe('cancelled');
+  });
+
+  it('drives: the live list replaces the old one and a removed drive stops being a target', () => {
+    useDrivesStore.setState({ drives: [drive('/dev/sdb', 1e9), drive('/dev/sdc', 1e9)], selected: ['/dev/sdb', '/dev/sdc'] });
+    useDrivesStore.getState().setDrives([drive('/dev/sdc', 1e9)]);
+    expect(useDrivesStore.getState().selected).toEqual(['/dev/sdc']);
+  });
+
+  it('sync: routes events to the stores and restores remembered choices', async () => {
+    const f = fakeApi({
+      'catalog.get': () => CATALOG,
+      'system.info': () => ({ version: '1', platform: 'linux', transport: 'websocket', qemu: [] }),
+      'settings.get': () => ({ box: 'cryptobox', arch: 'arm64', board: 'rpi5', customization: { hostname: 'kept' }, verifyAfterWrite: true }),
+    });
+    const stop = await connectStores(f.api);
+    expect(useSelectionStore.getState()).toMatchObject({ box: 'cryptobox', arch: 'arm64', board: 'rpi5' });
+    expect(f.listeners('build.progress')).toBe(1);
+    stop();
+    expect(f.listeners('build.progress')).toBe(0);
+  });
+});
