@@ -4,19 +4,25 @@ import { loadCatalog } from '../engine/catalog/load';
 import { listDrives, watchDrives } from '../engine/drives';
 import { whichTool } from '../engine/host-tools';
 import { resourcesDir } from '../engine/paths';
-import { engineModule, type AppPorts } from './ports';
+import type { AppPorts } from './ports';
 
-const BUILD_MODULE = '../engine/build';
 const QEMU: Record<Arch, string> = { x86_64: 'qemu-system-x86_64', arm64: 'qemu-system-aarch64', riscv64: 'qemu-system-riscv64' };
 
 export function defaultPorts(): AppPorts {
+  // profiles/ is read once per process (it ships with the app); a failed load is retried next time.
+  let catalog: ReturnType<typeof loadCatalog> | null = null;
   return {
-    loadCatalog: () => loadCatalog(),
+    loadCatalog: () => {
+      catalog ??= loadCatalog().catch((err) => {
+        catalog = null;
+        throw err;
+      });
+      return catalog;
+    },
     resourcesDir,
     build: async (plan, options) => {
-      // TODO(issue 6): static import once src-main/engine/build.ts lands.
-      const mod = await engineModule(() => import(BUILD_MODULE) as Promise<{ buildImage: AppPorts['build'] }>, 'Building images');
-      return mod.buildImage(plan, options);
+      const { buildImage } = await import('../engine/build');
+      return buildImage(plan, options);
     },
     bootTest: async (image, plan, signal) => {
       const { bootTest } = await import('../engine/vm/boot-test');

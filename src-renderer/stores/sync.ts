@@ -14,8 +14,7 @@ export async function connectStores(api: NexusApi): Promise<() => void> {
     api['build.log']((p) => useBuildStore.getState().onLog(p)),
     api['flash.progress']((p) => useFlashStore.getState().onProgress(p)),
   ];
-  await useCatalogStore.getState().load();
-  const settings = await call('settings.get', {}).catch(() => null);
+  const [, settings] = await Promise.all([useCatalogStore.getState().load(), call('settings.get', {}).catch(() => null)]);
   if (settings) {
     useSelectionStore.getState().restore(settings);
     useCustomizeStore.getState().restore(settings);

@@ -11,6 +11,8 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 export const RENDERER_DIR = join(ROOT, 'build', 'renderer');
 const STAMP = join(ROOT, 'build', '.renderer-stamp');
 const LOCK = join(ROOT, 'build', '.renderer-lock');
+/** Bump when the way the bundle is built changes. */
+const RECIPE = 2;
 
 async function walk(dir: string, out: string[]): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -24,7 +26,7 @@ async function fingerprint(): Promise<string> {
   const files: string[] = [join(ROOT, 'vite.config.ts'), join(ROOT, 'package-lock.json')];
   await walk(join(ROOT, 'src-renderer'), files);
   await walk(join(ROOT, 'src-shared'), files);
-  const h = createHash('sha256');
+  const h = createHash('sha256').update(`recipe ${RECIPE}\n`);
   for (const f of files.sort()) {
     const st = await stat(f);
     h.update(`${f}\0${st.size}\0${st.mtimeMs}\n`);
@@ -50,7 +52,8 @@ export async function ensureRendererBuilt(): Promise<string> {
   }
   try {
     if (!(await fresh(fp))) {
-      await execa('npx', ['vite', 'build'], { cwd: ROOT, stdio: 'inherit' });
+      // vitest sets NODE_ENV=test, which would give a development React in the bundle.
+      await execa('npx', ['vite', 'build'], { cwd: ROOT, stdio: 'inherit', env: { NODE_ENV: 'production' } });
       await writeFile(STAMP, fp);
     }
   } finally {
