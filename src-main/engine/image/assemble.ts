@@ -1,6 +1,7 @@
 /**
  * Writes the disk image: partition table(s) and every partition's content at its offset, as a sparse file
- * (all-zero 4 KiB blocks become holes), then computes the block map and the SHA-256 of the whole image.
+ * (all-zero 4 KiB blocks become holes), computing the SHA-256 of the whole image on the way, then the block map
+ * with a SHA-256 per mapped range.
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -29,12 +30,27 @@ const isZero = (b: Buffer) => b.equals(ZERO);
 
 export async function assembleImage(path: string, size: number, regions: Region[], onBytes: (done: number, total: number) => void, signal?: AbortSignal): Promise<AssembleResult> {
   const total = regions.reduce((n, r) => n + r.length, 0);
+  const ordered = [...regions].sort((a, b) => a.offset - b.offset);
   const mapped: BlockRange[] = [];
+  // The whole-image hash is computed while writing (regions in disk order, zeros for the gaps), so the
+  // finished file is read back only for the mapped ranges.
+  const whole = createHash('sha256');
+  const zeros = Buffer.alloc(CHUNK);
+  let hashedTo = 0;
+  const hashZerosTo = (end: number) => {
+    while (hashedTo < end) {
+      const n = Math.min(CHUNK, end - hashedTo);
+      whole.update(zeros.subarray(0, n));
+      hashedTo += n;
+    }
+  };
   const out = await open(path, 'w');
   let done = 0;
   try {
     await out.truncate(size);
-    for (const r of regions) {
+    for (const r of ordered) {
+      if (r.offset < hashedTo) throw new Error('overlapping image regions');
+      hashZerosTo(r.offset);
       const src = typeof r.source === 'string' ? await open(r.source, 'r') : null;
       try {
         const prefix = r.policy.kind === 'all' ? r.length : Math.min(r.length, r.policy.bytes);
@@ -47,6 +63,7 @@ export async function assembleImage(path: string, size: number, regions: Region[
             buf = Buffer.alloc(n);
             await src.read(buf, 0, n, pos);
           } else buf = (r.source as Buffer).subarray(pos, pos + n);
+          whole.update(buf);
           for (let b = 0; b < n; b += BMAP_BLOCK) {
             const blk = buf.subarray(b, Math.min(n, b + BMAP_BLOCK));
             const padded = blk.length === BMAP_BLOCK ? blk : Buffer.concat([blk, Buffer.alloc(BMAP_BLOCK - blk.length)]);
@@ -58,41 +75,31 @@ export async function assembleImage(path: string, size: number, regions: Region[
           done += n;
           onBytes(done, total);
         }
+        hashedTo = r.offset + r.length;
       } finally {
         await src?.close();
       }
     }
+    hashZerosTo(size);
     await out.sync();
   } finally {
     await out.close();
   }
   const ranges = coalesce(mapped).map((r) => ({ ...r, last: Math.min(r.last, Math.ceil(size / BMAP_BLOCK) - 1) }));
-  // One pass over the finished file: the whole-image hash and one hash per mapped range.
   const fh = await open(path, 'r');
-  const whole = createHash('sha256');
   const withSums: AssembleResult['ranges'] = [];
   try {
-    let ri = 0;
-    let rangeHash: ReturnType<typeof createHash> | null = null;
     const buf = Buffer.alloc(CHUNK);
-    for (let pos = 0; pos < size; pos += CHUNK) {
-      if (signal?.aborted) throw new CancelledError();
-      const n = Math.min(CHUNK, size - pos);
-      await fh.read(buf, 0, n, pos);
-      const chunk = buf.subarray(0, n);
-      whole.update(chunk);
-      for (let b = 0; b < n; b += BMAP_BLOCK) {
-        const block = (pos + b) / BMAP_BLOCK;
-        const r = ranges[ri];
-        if (!r || block < r.first) continue;
-        rangeHash ??= createHash('sha256');
-        rangeHash.update(chunk.subarray(b, Math.min(n, b + BMAP_BLOCK)));
-        if (block === r.last) {
-          withSums.push({ ...r, sha256: rangeHash.digest('hex') });
-          rangeHash = null;
-          ri++;
-        }
+    for (const r of ranges) {
+      const h = createHash('sha256');
+      const end = Math.min(size, (r.last + 1) * BMAP_BLOCK);
+      for (let pos = r.first * BMAP_BLOCK; pos < end; pos += CHUNK) {
+        if (signal?.aborted) throw new CancelledError();
+        const n = Math.min(CHUNK, end - pos);
+        await fh.read(buf, 0, n, pos);
+        h.update(buf.subarray(0, n));
       }
+      withSums.push({ ...r, sha256: h.digest('hex') });
     }
   } finally {
     await fh.close();
