@@ -110,4 +110,4 @@ export const BuildRequestSchema = z.object({
   output: z.string().optional(),
   customization: CustomizationSchema.optional(),
 });
-export type BuildRequest = z.infer<typeof BuildRequestSchema>;
+export type BuildRequest = z.input<typeof BuildRequestSchema>;

@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatBytes } from '../../../src-shared/format';
-import { cacheInfo, cleanCache, exportCache, FeedCache, importCache, loadTrustedKeys } from '../../engine/feeds';
+import { cacheInfo, cleanCache, FeedCache } from '../../engine/feeds';
+import { exportAll, importAll } from '../../engine/cache-bundle';
 import { resourcesDir } from '../../engine/paths';
 import { action, printJson, table } from '../output';
 
@@ -16,9 +17,9 @@ export function register(program: Command) {
     .option('--keys <dir>', 'keys to include (default: the shipped official keys)')
     .option('--json', 'machine-readable output')
     .action(action(async (file: string, flags: { keys?: string; json?: boolean }) => {
-      const r = await exportCache(file, { keyDirs: [flags.keys ?? defaultKeys()] });
+      const r = await exportAll(file, { keyDirs: [flags.keys ?? defaultKeys()] });
       if (flags.json) printJson({ ok: true, ...r });
-      else process.stdout.write(`Exported ${r.indexes} indexes and ${r.packages} packages (${formatBytes(r.bytes)}) to ${file}\n`);
+      else process.stdout.write(`Exported ${r.indexes} indexes, ${r.packages} packages and ${r.extra} official-image files (${formatBytes(r.bytes)}) to ${file}\n`);
     }));
 
   cache.command('import <file>')
@@ -26,9 +27,9 @@ export function register(program: Command) {
     .option('--keys <dir>', 'trusted keys to verify against (default: the shipped official keys; keys inside the file are never trusted by themselves)')
     .option('--json', 'machine-readable output')
     .action(action(async (file: string, flags: { keys?: string; json?: boolean }) => {
-      const r = await importCache(file, await loadTrustedKeys(flags.keys ?? defaultKeys()));
+      const r = await importAll(file, { apkKeysDir: flags.keys ?? defaultKeys() });
       if (flags.json) printJson({ ok: true, ...r });
-      else process.stdout.write(`Imported ${r.indexes} indexes and ${r.packages} packages into ${new FeedCache().root}\n`);
+      else process.stdout.write(`Imported ${r.indexes} indexes, ${r.packages} packages and ${r.extra?.releases ?? 0} official releases (${r.extra?.files ?? 0} files) into ${new FeedCache().root}\n`);
     }));
 
   cache.command('info')

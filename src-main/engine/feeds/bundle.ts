@@ -39,7 +39,13 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** Writes every cached index ref, index and package (or only the packages named by `checksums`) plus keys into one tar. */
-export async function exportCache(file: string, opts: { cache?: FeedCache; keyDirs?: string[]; checksums?: string[] } = {}): Promise<{ packages: number; indexes: number; bytes: number }> {
+/** Files of other caches (official images) carried in the same export; their owner verifies them on import. */
+export interface ExtraEntry {
+  name: string;
+  path: string;
+}
+
+export async function exportCache(file: string, opts: { cache?: FeedCache; keyDirs?: string[]; checksums?: string[]; extra?: ExtraEntry[] } = {}): Promise<{ packages: number; indexes: number; bytes: number; extra: number }> {
   const cache = opts.cache ?? new FeedCache();
   const refFiles = (await listFiles(join(cache.root, 'apk', 'refs'))).filter((f) => f.endsWith('.json'));
   const refs: IndexRef[] = [];
@@ -50,7 +56,8 @@ export async function exportCache(file: string, opts: { cache?: FeedCache; keyDi
   const wanted = opts.checksums ? new Set(opts.checksums.map(checksumHex)) : null;
   const packages = (await listFiles(join(cache.root, 'apk', 'packages'))).filter((f) => f.endsWith('.apk') && (!wanted || wanted.has(basename(f, '.apk'))));
   const keyFiles = (await Promise.all((opts.keyDirs ?? []).map(listFiles))).flat().filter((f) => /\.(pub|pem)$/.test(f));
-  if (refs.length === 0 && packages.length === 0) throw new NexusError('CACHE_EMPTY', `The cache at ${cache.root} has no indexes or packages to export.`, 'Resolve or build once online (nexus packages resolve …), then export.');
+  const extra = opts.extra ?? [];
+  if (refs.length === 0 && packages.length === 0 && extra.length === 0) throw new NexusError('CACHE_EMPTY', `The cache at ${cache.root} has no indexes or packages to export.`, 'Resolve or build once online (nexus packages resolve …), then export.');
   const manifest: ExportManifest = { format: FORMAT, version: 1, created: new Date().toISOString(), refs, packages: packages.map((p) => basename(p)), keys: keyFiles.map((k) => basename(k)) };
   const pack = tar.pack();
   const tmp = `${file}.tmp-${process.pid}`;
@@ -72,6 +79,10 @@ export async function exportCache(file: string, opts: { cache?: FeedCache; keyDi
       bytes += (await stat(p)).size;
       await addFile(`apk/packages/${basename(p)}`, p);
     }
+    for (const e of extra) {
+      bytes += (await stat(e.path)).size;
+      await addFile(e.name, e.path);
+    }
     pack.finalize();
     await writing;
     await rename(tmp, file);
@@ -81,11 +92,18 @@ export async function exportCache(file: string, opts: { cache?: FeedCache; keyDi
     await rm(tmp, { force: true });
     throw err;
   }
-  return { packages: packages.length, indexes: refs.length, bytes };
+  return { packages: packages.length, indexes: refs.length, bytes, extra: extra.length };
 }
 
 /** Verifies and adds everything in an export file to the cache. Nothing unverified enters the cache. */
-export async function importCache(file: string, keys: TrustedKeys, opts: { cache?: FeedCache } = {}): Promise<{ packages: number; indexes: number; keys: string[] }> {
+export interface ImportExtras<R> {
+  /** Entry names the other cache owns (staged to temporary files, never trusted by themselves). */
+  accepts(name: string): boolean;
+  /** Verifies the staged entries and moves them into their cache; runs after the packages passed. */
+  import(staged: Map<string, string>): Promise<R>;
+}
+
+export async function importCache<R = undefined>(file: string, keys: TrustedKeys, opts: { cache?: FeedCache; extras?: ImportExtras<R> } = {}): Promise<{ packages: number; indexes: number; keys: string[]; extra?: R }> {
   const cache = opts.cache ?? new FeedCache();
   let manifest: ExportManifest | null = null;
   const staged = new Map<string, string>(); // entry name → temp path
@@ -100,7 +118,8 @@ export async function importCache(file: string, keys: TrustedKeys, opts: { cache
         manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportManifest;
         continue;
       }
-      if (!/^(apk\/indexes\/[0-9a-f]{64}\.tar\.gz|apk\/packages\/[0-9a-f]{40,64}\.apk|keys\/[^/]+\.(pub|pem))$/.test(name) || entry.header.type !== 'file') {
+      const ours = /^(apk\/indexes\/[0-9a-f]{64}\.tar\.gz|apk\/packages\/[0-9a-f]{40,64}\.apk|keys\/[^/]+\.(pub|pem))$/.test(name);
+      if ((!ours && !opts.extras?.accepts(name)) || entry.header.type !== 'file') {
         entry.resume();
         continue;
       }
@@ -142,7 +161,8 @@ export async function importCache(file: string, keys: TrustedKeys, opts: { cache
         staged.delete(name);
       }
     }
-    return { packages, indexes, keys: keyNames };
+    const extra = opts.extras ? await opts.extras.import(staged) : undefined;
+    return { packages, indexes, keys: keyNames, ...(extra !== undefined ? { extra } : {}) };
   } finally {
     ex.destroy();
     await reading.catch(() => {});

@@ -18,6 +18,7 @@ import { appRoot } from '../../../src-main/engine/paths';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
 import { serveDirectory, type TestHttpServer } from '../../support/http-server';
+import { exportAll, importAll } from '../../../src-main/engine/cache-bundle';
 import { fakeImage, makeSignifyKey, sha256List, signEmbedded, type TestSignifyKey } from '../../support/signify';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl puffy@example';
@@ -187,6 +188,21 @@ describe('official image from a signed fixture mirror', () => {
 
     const b = await scenario('export-b');
     expect(await importOfficialEntries(await stage(false), { store: new OfficialStore(b.cache), keysDir })).toEqual({ releases: 1, files: 2 });
+    const offline = await buildOfficial(planFor(b.out), { offline: true, keysDir }, { cacheRoot: b.cache });
+    expect(Buffer.compare(await readFile(offline.image), IMAGE)).toBe(0);
+  });
+
+  it('travels in the one `nexus cache export` file with the packages, and builds offline after import', async () => {
+    const mirror = await makeMirror('mirror-bundle', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE });
+    const a = await scenario('bundle-a');
+    await buildOfficial(planFor(a.out), { mirror, keysDir }, { cacheRoot: a.cache });
+    const file = join(root, 'offline.nexus-cache');
+    const apkKeys = join(appRoot(), 'resources', 'keys', 'alpine');
+    expect(await exportAll(file, { keyDirs: [apkKeys], cacheRoot: a.cache })).toMatchObject({ packages: 0, extra: 3 });
+    const b = await scenario('bundle-b');
+    await expect(importAll(file, { apkKeysDir: apkKeys, cacheRoot: b.cache })).rejects.toMatchObject({ code: 'SIGNIFY_KEY_MISMATCH' });
+    expect(await blobs(b.cache)).toEqual([]);
+    expect((await importAll(file, { apkKeysDir: apkKeys, officialKeysDir: keysDir, cacheRoot: b.cache })).extra).toEqual({ releases: 1, files: 2 });
     const offline = await buildOfficial(planFor(b.out), { offline: true, keysDir }, { cacheRoot: b.cache });
     expect(Buffer.compare(await readFile(offline.image), IMAGE)).toBe(0);
   });
