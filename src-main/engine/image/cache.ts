@@ -1,10 +1,10 @@
 /**
  * Stage cache: a stage's output files in `cacheDir()/image-stages/<stage>/<key>/`, keyed by the hash of
  * everything the stage reads. Entries appear atomically (built in a temp dir, renamed), so a cancelled or
- * failed stage never leaves a half entry behind.
+ * failed stage never leaves a half entry behind. Each stage keeps its most recently used entries only.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashCanonical } from '../plan/canonical';
 import { cacheDir } from '../paths';
@@ -14,10 +14,25 @@ export interface CacheHit {
   hit: boolean;
 }
 
+/** Entries kept per stage; older ones (by last use) are removed when a new one is added. */
+export const ENTRIES_PER_STAGE = 8;
+
+async function prune(stageDir: string, keep: string): Promise<void> {
+  const entries = (await readdir(stageDir)).filter((n) => !n.startsWith('.'));
+  if (entries.length <= ENTRIES_PER_STAGE) return;
+  const aged = await Promise.all(entries.map(async (n) => ({ n, t: await stat(join(stageDir, n, '.done')).then((s) => s.mtimeMs, () => 0) })));
+  aged.sort((a, b) => b.t - a.t);
+  for (const { n } of aged.slice(ENTRIES_PER_STAGE)) if (n !== keep) await rm(join(stageDir, n), { recursive: true, force: true });
+}
+
 export async function cachedStage(stage: string, key: unknown, produce: (dir: string) => Promise<void>, root = join(cacheDir(), 'image-stages')): Promise<CacheHit> {
   const id = hashCanonical(key);
   const dir = join(root, stage, id);
-  if (existsSync(join(dir, '.done'))) return { dir, hit: true };
+  if (existsSync(join(dir, '.done'))) {
+    const now = new Date();
+    await utimes(join(dir, '.done'), now, now).catch(() => undefined); // last use, for pruning
+    return { dir, hit: true };
+  }
   await mkdir(join(root, stage), { recursive: true });
   const tmp = await mkdtemp(join(root, stage, `.tmp-${id.slice(0, 8)}-`));
   try {
@@ -31,5 +46,6 @@ export async function cachedStage(stage: string, key: unknown, produce: (dir: st
     if (existsSync(join(dir, '.done'))) return { dir, hit: true };
     throw err;
   }
+  await prune(join(root, stage), id).catch(() => undefined);
   return { dir, hit: false };
 }
