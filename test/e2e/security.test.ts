@@ -115,4 +115,17 @@ describe.skipIf(!hasChromium())('nexus serve security', () => {
     expect(foreign).toBe('refused');
     await page.close();
   });
+
+  it('follows the OS colour scheme (light and dark)', async () => {
+    const page = await app.newPage();
+    const background = async (scheme: 'light' | 'dark') => {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.goto(app.server.url);
+      await page.getByRole('heading', { name: 'Choose a Box' }).waitFor();
+      return page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    };
+    expect(await background('light')).toBe('rgb(255, 255, 255)');
+    expect(await background('dark')).toBe('rgb(18, 18, 18)');
+    await page.close();
+  });
 });
