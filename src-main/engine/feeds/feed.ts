@@ -173,14 +173,16 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
       opts.onProgress?.({ ...progress });
     }
   };
+  // The first failure is the one to report: the siblings it stopped reject with CancelledError afterwards.
+  let firstError: unknown;
   try {
     const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, todo.length)) }, worker);
-    const results = await Promise.allSettled(workers.map((w) => w.catch((err) => {
+    await Promise.allSettled(workers.map((w) => w.catch((err) => {
+      firstError ??= err;
       inner.abort(); // fail fast: stop the other downloads (their partial files stay resumable)
       throw err;
     })));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (firstError !== undefined) throw firstError;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
