@@ -5,7 +5,7 @@
  * a failing mirror, cancelling a build, cancelling a write, too-small and write-protected drives.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../support/e2e/browser';
@@ -111,6 +111,11 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard end to end (real engine, loop
     const files = page.getByRole('table', { name: 'Output files' });
     await expect(files.getByRole('cell', { name: 'bmap', exact: true }).count()).resolves.toBe(1);
     await shot(page, '04-build');
+    if (existsSync('/usr/bin/qemu-system-x86_64')) {
+      // "Try in a VM": one real QEMU boot of the image that was just built.
+      await press(page, page.getByRole('button', { name: 'Try in a VM' }));
+      await page.getByText(/It booted in QEMU in \d+ s/).waitFor({ timeout: 150_000 });
+    }
     const history = await fetchHistory(app);
     expect(history[0]).toMatchObject({ box: 'tinybox', arch: 'x86_64', board: 'qemu-x86_64', present: true });
     built = { image: history[0]!.image, sha256: history[0]!.sha256, size: history[0]!.size };

@@ -112,3 +112,20 @@ describe('components (roles and names as the e2e tests use them)', () => {
     expect(within(steps).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['Insert the card', 'Power on']);
   });
 });
+
+describe('build history', () => {
+  it('lists recent builds and writes one again without rebuilding', async () => {
+    const { HistoryDialog } = await import('../../../src-renderer/components/HistoryDialog');
+    const { useWizardStore } = await import('../../../src-renderer/stores/wizard-store');
+    const entry = { id: 'h1', time: 0, box: 'tinybox', arch: 'x86_64' as const, board: 'rpi5', fragments: [], image: '/out/t.img', sha256: 'b'.repeat(64), size: 64 * MiB, manifest: '/out/t.manifest.json', bmap: '/out/t.bmap', present: true };
+    setApi(fakeApi({ 'history.list': () => [entry, { ...entry, id: 'h2', board: 'pc', present: false }] }).api);
+    let closed = false;
+    render(<HistoryDialog open onClose={() => (closed = true)} />);
+    const again = await screen.findByRole('button', { name: 'Write tinybox for rpi5 again' });
+    expect((screen.getByRole('button', { name: 'Write tinybox for pc again' }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(again);
+    expect(closed).toBe(true);
+    expect(useWizardStore.getState().step).toBe('drive');
+    expect(useSelectionStore.getState()).toMatchObject({ mode: 'image', board: 'rpi5', imageBmap: '/out/t.bmap', imageInfo: { path: '/out/t.img', size: 64 * MiB } });
+  });
+});
