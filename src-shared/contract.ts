@@ -114,6 +114,7 @@ export const RememberedCustomization = z.object({
   wifiCountry: z.string().optional(),
   timezone: z.string().optional(),
   keyboard: z.string().optional(),
+  locale: z.string().optional(),
 }).strict();
 
 export const Settings = z.object({
@@ -166,6 +167,7 @@ export const commands = {
     cancellable: true,
     description: 'Boots a built image in QEMU and waits for its boot marker.',
   }),
+  'image.pick': command({ request: Empty, response: z.object({ path: z.string().nullable() }), cancellable: false, description: 'Native file dialog for an image (desktop app only); null when dismissed.' }),
   'image.inspect': command({ request: z.object({ path: z.string().min(1) }).strict(), response: ImageInfo, cancellable: false, description: 'Size of an existing image file to write.' }),
   'drives.list': command({ request: Empty, response: z.array(Drive), cancellable: false, description: 'All drives now (system drives included; the UI hides them).' }),
   'flash.start': command({

@@ -1,5 +1,6 @@
 /** The real engine behind the app's ports. */
 import { ARCHES, type Arch } from '../../src-shared/arch';
+import { NexusError } from '../../src-shared/errors';
 import { loadCatalog } from '../engine/catalog/load';
 import { listDrives, watchDrives } from '../engine/drives';
 import { whichTool } from '../engine/host-tools';
@@ -35,6 +36,9 @@ export function defaultPorts(): AppPorts {
     flash: async (request, { signal, onProgress }) => {
       const { startFlash } = await import('../privileged/launcher');
       return startFlash(request, { signal, onProgress });
+    },
+    pickImage: async () => {
+      throw new NexusError('NOT_AVAILABLE', 'A file dialog needs the desktop app.', 'Type the path of the image on the computer running Nexus Imager.');
     },
     qemuArches: async () => {
       const found = await Promise.all(ARCHES.map(async (a) => ((await whichTool(QEMU[a])) ? a : null)));

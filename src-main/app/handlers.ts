@@ -76,6 +76,8 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       return ports.bootTest(entry.image, plan, signal);
     },
 
+    'image.pick': async () => ({ path: await ports.pickImage() }),
+
     'image.inspect': async ({ path }) => {
       const abs = resolve(path);
       if (!IMAGE_FILE.test(basename(abs))) {

@@ -5,7 +5,6 @@
 import type { Arch } from '../../src-shared/arch';
 import type { Catalog } from '../../src-shared/catalog';
 import type { Drive } from '../../src-shared/drives';
-import { NexusError } from '../../src-shared/errors';
 import type { FlashProgress, FlashRequestInput, FlashResult } from '../../src-shared/flash';
 import type { BuildPlan } from '../../src-shared/plan';
 import type { BuildOptions, BuildResult } from '../engine/build-types';
@@ -24,16 +23,6 @@ export interface AppPorts {
   watchDrives(signal: AbortSignal): AsyncIterable<Drive[]>;
   flash(request: FlashRequestInput, options: FlashPortOptions): Promise<FlashResult>;
   qemuArches(): Promise<Arch[]>;
-}
-
-/** Imports an engine module that another part of the project provides; a clear error while it is absent. */
-export async function engineModule<T>(load: () => Promise<T>, what: string): Promise<T> {
-  try {
-    return await load();
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module/.test(String(err))) {
-      throw new NexusError('NOT_AVAILABLE', `${what} is not available in this build of Nexus Imager.`, 'Update Nexus Imager.');
-    }
-    throw err;
-  }
+  /** A native "open file" dialog (Electron only); null when the user dismissed it. */
+  pickImage(): Promise<string | null>;
 }

@@ -1,5 +1,5 @@
 /** Electron main process: a thin adapter hosting the same app (dispatcher + engine) as `nexus serve`. */
-import { app, ipcMain } from 'electron';
+import { app, dialog, ipcMain, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
 import { createApp } from '../app/create-app';
 import { defaultPorts } from '../app/default-ports';
@@ -21,13 +21,19 @@ async function start(): Promise<void> {
   await app.whenReady();
   const root = app.getAppPath();
   serveRenderer(join(root, 'build', 'renderer'));
-  const dispatcher = createApp(defaultPorts(), {
+  let win: BrowserWindow | null = null;
+  const pickImage = async () => {
+    const options = { properties: ['openFile' as const], filters: [{ name: 'Disk images', extensions: ['img', 'iso', 'raw', 'xz', 'gz', 'zst', 'zip'] }] };
+    const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  };
+  const dispatcher = createApp({ ...defaultPorts(), pickImage }, {
     version: app.getVersion(),
     transport: 'electron',
     configDir: configDir(),
     outputDir: defaultOutputDir(cacheDir()),
   });
-  const win = createMainWindow(join(root, 'build', 'electron', 'preload.cjs'));
+  win = createMainWindow(join(root, 'build', 'electron', 'preload.cjs'));
   denyPermissions(win.webContents.session);
   registerIpc(ipcMain, dispatcher, (wc) => wc === win.webContents, { onJobEnd: (name, response, ms) => jobEnded(win, name, response, ms) });
   trackProgress(win, dispatcher);

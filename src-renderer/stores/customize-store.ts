@@ -42,6 +42,7 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => ({
       ...(c.wifiCountry !== undefined ? { wifiCountry: c.wifiCountry } : {}),
       ...(c.timezone !== undefined ? { timezone: c.timezone } : {}),
       ...(c.keyboard !== undefined ? { keyboard: c.keyboard } : {}),
+      ...(c.locale !== undefined ? { locale: c.locale } : {}),
     };
     set({ fields, errors: validateFields(fields), fragments: settings.fragments ?? get().fragments });
   },
@@ -49,7 +50,7 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => ({
     const f = get().fields;
     const keys = f.sshKeys.split('\n').map((l) => l.trim()).filter(Boolean);
     return {
-      hostname: f.hostname, admin: f.admin, sshKeys: keys, timezone: f.timezone, keyboard: f.keyboard,
+      hostname: f.hostname, admin: f.admin, sshKeys: keys, timezone: f.timezone, keyboard: f.keyboard, locale: f.locale,
       ...(f.userName ? { userName: f.userName } : {}),
       ...(f.wifiSsid ? { wifiSsid: f.wifiSsid } : {}),
       ...(f.wifiCountry ? { wifiCountry: f.wifiCountry } : {}),

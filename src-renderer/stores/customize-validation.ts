@@ -3,7 +3,7 @@
  * (src-shared/customization.ts), plus the two checks only a form has (password confirmation).
  */
 import type { z } from 'zod';
-import { CustomizationSchema, Hostname, KeyboardLayout, SshPublicKey, TimeZone, UserName, WifiSettings, type CustomizationInput } from '../../src-shared/customization';
+import { CustomizationSchema, Hostname, KeyboardLayout, Locale, SshPublicKey, TimeZone, UserName, WifiSettings, type CustomizationInput } from '../../src-shared/customization';
 
 export interface CustomizeFields {
   hostname: string;
@@ -18,13 +18,14 @@ export interface CustomizeFields {
   wifiCountry: string;
   timezone: string;
   keyboard: string;
+  locale: string;
 }
 
 export type FieldErrors = Partial<Record<keyof CustomizeFields, string>>;
 
 export const EMPTY_FIELDS: CustomizeFields = {
   hostname: 'nexus', userName: '', password: '', passwordConfirm: '', admin: true, sshKeys: '',
-  wifiSsid: '', wifiPassphrase: '', wifiCountry: '', timezone: 'UTC', keyboard: 'us',
+  wifiSsid: '', wifiPassphrase: '', wifiCountry: '', timezone: 'UTC', keyboard: 'us', locale: 'C.UTF-8',
 };
 
 const firstIssue = (schema: z.ZodType, value: unknown) => {
@@ -51,13 +52,14 @@ export function validateFields(f: CustomizeFields): FieldErrors {
   }
   e.timezone = firstIssue(TimeZone, f.timezone);
   e.keyboard = firstIssue(KeyboardLayout, f.keyboard);
+  e.locale = firstIssue(Locale, f.locale);
   for (const k of Object.keys(e) as Array<keyof CustomizeFields>) if (e[k] === undefined) delete e[k];
   return e;
 }
 
 /** The customization sent to the engine; the password arrives here already hashed. */
 export function toCustomization(f: CustomizeFields, passwordHash?: string): CustomizationInput {
-  const c: CustomizationInput = { hostname: f.hostname, timezone: f.timezone, keyboard: f.keyboard, sshKeys: sshKeyLines(f.sshKeys) };
+  const c: CustomizationInput = { hostname: f.hostname, timezone: f.timezone, keyboard: f.keyboard, locale: f.locale, sshKeys: sshKeyLines(f.sshKeys) };
   if (f.userName) c.user = { name: f.userName, admin: f.admin, ...(passwordHash ? { passwordHash } : {}) };
   if (f.wifiSsid) c.wifi = { ssid: f.wifiSsid, country: f.wifiCountry, ...(f.wifiPassphrase ? { passphrase: f.wifiPassphrase } : {}) };
   // Same final check as the CLI: throws if anything slipped through.

@@ -9,6 +9,9 @@ interface DrivesState {
   selected: string[];
   loaded: boolean;
   error: ErrorInfo | null;
+  /** Eject the drives when writing and verifying are done. */
+  eject: boolean;
+  setEject(eject: boolean): void;
   watch(): () => void;
   refresh(): Promise<void>;
   setDrives(drives: Drive[]): void;
@@ -21,6 +24,10 @@ export const useDrivesStore = create<DrivesState>((set, get) => ({
   selected: [],
   loaded: false,
   error: null,
+  eject: true,
+  setEject(eject) {
+    set({ eject });
+  },
   watch() {
     void get().refresh();
     return api()['drives.changed'](({ drives }) => get().setDrives(drives));

@@ -13,7 +13,7 @@ interface FlashState {
   result: FlashResult | null;
   error: ErrorInfo | null;
   cancelling: boolean;
-  start(source: FlashSource, bmap: string | null, targets: string[], verify: boolean): Promise<void>;
+  start(source: FlashSource, bmap: string | null, targets: string[], options: { verify: boolean; eject: boolean }): Promise<void>;
   cancel(): Promise<void>;
   onProgress(p: Payload<'flash.progress'>): void;
   reset(): void;
@@ -23,12 +23,12 @@ const initial = { status: 'idle' as JobStatus, jobId: null, targets: [], progres
 
 export const useFlashStore = create<FlashState>((set, get) => ({
   ...initial,
-  async start(source, bmap, targets, verify) {
+  async start(source, bmap, targets, { verify, eject }) {
     if (get().status === 'running') return;
     const jobId = newJobId();
     set({ ...initial, status: 'running', jobId, targets });
     try {
-      const result = await call('flash.start', { jobId, source, bmap, targets, verify, eject: false });
+      const result = await call('flash.start', { jobId, source, bmap, targets, verify, eject });
       const failed = result.targets.find((t) => t.error);
       set({
         status: result.cancelled ? 'cancelled' : result.ok ? 'done' : 'failed',

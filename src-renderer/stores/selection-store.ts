@@ -26,6 +26,8 @@ interface SelectionState {
   chooseBoard(name: string): void;
   restore(s: { box?: string; arch?: Arch; board?: string }): void;
   setImageField(field: 'imagePath' | 'imageUrl' | 'imageSha256', value: string): void;
+  /** Native file dialog (desktop app): fills in the path. */
+  pickImageFile(): Promise<void>;
   /** Checks the existing image and switches to image mode; false when it is not usable. */
   useExistingImage(): Promise<boolean>;
   /** Rewrites a previous build without rebuilding. */
@@ -80,6 +82,14 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
   },
   setImageField(field, value) {
     set({ [field]: value, imageError: null, imageBmap: null } as Partial<SelectionState>);
+  },
+  async pickImageFile() {
+    try {
+      const { path } = await call('image.pick', {});
+      if (path) set({ imagePath: path, imageUrl: '', imageError: null, imageBmap: null });
+    } catch (err) {
+      set({ imageError: errorInfo(err) });
+    }
   },
   async useExistingImage() {
     const { imagePath, imageUrl, imageSha256 } = get();

@@ -133,6 +133,8 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard end to end (real engine, loop
     await expect(drives.getByText(/lock switch/).count()).resolves.toBeGreaterThanOrEqual(1);
     await press(page, box(good), 'Space');
     await expect(box(good).isChecked()).resolves.toBe(true);
+    // Loop devices are not ejectable media.
+    await press(page, page.getByRole('checkbox', { name: 'Eject when done' }), 'Space');
     await page.getByRole('button', { name: 'Write', exact: true, disabled: false }).waitFor();
     await shot(page, '05-choose-the-drive');
     await press(page, page.getByRole('button', { name: 'Write', exact: true }));
@@ -204,6 +206,7 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard end to end (real engine, loop
       await page.getByRole('button', { name: 'Use this image' }).click();
       await page.getByRole('heading', { name: 'Choose the drive' }).waitFor();
       await page.getByRole('checkbox', { name: new RegExp(`^${good.device} `) }).check();
+      await page.getByRole('checkbox', { name: 'Eject when done' }).uncheck();
       await page.getByRole('button', { name: 'Write', exact: true }).click();
       await page.getByRole('dialog', { name: 'Erase and write?' }).getByRole('button', { name: 'Erase and write' }).click();
       await page.getByRole('button', { name: 'Cancel writing' }).click();

@@ -39,7 +39,8 @@ function BoxCard({ box, selected, onSelect }: { box: BoxView; selected: boolean;
 }
 
 function ExistingImageCard() {
-  const { imagePath, imageUrl, imageSha256, imageError, setImageField, useExistingImage } = useSelectionStore();
+  const { imagePath, imageUrl, imageSha256, imageError, setImageField, useExistingImage, pickImageFile } = useSelectionStore();
+  const desktop = useCatalogStore((s) => s.system?.transport === 'electron');
   const next = useWizardStore((s) => s.next);
   const submit = async () => {
     if (await useExistingImage()) next('image');
@@ -50,7 +51,10 @@ function ExistingImageCard() {
         <Typography id="existing-title" variant="h6" component="h3">Write an existing image</Typography>
         <Typography variant="body2" sx={{ mb: 2 }}>Already have an image (.img, .iso, .xz, .gz, .zst, .zip)? Write it without building.</Typography>
         <Stack spacing={2}>
-          <TextField label="Image file" helperText="Path on the computer running Nexus Imager" value={imagePath} onChange={(e) => setImageField('imagePath', e.target.value)} size="small" />
+          <Stack direction="row" spacing={1}>
+            <TextField label="Image file" helperText="Path on the computer running Nexus Imager" value={imagePath} onChange={(e) => setImageField('imagePath', e.target.value)} size="small" sx={{ flex: 1 }} />
+            {desktop && <Box><Button variant="outlined" onClick={pickImageFile}>Choose a file…</Button></Box>}
+          </Stack>
           <TextField label="Or image URL" value={imageUrl} onChange={(e) => setImageField('imageUrl', e.target.value)} size="small" />
           {imageUrl && <TextField label="SHA-256 of the download" value={imageSha256} onChange={(e) => setImageField('imageSha256', e.target.value)} size="small" />}
           {imageError && <ErrorAlert error={imageError} title="This image cannot be used" />}

@@ -66,6 +66,7 @@ export function CustomizeStep() {
             <Field name="hostname" label="Host name" help='e.g. "nexus-pi"' />
             <Field name="timezone" label="Time zone" help='e.g. "Europe/Berlin"' />
             <Field name="keyboard" label="Keyboard layout" help='e.g. "us", "de"' />
+            <Field name="locale" label="Locale" help='e.g. "en_US.UTF-8"' />
           </Stack>
         </Box>
         <Box component="fieldset" sx={{ border: 0, p: 0, m: 0 }}>

@@ -1,4 +1,4 @@
-import { Alert, Box, Checkbox, Chip, List, ListItem, ListItemIcon, ListItemText, Typography } from '@mui/material';
+import { Alert, Box, Checkbox, Chip, FormControlLabel, List, ListItem, ListItemIcon, ListItemText, Typography } from '@mui/material';
 import { useEffect, useState } from 'react';
 import { driveLabel, type Drive } from '../../../src-shared/drives';
 import { formatBytes } from '../../../src-shared/format';
@@ -14,7 +14,7 @@ import { StepHeading } from '../StepHeading';
 import { StepNav } from '../StepNav';
 
 export function DriveStep() {
-  const { drives, selected, loaded, error, watch, toggle } = useDrivesStore();
+  const { drives, selected, loaded, error, watch, toggle, eject, setEject } = useDrivesStore();
   const mode = useSelectionStore((s) => s.mode);
   const { next, back } = useWizardStore();
   const startFlash = useFlashStore((s) => s.start);
@@ -30,7 +30,7 @@ export function DriveStep() {
   const doWrite = async () => {
     if (!write) return;
     next(mode);
-    await startFlash(write.source, write.bmap, targets.map((d) => d.device), true);
+    await startFlash(write.source, write.bmap, targets.map((d) => d.device), { verify: true, eject });
   };
 
   return (
@@ -69,6 +69,7 @@ export function DriveStep() {
           );
         })}
       </List>
+      <FormControlLabel control={<Checkbox checked={eject} onChange={(e) => setEject(e.target.checked)} />} label="Eject when done" />
       {hidden > 0 && <Typography variant="caption" color="text.secondary">{hidden} system drive{hidden > 1 ? 's are' : ' is'} hidden to keep your computer safe.</Typography>}
       <StepNav onBack={() => back(mode)} onNext={() => setConfirm(true)} nextDisabled={!write || targets.length === 0} nextLabel={targets.length > 1 ? `Write ${targets.length} drives` : 'Write'} />
       <ConfirmDialog open={confirm} title="Erase and write?" confirmLabel="Erase and write" cancelLabel="Go back" danger onConfirm={doWrite} onClose={() => setConfirm(false)}>

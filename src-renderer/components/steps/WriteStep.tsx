@@ -56,6 +56,7 @@ export function WriteStep() {
         <Alert severity="success" role="status" sx={{ my: 2 }}>
           <AlertTitle>Done: {f.result.targets.length === 1 ? 'the drive was' : `${f.result.targets.length} drives were`} written and verified</AlertTitle>
           <Typography component="h3" variant="subtitle1" sx={{ mt: 1 }}>Next steps{board ? ` for ${board.title}` : ''}</Typography>
+          {f.result.targets.some((t) => t.ejected) && <Typography>The drive was ejected: you can remove it now.</Typography>}
           <ol aria-label="Next steps">{(board?.nextSteps.length ? board.nextSteps : GENERIC_STEPS).map((s) => <li key={s}>{s}</li>)}</ol>
         </Alert>
       )}

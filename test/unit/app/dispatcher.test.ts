@@ -23,6 +23,7 @@ function fakePorts(over: Partial<AppPorts> = {}): AppPorts {
     async *watchDrives() {},
     flash: async () => { throw new Error('unused'); },
     qemuArches: async () => ['x86_64'],
+    pickImage: async () => null,
     ...over,
   };
 }

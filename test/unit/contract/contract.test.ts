@@ -8,7 +8,7 @@ describe('contract', () => {
   it('has the surface the UI relies on (a change here must be deliberate)', () => {
     expect(COMMAND_NAMES).toEqual([
       'system.info', 'catalog.get', 'plan.resolve', 'password.hash', 'build.start', 'build.cancel', 'vm.try',
-      'image.inspect', 'drives.list', 'flash.start', 'flash.cancel', 'history.list', 'history.remove', 'settings.get', 'settings.save',
+      'image.pick', 'image.inspect', 'drives.list', 'flash.start', 'flash.cancel', 'history.list', 'history.remove', 'settings.get', 'settings.save',
     ]);
     expect(EVENT_NAMES).toEqual(['build.progress', 'build.log', 'flash.progress', 'drives.changed']);
     expect(API_KEYS).toHaveLength(COMMAND_NAMES.length + EVENT_NAMES.length);
