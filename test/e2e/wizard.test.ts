@@ -40,9 +40,10 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard end to end (real engine, loop
   let built: { image: string; sha256: string; size: number } | null = null;
 
   beforeAll(async () => {
-    good = await loops.create(96 * MiB);
-    small = await loops.create(32 * MiB);
-    readOnly = await loops.create(96 * MiB, { readOnly: true });
+    // Sparse files: only the image's mapped blocks are ever written.
+    good = await loops.create(192 * MiB);
+    small = await loops.create(16 * MiB);
+    readOnly = await loops.create(192 * MiB, { readOnly: true });
     process.env.NEXUS_EXTRA_DRIVES = loops.devices().join(',');
     app = await startE2eApp({ withFeed: true });
   });

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureRendererBuilt } from '../../support/e2e/renderer-build';
 
@@ -14,6 +15,16 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 describe('desktop packaging', () => {
+  it('keeps the initial route of the renderer within 500 KB gzip', async () => {
+    const dir = await ensureRendererBuilt();
+    const html = await readFile(join(dir, 'index.html'), 'utf8');
+    const files = ['index.html', ...[...html.matchAll(/(?:src|href)="\.?\/?(assets\/[^"]+)"/g)].map((m) => m[1]!)];
+    expect(files.length).toBeGreaterThan(1);
+    let total = 0;
+    for (const f of files) total += gzipSync(await readFile(join(dir, f)), { level: 9 }).length;
+    expect(total).toBeLessThanOrEqual(500 * 1024);
+  }, 180_000);
+
   let work: string | null = null;
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
