@@ -43,10 +43,16 @@ export class AlignedPool {
     else this.free.push(b);
   }
 
-  /** A worker that hashes bytes of this pool's slots in place (created on first use, then reused). */
+  /** A worker that hashes bytes of this pool's slots in place (created on first use, closed by closeHasher()). */
   hasher(): RangeHasher {
     this.rangeHasher ??= new RangeHasher(this.memory.buffer as unknown as SharedArrayBuffer);
     return this.rangeHasher;
+  }
+
+  async closeHasher(): Promise<void> {
+    const h = this.rangeHasher;
+    this.rangeHasher = null;
+    await h?.close();
   }
 
   get allFree(): boolean {

@@ -30,7 +30,6 @@ export class RangeHasher {
 
   constructor(sab: SharedArrayBuffer) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab } });
-    this.worker.unref();
     this.worker.on('message', (m: { seq: number; hex?: string | null }) => {
       const p = this.pending.get(m.seq);
       this.pending.delete(m.seq);
@@ -57,5 +56,10 @@ export class RangeHasher {
 
   digest(id: number): Promise<string | null> {
     return this.call({ op: 'digest', id });
+  }
+
+  /** Stops the thread (an idle worker would keep a CLI process from exiting, unref() or not). */
+  close(): Promise<number> {
+    return this.worker.terminate();
   }
 }

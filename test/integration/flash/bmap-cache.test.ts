@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flash } from '../../../src-main/engine/flash';
 import { listDrives } from '../../../src-main/engine/drives';
 import { LoopSet, patternBytes } from '../../support/loop-devices';
+import { nexus } from '../../support/run-cli';
 
 const MiB = 1 << 20;
 const loops = new LoopSet();
@@ -57,6 +58,13 @@ describe('bmap', () => {
     // `nexus verify --bmap` agrees (mapped ranges only, fresh O_DIRECT reads).
     const { verifyDrive } = await import('../../../src-main/engine/flash');
     expect(await verifyDrive(img, t.device, { bmap, listDrives: list })).toMatchObject({ ok: true, bytesCompared: 16 * MiB });
+  });
+
+  it('the CLI writes with --bmap and exits (the checksum worker does not keep it alive)', async () => {
+    const t = await loops.create(40 * MiB);
+    const r = await nexus(['flash', img, '--bmap', bmap, '--drive', t.device, '--yes', '--json'], { env: { NEXUS_EXTRA_DRIVES: t.device }, timeout: 50_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ ok: true, targets: [{ bytesWritten: 16 * MiB, verified: true }] });
   });
 
   it('stops when a mapped range does not match the bmap checksum', async () => {
