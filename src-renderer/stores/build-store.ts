@@ -1,6 +1,6 @@
 /** A build: its stages with progress, the live log, the result or the error, cancellation, "Try in a VM". */
 import { create } from 'zustand';
-import type { BuildOutcome, ErrorInfo, Payload, Req } from '../../src-shared/contract';
+import type { BuildOutcome, ErrorInfo, Payload, Req, Res } from '../../src-shared/contract';
 
 type BuildRequest = Req<'build.start'>['build'];
 import type { LogEvent, ProgressEvent } from '../../src-shared/progress';
@@ -21,6 +21,9 @@ interface BuildState {
   builtKey: string | null;
   cancelling: boolean;
   vm: { status: JobStatus; jobId: string | null; passed?: boolean; seconds?: number; error?: ErrorInfo };
+  /** What the selection resolves to, before building (checks it early, shows packages and partitions). */
+  plan: { value: Res<'plan.resolve'> | null; error: ErrorInfo | null };
+  resolvePlan(request: BuildRequest): Promise<void>;
   start(request: BuildRequest | (() => Promise<BuildRequest>), key: string): Promise<void>;
   cancel(): Promise<void>;
   tryInVm(): Promise<void>;
@@ -30,9 +33,18 @@ interface BuildState {
 }
 
 const initial = { status: 'idle' as JobStatus, jobId: null, stages: [], log: [], result: null, error: null, builtKey: null, cancelling: false, vm: { status: 'idle' as JobStatus, jobId: null } };
+const noPlan = { value: null, error: null };
 
 export const useBuildStore = create<BuildState>((set, get) => ({
   ...initial,
+  plan: noPlan,
+  async resolvePlan(request) {
+    try {
+      set({ plan: { value: await call('plan.resolve', request), error: null } });
+    } catch (err) {
+      set({ plan: { value: null, error: errorInfo(err) } });
+    }
+  },
   async start(request, key) {
     if (get().status === 'running') return;
     const jobId = newJobId();

@@ -1,5 +1,6 @@
 import { Alert, AlertTitle, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { toCustomization } from '../../stores/customize-validation';
 import { formatBytes } from '../../../src-shared/format';
 import type { Req } from '../../../src-shared/contract';
 
@@ -32,6 +33,13 @@ export function BuildStep() {
   const { next, back } = useWizardStore();
   const [confirmCancel, setConfirmCancel] = useState(false);
   const stale = b.status === 'done' && b.builtKey !== selectionKey();
+  const resolvePlan = b.resolvePlan;
+  useEffect(() => {
+    const fields = useCustomizeStore.getState().fields;
+    // The preview needs no password hash: it does not change the packages or the layout.
+    void resolvePlan({ profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), customization: toCustomization({ ...fields, password: '' }) });
+  }, [box, arch, board, fragments, resolvePlan]);
+  const plan = b.plan.value;
 
   // The password is hashed (in main) as part of starting; a failure there shows like any build error.
   const start = () =>
@@ -43,9 +51,15 @@ export function BuildStep() {
   return (
     <section>
       <StepHeading>Build</StepHeading>
-      <Typography sx={{ mb: 2 }}>{box} for {arch} on {board}{fragments?.length ? ` with ${fragments.join(', ')}` : ''}</Typography>
+      <Typography sx={{ mb: 1 }}>{box} for {arch} on {board}{fragments?.length ? ` with ${fragments.join(', ')}` : ''}</Typography>
+      {plan && (
+        <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} aria-label="Build plan">
+          {plan.packages.length} packages · {plan.partitionTable.toUpperCase()}: {plan.partitions.map((p) => `${p.label} (${p.filesystem}${p.sizeMiB === 'auto' ? '' : `, ${p.sizeMiB} MiB`})`).join(', ') || 'official image layout'}
+        </Typography>
+      )}
+      {b.plan.error && <ErrorAlert error={b.plan.error} title="These choices cannot be built" />}
       {(b.status === 'idle' || stale || b.status === 'failed' || b.status === 'cancelled') && (
-        <Button variant="contained" onClick={start}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
+        <Button variant="contained" onClick={start} disabled={!!b.plan.error}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
       )}
       {stale && <Alert severity="info" sx={{ mt: 2 }}>Your choices changed since this image was built: build again to apply them.</Alert>}
       {b.status === 'running' && (

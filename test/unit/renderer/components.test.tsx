@@ -60,6 +60,7 @@ describe('components (roles and names as the e2e tests use them)', () => {
   });
 
   it('Build: a failure shows its message and what to try', () => {
+    setApi(fakeApi({ 'plan.resolve': () => new Promise(() => undefined) }).api);
     useBuildStore.setState({ status: 'failed', stages: [], log: [], error: { code: 'INDEX_UNAVAILABLE', message: 'Cannot fetch the index.', hint: 'Check the mirror.' } });
     render(<BuildStep />);
     const alert = screen.getByRole('alert');
@@ -94,6 +95,15 @@ describe('components (roles and names as the e2e tests use them)', () => {
     fireEvent.click(within(list).getByRole('checkbox', { name: /^\/dev\/sde/ }));
     expect((screen.getByRole('button', { name: 'Write' }) as HTMLButtonElement).disabled).toBe(false);
     expect(f.listeners('drives.changed')).toBe(1);
+  });
+
+  it('Build: an impossible selection is reported before building, and Start is disabled', async () => {
+    setApi(fakeApi({ 'plan.resolve': () => Promise.reject({ code: 'ARCH_UNSUPPORTED', message: 'dragonbox is not available for riscv64.', hint: 'dragonbox supports x86_64.' }) }).api);
+    useBuildStore.setState({ status: 'idle', stages: [], log: [], error: null, plan: { value: null, error: null } });
+    render(<BuildStep />);
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('dragonbox supports x86_64.');
+    expect((screen.getByRole('button', { name: 'Start build' }) as HTMLButtonElement).disabled).toBe(true);
   });
 
   it('Write and verify: per-drive progress, then the board\'s next steps', () => {
