@@ -67,7 +67,12 @@ export function WriteStep() {
         </>
       )}
       {f.status === 'cancelled' && (
-        <Alert severity="warning" role="status" sx={{ my: 2 }}>Writing was cancelled. The drive was left blank: it will not boot a half-written system.</Alert>
+        <Alert severity="warning" role="status" sx={{ my: 2 }}>
+          Writing was cancelled.{' '}
+          {f.result?.targets.some((t) => t.state === 'blank-head')
+            ? 'The drive was left blank: it will not boot a half-written system.'
+            : f.result && f.result.targets.every((t) => t.state === 'untouched') ? 'Nothing was written to the drive.' : 'Write the drive again before using it.'}
+        </Alert>
       )}
       {f.status !== 'running' && (
         <Box sx={{ display: 'flex', gap: 2, mt: 2 }}>
