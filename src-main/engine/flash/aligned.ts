@@ -43,7 +43,7 @@ export class AlignedPool {
     else this.free.push(b);
   }
 
-  /** A worker that hashes bytes of this pool's slots in place (created on first use, closed by closeHasher()). */
+  /** A worker that hashes bytes of this pool's slots in place (created on first use, kept with the recycled pool; unreferenced while idle). */
   hasher(): RangeHasher {
     this.rangeHasher ??= new RangeHasher(this.memory.buffer as unknown as SharedArrayBuffer);
     return this.rangeHasher;

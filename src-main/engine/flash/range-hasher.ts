@@ -35,10 +35,12 @@ export class RangeHasher {
 
   constructor(sab: SharedArrayBuffer, threads = Math.min(2, availableParallelism())) {
     this.workers = Array.from({ length: threads }, () => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab } });
+      // execArgv: [] keeps loaders of the parent (tsx) out of the worker: it needs none and they cost ~100 ms.
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab }, execArgv: [] });
       w.on('message', (m: { seq: number; hex?: string | null }) => {
         const p = this.pending.get(m.seq);
         this.pending.delete(m.seq);
+        if (this.pending.size === 0) this.setRef(false);
         p?.resolve(m.hex ?? null);
       });
       w.on('error', (e) => {
@@ -47,11 +49,21 @@ export class RangeHasher {
       });
       return w;
     });
+    this.setRef(false);
+  }
+
+  /** Referenced only while a reply is awaited: idle workers must not keep a CLI process alive. */
+  private setRef(on: boolean): void {
+    for (const w of this.workers) {
+      if (on) w.ref();
+      else w.unref();
+    }
   }
 
   private call(msg: { id: number; op: string; [k: string]: unknown }): Promise<string | null> {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.setRef(true);
       this.pending.set(seq, { resolve, reject });
       this.workers[msg.id % this.workers.length]!.postMessage({ ...msg, seq });
     });
@@ -66,7 +78,7 @@ export class RangeHasher {
     return this.call({ op: 'digest', id });
   }
 
-  /** Stops the thread (an idle worker would keep a CLI process from exiting, unref() or not). */
+  /** Stops the threads. */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

@@ -276,7 +276,6 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     await o.source.close().catch(() => undefined);
     await Promise.all(runs.map((r) => r.dev?.close()));
     clearInterval(ticker);
-    await pool.closeHasher();
     headPool.release(zeros);
     headPool.release(head);
     returnPool(headPool);
