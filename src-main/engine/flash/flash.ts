@@ -69,7 +69,8 @@ export async function flash(input: FlashRequestInput, o: FlashRunOptions = {}): 
     }
     const { targets, verdicts } = enforcePolicy(req, drives, size);
     for (const v of verdicts) for (const w of v.warnings) o.log?.('warn', w.message);
-    if (!o.skipUnmount) for (const t of targets) await unmountDrive(t);
+    // Unmount what the fresh listing shows mounted (the exclusive open then catches anything left).
+    if (!o.skipUnmount) for (const t of targets) if (t.mountpoints.length > 0) await unmountDrive(t);
     return await writeImage({
       source,
       bmap,

@@ -14,6 +14,8 @@ import type { TargetDevice } from './device';
 import { ChunkProducer } from './producer';
 import type { OpenedSource } from './source';
 
+const READ_AHEAD = 3;
+
 export interface Segment {
   offset: number;
   length: number;
@@ -52,7 +54,7 @@ async function exactOffset(dev: Buffer, seg: Segment, refine: NonNullable<Verify
 export async function verifySegments(dev: TargetDevice, segments: readonly Segment[], o: VerifyOptions): Promise<{ mismatchOffset?: number }> {
   if (segments.length === 0) return {};
   const maxLen = Math.max(...segments.map((s) => s.length));
-  const pool = borrowPool(Math.ceil(maxLen / 4096) * 4096, 3);
+  const pool = borrowPool(Math.ceil(maxLen / 4096) * 4096, READ_AHEAD + 1);
   try {
     return await compareSegments(dev, segments, o, pool);
   } finally {
@@ -73,20 +75,28 @@ async function compareSegments(dev: TargetDevice, segments: readonly Segment[], 
     if (n < s.length) buf.fill(0, n, s.length); // device shorter than the image: will mismatch
     return buf;
   };
-  let pending: Promise<Buffer> | null = read(segments[0]!);
+  // Up to READ_AHEAD reads in flight while the oldest one is hashed.
+  const queue: Array<Promise<Buffer>> = [];
+  let next = 0;
+  const fill = () => {
+    while (queue.length < READ_AHEAD && next < segments.length) {
+      const p = read(segments[next++]!);
+      p.catch(() => undefined);
+      queue.push(p);
+    }
+  };
+  fill();
   for (let i = 0; i < segments.length; i++) {
     if (o.signal?.aborted) throw new CancelledError();
-    const buf = await pending!;
-    pending = i + 1 < segments.length ? read(segments[i + 1]!) : null;
-    pending?.catch(() => undefined);
+    const buf = await queue.shift()!;
+    fill();
     const seg = segments[i]!;
     hasher.init();
     hasher.update(buf.subarray(0, seg.length));
     if (hasher.digest('hex') !== seg.hash) {
       const at = o.refine ? await exactOffset(buf, seg, o.refine) : seg.offset;
       pool.release(buf);
-      const next = await pending?.catch(() => null);
-      if (next) pool.release(next);
+      for (const b of await Promise.allSettled(queue)) if (b.status === 'fulfilled') pool.release(b.value);
       return { mismatchOffset: at };
     }
     o.onBytes?.(seg.length);

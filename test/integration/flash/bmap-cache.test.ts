@@ -99,7 +99,7 @@ describe('verification bypasses the page cache', () => {
     // change the backing file behind the loop device (the device stays open and attached).
     const { openTarget } = await import('../../../src-main/engine/flash');
     let writes = 0;
-    let tampered = false;
+    let tampered: Promise<void> | undefined;
     const r = await flash({ source: { kind: 'file', path }, targets: [t.device] }, {
       listDrives: list,
       openTarget: async (d) => {
@@ -112,8 +112,8 @@ describe('verification bypasses the page cache', () => {
             return real.write(b, off, len, pos);
           },
           read: async (b, off, len, pos) => {
-            if (!tampered) {
-              tampered = true;
+            // The first read-back does the tampering; concurrent read-aheads wait for it.
+            tampered ??= (async () => {
               const cached = await readDevice(t.device, 8 * MiB, false); // buffered: fills the cache
               expect(cached.subarray(MiB).equals(image.subarray(MiB))).toBe(true);
               const fh = await open(t.backing, 'r+');
@@ -122,7 +122,8 @@ describe('verification bypasses the page cache', () => {
               // Proof that a cached read would have passed: the buffered view still shows the old byte.
               const again = await readDevice(t.device, 8 * MiB, false);
               expect(again[changedAt]).toBe(image[changedAt]);
-            }
+            })();
+            await tampered;
             return real.read(b, off, len, pos);
           },
           flush: () => real.flush(),
