@@ -26,8 +26,13 @@ export function chooseElevation(platform = process.platform, uid = process.getui
 /** The helper program and its leading arguments (absolute paths: pkexec requires them). */
 export function helperProgram(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
-  const packaged = join(appRoot(), 'resources', 'polkit', 'nexus-flash-helper');
-  if (process.versions.electron && existsSync(packaged)) return [packaged];
+  // Packaged app: electron-builder copies resources/polkit next to app.asar (extraResources), because
+  // pkexec must run a real file at the path the polkit policy names, never one inside the archive.
+  const resourcesPath = (process as { resourcesPath?: string }).resourcesPath;
+  if (process.versions.electron && resourcesPath) {
+    const packaged = join(resourcesPath, 'polkit', 'nexus-flash-helper');
+    if (existsSync(packaged)) return [packaged];
+  }
   const compiled = join(here, 'helper-main.js');
   if (existsSync(compiled)) return [process.execPath, compiled];
   const loader = pathToFileURL(join(appRoot(), 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;

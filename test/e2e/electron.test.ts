@@ -41,7 +41,7 @@ describe.skipIf(!binary)(title, () => {
 
   beforeAll(async () => {
     await ensureRendererBuilt();
-    await execa('node', ['scripts/build-electron.mjs'], { cwd: ROOT });
+    await execa('node', ['src-main/electron/bundle.mjs'], { cwd: ROOT });
     home = await mkdtemp(join(tmpdir(), 'nexus-electron-'));
     app = await _electron.launch({
       executablePath: binary!,

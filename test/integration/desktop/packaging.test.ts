@@ -31,7 +31,7 @@ describe('desktop packaging', () => {
   });
 
   it('bundles the Electron main process, a self-contained preload and the privileged helper', async () => {
-    await execa('node', ['scripts/build-electron.mjs'], { cwd: ROOT });
+    await execa('node', ['src-main/electron/bundle.mjs'], { cwd: ROOT });
     for (const f of ['build/electron/main.cjs', 'build/electron/preload.cjs', 'build/privileged/helper-main.js']) expect(await exists(join(ROOT, f))).toBe(true);
     const preload = await readFile(join(ROOT, 'build/electron/preload.cjs'), 'utf8');
     // A sandboxed preload may only require "electron".

@@ -1,6 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppToHelper, FlashRequest, HelperToApp } from '../../../src-shared/flash';
-import { chooseElevation, classifyElevationFailure, elevatedCommand } from '../../../src-main/privileged/elevate';
+import { chooseElevation, classifyElevationFailure, elevatedCommand, helperProgram } from '../../../src-main/privileged/elevate';
 import { newToken, tokensEqual } from '../../../src-main/privileged/protocol';
 
 const token = 'a'.repeat(64);
@@ -36,6 +39,25 @@ describe('helper protocol schemas', () => {
 });
 
 describe('elevation', () => {
+  it('in the packaged app runs the helper wrapper from resources/polkit outside app.asar', () => {
+    const resources = mkdtempSync(join(tmpdir(), 'nexus-res-'));
+    const wrapper = join(resources, 'polkit', 'nexus-flash-helper');
+    mkdirSync(join(resources, 'polkit'));
+    writeFileSync(wrapper, '#!/bin/sh\n');
+    const proc = process as { resourcesPath?: string };
+    const hadElectron = Object.getOwnPropertyDescriptor(process.versions, 'electron');
+    try {
+      expect(helperProgram()[0]).toBe(process.execPath); // development: Node on the helper source
+      Object.defineProperty(process.versions, 'electron', { value: '39.0.0', configurable: true });
+      proc.resourcesPath = resources;
+      expect(helperProgram()).toEqual([wrapper]);
+    } finally {
+      if (hadElectron) Object.defineProperty(process.versions, 'electron', hadElectron);
+      else delete (process.versions as Record<string, string>).electron;
+      delete proc.resourcesPath;
+      rmSync(resources, { recursive: true, force: true });
+    }
+  });
   it('chooses per platform, plain child when root', () => {
     expect(chooseElevation('linux', 0)).toBe('none');
     expect(chooseElevation('linux', 1000)).toBe('pkexec');

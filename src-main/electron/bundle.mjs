@@ -1,4 +1,5 @@
 // Bundles the Electron main process, the preload and the privileged helper into build/ for packaging.
+// Run from the repository root: npm run build:electron.
 //   build/electron/main.cjs     (CommonJS; `main` in package.json)
 //   build/electron/preload.cjs  (sandboxed preload: must be one CommonJS file)
 //   build/privileged/helper-main.js (ESM, run by resources/polkit/nexus-flash-helper with ELECTRON_RUN_AS_NODE)
