@@ -8,7 +8,7 @@ import type { BuildOptions, BuildResult } from '../engine/build-types';
 import { loadCatalog } from '../engine/catalog/load';
 import { resolvePlan } from '../engine/plan/resolve';
 import { addCustomizationOptions, addTargetOptions, requestFromFlags, type CustomizationFlags, type TargetFlags } from './catalog-options';
-import { action, interruptSignal, printJson, table } from './output';
+import { action, interruptSignal, printJson, printJsonLine, table } from './output';
 import { progressPrinter } from './progress';
 
 interface BuildFlags extends TargetFlags, CustomizationFlags {
@@ -130,7 +130,7 @@ Examples:
       ...(flags.bootTest ? { bootTest: true } : {}),
       ...(compress ? { compress } : {}),
     });
-    if (flags.json) printJson({ ok: true, value: { ...result, plan: undefined, planHash: plan.planHash } });
+    if (flags.json) printJsonLine({ ok: true, value: { ...result, plan: undefined, planHash: plan.planHash } });
     else {
       process.stdout.write(`\nBuilt ${result.image} (${formatBytes(result.size)}, ${result.packageCount} packages)\nsha256 ${result.sha256}\n`);
       for (const f of result.files) process.stdout.write(`  ${f.kind.padEnd(12)} ${f.path} (${formatBytes(f.size)})\n`);

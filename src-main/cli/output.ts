@@ -16,6 +16,11 @@ export function printJson(value: unknown) {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** One JSON value on one line: the last record of an NDJSON progress stream. */
+export function printJsonLine(value: unknown) {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
 export function printError(err: unknown, json: boolean): number {
   const info: ErrorInfo = toErrorInfo(err);
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: info })}\n`);

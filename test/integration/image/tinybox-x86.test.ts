@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBuild } from '../../support/image-build';
+import { debianTestFeed } from '../../support/debian-test-feed';
 import { buildFromTestFeed, extractPartition, planFor, readJson, readTable, sharedNexusCache } from '../../support/image-build';
+import { nexus } from '../../support/run-cli';
 
 let dir: string;
 let build: TestBuild;
@@ -79,4 +81,19 @@ describe('tinybox on qemu-x86_64', () => {
     const { stdout } = await execa('sh', ['-c', `gzip -dc '${join(dir, 'initrd.gz')}' | cpio -i --to-stdout etc/hostname 2>/dev/null`]);
     expect(stdout).toBe(hostname);
   });
+
+  it('works from the command line: nexus build --profile=tinybox --target=qemu-x86_64 --boot-test (NDJSON progress, boot marker)', async () => {
+    const feed = await debianTestFeed('x86_64');
+    const out = join(dir, 'cli', 'tinybox.img');
+    const r = await nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', '--boot-test', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
+      { env: { NEXUS_CACHE_DIR: process.env.NEXUS_CACHE_DIR! }, timeout: 240_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const final = lines.at(-1) as { ok: boolean; value: { image: string; bootTest: { passed: boolean } } };
+    expect(final).toMatchObject({ ok: true, value: { image: out, bootTest: { passed: true } } });
+    const stages = new Set(lines.flatMap((l) => (l.type === 'progress' && typeof l.stage === 'string' ? [l.stage] : [])));
+    expect([...stages]).toEqual(expect.arrayContaining(['boot-test']));
+    expect(await readFile(join(dir, 'cli', 'tinybox.console.log'), 'utf8')).toMatch(/NEXUS-BOOT-OK box=tinybox board=qemu-x86_64/);
+  }, 300_000);
 });
