@@ -143,7 +143,14 @@ export const BoardSchema = z.object({
     firmware: z.string().optional(),
   }).strict().optional(),
   /** What OpenBSD offers for this board, if anything. */
-  openbsd: z.object({ supported: z.boolean(), image: z.string().optional(), notes: z.string() }).strict().optional(),
+  openbsd: z.object({
+    supported: z.boolean(),
+    image: z.string().optional(),
+    notes: z.string(),
+    /** Steps after writing the OpenBSD installer (they replace the board's own nextSteps for openbox). */
+    nextSteps: z.array(z.string()).default([]),
+  }).strict().optional(),
+  /** Notes and nextSteps below are about the images Nexus composes (Linux Boxes); openbox uses `openbsd`. */
   illustration: z.string().optional(),
   notes: z.array(z.string()).default([]),
   /** Steps shown after a successful write (insert the card, boot switch, first login). */

@@ -46,6 +46,8 @@ export const BoardView = z.object({
   illustrationSvg: z.string().nullable(),
   notes: z.array(z.string()),
   nextSteps: z.array(z.string()),
+  /** What OpenBSD (openbox) offers on this board; its notes and steps replace the ones above for openbox. */
+  openbsd: z.object({ supported: z.boolean(), notes: z.string(), nextSteps: z.array(z.string()) }).nullable(),
 });
 export type BoardView = z.infer<typeof BoardView>;
 
@@ -99,6 +101,8 @@ export const HistoryEntry = z.object({
   size: z.number().nonnegative(),
   manifest: z.string().nullable(),
   bmap: z.string().nullable(),
+  /** The OpenBSD autoinstall answers written next to an openbox image (null for other Boxes). */
+  answers: z.string().nullable().default(null),
   /** False when the image file has been deleted or moved since. */
   present: z.boolean(),
 });
@@ -184,6 +188,13 @@ export const commands = {
     description: 'Writes and verifies an image on one or more drives; progress arrives as flash.progress events.',
   }),
   'flash.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running write (drives are left blank, never half-bootable).' }),
+  'answers.serve': command({
+    request: z.object({ jobId: JobId, historyId: z.string(), port: z.number().int().min(1024).max(65535).default(8080) }).strict(),
+    response: z.object({ fetches: z.number().int().nonnegative() }),
+    cancellable: true,
+    description: 'Shares an openbox build\'s install answers with OpenBSD\'s installer on the local network until stopped; URLs arrive as answers.ready, fetches as answers.request.',
+  }),
+  'answers.stop': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops sharing the install answers.' }),
   'history.list': command({ request: Empty, response: z.array(HistoryEntry), cancellable: false, description: 'Recent builds, newest first.' }),
   'history.remove': command({ request: z.object({ id: z.string() }).strict(), response: Ok, cancellable: false, description: 'Forgets a build (its files stay).' }),
   'settings.get': command({ request: Empty, response: Settings, cancellable: false, description: 'Choices remembered between runs (no secrets).' }),
@@ -195,6 +206,8 @@ export const events = {
   'build.log': z.object({ jobId: JobId, event: LogEvent }),
   'flash.progress': z.object({ jobId: JobId, progress: FlashProgress }),
   'drives.changed': z.object({ drives: z.array(Drive) }),
+  'answers.ready': z.object({ jobId: JobId, port: z.number().int(), urls: z.array(z.string()) }),
+  'answers.request': z.object({ jobId: JobId, request: z.object({ from: z.string(), path: z.string(), status: z.number().int(), time: z.number() }) }),
 } as const;
 
 export type Commands = typeof commands;
@@ -214,7 +227,7 @@ export const isCommandName = (n: unknown): n is CommandName => typeof n === 'str
 export const isEventName = (n: unknown): n is EventName => typeof n === 'string' && Object.hasOwn(events, n);
 
 /** Cancellable command → the command that cancels it. */
-export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = { 'build.start': 'build.cancel', 'flash.start': 'flash.cancel' };
+export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = { 'build.start': 'build.cancel', 'flash.start': 'flash.cancel', 'answers.serve': 'answers.stop' };
 
 // ---------------------------------------------------------------------------------------------------
 // Responses and the API shape both transports implement.

@@ -25,6 +25,7 @@ export async function catalogView(catalog: Catalog, resources: string): Promise<
   const boards = await Promise.all([...catalog.boards.values()].map(async (b) => ({
     name: b.name, title: b.title, arch: b.arch, kind: b.kind, console: b.console,
     illustrationSvg: await readIllustration(resources, b.illustration ?? (b.kind === 'vm' ? 'boards/vm.svg' : undefined)), notes: b.notes, nextSteps: b.nextSteps,
+    openbsd: b.openbsd ? { supported: b.openbsd.supported, notes: b.openbsd.notes, nextSteps: b.openbsd.nextSteps } : null,
   })));
   const fragments = [...catalog.fragments.values()].map((f) => ({ name: f.name, description: f.description, requires: f.requires }));
   return { boxes, boards, fragments };

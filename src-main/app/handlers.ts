@@ -1,8 +1,9 @@
 /** The implementation of every contract command over the engine, shared by the Electron and the WebSocket adapters. */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Handlers, HistoryEntry, SystemInfo } from '../../src-shared/contract';
-import { NexusError } from '../../src-shared/errors';
+import { CancelledError, NexusError } from '../../src-shared/errors';
+import { serveAnswers } from '../engine/official/serve';
 import { resolvePlan } from '../engine/plan/resolve';
 import { catalogView } from './catalog-view';
 import type { JobRegistry } from './dispatcher';
@@ -54,7 +55,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       const historyId = `${plan.planHash.slice(0, 12)}-${Date.now().toString(36)}`;
       await history.add({
         id: historyId, time: Date.now(), box: plan.box.name, arch: plan.arch, board: plan.board.name, fragments: plan.fragments,
-        image: result.image, sha256: result.sha256, size: result.size, manifest: file('manifest'), bmap: file('bmap'),
+        image: result.image, sha256: result.sha256, size: result.size, manifest: file('manifest'), bmap: file('bmap'), answers: file('answers'),
       });
       return {
         historyId, planHash: plan.planHash, image: result.image, sha256: result.sha256, size: result.size,
@@ -72,6 +73,9 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       const entry = await history.get(historyId);
       if (!entry) throw new NexusError('NO_SUCH_BUILD', 'That build is no longer in the history.', 'Build the image again.');
       const catalog = await ports.loadCatalog();
+      if (catalog.boxes.get(entry.box)?.recipe === 'official-image') {
+        throw new NexusError('VM_UNSUPPORTED', `${entry.box} is an installer image: it does not boot to a Nexus system by itself.`, 'Follow the next steps shown after writing (they include a QEMU command line for the installer).');
+      }
       const plan = resolvePlan(catalog, { profile: entry.box, arch: entry.arch, target: entry.board, fragments: entry.fragments }, { cwd: config.outputDir });
       return ports.bootTest(entry.image, plan, signal);
     },
@@ -98,6 +102,30 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
 
     'flash.cancel': async ({ jobId }) => {
       if (!jobs.cancel(jobId, 'flash.start')) throw new NexusError('NO_SUCH_JOB', `No write "${jobId}" is running.`, 'It may have finished already.');
+      return { ok: true as const };
+    },
+
+    // Only a file this process wrote (found through the build history) is ever shared on the network.
+    'answers.serve': async ({ jobId, historyId, port }, { signal, emit }) => {
+      const entry = await history.get(historyId);
+      if (!entry) throw new NexusError('NO_SUCH_BUILD', 'That build is no longer in the history.', 'Build the image again.');
+      if (!entry.answers) throw new NexusError('NO_ANSWERS', `The ${entry.box} build has no install answers: only openbox builds have them.`, 'Build openbox to get an answers file.');
+      const text = await readFile(entry.answers, 'utf8').catch(() => {
+        throw new NexusError('ANSWERS_MISSING', `${entry.answers} is gone.`, 'Build the image again: the answers file is written next to it.');
+      });
+      if (signal.aborted) throw new CancelledError();
+      const server = await serveAnswers(text, { port, onRequest: (request) => emit('answers.request', { jobId, request }) });
+      try {
+        emit('answers.ready', { jobId, port: server.port, urls: server.urls });
+        await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      } finally {
+        await server.close();
+      }
+      return { fetches: server.requests.filter((r) => r.status === 200).length };
+    },
+
+    'answers.stop': async ({ jobId }) => {
+      if (!jobs.cancel(jobId, 'answers.serve')) throw new NexusError('NO_SUCH_JOB', 'The install answers are not being shared.', 'They may have been stopped already.');
       return { ok: true as const };
     },
 

@@ -4,7 +4,7 @@ import type { Arch } from '../../src-shared/arch';
 import type { BoardView, ErrorInfo, ImageInfo } from '../../src-shared/contract';
 import type { FlashSource } from '../../src-shared/flash';
 import { call, errorInfo } from './api';
-import { useCatalogStore } from './catalog-store';
+import { offersBoard, useCatalogStore } from './catalog-store';
 
 export type Mode = 'build' | 'image';
 
@@ -34,13 +34,15 @@ interface SelectionState {
   useHistoryImage(path: string, size: number, board: string, bmap: string | null): void;
 }
 
-/** Boards valid for an architecture (the only combinations offered). */
-export function boardsFor(arch: Arch | null): BoardView[] {
-  return (useCatalogStore.getState().catalog?.boards ?? []).filter((b) => b.arch === arch);
+/** Boards valid for an architecture and Box (the only combinations offered). */
+export function boardsFor(arch: Arch | null, boxName: string | null = null): BoardView[] {
+  const catalog = useCatalogStore.getState().catalog;
+  const box = catalog?.boxes.find((b) => b.name === boxName);
+  return (catalog?.boards ?? []).filter((b) => b.arch === arch && offersBoard(b, box));
 }
 
-function defaultBoard(arch: Arch, current: string | null): string | null {
-  const boards = boardsFor(arch);
+function defaultBoard(arch: Arch, current: string | null, boxName: string | null): string | null {
+  const boards = boardsFor(arch, boxName);
   if (current && boards.some((b) => b.name === current)) return current;
   return (boards.find((b) => b.name === `qemu-${arch}`) ?? boards[0])?.name ?? null;
 }
@@ -62,15 +64,15 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
     if (!box) return;
     const { arch } = get();
     const nextArch = arch && box.architectures.includes(arch) ? arch : box.architectures[0]!;
-    set({ mode: 'build', box: name, arch: nextArch, board: defaultBoard(nextArch, get().board) });
+    set({ mode: 'build', box: name, arch: nextArch, board: defaultBoard(nextArch, get().board, name) });
   },
   chooseArch(arch) {
     const box = useCatalogStore.getState().catalog?.boxes.find((b) => b.name === get().box);
     if (box && !box.architectures.includes(arch)) return;
-    set({ arch, board: defaultBoard(arch, get().board) });
+    set({ arch, board: defaultBoard(arch, get().board, get().box) });
   },
   chooseBoard(name) {
-    const board = boardsFor(get().arch).find((b) => b.name === name);
+    const board = boardsFor(get().arch, get().box).find((b) => b.name === name);
     if (board) set({ board: name });
   },
   restore({ box, arch, board }) {
@@ -78,7 +80,7 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
     const b = catalog?.boxes.find((x) => x.name === box);
     if (!b) return;
     const a = arch && b.architectures.includes(arch) ? arch : b.architectures[0]!;
-    set({ box: b.name, arch: a, board: defaultBoard(a, board ?? null) });
+    set({ box: b.name, arch: a, board: defaultBoard(a, board ?? null, b.name) });
   },
   setImageField(field, value) {
     set({ [field]: value, imageError: null, imageBmap: null } as Partial<SelectionState>);

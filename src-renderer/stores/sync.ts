@@ -1,5 +1,6 @@
 /** The only place that listens to contract events and feeds them to the stores; also loads and saves remembered settings. */
 import type { NexusApi } from '../../src-shared/contract';
+import { useAnswersStore } from './answers-store';
 import { call, setApi } from './api';
 import { useBuildStore } from './build-store';
 import { useCatalogStore } from './catalog-store';
@@ -13,6 +14,8 @@ export async function connectStores(api: NexusApi): Promise<() => void> {
     api['build.progress']((p) => useBuildStore.getState().onProgress(p)),
     api['build.log']((p) => useBuildStore.getState().onLog(p)),
     api['flash.progress']((p) => useFlashStore.getState().onProgress(p)),
+    api['answers.ready']((p) => useAnswersStore.getState().onReady(p)),
+    api['answers.request']((p) => useAnswersStore.getState().onRequest(p)),
   ];
   const [, settings] = await Promise.all([useCatalogStore.getState().load(), call('settings.get', {}).catch(() => null)]);
   if (settings) {

@@ -117,8 +117,10 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     throw new NexusError('INVALID_CUSTOMIZATION', `The customization is not valid: ${problems.join('; ')}.`, 'Correct the fields named above.');
   }
   const customization = parsed.data;
-  const notes = [...box.notes, ...board.notes];
   const official = box.recipe === 'official-image';
+  // A board's own notes describe the images Nexus composes (switch settings, UKI, kernels); an official
+  // image brings its own loader, so only the board's notes for that OS apply (added below).
+  const notes = [...box.notes, ...(official ? [] : board.notes)];
 
   const packages = new Collector<string>();
   const services = new Collector<ReturnType<typeof normalizeService>>();

@@ -1,7 +1,7 @@
 import { Alert, Box, Card, CardActionArea, CardContent, Chip, ToggleButton, ToggleButtonGroup, Typography } from '@mui/material';
 import { ARCHES, type Arch } from '../../../src-shared/arch';
 import type { BoardView } from '../../../src-shared/contract';
-import { selectBox, useCatalogStore } from '../../stores/catalog-store';
+import { boardGuide, selectBox, useCatalogStore } from '../../stores/catalog-store';
 import { boardsFor, useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
 import { StepHeading } from '../StepHeading';
@@ -28,7 +28,7 @@ export function BoardStep() {
   const box = useCatalogStore(selectBox(boxName));
   useCatalogStore((s) => s.catalog);
   const { next, back } = useWizardStore();
-  const boards = boardsFor(arch);
+  const boards = boardsFor(arch, boxName);
   const chosen = boards.find((b) => b.name === board);
   return (
     <section>
@@ -43,7 +43,7 @@ export function BoardStep() {
       <Box role="group" aria-labelledby="board-label" sx={{ display: 'grid', gap: 2, gridTemplateColumns: 'repeat(auto-fill, minmax(220px, 1fr))' }}>
         {boards.map((b) => <BoardCard key={b.name} board={b} selected={b.name === board} onSelect={() => chooseBoard(b.name)} />)}
       </Box>
-      {chosen?.notes.map((n) => <Alert key={n} severity="info" sx={{ mt: 2 }}>{n}</Alert>)}
+      {boardGuide(chosen, box).notes.map((n) => <Alert key={n} severity="info" sx={{ mt: 2 }}>{n}</Alert>)}
       <StepNav onBack={() => back('build')} onNext={() => next('build')} nextDisabled={!chosen} nextLabel="Next: customize" />
     </section>
   );

@@ -6,7 +6,7 @@ import type { Req } from '../../../src-shared/contract';
 
 type BuildRequest = Req<'build.start'>['build'];
 import { useBuildStore } from '../../stores/build-store';
-import { useCatalogStore } from '../../stores/catalog-store';
+import { selectBox, useCatalogStore } from '../../stores/catalog-store';
 import { useCustomizeStore } from '../../stores/customize-store';
 import { useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
@@ -29,6 +29,8 @@ export function BuildStep() {
   const { box, arch, board } = useSelectionStore();
   const fragments = useCustomizeStore((s) => s.fragments);
   const qemu = useCatalogStore((s) => s.system?.qemu ?? []);
+  // An official image is an installer: it has no Nexus boot marker to wait for in a VM.
+  const installer = useCatalogStore(selectBox(box))?.recipe === 'official-image';
   const b = useBuildStore();
   const { next, back } = useWizardStore();
   const [confirmCancel, setConfirmCancel] = useState(false);
@@ -81,7 +83,7 @@ export function BuildStep() {
               ))}
             </TableBody>
           </Table>
-          {arch && qemu.includes(arch) && (
+          {arch && qemu.includes(arch) && !installer && (
             <Box sx={{ mt: 2 }}>
               <Button variant="outlined" onClick={b.tryInVm} disabled={b.vm.status === 'running'}>{b.vm.status === 'running' ? 'Booting in QEMU…' : 'Try in a VM'}</Button>
               {b.vm.status === 'done' && <Alert severity="success" sx={{ mt: 1 }}>It booted in QEMU in {Math.round(b.vm.seconds ?? 0)} s.</Alert>}

@@ -2,11 +2,13 @@ import { Alert, AlertTitle, Box, Button, LinearProgress, List, ListItem, Typogra
 import { useState } from 'react';
 import { formatBytes, formatDuration, formatRate } from '../../../src-shared/format';
 import type { TargetProgress } from '../../../src-shared/flash';
-import { selectBoard, useCatalogStore } from '../../stores/catalog-store';
+import { useBuildStore } from '../../stores/build-store';
+import { boardGuide, selectBoard, selectBox, useCatalogStore } from '../../stores/catalog-store';
 import { useDrivesStore } from '../../stores/drives-store';
 import { useFlashStore } from '../../stores/flash-store';
 import { useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
+import { AnswersPanel } from '../AnswersPanel';
 import { ConfirmDialog } from '../ConfirmDialog';
 import { ErrorAlert } from '../ErrorAlert';
 import { StepHeading } from '../StepHeading';
@@ -35,6 +37,11 @@ function TargetRow({ t }: { t: TargetProgress }) {
 export function WriteStep() {
   const f = useFlashStore();
   const board = useCatalogStore(selectBoard(useSelectionStore((s) => s.board)));
+  const box = useCatalogStore(selectBox(useSelectionStore((s) => s.box)));
+  const mode = useSelectionStore((s) => s.mode);
+  const built = useBuildStore((s) => s.result);
+  const nextSteps = boardGuide(board, box).nextSteps;
+  const answersFor = mode === 'build' && built?.files.some((file) => file.kind === 'answers') ? built.historyId : null;
   const goTo = useWizardStore((s) => s.goTo);
   const [confirmCancel, setConfirmCancel] = useState(false);
   const targets: TargetProgress[] = f.progress?.targets ?? f.targets.map((device) => ({ device, phase: 'starting', bytesDone: 0, bytesTotal: null, speed: 0, avgSpeed: 0, etaSeconds: null }));
@@ -55,9 +62,10 @@ export function WriteStep() {
       {f.status === 'done' && f.result && (
         <Alert severity="success" role="status" sx={{ my: 2 }}>
           <AlertTitle>Done: {f.result.targets.length === 1 ? 'the drive was' : `${f.result.targets.length} drives were`} written and verified</AlertTitle>
+          {answersFor && <AnswersPanel historyId={answersFor} />}
           <Typography component="h3" variant="subtitle1" sx={{ mt: 1 }}>Next steps{board ? ` for ${board.title}` : ''}</Typography>
           {f.result.targets.some((t) => t.ejected) && <Typography>The drive was ejected: you can remove it now.</Typography>}
-          <ol aria-label="Next steps">{(board?.nextSteps.length ? board.nextSteps : GENERIC_STEPS).map((s) => <li key={s}>{s}</li>)}</ol>
+          <ol aria-label="Next steps">{(nextSteps.length ? nextSteps : GENERIC_STEPS).map((s) => <li key={s}>{s}</li>)}</ol>
         </Alert>
       )}
       {f.status === 'failed' && (

@@ -25,7 +25,8 @@ export interface E2eApp {
   close(): Promise<void>;
 }
 
-export async function startE2eApp(o: { withFeed?: boolean } = {}): Promise<E2eApp> {
+/** withFeed: the Debian-based package feed; mirror/keysDir: any other mirror (e.g. a fixture OpenBSD release). */
+export async function startE2eApp(o: { withFeed?: boolean; mirror?: string; keysDir?: string } = {}): Promise<E2eApp> {
   // NEXUS_E2E_RENDERER_DIR: use another build (e.g. `vite build --minify false --outDir /tmp/r`) to debug.
   const rendererDir = process.env.NEXUS_E2E_RENDERER_DIR ?? (await ensureRendererBuilt());
   const dir = await mkdtemp(join(tmpdir(), 'nexus-e2e-'));
@@ -36,7 +37,8 @@ export async function startE2eApp(o: { withFeed?: boolean } = {}): Promise<E2eAp
   };
   await freshCache();
   let mirror: TestHttpServer | null = null;
-  let keysDir: string | undefined;
+  let keysDir: string | undefined = o.keysDir;
+  if (o.mirror) mirror = await serveDirectory(o.mirror);
   if (o.withFeed) {
     const feed = await debianTestFeed('x86_64');
     mirror = await serveDirectory(feed.mirror);

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -6,7 +7,9 @@ import { CancelledError, NexusError } from '../../../src-shared/errors';
 import type { Payload } from '../../../src-shared/contract';
 import type { Drive } from '../../../src-shared/drives';
 import { createApp } from '../../../src-main/app/create-app';
+import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import type { AppPorts } from '../../../src-main/app/ports';
+import type { BuildOutputFile } from '../../../src-main/engine/build-types';
 import { createThrottle } from '../../../src-main/app/throttle';
 
 const progress = (stage: string, fraction: number, status: 'running' | 'done' = 'running') => ({
@@ -119,6 +122,61 @@ describe('dispatcher', () => {
     expect(JSON.parse(file)).toMatchObject({ box: 'tinybox', arch: 'arm64', customization: { hostname: 'pi', userName: 'alice' } });
     expect(await d.invoke('settings.get', {})).toMatchObject({ ok: true, value: { box: 'tinybox' } });
     expect(await d.invoke('history.list', {})).toEqual({ ok: true, value: [] });
+  });
+});
+
+describe('openbox builds in the app', () => {
+  async function built(box: 'openbox' | 'tinybox') {
+    const d = await app({
+      loadCatalog: () => loadCatalog(),
+      build: async (plan) => {
+        const image = join(dir!, `${box}.img`);
+        const answers = join(dir!, `${box}.install.conf`);
+        await writeFile(image, 'image');
+        const files: BuildOutputFile[] = [{ kind: 'image', path: image, size: 5 }];
+        if (box === 'openbox') {
+          await writeFile(answers, 'System hostname = fortress\n');
+          files.push({ kind: 'answers', path: answers, size: 27 });
+        }
+        return { plan, image, sha256: 'a'.repeat(64), size: 5, files, packageCount: 0, warnings: [] };
+      },
+    });
+    const r = await d.invoke('build.start', { jobId: 'job-build', build: { profile: box, target: box === 'openbox' ? 'rpi5' : 'qemu-x86_64' } });
+    if (!r.ok) throw new Error(r.error.message);
+    return { d, historyId: (r.value as { historyId: string }).historyId };
+  }
+
+  it('refuses to share answers a build does not have, or that are gone, and to "try" an installer in a VM', async () => {
+    const tiny = await built('tinybox');
+    expect(await tiny.d.invoke('answers.serve', { jobId: 'job-share', historyId: tiny.historyId })).toMatchObject({ ok: false, error: { code: 'NO_ANSWERS' } });
+    expect(await tiny.d.invoke('answers.serve', { jobId: 'job-share', historyId: 'nope' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_BUILD' } });
+    expect(await tiny.d.invoke('answers.serve', { jobId: 'job-share', historyId: tiny.historyId, port: 80 })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await tiny.d.invoke('answers.stop', { jobId: 'job-share' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_JOB' } });
+    await rm(dir!, { recursive: true, force: true });
+    const obsd = await built('openbox');
+    expect(await obsd.d.invoke('vm.try', { jobId: 'job-vm', historyId: obsd.historyId })).toMatchObject({ ok: false, error: { code: 'VM_UNSUPPORTED' } });
+    await unlink(join(dir!, 'openbox.install.conf'));
+    expect(await obsd.d.invoke('answers.serve', { jobId: 'job-share', historyId: obsd.historyId })).toMatchObject({ ok: false, error: { code: 'ANSWERS_MISSING' } });
+  });
+
+  it('shares the answers until stopped, reporting URLs and fetches as events', async () => {
+    const { d, historyId } = await built('openbox');
+    const ready: Payload<'answers.ready'>[] = [];
+    const fetched: Payload<'answers.request'>[] = [];
+    d.subscribe('answers.ready', (p) => ready.push(p as Payload<'answers.ready'>));
+    d.subscribe('answers.request', (p) => fetched.push(p as Payload<'answers.request'>));
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((r) => probe.close(() => r()));
+    const serving = d.invoke('answers.serve', { jobId: 'job-share', historyId, port });
+    await vi.waitFor(() => expect(ready).toHaveLength(1));
+    expect(ready[0]!.urls.every((u) => u.endsWith(`:${port}/install.conf`))).toBe(true);
+    expect(await (await fetch(`http://127.0.0.1:${port}/install.conf`)).text()).toBe('System hostname = fortress\n');
+    expect(fetched.map((f) => [f.jobId, f.request.path, f.request.status])).toEqual([['job-share', '/install.conf', 200]]);
+    expect(await d.invoke('answers.stop', { jobId: 'job-share' })).toEqual({ ok: true, value: { ok: true } });
+    expect(await serving).toEqual({ ok: true, value: { fetches: 1 } });
+    await expect(fetch(`http://127.0.0.1:${port}/install.conf`)).rejects.toThrow();
   });
 });
 

@@ -118,6 +118,15 @@ describe('defaults and merging', () => {
     expect(plan.fragments).toEqual(['base', 'mesh', 'media']);
     expect(plan.notes.join(' ')).toMatch(/Pi 5/);
   });
+
+  it('gives openbox the board\'s OpenBSD notes, never the ones about Nexus\' own Linux images', () => {
+    const vf2 = resolvePlan(c, { profile: 'openbox', target: 'visionfive2' }).notes.join(' ');
+    expect(vf2).toMatch(/QSPI/);
+    expect(vf2).not.toMatch(/RGPIO_0=1/); // the Linux image's "boot from SD" switch setting
+    expect(resolvePlan(c, { profile: 'openbox', target: 'pc' }).notes.join(' ')).not.toMatch(/unified kernel image/);
+    expect(resolvePlan(c, { profile: 'tinybox', target: 'visionfive2' }).notes.join(' ')).toMatch(/RGPIO_0=1/);
+    for (const board of c.boards.values()) expect(board.openbsd?.nextSteps.length, board.name).toBeGreaterThan(0);
+  });
 });
 
 describe('refusals are clear and actionable', () => {
