@@ -1,5 +1,6 @@
 /** `nexus build`: list profiles, print a plan, or run the build pipeline. */
 import type { Command } from 'commander';
+import { fillNextSteps } from '../../src-shared/next-steps';
 import { NexusError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
 import type { BuildPlan } from '../../src-shared/plan';
@@ -136,6 +137,11 @@ Examples:
       for (const f of result.files) process.stdout.write(`  ${f.kind.padEnd(12)} ${f.path} (${formatBytes(f.size)})\n`);
       if (result.bootTest) process.stdout.write(`Boot test: ${result.bootTest.passed ? 'passed' : 'FAILED'} in ${result.bootTest.seconds.toFixed(1)} s (log: ${result.bootTest.log})\n`);
       for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
+      const board = catalog.boards.get(plan.board.name);
+      const steps = fillNextSteps((plan.official ? board?.openbsd?.nextSteps : board?.nextSteps) ?? [], {
+        image: result.image, answers: result.files.find((f) => f.kind === 'answers')?.path ?? null,
+      });
+      if (steps.length) process.stdout.write(`\nNext steps (after writing it: nexus flash ${result.image} --drive DEV):\n${steps.map((s, i) => `  ${i + 1}. ${s.replace('the button above, or: ', '')}`).join('\n')}\n`);
     }
     return result.bootTest && !result.bootTest.passed ? 1 : 0;
   }));

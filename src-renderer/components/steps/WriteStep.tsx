@@ -1,6 +1,7 @@
 import { Alert, AlertTitle, Box, Button, LinearProgress, List, ListItem, Typography } from '@mui/material';
 import { useState } from 'react';
 import { formatBytes, formatDuration, formatRate } from '../../../src-shared/format';
+import { fillNextSteps } from '../../../src-shared/next-steps';
 import type { TargetProgress } from '../../../src-shared/flash';
 import { useBuildStore } from '../../stores/build-store';
 import { boardGuide, selectBoard, selectBox, useCatalogStore } from '../../stores/catalog-store';
@@ -40,8 +41,9 @@ export function WriteStep() {
   const box = useCatalogStore(selectBox(useSelectionStore((s) => s.box)));
   const mode = useSelectionStore((s) => s.mode);
   const built = useBuildStore((s) => s.result);
-  const nextSteps = boardGuide(board, box).nextSteps;
-  const answersFor = mode === 'build' && built?.files.some((file) => file.kind === 'answers') ? built.historyId : null;
+  const answersFile = mode === 'build' ? built?.files.find((file) => file.kind === 'answers')?.path ?? null : null;
+  const nextSteps = fillNextSteps(boardGuide(board, box).nextSteps, { image: mode === 'build' ? built?.image : null, answers: answersFile });
+  const answersFor = answersFile && built ? built.historyId : null;
   const goTo = useWizardStore((s) => s.goTo);
   const [confirmCancel, setConfirmCancel] = useState(false);
   const targets: TargetProgress[] = f.progress?.targets ?? f.targets.map((device) => ({ device, phase: 'starting', bytesDone: 0, bytesTotal: null, speed: 0, avgSpeed: 0, etaSeconds: null }));

@@ -248,13 +248,16 @@ describe('official image from a signed fixture mirror', () => {
     await expect(buildOfficial(planFor(out), { mirror: join(root, 'mirror-good'), keysDir: join(root, 'no-such-dir') }, { cacheRoot: cache })).rejects.toMatchObject({ code: 'TRUSTED_KEY_MISSING' });
   });
 
-  const cliReady = existsSync(join(appRoot(), 'src-main', 'engine', 'build.ts'));
-  it.skipIf(!cliReady)('nexus build --profile=openbox --arch=arm64 --target=rpi5 end to end through the CLI', async () => {
+  it('nexus build --profile=openbox --arch=arm64 --target=rpi5 end to end through the CLI', async () => {
     const server = await serve(await makeMirror('mirror-cli', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
     const { out, cache } = await scenario('cli');
     const r = await execa('node', [join(appRoot(), 'bin', 'nexus.js'), 'build', '--profile=openbox', '--arch=arm64', '--target=rpi5', '--fragments=base,mesh,media', `--output=${out}`, `--mirror=${server.url}`, `--keys=${keysDir}`], { env: { NEXUS_CACHE_DIR: cache }, reject: false });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(Buffer.compare(await readFile(out), IMAGE)).toBe(0);
     expect(existsSync(join(out, '..', 'openbox-rpi5.install.conf'))).toBe(true);
+    // The Pi 5's steps for OpenBSD, with the real answers path to serve.
+    expect(r.stdout).toContain(`nexus serve-answers ${join(out, '..', 'openbox-rpi5.install.conf')}`);
+    expect(r.stdout).toMatch(/set tty fb0/);
+    expect(r.stdout).not.toMatch(/green LED/);
   }, 60_000);
 });
