@@ -15,6 +15,7 @@ import { initialState } from './image/index';
 import { runTool } from './image/tools/run';
 import { packStage, type PackResult } from './image/pack';
 import { buildOfficial } from './official/index';
+import { budgetWarnings } from '../../src-shared/budgets';
 import { requireTool } from './host-tools';
 import { Pipeline, type Stage } from './runner';
 import { bootTest } from './vm/boot-test';
@@ -94,6 +95,6 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
     files: [...r.files, ...(s.extraFiles ?? [])],
     packageCount: s.lock.packages.length,
     ...(s.bootTest ? { bootTest: s.bootTest } : {}),
-    warnings: s.warnings,
+    warnings: [...s.warnings, ...budgetWarnings(plan.box.name, plan.budgets, { packages: s.lock.packages.length, mappedBytes: r.mappedBytes })],
   };
 }

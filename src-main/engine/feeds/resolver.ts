@@ -119,6 +119,12 @@ interface Pending {
 export interface ResolveOptions {
   /** For messages: "riscv64/community of v3.22". */
   describeRepos?: string;
+  /**
+   * Names the builder itself supplies (the plan's builderProvides, e.g. "initramfs-generator": Nexus makes
+   * the initramfs, so a kernel's dependency on a generator pulls in no mkinitfs and its closure). A dependency
+   * on such a name is met without installing a package.
+   */
+  assumeProvided?: readonly string[];
 }
 
 function describe(index: ProviderIndex, opts: ResolveOptions): string {
@@ -138,6 +144,7 @@ export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: P
     throw new NexusError(code, `${chain.join(' → ')}: ${message}`, hint);
   };
 
+  const assumed = new Set(opts.assumeProvided ?? []);
   const satisfiedBy = (dep: Dep): ApkPackage | undefined => {
     for (const p of provided.get(dep.name) ?? []) {
       if (matchesDep({ pkg: p.pkg, version: p.version, direct: p.pkg.name === dep.name, repoOrder: 0 }, dep)) return p.pkg;
@@ -198,6 +205,7 @@ export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: P
   const settle = (item: Pending, allowAmbiguous: boolean): boolean => {
     const { dep, chain } = item;
     if (dep.conflict) return true;
+    if (assumed.has(dep.name) && !chosen.has(dep.name)) return true;
     if (satisfiedBy(dep)) return true;
     const sameName = chosen.get(dep.name);
     let cands = candidatesFor(dep);

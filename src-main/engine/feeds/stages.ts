@@ -64,7 +64,7 @@ function checkLockFeed(lock: PackageLock, feed: FeedConfig): void {
 }
 
 /** The locked set, looked up in the indexes (exact version and C:), or rebuilt from the lock when the index moved on. */
-export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: ApkIndex[]): Resolution {
+export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: ApkIndex[], assumeProvided: readonly string[] = []): Resolution {
   checkLockFeed(lock, feed);
   const byKey = new Map<string, ApkPackage>();
   for (const idx of indexes) for (const p of idx.packages) byKey.set(`${p.name}\0${p.checksum}`, p);
@@ -80,7 +80,7 @@ export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: Ap
   });
   const index = new ProviderIndex([{ repo: indexes[0]?.repo ?? { name: '', branch: feed.branch, arch: feed.arch, base: '' }, description: '', signer: null, packages: pkgs }]);
   // Re-resolving the exact names against only the locked packages gives the dependency order.
-  const res = resolvePackages(index, pkgs.map((p) => ({ dep: `${p.name}><${p.checksum}`, from: ['lock'] })));
+  const res = resolvePackages(index, pkgs.map((p) => ({ dep: `${p.name}><${p.checksum}`, from: ['lock'] })), { assumeProvided });
   return res;
 }
 
@@ -99,7 +99,7 @@ export function resolveStage(opts: FeedStageOptions = {}): Stage<BuildPlan, Reso
       const indexes = await loadIndexes(feed, keys, { cache, offline: !!opts.offline, signal: ctx.signal, log: (l, m) => ctx.log(l, m) });
       ctx.throwIfCancelled();
       ctx.progress({ fraction: 0.5, message: 'Resolving dependencies' });
-      const resolution = lockFile ? resolveFromLock(lockFile, feed, indexes) : resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed) });
+      const resolution = lockFile ? resolveFromLock(lockFile, feed, indexes, plan.builderProvides) : resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed), assumeProvided: plan.builderProvides });
       const lock = makeLock({ name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories },
         Object.fromEntries(indexes.map((i) => [i.repo.name, i.description])), resolution.packages.map((r) => r.pkg));
       ctx.log('info', `${resolution.packages.length} packages, ${resolution.totalSize} bytes to download at most, ${resolution.totalInstalledSize} bytes installed`);

@@ -217,6 +217,17 @@ describe('resolution against the real v3.22 x86_64 main index', () => {
     expect(b.packages.map((p) => p.pkg.name)).toEqual(a);
   });
 
+  it('the kernel\'s initramfs-generator dependency is met by the builder (plan.builderProvides), not by mkinitfs', () => {
+    const kernel = idx.packages.find((p) => p.name === 'linux-virt')!;
+    expect(kernel.depends.map((d) => d.name)).toContain('initramfs-generator');
+    const withApkRules = resolve('linux-virt', 'systemd-efistub');
+    expect(names(withApkRules)).toContain('mkinitfs'); // what apk would install: mkinitfs and its 20-odd dependencies
+    const byNexus = resolvePackages([idx], ['linux-virt', 'systemd-efistub'].map((n) => ({ dep: n, from: ['tinybox'] })), { assumeProvided: ['initramfs-generator'] });
+    expect(names(byNexus)).toEqual(['linux-virt', 'systemd-efistub']);
+    // A package that really is wanted still comes in, even when it provides an assumed name.
+    expect(names(resolvePackages([idx], [{ dep: 'mkinitfs', from: ['x'] }], { assumeProvided: ['initramfs-generator'] }))).toContain('mkinitfs');
+  });
+
   it('says which chain failed when a package is not in the repository', () => {
     expect(() => resolvePackages([idx], [{ dep: 'neovim', from: ['nexbox'] }], { describeRepos: 'x86_64/main of v3.22' })).toThrow('nexbox → neovim: not in x86_64/main of v3.22');
   });

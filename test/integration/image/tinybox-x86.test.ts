@@ -34,6 +34,9 @@ describe('tinybox on qemu-x86_64', () => {
     expect(log).toMatch(/NEXUS-BOOT-OK box=tinybox board=qemu-x86_64 host=tinybox/);
     expect(log).toMatch(/dinit-standin: starting boot services/);
     expect(build.result.files.map((f) => f.kind).sort()).toEqual(['bmap', 'checksum', 'console-log', 'image', 'lock', 'manifest', 'sbom']);
+    // Within tinybox's budgets: < 5 packages (the kernel's initramfs-generator is the builder's job), <= 12 MiB of data.
+    expect(build.result.packageCount).toBeLessThanOrEqual(4);
+    expect(build.result.warnings.filter((w) => /budget/.test(w))).toEqual([]);
   });
 
   it('has a GPT with the ESP holding a UKI, and a clean FAT', async () => {
