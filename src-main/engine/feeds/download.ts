@@ -5,11 +5,10 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { httpGet, RetryableError } from '../net/http-get';
 import { sleep } from '../runner';
 
 export interface DownloadOptions {
@@ -26,8 +25,6 @@ export interface DownloadOptions {
   timeoutMs?: number;
 }
 
-class RetryableError extends Error {}
-
 function isLocal(source: string): boolean {
   return source.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(source);
 }
@@ -38,16 +35,6 @@ async function sizeOnDisk(path: string): Promise<number> {
   } catch {
     return 0;
   }
-}
-
-function get(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, timeoutMs: number): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers: { 'user-agent': 'nexus-imager', ...headers }, signal, timeout: timeoutMs });
-    req.on('response', resolve);
-    req.on('timeout', () => req.destroy(new RetryableError(`no data for ${timeoutMs / 1000}s`)));
-    req.on('error', (err) => reject(signal?.aborted ? new CancelledError() : err instanceof RetryableError ? err : new RetryableError(err.message)));
-    req.end();
-  });
 }
 
 /** One attempt; throws RetryableError for transient failures. */
@@ -72,18 +59,7 @@ async function attempt(source: string, dest: string, opts: DownloadOptions): Pro
     }
     body = createReadStream(path, { start: have, highWaterMark: 1024 * 1024 });
   } else {
-    let url = source;
-    let res: IncomingMessage;
-    for (let hops = 0; ; hops++) {
-      res = await get(url, have > 0 ? { range: `bytes=${have}-` } : {}, opts.signal, opts.timeoutMs ?? 30_000);
-      const loc = res.headers.location;
-      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && loc && hops < 5) {
-        res.resume();
-        url = new URL(loc, url).toString();
-        continue;
-      }
-      break;
-    }
+    const res = await httpGet(source, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal: opts.signal, timeoutMs: opts.timeoutMs ?? 30_000 });
     const status = res.statusCode ?? 0;
     if (status === 206 && have > 0) {
       const m = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));

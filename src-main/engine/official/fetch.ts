@@ -7,12 +7,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { httpGet, RetryableError } from '../net/http-get';
 import { sleep } from '../runner';
 
 export interface FetchOptions {
@@ -31,8 +30,6 @@ export interface FetchResult {
   source: string;
 }
 
-class Retryable extends Error {}
-
 export function isRemote(mirror: string): boolean {
   return /^https?:\/\//i.test(mirror);
 }
@@ -42,16 +39,6 @@ export function mirrorPath(mirror: string, ...parts: string[]): string {
   if (isRemote(mirror)) return `${mirror.replace(/\/+$/, '')}/${parts.map(encodeURIComponent).join('/')}`;
   const dir = mirror.startsWith('file:') ? fileURLToPath(mirror) : mirror;
   return join(dir, ...parts);
-}
-
-function get(url: string, signal: AbortSignal | undefined, timeoutMs: number): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers: { 'user-agent': 'nexus-imager' }, signal, timeout: timeoutMs });
-    req.on('response', resolve);
-    req.on('timeout', () => req.destroy(new Retryable(`no data for ${timeoutMs / 1000} s`)));
-    req.on('error', (err) => reject(signal?.aborted ? new CancelledError() : err instanceof Retryable ? err : new Retryable(err.message)));
-    req.end();
-  });
 }
 
 async function once(source: string, dest: string, opts: FetchOptions): Promise<FetchResult> {
@@ -68,22 +55,11 @@ async function once(source: string, dest: string, opts: FetchOptions): Promise<F
     }
     body = createReadStream(source, { highWaterMark: 1 << 20 });
   } else {
-    let url = source;
-    let res: IncomingMessage;
-    for (let hops = 0; ; hops++) {
-      res = await get(url, opts.signal, opts.timeoutMs ?? 30_000);
-      const loc = res.headers.location;
-      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && loc && hops < 5) {
-        res.resume();
-        url = new URL(loc, url).toString();
-        continue;
-      }
-      break;
-    }
+    const res = await httpGet(source, { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 30_000 });
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       res.resume();
-      if (status >= 500 || status === 429 || status === 408) throw new Retryable(`HTTP ${status}`);
+      if (status >= 500 || status === 429 || status === 408) throw new RetryableError(`HTTP ${status}`);
       throw new NexusError(status === 404 || status === 410 ? 'NOT_FOUND' : 'HTTP_ERROR', `${source}: HTTP ${status}.`, status === 404 ? 'The mirror does not have this file (wrong release or architecture, or an incomplete mirror). Try another mirror.' : 'Check the mirror URL.');
     }
     const len = Number(res.headers['content-length']);
@@ -110,9 +86,9 @@ async function once(source: string, dest: string, opts: FetchOptions): Promise<F
   } catch (err) {
     if (opts.signal?.aborted) throw new CancelledError();
     if (err instanceof NexusError) throw err;
-    throw new Retryable((err as Error).message);
+    throw new RetryableError((err as Error).message);
   }
-  if (total !== null && done !== total) throw new Retryable(`connection closed after ${done} of ${total} bytes`);
+  if (total !== null && done !== total) throw new RetryableError(`connection closed after ${done} of ${total} bytes`);
   return { sha256: h.digest('hex'), size: done, source };
 }
 
@@ -124,7 +100,7 @@ export async function fetchToFile(source: string, dest: string, opts: FetchOptio
     try {
       return await once(source, dest, opts);
     } catch (err) {
-      if (!(err instanceof Retryable)) throw err;
+      if (!(err instanceof RetryableError)) throw err;
       if (i >= retries) throw new NexusError('DOWNLOAD_FAILED', `Downloading ${source} failed after ${retries + 1} attempts: ${err.message}.`, 'Check the network connection or try another mirror (--mirror).');
       await sleep((opts.backoffMs ?? 300) * 2 ** i, opts.signal);
     }
