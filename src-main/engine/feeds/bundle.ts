@@ -5,8 +5,9 @@
  * every package against its signature and its content-derived name before it enters the cache.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { formatBytes } from '../../../src-shared/format';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { NexusError } from '../../../src-shared/errors';
@@ -61,27 +62,37 @@ export async function exportCache(file: string, opts: { cache?: FeedCache; keyDi
   const manifest: ExportManifest = { format: FORMAT, version: 1, created: new Date().toISOString(), refs, packages: packages.map((p) => basename(p)), keys: keyFiles.map((k) => basename(k)) };
   const pack = tar.pack();
   const tmp = `${file}.tmp-${process.pid}`;
-  const writing = pipeline(pack, createWriteStream(tmp));
+  const out = await open(tmp, 'w').catch((err: NodeJS.ErrnoException) => {
+    throw new NexusError('EXPORT_TARGET', `Cannot write ${file}: ${err.code === 'ENOENT' ? `the folder ${dirname(file)} does not exist` : err.code ?? err.message}.`, 'Choose a folder that exists and that you can write to (for example the mounted USB stick).');
+  });
+  const writing = pipeline(pack, out.createWriteStream());
+  // A write failure (disk full, stick pulled) must end the export, not leave it waiting on the tar packer.
+  const writeFailed = writing.then(() => new Promise<never>(() => {}));
+  writeFailed.catch(() => undefined);
+  const guard = <T>(p: Promise<T>) => Promise.race([p, writeFailed]);
   const addBuffer = (name: string, data: Buffer) => new Promise<void>((res, rej) => pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0) }, data, (e) => (e ? rej(e) : res())));
   const addFile = async (name: string, path: string) => {
     const { size } = await stat(path);
-    await new Promise<void>((res, rej) => {
+    let copied: Promise<void> = Promise.resolve();
+    const entered = new Promise<void>((res, rej) => {
       const sink = pack.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? rej(e) : res()));
-      createReadStream(path).on('error', rej).pipe(sink as unknown as NodeJS.WritableStream);
+      // pipeline, not pipe: an error of the entry (the archive could not be written) must reach us.
+      copied = pipeline(createReadStream(path), sink as unknown as NodeJS.WritableStream);
     });
+    await Promise.all([entered, copied]);
   };
   let bytes = 0;
   try {
-    await addBuffer('nexus-cache.json', Buffer.from(JSON.stringify(manifest, null, 2)));
-    for (const k of keyFiles) await addFile(`keys/${basename(k)}`, k);
-    for (const r of refs) await addFile(`apk/indexes/${r.sha256}.tar.gz`, cache.indexPath(r.sha256));
+    await guard(addBuffer('nexus-cache.json', Buffer.from(JSON.stringify(manifest, null, 2))));
+    for (const k of keyFiles) await guard(addFile(`keys/${basename(k)}`, k));
+    for (const r of refs) await guard(addFile(`apk/indexes/${r.sha256}.tar.gz`, cache.indexPath(r.sha256)));
     for (const p of packages) {
       bytes += (await stat(p)).size;
-      await addFile(`apk/packages/${basename(p)}`, p);
+      await guard(addFile(`apk/packages/${basename(p)}`, p));
     }
     for (const e of extra) {
       bytes += (await stat(e.path)).size;
-      await addFile(e.name, e.path);
+      await guard(addFile(e.name, e.path));
     }
     pack.finalize();
     await writing;
@@ -90,6 +101,10 @@ export async function exportCache(file: string, opts: { cache?: FeedCache; keyDi
     pack.destroy();
     await writing.catch(() => {});
     await rm(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      const need = (await Promise.all([...keyFiles, ...refs.map((r) => cache.indexPath(r.sha256)), ...packages, ...extra.map((e) => e.path)].map((f) => stat(f).then((st) => st.size, () => 0)))).reduce((a, b) => a + b, 0);
+      throw new NexusError('DISK_FULL', `There is not enough space in ${dirname(file)} for the export (about ${formatBytes(need)}); nothing was left behind.`, 'Free some space or export to a larger drive.');
+    }
     throw err;
   }
   return { packages: packages.length, indexes: refs.length, bytes, extra: extra.length };

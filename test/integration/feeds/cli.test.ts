@@ -1,5 +1,5 @@
 /** `nexus packages resolve|verify` and `nexus cache export|import|info` against a generated local mirror directory. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -92,5 +92,27 @@ describe('nexus packages / nexus cache', () => {
     const refused = await nexus(['cache', 'import', bundle], 'export-other');
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/not a trusted key/);
+  });
+
+  it('export: a missing folder or a full disk is a clear error that leaves no file behind', async () => {
+    await nexus(['packages', 'resolve', '--profile=tinybox', '--arch=riscv64', '--mirror', repo.mirror, '--keys', repo.keysDir], 'export-fail');
+    const missing = await nexus(['cache', 'export', join(dir, 'no-such-folder', 'x.tar'), '--keys', repo.keysDir], 'export-fail');
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/^nexus: Cannot write .*x\.tar: the folder .*no-such-folder does not exist\.\n {2}hint: /);
+    if (process.getuid?.() !== 0) return;
+    const full = join(dir, 'full');
+    await mkdir(full);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
+    try {
+      // Room for the manifest, not for the indexes and keys: the write fails part-way.
+      await writeFile(join(full, 'filler'), Buffer.alloc(60 * 1024));
+      const r = await nexus(['cache', 'export', join(full, 'x.tar'), '--keys', repo.keysDir], 'export-fail');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/not enough space in .*full for the export \(about .*\); nothing was left behind\.\n {2}hint: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+      expect(await readdir(full)).toEqual(['filler']);
+    } finally {
+      await execa('umount', [full]);
+    }
   });
 });

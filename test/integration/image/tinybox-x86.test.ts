@@ -7,7 +7,7 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,5 +98,23 @@ describe('tinybox on qemu-x86_64', () => {
     const stages = new Set(lines.flatMap((l) => (l.type === 'progress' && typeof l.stage === 'string' ? [l.stage] : [])));
     expect([...stages]).toEqual(expect.arrayContaining(['boot-test']));
     expect(await readFile(join(dir, 'cli', 'tinybox.console.log'), 'utf8')).toMatch(/NEXUS-BOOT-OK box=tinybox board=qemu-x86_64/);
+  }, 300_000);
+
+  it('rescue stick offline: cache export → import on a machine without a mirror → the same image, bit for bit', async () => {
+    const feed = await debianTestFeed('x86_64');
+    const bundle = join(dir, 'offline', 'nexus-cache.tar');
+    const fresh = join(dir, 'offline', 'cache');
+    await mkdir(join(dir, 'offline'), { recursive: true });
+    const ex = await nexus(['cache', 'export', bundle, `--keys=${feed.keysDir}`], { env: { NEXUS_CACHE_DIR: process.env.NEXUS_CACHE_DIR! } });
+    expect(ex.code, ex.stderr).toBe(0);
+    const im = await nexus(['cache', 'import', bundle, `--keys=${feed.keysDir}`], { env: { NEXUS_CACHE_DIR: fresh } });
+    expect(im.code, im.stderr).toBe(0);
+    // No --mirror: the profile's Alpine mirrors are unreachable here, so anything not in the cache would fail.
+    const out = join(dir, 'offline', 'tinybox.img');
+    const r = await nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', '--offline', `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
+      { env: { NEXUS_CACHE_DIR: fresh }, timeout: 240_000 });
+    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { value: { sha256: string } };
+    expect(final.value.sha256).toBe(build.result.sha256);
   }, 300_000);
 });
