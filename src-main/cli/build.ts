@@ -117,10 +117,10 @@ Examples:
       else process.stdout.write(`${describePlan(plan)}\n`);
       return 0;
     }
-    const buildImage = await loadBuilder();
-    if (!flags.json) process.stderr.write(`${describePlan(plan)}\n\n`);
     const compress = flags.compress ? (flags.compress.split(',').map((s) => s.trim()) as Array<'zst' | 'xz'>) : undefined;
     if (compress?.some((c) => c !== 'zst' && c !== 'xz')) throw new NexusError('USAGE_COMPRESS', `--compress accepts "zst" and "xz", not "${flags.compress}".`, 'Example: --compress=zst,xz');
+    const buildImage = await loadBuilder();
+    if (!flags.json) process.stderr.write(`${describePlan(plan)}\n\n`);
     const result = await buildImage(plan, {
       signal: interruptSignal(),
       onEvent: progressPrinter({ json: !!flags.json, verbose: !!flags.verbose }),

@@ -1,6 +1,6 @@
 /** `nexus vm IMAGE`: boot a built image in QEMU (software emulation) and wait for its boot marker. */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { NexusError } from '../../../src-shared/errors';
 import { normalizeArch, type Arch } from '../../../src-shared/arch';
 import { bootTest } from '../../engine/vm/index';
@@ -33,6 +33,7 @@ export function register(program: Command) {
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'do not echo the console')
     .action(action(async (image: string, flags: VmFlags) => {
+      if (!(await stat(image).then((st) => st.isFile(), () => false))) throw new NexusError('NOT_FOUND', `${image} does not exist.`, 'Pass the .img a build wrote (nexus build prints its path).');
       const arch = flags.arch ? normalizeArch(flags.arch) : await archFromManifest(image);
       if (!arch) throw new NexusError('USAGE_VM_ARCH', `Cannot tell the architecture of ${image}: no manifest.json next to it.`, 'Pass --arch=x86_64, --arch=arm64 or --arch=riscv64.');
       const timeoutSeconds = Number(flags.timeout);

@@ -122,30 +122,40 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
   const cache = opts.cache ?? new FeedCache();
   let manifest: ExportManifest | null = null;
   const staged = new Map<string, string>(); // entry name → temp path
+  const st = await stat(file).catch(() => null);
+  if (!st?.isFile()) throw new NexusError('NOT_FOUND', `${file} does not exist.`, 'Pass the file written by `nexus cache export FILE` (for example from the USB stick you carried it on).');
+  const notExport = (why: string) => new NexusError('BAD_EXPORT', `${file} is not a readable Nexus cache export (${why}).`, 'Use a file made by `nexus cache export`; if it is one, it is damaged or incomplete: copy it again.');
   const ex = tar.extract();
   const reading = pipeline(createReadStream(file), ex);
+  reading.catch(() => undefined); // awaited below; a broken archive surfaces there
   try {
-    for await (const entry of ex) {
-      const name = entry.header.name;
-      if (name === 'nexus-cache.json') {
-        const chunks: Buffer[] = [];
-        for await (const c of entry) chunks.push(c as Buffer);
-        manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportManifest;
-        continue;
+    try {
+      for await (const entry of ex) {
+        const name = entry.header.name;
+        if (name === 'nexus-cache.json') {
+          const chunks: Buffer[] = [];
+          for await (const c of entry) chunks.push(c as Buffer);
+          manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportManifest;
+          continue;
+        }
+        const ours = /^(apk\/indexes\/[0-9a-f]{64}\.tar\.gz|apk\/packages\/[0-9a-f]{40,64}\.apk|keys\/[^/]+\.(pub|pem))$/.test(name);
+        if ((!ours && !opts.extras?.accepts(name)) || entry.header.type !== 'file') {
+          entry.resume();
+          continue;
+        }
+        const tmp = await cache.tempPath('.import');
+        staged.set(name, tmp);
+        await pipeline(async function* () {
+          for await (const c of entry) yield c as Buffer;
+        }, createWriteStream(tmp));
       }
-      const ours = /^(apk\/indexes\/[0-9a-f]{64}\.tar\.gz|apk\/packages\/[0-9a-f]{40,64}\.apk|keys\/[^/]+\.(pub|pem))$/.test(name);
-      if ((!ours && !opts.extras?.accepts(name)) || entry.header.type !== 'file') {
-        entry.resume();
-        continue;
-      }
-      const tmp = await cache.tempPath('.import');
-      staged.set(name, tmp);
-      await pipeline(async function* () {
-        for await (const c of entry) yield c as Buffer;
-      }, createWriteStream(tmp));
+      await reading;
+    } catch (err) {
+      if (err instanceof NexusError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new NexusError('DISK_FULL', `The cache at ${cache.root} ran out of space while importing ${basename(file)}.`, 'Free some space (nexus cache clean removes partial downloads), then import again.');
+      throw notExport(err instanceof Error ? err.message : String(err));
     }
-    await reading;
-    if (!manifest || manifest.format !== FORMAT) throw new NexusError('BAD_EXPORT', `${file} is not a Nexus cache export.`, 'Create one with `nexus cache export FILE`.');
+    if (!manifest || manifest.format !== FORMAT) throw notExport('no nexus-cache.json inside');
     let indexes = 0;
     for (const ref of manifest.refs) {
       const tmp = staged.get(`apk/indexes/${ref.sha256}.tar.gz`);

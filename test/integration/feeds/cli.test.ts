@@ -88,6 +88,13 @@ describe('nexus packages / nexus cache', () => {
     expect(JSON.parse(again.stdout).packages).toHaveLength(4);
     const info = await nexus(['cache', 'info', '--json'], 'export-dst');
     expect(JSON.parse(info.stdout).indexes).toHaveLength(3);
+    // A missing, foreign or truncated file is a clear error.
+    const gone = await nexus(['cache', 'import', join(dir, 'nope.tar')], 'export-dst');
+    expect(gone.stderr).toMatch(/nope\.tar does not exist/);
+    await writeFile(join(dir, 'truncated.tar'), (await readFile(bundle)).subarray(0, 3000));
+    const cut = await nexus(['cache', 'import', join(dir, 'truncated.tar'), '--keys', repo.keysDir], 'export-dst');
+    expect(cut.exitCode).toBe(1);
+    expect(cut.stderr).toMatch(/truncated\.tar is not a readable Nexus cache export .*\n {2}hint: .*copy it again/);
     // Import verifies against local trust: without the repository key it is refused.
     const refused = await nexus(['cache', 'import', bundle], 'export-other');
     expect(refused.exitCode).toBe(1);
