@@ -59,10 +59,13 @@ export function enforcePolicy(req: FlashRequest, drives: readonly Drive[], image
 
 export async function flash(input: FlashRequestInput, o: FlashRunOptions = {}): Promise<FlashResult> {
   const req = FlashRequest.parse(input);
-  const drives = await (o.listDrives ?? (() => listDrives()))();
+  // The drive listing (a child process, tens of ms) runs while the bmap is parsed and the source opened.
+  const listing = (o.listDrives ?? (() => listDrives()))();
+  listing.catch(() => undefined); // awaited below
   const bmap = req.bmap ? await loadBmap(req.bmap) : null;
   const source: OpenedSource = await openSource(req.source, o.signal);
   try {
+    const drives = await listing;
     const size = bmap ? bmap.imageSize : source.size;
     if (bmap && source.size !== null && source.size !== bmap.imageSize) {
       throw new NexusError('BMAP_MISMATCH', `The block map describes a ${bmap.imageSize}-byte image but ${source.name} is ${source.size} bytes.`, 'Use the .bmap generated for this image.');

@@ -55,7 +55,7 @@ export class ChunkProducer {
     const chunkSize = this.pool.slotSize;
     if (!this.ranges) {
       const buf = await this.pool.acquire();
-      const n = await this.reader.readInto(buf, 0, chunkSize);
+      const n = await this.read(buf, chunkSize);
       if (n === 0) {
         this.pool.release(buf);
         return null;
@@ -72,7 +72,7 @@ export class ChunkProducer {
     }
     const want = Math.min(chunkSize, r.end - this.pos);
     const buf = await this.pool.acquire();
-    const n = await this.reader.readInto(buf, 0, want);
+    const n = await this.read(buf, want);
     if (n < want) {
       this.pool.release(buf);
       throw new NexusError('SOURCE_TRUNCATED', `The image ends at byte ${this.pos + n} but its block map expects data up to ${r.end}.`, 'The image and the .bmap file do not belong together, or the image is truncated.');
@@ -101,6 +101,16 @@ export class ChunkProducer {
     const chunk = this.emit(buf, n);
     if (hashed) chunk.hashed = hashed;
     return chunk;
+  }
+
+  /** A failed read gives the slot back (the pool is recycled only when every slot is home). */
+  private async read(buf: Buffer, len: number): Promise<number> {
+    try {
+      return await this.reader.readInto(buf, 0, len);
+    } catch (e) {
+      this.pool.release(buf);
+      throw e;
+    }
   }
 
   private emit(buf: Buffer, n: number): Chunk {

@@ -25,11 +25,14 @@ parentPort.on('message', (m) => {
 });`;
 
 /**
- * SHA-256 runs at ~1.4 GB/s per core, slower than a fast target takes data, so ranges are spread
- * over up to two workers (a range always goes to the same worker: its state lives there).
+ * SHA-256 runs at ~1.5 GB/s per core, slower than a fast target takes data, so ranges are spread
+ * over up to two workers. A range always goes to the same worker (its state lives there); a new
+ * range goes to the worker with the fewest bytes queued, so one long range does not hold up others.
  */
 export class RangeHasher {
   private readonly workers: Worker[];
+  private readonly queued: number[];
+  private readonly owner = new Map<number, number>();
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (hex: string | null) => void; reject: (e: Error) => void }>();
 
@@ -49,6 +52,7 @@ export class RangeHasher {
       });
       return w;
     });
+    this.queued = this.workers.map(() => 0);
     this.setRef(false);
   }
 
@@ -60,22 +64,39 @@ export class RangeHasher {
     }
   }
 
-  private call(msg: { id: number; op: string; [k: string]: unknown }): Promise<string | null> {
+  private workerFor(id: number): number {
+    let w = this.owner.get(id);
+    if (w === undefined) {
+      w = this.queued.indexOf(Math.min(...this.queued));
+      this.owner.set(id, w);
+    }
+    return w;
+  }
+
+  private call(w: number, msg: { id: number; op: string; [k: string]: unknown }): Promise<string | null> {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.setRef(true);
       this.pending.set(seq, { resolve, reject });
-      this.workers[msg.id % this.workers.length]!.postMessage({ ...msg, seq });
+      this.workers[w]!.postMessage({ ...msg, seq });
     });
   }
 
   /** Resolves once the bytes are hashed (the slot may then be reused). */
   update(id: number, algo: string, buf: Buffer, length: number): Promise<void> {
-    return this.call({ op: 'update', id, algo, off: buf.byteOffset, len: length }).then(() => undefined);
+    const w = this.workerFor(id);
+    this.queued[w]! += length;
+    const done = () => void (this.queued[w]! -= length);
+    return this.call(w, { op: 'update', id, algo, off: buf.byteOffset, len: length }).then(done, (e: unknown) => {
+      done();
+      throw e;
+    });
   }
 
   digest(id: number): Promise<string | null> {
-    return this.call({ op: 'digest', id });
+    const w = this.workerFor(id);
+    this.owner.delete(id);
+    return this.call(w, { op: 'digest', id });
   }
 
   /** Stops the threads. */

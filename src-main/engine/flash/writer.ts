@@ -115,16 +115,52 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
   const onAbort = () => void o.source.close();
   signal.addEventListener('abort', onAbort, { once: true });
 
-  // Buffers: [zeros, head] and the streaming pool, recycled across runs (see aligned.ts).
+  // Buffers: [zeros, head] and the streaming pool, recycled across runs (see aligned.ts). The pool
+  // bounds the read-ahead: `depth` chunks being written plus a few read and being checksummed.
   const depth = o.writeDepth ?? 2;
   const headPool = borrowPool(HEAD_BYTES, 2);
-  const pool = borrowPool(chunkSize, depth + 2);
+  const pool = borrowPool(chunkSize, depth + 4);
   const [zeros, head] = [await headPool.acquire(), await headPool.acquire()];
   zeros.fill(0);
   head.fill(0);
   // The hasher's wasm instantiation overlaps with opening and blanking the targets.
   const hasherReady = o.verify ? createXXHash128() : null;
   hasherReady?.catch(() => undefined);
+
+  // Reads run ahead of the writes as far as the pool allows (one at a time: the producer is
+  // sequential), so the bmap checksum workers and a decompressor never wait on the write window.
+  // The first chunk is read (and its checksum started) while the targets are opened and blanked:
+  // reading the source touches no target.
+  const producer = new ChunkProducer(o.source.reader, pool, o.bmap, sector);
+  let stopReading = false;
+  let tail: Promise<Chunk | null> = producer.next();
+  tail.catch(() => undefined); // handled when awaited
+  const ahead = [tail];
+  const readAhead = () => {
+    while (ahead.length < pool.slots) {
+      tail = tail.then((c) => (c && !stopReading ? producer.next() : null));
+      tail.catch(() => undefined);
+      ahead.push(tail);
+    }
+  };
+  // A slot goes back to the pool once its write is done and the checksum worker has let go of it.
+  const releases: Promise<void>[] = [];
+  const releaseAfterHash = (c: Chunk) => {
+    if (!c.hashed) return pool.release(c.buf);
+    const release = () => pool.release(c.buf);
+    releases.push(c.hashed.then(release, (e: unknown) => {
+      release();
+      throw e;
+    }));
+  };
+  /** Stops reading ahead and hands back the chunks read but not written (at most one read is still running). */
+  const drainReads = async () => {
+    stopReading = true;
+    for (const p of ahead.splice(0)) {
+      const c = await p.catch(() => null);
+      if (c) releaseAfterHash(c);
+    }
+  };
 
   try {
     // 1. Open and blank the head and tail of every target (failures isolated per target).
@@ -155,7 +191,6 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     let headLen = 0;
     for (const r of live()) r.setPhase(compressed ? 'decompressing' : 'writing', planned);
     emit(); // phase changes are never held back by the ticker
-    const producer = new ChunkProducer(o.source.reader, pool, o.bmap, sector);
     const inflight: Promise<void>[] = [];
     let lastFlush = performance.now();
     const flushEvery = o.flushIntervalMs ?? 2000;
@@ -184,22 +219,21 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
         );
       }
       for (const r of live()) if (from > 0) r.meter.add(Math.min(from, c.length));
-      await c.hashed;
-      pool.release(c.buf);
+      // The write window does not wait for the checksum: the next writes go out while the workers
+      // catch up, bounded by the pool.
+      releaseAfterHash(c);
     };
 
     try {
-      let next = producer.next();
       for (;;) {
-        const c = await next;
+        readAhead();
+        const c = await ahead.shift()!;
         if (!c) break;
         if (signal.aborted) {
-          pool.release(c.buf);
+          releaseAfterHash(c);
           throw new CancelledError();
         }
         imageSize = Math.max(imageSize, c.offset + c.length);
-        next = producer.next();
-        next.catch(() => undefined); // handled when awaited
         inflight.push(writeChunk(c));
         if (inflight.length >= depth) await inflight.shift();
         if (live().length === 0) break;
@@ -209,11 +243,15 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
         }
       }
       await Promise.all(inflight);
+      await drainReads();
+      await Promise.all(releases);
       await producer.settle();
       if (signal.aborted) throw new CancelledError();
       if (live().length > 0) sourceSha256 = (await o.source.finish())?.sha256;
     } catch (e) {
       await Promise.allSettled(inflight);
+      await drainReads();
+      await Promise.allSettled(releases); // no slot goes back to the recycled pools while a worker reads it
       if (signal.aborted) for (const r of live()) r.fail(new CancelledError());
       else for (const r of live()) r.fail(e);
     }
@@ -272,6 +310,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
       }),
     );
   } finally {
+    stopReading = true;
     signal.removeEventListener('abort', onAbort);
     await o.source.close().catch(() => undefined);
     await Promise.all(runs.map((r) => r.dev?.close()));
