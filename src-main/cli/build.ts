@@ -5,7 +5,6 @@ import { NexusError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
 import type { BuildPlan } from '../../src-shared/plan';
 import type { Catalog } from '../../src-shared/catalog';
-import type { BuildOptions, BuildResult } from '../engine/build-types';
 import { loadCatalog } from '../engine/catalog/load';
 import { resolvePlan } from '../engine/plan/resolve';
 import { addCustomizationOptions, addTargetOptions, requestFromFlags, type CustomizationFlags, type TargetFlags } from './catalog-options';
@@ -69,17 +68,6 @@ export function describePlan(plan: BuildPlan): string {
 }
 
 /** Loads the build stage if this installation has it; a missing stage is an error, never a pretend success. */
-async function loadBuilder(): Promise<(plan: BuildPlan, options: BuildOptions) => Promise<BuildResult>> {
-  const spec = '../engine/build';
-  try {
-    const mod = (await import(/* @vite-ignore */ spec)) as { buildImage?: (plan: BuildPlan, options: BuildOptions) => Promise<BuildResult> };
-    if (typeof mod.buildImage === 'function') return mod.buildImage;
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  }
-  throw new NexusError('STAGE_MISSING', 'The image build stages (fetch packages → root filesystem → partitions → pack) are not part of this version yet.', 'Use --plan to see what would be built.');
-}
-
 export function register(program: Command) {
   const cmd = program
     .command('build')
@@ -119,7 +107,7 @@ Examples:
     }
     const compress = flags.compress ? (flags.compress.split(',').map((s) => s.trim()) as Array<'zst' | 'xz'>) : undefined;
     if (compress?.some((c) => c !== 'zst' && c !== 'xz')) throw new NexusError('USAGE_COMPRESS', `--compress accepts "zst" and "xz", not "${flags.compress}".`, 'Example: --compress=zst,xz');
-    const buildImage = await loadBuilder();
+    const { buildImage } = await import('../engine/build'); // lazy: --list-profiles and --plan start faster
     if (!flags.json) process.stderr.write(`${describePlan(plan)}\n\n`);
     const result = await buildImage(plan, {
       signal: interruptSignal(),

@@ -1,6 +1,6 @@
 /** Entry point of the `nexus` command line: registers every sub-command module, returns the exit code. */
 import { Command, CommanderError } from 'commander';
-import { commandModules } from './commands';
+import { modulesFor } from './commands';
 import { EXIT } from './output';
 
 export async function main(argv: string[]): Promise<number> {
@@ -10,7 +10,7 @@ export async function main(argv: string[]): Promise<number> {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const load of commandModules) (await load()).register(program);
+  for (const load of modulesFor(argv)) (await load()).register(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -9,8 +9,8 @@
  * macOS and Windows paths are type-checked but could not be run on the Linux CI machine.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { NexusError } from '../../src-shared/errors';
 import { appRoot } from '../engine/paths';
 
@@ -25,7 +25,6 @@ export function chooseElevation(platform = process.platform, uid = process.getui
 
 /** The helper program and its leading arguments (absolute paths: pkexec requires them). */
 export function helperProgram(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
   // Packaged app: electron-builder copies resources/polkit next to app.asar (extraResources), because
   // pkexec must run a real file at the path the polkit policy names, never one inside the archive.
   const resourcesPath = (process as { resourcesPath?: string }).resourcesPath;
@@ -33,10 +32,11 @@ export function helperProgram(): string[] {
     const packaged = join(resourcesPath, 'polkit', 'nexus-flash-helper');
     if (existsSync(packaged)) return [packaged];
   }
-  const compiled = join(here, 'helper-main.js');
-  if (existsSync(compiled)) return [process.execPath, compiled];
-  const loader = pathToFileURL(join(appRoot(), 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  return [process.execPath, '--import', loader, join(here, 'helper-main.ts')];
+  // From the repository root, not from this file: the CLI may run as one bundle in build/cli/.
+  const source = join(appRoot(), 'src-main', 'privileged', 'helper-main.ts');
+  const loader = join(appRoot(), 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  if (existsSync(source) && existsSync(loader)) return [process.execPath, '--import', pathToFileURL(loader).href, source];
+  return [process.execPath, join(appRoot(), 'build', 'privileged', 'helper-main.js')];
 }
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
