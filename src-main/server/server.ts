@@ -80,7 +80,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
+    server.once('error', (err: NodeJS.ErrnoException) => fail(
+      err.code === 'EADDRINUSE' ? new NexusError('PORT_IN_USE', `Port ${options.port} on ${host} is already in use (another nexus serve?).`, 'Stop the other program, or choose another port with --port (0 picks a free one).')
+        : err.code === 'EACCES' ? new NexusError('PORT_FORBIDDEN', `Not allowed to listen on port ${options.port}.`, 'Ports below 1024 need administrator rights; use --port 0 or a port above 1024.')
+          : err));
     server.listen(options.port ?? 0, host, () => ok());
   });
   const port = (server.address() as AddressInfo).port;

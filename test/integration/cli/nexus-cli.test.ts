@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { BuildPlanSchema } from '../../../src-shared/plan';
 import { nexus } from '../../support/run-cli';
@@ -71,5 +72,17 @@ describe('nexus CLI (foundation)', () => {
     expect(r.code).toBe(1);
     expect(rows.length).toBeGreaterThan(5);
     expect(mke2fs.install).toMatch(/apt-get install e2fsprogs/);
+  });
+
+  it('serve: a port in use is a clear error with a hint', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const r = await nexus(['serve', `--port=${(busy.address() as AddressInfo).port}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/already in use.*\n {2}hint: .*--port/);
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
   });
 });
