@@ -45,6 +45,7 @@ export async function assembleImage(path: string, size: number, regions: Region[
     }
   };
   const out = await open(path, 'w');
+  const readBuf = Buffer.allocUnsafe(CHUNK);
   let done = 0;
   try {
     await out.truncate(size);
@@ -60,18 +61,30 @@ export async function assembleImage(path: string, size: number, regions: Region[
           const n = Math.min(CHUNK, r.length - pos);
           let buf: Buffer;
           if (src) {
-            buf = Buffer.alloc(n);
-            await src.read(buf, 0, n, pos);
+            // One buffer for every chunk (each write is awaited before the next read): no 4 MiB garbage per chunk.
+            buf = readBuf.subarray(0, n);
+            const { bytesRead } = await src.read(buf, 0, n, pos);
+            if (bytesRead < n) buf.fill(0, bytesRead); // a file shorter than its region reads as zeros
           } else buf = (r.source as Buffer).subarray(pos, pos + n);
           whole.update(buf);
+          // One write per run of non-zero blocks (not one per 4 KiB block); zero blocks stay holes.
+          let run = -1;
+          const flush = async (end: number) => {
+            if (run < 0) return;
+            const at = r.offset + pos + run;
+            await out.write(buf, run, end - run, at);
+            // Inside the mapped prefix this overlaps a range already there; coalesce() merges them.
+            mapped.push({ first: Math.floor(at / BMAP_BLOCK), last: Math.floor((at + end - run - 1) / BMAP_BLOCK) });
+            run = -1;
+          };
           for (let b = 0; b < n; b += BMAP_BLOCK) {
             const blk = buf.subarray(b, Math.min(n, b + BMAP_BLOCK));
             const padded = blk.length === BMAP_BLOCK ? blk : Buffer.concat([blk, Buffer.alloc(BMAP_BLOCK - blk.length)]);
-            if (isZero(padded)) continue;
-            await out.write(blk, 0, blk.length, r.offset + pos + b);
-            const block = Math.floor((r.offset + pos + b) / BMAP_BLOCK);
-            if (pos + b >= prefix) mapped.push({ first: block, last: Math.floor((r.offset + pos + b + blk.length - 1) / BMAP_BLOCK) });
+            if (!isZero(padded)) {
+              if (run < 0) run = b;
+            } else await flush(b);
           }
+          await flush(n);
           done += n;
           onBytes(done, total);
         }
