@@ -97,6 +97,8 @@ export const BuildPlanSchema = z.object({
     lock: z.string(),
   }),
   notes: z.array(z.string()),
+  /** Choices that do not fit together but still build (SSH keys and no SSH server, Wi-Fi and no Wi-Fi stack). */
+  warnings: z.array(z.string()).default([]),
 });
 export type BuildPlan = z.infer<typeof BuildPlanSchema>;
 
@@ -111,3 +113,18 @@ export const BuildRequestSchema = z.object({
   customization: CustomizationSchema.optional(),
 });
 export type BuildRequest = z.input<typeof BuildRequestSchema>;
+
+/** What a Wi-Fi passphrase becomes in anything written or shown outside the image. */
+export const REDACTED = '(redacted)';
+
+/**
+ * The plan as it may be printed or saved next to the image (manifest.json, `--plan --json`): the Wi-Fi
+ * passphrase is the only secret a plan holds (passwords are already crypt hashes), and it goes only into
+ * the image itself (a root-only iwd/wpa_supplicant file).
+ */
+export function redactSecrets<P extends Pick<BuildPlan, 'customization'>>(plan: P): P {
+  const wifi = plan.customization.wifi;
+  if (!wifi?.passphrase) return plan;
+  return { ...plan, customization: { ...plan.customization, wifi: { ...wifi, passphrase: REDACTED } } };
+}
+

@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Handlers, HistoryEntry, SystemInfo } from '../../src-shared/contract';
 import { CancelledError, NexusError } from '../../src-shared/errors';
 import { serveAnswers } from '../engine/official/serve';
+import { redactSecrets } from '../../src-shared/plan';
 import { resolvePlan } from '../engine/plan/resolve';
 import { catalogView } from './catalog-view';
 import type { JobRegistry } from './dispatcher';
@@ -36,7 +37,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
 
     'catalog.get': async () => catalogView(await ports.loadCatalog(), ports.resourcesDir()),
 
-    'plan.resolve': async (request) => resolvePlan(await ports.loadCatalog(), { ...request, output: undefined }, { cwd: config.outputDir }),
+    'plan.resolve': async (request) => redactSecrets(resolvePlan(await ports.loadCatalog(), { ...request, output: undefined }, { cwd: config.outputDir })),
 
     'password.hash': async ({ password }) => ({ hash: sha512Crypt(password) }),
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { fillNextSteps } from '../../src-shared/next-steps';
 import { NexusError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
-import type { BuildPlan } from '../../src-shared/plan';
+import { redactSecrets, type BuildPlan } from '../../src-shared/plan';
 import type { Catalog } from '../../src-shared/catalog';
 import { loadCatalog } from '../engine/catalog/load';
 import { resolvePlan } from '../engine/plan/resolve';
@@ -64,6 +64,7 @@ export function describePlan(plan: BuildPlan): string {
   lines.push(`Host       ${c.hostname}${c.user ? `, user ${c.user.name}${c.user.passwordHash ? ' (password set)' : ' (no password)'}` : ''}, ${c.sshKeys.length} SSH key(s)${c.wifi ? `, Wi-Fi "${c.wifi.ssid}" (${c.wifi.country})` : ''}, ${c.timezone}, ${c.keyboard}, ${c.locale}`);
   lines.push(`Output     ${plan.outputs.image}`);
   for (const n of plan.notes) lines.push(`Note       ${n}`);
+  for (const w of plan.warnings) lines.push(`Warning    ${w}`);
   return lines.join('\n');
 }
 
@@ -101,7 +102,7 @@ Examples:
     }
     const plan = resolvePlan(catalog, await requestFromFlags(flags));
     if (flags.plan) {
-      if (flags.json) printJson(plan);
+      if (flags.json) printJson(redactSecrets(plan));
       else process.stdout.write(`${describePlan(plan)}\n`);
       return 0;
     }

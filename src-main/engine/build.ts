@@ -95,6 +95,6 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
     files: [...r.files, ...(s.extraFiles ?? [])],
     packageCount: s.lock.packages.length,
     ...(s.bootTest ? { bootTest: s.bootTest } : {}),
-    warnings: [...s.warnings, ...budgetWarnings(plan.box.name, plan.budgets, { packages: s.lock.packages.length, mappedBytes: r.mappedBytes })],
+    warnings: [...plan.warnings, ...s.warnings, ...budgetWarnings(plan.box.name, plan.budgets, { packages: s.lock.packages.length, mappedBytes: r.mappedBytes })],
   };
 }

@@ -4,6 +4,7 @@
  * only when all of it is complete (the image last), so a failed or cancelled build leaves nothing that looks
  * finished; partial files are removed on any error.
  */
+import { redactSecrets } from '../../../src-shared/plan';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { execa } from 'execa';
@@ -94,7 +95,7 @@ export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult
           ...(state.contents.has('state') ? { 'mkfs.f2fs': await toolVersion('mkfs.f2fs', ['-V']) } : {}),
         },
         lock,
-        plan,
+        plan: redactSecrets(plan),
         warnings: state.warnings,
       };
       await writeFile(partial(out.checksum), `${a.sha256}  ${basename(out.image)}\n`);

@@ -2,6 +2,7 @@
  * (box, arch, board, fragments, customization) → a canonical BuildPlan. Pure given the catalog:
  * the same request always gives the same plan and the same plan hash.
  */
+import { pbkdf2Sync } from 'node:crypto';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { ALPINE_ARCH, ARCHES, OPENBSD_ARCH, normalizeArch, type Arch } from '../../../src-shared/arch';
 import type { Board, Box, Catalog, Fragment, ServiceSpec } from '../../../src-shared/catalog';
@@ -199,8 +200,36 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     customization,
     budgets: box.budgets,
     notes,
+    warnings: official ? [] : choiceWarnings(customization, byKey(packages).map(([n]) => n)),
   };
   // The output location does not change the image, so it is not part of the plan's identity.
-  const plan: BuildPlan = { ...partial, planHash: hashCanonical(partial), outputs: outputPaths(req, box, board, options.cwd ?? process.cwd()) };
+  const plan: BuildPlan = { ...partial, planHash: hashCanonical(hashInput(partial)), outputs: outputPaths(req, box, board, options.cwd ?? process.cwd()) };
   return BuildPlanSchema.parse(plan);
 }
+
+/** What the customization asks for that nothing in the package set can do. */
+function choiceWarnings(c: BuildPlan['customization'], packages: string[]): string[] {
+  const has = (...names: string[]) => names.some((n) => packages.includes(n));
+  const out: string[] = [];
+  if (c.sshKeys.length && !has('dropbear', 'openssh', 'openssh-server')) {
+    out.push('SSH keys were given, but this build has no SSH server: add the "ssh" fragment to log in over the network.');
+  }
+  if (c.wifi && !has('iwd', 'wpa_supplicant')) {
+    out.push(`Wi-Fi "${c.wifi.ssid}" was given, but this build has no Wi-Fi service: add the "wifi" fragment to connect to it.`);
+  }
+  return out;
+}
+
+/**
+ * The plan hash is published (manifest.json, cache keys), so it must not let anyone test guesses of the Wi-Fi
+ * passphrase cheaply: it covers the WPA2 pre-shared key (PBKDF2-HMAC-SHA1, 4096 rounds, salted with the SSID)
+ * instead, which is exactly what the network's own handshake exposes, and still changes with the passphrase.
+ */
+function hashInput(partial: Omit<BuildPlan, 'planHash' | 'outputs'>): unknown {
+  const wifi = partial.customization.wifi;
+  if (!wifi?.passphrase) return partial;
+  // A 64-hex PSK is written to the image as given, a passphrase as a passphrase: keep the two forms apart.
+  const stands = /^[0-9a-fA-F]{64}$/.test(wifi.passphrase) ? `raw-psk:${wifi.passphrase}` : `passphrase-psk:${pbkdf2Sync(wifi.passphrase, wifi.ssid, 4096, 32, 'sha1').toString('hex')}`;
+  return { ...partial, customization: { ...partial.customization, wifi: { ...wifi, passphrase: stands } } };
+}
+

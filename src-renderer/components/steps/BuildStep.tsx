@@ -59,6 +59,7 @@ export function BuildStep() {
           {plan.packages.length} packages · {plan.partitionTable.toUpperCase()}: {plan.partitions.map((p) => `${p.label} (${p.filesystem}${p.sizeMiB === 'auto' ? '' : `, ${p.sizeMiB} MiB`})`).join(', ') || 'official image layout'}
         </Typography>
       )}
+      {b.status !== 'done' && plan?.warnings.map((w) => <Alert key={w} severity="warning" sx={{ mb: 2 }}>{w}</Alert>)}
       {b.plan.error && <ErrorAlert error={b.plan.error} title="These choices cannot be built" />}
       {(b.status === 'idle' || stale || b.status === 'failed' || b.status === 'cancelled') && (
         <Button variant="contained" onClick={start} disabled={!!b.plan.error}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>

@@ -85,6 +85,23 @@ describe('tinybox on qemu-x86_64', () => {
     expect(stdout).toBe(hostname);
   });
 
+  it('a Wi-Fi passphrase goes into the image only: never into manifest.json; no Wi-Fi service is warned about', async () => {
+    const out = join(dir, 'wifi', 'tinybox.img');
+    const secret = `not-in-the-manifest-${Date.now().toString(36)}`;
+    const b = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', out, { wifi: { ssid: 'home', passphrase: secret, country: 'DE' } }));
+    expect(b.result.warnings.join('\n')).toMatch(/no Wi-Fi service: add the "wifi" fragment/);
+    const manifest = await readFile(join(dir, 'wifi', 'tinybox.manifest.json'), 'utf8');
+    expect(manifest).not.toContain(secret);
+    expect(manifest).toContain('"passphrase": "(redacted)"');
+    // ...while the image's root-only iwd file has it (in the initramfs inside the UKI).
+    const t = await readTable(out);
+    const esp = await extractPartition(out, t.entries[0]!, join(dir, 'wifi', 'esp.img'));
+    await execa('mcopy', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(dir, 'wifi', 'uki.efi')], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    await execa('objcopy', ['-O', 'binary', '--only-section=.initrd', join(dir, 'wifi', 'uki.efi'), join(dir, 'wifi', 'initrd.gz')]);
+    const { stdout } = await execa('sh', ['-c', `gzip -dc '${join(dir, 'wifi', 'initrd.gz')}' | cpio -i --to-stdout var/lib/iwd/home.psk 2>/dev/null`]);
+    expect(stdout).toContain(`Passphrase=${secret}`);
+  });
+
   it('works from the command line: nexus build --profile=tinybox --target=qemu-x86_64 --boot-test (NDJSON progress, boot marker)', async () => {
     const feed = await debianTestFeed('x86_64');
     const out = join(dir, 'cli', 'tinybox.img');

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../../../src-shared/catalog';
-import { BuildPlanSchema } from '../../../src-shared/plan';
+import { BuildPlanSchema, REDACTED, redactSecrets } from '../../../src-shared/plan';
+import { hashCanonical } from '../../../src-main/engine/plan/canonical';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
 import { GPT_TYPES } from '../../../src-main/engine/plan/partitions';
@@ -117,6 +118,33 @@ describe('defaults and merging', () => {
     expect(plan.official!.packages).toEqual(['ffmpeg', 'mpv']);
     expect(plan.fragments).toEqual(['base', 'mesh', 'media']);
     expect(plan.notes.join(' ')).toMatch(/Pi 5/);
+  });
+
+  it('warns about choices that cannot work together: SSH keys without an SSH server, Wi-Fi without the wifi fragment', () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl puffy@example';
+    const wifi = { ssid: 'home', passphrase: 'correct horse', country: 'DE' };
+    const bare = resolvePlan(c, { profile: 'tinybox', customization: { sshKeys: [key], wifi } });
+    expect(bare.warnings).toEqual([expect.stringMatching(/no SSH server: add the "ssh" fragment/), expect.stringMatching(/Wi-Fi "home" .*add the "wifi" fragment/)]);
+    expect(resolvePlan(c, { profile: 'tinybox', fragments: ['ssh', 'wifi'], customization: { sshKeys: [key], wifi } }).warnings).toEqual([]);
+    expect(resolvePlan(c, { profile: 'tinybox' }).warnings).toEqual([]);
+    expect(resolvePlan(c, { profile: 'openbox', target: 'pc', customization: { sshKeys: [key] } }).warnings).toEqual([]); // OpenBSD always has sshd
+  });
+
+  it('keeps the Wi-Fi passphrase out of what is printed or saved, and out of reach of cheap guesses through the plan hash', () => {
+    const withPass = (passphrase: string) => resolvePlan(c, { profile: 'tinybox', fragments: ['wifi'], customization: { wifi: { ssid: 'IEEE', passphrase, country: 'DE' } } });
+    const plan = withPass('password');
+    expect(plan.customization.wifi?.passphrase).toBe('password'); // the image needs it
+    const shown = redactSecrets(plan);
+    expect(JSON.stringify(shown)).not.toContain('"password"');
+    expect(shown.customization.wifi).toEqual({ ssid: 'IEEE', passphrase: REDACTED, country: 'DE' });
+    expect(withPass('password2').planHash).not.toBe(plan.planHash);
+    // The hash covers the WPA2 PSK (IEEE 802.11i test vector: "password" on SSID "IEEE"), not the passphrase:
+    const psk = 'f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e';
+    const { planHash: _h, outputs: _o, ...rest } = plan;
+    const withPsk = { ...rest, customization: { ...rest.customization, wifi: { ssid: 'IEEE', passphrase: `passphrase-psk:${psk}`, country: 'DE' } } };
+    expect(hashCanonical(withPsk)).toBe(plan.planHash);
+    // ...and a raw PSK (written to the image as such) is a different plan from the passphrase it came from.
+    expect(withPass(psk).planHash).not.toBe(plan.planHash);
   });
 
   it('gives openbox the board\'s OpenBSD notes, never the ones about Nexus\' own Linux images', () => {
