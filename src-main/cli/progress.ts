@@ -7,6 +7,13 @@ export function progressPrinter(opts: { json: boolean; verbose?: boolean; stream
   if (opts.json) return (e) => process.stdout.write(`${JSON.stringify(e)}\n`);
   const tty = !!out.isTTY;
   let live = false;
+  const started = new Map<string, number>();
+  const took = (stage: string) => {
+    const t = started.get(stage);
+    if (t === undefined) return '';
+    const s = (Date.now() - t) / 1000;
+    return s < 0.05 ? '' : ` (${s < 10 ? s.toFixed(1) : Math.round(s)} s)`;
+  };
   const clear = () => {
     if (live) out.write('\r\x1b[2K');
     live = false;
@@ -20,6 +27,7 @@ export function progressPrinter(opts: { json: boolean; verbose?: boolean; stream
     }
     if (e.status === 'pending' || e.status === 'skipped') return;
     if (e.status === 'running') {
+      if (!started.has(e.stage)) started.set(e.stage, Date.now());
       if (!tty) {
         if (e.fraction === 0) out.write(`→ ${e.message}\n`);
         return;
@@ -35,6 +43,6 @@ export function progressPrinter(opts: { json: boolean; verbose?: boolean; stream
     }
     clear();
     const mark = e.status === 'done' ? '✓' : e.status === 'cancelled' ? '■' : '✗';
-    out.write(`${mark} ${e.message}\n`);
+    out.write(`${mark} ${e.message}${e.status === 'done' ? took(e.stage) : ''}\n`);
   };
 }
