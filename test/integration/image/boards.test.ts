@@ -1,7 +1,8 @@
 /**
  * Board layouts that QEMU cannot boot here (Raspberry Pi 5, VisionFive 2), checked by reading them back:
  * partition table, FAT contents with mtools, config.txt / extlinux.conf, device trees, SPL and FIT in their
- * partitions; plus a real boot of tinybox on qemu-riscv64 (OpenSBI + U-Boot reading the same extlinux layout).
+ * partitions; plus real boots of tinybox on qemu-riscv64 (OpenSBI + U-Boot reading the same extlinux layout) and on
+ * qemu-arm64 (AAVMF UEFI firmware, systemd-boot, a BLS entry).
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
@@ -90,5 +91,14 @@ describe('tinybox on qemu-riscv64', () => {
     const b = await buildFromTestFeed(await planFor('tinybox', 'qemu-riscv64', img), { bootTest: true });
     expect(b.result.bootTest?.passed).toBe(true);
     expect(await readFile(join(dir, 'rv.console.log'), 'utf8')).toMatch(/NEXUS-BOOT-OK box=tinybox board=qemu-riscv64/);
+  }, 240_000);
+});
+
+describe('tinybox on qemu-arm64', () => {
+  it('boots through UEFI (AAVMF) to the marker', async () => {
+    const img = join(dir, 'arm.img');
+    const b = await buildFromTestFeed(await planFor('tinybox', 'qemu-arm64', img), { bootTest: true });
+    expect(b.result.bootTest?.passed).toBe(true);
+    expect(await readFile(join(dir, 'arm.console.log'), 'utf8')).toMatch(/NEXUS-BOOT-OK box=tinybox board=qemu-arm64/);
   }, 240_000);
 });
