@@ -115,11 +115,16 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
   const onAbort = () => void o.source.close();
   signal.addEventListener('abort', onAbort, { once: true });
 
-  // Buffers: [zeros, head] and the streaming pool, recycled across runs (see aligned.ts). The pool
-  // bounds the read-ahead: `depth` chunks being written plus a few read and being checksummed.
+  // Buffers: [zeros, head] and the streaming pool, recycled across runs (see aligned.ts).
+  // Without bmap checksums one chunk is read while `depth` are written: reading further ahead only
+  // costs cache (the loop device copies the buffers measurably slower once they left it). With
+  // checksums, reads run ahead as far as the pool goes, so that both checksum workers always have
+  // a range to work on: SHA-256 is the slowest stage there.
   const depth = o.writeDepth ?? 2;
+  const checksummed = !!o.bmap?.checksumType && o.bmap.ranges.some((r) => r.checksum);
   const headPool = borrowPool(HEAD_BYTES, 2);
-  const pool = borrowPool(chunkSize, depth + 4);
+  const pool = borrowPool(chunkSize, depth + (checksummed ? 4 : 2));
+  const readAheadMax = checksummed ? pool.slots : 1;
   const [zeros, head] = [await headPool.acquire(), await headPool.acquire()];
   zeros.fill(0);
   head.fill(0);
@@ -127,17 +132,16 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
   const hasherReady = o.verify ? createXXHash128() : null;
   hasherReady?.catch(() => undefined);
 
-  // Reads run ahead of the writes as far as the pool allows (one at a time: the producer is
-  // sequential), so the bmap checksum workers and a decompressor never wait on the write window.
-  // The first chunk is read (and its checksum started) while the targets are opened and blanked:
-  // reading the source touches no target.
+  // Reads run ahead of the writes (one at a time: the producer is sequential), up to readAheadMax
+  // chunks and as far as the pool allows. The first chunk is read (and its checksum started) while
+  // the targets are opened and blanked: reading the source touches no target.
   const producer = new ChunkProducer(o.source.reader, pool, o.bmap, sector);
   let stopReading = false;
   let tail: Promise<Chunk | null> = producer.next();
   tail.catch(() => undefined); // handled when awaited
   const ahead = [tail];
   const readAhead = () => {
-    while (ahead.length < pool.slots) {
+    while (ahead.length < readAheadMax) {
       tail = tail.then((c) => (c && !stopReading ? producer.next() : null));
       tail.catch(() => undefined);
       ahead.push(tail);
