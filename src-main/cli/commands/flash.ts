@@ -4,6 +4,7 @@
  * Checks the targets against the safety policy first, asks before erasing (unless --yes), then writes:
  * in-process when already root, otherwise through the privileged helper (pkexec / admin prompt / UAC).
  */
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { NexusError } from '../../../src-shared/errors';
@@ -19,7 +20,8 @@ import { EXIT, action } from '../output';
 interface FlashFlags {
   drive: string[];
   sha256?: string;
-  bmap?: string;
+  /** A file, false for --no-bmap, absent to look for the image's own block map next to it. */
+  bmap?: string | false;
   yes?: boolean;
   verify: boolean;
   eject?: boolean;
@@ -60,6 +62,12 @@ function printResult(r: FlashResult) {
   process.stderr.write(`${formatBytes(r.imageSize)} in ${formatDuration(r.durationMs / 1000)}\n`);
 }
 
+/** The block map written next to an image (nexus build: NAME.bmap for NAME.img; bmaptool: NAME.img.bmap). */
+export function siblingBmap(image: string): string | null {
+  const candidates = [image.replace(/\.img(\.(xz|gz|zst|bz2))?$/i, '.bmap'), `${image.replace(/\.(xz|gz|zst|bz2)$/i, '')}.bmap`, `${image}.bmap`];
+  return candidates.find((c) => c !== image && existsSync(c)) ?? null;
+}
+
 export function register(program: Command) {
   program
     .command('flash')
@@ -67,7 +75,8 @@ export function register(program: Command) {
     .argument('<image>', 'image file or http(s) URL')
     .requiredOption('--drive <device>', 'target drive (repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--sha256 <hex>', 'expected SHA-256 of the download (required for URLs)')
-    .option('--bmap <file>', 'block map: write only the mapped blocks')
+    .option('--bmap <file>', 'block map: write only the mapped blocks (default: IMAGE.bmap or IMAGE.img.bmap next to the image, as nexus build writes it)')
+    .option('--no-bmap', 'write every block even when a block map lies next to the image')
     .option('-y, --yes', 'do not ask before erasing the drives')
     .option('--no-verify', 'skip reading the drives back')
     .option('--eject', 'eject the drives when done')
@@ -76,9 +85,11 @@ export function register(program: Command) {
     .action(action(async (image: string, f: FlashFlags) => {
       const isUrl = /^https?:\/\//i.test(image);
       if (isUrl && !f.sha256) throw new NexusError('USAGE_SHA256_REQUIRED', 'Downloading an image needs its expected checksum.', 'Add --sha256 with the checksum published next to the image.');
+      const bmap = f.bmap === false ? null : f.bmap ?? (isUrl ? null : siblingBmap(image));
+      if (bmap && f.bmap === undefined && !f.json) process.stderr.write(`Using the block map ${bmap} (only mapped blocks are written; --no-bmap writes all).\n`);
       const input: FlashRequestInput = {
         source: isUrl ? { kind: 'url', url: image, sha256: f.sha256! } : { kind: 'file', path: image },
-        bmap: f.bmap ?? null,
+        bmap,
         targets: f.drive,
         verify: f.verify,
         eject: !!f.eject,
