@@ -131,7 +131,13 @@ export const Settings = z.object({
 }).strict();
 export type Settings = z.infer<typeof Settings>;
 
-export const ImageInfo = z.object({ path: z.string(), size: z.number().nonnegative(), compressed: z.boolean() });
+export const ImageInfo = z.object({
+  path: z.string(),
+  size: z.number().nonnegative(),
+  compressed: z.boolean(),
+  /** The image's block map lying next to it (only the mapped blocks are then written). */
+  bmap: z.string().nullable().default(null),
+});
 export type ImageInfo = z.infer<typeof ImageInfo>;
 
 // ---------------------------------------------------------------------------------------------------

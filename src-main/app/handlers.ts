@@ -5,6 +5,7 @@ import type { Handlers, HistoryEntry, SystemInfo } from '../../src-shared/contra
 import { CancelledError, NexusError } from '../../src-shared/errors';
 import { serveAnswers } from '../engine/official/serve';
 import { redactSecrets } from '../../src-shared/plan';
+import { siblingBmap } from '../engine/flash/sibling-bmap';
 import { resolvePlan } from '../engine/plan/resolve';
 import { catalogView } from './catalog-view';
 import type { JobRegistry } from './dispatcher';
@@ -90,7 +91,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       }
       const st = await stat(abs).catch(() => null);
       if (!st?.isFile()) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
-      return { path: abs, size: st.size, compressed: COMPRESSED.test(abs) };
+      return { path: abs, size: st.size, compressed: COMPRESSED.test(abs), bmap: siblingBmap(abs) };
     },
 
     'drives.list': async () => ports.listDrives(),

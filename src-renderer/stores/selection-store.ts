@@ -104,12 +104,12 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
         set({ imageError: { code: 'CHECKSUM_REQUIRED', message: 'A download needs its SHA-256 checksum (64 hex digits).', hint: 'Copy it from the page you got the link from.' } });
         return false;
       }
-      set({ mode: 'image', imageInfo: null, imageError: null });
+      set({ mode: 'image', imageInfo: null, imageBmap: null, imageError: null });
       return true;
     }
     try {
       const info = await call('image.inspect', { path: imagePath.trim() });
-      set({ mode: 'image', imageInfo: info, imageError: null, board: null });
+      set({ mode: 'image', imageInfo: info, imageBmap: info.bmap, imageError: null, board: null });
       return true;
     } catch (err) {
       set({ imageError: errorInfo(err) });
@@ -117,7 +117,7 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
     }
   },
   useHistoryImage(path, size, board, bmap) {
-    set({ mode: 'image', imagePath: path, imageUrl: '', imageInfo: { path, size, compressed: false }, imageBmap: bmap, imageError: null, board });
+    set({ mode: 'image', imagePath: path, imageUrl: '', imageInfo: { path, size, compressed: false, bmap }, imageBmap: bmap, imageError: null, board });
   },
 }));
 

@@ -4,7 +4,6 @@
  * Checks the targets against the safety policy first, asks before erasing (unless --yes), then writes:
  * in-process when already root, otherwise through the privileged helper (pkexec / admin prompt / UAC).
  */
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { NexusError } from '../../../src-shared/errors';
@@ -13,6 +12,7 @@ import { formatBytes, formatDuration, formatRate } from '../../../src-shared/for
 import type { FlashProgress, FlashRequestInput, FlashResult } from '../../../src-shared/flash';
 import { listDrives } from '../../engine/drives';
 import { enforcePolicy, flash, probeImageSize } from '../../engine/flash';
+import { siblingBmap } from '../../engine/flash/sibling-bmap';
 import { FlashRequest } from '../../../src-shared/flash';
 import { startFlash } from '../../privileged/launcher';
 import { EXIT, action } from '../output';
@@ -60,12 +60,6 @@ function printResult(r: FlashResult) {
     }
   }
   process.stderr.write(`${formatBytes(r.imageSize)} in ${formatDuration(r.durationMs / 1000)}\n`);
-}
-
-/** The block map written next to an image (nexus build: NAME.bmap for NAME.img; bmaptool: NAME.img.bmap). */
-export function siblingBmap(image: string): string | null {
-  const candidates = [image.replace(/\.img(\.(xz|gz|zst|bz2))?$/i, '.bmap'), `${image.replace(/\.(xz|gz|zst|bz2)$/i, '')}.bmap`, `${image}.bmap`];
-  return candidates.find((c) => c !== image && existsSync(c)) ?? null;
 }
 
 export function register(program: Command) {

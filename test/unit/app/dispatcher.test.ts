@@ -125,6 +125,18 @@ describe('dispatcher', () => {
   });
 });
 
+describe('image.inspect', () => {
+  it('gives the size of an existing image, whether it is compressed, and its block map next to it', async () => {
+    const d = await app();
+    await writeFile(join(dir!, 'disk.img'), Buffer.alloc(4096));
+    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img') })).toEqual({ ok: true, value: { path: join(dir!, 'disk.img'), size: 4096, compressed: false, bmap: null } });
+    await writeFile(join(dir!, 'disk.bmap'), '<bmap/>');
+    await writeFile(join(dir!, 'disk.img.xz'), Buffer.alloc(10));
+    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img.xz') })).toMatchObject({ ok: true, value: { compressed: true, bmap: join(dir!, 'disk.bmap') } });
+    expect(await d.invoke('image.inspect', { path: join(dir!, 'notes.txt') })).toMatchObject({ ok: false, error: { code: 'NOT_AN_IMAGE' } });
+  });
+});
+
 describe('openbox builds in the app', () => {
   async function built(box: 'openbox' | 'tinybox') {
     const d = await app({
