@@ -1,6 +1,6 @@
 /** `nexus build`: list profiles, print a plan, or run the build pipeline. */
 import type { Command } from 'commander';
-import { fillNextSteps } from '../../src-shared/next-steps';
+import { boardGuide, fillNextSteps } from '../../src-shared/board-guide';
 import { NexusError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
 import { redactSecrets, type BuildPlan } from '../../src-shared/plan';
@@ -68,7 +68,6 @@ export function describePlan(plan: BuildPlan): string {
   return lines.join('\n');
 }
 
-/** Loads the build stage if this installation has it; a missing stage is an error, never a pretend success. */
 export function register(program: Command) {
   const cmd = program
     .command('build')
@@ -126,8 +125,7 @@ Examples:
       for (const f of result.files) process.stdout.write(`  ${f.kind.padEnd(12)} ${f.path} (${formatBytes(f.size)})\n`);
       if (result.bootTest) process.stdout.write(`Boot test: ${result.bootTest.passed ? 'passed' : 'FAILED'} in ${result.bootTest.seconds.toFixed(1)} s (log: ${result.bootTest.log})\n`);
       for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
-      const board = catalog.boards.get(plan.board.name);
-      const steps = fillNextSteps((plan.official ? board?.openbsd?.nextSteps : board?.nextSteps) ?? [], {
+      const steps = fillNextSteps(boardGuide(catalog.boards.get(plan.board.name), plan.official !== null).nextSteps, {
         image: result.image, answers: result.files.find((f) => f.kind === 'answers')?.path ?? null,
       });
       if (steps.length) process.stdout.write(`\nNext steps (after writing it: nexus flash ${result.image} --drive DEV):\n${steps.map((s, i) => `  ${i + 1}. ${s.replace('the button above, or: ', '')}`).join('\n')}\n`);

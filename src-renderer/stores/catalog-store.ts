@@ -1,4 +1,5 @@
 /** Boxes, boards, fragments and what this computer can do (QEMU), loaded once. */
+import { boardGuide as sharedBoardGuide } from '../../src-shared/board-guide';
 import { create } from 'zustand';
 import type { BoardView, BoxView, CatalogView, ErrorInfo, SystemInfo } from '../../src-shared/contract';
 import { call, errorInfo } from './api';
@@ -27,12 +28,8 @@ export const useCatalogStore = create<CatalogState>((set) => ({
 export const selectBox = (name: string | null) => (s: CatalogState): BoxView | undefined => s.catalog?.boxes.find((b) => b.name === name);
 export const selectBoard = (name: string | null) => (s: CatalogState): BoardView | undefined => s.catalog?.boards.find((b) => b.name === name);
 
-/** An official image (openbox) brings its own loader: only the board's notes and steps for that OS apply. */
-export function boardGuide(board: BoardView | undefined, box: BoxView | undefined): { notes: string[]; nextSteps: string[] } {
-  if (!board) return { notes: [], nextSteps: [] };
-  if (box?.recipe !== 'official-image') return { notes: board.notes, nextSteps: board.nextSteps };
-  return board.openbsd ? { notes: [board.openbsd.notes], nextSteps: board.openbsd.nextSteps } : { notes: [], nextSteps: [] };
-}
+/** The board's notes and next steps for this Box (openbox gets the board's OpenBSD ones). */
+export const boardGuide = (board: BoardView | undefined, box: BoxView | undefined) => sharedBoardGuide(board, box?.recipe === 'official-image');
 
 /** Boards a Box can be built for: every board of its architecture, for openbox those OpenBSD describes. */
 export const offersBoard = (board: BoardView, box: BoxView | undefined) => box?.recipe !== 'official-image' || board.openbsd !== null;

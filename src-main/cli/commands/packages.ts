@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { budgetWarnings } from '../../../src-shared/budgets';
 import { NexusError } from '../../../src-shared/errors';
 import { formatBytes } from '../../../src-shared/format';
 import { loadCatalog } from '../../engine/catalog/load';
@@ -55,9 +56,9 @@ export function register(program: Command) {
       process.stdout.write(`${table(rows, ['PACKAGE', 'VERSION', 'REPO', 'DOWNLOAD', 'INSTALLED', 'PULLED IN BY'])}\n\n`);
       process.stdout.write(`${res.packages.length} packages for ${plan.box.name} (${describeFeed(feed)}): ${formatBytes(res.totalSize)} to download, ${formatBytes(res.totalInstalledSize)} installed\n`);
       const { min, max } = plan.budgets.packages;
-      const within = (max === undefined || res.packages.length <= max) && (min === undefined || res.packages.length >= min);
       const budget = [min !== undefined ? `at least ${min}` : '', max !== undefined ? `at most ${max}` : ''].filter(Boolean).join(', ');
-      if (budget) process.stdout.write(`Package budget of ${plan.box.name}: ${budget} (${within ? 'met' : 'NOT met'})\n`);
+      const missed = budgetWarnings(plan.box.name, { packages: plan.budgets.packages }, { packages: res.packages.length, mappedBytes: 0 }).length > 0;
+      if (budget) process.stdout.write(`Package budget of ${plan.box.name}: ${budget} (${missed ? 'NOT met' : 'met'})\n`);
     }));
 
   packages.command('verify <file>')

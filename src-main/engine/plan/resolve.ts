@@ -4,6 +4,7 @@
  */
 import { pbkdf2Sync } from 'node:crypto';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import { boardGuide } from '../../../src-shared/board-guide';
 import { ALPINE_ARCH, ARCHES, OPENBSD_ARCH, normalizeArch, type Arch } from '../../../src-shared/arch';
 import type { Board, Box, Catalog, Fragment, ServiceSpec } from '../../../src-shared/catalog';
 import { CustomizationSchema } from '../../../src-shared/customization';
@@ -119,9 +120,7 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
   }
   const customization = parsed.data;
   const official = box.recipe === 'official-image';
-  // A board's own notes describe the images Nexus composes (switch settings, UKI, kernels); an official
-  // image brings its own loader, so only the board's notes for that OS apply (added below).
-  const notes = [...box.notes, ...(official ? [] : board.notes)];
+  const notes = [...box.notes, ...boardGuide(board, official).notes];
 
   const packages = new Collector<string>();
   const services = new Collector<ReturnType<typeof normalizeService>>();
@@ -164,8 +163,6 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     const osArch = box.official.os === 'openbsd' ? OPENBSD_ARCH[arch] : arch;
     const image = rel.images[osArch];
     if (!image) throw new NexusError('ARCH_UNSUPPORTED', `${rel.name} ${rel.version} has no image for ${osArch}.`, `Available: ${Object.keys(rel.images).join(', ')}.`);
-    if (board.openbsd && !board.openbsd.supported) notes.push(`Hardware support: ${board.openbsd.notes}`);
-    else if (board.openbsd) notes.push(board.openbsd.notes);
     officialPlan = {
       os: box.official.os, release: rel.name, version: rel.version, arch: osArch, image, checksumFile: rel.checksumFile,
       ...(rel.signifyKey ? { signifyKey: rel.signifyKey } : {}),

@@ -1,7 +1,7 @@
 import { Alert, AlertTitle, Box, Button, LinearProgress, List, ListItem, Typography } from '@mui/material';
 import { useState } from 'react';
 import { formatBytes, formatDuration, formatRate } from '../../../src-shared/format';
-import { fillNextSteps } from '../../../src-shared/next-steps';
+import { fillNextSteps } from '../../../src-shared/board-guide';
 import type { TargetProgress } from '../../../src-shared/flash';
 import { useBuildStore } from '../../stores/build-store';
 import { boardGuide, selectBoard, selectBox, useCatalogStore } from '../../stores/catalog-store';

@@ -39,11 +39,13 @@ describe('nexus packages / nexus cache', () => {
     expect(r.stdout).toMatch(/dinit\s+0\.19\.0-r0\s+community/);
     expect(r.stdout).toMatch(/musl\s+1\.2\.5-r10\s+main/);
     expect(r.stdout).toMatch(/4 packages for tinybox/);
+    expect(r.stdout).toMatch(/Package budget of tinybox: at most 4 \(met\)/);
     const j = await nexus(['packages', 'resolve', '--profile=tinybox', '--arch=riscv64', '--mirror', repo.mirror, '--keys', repo.keysDir, '--json', '--offline']);
     expect(j.exitCode).toBe(0);
     const out = JSON.parse(j.stdout);
     expect(out.packages.map((p: { name: string }) => p.name)).toEqual(['dinit', 'linux-lts', 'musl', 'toybox']);
     expect(out.totalSize).toBe(out.packages.reduce((s: number, p: { size: number }) => s + p.size, 0));
+    expect(out.budget).toEqual({ max: 4 });
   });
 
   it('names the failing chain when a package is missing', async () => {
