@@ -42,7 +42,8 @@ export function WriteStep() {
   const mode = useSelectionStore((s) => s.mode);
   const built = useBuildStore((s) => s.result);
   const answersFile = mode === 'build' ? built?.files.find((file) => file.kind === 'answers')?.path ?? null : null;
-  const nextSteps = fillNextSteps(boardGuide(board, box).nextSteps, { image: mode === 'build' ? built?.image : null, answers: answersFile });
+  // An existing image is not the Box chosen earlier: give it the board's general steps.
+  const nextSteps = fillNextSteps(boardGuide(board, mode === 'build' ? box : undefined).nextSteps, { image: mode === 'build' ? built?.image : null, answers: answersFile });
   const answersFor = answersFile && built ? built.historyId : null;
   const goTo = useWizardStore((s) => s.goTo);
   const [confirmCancel, setConfirmCancel] = useState(false);
