@@ -4,7 +4,8 @@
  * through a cache directory, so the debs are downloaded once and the feed is built once per arch.
  *
  * Packages and what they really are:
- * - linux-virt / linux-lts / linux-rpi: a Debian kernel (bookworm amd64, trixie arm64/riscv64) with only the
+ * - linux-virt / linux-lts / linux-rpi: the Debian kernel that linux-image-<arch> currently depends on (bookworm
+ *   amd64, trixie arm64/riscv64; resolved at run time, never pinned: see debian-apt.ts) with only the
  *   modules the Boxes need (plus their dependencies) and a modules.dep we compute ourselves (Debian runs depmod
  *   at install time; Alpine kernels ship it). Device trees are Debian's; rpi5 overlays/ is a STAND-IN (a README).
  * - toybox: STAND-IN. Debian's statically linked busybox, because Debian's toybox is dynamically linked against
@@ -24,57 +25,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
+import { debs as aptDebs, kernelForFeed, type AptContext, type DebArch, type ResolvedDeb } from './debian-apt';
 import { writeApkRepo, type ApkFileSpec, type ApkPackageSpec, type TestSigningKey, type WrittenApkRepo } from './apk-repo';
 import { parseModinfoAliases, parseModinfoDepends, parseModinfoSoftdepPre } from '../../src-main/engine/image/kernel-modules';
 
 export type FeedArch = 'x86_64' | 'aarch64' | 'riscv64';
-const DEB_ARCH: Record<FeedArch, string> = { x86_64: 'amd64', aarch64: 'arm64', riscv64: 'riscv64' };
-const SUITE: Record<FeedArch, string> = { x86_64: 'bookworm', aarch64: 'trixie', riscv64: 'trixie' };
-const KERNEL: Record<FeedArch, string> = { x86_64: 'linux-image-6.1.0-56-amd64', aarch64: 'linux-image-6.12.117+deb13-arm64', riscv64: 'linux-image-6.12.117+deb13-riscv64' };
+const DEB_ARCH: Record<FeedArch, DebArch> = { x86_64: 'amd64', aarch64: 'arm64', riscv64: 'riscv64' };
 /** Modules any Box/board in the catalog may ask for; the feed carries these and their dependencies only. */
 const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block'];
-const FEED_VERSION = 6; // bump to rebuild cached feeds after changing this file
+const FEED_VERSION = 7; // bump to rebuild cached feeds after changing this file
 
 export const STAND_IN_NOTE = 'NEXUS TEST FIXTURE STAND-IN: not the real package, see test/support/debian-test-feed.ts';
 
 export function testCacheRoot(): string {
   return process.env.NEXUS_TEST_DEBS ?? join(homedir(), '.cache', 'nexus-test-debs');
-}
-
-/** apt-get download with a private apt configuration (no change to the system's apt state), per the machine facts §7. */
-async function aptDownload(arch: FeedArch, names: string[]): Promise<Map<string, string>> {
-  const root = testCacheRoot();
-  const debArch = DEB_ARCH[arch];
-  const dir = join(root, debArch);
-  await mkdir(dir, { recursive: true });
-  const have = async () => {
-    const files = await readdir(dir);
-    const out = new Map<string, string>();
-    for (const n of names) {
-      const f = files.find((x) => x.startsWith(`${n}_`) && x.endsWith('.deb'));
-      if (f) out.set(n, join(dir, f));
-    }
-    return out;
-  };
-  let found = await have();
-  const missing = names.filter((n) => !found.has(n));
-  if (missing.length === 0) return found;
-  const apt = join(root, `apt-${SUITE[arch]}-${debArch}`);
-  await mkdir(join(apt, 'lists', 'partial'), { recursive: true });
-  await mkdir(join(apt, 'cache', 'archives', 'partial'), { recursive: true });
-  await writeFile(join(apt, 'debian.sources'), `Types: deb\nURIs: http://deb.debian.org/debian\nSuites: ${SUITE[arch]}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`);
-  const opts = ['-o', 'Dir::Etc::SourceList=/dev/null', '-o', `Dir::Etc::SourceParts=${apt}`, '-o', `Dir::State::Lists=${join(apt, 'lists')}`, '-o', `Dir::Cache=${join(apt, 'cache')}`,
-    '-o', `APT::Architecture=${debArch}`, '-o', `APT::Architectures=${debArch}`, '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Sandbox::User=root'];
-  try {
-    if (!existsSync(join(apt, 'lists', 'lock')) || (await readdir(join(apt, 'lists'))).length < 3) await execa('apt-get', [...opts, '-q', 'update']);
-    await execa('apt-get', [...opts, '-q', 'download', ...missing], { cwd: dir });
-  } catch (err) {
-    throw new Error(`The image tests need ${missing.join(', ')} (${debArch}) from the Debian archive once; apt-get failed: ${String((err as Error).message).slice(0, 300)}. `
-      + `Run them once with network access, or point NEXUS_TEST_DEBS at a cache that has the .deb files.`, { cause: err });
-  }
-  found = await have();
-  for (const n of names) if (!found.has(n)) throw new Error(`apt-get download ${n} (${debArch}) gave no .deb`);
-  return found;
 }
 
 /** Files of a .deb (paths without "./"), extracted into dir. */
@@ -285,11 +249,21 @@ export async function debianTestFeed(arch: FeedArch): Promise<TestFeed> {
   return withLock(join(root, `.lock-${arch}`), () => buildOrReuse(arch, root));
 }
 
+/**
+ * The feed's cache directory: keyed on what was resolved (the Debian kernel's name and version), never on a
+ * pinned name, plus the feed layout version and the signing key.
+ */
+export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string): string {
+  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}`).digest('hex').slice(0, 12);
+  return `feed-${arch}-${id}`;
+}
+
 async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
   const key = await cachedKey(root);
-  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${KERNEL[arch]}:${key.publicPem}`).digest('hex').slice(0, 12);
-  const feedDir = join(root, `feed-${arch}-${id}`);
-  const specs = existsSync(join(feedDir, 'done')) ? null : await buildSpecs(arch);
+  const ctx: AptContext = { root, debArch: DEB_ARCH[arch] };
+  const kernel = await kernelForFeed(ctx, (k) => existsSync(join(root, feedDirName(arch, k, key.publicPem), 'done')));
+  const feedDir = join(root, feedDirName(arch, kernel, key.publicPem));
+  const specs = existsSync(join(feedDir, 'done')) ? null : await buildSpecs(arch, ctx, kernel);
   if (specs) {
     const tmp = await mkdtemp(join(root, `.feed-${arch}-`));
     // Same repositories as Alpine: toybox is in testing, dinit in community, the rest in main.
@@ -318,11 +292,11 @@ async function writeApkRepoView(feedDir: string, key: TestSigningKey, arch: Feed
   };
 }
 
-async function buildSpecs(arch: FeedArch): Promise<ApkPackageSpec[]> {
+async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb): Promise<ApkPackageSpec[]> {
   const work = await mkdtemp(join(tmpdir(), 'nexus-test-feed-'));
   try {
-    const debs = await aptDownload(arch, [KERNEL[arch], 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch === 'aarch64' ? ['systemd-boot-efi'] : [])]);
-    const kdeb = debs.get(KERNEL[arch])!;
+    const debs = await aptDebs(ctx, [kernel, 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch === 'aarch64' ? ['systemd-boot-efi'] : [])]);
+    const kdeb = debs.get(kernel.name)!;
     const specs: ApkPackageSpec[] = [await toyboxStandIn(arch, debs.get('busybox-static')!, work), dinitStandIn()];
     if (arch === 'x86_64') {
       specs.push(await kernelPackage(arch, kdeb, work, 'virt', []));
