@@ -8,7 +8,16 @@ import { Arch } from './arch';
 
 const name = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, "-" and "_", starting with a letter');
 /** An APK dependency atom as Alpine writes it: name with optional constraint (e.g. "linux-lts", "so:libc.musl-x86_64.so.1", "musl>=1.2"). */
-const packageAtom = z.string().regex(/^!?[A-Za-z0-9_.+:/-]+([<>=~]{1,2}[A-Za-z0-9_.+-]+)?$/, 'an Alpine package name, optionally with a version constraint');
+const packageAtom = z.string().regex(/^!?[A-Za-z0-9_.+:/-]+(@[a-z][a-z0-9_-]*)?([<>=~]{1,2}[A-Za-z0-9_.+-]+)?$/, 'an Alpine package name, optionally pinned to a tagged repository (name@testing) and with a version constraint');
+
+/**
+ * Repositories of the chosen branch. Alpine's `testing` exists only on edge: a Box on a stable branch that
+ * needs one package from it pins that package to the feed's tagged repository instead (`toybox@testing`), as
+ * apk users do, so inheritance can never drag a whole edge-only repository into a stable build.
+ */
+export const RepositoryName = z.string().refine((r) => r === 'main' || r === 'community', {
+  message: 'repositories are "main" and "community" of the chosen branch; Alpine\'s "testing" exists only on edge: pin single packages to it with name@testing (the feed\'s tagged repository)',
+});
 
 export const FileSpec = z.object({
   path: z.string().regex(/^\/[^\0]*$/, 'an absolute path inside the image').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
@@ -86,8 +95,8 @@ export const BoxSchema = z.object({
   extends: name.optional(),
   recipe: z.enum(['compose', 'official-image']),
   architectures: z.array(Arch).min(1),
-  /** Alpine repositories this Box needs beyond "main". */
-  repositories: z.array(z.enum(['main', 'community', 'testing'])).default(['main']),
+  /** Repositories of the feed's branch this Box needs ("main", "community"); declared per Box, inherited like any list. */
+  repositories: z.array(RepositoryName).default(['main']),
   packages: z.array(packageAtom).default([]),
   /** Virtual packages the image builder itself satisfies (e.g. initramfs-generator: Nexus makes the initramfs). */
   builderProvides: z.array(z.string()).default([]),
@@ -134,6 +143,8 @@ export const BoardSchema = z.object({
   kernelPackage: z.string(),
   /** Extra packages the board needs to boot (firmware, device trees, loaders). */
   bootPackages: z.array(packageAtom).default([]),
+  /** Packages the board adds when a fragment is chosen: the firmware of its Wi-Fi chips for "wifi". */
+  fragmentPackages: z.record(z.string(), z.array(packageAtom)).default({}),
   kernelModules: z.array(z.string()).default([]),
   console: z.string(),
   qemu: z.object({
@@ -167,17 +178,27 @@ export const FragmentSchema = z.object({
   services: z.array(ServiceSpec).default([]),
   files: z.array(FileSpec).default([]),
   kernelModules: z.array(z.string()).default([]),
-  repositories: z.array(z.enum(['main', 'community', 'testing'])).default([]),
+  repositories: z.array(RepositoryName).default([]),
   /** Fragments this one needs; they are added first. */
   requires: z.array(name).default([]),
 }).strict();
 export type Fragment = z.infer<typeof FragmentSchema>;
 
+export const AlpineBranch = z.string().regex(/^(v\d+\.\d+|edge)$/, 'an Alpine branch such as "v3.24" or "edge"');
+
 export const FeedSchema = z.object({
   name,
   kind: z.literal('apk'),
   description: z.string(),
-  branch: z.string().regex(/^(v\d+\.\d+|edge)$/),
+  /** The default branch: Alpine's current stable one. */
+  branch: AlpineBranch,
+  /** Branches offered in the app and accepted by --branch, newest first (edge last). */
+  branches: z.array(AlpineBranch).min(1),
+  /**
+   * Tagged repositories (apk's `@tag URL` lines): a package is taken from one only when it is asked for as
+   * `name@tag`, and its own dependencies may come from there too; everything else stays on the branch.
+   */
+  tagged: z.array(z.object({ tag: z.string().regex(/^[a-z][a-z0-9_-]*$/), branch: AlpineBranch, repository: z.string().regex(/^[a-z]+$/) }).strict()).default([]),
   mirrors: z.array(z.string().url()).min(1),
   /** Directory of trusted public keys, relative to resources/. */
   keys: z.string(),

@@ -54,7 +54,11 @@ export type BoardView = z.infer<typeof BoardView>;
 export const FragmentView = z.object({ name: z.string(), description: z.string(), requires: z.array(z.string()) });
 export type FragmentView = z.infer<typeof FragmentView>;
 
-export const CatalogView = z.object({ boxes: z.array(BoxView), boards: z.array(BoardView), fragments: z.array(FragmentView) });
+/** The Alpine branches a Linux Box can be built from: the default (current stable) first in `branches`. */
+export const FeedView = z.object({ name: z.string(), branch: z.string(), branches: z.array(z.string()) });
+export type FeedView = z.infer<typeof FeedView>;
+
+export const CatalogView = z.object({ boxes: z.array(BoxView), boards: z.array(BoardView), fragments: z.array(FragmentView), feed: FeedView.nullable().default(null) });
 export type CatalogView = z.infer<typeof CatalogView>;
 
 export const SystemInfo = z.object({
@@ -126,6 +130,8 @@ export const Settings = z.object({
   arch: Arch.optional(),
   board: z.string().optional(),
   fragments: z.array(z.string()).optional(),
+  /** Alpine branch for Linux Boxes; absent: the current stable branch. */
+  branch: z.string().regex(/^(v\d+\.\d+|edge)$/).optional(),
   customization: RememberedCustomization.default({}),
   verifyAfterWrite: z.boolean().default(true),
 }).strict();

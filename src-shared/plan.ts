@@ -39,7 +39,10 @@ export const BuildPlanSchema = z.object({
     name: z.string(),
     branch: z.string(),
     arch: z.string(),
+    /** Repositories of `branch`. */
     repositories: z.array(z.string()),
+    /** Tagged repositories the packages pin to (`toybox@testing` → testing of edge); only those asked for. */
+    tagged: z.array(z.object({ tag: z.string(), branch: z.string(), repository: z.string() })).default([]),
     mirrors: z.array(z.string()),
     keys: z.string(),
   }).nullable(),
@@ -109,6 +112,8 @@ export const BuildRequestSchema = z.object({
   target: z.string().optional(),
   /** undefined: the Box's default fragments; []: none. */
   fragments: z.array(z.string()).optional(),
+  /** Alpine branch ("v3.24", "edge"); default: the feed's (current stable). */
+  branch: z.string().optional(),
   output: z.string().optional(),
   customization: CustomizationSchema.optional(),
 });

@@ -28,5 +28,7 @@ export async function catalogView(catalog: Catalog, resources: string): Promise<
     openbsd: b.openbsd ? { supported: b.openbsd.supported, notes: b.openbsd.notes, nextSteps: b.openbsd.nextSteps } : null,
   })));
   const fragments = [...catalog.fragments.values()].map((f) => ({ name: f.name, description: f.description, requires: f.requires }));
-  return { boxes, boards, fragments };
+  const feedDef = [...catalog.feeds.values()][0];
+  const feed = feedDef ? { name: feedDef.name, branch: feedDef.branch, branches: feedDef.branches } : null;
+  return { boxes, boards, fragments, feed };
 }

@@ -10,6 +10,7 @@ export interface TargetFlags {
   arch?: string;
   target?: string;
   fragments?: string;
+  branch?: string;
   output?: string;
 }
 
@@ -34,7 +35,8 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--profile <name>', 'the Box to build (see --list-profiles)')
     .option('--arch <arch>', 'x86_64, arm64 or riscv64 (default: from --target, else the Box\'s first)')
     .option('--target <board>', 'board: pc, rpi5, visionfive2, qemu-x86_64, qemu-arm64, qemu-riscv64 (default: the QEMU VM of the architecture)')
-    .option('--fragments <list>', 'comma-separated fragments, e.g. "base,mesh,media" ("" for none)');
+    .option('--fragments <list>', 'comma-separated fragments, e.g. "base,mesh,media" ("" for none)')
+    .option('--branch <branch>', 'Alpine branch for Linux Boxes, e.g. v3.24 (default: the current stable branch) or edge');
 }
 
 export function addCustomizationOptions(cmd: Command): Command {
@@ -92,6 +94,7 @@ export async function requestFromFlags(f: TargetFlags & CustomizationFlags): Pro
     ...(f.arch !== undefined ? { arch: f.arch } : {}),
     ...(f.target !== undefined ? { target: f.target } : {}),
     ...(fragments !== undefined ? { fragments } : {}),
+    ...(f.branch !== undefined ? { branch: f.branch } : {}),
     ...(f.output !== undefined ? { output: f.output } : {}),
     ...(customization ? { customization: customization as BuildRequest['customization'] } : {}),
   };

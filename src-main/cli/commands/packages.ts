@@ -45,14 +45,14 @@ export function register(program: Command) {
       const res = resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed), assumeProvided: plan.builderProvides });
       if (flags.json) {
         printJson({
-          box: plan.box.name, arch: plan.arch, feed: { name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories },
-          indexes: indexes.map((i) => ({ repository: i.repo.name, description: i.description, signer: i.signer, packages: i.packages.length })),
-          packages: res.packages.map((r) => ({ name: r.pkg.name, version: r.pkg.version, repository: r.pkg.repo.name, size: r.pkg.size, installedSize: r.pkg.installedSize, license: r.pkg.license, checksum: r.pkg.checksum, installIf: r.viaInstallIf, via: r.chain })),
+          box: plan.box.name, arch: plan.arch, feed: { name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories, tagged: feed.tagged },
+          indexes: indexes.map((i) => ({ repository: i.repo.name, branch: i.repo.branch, ...(i.repo.tag ? { tag: i.repo.tag } : {}), description: i.description, signer: i.signer, packages: i.packages.length })),
+          packages: res.packages.map((r) => ({ name: r.pkg.name, version: r.pkg.version, repository: r.pkg.repo.name, ...(r.pkg.repo.tag ? { tag: r.pkg.repo.tag } : {}), size: r.pkg.size, installedSize: r.pkg.installedSize, license: r.pkg.license, checksum: r.pkg.checksum, installIf: r.viaInstallIf, via: r.chain })),
           totalSize: res.totalSize, totalInstalledSize: res.totalInstalledSize, budget: plan.budgets.packages,
         });
         return;
       }
-      const rows = res.packages.map((r) => [r.pkg.name, r.pkg.version, r.pkg.repo.name, formatBytes(r.pkg.size), formatBytes(r.pkg.installedSize), r.viaInstallIf ? 'install_if' : (r.chain.at(-1) ?? '')]);
+      const rows = res.packages.map((r) => [r.pkg.name, r.pkg.version, r.pkg.repo.tag ? `@${r.pkg.repo.tag} (${r.pkg.repo.name} of ${r.pkg.repo.branch})` : r.pkg.repo.name, formatBytes(r.pkg.size), formatBytes(r.pkg.installedSize), r.viaInstallIf ? 'install_if' : (r.chain.at(-1) ?? '')]);
       process.stdout.write(`${table(rows, ['PACKAGE', 'VERSION', 'REPO', 'DOWNLOAD', 'INSTALLED', 'PULLED IN BY'])}\n\n`);
       process.stdout.write(`${res.packages.length} packages for ${plan.box.name} (${describeFeed(feed)}): ${formatBytes(res.totalSize)} to download, ${formatBytes(res.totalInstalledSize)} installed\n`);
       const { min, max } = plan.budgets.packages;

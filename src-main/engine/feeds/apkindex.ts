@@ -19,6 +19,8 @@ export interface RepoRef {
   arch: string;
   /** Base URL or directory of the repository ("…/v3.22/main/x86_64"). */
   base: string;
+  /** apk's repository tag (`@testing`): its packages are only taken when asked for as `name@tag`. */
+  tag?: string;
 }
 
 export interface ApkPackage {

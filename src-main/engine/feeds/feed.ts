@@ -26,11 +26,31 @@ export interface FeedConfig {
   /** Alpine architecture name. */
   arch: string;
   repositories: string[];
+  /** Tagged repositories (`@testing` → testing of edge), loaded with their tag so only pinned packages come from them. */
+  tagged?: TaggedRepository[];
   /** Tried in order. */
   mirrors: string[];
   /** Absolute directories holding the trusted *.rsa.pub keys. */
   keyDirs: string[];
 }
+
+export interface TaggedRepository {
+  tag: string;
+  branch: string;
+  repository: string;
+}
+
+/** One repository to load: of the feed's branch, or a tagged one of another branch. */
+interface RepoSpec {
+  name: string;
+  branch: string;
+  tag?: string;
+}
+
+const repoSpecs = (feed: FeedConfig): RepoSpec[] => [
+  ...feed.repositories.map((name) => ({ name, branch: feed.branch })),
+  ...(feed.tagged ?? []).map((t) => ({ name: t.repository, branch: t.branch, tag: t.tag })),
+];
 
 export interface FeedOptions {
   cache?: FeedCache;
@@ -45,29 +65,30 @@ export interface FeedOptions {
 }
 
 /** The plan's `feed` (keys relative to resources/) plus CLI overrides → a FeedConfig. */
-export function feedConfig(feed: { name: string; branch: string; arch: string; repositories: string[]; mirrors: string[]; keys: string }, overrides: { mirror?: string; keysDir?: string } = {}): FeedConfig {
+export function feedConfig(feed: { name: string; branch: string; arch: string; repositories: string[]; tagged?: TaggedRepository[]; mirrors: string[]; keys: string }, overrides: { mirror?: string; keysDir?: string } = {}): FeedConfig {
   const keysDir = overrides.keysDir ? resolve(overrides.keysDir) : isAbsolute(feed.keys) ? feed.keys : join(resourcesDir(), feed.keys);
   return {
-    name: feed.name, branch: feed.branch, arch: feed.arch, repositories: [...feed.repositories],
+    name: feed.name, branch: feed.branch, arch: feed.arch, repositories: [...feed.repositories], tagged: (feed.tagged ?? []).map((t) => ({ ...t })),
     mirrors: overrides.mirror ? [overrides.mirror] : [...feed.mirrors], keyDirs: [keysDir],
   };
 }
 
-/** `<mirror>/<branch>/<repo>/<arch>` for URLs and directories alike. */
-export function repoBase(mirror: string, feed: FeedConfig, repo: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(mirror)) return `${mirror.replace(/\/+$/, '')}/${feed.branch}/${repo}/${feed.arch}`;
-  return join(resolve(mirror), feed.branch, repo, feed.arch);
+/** `<mirror>/<branch>/<repo>/<arch>` for URLs and directories alike (branch: the feed's unless given). */
+export function repoBase(mirror: string, feed: FeedConfig, repo: string, branch = feed.branch): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(mirror)) return `${mirror.replace(/\/+$/, '')}/${branch}/${repo}/${feed.arch}`;
+  return join(resolve(mirror), branch, repo, feed.arch);
 }
 
 function joinBase(base: string, file: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? `${base}/${encodeURIComponent(file)}` : join(base, file);
 }
 
-export const indexId = (feed: FeedConfig, repo: string) => `${feed.name}/${feed.branch}/${repo}/${feed.arch}`;
+export const indexId = (feed: FeedConfig, repo: string, branch = feed.branch) => `${feed.name}/${branch}/${repo}/${feed.arch}`;
 
-/** "riscv64/main, riscv64/community of v3.22" — used in resolver messages. */
+/** "riscv64/main, riscv64/community of v3.24 (@testing: riscv64/testing of edge)" — used in resolver messages. */
 export function describeFeed(feed: FeedConfig): string {
-  return `${feed.repositories.map((r) => `${feed.arch}/${r}`).join(', ')} of ${feed.branch}`;
+  const tagged = (feed.tagged ?? []).map((t) => `@${t.tag}: ${feed.arch}/${t.repository} of ${t.branch}`);
+  return `${feed.repositories.map((r) => `${feed.arch}/${r}`).join(', ')} of ${feed.branch}${tagged.length ? ` (${tagged.join('; ')})` : ''}`;
 }
 
 export async function feedKeys(feed: FeedConfig): Promise<TrustedKeys> {
@@ -81,13 +102,15 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
   const cache = opts.cache ?? new FeedCache();
   const out: ApkIndex[] = [];
   const missing: string[] = [];
-  for (const repo of feed.repositories) {
-    const id = indexId(feed, repo);
-    const what = `the index of ${feed.arch}/${repo} (${feed.branch})`;
+  for (const spec of repoSpecs(feed)) {
+    const repo = spec.name;
+    const id = indexId(feed, repo, spec.branch);
+    const what = `the index of ${feed.arch}/${repo} (${spec.branch}${spec.tag ? `, tagged @${spec.tag}` : ''})`;
+    const refOf = (base: string): RepoRef => ({ name: repo, branch: spec.branch, arch: feed.arch, base, ...(spec.tag ? { tag: spec.tag } : {}) });
     const fromCache = async (): Promise<ApkIndex | null> => {
       const ref = await cache.getIndexRef(id);
       if (!ref) return null;
-      const ref0: RepoRef = { name: repo, branch: feed.branch, arch: feed.arch, base: ref.base };
+      const ref0 = refOf(ref.base);
       return readApkIndex(await readFile(cache.indexPath(ref.sha256)), ref0, keys, `${what}, cached`);
     };
     if (opts.offline) {
@@ -99,13 +122,13 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
     const errors: string[] = [];
     let loaded: ApkIndex | null = null;
     for (const mirror of feed.mirrors) {
-      const base = repoBase(mirror, feed, repo);
+      const base = repoBase(mirror, feed, repo, spec.branch);
       const source = joinBase(base, 'APKINDEX.tar.gz');
       const tmp = await cache.tempPath('.apkindex');
       try {
         await download(source, tmp, { maxBytes: 64 * 1024 * 1024, ...(opts.signal ? { signal: opts.signal } : {}), retries: opts.retries ?? 2, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
         const bytes = await readFile(tmp);
-        loaded = await readApkIndex(bytes, { name: repo, branch: feed.branch, arch: feed.arch, base }, keys, what);
+        loaded = await readApkIndex(bytes, refOf(base), keys, what);
         await cache.putIndex({ id, source, base, fetchedAt: new Date().toISOString(), signer: loaded.signer ?? '', description: loaded.description }, bytes);
         opts.log?.('info', `${what}: ${loaded.packages.length} packages, ${loaded.description || 'no description'}, signed by ${loaded.signer} (${source})`);
         break;

@@ -15,6 +15,8 @@ export const LockedPackageSchema = z.object({
   arch: z.string(),
   /** "main", "community"... */
   repository: z.string(),
+  /** Set when the package came from a tagged repository (`name@testing`). */
+  tag: z.string().optional(),
   /** Index C: (Q1 + base64 sha1 of the control member). */
   checksum: z.string(),
   /** .apk size in bytes (S:). */
@@ -28,8 +30,11 @@ export type LockedPackage = z.infer<typeof LockedPackageSchema>;
 
 export const PackageLockSchema = z.object({
   lockVersion: z.literal(LOCK_VERSION),
-  feed: z.object({ name: z.string(), branch: z.string(), arch: z.string(), repositories: z.array(z.string()) }),
-  /** DESCRIPTION of each index used ("v3.22.2-206-g…"), by repository. */
+  feed: z.object({
+    name: z.string(), branch: z.string(), arch: z.string(), repositories: z.array(z.string()),
+    tagged: z.array(z.object({ tag: z.string(), branch: z.string(), repository: z.string() })).default([]),
+  }),
+  /** DESCRIPTION of each index used ("v3.24.1-…"), by repository ("main"), tagged ones as "@testing". */
   indexes: z.record(z.string(), z.string()),
   packages: z.array(LockedPackageSchema),
 });
@@ -37,15 +42,15 @@ export type PackageLock = z.infer<typeof PackageLockSchema>;
 
 export function lockEntry(p: ApkPackage): LockedPackage {
   return {
-    name: p.name, version: p.version, arch: p.arch, repository: p.repo.name, checksum: p.checksum, size: p.size,
+    name: p.name, version: p.version, arch: p.arch, repository: p.repo.name, ...(p.repo.tag ? { tag: p.repo.tag } : {}), checksum: p.checksum, size: p.size,
     installedSize: p.installedSize, license: p.license, origin: p.origin, url: p.url,
   };
 }
 
-export function makeLock(feed: PackageLock['feed'], indexes: Record<string, string>, packages: ApkPackage[]): PackageLock {
+export function makeLock(feed: z.input<typeof PackageLockSchema>['feed'], indexes: Record<string, string>, packages: ApkPackage[]): PackageLock {
   const sortedIdx = Object.fromEntries(Object.entries(indexes).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
-    lockVersion: LOCK_VERSION, feed, indexes: sortedIdx,
+    lockVersion: LOCK_VERSION, feed: { ...feed, tagged: feed.tagged ?? [] }, indexes: sortedIdx,
     packages: packages.map(lockEntry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }

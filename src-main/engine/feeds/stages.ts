@@ -71,8 +71,8 @@ export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: Ap
   const pkgs = lock.packages.map((l): ApkPackage => {
     const hit = byKey.get(`${l.name}\0${l.checksum}`);
     if (hit) return hit;
-    const repo = indexes.find((i) => i.repo.name === l.repository)?.repo;
-    if (!repo) throw new NexusError('LOCK_MISMATCH', `The lock file needs repository "${l.repository}", which the feed does not have.`, 'Use the same Box and feed as the locked build.');
+    const repo = indexes.find((i) => i.repo.name === l.repository && i.repo.tag === l.tag)?.repo;
+    if (!repo) throw new NexusError('LOCK_MISMATCH', `The lock file needs repository "${l.tag ? `@${l.tag} ` : ''}${l.repository}", which the feed does not have.`, 'Use the same Box and feed as the locked build.');
     return {
       name: l.name, version: l.version, arch: l.arch, checksum: l.checksum, size: l.size, installedSize: l.installedSize, description: '', url: l.url,
       license: l.license, origin: l.origin, maintainer: '', buildTime: 0, commit: '', depends: [], provides: [], installIf: [], providerPriority: 0, repo,
@@ -80,7 +80,7 @@ export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: Ap
   });
   const index = new ProviderIndex([{ repo: indexes[0]?.repo ?? { name: '', branch: feed.branch, arch: feed.arch, base: '' }, description: '', signer: null, packages: pkgs }]);
   // Re-resolving the exact names against only the locked packages gives the dependency order.
-  const res = resolvePackages(index, pkgs.map((p) => ({ dep: `${p.name}><${p.checksum}`, from: ['lock'] })), { assumeProvided });
+  const res = resolvePackages(index, pkgs.map((p) => ({ dep: `${p.name}${p.repo.tag ? `@${p.repo.tag}` : ''}><${p.checksum}`, from: ['lock'] })), { assumeProvided });
   return res;
 }
 
@@ -100,8 +100,8 @@ export function resolveStage(opts: FeedStageOptions = {}): Stage<BuildPlan, Reso
       ctx.throwIfCancelled();
       ctx.progress({ fraction: 0.5, message: 'Resolving dependencies' });
       const resolution = lockFile ? resolveFromLock(lockFile, feed, indexes, plan.builderProvides) : resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed), assumeProvided: plan.builderProvides });
-      const lock = makeLock({ name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories },
-        Object.fromEntries(indexes.map((i) => [i.repo.name, i.description])), resolution.packages.map((r) => r.pkg));
+      const lock = makeLock({ name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories, tagged: feed.tagged },
+        Object.fromEntries(indexes.map((i) => [i.repo.tag ? `@${i.repo.tag}` : i.repo.name, i.description])), resolution.packages.map((r) => r.pkg));
       ctx.log('info', `${resolution.packages.length} packages, ${resolution.totalSize} bytes to download at most, ${resolution.totalInstalledSize} bytes installed`);
       return { plan, feed, keys, indexes, resolution, lock };
     },

@@ -6,7 +6,7 @@ import { pbkdf2Sync } from 'node:crypto';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { boardGuide } from '../../../src-shared/board-guide';
 import { ALPINE_ARCH, ARCHES, OPENBSD_ARCH, normalizeArch, type Arch } from '../../../src-shared/arch';
-import type { Board, Box, Catalog, Fragment, ServiceSpec } from '../../../src-shared/catalog';
+import { AlpineBranch, type Board, type Box, type Catalog, type Feed, type Fragment, type ServiceSpec } from '../../../src-shared/catalog';
 import { CustomizationSchema } from '../../../src-shared/customization';
 import { NexusError } from '../../../src-shared/errors';
 import { BuildPlanSchema, PLAN_SCHEMA_VERSION, type BuildPlan, type BuildRequest } from '../../../src-shared/plan';
@@ -147,6 +147,7 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
       continue;
     }
     for (const p of f.packages) packages.add(p, p, origin);
+    for (const p of board.fragmentPackages[f.name] ?? []) packages.add(p, p, `board:${board.name}`);
     for (const s of f.services) services.add(s.name, normalizeService(s), origin, true);
     for (const file of f.files) files.add(file.path, { ...file, from: origin }, '', true);
     for (const m of f.kernelModules) modules.add(m);
@@ -156,6 +157,7 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
   const byKey = <T>(c: Collector<T>) => [...c.items.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const feedDef = official ? undefined : [...catalog.feeds.values()][0];
   if (!official && !feedDef) throw new NexusError('CATALOG_INVALID', 'No package feed is defined in profiles/feeds/.', 'Restore profiles/feeds/alpine.yaml.');
+  const feed = feedDef ? planFeed(feedDef, req.branch, arch, repositories, byKey(packages).map(([n]) => n)) : null;
 
   let officialPlan: BuildPlan['official'] = null;
   if (official && box.official) {
@@ -179,7 +181,7 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     arch,
     board: { name: board.name, title: board.title, kind: board.kind, console: board.console },
     fragments: fragments.map((f) => f.name),
-    feed: feedDef ? { name: feedDef.name, branch: feedDef.branch, arch: ALPINE_ARCH[arch], repositories: ['main', 'community', 'testing'].filter((r) => repositories.has(r)), mirrors: feedDef.mirrors, keys: feedDef.keys } : null,
+    feed,
     packages: official ? [] : byKey(packages).map(([name, v]) => ({ name, from: v.from })),
     builderProvides: official ? [] : [...box.builderProvides].sort(),
     services: byKey(services).map(([, v]) => ({ ...v.value, from: v.from })),
@@ -202,6 +204,25 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
   // The output location does not change the image, so it is not part of the plan's identity.
   const plan: BuildPlan = { ...partial, planHash: hashCanonical(hashInput(partial)), outputs: outputPaths(req, box, board, options.cwd ?? process.cwd()) };
   return BuildPlanSchema.parse(plan);
+}
+
+/**
+ * The feed part of the plan: the branch (the request's, else the feed's current stable), the repositories the
+ * Box and its fragments declare, and only the tagged repositories that a package pins to (`name@tag`).
+ */
+function planFeed(feed: Feed, requested: string | undefined, arch: Arch, repositories: Set<string>, packages: string[]): NonNullable<BuildPlan['feed']> {
+  const branch = requested ?? feed.branch;
+  if (!AlpineBranch.safeParse(branch).success) {
+    throw new NexusError('UNKNOWN_BRANCH', `"${branch}" is not an Alpine branch.`, `Use one of: ${feed.branches.join(', ')} (a stable branch is written like "v3.24").`);
+  }
+  const tags = new Set(packages.map((p) => /@([a-z][a-z0-9_-]*)/.exec(p)?.[1]).filter((t): t is string => !!t));
+  const tagged = [...tags].sort().map((tag) => {
+    const t = feed.tagged.find((x) => x.tag === tag);
+    const users = packages.filter((p) => p.includes(`@${tag}`)).join(', ');
+    if (!t) throw new NexusError('UNKNOWN_REPOSITORY_TAG', `${users} asks for the repository tag "@${tag}", which the ${feed.name} feed does not define.`, `Tags: ${feed.tagged.map((x) => `@${x.tag} (${x.repository} of ${x.branch})`).join(', ') || 'none'}.`);
+    return { tag: t.tag, branch: t.branch, repository: t.repository };
+  });
+  return { name: feed.name, branch, arch: ALPINE_ARCH[arch], repositories: ['main', 'community'].filter((r) => repositories.has(r)), tagged, mirrors: feed.mirrors, keys: feed.keys };
 }
 
 /** What the customization asks for that nothing in the package set can do. */

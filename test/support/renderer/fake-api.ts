@@ -58,6 +58,7 @@ export const CATALOG = {
     board('rpi5', 'Raspberry Pi 5', 'arm64', 'hardware', ['Linux note for the Pi'], ['Insert the card', 'Power on'], openbsd('OpenBSD runs on the Pi 5 since 7.8', ['Share the install answers', 'Type A at the installer'])), board('qemu-riscv64', 'QEMU riscv64', 'riscv64', 'vm'),
     board('visionfive2', 'VisionFive 2', 'riscv64', 'hardware', ['Boot-mode switches: RGPIO_0=1'], ['Set the switches'])],
   fragments: [{ name: 'ssh', description: 'OpenSSH server', requires: [] }, { name: 'wifi', description: 'Wi-Fi', requires: [] }],
+  feed: { name: 'alpine', branch: 'v3.24', branches: ['v3.24', 'v3.23', 'edge'] },
 } as CatalogView;
 
 export function drive(device: string, size: number | null, over: Partial<Drive> = {}): Drive {

@@ -39,7 +39,7 @@ describe('the shipped catalog', () => {
     expect(c.boxes.get('linbox')!.budgets.packages).toEqual({ min: 501 });
     expect(c.boxes.get('openbox')!.recipe).toBe('official-image');
     // inheritance: cryptobox has tinybox's packages plus its own; nexbox overrides the root filesystem (scalar override)
-    expect(c.boxes.get('cryptobox')!.packages).toEqual(expect.arrayContaining(['toybox', 'dinit', 'cryptsetup', 'wireguard-tools-wg']));
+    expect(c.boxes.get('cryptobox')!.packages).toEqual(expect.arrayContaining(['busybox', 'dinit', 'cryptsetup', 'wireguard-tools-wg']));
     expect(c.boxes.get('cryptobox')!.filesystems!.root).toMatchObject({ type: 'erofs', verity: true });
     expect(c.boxes.get('nexbox')!.filesystems!.root).toMatchObject({ type: 'ext4', verity: false });
     expect(c.boxes.get('nexbox')!.filesystems!.vault).toBeDefined();

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Catalog } from '../../../src-shared/catalog';
+import { BoxSchema, type Catalog } from '../../../src-shared/catalog';
 import { BuildPlanSchema, REDACTED, redactSecrets } from '../../../src-shared/plan';
 import { hashCanonical } from '../../../src-main/engine/plan/canonical';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
@@ -70,11 +70,42 @@ describe('defaults and merging', () => {
     const plan = resolvePlan(c, { profile: 'cryptobox', target: 'rpi5', fragments: ['mesh', 'media'] });
     expect(plan.fragments).toEqual(['base', 'mesh', 'media']);
     const from = Object.fromEntries(plan.packages.map((p) => [p.name, p.from]));
-    expect(from.toybox).toEqual(['box:tinybox']);
+    expect(from.busybox).toEqual(['box:tinybox']);
     expect(from['wireguard-tools-wg']).toEqual(['box:cryptobox', 'fragment:mesh']);
     expect(from['linux-rpi']).toEqual(['board:rpi5']);
     expect(from.mpv).toEqual(['fragment:media']);
-    expect(plan.feed?.repositories).toEqual(['main', 'community', 'testing']);
+    expect(plan.feed?.repositories).toEqual(['main', 'community']);
+    expect(plan.feed?.tagged).toEqual([]);
+  });
+
+  it('builds from Alpine\'s current stable branch unless another is asked for; testing only as a tagged repository', () => {
+    const stable = resolvePlan(c, { profile: 'nexbox' });
+    expect(stable.feed).toMatchObject({ branch: 'v3.24', repositories: ['main', 'community'], tagged: [] });
+    expect(resolvePlan(c, { profile: 'tinybox', branch: 'v3.23' }).feed?.branch).toBe('v3.23');
+    expect(resolvePlan(c, { profile: 'tinybox', branch: 'v3.23' }).planHash).not.toBe(resolvePlan(c, { profile: 'tinybox' }).planHash);
+    // Pinning one package to @testing brings edge/testing in as a tagged repository only.
+    const toy = resolvePlan(c, { profile: 'tinybox', fragments: ['toybox'] });
+    expect(toy.packages.map((p) => p.name)).toContain('toybox@testing');
+    expect(toy.feed).toMatchObject({ branch: 'v3.24', repositories: ['main', 'community'], tagged: [{ tag: 'testing', branch: 'edge', repository: 'testing' }] });
+    expect(() => resolvePlan(c, { profile: 'tinybox', branch: '3.24' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_BRANCH', hint: expect.stringContaining('v3.24, v3.23, edge') }));
+  });
+
+  it('refuses an untagged testing repository and a tag the feed does not define, saying what to do instead', () => {
+    const box = { ...c.boxes.get('tinybox')!, packages: ['busybox', 'dinit', 'foo@nightly'] };
+    const withTag = { ...c, boxes: new Map([...c.boxes, ['tinybox', box]]) };
+    expect(() => resolvePlan(withTag, { profile: 'tinybox' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_REPOSITORY_TAG', message: expect.stringContaining('foo@nightly'), hint: expect.stringContaining('@testing (testing of edge)') }));
+    const r = BoxSchema.safeParse({ ...c.rawBoxes.get('tinybox'), repositories: ['main', 'testing'] });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain('exists only on edge: pin single packages to it with name@testing');
+  });
+
+  it('adds the board\'s firmware for a fragment: the PC\'s Wi-Fi chips with "wifi", never the 716 MiB firmware meta package', () => {
+    const pc = resolvePlan(c, { profile: 'tinybox', target: 'pc', fragments: ['wifi'] });
+    const from = Object.fromEntries(pc.packages.map((p) => [p.name, p.from]));
+    expect(from['linux-firmware-intel']).toEqual(['board:pc']);
+    expect(from['linux-firmware-none']).toEqual(['board:pc']);
+    expect(resolvePlan(c, { profile: 'tinybox', target: 'pc' }).packages.map((p) => p.name)).not.toContain('linux-firmware-intel');
+    for (const target of ['qemu-riscv64', 'visionfive2', 'pc']) expect(resolvePlan(c, { profile: 'tinybox', target }).packages.map((p) => p.name)).toContain('linux-firmware-none');
   });
 
   it('uses the Box\'s default fragments unless told otherwise, and none for an empty list', () => {

@@ -115,7 +115,7 @@ describe('reproducible seeds and SBOM', () => {
   });
 
   it('writes SPDX 2.3 with one package per locked package', () => {
-    const lock = { lockVersion: 1 as const, feed: { name: 'alpine', branch: 'v3.22', arch: 'x86_64', repositories: ['main'] }, indexes: {},
+    const lock = { lockVersion: 1 as const, feed: { name: 'alpine', branch: 'v3.24', arch: 'x86_64', repositories: ['main'], tagged: [] }, indexes: {},
       packages: [{ name: 'toybox', version: '0.8.13-r0', arch: 'x86_64', repository: 'main', checksum: 'Q1' + Buffer.alloc(20, 1).toString('base64'), size: 1, installedSize: 1, license: '0BSD', origin: 'toybox', url: '' }] };
     const d = spdxDocument(plan(), lock, 1_704_067_200, 'c'.repeat(64)) as { spdxVersion: string; packages: Array<{ name: string; licenseDeclared: string; checksums?: unknown }>; creationInfo: { created: string } };
     expect(d.spdxVersion).toBe('SPDX-2.3');
