@@ -135,6 +135,7 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     for (const s of box.services) services.add(s.name, normalizeService(s), svcOrigin.get(s.name) ?? `box:${box.name}`, true);
     const fileOrigin = layerOrigins(catalog, chain, 'files', (f) => (f as { path?: string }).path ?? '');
     for (const f of box.files) files.add(f.path, { ...f, from: fileOrigin.get(f.path) ?? `box:${box.name}` }, '', true);
+    for (const g of loginServices(board)) services.add(g.name, normalizeService(g), `board:${board.name}`, true);
     packages.add(board.kernelPackage, board.kernelPackage, `board:${board.name}`);
     for (const p of board.bootPackages) packages.add(p, p, `board:${board.name}`);
     for (const slot of box.slots) for (const p of slot.packages) packages.add(p, p, `slot:${slot.name}`);
@@ -223,6 +224,22 @@ function planFeed(feed: Feed, requested: string | undefined, arch: Arch, reposit
     return { tag: t.tag, branch: t.branch, repository: t.repository };
   });
   return { name: feed.name, branch, arch: ALPINE_ARCH[arch], repositories: ['main', 'community'].filter((r) => repositories.has(r)), tagged, mirrors: feed.mirrors, keys: feed.keys };
+}
+
+/**
+ * A login prompt wherever a person can type: a getty on the board's serial console (BusyBox getty, with the
+ * console's baud rate) and, on hardware with a screen, one on the first virtual terminal. `tty0` as the console
+ * means the screen itself (the PC), so it gets the tty1 getty only.
+ */
+export function loginServices(board: Board): ServiceSpec[] {
+  const [device, baud] = board.console.split(',');
+  const out: ServiceSpec[] = [];
+  const getty = (name: string, tty: string, speed: string, what: string): ServiceSpec => ({
+    name, type: 'process', command: `/sbin/getty -L ${speed} ${tty} vt100`, dependsOn: [], description: `Login prompt on ${what}.`,
+  });
+  if (device && !/^tty\d+$/.test(device)) out.push(getty('getty-serial', device, baud ?? '115200', `the serial console (${device})`));
+  if (board.kind === 'hardware') out.push(getty('getty-tty1', 'tty1', '38400', 'the screen (first virtual terminal)'));
+  return out;
 }
 
 /** What the customization asks for that nothing in the package set can do. */

@@ -12,6 +12,7 @@ import { CancelledError, NexusError } from '../../../src-shared/errors';
 import type { Arch } from '../../../src-shared/arch';
 import { requireTool } from '../host-tools';
 import { BOOT_FAILED_MARKER, BOOT_MARKER } from '../image/config/scripts';
+import { ConsoleSession, type ConsoleCommandResult, type ConsoleSessionPlan } from './console-session';
 import { qemuSetup } from './qemu';
 
 export interface BootTestOptions {
@@ -21,6 +22,8 @@ export interface BootTestOptions {
   logPath?: string;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
+  /** After the marker, log in on the serial console and run these commands (what a user does next). */
+  session?: ConsoleSessionPlan;
 }
 
 export interface BootTestResult {
@@ -30,6 +33,8 @@ export interface BootTestResult {
   /** Why it failed: "timeout", "qemu exited", or the failure marker line. */
   reason?: string;
   markerLine?: string;
+  /** The commands run after the marker, with their output and exit status. */
+  commands?: ConsoleCommandResult[];
 }
 
 export function consoleLogPath(image: string): string {
@@ -46,7 +51,9 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const bin = await requireTool(setup.binary, `booting ${o.arch} images`);
   const logFile = await open(log, 'w');
   const started = Date.now();
-  const child = execa(bin, setup.args, { reject: false, stdin: 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
+  const child = execa(bin, setup.args, { reject: false, stdin: o.session ? 'pipe' : 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
+  const session = o.session ? new ConsoleSession(o.session, (text) => void child.stdin?.write(text)) : null;
+  let markerSeen: string | null = null;
   let pending = '';
   type Outcome = { passed: boolean; reason?: string; markerLine?: string };
   const state: { outcome: Outcome | null } = { outcome: null };
@@ -59,20 +66,33 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
     const timer = setTimeout(() => finish({ passed: false, reason: `timeout after ${o.timeoutSeconds ?? 180} s` }), (o.timeoutSeconds ?? 180) * 1000);
     const onAbort = () => finish({ passed: false, reason: 'cancelled' });
     o.signal?.addEventListener('abort', onAbort, { once: true });
+    const settleSession = () => {
+      if (!session || !markerSeen) return;
+      session.checkTimeout();
+      if (session.error) finish({ passed: false, reason: `after the boot marker: ${session.error}`, markerLine: markerSeen });
+      else if (session.done) finish({ passed: true, markerLine: markerSeen });
+    };
+    const poll = setInterval(settleSession, 1000);
     child.all!.on('data', (chunk: Buffer) => {
       void logFile.write(chunk);
-      pending += chunk.toString('utf8');
+      const text = chunk.toString('utf8');
+      session?.feed(text);
+      pending += text;
       const lines = pending.split(/\r?\n/);
       pending = lines.pop() ?? '';
       for (const line of lines) {
         o.onLine?.(line);
-        if (line.includes(BOOT_MARKER)) finish({ passed: true, markerLine: line.trim() });
-        else if (line.includes(BOOT_FAILED_MARKER)) finish({ passed: false, reason: line.trim() });
+        if (line.includes(BOOT_MARKER) && !markerSeen) {
+          markerSeen = line.trim();
+          if (!session) finish({ passed: true, markerLine: markerSeen });
+        } else if (line.includes(BOOT_FAILED_MARKER)) finish({ passed: false, reason: line.trim() });
       }
+      settleSession();
     });
     void child.then(() => finish({ passed: false, reason: 'qemu exited before the boot marker' }));
     cleanupTimer = () => {
       clearTimeout(timer);
+      clearInterval(poll);
       o.signal?.removeEventListener('abort', onAbort);
     };
   });
@@ -87,5 +107,8 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   }
   const r = state.outcome!;
   if (r.reason === 'cancelled') throw new CancelledError();
-  return { passed: r.passed, seconds: (Date.now() - started) / 1000, log, ...(r.reason ? { reason: r.reason } : {}), ...(r.markerLine ? { markerLine: r.markerLine } : {}) };
+  return {
+    passed: r.passed, seconds: (Date.now() - started) / 1000, log, ...(r.reason ? { reason: r.reason } : {}), ...(r.markerLine ? { markerLine: r.markerLine } : {}),
+    ...(session ? { commands: session.results } : {}),
+  };
 }

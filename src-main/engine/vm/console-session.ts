@@ -1,0 +1,147 @@
+/**
+ * What a user does after the boot marker, done over the serial console: log in at the getty's prompt with a
+ * user name and password, run commands, and read back each one's output and exit status. Fed with console
+ * bytes as they arrive and given a writer for keystrokes, so it works on any byte stream (QEMU's stdio in the
+ * boot test, a recorded transcript in unit tests).
+ *
+ * Each command is sent as `CMD; echo __NX_END_$?__`: the echoed input shows the literal `$?`, the shell's
+ * answer shows a number, so the end of the output is found without guessing the prompt.
+ */
+
+export interface ConsoleLogin {
+  user: string;
+  /** Plain password typed at the prompt (a test account's; never stored). */
+  password: string;
+}
+
+export interface ConsoleCommandResult {
+  command: string;
+  /** Output lines between the echoed command and the end marker, trimmed of CR. */
+  output: string;
+  status: number;
+}
+
+export interface ConsoleSessionPlan {
+  login: ConsoleLogin;
+  commands: string[];
+  /** Seconds allowed for each step (prompt, login, one command). Default 60: TCG is slow. */
+  stepSeconds?: number;
+}
+
+type Step =
+  | { kind: 'await-login-prompt' }
+  | { kind: 'await-password-prompt' }
+  | { kind: 'await-shell' }
+  | { kind: 'await-end'; index: number };
+
+const END = /__NX_END_(\d+)__/;
+
+export class ConsoleSession {
+  private buffer = '';
+  /** Offset in `buffer` from which the current step looks for its prompt or marker. */
+  private from = 0;
+  private step: Step = { kind: 'await-login-prompt' };
+  private stepStarted = Date.now();
+  readonly results: ConsoleCommandResult[] = [];
+  private failure: string | null = null;
+  private finished = false;
+
+  constructor(private readonly plan: ConsoleSessionPlan, private readonly write: (text: string) => void) {}
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  get error(): string | null {
+    return this.failure;
+  }
+
+  /** Feeds console output; advances through login and commands as far as the text allows. */
+  feed(text: string): void {
+    if (this.finished) return;
+    this.buffer += text.replace(/\r/g, '');
+    for (let progressed = true; progressed && !this.finished; ) progressed = this.advance();
+  }
+
+  /** Called periodically: fails the session when the current step has waited too long. */
+  checkTimeout(now = Date.now()): void {
+    if (this.finished) return;
+    const limit = (this.plan.stepSeconds ?? 60) * 1000;
+    if (now - this.stepStarted > limit) this.fail(`no ${this.describeStep()} within ${limit / 1000} s`);
+  }
+
+  private describeStep(): string {
+    switch (this.step.kind) {
+      case 'await-login-prompt': return 'login prompt ("login:") on the console';
+      case 'await-password-prompt': return 'password prompt after the user name';
+      case 'await-shell': return 'shell prompt after the password';
+      case 'await-end': return `end of the output of "${this.plan.commands[this.step.index]}"`;
+    }
+  }
+
+  private fail(reason: string): void {
+    this.failure = reason;
+    this.finished = true;
+  }
+
+  private next(step: Step): void {
+    this.step = step;
+    this.stepStarted = Date.now();
+  }
+
+  private sendCommand(index: number): void {
+    if (index >= this.plan.commands.length) {
+      this.finished = true;
+      return;
+    }
+    this.next({ kind: 'await-end', index });
+    this.write(`${this.plan.commands[index]}; echo __NX_END_$?__\n`);
+  }
+
+  private advance(): boolean {
+    const rest = this.buffer.slice(this.from);
+    switch (this.step.kind) {
+      case 'await-login-prompt': {
+        const m = /login: *$/m.exec(rest);
+        if (!m) return false;
+        this.from += m.index + m[0].length;
+        this.next({ kind: 'await-password-prompt' });
+        this.write(`${this.plan.login.user}\n`);
+        return true;
+      }
+      case 'await-password-prompt': {
+        if (/Login incorrect/.test(rest)) return void this.fail(`the console refused the login of "${this.plan.login.user}"`), false;
+        const m = /Password: *$/m.exec(rest);
+        if (!m) return false;
+        this.from += m.index + m[0].length;
+        this.next({ kind: 'await-shell' });
+        this.write(`${this.plan.login.password}\n`);
+        return true;
+      }
+      case 'await-shell': {
+        if (/Login incorrect/.test(rest)) return void this.fail(`the console refused the login of "${this.plan.login.user}"`), false;
+        // Typed-ahead input could be flushed by login: wait for the shell's prompt before the first command.
+        const m = /[#$] *$/m.exec(rest);
+        if (!m) return false;
+        this.from += m.index + m[0].length;
+        this.sendCommand(0);
+        return true;
+      }
+      case 'await-end': {
+        if (/Login incorrect/.test(rest)) return void this.fail(`the console refused the login of "${this.plan.login.user}"`), false;
+        const m = END.exec(rest);
+        if (!m) return false;
+        const command = this.plan.commands[this.step.index]!;
+        const lines = rest.slice(0, m.index).split('\n');
+        // Drop everything up to and including the echoed command line, and the prompt left before the marker.
+        const echoed = lines.findIndex((l) => l.includes('__NX_END_$?__'));
+        const body = lines.slice(echoed + 1);
+        if (body.length && !body[body.length - 1]!.trim()) body.pop();
+        this.results.push({ command, output: body.join('\n').trim(), status: Number(m[1]) });
+        this.from += m.index + m[0].length;
+        this.sendCommand(this.step.index + 1);
+        return true;
+      }
+    }
+  }
+}
