@@ -9,6 +9,9 @@ interface CustomizeState {
   fields: CustomizeFields;
   /** Fragment names; null = the Box's defaults. */
   fragments: string[] | null;
+  /** Alpine branch for Linux Boxes; null = the current stable branch. */
+  branch: string | null;
+  setBranch(branch: string | null): void;
   errors: FieldErrors;
   setField<K extends keyof CustomizeFields>(name: K, value: CustomizeFields[K]): void;
   toggleFragment(name: string, defaults: string[]): void;
@@ -21,7 +24,11 @@ interface CustomizeState {
 export const useCustomizeStore = create<CustomizeState>((set, get) => ({
   fields: { ...EMPTY_FIELDS },
   fragments: null,
+  branch: null,
   errors: validateFields(EMPTY_FIELDS),
+  setBranch(branch) {
+    set({ branch });
+  },
   setField(name, value) {
     const fields = { ...get().fields, [name]: value };
     set({ fields, errors: validateFields(fields) });
@@ -44,7 +51,7 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => ({
       ...(c.keyboard !== undefined ? { keyboard: c.keyboard } : {}),
       ...(c.locale !== undefined ? { locale: c.locale } : {}),
     };
-    set({ fields, errors: validateFields(fields), fragments: settings.fragments ?? get().fragments });
+    set({ fields, errors: validateFields(fields), fragments: settings.fragments ?? get().fragments, branch: settings.branch ?? get().branch });
   },
   remembered() {
     const f = get().fields;

@@ -34,6 +34,7 @@ export async function rememberChoices(): Promise<void> {
     ...(sel.arch ? { arch: sel.arch } : {}),
     ...(sel.board ? { board: sel.board } : {}),
     ...(cust.fragments ? { fragments: cust.fragments } : {}),
+    ...(cust.branch ? { branch: cust.branch } : {}),
     customization: cust.remembered(),
   }).catch(() => undefined);
 }

@@ -20,14 +20,15 @@ import { StepNav } from '../StepNav';
 /** Identifies the choices a build was made from (no secrets: only whether a password is set). */
 function selectionKey(): string {
   const { box, arch, board } = useSelectionStore.getState();
-  const { fields, fragments } = useCustomizeStore.getState();
+  const { fields, fragments, branch } = useCustomizeStore.getState();
   const { password: _p, passwordConfirm: _c, wifiPassphrase: _w, ...rest } = fields;
-  return JSON.stringify({ box, arch, board, fragments, rest, pw: !!fields.password, wp: !!fields.wifiPassphrase });
+  return JSON.stringify({ box, arch, board, fragments, branch, rest, pw: !!fields.password, wp: !!fields.wifiPassphrase });
 }
 
 export function BuildStep() {
   const { box, arch, board } = useSelectionStore();
   const fragments = useCustomizeStore((s) => s.fragments);
+  const branch = useCustomizeStore((s) => s.branch);
   const qemu = useCatalogStore((s) => s.system?.qemu ?? []);
   // An official image is an installer: it has no Nexus boot marker to wait for in a VM.
   const installer = useCatalogStore(selectBox(box))?.recipe === 'official-image';
@@ -39,15 +40,15 @@ export function BuildStep() {
   useEffect(() => {
     const fields = useCustomizeStore.getState().fields;
     // The preview needs no password hash: it does not change the packages or the layout.
-    void resolvePlan({ profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), customization: toCustomization({ ...fields, password: '' }) });
-  }, [box, arch, board, fragments, resolvePlan]);
+    void resolvePlan({ profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), ...(branch ? { branch } : {}), customization: toCustomization({ ...fields, password: '' }) });
+  }, [box, arch, board, fragments, branch, resolvePlan]);
   const plan = b.plan.value;
 
   // The password is hashed (in main) as part of starting; a failure there shows like any build error.
   const start = () =>
     b.start(async (): Promise<BuildRequest> => {
       const customization = await useCustomizeStore.getState().prepare();
-      return { profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), customization };
+      return { profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), ...(branch ? { branch } : {}), customization };
     }, selectionKey());
 
   return (

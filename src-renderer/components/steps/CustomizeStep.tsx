@@ -1,4 +1,4 @@
-import { Box, Button, Checkbox, FormControlLabel, FormGroup, FormLabel, Stack, TextField, Typography } from '@mui/material';
+import { Box, Button, Checkbox, FormControlLabel, FormGroup, FormLabel, MenuItem, Stack, TextField, Typography } from '@mui/material';
 import type { ChangeEvent } from 'react';
 import { selectBox, useCatalogStore } from '../../stores/catalog-store';
 import { selectIsValid, useCustomizeStore } from '../../stores/customize-store';
@@ -37,7 +37,8 @@ function Field({ name, label, type, help, multiline }: { name: TextKey; label: s
 export function CustomizeStep() {
   const box = useCatalogStore(selectBox(useSelectionStore((s) => s.box)));
   const fragments = useCatalogStore((s) => s.catalog?.fragments ?? []);
-  const { fields, fragments: chosen, setField, toggleFragment } = useCustomizeStore();
+  const { fields, fragments: chosen, setField, toggleFragment, branch, setBranch } = useCustomizeStore();
+  const feed = useCatalogStore((s) => s.catalog?.feed ?? null);
   const valid = useCustomizeStore(selectIsValid);
   const { next, back } = useWizardStore();
   const defaults = box?.defaultFragments ?? [];
@@ -100,6 +101,17 @@ export function CustomizeStep() {
             <FormControlLabel key={f.name} control={<Checkbox checked={active.includes(f.name)} onChange={() => toggleFragment(f.name, defaults)} />} label={`${f.name} — ${f.description}`} />
           ))}
         </FormGroup>
+        {feed && box?.recipe === 'compose' && (
+          <TextField
+            select label="Alpine Linux release" value={branch ?? feed.branch} sx={{ maxWidth: 320 }}
+            onChange={(e) => setBranch(e.target.value === feed.branch ? null : e.target.value)}
+            helperText="The packages come from this Alpine release. Keep the current stable one unless you need another."
+          >
+            {feed.branches.map((b) => (
+              <MenuItem key={b} value={b}>{b === feed.branch ? `${b} (current stable)` : b === 'edge' ? 'edge (development, changes daily)' : b}</MenuItem>
+            ))}
+          </TextField>
+        )}
       </Stack>
       <StepNav onBack={() => back('build')} onNext={goNext} nextDisabled={!valid} nextLabel="Next: build" />
     </section>

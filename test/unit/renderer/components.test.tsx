@@ -26,7 +26,7 @@ beforeEach(() => {
   setApi(fakeApi().api);
   useCatalogStore.setState({ catalog: CATALOG, system: { version: '1', platform: 'linux', transport: 'websocket', qemu: ['x86_64'] }, error: null });
   useSelectionStore.setState({ mode: 'build', box: 'tinybox', arch: 'x86_64', board: 'qemu-x86_64' });
-  useCustomizeStore.setState({ fields: { ...EMPTY_FIELDS }, errors: {}, fragments: null });
+  useCustomizeStore.setState({ fields: { ...EMPTY_FIELDS }, errors: {}, fragments: null, branch: null });
 });
 afterEach(cleanup);
 
@@ -57,6 +57,25 @@ describe('components (roles and names as the e2e tests use them)', () => {
     render(<CustomizeStep />);
     expect((screen.getByRole('textbox', { name: 'Host name' }) as HTMLInputElement).value).toBe('good-host');
     expect(validateFields(useCustomizeStore.getState().fields)).toEqual({});
+  });
+
+  it('Customize: the Alpine release defaults to the current stable one; another is remembered and sent with the build', async () => {
+    const fake = fakeApi({ 'settings.save': (s) => s, 'plan.resolve': () => { throw { code: 'X', message: 'not needed here' }; } });
+    setApi(fake.api);
+    render(<CustomizeStep />);
+    const release = screen.getByRole('combobox', { name: 'Alpine Linux release' });
+    expect(release.textContent).toBe('v3.24 (current stable)');
+    fireEvent.mouseDown(release);
+    fireEvent.click(screen.getByRole('option', { name: 'v3.23' }));
+    expect(useCustomizeStore.getState().branch).toBe('v3.23');
+    fireEvent.click(screen.getByRole('button', { name: 'Next: build' }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(fake.calls.find((c) => c.name === 'settings.save')?.request).toMatchObject({ branch: 'v3.23' });
+    cleanup();
+    render(<BuildStep />);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(fake.calls.find((c) => c.name === 'plan.resolve')?.request).toMatchObject({ profile: 'tinybox', branch: 'v3.23' });
+    useBuildStore.setState(useBuildStore.getInitialState());
   });
 
   it('Build: a failure shows its message and what to try', () => {
