@@ -26,9 +26,10 @@ function toCompose(options: BuildOptions): Stage<UnpackedFeed, ComposeState> {
   return {
     id: 'rootfs',
     title: 'Collect the root filesystem',
-    async run(feed, ctx) {
-      for (const s of feed.skippedScripts) ctx.log('debug', `skipped ${s.script} of ${s.package}`);
-      return initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch);
+    async run(feed) {
+      // Effects and script records go on to the configure stage, which applies, emulates, defers or refuses each
+      // script (image/script-effects.ts) and logs what it did.
+      return initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch, undefined, { effects: feed.effects, scripts: feed.skippedScripts, ownerNames: feed.ownerNames });
     },
   };
 }

@@ -274,10 +274,11 @@ export async function unpackPackages(order: ApkPackage[], paths: Map<string, str
     const r = await unpackApk(path, header, { name: pkg.name, origin: header.pkginfo.origin, replaces: header.pkginfo.replaces }, state, cache, opts.signal);
     result.fileCount += r.files;
     result.fileBytes += r.bytes;
-    const { effects, skipped } = scriptEffects(pkg.name, pkg.version, header.scripts);
+    const { effects, skipped } = scriptEffects(pkg.name, pkg.version, header.scripts, header.pkginfo.triggers);
     result.effects.push(...effects);
     result.skippedScripts.push(...skipped);
-    for (const s of skipped) opts.log?.('info', `skipped ${s.script} script of ${pkg.name}-${pkg.version} (${s.effects} declarative effect(s) applied${s.ignoredCommands.length ? `; not applied: ${s.ignoredCommands.slice(0, 3).join(' | ')}` : ''})`);
+    // Nothing is applied here: the image stage applies, emulates, defers or refuses each script and logs what it did.
+    for (const s of skipped) opts.log?.('info', `${s.script} script of ${pkg.name}-${pkg.version} not run on the host: ${s.effects} declarative effect(s) recognised${s.ignoredCommands.length ? `; not recognised: ${s.ignoredCommands.slice(0, 3).join(' | ')}` : ''}`);
     opts.onPackage?.(++done, order.length, pkg.name);
   }
   if (opts.signal?.aborted) throw new CancelledError();

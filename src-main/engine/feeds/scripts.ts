@@ -1,8 +1,10 @@
 /**
- * Install scripts are never run (they are foreign-architecture shell scripts). Instead the few
- * effects the Boxes rely on are read declaratively from the script text — users and groups
- * (busybox adduser/addgroup and shadow useradd/groupadd syntax) and applet-link installation
- * (busybox/toybox --install) — and every script is reported as skipped.
+ * Install scripts are never run on the build host (they are foreign-architecture shell scripts). Instead their
+ * effects are read declaratively from the script text — users and groups (busybox adduser/addgroup and shadow
+ * useradd/groupadd syntax), `add-shell`, `ln -s`, `mkdir -p`, `chmod`, `chown` and applet-link installation
+ * (busybox/toybox --install) — and every script is recorded with its text, so that the image stage can apply
+ * the effects, emulate known scripts and triggers, and defer or refuse the rest (image/script-effects.ts).
+ * Nothing here applies anything.
  */
 
 export type ScriptEffect =
@@ -11,7 +13,13 @@ export type ScriptEffect =
   | { kind: 'group-member'; package: string; user: string; group: string }
   | { kind: 'applet-links'; package: string; tool: 'busybox' | 'toybox'; symlinks: boolean }
   /** `ln -s TARGET /abs/path` in an install script, e.g. enabling a dinit service in /etc/dinit.d/boot.d/. */
-  | { kind: 'symlink'; package: string; path: string; target: string };
+  | { kind: 'symlink'; package: string; path: string; target: string; force: boolean }
+  /** `add-shell /bin/zsh`: a line in /etc/shells. */
+  | { kind: 'shell'; package: string; shell: string }
+  /** `mkdir -p /abs/dir` (scripts run with the new root as working directory: relative paths are made absolute). */
+  | { kind: 'dir'; package: string; path: string; mode?: number }
+  | { kind: 'mode'; package: string; path: string; mode: number }
+  | { kind: 'owner'; package: string; path: string; user: string; group?: string };
 
 export interface SkippedScript {
   package: string;
@@ -19,10 +27,16 @@ export interface SkippedScript {
   /** "post-install", "trigger"... */
   script: string;
   bytes: number;
-  /** Effects recognised in it and applied declaratively. */
+  /** Effects recognised in it (applied, or not, by the image stage: see its per-script record). */
   effects: number;
-  /** Commands that were neither recognised nor harmless (for the build log). */
+  /** Commands that were neither recognised as an effect nor free of effects (for the build log). */
   ignoredCommands: string[];
+  /** Every command was recognised as an effect or has none: applying the effects is running the script. */
+  understood: boolean;
+  /** The script itself (deferred to the device's first boot when it cannot be applied or emulated). */
+  text: string;
+  /** For a trigger script: the package's trigger globs (.PKGINFO `triggers`), its arguments when apk runs it. */
+  triggers?: string[];
 }
 
 /** Minimal shell word splitting: quotes and backslashes, no expansion. */
@@ -75,64 +89,102 @@ function options(args: string[], withArg: string): { opts: Map<string, string>; 
   return { opts, rest };
 }
 
-const HARMLESS = /^(#|:|true|exit|set|fi|then|else|done|do|esac|;;|return|echo|printf|mkdir|chown|chmod|install|ln|rm|\[|test|if|for|case|while|local|\}|\{)/;
+/** Commands without effects on the root (conditions, control words, messages to the console). */
+const NO_EFFECT = /^(#|:|true|false|exit|set|fi|then|else|done|esac|;;|return|echo|printf|\[|test|\}|\{)(\s|$)/;
 
-export function scriptEffects(pkg: string, version: string, scripts: Map<string, string>): { effects: ScriptEffect[]; skipped: SkippedScript[] } {
+/** Paths in scripts are relative to the root apk runs them in ("etc/shadow") or absolute. */
+function rootPath(p: string | undefined): string | null {
+  if (!p || p.includes('$') || p.includes('*') || p.split('/').includes('..')) return null;
+  const abs = ('/' + p.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
+  return abs === '' ? '/' : abs;
+}
+
+export function scriptEffects(pkg: string, version: string, scripts: Map<string, string>, triggers: string[] = []): { effects: ScriptEffect[]; skipped: SkippedScript[] } {
   const effects: ScriptEffect[] = [];
   const skipped: SkippedScript[] = [];
-  for (const [script, text] of [...scripts].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const recognise = (tool: string, args: string[]): void => {
+    if (tool === 'addgroup' || tool === 'groupadd') {
+      const { opts, rest } = options(args, 'g');
+      if (tool === 'addgroup' && rest.length === 2) effects.push({ kind: 'group-member', package: pkg, user: rest[0]!, group: rest[1]! });
+      else if (rest.length === 1) {
+        const g: ScriptEffect = { kind: 'group', package: pkg, name: rest[0]!, system: opts.has('S') || opts.has('r') };
+        if (opts.get('g')) g.gid = Number(opts.get('g'));
+        effects.push(g);
+      }
+    } else if (tool === 'adduser' || tool === 'useradd') {
+      const busybox = tool === 'adduser';
+      const { opts, rest } = options(args, busybox ? 'hgsGuk' : 'dgcsuGk');
+      const name = rest[busybox ? 0 : rest.length - 1];
+      if (!name) return;
+      const u: ScriptEffect = {
+        kind: 'user', package: pkg, name, system: opts.has('S') || opts.has('r'),
+        createHome: busybox ? !opts.has('H') : opts.has('m'),
+      };
+      const home = opts.get(busybox ? 'h' : 'd');
+      const group = opts.get(busybox ? 'G' : 'g');
+      const gecos = opts.get(busybox ? 'g' : 'c');
+      if (home) u.home = home;
+      if (group) u.group = group;
+      if (gecos) u.gecos = gecos;
+      if (opts.get('s')) u.shell = opts.get('s')!;
+      if (opts.get('u')) u.uid = Number(opts.get('u'));
+      effects.push(u);
+      if (busybox && rest[1]) effects.push({ kind: 'group-member', package: pkg, user: name, group: rest[1] });
+    } else if ((tool === 'busybox' || tool === 'toybox') && args.includes('--install')) {
+      effects.push({ kind: 'applet-links', package: pkg, tool, symlinks: args.includes('-s') });
+    } else if (tool === 'add-shell' && args.length >= 1 && args.every((a) => a.startsWith('/'))) {
+      for (const a of args) effects.push({ kind: 'shell', package: pkg, shell: a });
+    } else if (tool === 'ln' && args.length === 3 && /^-[sfn]+$/.test(args[0]!) && args[0]!.includes('s')) {
+      const path = rootPath(args[2]);
+      if (path && path !== '/') effects.push({ kind: 'symlink', package: pkg, path, target: args[1]!, force: args[0]!.includes('f') });
+    } else if (tool === 'mkdir') {
+      const { opts, rest } = options(args, 'm');
+      const paths = rest.map(rootPath);
+      if (!paths.length || paths.some((p) => !p) || (opts.get('m') && !/^[0-7]{3,4}$/.test(opts.get('m')!))) return;
+      for (const p of paths) effects.push({ kind: 'dir', package: pkg, path: p!, ...(opts.get('m') ? { mode: parseInt(opts.get('m')!, 8) } : {}) });
+    } else if (tool === 'chmod' && args.length >= 2 && /^[0-7]{3,4}$/.test(args[0]!)) {
+      const paths = args.slice(1).map(rootPath);
+      if (paths.some((p) => !p)) return;
+      for (const p of paths) effects.push({ kind: 'mode', package: pkg, path: p!, mode: parseInt(args[0]!, 8) });
+    } else if (tool === 'chown' && args.length >= 2 && /^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(args[0]!)) {
+      const paths = args.slice(1).map(rootPath);
+      if (paths.some((p) => !p)) return;
+      const [user, group] = args[0]!.split(':');
+      for (const p of paths) effects.push({ kind: 'owner', package: pkg, path: p!, user: user!, ...(group ? { group } : {}) });
+    }
+  };
+  // apk's order on a fresh install: pre-install, (files), post-install, then triggers; the rest are never run.
+  const rank = (n: string) => ['pre-install', 'post-install', 'trigger'].indexOf(n) >>> 0;
+  for (const [script, text] of [...scripts].sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : 1))) {
     const before = effects.length;
     const ignored: string[] = [];
-    // Only install-time scripts create users; deinstall/upgrade ones are irrelevant for a fresh image.
+    // Only install-time scripts matter for a fresh image; deinstall/upgrade ones are never run there.
     const relevant = script === 'pre-install' || script === 'post-install';
     for (const rawLine of text.split('\n')) {
       const line = rawLine.trim();
-      if (!line || line.startsWith('#!')) continue;
-      for (const cmd of line.split(/\s*(?:&&|\|\||;)\s*/)) {
-        if (!cmd || cmd.includes('$') || cmd.includes('`')) {
-          if (cmd && !HARMLESS.test(cmd)) ignored.push(cmd);
+      if (!line || line.startsWith('#')) continue;
+      for (const raw of line.split(/\s*(?:&&|\|\||;)\s*/)) {
+        const cmd = raw.replace(/\s*[12]?>\s*\/dev\/null(\s+2>&1)?\s*$/, '').trim();
+        if (!cmd) continue;
+        if (cmd.includes('$') || cmd.includes('`') || /[<>|]/.test(cmd)) {
+          ignored.push(cmd);
           continue;
         }
-        const w = words(cmd.replace(/\s*[12]?>\s*\/dev\/null.*$/, ''));
+        let w = words(cmd);
+        // "/bin/busybox mkdir -p …" runs the applet.
+        if (/^(\/bin\/)?busybox$/.test(w[0] ?? '') && w[1] && !w[1].startsWith('-')) w = w.slice(1);
         const tool = (w[0] ?? '').replace(/^.*\//, '');
         const args = w.slice(1);
-        if (relevant && (tool === 'addgroup' || tool === 'groupadd')) {
-          const { opts, rest } = options(args, 'g');
-          if (tool === 'addgroup' && rest.length === 2) effects.push({ kind: 'group-member', package: pkg, user: rest[0]!, group: rest[1]! });
-          else if (rest.length === 1) {
-            const g: ScriptEffect = { kind: 'group', package: pkg, name: rest[0]!, system: opts.has('S') || opts.has('r') };
-            if (opts.get('g')) g.gid = Number(opts.get('g'));
-            effects.push(g);
-          }
-        } else if (relevant && (tool === 'adduser' || tool === 'useradd')) {
-          const busybox = tool === 'adduser';
-          const { opts, rest } = options(args, busybox ? 'hgsGuk' : 'dgcsuGk');
-          const name = rest[busybox ? 0 : rest.length - 1];
-          if (!name) continue;
-          const u: ScriptEffect = {
-            kind: 'user', package: pkg, name, system: opts.has('S') || opts.has('r'),
-            createHome: busybox ? !opts.has('H') : opts.has('m'),
-          };
-          const home = opts.get(busybox ? 'h' : 'd');
-          const group = opts.get(busybox ? 'G' : 'g');
-          const gecos = opts.get(busybox ? 'g' : 'c');
-          if (home) u.home = home;
-          if (group) u.group = group;
-          if (gecos) u.gecos = gecos;
-          if (opts.get('s')) u.shell = opts.get('s')!;
-          if (opts.get('u')) u.uid = Number(opts.get('u'));
-          effects.push(u);
-          if (busybox && rest[1]) effects.push({ kind: 'group-member', package: pkg, user: name, group: rest[1] });
-        } else if (relevant && (tool === 'busybox' || tool === 'toybox') && args.includes('--install')) {
-          effects.push({ kind: 'applet-links', package: pkg, tool, symlinks: args.includes('-s') });
-        } else if (relevant && tool === 'ln' && args[0]?.startsWith('-') && args[0].includes('s') && args.length === 3 && args[2]!.startsWith('/') && !args[2]!.split('/').includes('..')) {
-          effects.push({ kind: 'symlink', package: pkg, path: args[2]!.replace(/\/+$/, ''), target: args[1]! });
-        } else if (!HARMLESS.test(cmd)) {
-          ignored.push(cmd);
-        }
+        if (NO_EFFECT.test(cmd) || NO_EFFECT.test(tool)) continue;
+        const before1 = effects.length;
+        if (relevant) recognise(tool, args);
+        if (effects.length === before1) ignored.push(cmd);
       }
     }
-    skipped.push({ package: pkg, version, script, bytes: Buffer.byteLength(text), effects: effects.length - before, ignoredCommands: ignored });
+    skipped.push({
+      package: pkg, version, script, bytes: Buffer.byteLength(text), effects: effects.length - before, ignoredCommands: ignored,
+      understood: ignored.length === 0, text, ...(script === 'trigger' ? { triggers } : {}),
+    });
   }
   return { effects, skipped };
 }

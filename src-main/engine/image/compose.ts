@@ -21,6 +21,7 @@ import { buildDiskInitramfs, packInitramfs } from './initramfs';
 import { layoutDisk, tableEntries, type DiskLayout } from './layout';
 import { manifestHash } from './manifest-ops';
 import { seedFor, type Seed } from './reproducible';
+import type { PackageScripts } from './script-effects';
 import { stageTree } from './staging';
 import { makeErofs } from './tools/erofs';
 import { makeExt4 } from './tools/ext4';
@@ -35,6 +36,8 @@ export interface ComposeState {
   /** Root filesystem from the feed stage (packages unpacked, nothing generated yet). */
   manifest: FsManifest;
   lock: LockFile;
+  /** The unpack stage's install-script effects and script records, applied/emulated/deferred by configure. */
+  scripts?: PackageScripts;
   epoch: number;
   /** Override the stage cache root (tests). */
   cacheRoot?: string;
@@ -71,10 +74,11 @@ async function cached(state: ComposeState, ctx: StageContext, stage: string, key
 export const configureStage: Stage<ComposeState, ComposeState> = {
   id: 'configure',
   title: 'Configure the root filesystem',
-  async run(state) {
+  async run(state, ctx) {
     if (!state.plan.boot || !state.plan.filesystems) throw new NexusError('PLAN_NOT_COMPOSABLE', `${state.plan.box.name} is not built by composition.`, 'Use the official-image recipe for this Box.');
     state.seed = layoutSeed(state.plan, state.epoch);
-    state.configured = await configureRoot(state.manifest, state.plan, state.epoch);
+    state.configured = await configureRoot(state.manifest, state.plan, state.epoch, state.scripts);
+    for (const l of state.configured.log) ctx.log('info', l);
     state.rootHash = manifestHash(state.configured.rootfs);
     state.warnings.push(...state.configured.warnings);
     return state;

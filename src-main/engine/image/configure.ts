@@ -4,14 +4,20 @@
  * kernel and board boot files out (they belong to the boot partition), and clamps timestamps.
  */
 import { posix } from 'node:path';
+import { NexusError } from '../../../src-shared/errors';
 import type { BuildPlan } from '../../../src-shared/plan';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
-import { dinitEntries } from './config/dinit';
-import { etcEntries, USER_UID } from './config/etc';
+import { mergeAccounts, type AccountEffect, type MergedAccounts } from './config/accounts';
+import { dinitEntries, READY_SERVICE } from './config/dinit';
+import { accounts, etcEntries, USER_UID } from './config/etc';
+import { FIRST_BOOT_SERVICE, firstBootEntries } from './config/first-boot';
 import { readyScript, ramInit, rootInit, vaultSetupScript } from './config/scripts';
 import { dir, file, symlink, type GeneratedEntry } from './config/types';
-import { findKernel, selectModules, type KernelInfo, type ModuleSelection } from './kernel-modules';
+import { readEntry } from './content';
+import { depmod, moduleInfo } from './depmod';
+import { COMPRESSED_MODULE, findKernel, moduleBytes, selectModules, type KernelInfo, type ModuleSelection } from './kernel-modules';
 import { addGenerated, ensureParents } from './manifest-ops';
+import { applyFileEffects, emulateBusyboxInstall, noPackageScripts, planScripts, remapOwners, shellsFile, triggerArgs, type PackageScripts, type ScriptRecord } from './script-effects';
 
 export interface ConfiguredRoot {
   /** The root filesystem (tinybox: the whole initramfs). */
@@ -20,7 +26,27 @@ export interface ConfiguredRoot {
   packages: FsManifest;
   kernel: KernelInfo;
   modules: ModuleSelection;
+  /** The dinit binary the init scripts exec (from the dinit package's files). */
+  dinit: string;
+  /** What was done with each package script instead of running it (manifest.json `scripts`). */
+  scripts: ScriptRecord[];
+  /** Accounts the packages' scripts created ("user klogd (busybox)"). */
+  accountsCreated: string[];
   warnings: string[];
+  /** Build log lines (applied effects, emulations). */
+  log: string[];
+}
+
+/** The dinit binary as the dinit package installed it (Alpine: /usr/sbin/dinit, built with --exec-prefix=/usr). */
+export function findDinit(manifest: FsManifest): string {
+  const candidates = [...manifest.values()].filter((e) => (e.type === 'file' || e.type === 'hardlink') && /^\/(usr\/)?s?bin\/dinit$/.test(e.path));
+  const found = candidates.find((e) => e.owner === 'dinit') ?? candidates[0];
+  if (!found) {
+    const owned = [...manifest.values()].some((e) => e.owner === 'dinit');
+    throw new NexusError('DINIT_NOT_FOUND', owned ? 'The dinit package installed no dinit binary (no /usr/sbin/dinit or /sbin/dinit among its files).' : 'No installed package provides the dinit binary: the dinit package is not in the Box.',
+      'The Box needs the dinit package (Alpine community) as its service manager; check the feed and the Box\'s packages.');
+  }
+  return found.path;
 }
 
 const LOAD_ORDER = '/lib/modules/nexus-load-order';
@@ -33,26 +59,39 @@ function idOf(name: string, plan: BuildPlan): number {
   return 0;
 }
 
-export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<string>, hasZoneinfo: boolean): GeneratedEntry[] {
-  const out = etcEntries({ plan, epoch, installed, hasZoneinfo });
-  out.push(...dinitEntries(plan.services));
+export interface GeneratedOptions {
+  /** The dinit binary's path in the image (default /usr/sbin/dinit, where Alpine's dinit package puts it). */
+  dinit?: string;
+  /** Merged passwd/group/shadow (default: Nexus's own accounts only). */
+  accounts?: { passwd: string; group: string; shadow: string };
+  /** Services nexus-ready waits for (the first-boot finalizer). */
+  readyWaitsFor?: string[];
+}
+
+export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<string>, hasZoneinfo: boolean, o: GeneratedOptions = {}): GeneratedEntry[] {
+  const dinit = o.dinit ?? '/usr/sbin/dinit';
+  const out = etcEntries({ plan, epoch, installed, hasZoneinfo, ...(o.accounts ? { accounts: o.accounts } : {}) });
+  out.push(...dinitEntries(plan.services, o.readyWaitsFor?.length ? { [READY_SERVICE]: o.readyWaitsFor } : {}));
   out.push(dir('/usr/libexec/nexus'), file('/usr/libexec/nexus/ready', readyScript(plan.box.name, plan.board.name), 0o755));
   if (plan.filesystems?.vault) out.push(file('/usr/libexec/nexus/vault-setup', vaultSetupScript(plan.filesystems.vault.mountpoint, plan.filesystems.overlay?.mountpoint ?? null), 0o755));
-  if (plan.filesystems?.root.type === 'initramfs') out.push(file('/init', ramInit(), 0o755));
-  else out.push(file('/sbin/nexus-init', rootInit(), 0o755));
+  if (plan.filesystems?.root.type === 'initramfs') out.push(file('/init', ramInit(dinit), 0o755));
+  else out.push(file('/sbin/nexus-init', rootInit(dinit), 0o755));
   if (plan.filesystems?.overlay) out.push(dir(plan.filesystems.overlay.mountpoint));
   if (plan.filesystems?.vault) out.push(dir(plan.filesystems.vault.mountpoint, 0o700));
   for (const f of plan.files) out.push(file(f.path, f.content, parseInt(f.mode, 8), idOf(f.owner, plan), idOf(f.group, plan)));
   return out;
 }
 
-export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: number): Promise<ConfiguredRoot> {
+export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: number, pkgScripts: PackageScripts = noPackageScripts()): Promise<ConfiguredRoot> {
   const warnings: string[] = [];
+  const log: string[] = [];
   const boot = plan.boot!;
+  const rootType = plan.filesystems?.root.type ?? 'initramfs';
   const kernel = findKernel(input, boot.kernelPackage);
-  const modules = await selectModules(input, kernel.moduleDir, plan.kernelModules);
-  if (modules.missing.length) warnings.push(`kernel modules not in ${boot.kernelPackage}: ${modules.missing.join(', ')}`);
-  const keepModules = new Set(modules.files);
+  const dinit = findDinit(input);
+  const selected = await selectModules(input, kernel.moduleDir, plan.kernelModules);
+  if (selected.missing.length) warnings.push(`kernel modules not in ${boot.kernelPackage}: ${selected.missing.join(', ')}`);
+  const keepModules = new Set(selected.files);
   const bootPackages = new Set(boot.bootPackages);
   const installed = new Set([...input.values()].map((e) => e.owner));
 
@@ -60,37 +99,72 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
   for (const e of input.values()) {
     if (bootPackages.has(e.owner)) continue; // loaders and stubs are build inputs, not part of the running system
     if (e.path.startsWith('/boot/')) continue; // the kernel and device trees live on the boot partition
-    if (kernel.moduleDir && e.path.startsWith(kernel.moduleDir + '/') && e.type !== 'dir' && !keepModules.has(e.path)) continue;
+    if (kernel.moduleDir && e.path.startsWith(kernel.moduleDir + '/') && e.type !== 'dir' && !keepModules.has(e.path) && !/\/modules\.builtin(\.modinfo)?$/.test(e.path)) continue;
     rootfs.set(e.path, { ...e, mtime: Math.min(e.mtime, epoch) });
   }
+  // Every script gets an outcome before anything is generated: a read-only root fails here, naming the script.
+  const scriptPlan = planScripts(pkgScripts, rootType, rootfs);
+  for (const pkg of scriptPlan.appletLinks) {
+    const r = await emulateBusyboxInstall(rootfs, pkg, epoch);
+    log.push(`${pkg}: busybox --install -s emulated: ${r.added} applet links (from ${r.source}${r.defaulted.length ? `; placed by default: ${r.defaulted.join(' ')}` : ''})${r.kept.length ? `; kept existing ${r.kept.join(' ')}` : ''}`);
+  }
+  // Modules: decompressed (busybox insmod loads plain .ko only), then depmod over exactly what is in the image.
+  const moduleFiles: string[] = [];
+  if (kernel.moduleDir) {
+    for (const path of selected.files) {
+      const plain = path.replace(COMPRESSED_MODULE, '.ko');
+      if (plain !== path) {
+        const data = await moduleBytes(path, input.get(path)!);
+        const prev = rootfs.get(path)!;
+        rootfs.delete(path);
+        rootfs.set(plain, { ...prev, path: plain, type: 'file', size: data.length, content: { kind: 'inline', data } });
+      }
+      moduleFiles.push(plain);
+    }
+  }
+  const modules: ModuleSelection = { ...selected, files: moduleFiles };
   // Drop module directories left empty by the pruning.
   if (kernel.moduleDir) {
     const used = new Set<string>();
     for (const p of rootfs.keys()) if (p.startsWith(kernel.moduleDir + '/') && rootfs.get(p)!.type !== 'dir') for (let d = posix.dirname(p); d.length > 1; d = posix.dirname(d)) used.add(d);
     for (const [p, e] of rootfs) if (e.type === 'dir' && p.startsWith(kernel.moduleDir + '/') && !used.has(p)) rootfs.delete(p);
   }
-  const gen = generatedEntries(plan, epoch, installed, rootfs.has(`/usr/share/zoneinfo/${plan.customization.timezone}`));
+  // Accounts: Nexus's, the packages' files, the scripts' users and groups.
+  const text = async (p: string) => {
+    const e = rootfs.get(p);
+    return e?.type === 'file' ? (await readEntry(e)).toString('utf8') : undefined;
+  };
+  const shipped = { passwd: await text('/etc/passwd'), group: await text('/etc/group'), shadow: await text('/etc/shadow') };
+  const accountEffects = pkgScripts.effects.filter((e): e is AccountEffect => e.kind === 'user' || e.kind === 'group' || e.kind === 'group-member');
+  const merged: MergedAccounts = mergeAccounts(accounts(plan, epoch), Object.fromEntries(Object.entries(shipped).filter(([, v]) => v !== undefined)), accountEffects, Math.floor(epoch / 86400));
+  if (merged.created.length) log.push(`accounts from install scripts: ${merged.created.join(', ')}`);
+  const deferred = scriptPlan.deferred.map((script) => ({ script, args: script.script === 'trigger' ? triggerArgs(script.triggers ?? [], rootfs) : [] }));
+
+  const gen = generatedEntries(plan, epoch, installed, rootfs.has(`/usr/share/zoneinfo/${plan.customization.timezone}`), {
+    dinit, accounts: merged, ...(deferred.length ? { readyWaitsFor: [FIRST_BOOT_SERVICE] } : {}),
+  });
+  gen.push(...firstBootEntries(deferred));
+  const shells = pkgScripts.effects.flatMap((e) => (e.kind === 'shell' ? [e.shell] : []));
+  if (shells.length) gen.push(file('/etc/shells', shellsFile((await text('/etc/shells')) ?? null, shells)));
+  for (const h of merged.homes) gen.push(dir(h.path, 0o755, h.uid, h.gid));
   if (kernel.moduleDir) {
-    gen.push(file(LOAD_ORDER, modules.files.map((f) => f + '\n').join('')));
-    gen.push(file(`${kernel.moduleDir}/modules.dep`, await prunedModulesDep(input, kernel.moduleDir, keepModules)));
+    gen.push(file(LOAD_ORDER, moduleFiles.map((f) => f + '\n').join('')));
+    const infos = await Promise.all(moduleFiles.map(async (p) => moduleInfo(p.slice(kernel.moduleDir!.length + 1), await readEntry(rootfs.get(p)!))));
+    const d = depmod(infos);
+    for (const name of ['modules.dep', 'modules.alias', 'modules.softdep'] as const) gen.push(file(`${kernel.moduleDir}/${name}`, d[name]));
+    if (infos.length) log.push(`depmod emulated for ${kernel.release}: ${infos.length} module(s)${d.unresolved.length ? `; dependencies not in the image (built in?): ${d.unresolved.join(' ')}` : ''}`);
   }
   // The init the kernel runs must be reachable as /sbin/init too, for boot loaders that ignore rdinit.
-  if (plan.filesystems?.root.type !== 'initramfs' && !rootfs.has('/sbin/init')) gen.push(symlink('/sbin/init', '/sbin/nexus-init'));
+  if (rootType !== 'initramfs' && !rootfs.has('/sbin/init')) gen.push(symlink('/sbin/init', '/sbin/nexus-init'));
+  // Alpine's busybox links /sbin/init to itself; Nexus's init must win there on a disk root.
+  if (rootType !== 'initramfs' && rootfs.get('/sbin/init')?.type === 'symlink' && rootfs.get('/sbin/init')!.linkTarget === '/bin/busybox') gen.push(symlink('/sbin/init', '/sbin/nexus-init'));
   for (const g of gen) addGenerated(rootfs, g, epoch);
+  warnings.push(...applyFileEffects(rootfs, pkgScripts.effects, merged, epoch).map((w) => `install script effect not applied: ${w}`));
+  const unknownOwners = remapOwners(rootfs, pkgScripts.ownerNames ?? new Map(), merged);
+  if (unknownOwners.length) warnings.push(`files owned by accounts that do not exist in the image (left as packaged): ${unknownOwners.slice(0, 5).join(', ')}`);
   ensureParents(rootfs, epoch);
-  return { rootfs, packages: input, kernel, modules, warnings };
-}
-
-async function prunedModulesDep(input: FsManifest, moduleDir: string, keep: Set<string>): Promise<string> {
-  const { readEntry } = await import('./content');
-  const dep = input.get(`${moduleDir}/modules.dep`);
-  const rel = (p: string) => p.slice(moduleDir.length + 1);
-  if (!dep) return [...keep].map((p) => `${rel(p)}:`).join('\n') + '\n';
-  const lines = (await readEntry(dep)).toString().split('\n').filter((l) => {
-    const m = l.split(':')[0];
-    return m && keep.has(`${moduleDir}/${m}`);
-  });
-  return lines.join('\n') + '\n';
+  for (const r of scriptPlan.records) log.push(`${r.package}-${r.version} ${r.script}: ${r.outcome} (${r.detail})`);
+  return { rootfs, packages: input, kernel, modules, dinit, scripts: scriptPlan.records, accountsCreated: merged.created, warnings, log };
 }
 
 export type { FsEntry };

@@ -10,12 +10,14 @@ import { bootStage, configureStage, filesystemsStage, initramfsStage, type Compo
 import type { LockFile } from './lock';
 import { packStage, type PackResult } from './pack';
 import { sourceDateEpoch } from './reproducible';
+import type { PackageScripts, ScriptRecord } from './script-effects';
 
 export { BOOT_MARKER, BOOT_FAILED_MARKER } from './config/scripts';
-export type { ComposeState, PackResult, LockFile };
+export type { ComposeState, PackResult, LockFile, PackageScripts, ScriptRecord };
 
-export function initialState(plan: BuildPlan, manifest: FsManifest, lock: LockFile, epoch?: number, cacheRoot?: string): ComposeState {
-  return { plan, manifest, lock, epoch: sourceDateEpoch(epoch), contents: new Map(), cacheHits: [], warnings: [], ...(cacheRoot ? { cacheRoot } : {}) };
+/** `scripts`: the unpack stage's effects, script records and owner names (UnpackedFeed), for the configure stage. */
+export function initialState(plan: BuildPlan, manifest: FsManifest, lock: LockFile, epoch?: number, cacheRoot?: string, scripts?: PackageScripts): ComposeState {
+  return { plan, manifest, lock, epoch: sourceDateEpoch(epoch), contents: new Map(), cacheHits: [], warnings: [], ...(cacheRoot ? { cacheRoot } : {}), ...(scripts ? { scripts } : {}) };
 }
 
 export const composeStages = [configureStage, initramfsStage, filesystemsStage, bootStage, packStage] as const;

@@ -3,10 +3,35 @@
  * installed, and resolve the modules a Box needs (plus their dependencies, from modules.dep or from the
  * modules' own .modinfo) into a load order. Only these modules go into the image.
  */
+import { execa } from 'execa';
 import { gunzipSync } from 'node:zlib';
 import { NexusError } from '../../../src-shared/errors';
+import { requireTool } from '../host-tools';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { readEntry } from './content';
+
+export const COMPRESSED_MODULE = /\.ko\.(gz|xz|zst)$/;
+
+/**
+ * A module's plain ELF bytes. Alpine's kernels compress their modules (CONFIG_MODULE_COMPRESS with gzip, the
+ * default choice, in aports' linux-lts/virt configs: `.ko.gz`); busybox insmod loads only plain `.ko` files
+ * (the kernels do not enable in-kernel decompression either), so the image gets them decompressed.
+ * gzip: node:zlib; xz and zstd: the host's `xz` / `zstd` tools (Node 20 has no zstd).
+ */
+export async function moduleBytes(path: string, entry: FsEntry): Promise<Buffer> {
+  const bytes = await readEntry(entry);
+  const kind = COMPRESSED_MODULE.exec(path)?.[1];
+  if (!kind) return bytes;
+  try {
+    if (kind === 'gz') return gunzipSync(bytes);
+    const tool = kind === 'xz' ? 'xz' : 'zstd';
+    await requireTool(tool, `decompressing the kernel's .ko.${kind} modules (busybox insmod loads only plain .ko files)`);
+    return Buffer.from((await execa(tool, ['-dc'], { input: bytes, encoding: 'buffer', stripFinalNewline: false })).stdout);
+  } catch (err) {
+    if (err instanceof NexusError) throw err;
+    throw new NexusError('MODULE_DECOMPRESS_FAILED', `Cannot decompress the kernel module ${path}: ${(err as Error).message}`, 'The kernel package may be damaged; clear the package cache (nexus cache clean) and build again.', { cause: err });
+  }
+}
 
 function modinfoValues(ko: Uint8Array, field: string): string[] {
   const buf = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
@@ -97,11 +122,11 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
   const depsOf = async (name: string): Promise<string[]> => {
     const soft = softdeps.get(name) ?? [];
     if (depMap.has(name)) return [...soft, ...depMap.get(name)!];
+    // No modules.dep (or the module is not in it): read the module's own .modinfo, as depmod would.
     const file = byName.get(name)!;
-    let bytes = await readEntry(manifest.get(file)!);
-    if (file.endsWith('.gz')) bytes = gunzipSync(bytes);
-    else if (!file.endsWith('.ko')) return []; // xz/zst without modules.dep: cannot read .modinfo here
-    return [...soft, ...parseModinfoDepends(bytes).map(normalizeModule)];
+    const bytes = await moduleBytes(file, manifest.get(file)!);
+    const pre = softdeps.has(name) ? [] : parseModinfoSoftdepPre(bytes).map((n) => aliases.get(n) ?? normalizeModule(n));
+    return [...soft, ...pre, ...parseModinfoDepends(bytes).map(normalizeModule)];
   };
   const order: string[] = [];
   const seen = new Set<string>();

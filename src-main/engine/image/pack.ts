@@ -88,6 +88,10 @@ export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult
           partitions: layout.partitions.map((p) => ({ index: p.index, label: p.label, role: p.role, type: p.type, uuid: layout.table === 'gpt' ? p.uuid : undefined, filesystem: p.filesystem, offset: p.offset, size: p.sizeBytes, contentBytes: sizes.get(p.role) ?? 0 })),
         },
         boot: { kernelCmdline: state.kernelCmdline, kernel: state.configured!.kernel.image.path, kernelRelease: state.configured!.kernel.release, modules: state.configured!.modules.files },
+        init: { dinit: state.configured!.dinit },
+        // What was done with each package install script and trigger instead of running it on the build host.
+        scripts: state.configured!.scripts,
+        accountsCreated: state.configured!.accountsCreated,
         verity: state.verity ?? null,
         tools: {
           'mkfs.vfat': await toolVersion('mkfs.vfat', ['--help']),

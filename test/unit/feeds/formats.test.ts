@@ -102,23 +102,28 @@ describe('install script effects', () => {
       ['post-upgrade', 'adduser -S ignored\n'],
     ]);
     const { effects, skipped } = scriptEffects('nginx', '1.26-r0', scripts);
+    // apk's order on a fresh install: pre-install, post-install (upgrade scripts are never run there).
     expect(effects).toEqual([
-      { kind: 'user', package: 'nginx', name: 'xuser', home: '/srv/x', shell: '/bin/false', gecos: 'X user', system: true, createHome: false },
-      { kind: 'group', package: 'nginx', name: 'xgrp', system: true },
-      { kind: 'applet-links', package: 'nginx', tool: 'busybox', symlinks: true },
       { kind: 'group', package: 'nginx', name: 'nginx', gid: 101, system: true },
       { kind: 'user', package: 'nginx', name: 'nginx', home: '/var/lib/nginx', shell: '/sbin/nologin', group: 'nginx', gecos: 'Nginx web server', system: true, createHome: false },
       { kind: 'group-member', package: 'nginx', user: 'nginx', group: 'www-data' },
+      { kind: 'user', package: 'nginx', name: 'xuser', home: '/srv/x', shell: '/bin/false', gecos: 'X user', system: true, createHome: false },
+      { kind: 'group', package: 'nginx', name: 'xgrp', system: true },
+      { kind: 'applet-links', package: 'nginx', tool: 'busybox', symlinks: true },
     ]);
-    expect(skipped.map((s) => [s.script, s.effects])).toEqual([['post-install', 3], ['post-upgrade', 0], ['pre-install', 3]]);
-    expect(skipped[0]!.ignoredCommands).toEqual(['update-ca-certificates --fresh']);
+    expect(skipped.map((s) => [s.script, s.effects, s.understood])).toEqual([['pre-install', 3, true], ['post-install', 3, false], ['post-upgrade', 0, false]]);
+    expect(skipped[1]!.ignoredCommands).toEqual(['update-ca-certificates --fresh']);
+    expect(skipped[1]!.text).toBe(scripts.get('post-install'));
   });
 });
 
 describe('install script symlinks', () => {
-  it('records absolute ln -s links (dinit service enablement) and ignores hostile ones', () => {
-    const { effects } = scriptEffects('sshd', '1-r0', new Map([['post-install', 'ln -sf ../sshd /etc/dinit.d/boot.d/sshd\nln -s /x /etc/../../escape\nln -s a relative\n']]));
-    expect(effects).toEqual([{ kind: 'symlink', package: 'sshd', path: '/etc/dinit.d/boot.d/sshd', target: '../sshd' }]);
+  it('records ln -s links (dinit service enablement; relative to the root apk runs scripts in) and ignores hostile ones', () => {
+    const { effects } = scriptEffects('sshd', '1-r0', new Map([['post-install', 'ln -sf ../sshd /etc/dinit.d/boot.d/sshd\nln -s /x /etc/../../escape\nln -s a relative\nln -s /y $HOME/z\n']]));
+    expect(effects).toEqual([
+      { kind: 'symlink', package: 'sshd', path: '/etc/dinit.d/boot.d/sshd', target: '../sshd', force: true },
+      { kind: 'symlink', package: 'sshd', path: '/relative', target: 'a', force: false },
+    ]);
   });
 });
 

@@ -16,6 +16,8 @@ export interface EtcContext {
   installed: Set<string>;
   /** Whether /usr/share/zoneinfo/<tz> exists in the root filesystem. */
   hasZoneinfo: boolean;
+  /** passwd/group/shadow merged with the packages' files and script accounts (config/accounts.ts); default: accounts(). */
+  accounts?: { passwd: string; group: string; shadow: string };
 }
 
 export function osRelease(plan: BuildPlan): string {
@@ -89,7 +91,7 @@ export function etcEntries(ctx: EtcContext): GeneratedEntry[] {
   out.push(file('/etc/hostname', `${c.hostname}\n`));
   out.push(file('/etc/hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t${c.hostname}\n`));
   out.push(file('/etc/os-release', osRelease(plan)));
-  const acc = accounts(plan, epoch);
+  const acc = ctx.accounts ?? accounts(plan, epoch);
   out.push(file('/etc/passwd', acc.passwd), file('/etc/group', acc.group), file('/etc/shadow', acc.shadow, 0o640, 0, SHADOW_GID));
   if (c.user) {
     const home = `/home/${c.user.name}`;
