@@ -13,7 +13,7 @@ import { parseApkIndexBuffer, type ApkPackage, type RepoRef } from '../../../src
 import { satisfies } from '../../../src-main/engine/feeds/version';
 
 const ROOT = join(__dirname, '../../fixtures/alpine-real');
-const ARCHES = ['x86_64', 'aarch64'] as const;
+const ARCHES = ['x86_64', 'aarch64', 'riscv64'] as const;
 
 /** Packages whose D: is deliberately not followed (documented in PROVENANCE.md). */
 const CLOSURE_SKIPPED = new Set(['mkinitfs']);
@@ -24,6 +24,10 @@ const MANIFEST: Record<string, { sha256: string; names: string[] }> = {
     sha256: '18ce8b3328126c6fac8ccb1666e156cc6f5dbbbcbeca311735918d7f8a19c3af',
     names: ["dinit", "dinit-shutdown", "iwd"],
   },
+  'v3.24/community/riscv64/APKINDEX.part': {
+    sha256: 'bcbe61719dd7f81553f626c77eaad60acff760475276666f62eeada1e29c291f',
+    names: ["dinit", "dinit-shutdown", "iwd"],
+  },
   'v3.24/community/x86_64/APKINDEX.part': {
     sha256: 'a5ac7298a24c85818ce10d3a412be92c3a840b5321289e32878c5e93bd581f17',
     names: ["dinit", "dinit-shutdown", "iwd"],
@@ -31,6 +35,10 @@ const MANIFEST: Record<string, { sha256: string; names: string[] }> = {
   'v3.24/main/aarch64/APKINDEX.part': {
     sha256: 'd58eded08e250a706d9fb10bb0398ba8a21b1b3796483708280916bc31d220f4',
     names: ["busybox", "busybox-binsh", "busybox-static", "ca-certificates-bundle", "cryptsetup", "cryptsetup-libs", "dbus", "dbus-libs", "device-mapper-libs", "dhcpcd", "dropbear", "f2fs-tools", "f2fs-tools-libs", "json-c", "libblkid", "libcrypto3", "libeconf", "libexpat", "libgcc", "libncursesw", "libstdc++", "libuuid", "linux-firmware-brcm", "linux-firmware-cypress", "linux-firmware-none", "linux-firmware-synaptics", "linux-lts", "linux-rpi", "linux-virt", "mkinitfs", "musl", "ncurses-terminfo-base", "popt", "readline", "skalibs-libs", "systemd-boot", "systemd-efistub", "utmps-libs", "wireguard-tools-wg", "wireless-regdb", "zlib"],
+  },
+  'v3.24/main/riscv64/APKINDEX.part': {
+    sha256: 'a8e5c50f38d040d7f68a8fe2b99882c58dea4b6255cc9450c678cfdf40945a4c',
+    names: ["busybox", "busybox-binsh", "busybox-static", "ca-certificates-bundle", "cryptsetup", "cryptsetup-libs", "dbus", "dbus-libs", "device-mapper-libs", "dhcpcd", "dropbear", "f2fs-tools", "f2fs-tools-libs", "json-c", "libblkid", "libcrypto3", "libeconf", "libexpat", "libgcc", "libncursesw", "libstdc++", "libuuid", "linux-firmware-none", "linux-lts", "mkinitfs", "musl", "ncurses-terminfo-base", "popt", "readline", "skalibs-libs", "systemd-boot", "systemd-efistub", "u-boot", "u-boot-starfive", "utmps-libs", "wireguard-tools-wg", "wireless-regdb", "zlib"],
   },
   'v3.24/main/x86_64/APKINDEX.part': {
     sha256: 'edef5d95066cf7e2a076741cdc773e4bf5180dea31a4d76f223781d0e27857ad',
