@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
 import type { BuildPlan, PlannedPartition } from '../../../src-shared/plan';
 import { hashCanonical } from '../plan/canonical';
-import type { FsManifest } from '../rootfs/entries';
+import type { FsEntry, FsManifest } from '../rootfs/entries';
 import type { Stage, StageContext } from '../runner';
 import { cachedStage } from './cache';
 import { blsEntry, extlinuxConf, loaderConf, rpiCmdlineTxt, rpiConfigTxt, type BootNames } from './config/boot';
@@ -171,9 +171,21 @@ function packageFiles(packages: FsManifest, from: string, dest: string): Array<{
     if (!found.length) throw new NexusError('BOOT_FILE_MISSING', `The package "${pkg}" has no files under ${path}.`, 'Check the board\'s boot packages in the feed.');
     return found.map((entry) => ({ dest: dest.replace(/\/?$/, '/') + entry.path.slice(path.length), entry }));
   }
-  const entry = packages.get(path);
+  const entry = packages.get(path) ?? dtbInOtherLayout(packages, pkg, path);
   if (!entry || entry.type !== 'file') throw new NexusError('BOOT_FILE_MISSING', `The package "${pkg}" does not provide ${path}, which the board needs as ${dest}.`, `Check that the feed's ${pkg} package matches the board.`);
   return [{ dest, entry }];
+}
+
+/**
+ * Device trees live in two layouts in Alpine's kernels: `/boot/dtbs-<flavour>/<vendor>/<board>.dtb` (linux-lts,
+ * linux-virt: `make dtbs_install`) and directly in `/boot/<board>.dtb` (linux-rpi). A board naming one layout still
+ * finds the file the named package installed in the other one (same file name, same package).
+ */
+function dtbInOtherLayout(packages: FsManifest, pkg: string, path: string): FsEntry | undefined {
+  if (!/^\/boot\/.*\.dtbo?$/.test(path)) return undefined;
+  const base = path.split('/').pop()!;
+  const hits = [...packages.values()].filter((e) => e.type === 'file' && e.owner === pkg && e.path.startsWith('/boot/') && e.path.split('/').pop() === base);
+  return hits.length === 1 ? hits[0] : undefined;
 }
 
 /** MBR partitions have no names: tell the initramfs the disk signature and the partition numbers instead. */

@@ -79,7 +79,7 @@ async function copyWithDeps(root: FsManifest, out: FsManifest, path: string, tri
 export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, moduleFiles: string[], epoch: number): Promise<FsManifest> {
   const out: FsManifest = new Map();
   const triplets = [...new Set([...rootfs.keys()].map((p) => /^\/(?:usr\/)?lib\/([a-z0-9_]+-linux-[a-z]+)\//.exec(p)?.[1]).filter((x): x is string => !!x))];
-  const multicall = ['/bin/busybox', '/bin/toybox', '/usr/bin/toybox'].find((p) => rootfs.get(p)?.type === 'file');
+  const multicall = ['/bin/busybox', '/bin/busybox.static', '/bin/toybox', '/usr/bin/toybox'].find((p) => rootfs.get(p)?.type === 'file');
   if (!multicall) throw new NexusError('INITRAMFS_NO_SHELL', 'No toybox or busybox binary in the root filesystem for the initramfs.', 'Add toybox to the Box.');
   await copyWithDeps(rootfs, out, multicall, triplets);
   const link = (p: string, target: string): FsEntry => ({ path: p, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: epoch, size: 0, linkTarget: target, owner: 'nexus' });
