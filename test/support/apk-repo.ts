@@ -22,7 +22,7 @@
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import tar from 'tar-stream';
 
 type TarHeader = Partial<tar.Header> & { name: string; pax?: Record<string, string> };
@@ -88,6 +88,13 @@ export interface ApkPackageSpec {
   unsigned?: boolean;
   /** Only an index entry, no .apk file is written (resolver tests). */
   indexOnly?: boolean;
+  /**
+   * A finished .apk served byte for byte (e.g. a real package signed by Alpine): nothing is built, C:/S: are
+   * computed from these bytes; the spec's other fields only describe it for the index stanza.
+   */
+  prebuilt?: Uint8Array;
+  /** Index fields that replace the generated ones (C: and S: excepted), e.g. a real index's stanza. */
+  indexFields?: Record<string, string>;
 }
 
 export interface BuiltApk {
@@ -190,8 +197,41 @@ function pkginfo(spec: ApkPackageSpec, installedSize: number, datahash: string):
   return lines.join('\n') + '\n';
 }
 
+/** The compressed bytes of each gzip member of a concatenation (an .apk's signature / control / data). */
+export function gzipMembers(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    if (buf[off] !== 0x1f || buf[off + 1] !== 0x8b) throw new Error(`no gzip member at byte ${off}`);
+    const flg = buf[off + 3]!;
+    let p = off + 10;
+    if (flg & 4) p += 2 + buf.readUInt16LE(p);
+    if (flg & 8) p = buf.indexOf(0, p) + 1;
+    if (flg & 16) p = buf.indexOf(0, p) + 1;
+    if (flg & 2) p += 2;
+    const r = inflateRawSync(buf.subarray(p), { info: true }) as unknown as { engine: { bytesWritten: number } };
+    const end = p + r.engine.bytesWritten + 8; // deflate data + CRC32 + ISIZE
+    out.push(buf.subarray(off, end));
+    off = end;
+  }
+  return out;
+}
+
+function prebuiltApk(spec: ApkPackageSpec): BuiltApk {
+  const bytes = Buffer.from(spec.prebuilt!);
+  const members = gzipMembers(bytes);
+  if (members.length < 3) throw new Error(`${spec.name}: a prebuilt .apk needs signature, control and data members`);
+  const size = /^size = (\d+)$/m.exec(gunzipSync(members[1]!).toString('latin1'));
+  return {
+    spec, bytes, size: bytes.length, datahash: createHash('sha256').update(Buffer.concat(members.slice(2))).digest('hex'),
+    installedSize: spec.installedSize ?? Number(size?.[1] ?? 0), checksum: 'Q1' + createHash('sha1').update(members[1]!).digest('base64'),
+    fileName: `${spec.name}-${spec.version}.apk`,
+  };
+}
+
 /** Builds one signed .apk (signature member + control member + data member). */
 export async function buildApk(spec: ApkPackageSpec, key: TestSigningKey | null): Promise<BuiltApk> {
+  if (spec.prebuilt) return prebuiltApk(spec);
   const { member: data, installedSize: measured } = await dataMember(spec.files ?? []);
   const installedSize = spec.installedSize ?? measured;
   const datahash = createHash('sha256').update(data).digest('hex');
@@ -225,6 +265,7 @@ export function indexStanza(pkg: BuiltApk): Record<string, string> {
   if (s.depends?.length) st.D = s.depends.join(' ');
   if (s.provides?.length) st.p = s.provides.join(' ');
   if (s.installIf?.length) st.i = s.installIf.join(' ');
+  if (s.indexFields) Object.assign(st, s.indexFields, { C: pkg.checksum, S: String(pkg.size) });
   return st;
 }
 

@@ -1,41 +1,110 @@
 /**
- * A signed APK test feed whose packages carry real binaries from Debian packages, repackaged under the
- * names the Boxes ask for (Alpine mirrors are unreachable here). Shared by every image test and the bench
- * through a cache directory, so the debs are downloaded once and the feed is built once per arch.
+ * The signed APK test feed: a replica of Alpine v3.24 (repositories main, community) plus edge/testing, built
+ * here because Alpine's mirrors are unreachable. Every package carries the real Alpine package's name, version,
+ * depends, provides, install_if, origin and, where we have real data, its file paths and scripts
+ * (test/integration/feeds/test-feed-replica.test.ts fails on drift). Shared by every image test and the bench
+ * through a cache directory, so debs are downloaded and dinit is compiled once, and the feed is built once per arch.
  *
- * Packages and what they really are:
- * - linux-virt / linux-lts / linux-rpi: the Debian kernel that linux-image-<arch> currently depends on (bookworm
- *   amd64, trixie arm64/riscv64; resolved at run time, never pinned: see debian-apt.ts) with only the
- *   modules the Boxes need (plus their dependencies) and a modules.dep we compute ourselves (Debian runs depmod
- *   at install time; Alpine kernels ship it). Device trees are Debian's; rpi5 overlays/ is a STAND-IN (a README).
- * - toybox: STAND-IN. Debian's statically linked busybox, because Debian's toybox is dynamically linked against
- *   glibc. Installed as /bin/busybox plus the applet links an image needs.
- * - dinit: STAND-IN. dinit is not packaged by Debian; /sbin/dinit here is a shell script that reads the service
- *   files we generate (/etc/dinit.d, boot.d links) and starts them in dependency order. The files themselves are
- *   checked against dinit's documented format by the unit tests.
- * - cryptsetup, f2fs-tools: the host's Debian veritysetup / mkfs.f2fs with their glibc library closure (ldd).
- * - wireguard-tools-wg: STAND-IN script (no wg binary on this host).
- * - systemd-efistub: the host's /usr/lib/systemd/boot/efi/linuxx64.efi.stub (x86_64 only).
- * - u-boot-starfive: Debian's SPL and FIT for the VisionFive 2 (riscv64).
+ * Layout: <mirror>/v3.24/{main,community}/<arch>/ and <mirror>/edge/testing/<arch>/ (the engine loads the latter as
+ * the tagged repository @testing). The keys directory holds the test key and Alpine's x86_64 keys, because the
+ * x86_64 busybox, busybox-binsh and musl are Alpine's own signed .apk files served byte for byte.
+ *
+ * What each package really is (metadata source → payload):
+ * - busybox, busybox-binsh, musl
+ *   x86_64: REAL. Alpine's signed busybox 1.37.0-r30, busybox-binsh 1.37.0-r30 and musl 1.2.5-r21 .apk files,
+ *     byte for byte (index stanzas: the real v3.23.4 ones for busybox/busybox-binsh; musl r21's from its .PKGINFO).
+ *   aarch64, riscv64: REAL payload and metadata, repackaged: the files, owners/modes, installed-db metadata
+ *     (D/p/r/k/o/triggers) and install scripts (scripts.tar) of busybox 1.36.1-r32 / musl 1.2.5-r3 from Alpine's
+ *     minirootfs 20240923 of that arch; test-signed.
+ * - dinit (community): metadata from alpine-facts.md (v3.24: 0.21.0, depends so:libc.musl-<arch>.so.1,
+ *   so:libgcc_s.so.1, so:libstdc++.so.6; /usr/sbin/{dinit,dinitctl,dinitcheck}, no scripts). Payload: the REAL
+ *   upstream dinit 0.22.1 (../shared/testdata/upstream), built statically here (dinit-build.ts).
+ * - libstdc++, libgcc: real v3.23.4 index metadata. Payload: STAND-IN (text files at the libraries' paths; the
+ *   static dinit does not need them).
+ * - linux-virt (x86_64, aarch64), linux-lts (x86_64, aarch64, riscv64), linux-rpi (aarch64): metadata from the
+ *   v3.23.4 index (x86_64 virt/lts) or alpine-facts.md (others: v3.24 versions; depends initramfs-generator, plus
+ *   linux-firmware-any for lts and linux-firmware-brcm + linux-firmware-cypress for rpi). Payload: STAND-IN, the
+ *   Debian kernel linux-image-<arch> currently depends on (bookworm amd64, trixie arm64/riscv64; resolved at run
+ *   time, never pinned: debian-apt.ts), in Alpine's layout: /boot/vmlinuz-<flavour>, /boot/config-<flavour>,
+ *   /usr/share/kernel/<flavour>/kernel.release, modules under /lib/modules/<release>/ gzip-compressed (.ko.gz, as
+ *   Alpine's CONFIG_MODULE_COMPRESS=y with the default GZIP choice), only the modules a Box may need and their
+ *   dependencies, with modules.order/modules.builtin/modules.builtin.modinfo but NO modules.dep/alias/softdep
+ *   (busybox's .trigger runs depmod for /lib/modules/* on a real install; the engine must do the same). <release>
+ *   is the Debian kernel's own (what `uname -r` says when it boots), not Alpine's "6.18.x-0-lts".
+ *   DTBs: /boot/dtbs-<flavour>/… for virt/lts, /boot/*.dtb + /boot/overlays/ for rpi (overlays: a STAND-IN README;
+ *   bcm2712d0-rpi-5-b.dtb: a STAND-IN copy of Debian's bcm2712-rpi-5-b.dtb).
+ * - linux-firmware-none, linux-firmware and its 110 linux-firmware-* dependencies: real v3.23.4 metadata (provider
+ *   priorities 1 / 2 for linux-firmware-any, real installed sizes); payload: none (STAND-IN: empty packages).
+ * - systemd-efistub (x86_64, aarch64, riscv64), systemd-boot (aarch64): real v3.23.4 metadata; payload: Debian's
+ *   EFI stub / boot manager (host's for x86_64, systemd-boot-efi debs for arm64/riscv64). STAND-IN payload.
+ * - u-boot-starfive (riscv64): metadata from alpine-facts.md (2026.04); payload: Debian's SPL and FIT. STAND-IN.
+ * - cryptsetup, f2fs-tools, wireguard-tools-wg and their closure (cryptsetup-libs, device-mapper-libs, json-c,
+ *   libblkid, libcrypto3, libeconf, libuuid, popt, f2fs-tools-libs), x86_64 only: real v3.23.4 metadata. Payload:
+ *   STAND-IN: the host's Debian veritysetup / mkfs.f2fs with their glibc closure (in cryptsetup / f2fs-tools), a
+ *   script for wg, a STAND-IN note in each library package.
+ * - toybox (edge/testing): metadata from alpine-facts.md (0.8.13, only /bin/toybox, no scripts). Payload: STAND-IN,
+ *   Debian's static busybox binary (Debian's toybox is linked against glibc).
+ * Borrowed payloads are marked: descriptions start with "STAND-IN", and where Alpine's file list is unknown a
+ * usr/share/doc/<name>/STAND-IN note carries STAND_IN_NOTE.
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join, basename } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { alpineTestdata } from './alpine-testdata';
+import { metaFromStanza, minirootfs, readRealApk, realIndexV3234, type ReplicaArch } from './alpine-real';
 import { debs as aptDebs, kernelForFeed, type AptContext, type DebArch, type ResolvedDeb } from './debian-apt';
+import { buildDinit, dinitTarball, DINIT_BINARIES } from './dinit-build';
 import { writeApkRepo, type ApkFileSpec, type ApkPackageSpec, type TestSigningKey, type WrittenApkRepo } from './apk-repo';
 import { parseModinfoAliases, parseModinfoDepends, parseModinfoSoftdepPre } from '../../src-main/engine/image/kernel-modules';
 
-export type FeedArch = 'x86_64' | 'aarch64' | 'riscv64';
+export type FeedArch = ReplicaArch;
 const DEB_ARCH: Record<FeedArch, DebArch> = { x86_64: 'amd64', aarch64: 'arm64', riscv64: 'riscv64' };
 /** Modules any Box/board in the catalog may ask for; the feed carries these and their dependencies only. */
 const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block'];
-const FEED_VERSION = 7; // bump to rebuild cached feeds after changing this file
+/** Bump to rebuild cached feeds after changing this file. 8: the Alpine replica (branch v3.24 + edge/testing). */
+const FEED_VERSION = 8;
+export const FEED_BRANCH = 'v3.24';
+/** Repository → branch directory of the feed (testing exists only on edge). */
+export const FEED_REPOSITORIES: Record<string, string> = { main: FEED_BRANCH, community: FEED_BRANCH, testing: 'edge' };
 
 export const STAND_IN_NOTE = 'NEXUS TEST FIXTURE STAND-IN: not the real package, see test/support/debian-test-feed.ts';
+
+/**
+ * Facts-based metadata (alpine-facts.md, checked 2026-12) for packages the real data in ../shared/testdata lacks.
+ * Revisions ("-r0") are inferred; so are the cmd: provides abuild derives from the installed commands.
+ */
+export function factsMeta(arch: FeedArch) {
+  const libc = `so:libc.musl-${arch}.so.1`;
+  const kernel = (name: string, version: string, origin: string, description: string, depends: string[]) =>
+    ({ name, version, origin, description, depends, provides: [] as string[], installIf: [] as string[], license: 'GPL-2.0-only', url: 'https://www.kernel.org' });
+  return {
+    dinit: { name: 'dinit', version: '0.21.0-r0', origin: 'dinit', description: 'Service monitoring / init system', license: 'Apache-2.0', url: 'https://davmac.org/projects/dinit/',
+      depends: [libc, 'so:libgcc_s.so.1', 'so:libstdc++.so.6'], provides: ['cmd:dinit=0.21.0-r0', 'cmd:dinitcheck=0.21.0-r0', 'cmd:dinitctl=0.21.0-r0'], installIf: [] as string[] },
+    toybox: { name: 'toybox', version: '0.8.13-r0', origin: 'toybox', description: 'Toybox: all-in-one Linux command line', license: '0BSD', url: 'https://landley.net/toybox/',
+      depends: [libc], provides: ['cmd:toybox=0.8.13-r0'], installIf: [] as string[] },
+    'u-boot-starfive': { name: 'u-boot-starfive', version: '2026.04-r0', origin: 'u-boot-starfive', description: 'U-Boot for the StarFive VisionFive 2', license: 'GPL-2.0-or-later',
+      url: 'https://www.denx.de/wiki/U-Boot/', depends: [] as string[], provides: [] as string[], installIf: [] as string[] },
+    'linux-virt': arch === 'aarch64' ? kernel('linux-virt', '6.18.26-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator']) : undefined,
+    'linux-lts': arch === 'aarch64' ? kernel('linux-lts', '6.18.26-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator', 'linux-firmware-any'])
+      : arch === 'riscv64' ? kernel('linux-lts', '6.18.29-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator', 'linux-firmware-any']) : undefined,
+    'linux-rpi': arch === 'aarch64' ? kernel('linux-rpi', '6.12.85-r0', 'linux-rpi', 'Linux kernel with Raspberry Pi patches', ['initramfs-generator', 'linux-firmware-brcm', 'linux-firmware-cypress']) : undefined,
+  };
+}
+
+/** Packages whose metadata is the real v3.23.4 index's (arch-renamed so: names for aarch64/riscv64). */
+export const FROM_V3234_INDEX = {
+  all: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub'],
+  x86_64: ['linux-virt', 'linux-lts', 'cryptsetup', 'cryptsetup-libs', 'device-mapper-libs', 'json-c', 'libblkid', 'libcrypto3', 'libeconf', 'libuuid', 'popt',
+    'f2fs-tools', 'f2fs-tools-libs', 'wireguard-tools-wg'],
+  aarch64: ['systemd-boot'],
+  riscv64: [] as string[],
+};
 
 export function testCacheRoot(): string {
   return process.env.NEXUS_TEST_DEBS ?? join(homedir(), '.cache', 'nexus-test-debs');
@@ -60,28 +129,31 @@ async function walk(dir: string, base = dir): Promise<string[]> {
   return out.sort();
 }
 
-const moduleName = (file: string) => basename(file).replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_');
+const moduleName = (file: string) => file.replace(/^.*\//, '').replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_');
 
 async function moduleBytes(path: string): Promise<Buffer> {
   if (path.endsWith('.xz')) return Buffer.from((await execa('xz', ['-dc', path], { encoding: 'buffer' })).stdout);
+  if (path.endsWith('.zst')) return Buffer.from((await execa('zstd', ['-dc', path], { encoding: 'buffer' })).stdout);
   return readFile(path);
 }
 
-/** Kernel package: vmlinuz as /boot/vmlinuz-<flavor>, the wanted modules + deps, a modules.dep, device trees. */
-async function kernelPackage(arch: FeedArch, deb: string, work: string, flavor: string, extraDtbs: Array<{ from: string; to: string }>): Promise<ApkPackageSpec> {
-  const dir = join(work, `k-${flavor}`);
-  await extractDeb(deb, dir, ['./boot/vmlinu*', './lib/modules/*', './usr/lib/modules/*', './usr/lib/linux-image-*']);
+interface KernelMeta { name: string; version: string; origin?: string; description?: string; depends: string[]; provides: string[]; installIf: string[]; license?: string; url?: string; maintainer?: string; installedSize?: number }
+
+/**
+ * Kernel package in Alpine's layout from a Debian kernel .deb: /boot/vmlinuz-<flavour>, /boot/config-<flavour>,
+ * kernel.release, the wanted modules (+ dependencies and softdep providers) recompressed to .ko.gz, no modules.dep.
+ */
+async function kernelPackage(deb: string, work: string, flavour: string, meta: KernelMeta, dtbs: Array<{ from: string; to: string }>): Promise<ApkPackageSpec> {
+  const dir = join(work, `k-${flavour}`);
+  await extractDeb(deb, dir, ['./boot/vmlinu*', './boot/config-*', './lib/modules/*', './usr/lib/modules/*', './usr/lib/linux-image-*']);
   const modRoot = existsSync(join(dir, 'usr/lib/modules')) ? join(dir, 'usr/lib/modules') : join(dir, 'lib/modules');
   const kver = (await readdir(modRoot))[0]!;
-  const all = (await walk(join(modRoot, kver))).filter((f) => /\.ko(\.xz|\.gz)?$/.test(f));
+  const all = (await walk(join(modRoot, kver))).filter((f) => /\.ko(\.xz|\.gz|\.zst)?$/.test(f));
   const byName = new Map(all.map((f) => [moduleName(f), f]));
-  const deps = new Map<string, string[]>();
-  const softdeps: string[] = [];
-  const aliasLines: string[] = [];
   const queue = WANTED_MODULES.map((m) => m.replace(/-/g, '_'));
   const chosen = new Set<string>();
-  // A softdep names an alias ("crc32c"): find the provider among modules named like it, generic C code first
-  // (crc32c-intel needs SSE4.2, which QEMU's default TCG CPU does not have).
+  // A softdep names an alias ("crc32c"): carry its provider too, generic C code first (crc32c-intel needs SSE4.2,
+  // which QEMU's default TCG CPU does not have).
   const provider = async (alias: string): Promise<string | undefined> => {
     if (byName.has(alias.replace(/-/g, '_'))) return alias.replace(/-/g, '_');
     const stem = alias.replace(/^crypto-/, '').replace(/-/g, '_');
@@ -89,50 +161,47 @@ async function kernelPackage(arch: FeedArch, deb: string, work: string, flavor: 
     for (const c of candidates) if (parseModinfoAliases(await moduleBytes(join(modRoot, kver, byName.get(c)!))).includes(alias)) return c;
     return undefined;
   };
+  const raw = new Map<string, Buffer>();
   while (queue.length) {
     const m = queue.shift()!;
     const f = byName.get(m);
     if (!f || chosen.has(m)) continue;
     chosen.add(m);
     const bytes = await moduleBytes(join(modRoot, kver, f));
-    const d = parseModinfoDepends(bytes);
-    deps.set(m, d);
-    queue.push(...d.map((x) => x.replace(/-/g, '_')));
-    const pre = parseModinfoSoftdepPre(bytes);
-    if (pre.length) softdeps.push(`softdep ${m} pre: ${pre.join(' ')}`);
-    for (const a of pre) {
+    raw.set(m, bytes);
+    queue.push(...parseModinfoDepends(bytes).map((x) => x.replace(/-/g, '_')));
+    for (const a of parseModinfoSoftdepPre(bytes)) {
       const p = await provider(a);
-      if (p) {
-        aliasLines.push(`alias ${a} ${p}`);
-        queue.push(p);
-      }
+      if (p) queue.push(p);
     }
   }
   const files: ApkFileSpec[] = [];
   const boot = await readdir(join(dir, 'boot'));
-  const vmlinuz = boot.find((b) => b.startsWith('vmlinu'))!;
-  files.push({ path: `boot/vmlinuz-${flavor}`, content: await readFile(join(dir, 'boot', vmlinuz)), mode: 0o644 });
-  const depLines: string[] = [];
+  files.push({ path: `boot/vmlinuz-${flavour}`, content: await readFile(join(dir, 'boot', boot.find((b) => b.startsWith('vmlinu'))!)), mode: 0o644 });
+  const config = boot.find((b) => b.startsWith('config-'));
+  if (config) files.push({ path: `boot/config-${flavour}`, content: await readFile(join(dir, 'boot', config)), mode: 0o644 });
+  const order: string[] = [];
   for (const m of [...chosen].sort()) {
-    const rel = byName.get(m)!;
-    files.push({ path: `lib/modules/${kver}/${rel}`, content: await readFile(join(modRoot, kver, rel)), mode: 0o644 });
-    depLines.push(`${rel}: ${(deps.get(m) ?? []).map((d) => byName.get(d.replace(/-/g, '_'))).filter(Boolean).join(' ')}`.trimEnd());
+    const rel = byName.get(m)!.replace(/\.ko(\.(xz|gz|zst))?$/, '.ko.gz');
+    order.push(rel);
+    files.push({ path: `lib/modules/${kver}/${rel}`, content: gzipSync(raw.get(m)!, { level: 9 }), mode: 0o644 });
   }
-  files.push({ path: `lib/modules/${kver}/modules.dep`, content: depLines.join('\n') + '\n', mode: 0o644 });
-  files.push({ path: `lib/modules/${kver}/modules.softdep`, content: softdeps.join('\n') + '\n', mode: 0o644 });
-  files.push({ path: `lib/modules/${kver}/modules.alias`, content: aliasLines.join('\n') + '\n', mode: 0o644 });
-  if (existsSync(join(modRoot, kver, 'modules.builtin'))) files.push({ path: `lib/modules/${kver}/modules.builtin`, content: await readFile(join(modRoot, kver, 'modules.builtin')), mode: 0o644 });
+  files.push({ path: `lib/modules/${kver}/modules.order`, content: order.map((r) => r.replace(/\.gz$/, '')).join('\n') + '\n', mode: 0o644 });
+  for (const f of ['modules.builtin', 'modules.builtin.modinfo']) {
+    if (existsSync(join(modRoot, kver, f))) files.push({ path: `lib/modules/${kver}/${f}`, content: await readFile(join(modRoot, kver, f)), mode: 0o644 });
+  }
+  files.push({ path: `usr/share/kernel/${flavour}/kernel.release`, content: `${kver}\n`, mode: 0o644 });
   const dtbBase = existsSync(join(dir, 'usr/lib')) ? (await readdir(join(dir, 'usr/lib'))).find((x) => x.startsWith('linux-image-')) : undefined;
-  for (const d of extraDtbs) {
+  for (const d of dtbs) {
     if (!dtbBase) throw new Error(`no device trees in ${deb}`);
-    const src = join(dir, 'usr/lib', dtbBase, d.from);
-    files.push({ path: d.to, content: await readFile(src), mode: 0o644 });
+    files.push({ path: d.to, content: await readFile(join(dir, 'usr/lib', dtbBase, d.from)), mode: 0o644 });
   }
-  return { name: `linux-${flavor}`, version: '6.12.0-r0', description: `Debian ${basename(deb)} repackaged (pruned modules)`, license: 'GPL-2.0-only', files };
+  const { installedSize: _real, ...m } = meta; // the real I: counts Alpine's full module tree; ours is pruned
+  return { ...m, description: `STAND-IN payload (Debian ${deb.replace(/^.*\//, '')}, pruned modules) for ${meta.description ?? meta.name}`, files };
 }
 
-/** A host binary and its shared-library closure (as ldd reports it), for packages Debian has but not statically. */
-async function hostBinaryPackage(name: string, binaries: Array<{ host: string; path: string }>): Promise<ApkPackageSpec> {
+/** A host binary and its shared-library closure (as ldd reports it). */
+async function hostBinaryFiles(binaries: Array<{ host: string; path: string }>): Promise<ApkFileSpec[]> {
   const files = new Map<string, ApkFileSpec>();
   for (const b of binaries) {
     files.set(b.path, { path: b.path, content: await readFile(b.host), mode: 0o755 });
@@ -140,67 +209,161 @@ async function hostBinaryPackage(name: string, binaries: Array<{ host: string; p
     for (const line of stdout.split('\n')) {
       const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
       if (!m) continue;
-      const lib = m[1]!;
-      const real = (await execa('readlink', ['-f', lib])).stdout;
-      files.set(lib.slice(1), { path: lib.slice(1), content: await readFile(real), mode: 0o755 });
+      const real = (await execa('readlink', ['-f', m[1]!])).stdout;
+      files.set(m[1]!.slice(1), { path: m[1]!.slice(1), content: await readFile(real), mode: 0o755 });
     }
   }
-  return { name, version: '2.6.1-r0', description: `host Debian binaries: ${binaries.map((b) => b.host).join(', ')}`, license: 'GPL-2.0-or-later', files: [...files.values()] };
+  return [...files.values()];
 }
 
-const BUSYBOX_APPLETS = ['sh', 'mount', 'umount', 'mkdir', 'cat', 'echo', 'ls', 'insmod', 'switch_root', 'sleep', 'poweroff', 'reboot', 'halt', 'grep', 'sed', 'ln', 'readlink', 'uname', 'date', 'hostname', 'ps', 'kill', 'mknod', 'rm', 'cp', 'head', 'tr', 'cut', 'printf', 'test', '[', 'true', 'false', 'dmesg', 'sync', 'stat', 'blkid', 'find', 'basename', 'wc', 'sort', 'udhcpc', 'ip', 'ifconfig'];
+const note = (name: string, what: string): ApkFileSpec => ({ path: `usr/share/doc/${name}/STAND-IN`, content: `${STAND_IN_NOTE}\n${what}\n`, mode: 0o644 });
 
-async function toyboxStandIn(arch: FeedArch, deb: string, work: string): Promise<ApkPackageSpec> {
-  const dir = join(work, 'busybox');
-  await extractDeb(deb, dir, ['./bin/busybox', './usr/bin/busybox']);
-  const bin = existsSync(join(dir, 'bin/busybox')) ? join(dir, 'bin/busybox') : join(dir, 'usr/bin/busybox');
-  const files: ApkFileSpec[] = [{ path: 'bin/busybox', content: await readFile(bin), mode: 0o755 }];
-  for (const a of BUSYBOX_APPLETS) files.push({ path: a === 'switch_root' || a === 'insmod' || a === 'poweroff' || a === 'reboot' || a === 'halt' || a === 'ip' || a === 'ifconfig' || a === 'udhcpc' ? `sbin/${a}` : `bin/${a}`, type: 'symlink', target: '/bin/busybox' });
-  files.push({ path: 'usr/share/doc/toybox/STAND-IN', content: `${STAND_IN_NOTE}\nThis "toybox" is Debian's busybox-static (${basename(deb)}).\n`, mode: 0o644 });
-  return { name: 'toybox', version: '0.8.13-r0', description: 'STAND-IN: Debian busybox-static as toybox', license: 'GPL-2.0-only', files };
-}
-
-/**
- * dinit STAND-IN: a shell script that reads /etc/dinit.d/<name> files (type, command, depends-on, waits-for) and
- * starts everything enabled in /etc/dinit.d/boot.d in dependency order, printing dinit-like status lines.
- */
-const DINIT_STANDIN = `#!/bin/sh
-# ${STAND_IN_NOTE}
-# Reads the dinit service files Nexus generates and starts the services enabled in boot.d, dependencies first.
-D=/etc/dinit.d
-STARTED=" "
-field() { sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*//p" "$D/$1" | head -n 1; }
-deps() { sed -n "s/^[[:space:]]*\\(depends-on\\|waits-for\\)[[:space:]]*[=:][[:space:]]*//p" "$D/$1"; }
-start() {
-  case "$STARTED" in *" $1 "*) return 0;; esac
-  STARTED="$STARTED$1 "
-  [ -f "$D/$1" ] || { echo "dinit-standin: no service file for $1"; return 1; }
-  for d in $(deps "$1"); do start "$d"; done
-  t=$(field "$1" type); c=$(field "$1" command)
-  case "$t" in
-    internal) ;;
-    scripted) sh -c "$c" || { echo "[FAILED] $1"; return 1; } ;;
-    bgprocess) sh -c "$c" & ;;
-    *) sh -c "$c" </dev/null & ;;
-  esac
-  echo "[  OK  ] $1"
-}
-mountpoint -q /proc 2>/dev/null || mount -t proc proc /proc 2>/dev/null
-echo "dinit-standin: starting boot services"
-for s in $(ls $D/boot.d 2>/dev/null); do start "$s"; done
-while :; do sleep 3600; done
-`;
-
-function dinitStandIn(): ApkPackageSpec {
+/** Real packages from the minirootfs of `arch`, repackaged with their installed-db metadata, files and scripts. */
+async function fromMinirootfs(arch: FeedArch, name: string): Promise<ApkPackageSpec | undefined> {
+  const mr = await minirootfs(arch);
+  const pkg = mr.installed.get(name);
+  if (!pkg) return undefined;
+  const st = pkg.stanza;
+  const acl = (a?: string) => (a ? a.split(':') : undefined);
+  const files: ApkFileSpec[] = [];
+  for (const d of pkg.dirs) {
+    const e = mr.entries.get(d.path);
+    const [uid, gid, mode] = acl(d.acl) ?? [String(e?.uid ?? 0), String(e?.gid ?? 0), (e?.mode ?? 0o755).toString(8)];
+    files.push({ path: d.path, type: 'dir', mode: parseInt(mode!, 8), uid: Number(uid), gid: Number(gid) });
+  }
+  for (const f of pkg.files) {
+    const e = mr.entries.get(f.path);
+    if (!e) throw new Error(`minirootfs ${arch} lacks ${f.path} of ${name}`);
+    const [uid, gid, mode] = acl(f.acl) ?? [String(e.uid), String(e.gid), e.mode.toString(8)];
+    if (e.type === 'symlink') files.push({ path: f.path, type: 'symlink', target: e.target!, uid: Number(uid), gid: Number(gid) });
+    else files.push({ path: f.path, content: e.body!, mode: parseInt(mode!, 8), uid: Number(uid), gid: Number(gid) });
+  }
+  const scripts: ApkPackageSpec['scripts'] = {};
+  for (const [k, v] of mr.scripts.get(name) ?? []) (scripts as Record<string, string>)[k.slice(1)] = v;
   return {
-    name: 'dinit', version: '0.21.0-r0', description: 'STAND-IN: shell script reading dinit service files', license: 'Apache-2.0',
-    files: [
-      { path: 'sbin/dinit', content: DINIT_STANDIN, mode: 0o755 },
-      { path: 'etc/dinit.d', type: 'dir', mode: 0o755 },
-      { path: 'usr/share/doc/dinit/STAND-IN', content: `${STAND_IN_NOTE}\n`, mode: 0o644 },
-    ],
+    ...metaFromStanza(st), installedSize: undefined, replaces: st.r ? st.r.split(' ') : undefined, triggers: mr.triggers.get(name), files, scripts,
+    indexFields: { ...(st.t ? { t: st.t } : {}), ...(st.c ? { c: st.c } : {}) },
+  } as ApkPackageSpec;
+}
+
+async function realApkSpec(rel: string, indexStanza?: Record<string, string>): Promise<ApkPackageSpec> {
+  const apk = await readRealApk(alpineTestdata('official', 'packages', rel));
+  const one = (k: string) => apk.pkginfo.get(k)?.[0];
+  const many = (k: string) => apk.pkginfo.get(k) ?? [];
+  if (indexStanza && indexStanza.C !== apk.checksum) throw new Error(`${rel}: its C: ${apk.checksum} is not the index's ${indexStanza.C}`);
+  return {
+    name: one('pkgname')!, version: one('pkgver')!, arch: 'x86_64', description: one('pkgdesc'), url: one('url'), license: one('license'), origin: one('origin'), maintainer: one('maintainer'),
+    depends: many('depend'), provides: many('provides'), ...(one('provider_priority') ? { providerPriority: Number(one('provider_priority')) } : {}),
+    prebuilt: apk.bytes,
+    // The real index's stanza when it lists this file; otherwise what `apk index` writes from the .PKGINFO.
+    indexFields: indexStanza ? { ...indexStanza } : { A: 'x86_64', t: one('builddate')!, c: one('commit')! },
   };
 }
+
+function indexSpec(index: Map<string, Record<string, string>>, name: string, arch: FeedArch): ApkPackageSpec {
+  const st = index.get(name);
+  if (!st) throw new Error(`the v3.23.4 index has no ${name}`);
+  return { ...metaFromStanza(st, arch === 'x86_64' ? undefined : arch), indexFields: { t: st.t!, c: st.c! } };
+}
+
+async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, dinitDir: string): Promise<ApkPackageSpec[]> {
+  const work = await mkdtemp(join(tmpdir(), 'nexus-test-feed-'));
+  const index = await realIndexV3234();
+  try {
+    const debs = await aptDebs(ctx, [kernel, 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch !== 'x86_64' ? ['systemd-boot-efi'] : [])]);
+    const kdeb = debs.get(kernel.name)!;
+    const facts = factsMeta(arch);
+    const specs: ApkPackageSpec[] = [];
+
+    // busybox, busybox-binsh, musl: real.
+    if (arch === 'x86_64') {
+      specs.push(await realApkSpec('x86_64/busybox-1.37.0-r30.apk', index.get('busybox')!.V === '1.37.0-r30' ? index.get('busybox') : undefined));
+      specs.push(await realApkSpec('noarch/busybox-binsh-1.37.0-r30.apk', index.get('busybox-binsh')));
+      specs.push(await realApkSpec('x86_64/musl-1.2.5-r21.apk'));
+    } else {
+      for (const n of ['busybox', 'busybox-binsh', 'musl']) {
+        const sp = await fromMinirootfs(arch, n);
+        if (sp) specs.push(sp);
+      }
+    }
+
+    // dinit: the real upstream binaries, Alpine's path and metadata.
+    specs.push({ ...facts.dinit, description: `STAND-IN version: upstream dinit 0.22.1 built statically as Alpine's dinit ${facts.dinit.version}`,
+      files: [{ path: 'usr', type: 'dir' }, { path: 'usr/sbin', type: 'dir' },
+        ...DINIT_BINARIES.map((b) => ({ path: `usr/sbin/${b}`, source: join(dinitDir, b), mode: 0o755 }))] });
+
+    for (const n of [...FROM_V3234_INDEX.all, ...FROM_V3234_INDEX[arch]]) {
+      if (n === 'linux-virt' || n === 'linux-lts') continue; // below, with the kernel payload
+      const sp = indexSpec(index, n, arch);
+      const efi = { x86_64: 'x64', aarch64: 'aa64', riscv64: 'riscv64' }[arch];
+      if (n === 'libstdc++') sp.files = [{ path: 'usr/lib/libstdc++.so.6.0.34', content: `${STAND_IN_NOTE}\n`, mode: 0o755 }, { path: 'usr/lib/libstdc++.so.6', target: 'libstdc++.so.6.0.34' }];
+      else if (n === 'libgcc') sp.files = [{ path: 'usr/lib/libgcc_s.so.1', content: `${STAND_IN_NOTE}\n`, mode: 0o644 }];
+      else if (n === 'systemd-efistub') {
+        let stub = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
+        if (arch !== 'x86_64') {
+          await extractDeb(debs.get('systemd-boot-efi')!, join(work, 'sb'), ['./usr/lib/systemd/boot/efi/*']);
+          stub = join(work, 'sb', `usr/lib/systemd/boot/efi/linux${efi}.efi.stub`);
+        }
+        sp.files = [{ path: `usr/lib/systemd/boot/efi/linux${efi}.efi.stub`, content: await readFile(stub), mode: 0o644 }];
+      } else if (n === 'systemd-boot') {
+        await extractDeb(debs.get('systemd-boot-efi')!, join(work, 'sb'), ['./usr/lib/systemd/boot/efi/*']);
+        sp.files = [{ path: `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`, content: await readFile(join(work, 'sb', `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`)), mode: 0o644 }];
+      } else if (n === 'cryptsetup') sp.files = [...(await hostBinaryFiles([{ host: '/usr/sbin/veritysetup', path: 'sbin/veritysetup' }])), note(n, "The host's Debian veritysetup with its glibc libraries.")];
+      else if (n === 'f2fs-tools') sp.files = [...(await hostBinaryFiles([{ host: '/usr/sbin/mkfs.f2fs', path: 'sbin/mkfs.f2fs' }])), note(n, "The host's Debian mkfs.f2fs with its glibc libraries.")];
+      else if (n === 'wireguard-tools-wg') sp.files = [{ path: 'usr/bin/wg', content: `#!/bin/sh\necho "${STAND_IN_NOTE}"\n`, mode: 0o755 }];
+      else if (!n.startsWith('linux-firmware')) sp.files = [note(n, 'Metadata of the real package; no payload.')];
+      if (sp.files?.length && !n.startsWith('linux-firmware')) sp.description = `STAND-IN payload for ${sp.description}`;
+      if (sp.files?.length) delete sp.installedSize;
+      specs.push(sp);
+      if (n === 'linux-firmware') for (const d of sp.depends ?? []) specs.push(indexSpec(index, d.replace(/=.*$/, ''), arch));
+    }
+
+    // Kernels.
+    const kmeta = (name: 'linux-virt' | 'linux-lts' | 'linux-rpi'): KernelMeta => {
+      if (arch === 'x86_64') return { ...indexSpec(index, name, arch), depends: index.get(name)!.D!.split(' '), provides: [], installIf: [] } as KernelMeta;
+      const f = facts[name];
+      if (!f) throw new Error(`no ${name} for ${arch}`);
+      return f;
+    };
+    if (arch === 'x86_64') {
+      specs.push(await kernelPackage(kdeb, work, 'virt', kmeta('linux-virt'), []));
+      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), []));
+    } else if (arch === 'aarch64') {
+      const pi5 = 'broadcom/bcm2712-rpi-5-b.dtb';
+      specs.push(await kernelPackage(kdeb, work, 'virt', kmeta('linux-virt'), [{ from: pi5, to: `boot/dtbs-virt/${pi5}` }]));
+      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [{ from: pi5, to: `boot/dtbs-lts/${pi5}` }]));
+      // Debian has no D0-stepping tree: a STAND-IN copy of the C1 tree keeps the board's file list complete.
+      const rpi = await kernelPackage(kdeb, work, 'rpi', kmeta('linux-rpi'), [{ from: pi5, to: 'boot/bcm2712-rpi-5-b.dtb' }, { from: pi5, to: 'boot/bcm2712d0-rpi-5-b.dtb' }]);
+      rpi.files!.push({ path: 'boot/overlays/README', content: `${STAND_IN_NOTE}\nThe real linux-rpi ships the Raspberry Pi overlays here.\n`, mode: 0o644 });
+      specs.push(rpi);
+    } else {
+      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [
+        { from: 'starfive/jh7110-starfive-visionfive-2-v1.3b.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb' },
+        { from: 'starfive/jh7110-starfive-visionfive-2-v1.2a.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb' },
+      ]));
+      const ub = join(work, 'ub');
+      await extractDeb(debs.get('u-boot-starfive')!, ub, ['./usr/lib/u-boot/starfive_visionfive2/*']);
+      const files: ApkFileSpec[] = [];
+      for (const f of ['u-boot-spl.bin.normal.out', 'u-boot.itb']) files.push({ path: `usr/share/u-boot/starfive_visionfive2/${f}`, content: await readFile(join(ub, 'usr/lib/u-boot/starfive_visionfive2', f)), mode: 0o644 });
+      specs.push({ ...facts['u-boot-starfive'], description: `STAND-IN payload (Debian ${debs.get('u-boot-starfive')!.replace(/^.*\//, '')})`, files });
+    }
+
+    // toybox (edge/testing): only /bin/toybox.
+    const bb = join(work, 'busybox');
+    await extractDeb(debs.get('busybox-static')!, bb, ['./bin/busybox', './usr/bin/busybox']);
+    specs.push({ ...facts.toybox, description: `STAND-IN payload: Debian's static busybox (${debs.get('busybox-static')!.replace(/^.*\//, '')}) as /bin/toybox`,
+      files: [{ path: 'bin', type: 'dir' }, { path: 'bin/toybox', content: await readFile(existsSync(join(bb, 'bin/busybox')) ? join(bb, 'bin/busybox') : join(bb, 'usr/bin/busybox')), mode: 0o755 }] });
+    return specs;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Repository of a feed package, as in Alpine. */
+export const repositoryOf = (name: string) => (name === 'toybox' ? 'testing' : name === 'dinit' ? 'community' : 'main');
+/** Alpine's keys for the x86_64 packages served byte for byte (resources/keys/alpine, per the corpus README). */
+const ALPINE_X86_64_KEYS = ['4a6a0840', '5261cecb', '6165ee59'].map((k) => `alpine-devel@lists.alpinelinux.org-${k}.rsa.pub`);
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface TestFeed extends WrittenApkRepo {
   /** The feed's Alpine arch. */
@@ -253,24 +416,33 @@ export async function debianTestFeed(arch: FeedArch): Promise<TestFeed> {
  * The feed's cache directory: keyed on what was resolved (the Debian kernel's name and version), never on a
  * pinned name, plus the feed layout version and the signing key.
  */
-export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string): string {
-  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}`).digest('hex').slice(0, 12);
+export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string, dinitSha = ''): string {
+  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}:${dinitSha}`).digest('hex').slice(0, 12);
   return `feed-${arch}-${id}`;
 }
 
 async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
   const key = await cachedKey(root);
   const ctx: AptContext = { root, debArch: DEB_ARCH[arch] };
-  const kernel = await kernelForFeed(ctx, (k) => existsSync(join(root, feedDirName(arch, k, key.publicPem), 'done')));
-  const feedDir = join(root, feedDirName(arch, kernel, key.publicPem));
-  const specs = existsSync(join(feedDir, 'done')) ? null : await buildSpecs(arch, ctx, kernel);
-  if (specs) {
+  const dinitSha = createHash('sha256').update(await readFile(dinitTarball())).digest('hex');
+  const dirFor = (k: ResolvedDeb) => join(root, feedDirName(arch, k, key.publicPem, dinitSha));
+  const kernel = await kernelForFeed(ctx, (k) => existsSync(join(dirFor(k), 'done')));
+  const feedDir = dirFor(kernel);
+  if (!existsSync(join(feedDir, 'done'))) {
+    const started = Date.now();
+    const dinit = await buildDinit(arch, root);
+    const specs = await buildSpecs(arch, ctx, kernel, dinit.dir);
     const tmp = await mkdtemp(join(root, `.feed-${arch}-`));
-    // Same repositories as Alpine: toybox is in testing, dinit in community, the rest in main.
-    const repoOf = (n: string) => (n === 'toybox' ? 'testing' : n === 'dinit' ? 'community' : 'main');
-    const repositories: Record<string, ApkPackageSpec[]> = { main: [], community: [], testing: [] };
-    for (const sp of specs) repositories[repoOf(sp.name)]!.push(sp);
-    await writeApkRepo(tmp, { key, arch, branch: 'v3.22', repositories });
+    const byBranch = new Map<string, Record<string, ApkPackageSpec[]>>();
+    for (const sp of specs) {
+      const repo = repositoryOf(sp.name);
+      const branch = FEED_REPOSITORIES[repo]!;
+      if (!byBranch.has(branch)) byBranch.set(branch, {});
+      (byBranch.get(branch)![repo] ??= []).push(sp);
+    }
+    for (const [branch, repositories] of byBranch) await writeApkRepo(tmp, { key, arch, branch, repositories });
+    for (const k of ALPINE_X86_64_KEYS) await copyFile(join(repoRoot, 'resources', 'keys', 'alpine', k), join(tmp, 'keys', k));
+    await writeFile(join(tmp, 'BUILD-INFO'), `arch ${arch}\nkernel ${kernel.name}=${kernel.version}\ndinit build seconds ${dinit.buildSeconds}\nfeed build seconds ${Math.round((Date.now() - started) / 100) / 10}\n`);
     await writeFile(join(tmp, 'done'), '');
     try {
       await rename(tmp, feedDir);
@@ -278,62 +450,15 @@ async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
       await rm(tmp, { recursive: true, force: true }); // another worker won the race
     }
   }
-  const repo = await writeApkRepoView(feedDir, key, arch);
-  return repo;
+  return writeApkRepoView(feedDir, key, arch);
 }
 
 async function writeApkRepoView(feedDir: string, key: TestSigningKey, arch: FeedArch): Promise<TestFeed> {
-  const repoDir = (r: string) => join(feedDir, 'v3.22', r, arch);
+  const repoDir = (r: string) => join(feedDir, FEED_REPOSITORIES[r] ?? FEED_BRANCH, r, arch);
   const names: string[] = [];
-  for (const r of ['main', 'community', 'testing']) names.push(...(await readdir(repoDir(r))).filter((f) => f.endsWith('.apk')).map((f) => f.replace(/-\d[^-]*-r\d+\.apk$/, '')));
+  for (const r of Object.keys(FEED_REPOSITORIES)) names.push(...(await readdir(repoDir(r))).filter((f) => f.endsWith('.apk')).map((f) => f.replace(/-\d[^-]*-r\d+\.apk$/, '')));
   return {
-    mirror: feedDir, keysDir: join(feedDir, 'keys'), branch: 'v3.22', arch, packages: {}, key, packageNames: names, repoDir,
+    mirror: feedDir, keysDir: join(feedDir, 'keys'), branch: FEED_BRANCH, arch, packages: {}, key, packageNames: names, repoDir,
     packagePath: () => { throw new Error('use repoDir() with the feed'); },
   };
-}
-
-async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb): Promise<ApkPackageSpec[]> {
-  const work = await mkdtemp(join(tmpdir(), 'nexus-test-feed-'));
-  try {
-    const debs = await aptDebs(ctx, [kernel, 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch === 'aarch64' ? ['systemd-boot-efi'] : [])]);
-    const kdeb = debs.get(kernel.name)!;
-    const specs: ApkPackageSpec[] = [await toyboxStandIn(arch, debs.get('busybox-static')!, work), dinitStandIn()];
-    if (arch === 'x86_64') {
-      specs.push(await kernelPackage(arch, kdeb, work, 'virt', []));
-      specs.push(await kernelPackage(arch, kdeb, work, 'lts', []));
-      specs.push({ name: 'systemd-efistub', version: '257.13-r0', description: "host Debian's linuxx64.efi.stub", license: 'LGPL-2.1-or-later',
-        files: [{ path: 'usr/lib/systemd/boot/efi/linuxx64.efi.stub', content: await readFile('/usr/lib/systemd/boot/efi/linuxx64.efi.stub'), mode: 0o644 }] });
-      specs.push(await hostBinaryPackage('cryptsetup', [{ host: '/usr/sbin/veritysetup', path: 'sbin/veritysetup' }]));
-      specs.push(await hostBinaryPackage('f2fs-tools', [{ host: '/usr/sbin/mkfs.f2fs', path: 'sbin/mkfs.f2fs' }]));
-      specs.push({ name: 'wireguard-tools-wg', version: '1.0.20250521-r0', description: 'STAND-IN', license: 'GPL-2.0-only',
-        files: [{ path: 'usr/bin/wg', content: `#!/bin/sh\necho "${STAND_IN_NOTE}"\n`, mode: 0o755 }] });
-    } else if (arch === 'aarch64') {
-      specs.push(await kernelPackage(arch, kdeb, work, 'virt', []));
-      const rpi = await kernelPackage(arch, kdeb, work, 'rpi', [
-        { from: 'broadcom/bcm2712-rpi-5-b.dtb', to: 'boot/bcm2712-rpi-5-b.dtb' },
-        // Debian has no D0-stepping tree: STAND-IN copy of the C1 tree so the board's file list is complete.
-        { from: 'broadcom/bcm2712-rpi-5-b.dtb', to: 'boot/bcm2712d0-rpi-5-b.dtb' },
-      ]);
-      rpi.files!.push({ path: 'boot/overlays/README', content: `${STAND_IN_NOTE}\nThe real linux-rpi ships the Raspberry Pi overlays here.\n`, mode: 0o644 });
-      specs.push(rpi);
-      const sb = join(work, 'sb');
-      await extractDeb(debs.get('systemd-boot-efi')!, sb, ['./usr/lib/systemd/boot/efi/*']);
-      specs.push({ name: 'systemd-boot', version: '257.13-r0', description: "Debian's systemd-bootaa64.efi", license: 'LGPL-2.1-or-later',
-        files: [{ path: 'usr/lib/systemd/boot/efi/systemd-bootaa64.efi', content: await readFile(join(sb, 'usr/lib/systemd/boot/efi/systemd-bootaa64.efi')), mode: 0o644 }] });
-    } else {
-      specs.push(await kernelPackage(arch, kdeb, work, 'lts', [
-        { from: 'starfive/jh7110-starfive-visionfive-2-v1.3b.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb' },
-        { from: 'starfive/jh7110-starfive-visionfive-2-v1.2a.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb' },
-      ]));
-      const ub = join(work, 'ub');
-      await extractDeb(debs.get('u-boot-starfive')!, ub, ['./usr/lib/u-boot/starfive_visionfive2/*']);
-      const src = join(ub, 'usr/lib/u-boot/starfive_visionfive2');
-      const files: ApkFileSpec[] = [];
-      for (const f of ['u-boot-spl.bin.normal.out', 'u-boot.itb']) files.push({ path: `usr/share/u-boot/starfive_visionfive2/${f}`, content: await readFile(join(src, f)), mode: 0o644 });
-      specs.push({ name: 'u-boot-starfive', version: '2025.01-r0', description: "Debian's u-boot-starfive", license: 'GPL-2.0-or-later', files });
-    }
-    return specs;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
 }

@@ -1,0 +1,75 @@
+/**
+ * The real dinit for the test feed, built from the upstream tarball in ../shared/testdata/upstream/ (no Debian
+ * suite packages dinit; Alpine's mirrors are unreachable). Static, so it runs without Alpine's libstdc++/libgcc,
+ * whose feed payloads are stand-ins. x86_64 with the host g++, aarch64 and riscv64 with Debian's cross compilers
+ * (apt: g++ make m4 g++-aarch64-linux-gnu g++-riscv64-linux-gnu; see .ci/apt-packages.txt). About 20 s per arch
+ * on two cores; the result is cached under the test cache root keyed on the tarball's sha256 and the arch.
+ */
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type DinitArch = 'x86_64' | 'aarch64' | 'riscv64';
+export const DINIT_BINARIES = ['dinit', 'dinitctl', 'dinitcheck'] as const;
+const CROSS: Record<DinitArch, string> = { x86_64: '', aarch64: 'aarch64-linux-gnu-', riscv64: 'riscv64-linux-gnu-' };
+
+export function dinitTarball(): string {
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const up = process.env.NEXUS_UPSTREAM_TESTDATA ? resolve(process.env.NEXUS_UPSTREAM_TESTDATA) : resolve(repoRoot, '..', 'shared', 'testdata', 'upstream');
+  const file = join(up, 'dinit-0.22.1.tar.gz');
+  if (!existsSync(file)) throw new Error(`The dinit source tarball is missing at ${file}: check out shared/ beside the repository or set NEXUS_UPSTREAM_TESTDATA.`);
+  return file;
+}
+
+export interface BuiltDinit {
+  /** Directory holding dinit, dinitctl and dinitcheck (static, stripped). */
+  dir: string;
+  tarballSha256: string;
+  /** Seconds the build took (0 when it came from the cache). */
+  buildSeconds: number;
+}
+
+/** Builds (or reuses) static dinit binaries for one arch under `cacheRoot`. The caller serialises per arch. */
+export async function buildDinit(arch: DinitArch, cacheRoot: string): Promise<BuiltDinit> {
+  const tarball = dinitTarball();
+  const sha = createHash('sha256').update(await readFile(tarball)).digest('hex');
+  const dir = join(cacheRoot, `dinit-${sha.slice(0, 16)}-${arch}`);
+  if (existsSync(join(dir, 'done'))) return { dir, tarballSha256: sha, buildSeconds: 0 };
+  const cross = CROSS[arch];
+  const cxx = `${cross}g++`;
+  for (const tool of [cxx, 'make', 'm4']) {
+    if ((await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode !== 0) {
+      throw new Error(`Building dinit for ${arch} needs ${tool} (apt-get install g++ make m4 g++-aarch64-linux-gnu g++-riscv64-linux-gnu; CI installs .ci/apt-packages.txt).`);
+    }
+  }
+  const started = Date.now();
+  const work = await mkdtemp(join(tmpdir(), `nexus-dinit-${arch}-`));
+  try {
+    await execa('tar', ['-xzf', tarball, '-C', work]);
+    const src = join(work, 'dinit-0.22.1');
+    // As Alpine configures it (--exec-prefix=/usr: the binaries live in /usr/sbin); static so it needs no C++ runtime.
+    await execa('make', ['-j2', `CXX=${cxx}`, 'CXX_FOR_BUILD=g++', 'LDFLAGS_BASE=-static', 'SBINDIR=/usr/sbin'], { cwd: src, env: { LC_ALL: 'C' } });
+    const tmp = await mkdtemp(join(cacheRoot, `.dinit-${arch}-`));
+    for (const b of DINIT_BINARIES) {
+      // 0.22.1 builds "dinit-check"; Alpine's 0.21.0 package (alpine-facts.md) names it /usr/sbin/dinitcheck.
+      await copyFile(join(src, 'src', b === 'dinitcheck' ? 'dinit-check' : b), join(tmp, b));
+      await execa(`${cross}strip`, [join(tmp, b)]);
+    }
+    const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
+    await writeFile(join(tmp, 'BUILD-INFO'), `dinit-0.22.1 sha256 ${sha}\narch ${arch}\ncompiler ${cxx} (static)\nbuild seconds ${buildSeconds}\n`);
+    await writeFile(join(tmp, 'done'), '');
+    await mkdir(cacheRoot, { recursive: true });
+    try {
+      await rename(tmp, dir);
+    } catch {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    return { dir, tarballSha256: sha, buildSeconds };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
