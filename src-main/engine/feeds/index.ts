@@ -15,7 +15,8 @@
  *   fails with the conflicting names instead of searching alternatives.
  * - No upgrade/installed-database logic (fresh images only): no `replaces` for already-installed
  *   packages, no `.pre-upgrade`/`.post-upgrade`, no world file pinning by `@tag` repositories.
- * - Install scripts and triggers are never run; only users/groups and applet links are applied declaratively.
+ * - Install scripts and triggers are never run on the host: their effects are read here and applied, emulated,
+ *   deferred to first boot or refused by the image stage (image/script-effects.ts).
  * - No APK v3 (ADB) packages or indexes, no DSA signatures, no `X:`-style SHA-256 identities in indexes.
  */
 export { readApkIndex, parseApkIndexText, type ApkIndex, type ApkPackage, type RepoRef } from './apkindex';
