@@ -89,6 +89,8 @@ class IndexPackage implements ApkPackage {
   dS: Span = 0; dE: Span = 0;
   pS: Span = 0; pE: Span = 0;
   iS: Span = 0; iE: Span = 0;
+  /** Text of repeated `D:`/`p:`/`i:` lines (apk appends them to the first; rare, so kept off the fast path). */
+  more?: { D?: string; p?: string; i?: string };
   private d?: Dep[];
   private p?: Provide[];
   private i?: Dep[];
@@ -109,16 +111,27 @@ class IndexPackage implements ApkPackage {
   get maintainer(): string { return this.text(this.mS, this.mE); }
   get commit(): string { return this.text(this.cS, this.cE); }
 
+  private field(start: number, end: number, more: string | undefined): string {
+    const first = this.text(start, end);
+    return more === undefined ? first : `${first} ${more}`;
+  }
+
   get depends(): Dep[] {
-    return (this.d ??= parseDeps(this.text(this.dS, this.dE)));
+    return (this.d ??= parseDeps(this.field(this.dS, this.dE, this.more?.D)));
   }
 
   get provides(): Provide[] {
-    return (this.p ??= parseProvides(this.text(this.pS, this.pE)));
+    return (this.p ??= parseProvides(this.field(this.pS, this.pE, this.more?.p)));
   }
 
   get installIf(): Dep[] {
-    return (this.i ??= parseDeps(this.text(this.iS, this.iE)));
+    return (this.i ??= parseDeps(this.field(this.iS, this.iE, this.more?.i)));
+  }
+
+  /** Records a repeated `D:`/`p:`/`i:` line. */
+  append(letter: 'D' | 'p' | 'i', value: string): void {
+    const more = (this.more ??= {});
+    more[letter] = more[letter] === undefined ? value : `${more[letter]} ${value}`;
   }
 
   /** Plain-data copy (JSON, structured clone). */
@@ -163,13 +176,13 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
         case 84 /* T */: pkg.tS = v; pkg.tE = end; break;
         case 85 /* U */: pkg.uS = v; pkg.uE = end; break;
         case 76 /* L */: pkg.lS = v; pkg.lE = end; break;
-        case 68 /* D */: pkg.dS = v; pkg.dE = end; break;
+        case 68 /* D */: if (pkg.dE) pkg.append('D', text.slice(v, end)); else { pkg.dS = v; pkg.dE = end; } break;
         case 111 /* o */: pkg.origin = text.slice(v, end); break;
         case 109 /* m */: pkg.mS = v; pkg.mE = end; break;
         case 116 /* t */: pkg.buildTime = Number(text.slice(v, end)); break;
         case 99 /* c */: pkg.cS = v; pkg.cE = end; break;
-        case 112 /* p */: pkg.pS = v; pkg.pE = end; break;
-        case 105 /* i */: pkg.iS = v; pkg.iE = end; break;
+        case 112 /* p */: if (pkg.pE) pkg.append('p', text.slice(v, end)); else { pkg.pS = v; pkg.pE = end; } break;
+        case 105 /* i */: if (pkg.iE) pkg.append('i', text.slice(v, end)); else { pkg.iS = v; pkg.iE = end; } break;
         case 107 /* k */: pkg.providerPriority = Number(text.slice(v, end)) || 0; break;
         default: {
           const letter = text[start]!;

@@ -1,6 +1,7 @@
 /**
- * Dependency tokens as written in APKINDEX `D:`/`i:`/`p:` and .PKGINFO: `[!]name[op version]`, where
- * name may be namespaced (`so:`, `cmd:`, `pc:`, `py3.12:`) or an absolute path (`/bin/sh`).
+ * Dependency tokens as written in APKINDEX `D:`/`i:`/`p:` and .PKGINFO: `[!]name[@tag][op version]`, where
+ * name may be namespaced (`so:`, `cmd:`, `pc:`, `py3.12:`) or an absolute path (`/bin/sh`). A `@tag` only
+ * appears in requests (apk's world): it names the tagged repository the package may come from.
  */
 import type { VersionOp } from './version';
 
@@ -8,6 +9,8 @@ export interface Dep {
   name: string;
   /** `!name`: nothing installed may provide name (matching the version, if given). */
   conflict: boolean;
+  /** `name@tag`: packages of the repository tagged `tag` may satisfy it (see resolver.ts). */
+  tag?: string;
   op?: VersionOp;
   version?: string;
 }
@@ -18,23 +21,30 @@ export interface Provide {
   version?: string;
 }
 
-const OPS: VersionOp[] = ['><', '<=', '>=', '=', '<', '>', '~'];
+/** Operator spellings apk accepts; `=~`/`~=` are the fuzzy match, `>~`/`<~` fuzzy bounds. */
+const OPS: Record<string, VersionOp> = {
+  '=': '=', '<': '<', '>': '>', '<=': '<=', '>=': '>=', '~': '~', '=~': '~', '~=': '~', '>~': '>~', '<~': '<~', '><': '><',
+};
 
 export function parseDep(token: string): Dep {
   const conflict = token.startsWith('!');
   const body = conflict ? token.slice(1) : token;
   // The first operator character ends the name ('~' may not start a name either).
   const at = body.search(/[<>=~]/);
-  if (at <= 0) return { name: body, conflict };
-  const rest = body.slice(at);
-  let op = OPS.find((o) => rest.startsWith(o))!;
-  let version = rest.slice(op.length);
-  // apk also writes "=~1.2" / ">~" forms; treat them as fuzzy.
-  if (version.startsWith('~')) {
-    op = '~';
-    version = version.slice(1);
-  }
-  return { name: body.slice(0, at), conflict, op, version };
+  const { name, tag } = splitTag(at <= 0 ? body : body.slice(0, at));
+  const dep: Dep = tag === undefined ? { name, conflict } : { name, conflict, tag };
+  if (at <= 0) return dep;
+  const opText = /^[<>=~]+/.exec(body.slice(at))![0];
+  // An unknown spelling ("==") keeps its first character as the operator and the rest in the version,
+  // which then fails isValidVersion: the caller reports it instead of guessing.
+  const op = OPS[opText] ?? OPS[opText[0]!]!;
+  const opLen = OPS[opText] ? opText.length : 1;
+  return { ...dep, op, version: body.slice(at + opLen) };
+}
+
+function splitTag(nameAndTag: string): { name: string; tag?: string } {
+  const at = nameAndTag.indexOf('@');
+  return at < 0 ? { name: nameAndTag } : { name: nameAndTag.slice(0, at), tag: nameAndTag.slice(at + 1) };
 }
 
 export function parseDeps(field: string | undefined): Dep[] {
@@ -51,5 +61,5 @@ export function parseProvides(field: string | undefined): Provide[] {
 }
 
 export function formatDep(d: Dep): string {
-  return `${d.conflict ? '!' : ''}${d.name}${d.op ? d.op + (d.version ?? '') : ''}`;
+  return `${d.conflict ? '!' : ''}${d.name}${d.tag ? `@${d.tag}` : ''}${d.op ? d.op + (d.version ?? '') : ''}`;
 }

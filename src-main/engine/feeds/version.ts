@@ -104,7 +104,8 @@ export function compareVersions(a: string, b: string, fuzzy = false): -1 | 0 | 1
   return 0;
 }
 
-export type VersionOp = '=' | '<' | '>' | '<=' | '>=' | '~' | '><';
+/** `~` matches a version prefix; `>~`/`<~` are "greater/less than, or matching the prefix". */
+export type VersionOp = '=' | '<' | '>' | '<=' | '>=' | '~' | '>~' | '<~' | '><';
 
 /** Does `version` satisfy `op ref`? ("><" is a checksum pin and is matched elsewhere.) */
 export function satisfies(version: string, op: VersionOp, ref: string): boolean {
@@ -121,6 +122,10 @@ export function satisfies(version: string, op: VersionOp, ref: string): boolean 
       return compareVersions(version, ref) >= 0;
     case '~':
       return compareVersions(version, ref, true) === 0;
+    case '>~':
+      return compareVersions(version, ref, true) >= 0;
+    case '<~':
+      return compareVersions(version, ref, true) <= 0;
     default:
       return false;
   }

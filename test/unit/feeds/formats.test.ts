@@ -27,9 +27,20 @@ describe('dependency tokens', () => {
     ['foo><Q1abc=', { name: 'foo', conflict: false, op: '><', version: 'Q1abc=' }],
     ['!foo<3', { name: 'foo', conflict: true, op: '<', version: '3' }],
     ['py3.12:setuptools', { name: 'py3.12:setuptools', conflict: false }],
+    ['toybox@testing', { name: 'toybox', tag: 'testing', conflict: false }],
+    ['!foo@edge>=2', { name: 'foo', tag: 'edge', conflict: true, op: '>=', version: '2' }],
+    ['a>~2.5', { name: 'a', conflict: false, op: '>~', version: '2.5' }],
+    ['a<~2.5', { name: 'a', conflict: false, op: '<~', version: '2.5' }],
   ])('%s', (token, dep) => {
     expect(parseDep(token)).toEqual(dep);
     expect(formatDep(parseDep(token))).toBe(token.replace('=~', '~'));
+  });
+
+  it('keeps an unknown operator spelling visible as an invalid version, which requests refuse', () => {
+    expect(parseDep('foo==1')).toEqual({ name: 'foo', conflict: false, op: '=', version: '=1' });
+    for (const bad of ['foo==', 'foo=', 'foo=invalid', '@tag', 'foo@']) {
+      expect(() => resolvePackages([], [{ dep: bad, from: ['box'] }]), bad).toThrow(expect.objectContaining({ code: 'PACKAGE_INVALID_DEPENDENCY' }));
+    }
   });
 
   it('parses versioned and virtual provides', () => {
@@ -59,15 +70,51 @@ describe('APKINDEX text', () => {
     expect(() => resolvePackages([{ repo, description: '', signer: null, packages: [nf!] }], [{ dep: 'newfmt', from: ['box'] }])).toThrow(/uninstallable/);
   });
 
+  it('joins repeated D:/p:/i: lines, as apk does', () => {
+    const [pkg] = parseApkIndexText('P:multi\nV:1\np:a=1\nD:x\np:b\nD:!y\ni:z\ni:w\n', repo);
+    expect(pkg!.provides).toEqual([{ name: 'a', version: '1' }, { name: 'b' }]);
+    expect(pkg!.depends.map(formatDep)).toEqual(['x', '!y']);
+    expect(pkg!.installIf.map(formatDep)).toEqual(['z', 'w']);
+  });
+
+  it('refuses packages apk cannot install: another architecture, a tag in an index dependency, a name provided twice', () => {
+    const idx = (stanza: string) => [{ repo, description: '', signer: null, packages: parseApkIndexText(`P:p\nV:1\n${stanza}\n`, repo) }];
+    const uninstallable = expect.objectContaining({ code: 'PACKAGE_UNINSTALLABLE' });
+    expect(() => resolvePackages(idx('A:aarch64'), [{ dep: 'p', from: ['b'] }])).toThrow(/p is built for aarch64, not x86_64/);
+    expect(resolvePackages(idx('A:noarch'), [{ dep: 'p', from: ['b'] }]).packages).toHaveLength(1);
+    expect(() => resolvePackages(idx('D:q@tag'), [{ dep: 'p', from: ['b'] }])).toThrow(uninstallable);
+    expect(() => resolvePackages(idx('p:p'), [{ dep: 'p', from: ['b'] }])).toThrow(uninstallable);
+    expect(() => resolvePackages(idx('p:s=2 s=3'), [{ dep: 'p', from: ['b'] }])).toThrow(uninstallable);
+  });
+
+  it('takes tagged repositories only for name@tag and the dependencies of what came from them', () => {
+    const pkgs = (r: typeof repo & { tag?: string }, text: string) => ({ repo: r, description: '', signer: null, packages: parseApkIndexText(text, r) });
+    const testing = { ...repo, name: 'testing', tag: 'testing' };
+    const idx = [pkgs(repo, 'P:app\nV:1\nD:lib\n\nP:lib\nV:1\n'), pkgs(testing, 'P:app\nV:2\nD:lib>=2 extra\n\nP:lib\nV:2\n\nP:extra\nV:1\n')];
+    const got = (...deps: string[]) => resolvePackages(idx, deps.map((dep) => ({ dep, from: ['b'] }))).packages.map((p) => `${p.pkg.name}${p.tag ? `@${p.tag}` : ''}-${p.pkg.version}`);
+    expect(got('app')).toEqual(['app-1', 'lib-1']);
+    expect(got('app@testing')).toEqual(['app@testing-2', 'extra@testing-1', 'lib@testing-2']);
+    expect(() => got('extra')).toThrow(/extra 1 is only in the repository tagged @testing \(ask for extra@testing\)/);
+    expect(() => got('lib>=2')).toThrow(expect.objectContaining({ code: 'PACKAGE_VERSION_UNAVAILABLE' }));
+  });
+
+  it('backtracks to an older version when the newest cannot be completed', () => {
+    const idx = [{ repo, description: '', signer: null, packages: parseApkIndexText('P:app\nV:2\nD:gone\n\nP:app\nV:1\n', repo) }];
+    expect(resolvePackages(idx, [{ dep: 'app', from: ['b'] }]).packages.map((p) => p.pkg.version)).toEqual(['1']);
+    // When nothing works, the first attempt's error is reported.
+    expect(() => resolvePackages(idx, [{ dep: 'app>1', from: ['b'] }])).toThrow('b → app → gone: not in');
+  });
+
   it('picks virtual providers only through provider_priority, the highest first', () => {
     const pk = (name: string, extra: string) => parseApkIndexText(`P:${name}\nV:1-r0\n${extra}\n`, repo)[0]!;
     const idx = [{ repo, description: '', signer: null, packages: [pk('low', 'p:server\nk:10'), pk('high', 'p:server\nk:200'), pk('none', 'p:server')] }];
     expect(resolvePackages(idx, [{ dep: 'server', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['high']);
     // An explicit request elsewhere wins over the priority (settled before ambiguous deps).
     expect(resolvePackages(idx, [{ dep: 'server', from: ['b'] }, { dep: 'low', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['low']);
-    // Without priorities a single virtual provider is used (busybox's /bin/sh in older branches); several are ambiguous.
+    // Without priorities even a single virtual provider must be asked for (apk's provides14), or be wanted anyway.
     const one = [{ repo, description: '', signer: null, packages: [pk('none', 'p:server')] }];
-    expect(resolvePackages(one, [{ dep: 'server', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['none']);
+    expect(() => resolvePackages(one, [{ dep: 'server', from: ['b'] }])).toThrow('b → server: a virtual package provided by none, none preferred');
+    expect(resolvePackages(one, [{ dep: 'server', from: ['b'] }, { dep: 'none', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['none']);
     const two = [{ repo, description: '', signer: null, packages: [pk('none', 'p:server'), pk('other', 'p:server')] }];
     expect(() => resolvePackages(two, [{ dep: 'server', from: ['b'] }])).toThrow('b → server: a virtual package provided by none, other, none preferred');
   });

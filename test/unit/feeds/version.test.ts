@@ -65,6 +65,9 @@ describe('satisfies', () => {
     ['1.4', '>', '1.3', true], ['1.3_rc1', '>=', '1.3', false], ['1.3_p1', '>=', '1.3', true],
     ['1.2.3-r4', '~', '1.2', true], ['1.2.3-r4', '~', '1.2.3', true], ['1.20', '~', '1.2', false], ['1.3', '~', '1.2', false],
     ['1.2-r5', '~', '1.2', true], ['2.0', '~', '2', true],
+    // apk's fuzzy bounds: "greater (less) than, or matching the prefix"; 2.5_rc1 only passes through the prefix.
+    ['2.10', '>~', '2.5', true], ['2.5_rc1', '>~', '2.5', true], ['2.5_rc1', '>=', '2.5', false], ['2.4', '>~', '2.5', false],
+    ['2.5.3', '<~', '2.5', true], ['2.5.3', '<=', '2.5', false], ['2.6', '<~', '2.5', false], ['2.4', '<~', '2.5', true],
   ] as const)('%s %s %s → %s', (v, op, ref, ok) => {
     expect(satisfies(v, op, ref)).toBe(ok);
   });
