@@ -53,7 +53,8 @@ export function describePlan(plan: BuildPlan): string {
     lines.push(`Recipe     official image: ${o.os} ${o.version} ${o.arch} ${o.image} (verified with ${o.verification}${o.signifyKey ? `, ${o.signifyKey}` : ''})`);
     if (o.packages.length) lines.push(`Packages   after install: ${o.packages.join(', ')}`);
   } else {
-    lines.push(`Feed       ${plan.feed?.name} ${plan.feed?.branch} ${plan.feed?.arch} (${plan.feed?.repositories.join(', ')})`);
+    const tagged = (plan.feed?.tagged ?? []).map((t) => `; @${t.tag}: ${t.repository} of ${t.branch}`).join('');
+    lines.push(`Feed       ${plan.feed?.name} ${plan.feed?.branch} ${plan.feed?.arch} (${plan.feed?.repositories.join(', ')}${tagged})`);
     lines.push(`Packages   ${plan.packages.map((p) => p.name).join(', ')}`);
     lines.push(`Services   ${plan.services.map((s) => s.name).join(', ') || '(none)'}`);
     const fs = plan.filesystems!;
