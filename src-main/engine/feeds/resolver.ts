@@ -145,13 +145,14 @@ export class ProviderIndex {
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /**
- * The hash a `Q1…=` checksum decodes to, as a string: the last base64 digit of a 20-byte value carries two
- * padding bits that decoders ignore, so they are cleared (apk's suite has two such "different" values).
+ * The hash a `Q1…=` checksum decodes to, as a string. The last base64 digit of a 20-byte value carries two
+ * padding bits that decoders ignore; encoders write them as zero, so only a hand-made value (apk's suite has
+ * two) needs them cleared. Real checksums come back unchanged, without allocating.
  */
 function identity(checksum: string): string {
-  if (checksum.length !== 30 || !checksum.startsWith('Q1') || !checksum.endsWith('=')) return checksum;
+  if (checksum.length !== 30 || checksum.charCodeAt(29) !== 61 /* = */) return checksum;
   const last = B64.indexOf(checksum[28]!);
-  return last < 0 ? checksum : checksum.slice(0, 28) + B64[last & 0x3c]!;
+  return last < 0 || (last & 3) === 0 ? checksum : `${checksum.slice(0, 28)}${B64[last & 0x3c]!}=`;
 }
 
 function findBrokenReason(pkg: ApkPackage): string | null {
