@@ -58,6 +58,8 @@ export class ProviderIndex {
   readonly providers = new Map<string, Candidate[]>();
   readonly installIfPackages: ApkPackage[] = [];
   readonly repos: ApkIndex['repo'][];
+  /** Tags of the repositories the packages come from. */
+  readonly tags = new Set<string>();
   private readonly broken = new Map<ApkPackage, string | null>();
 
   constructor(indexes: ApkIndex[]) {
@@ -72,6 +74,7 @@ export class ProviderIndex {
           if (seen.has(id)) continue;
           seen.add(id);
         }
+        if (pkg.repo.tag !== undefined) this.tags.add(pkg.repo.tag);
         this.add(pkg.name, { pkg, version: pkg.version, repoOrder, seq });
         for (const p of pkg.provides) this.add(p.name, { pkg, version: p.version, repoOrder, seq });
         if (pkg.installIf.length) this.installIfPackages.push(pkg);
@@ -242,6 +245,12 @@ function parseRequests(requests: PackageRequest[]): Pending[] {
 export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: PackageRequest[], opts: ResolveOptions = {}): Resolution {
   const index = indexes instanceof ProviderIndex ? indexes : new ProviderIndex(indexes);
   const parsed = parseRequests(requests);
+  // apk would quietly use the untagged repositories for an unknown tag; for an image a typo must not pass.
+  const unknownTag = parsed.find((p) => p.dep.tag !== undefined && !index.tags.has(p.dep.tag));
+  if (unknownTag) {
+    throw new NexusError('PACKAGE_NOT_FOUND', `${[...unknownTag.chain, formatDep(unknownTag.dep)].join(' → ')}: no repository tagged @${unknownTag.dep.tag} in ${describe(index, opts)}`,
+      'Add the tagged repository to the feed, or fix the tag.');
+  }
   let decisions: number[] = [];
   let first: Failure | undefined;
   const culprits = new Set<string>();
@@ -353,9 +362,18 @@ class Attempt {
       this.fail('PACKAGE_AMBIGUOUS', [...chain, formatDep(dep)], `a virtual package provided by ${names}, none preferred`, 'Add the provider you want to the Box\'s packages.', chain);
     }
     if (mode === 'forced' && auto.some((c) => c.pkg.name !== auto[0]!.pkg.name)) return false;
+    const viable = this.withoutClashes(auto, p);
+    const ranked = viable.length > 1 ? this.rank(viable, p) : viable;
+    const pick = ranked[this.decide(ranked.length, (k) => ranked[k]!.pkg.name)]!;
+    this.choose(pick.pkg, chain, false, new Set(this.allowedFor(p)));
+    return true;
+  }
+
+  /** The candidates that fit the selection; fails with every clash (and the packages behind them) when none does. */
+  private withoutClashes(cands: Candidate[], p: Pending): Candidate[] {
     const reasons: string[] = [];
-    const culprits = [...chain];
-    const viable = auto.filter((c) => {
+    const culprits = [...p.chain];
+    const viable = cands.filter((c) => {
       const other = this.chosen.get(c.pkg.name);
       const why = other ? { reason: `${c.pkg.name} ${other.pkg.version} is already selected`, with: [other] } : this.conflictWith(c.pkg);
       if (why) {
@@ -365,12 +383,9 @@ class Attempt {
       return !why;
     });
     if (viable.length === 0) {
-      this.fail('PACKAGE_CONFLICT', [...chain, formatDep(dep)], [...new Set(reasons)].join('; '), 'Remove one of the conflicting packages from the Box or its fragments.', culprits);
+      this.fail('PACKAGE_CONFLICT', [...p.chain, formatDep(p.dep)], [...new Set(reasons)].join('; '), 'Remove one of the conflicting packages from the Box or its fragments.', culprits);
     }
-    const ranked = viable.length > 1 ? this.rank(viable, p) : viable;
-    const pick = ranked[this.decide(ranked.length, (k) => ranked[k]!.pkg.name)]!;
-    this.choose(pick.pkg, chain, false, new Set(this.allowedFor(p)));
-    return true;
+    return viable;
   }
 
   /** Index of the alternative to take; records a choice point when there is more than one. */

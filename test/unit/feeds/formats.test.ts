@@ -96,6 +96,8 @@ describe('APKINDEX text', () => {
     expect(got('app@testing')).toEqual(['app@testing-2', 'extra@testing-1', 'lib@testing-2']);
     expect(() => got('extra')).toThrow(/extra 1 is only in the repository tagged @testing \(ask for extra@testing\)/);
     expect(() => got('lib>=2')).toThrow(expect.objectContaining({ code: 'PACKAGE_VERSION_UNAVAILABLE' }));
+    // A tag no repository has is a typo, not a request for the untagged package.
+    expect(() => got('app@tesitng')).toThrow('b → app@tesitng: no repository tagged @tesitng in');
   });
 
   it('backtracks to an older version when the newest cannot be completed', () => {
