@@ -4,6 +4,7 @@
  */
 import type { PipelineEvent } from '../../src-shared/progress';
 import type { BuildPlan } from '../../src-shared/plan';
+import type { ConsoleCommandResult, ConsoleSessionPlan } from './vm/console-session';
 
 export interface BuildOptions {
   signal?: AbortSignal;
@@ -18,6 +19,8 @@ export interface BuildOptions {
   lockFile?: string;
   /** Boot the result in QEMU and wait for the marker. */
   bootTest?: boolean;
+  /** With bootTest: then log in on the serial console and run these commands (what a user does next). */
+  bootTestSession?: ConsoleSessionPlan;
   /** Seconds since the epoch for reproducible timestamps (default: SOURCE_DATE_EPOCH env, else a fixed epoch from the plan). */
   sourceDateEpoch?: number;
   /** Also write compressed copies. */
@@ -38,6 +41,6 @@ export interface BuildResult {
   size: number;
   files: BuildOutputFile[];
   packageCount: number;
-  bootTest?: { passed: boolean; seconds: number; log: string };
+  bootTest?: { passed: boolean; seconds: number; log: string; reason?: string; commands?: ConsoleCommandResult[] };
   warnings: string[];
 }

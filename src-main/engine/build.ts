@@ -59,13 +59,14 @@ function compressStage(kinds: Array<'zst' | 'xz'>): Stage<Packed, Packed> {
   };
 }
 
-function bootTestStage(): Stage<Packed, Packed> {
+function bootTestStage(session: BuildOptions['bootTestSession']): Stage<Packed, Packed> {
   return {
     id: 'boot-test',
     title: 'Boot test in QEMU',
     async run(state, ctx) {
-      const r = await bootTest(state.result!.image, { arch: state.plan.arch, signal: ctx.signal, onLine: (l) => ctx.log('debug', l) });
-      state.bootTest = { passed: r.passed, seconds: r.seconds, log: r.log };
+      const r = await bootTest(state.result!.image, { arch: state.plan.arch, signal: ctx.signal, onLine: (l) => ctx.log('debug', l), ...(session ? { session } : {}) });
+      state.bootTest = { passed: r.passed, seconds: r.seconds, log: r.log, ...(r.reason ? { reason: r.reason } : {}), ...(r.commands ? { commands: r.commands } : {}) };
+      for (const c of r.commands ?? []) ctx.log('info', `console: ${c.command} → exit ${c.status}`);
       ctx.log(r.passed ? 'info' : 'error', r.passed ? `boot marker after ${r.seconds.toFixed(1)} s: ${r.markerLine}` : `boot test failed: ${r.reason}`);
       state.extraFiles ??= [];
       state.extraFiles.push({ kind: 'console-log', path: r.log, size: (await stat(r.log)).size });
@@ -88,7 +89,7 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
     .then(toCompose(options))
     .then(configureStage).then(initramfsStage).then(filesystemsStage).then(bootStage).then(packStage as Stage<ComposeState, Packed>);
   if (options.compress?.length) p = p.then(compressStage(options.compress));
-  if (options.bootTest) p = p.then(bootTestStage());
+  if (options.bootTest) p = p.then(bootTestStage(options.bootTestSession));
   const s = await p.run(plan, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
   const r = s.result!;
   return {

@@ -10,7 +10,7 @@ import type { BuildOptions, BuildResult } from '../../src-main/engine/build-type
 import { loadCatalog } from '../../src-main/engine/catalog/load';
 import { parsePartitionTable, type ParsedTable } from '../../src-main/engine/image/partition-table';
 import { resolvePlan } from '../../src-main/engine/plan/resolve';
-import { CustomizationSchema, type CustomizationInput } from '../../src-shared/customization';
+import type { CustomizationInput } from '../../src-shared/customization';
 import type { PipelineEvent } from '../../src-shared/progress';
 import type { BuildPlan } from '../../src-shared/plan';
 import { debianTestFeed, testCacheRoot, type FeedArch, type TestFeed } from './debian-test-feed';
@@ -27,7 +27,8 @@ export function sharedNexusCache(name: string): string {
 }
 
 export async function planFor(profile: string, target: string, output: string, customization?: CustomizationInput): Promise<BuildPlan> {
-  return resolvePlan(await loadCatalog(), { profile, target, output, ...(customization ? { customization: CustomizationSchema.parse(customization) } : {}) });
+  // The input as the CLI and the app send it: defaults (the host name is the Box's) are the plan's to fill in.
+  return resolvePlan(await loadCatalog(), { profile, target, output, ...(customization ? { customization } : {}) });
 }
 
 export interface TestBuild {
@@ -46,6 +47,35 @@ export async function buildFromTestFeed(plan: BuildPlan, opts: BuildOptions & { 
   const result = await buildImage(plan, { mirror: feed.mirror, keysDir: feed.keysDir, ...rest, onEvent: (e) => { events.push(e); opts.onEvent?.(e); } });
   const reused = events.filter((e) => e.type === 'log' && /: reused from cache$/.test(e.message)).map((e) => (e.type === 'log' ? e.message.split(':')[0]! : ''));
   return { result, events, reused };
+}
+
+/**
+ * A user as a person would create one (a SHA-512 crypt hash, as `openssl passwd -6` or the app makes), and what
+ * they do first on the console: log in and look around. The salt is fixed so the plan (and every stage cache)
+ * stays the same between runs.
+ */
+export const TEST_LOGIN = {
+  user: 'ada',
+  password: 'nexus-test-password',
+  passwordHash: '$6$nexustestsalt$NQ5TG78BrxYhodQCV2EdFN887qXbXXbtKTJu77.aTEAl5BjIXV57zECHWqKdrd36HZT2V5U5uCPb6ryH23smc0',
+} as const;
+
+/** A user account, and root unlocked with the same password (a rescue system's administrator logs in as root). */
+export const TEST_USER = { user: { name: TEST_LOGIN.user, passwordHash: TEST_LOGIN.passwordHash }, rootPasswordHash: TEST_LOGIN.passwordHash };
+
+/** Log in (as root by default: dinitctl talks to the system instance) and run these commands after the boot marker. */
+export function consoleSession(commands: string[], user: string = 'root') {
+  return { login: { user, password: TEST_LOGIN.password }, commands };
+}
+
+/** What a user checks first on a booted Box: the mounts, the service manager's binary and its services. */
+export const FIRST_COMMANDS = ['mount', 'ls /usr/sbin/dinit', 'dinitctl list', 'id'];
+
+/** The output of a command run on the console by the boot test (throws when it was not run). */
+export function commandOutput(build: TestBuild, command: string): { output: string; status: number } {
+  const c = build.result.bootTest?.commands?.find((x) => x.command === command);
+  if (!c) throw new Error(`"${command}" was not run on the console (boot test: ${build.result.bootTest?.reason ?? 'no session'})`);
+  return c;
 }
 
 export async function readTable(image: string): Promise<ParsedTable> {

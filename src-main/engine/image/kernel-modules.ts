@@ -119,13 +119,33 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
       softdeps.set(normalizeModule(m[1]!), m[2]!.split(/\s+/).filter(Boolean).map((n) => aliases.get(n) ?? normalizeModule(n)));
     }
   }
+  // Without a shipped modules.alias, a softdep that names an alias ("crc32c") is found the way depmod would: from
+  // every module's own .modinfo (read once, only when such a name comes up). The generic C implementation is
+  // preferred over CPU-specific ones (crc32c-intel needs SSE4.2, which QEMU's default TCG CPU lacks).
+  let modinfoAliases: Map<string, string> | null = null;
+  const viaModinfo = async (alias: string): Promise<string | undefined> => {
+    if (!modinfoAliases) {
+      modinfoAliases = new Map();
+      const all = new Map<string, string[]>();
+      for (const [mod, file] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
+        for (const a of parseModinfoAliases(await moduleBytes(file, manifest.get(file)!))) all.set(a, [...(all.get(a) ?? []), mod]);
+      }
+      for (const [a, mods] of all) modinfoAliases.set(a, mods.find((m) => m.includes('generic')) ?? mods[0]!);
+    }
+    return modinfoAliases.get(alias);
+  };
+  const resolveSoft = async (n: string): Promise<string> => {
+    const direct = aliases.get(n) ?? normalizeModule(n);
+    if (byName.has(direct) || builtinSet.has(direct) || aliasEntry) return direct;
+    return (await viaModinfo(n)) ?? direct;
+  };
   const depsOf = async (name: string): Promise<string[]> => {
-    const soft = softdeps.get(name) ?? [];
+    const soft = await Promise.all((softdeps.get(name) ?? []).map(resolveSoft));
     if (depMap.has(name)) return [...soft, ...depMap.get(name)!];
     // No modules.dep (or the module is not in it): read the module's own .modinfo, as depmod would.
     const file = byName.get(name)!;
     const bytes = await moduleBytes(file, manifest.get(file)!);
-    const pre = softdeps.has(name) ? [] : parseModinfoSoftdepPre(bytes).map((n) => aliases.get(n) ?? normalizeModule(n));
+    const pre = softdeps.has(name) ? [] : await Promise.all(parseModinfoSoftdepPre(bytes).map(resolveSoft));
     return [...soft, ...pre, ...parseModinfoDepends(bytes).map(normalizeModule)];
   };
   const order: string[] = [];

@@ -35,9 +35,12 @@ type Step =
   | { kind: 'await-end'; index: number };
 
 const END = /__NX_END_(\d+)__/;
+/** Terminal control sequences (colours, ash's cursor-position query ESC[6n) carry no text a test reads. */
+const ANSI = /\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Z0-9]|[=>])/g;
 
 export class ConsoleSession {
   private buffer = '';
+  private partial = '';
   /** Offset in `buffer` from which the current step looks for its prompt or marker. */
   private from = 0;
   private step: Step = { kind: 'await-login-prompt' };
@@ -59,7 +62,11 @@ export class ConsoleSession {
   /** Feeds console output; advances through login and commands as far as the text allows. */
   feed(text: string): void {
     if (this.finished) return;
-    this.buffer += text.replace(/\r/g, '');
+    // A control sequence split across chunks is held back until it is complete.
+    const pending = this.partial + text;
+    const cut = /\x1b[[()]?[0-9;?=]*$/.exec(pending);
+    this.partial = cut ? cut[0] : '';
+    this.buffer += (cut ? pending.slice(0, cut.index) : pending).replace(/\r/g, '').replace(ANSI, '');
     for (let progressed = true; progressed && !this.finished; ) progressed = this.advance();
   }
 
@@ -133,8 +140,9 @@ export class ConsoleSession {
         if (!m) return false;
         const command = this.plan.commands[this.step.index]!;
         const lines = rest.slice(0, m.index).split('\n');
-        // Drop everything up to and including the echoed command line, and the prompt left before the marker.
-        const echoed = lines.findIndex((l) => l.includes('__NX_END_$?__'));
+        // Drop everything up to and including the echoed command line (echoed twice when typed ahead: once by
+        // the terminal, once by the shell's line editor after its prompt), and the prompt left before the marker.
+        const echoed = lines.findLastIndex((l) => l.includes('__NX_END_$?__'));
         const body = lines.slice(echoed + 1);
         if (body.length && !body[body.length - 1]!.trim()) body.pop();
         this.results.push({ command, output: body.join('\n').trim(), status: Number(m[1]) });

@@ -21,16 +21,18 @@ function farEnd(opts: { password: string; flushTypeAhead?: boolean }) {
         return '\r\nLogin incorrect\r\ntinybox login: ';
       }
       stage = 'shell';
-      return '\r\nWelcome to Nexus.\r\ntinybox:~$ ';
+      // BusyBox ash asks the terminal for the cursor position (ESC[6n) right after its prompt.
+      return '\r\nWelcome to Nexus.\r\ntinybox:~$ \x1b[6n';
     }
     const [cmd] = line.split('; echo __NX_END_$?__');
     const answers: Record<string, [string, number]> = {
       mount: ['rootfs on / type rootfs (rw)\r\nproc on /proc type proc (rw,nosuid,nodev,noexec,relatime)\r\n', 0],
-      'ls /usr/sbin/dinit': ['/usr/sbin/dinit\r\n', 0],
+      'ls /usr/sbin/dinit': ['\x1b[1;32m/usr/sbin/dinit\x1b[m\r\n', 0],
       'ls /nope': ['ls: /nope: No such file or directory\r\n', 1],
     };
     const [text, status] = answers[cmd!] ?? ['', 127];
-    return `${line}\r\n${text}__NX_END_${status}__\r\ntinybox:~$ `;
+    // The terminal echoes typed-ahead input, then the shell's line editor shows it again after its prompt.
+    return `${line}\r\ntinybox:~$ ${line}\r\n${text}__NX_END_${status}__\r\ntinybox:~$ \x1b[6n`;
   };
   return { out, respond };
 }
