@@ -39,9 +39,15 @@
  *   EFI stub / boot manager (host's for x86_64, systemd-boot-efi debs for arm64/riscv64). STAND-IN payload.
  * - u-boot-starfive (riscv64): metadata from alpine-facts.md (2026.04); payload: Debian's SPL and FIT. STAND-IN.
  * - cryptsetup, f2fs-tools, wireguard-tools-wg and their closure (cryptsetup-libs, device-mapper-libs, json-c,
- *   libblkid, libcrypto3, libeconf, libuuid, popt, f2fs-tools-libs), x86_64 only: real v3.23.4 metadata. Payload:
- *   STAND-IN: the host's Debian veritysetup / mkfs.f2fs with their glibc closure (in cryptsetup / f2fs-tools), a
- *   script for wg, a STAND-IN note in each library package.
+ *   libblkid, libcrypto3, libeconf, libuuid, popt, f2fs-tools-libs): real v3.23.4 metadata (so: names renamed for
+ *   aarch64/riscv64). Payload: STAND-IN, a script for wg, a STAND-IN note in each library package, and in cryptsetup /
+ *   f2fs-tools Debian's glibc-linked veritysetup (+ cryptsetup) / mkfs.f2fs with the ELF closure they load, at
+ *   Debian's paths (/usr/sbin, /usr/lib/<triplet>/, the loader at its PT_INTERP path /lib/ld-linux-…):
+ *   x86_64: the host's (bookworm) binaries and libraries, as ldd lists them.
+ *   aarch64, riscv64: that architecture's trixie packages: cryptsetup-bin and f2fs-tools and their Depends closure,
+ *   resolved from the downloaded Packages index at run time (never pinned: debian-apt.ts dependencyClosure), the
+ *   feed's cache keyed on every resolved name=version; the files are the binaries' DT_NEEDED closure (read from
+ *   the ELF files themselves), so the initramfs can run veritysetup on that architecture.
  * - toybox (edge/testing): metadata from alpine-facts.md (0.8.13, only /bin/toybox, no scripts). Payload: STAND-IN,
  *   Debian's static busybox binary (Debian's toybox is linked against glibc).
  * Borrowed payloads are marked: descriptions start with "STAND-IN", and where Alpine's file list is unknown a
@@ -59,16 +65,25 @@ import { gzipSync } from 'node:zlib';
 import { alpineTestdata } from './alpine-testdata';
 import { metaFromStanza, minirootfs, readRealApk, realIndexV3234, type ReplicaArch } from './alpine-real';
 import { debs as aptDebs, kernelForFeed, type AptContext, type DebArch, type ResolvedDeb } from './debian-apt';
-import { buildDinit, dinitTarball, DINIT_BINARIES } from './dinit-build';
+import { buildDinit, dinitTarball, DINIT_BINARIES, DINIT_RECIPE } from './dinit-build';
 import { writeApkRepo, type ApkFileSpec, type ApkPackageSpec, type TestSigningKey, type WrittenApkRepo } from './apk-repo';
 import { parseModinfoAliases, parseModinfoDepends, parseModinfoSoftdepPre } from '../../src-main/engine/image/kernel-modules';
 
 export type FeedArch = ReplicaArch;
 const DEB_ARCH: Record<FeedArch, DebArch> = { x86_64: 'amd64', aarch64: 'arm64', riscv64: 'riscv64' };
+/** Debian's multiarch triplet of each feed arch (its libraries live in /usr/lib/<triplet>/). */
+const TRIPLET: Record<FeedArch, string> = { x86_64: 'x86_64-linux-gnu', aarch64: 'aarch64-linux-gnu', riscv64: 'riscv64-linux-gnu' };
+/** Debian packages whose binaries are the payloads of Alpine's cryptsetup / f2fs-tools on aarch64 and riscv64. */
+const TOOL_DEBS = ['cryptsetup-bin', 'f2fs-tools'];
+/** Alpine package → the Debian binaries (trixie paths) that stand in for it. */
+const TOOL_BINARIES: Record<string, string[]> = { cryptsetup: ['usr/sbin/veritysetup', 'usr/sbin/cryptsetup'], 'f2fs-tools': ['usr/sbin/mkfs.f2fs'] };
 /** Modules any Box/board in the catalog may ask for; the feed carries these and their dependencies only. */
 const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block'];
-/** Bump to rebuild cached feeds after changing this file. 8: the Alpine replica (branch v3.24 + edge/testing). */
-const FEED_VERSION = 8;
+/**
+ * Bump to rebuild cached feeds after changing this file. 8: the Alpine replica (branch v3.24 + edge/testing).
+ * 9: cryptsetup, f2fs-tools and wireguard-tools-wg (+ closure) on aarch64/riscv64, with that arch's Debian binaries.
+ */
+const FEED_VERSION = 9;
 export const FEED_BRANCH = 'v3.24';
 /** Repository → branch directory of the feed (testing exists only on edge). */
 export const FEED_REPOSITORIES: Record<string, string> = { main: FEED_BRANCH, community: FEED_BRANCH, testing: 'edge' };
@@ -97,13 +112,16 @@ export function factsMeta(arch: FeedArch) {
   };
 }
 
+/** cryptobox's tools and their Alpine closure (metadata from the v3.23.4 index on every arch). */
+const CRYPTOBOX_TOOLS = ['cryptsetup', 'cryptsetup-libs', 'device-mapper-libs', 'json-c', 'libblkid', 'libcrypto3', 'libeconf', 'libuuid', 'popt',
+  'f2fs-tools', 'f2fs-tools-libs', 'wireguard-tools-wg'];
+
 /** Packages whose metadata is the real v3.23.4 index's (arch-renamed so: names for aarch64/riscv64). */
 export const FROM_V3234_INDEX = {
   all: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub'],
-  x86_64: ['linux-virt', 'linux-lts', 'cryptsetup', 'cryptsetup-libs', 'device-mapper-libs', 'json-c', 'libblkid', 'libcrypto3', 'libeconf', 'libuuid', 'popt',
-    'f2fs-tools', 'f2fs-tools-libs', 'wireguard-tools-wg'],
-  aarch64: ['systemd-boot'],
-  riscv64: [] as string[],
+  x86_64: ['linux-virt', 'linux-lts', ...CRYPTOBOX_TOOLS],
+  aarch64: ['systemd-boot', ...CRYPTOBOX_TOOLS],
+  riscv64: [...CRYPTOBOX_TOOLS],
 };
 
 export function testCacheRoot(): string {
@@ -214,6 +232,57 @@ async function hostBinaryFiles(binaries: Array<{ host: string; path: string }>):
     }
   }
   return [...files.values()];
+}
+
+/**
+ * Binaries of an extracted Debian tree and the ELF closure they load (PT_INTERP, DT_NEEDED, read from the files),
+ * at Debian's paths: libraries where their packages put them (/usr/lib/<triplet>/, symlinks kept), the loader also
+ * at its PT_INTERP path (/lib/ld-linux-…; on merged-/usr Debian that is /usr/lib/…, so a symlink here).
+ */
+async function debBinaryFiles(tree: string, binaries: string[], triplet: string): Promise<ApkFileSpec[]> {
+  const files = new Map<string, ApkFileSpec>();
+  const searchDirs = [`usr/lib/${triplet}`, `lib/${triplet}`, 'usr/lib', 'lib'];
+  const kind = async (rel: string) => (await lstat(join(tree, rel)).catch(() => undefined));
+  const add = async (rel: string): Promise<void> => {
+    if (files.has(rel)) return;
+    let st = await kind(rel);
+    if (!st && /^(lib|bin|sbin)\//.test(rel) && (await kind(`usr/${rel}`))) {
+      // Merged /usr: Debian ships usr/lib/…; the path the ELF names (PT_INTERP) becomes a link to the real file.
+      const real = await realInTree(tree, `usr/${rel}`);
+      files.set(rel, { path: rel, type: 'symlink', target: relative(dirname(rel), real) });
+      return add(real);
+    }
+    if (!st) throw new Error(`the Debian packages for the feed have no ${rel}`);
+    if (st.isSymbolicLink()) {
+      const target = await readlink(join(tree, rel));
+      files.set(rel, { path: rel, type: 'symlink', target });
+      return add(target.startsWith('/') ? target.slice(1) : join(dirname(rel), target));
+    }
+    const content = await readFile(join(tree, rel));
+    files.set(rel, { path: rel, content, mode: st.mode & 0o7777 });
+    const deps = readElfDeps(content);
+    if (!deps) return;
+    if (deps.interp) await add(deps.interp.slice(1));
+    for (const lib of deps.needed) {
+      let hit: string | undefined;
+      for (const d of searchDirs) if (!hit && (await kind(`${d}/${lib}`))) hit = `${d}/${lib}`;
+      if (!hit) throw new Error(`${rel} needs ${lib}, which none of the Debian packages extracted for the feed has`);
+      await add(hit);
+    }
+  };
+  for (const b of binaries) await add(b);
+  return [...files.values()].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** The path (relative to tree) a path in an extracted tree resolves to, following symlinks. */
+async function realInTree(tree: string, rel: string): Promise<string> {
+  for (let i = 0; i < 40; i++) {
+    const st = await lstat(join(tree, rel));
+    if (!st.isSymbolicLink()) return rel;
+    const t = await readlink(join(tree, rel));
+    rel = t.startsWith('/') ? t.slice(1) : join(dirname(rel), t);
+  }
+  throw new Error(`symlink loop at ${rel}`);
 }
 
 const note = (name: string, what: string): ApkFileSpec => ({ path: `usr/share/doc/${name}/STAND-IN`, content: `${STAND_IN_NOTE}\n${what}\n`, mode: 0o644 });
@@ -424,7 +493,7 @@ export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: stri
 async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
   const key = await cachedKey(root);
   const ctx: AptContext = { root, debArch: DEB_ARCH[arch] };
-  const dinitSha = createHash('sha256').update(await readFile(dinitTarball())).digest('hex');
+  const dinitSha = `${createHash('sha256').update(await readFile(dinitTarball())).digest('hex')}-r${DINIT_RECIPE}`;
   const dirFor = (k: ResolvedDeb) => join(root, feedDirName(arch, k, key.publicPem, dinitSha));
   const kernel = await kernelForFeed(ctx, (k) => existsSync(join(dirFor(k), 'done')));
   const feedDir = dirFor(kernel);

@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 
 export type DinitArch = 'x86_64' | 'aarch64' | 'riscv64';
 export const DINIT_BINARIES = ['dinit', 'dinitctl', 'dinitcheck'] as const;
+/** Bump when the build recipe changes: cached binaries of an older recipe are rebuilt. */
+export const DINIT_RECIPE = 2;
+
 const CROSS: Record<DinitArch, string> = { x86_64: '', aarch64: 'aarch64-linux-gnu-', riscv64: 'riscv64-linux-gnu-' };
 
 export function dinitTarball(): string {
@@ -37,7 +40,7 @@ export interface BuiltDinit {
 export async function buildDinit(arch: DinitArch, cacheRoot: string): Promise<BuiltDinit> {
   const tarball = dinitTarball();
   const sha = createHash('sha256').update(await readFile(tarball)).digest('hex');
-  const dir = join(cacheRoot, `dinit-${sha.slice(0, 16)}-${arch}`);
+  const dir = join(cacheRoot, `dinit-${sha.slice(0, 16)}-${arch}-r${DINIT_RECIPE}`);
   if (existsSync(join(dir, 'done'))) return { dir, tarballSha256: sha, buildSeconds: 0 };
   const cross = CROSS[arch];
   const cxx = `${cross}g++`;
@@ -51,8 +54,12 @@ export async function buildDinit(arch: DinitArch, cacheRoot: string): Promise<Bu
   try {
     await execa('tar', ['-xzf', tarball, '-C', work]);
     const src = join(work, 'dinit-0.22.1');
-    // As Alpine configures it (--exec-prefix=/usr: the binaries live in /usr/sbin); static so it needs no C++ runtime.
-    await execa('make', ['-j2', `CXX=${cxx}`, 'CXX_FOR_BUILD=g++', 'LDFLAGS_BASE=-static', 'SBINDIR=/usr/sbin'], { cwd: src, env: { LC_ALL: 'C' } });
+    // As Alpine configures it (--exec-prefix=/usr: the binaries live in /usr/sbin; Linux: the control socket is
+    // /run/dinitctl — a cross build left to guess the platform gets the BSDs' /var/run/dinitctl, which does not
+    // exist before /var is set up); static so it needs no C++ runtime.
+    const configure = ['--platform=Linux', '--exec-prefix=/usr', '--sbindir=/usr/sbin', '--syscontrolsocket=/run/dinitctl', `CXX=${cxx}`, 'LDFLAGS_BASE=-static'];
+    await execa('./configure', [...configure, ...(cross ? ['CXX_FOR_BUILD=g++'] : [])], { cwd: src, env: { LC_ALL: 'C' } });
+    await execa('make', ['-j2'], { cwd: src, env: { LC_ALL: 'C' } });
     const tmp = await mkdtemp(join(cacheRoot, `.dinit-${arch}-`));
     for (const b of DINIT_BINARIES) {
       // 0.22.1 builds "dinit-check"; Alpine's 0.21.0 package (alpine-facts.md) names it /usr/sbin/dinitcheck.
