@@ -2,7 +2,7 @@
  * Board layouts that QEMU cannot boot here (Raspberry Pi 5, VisionFive 2), checked by reading them back:
  * partition table, FAT contents with mtools, config.txt / extlinux.conf, device trees, SPL and FIT in their
  * partitions; plus real boots of tinybox on qemu-riscv64 (OpenSBI + U-Boot reading the same extlinux layout) and on
- * qemu-arm64 (AAVMF UEFI firmware, systemd-boot, a BLS entry).
+ * qemu-arm64 (AAVMF UEFI firmware, systemd-boot, a BLS entry), each followed by a login on the serial console.
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianTestFeed } from '../../support/debian-test-feed';
-import { buildFromTestFeed, extractPartition, planFor, readTable, sharedNexusCache } from '../../support/image-build';
+import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIRST_COMMANDS, planFor, readTable, sharedNexusCache, TEST_USER } from '../../support/image-build';
 
 let dir: string;
 const MT = { env: { MTOOLS_SKIP_CHECK: '1' } };
@@ -89,10 +89,15 @@ describe('tinybox boots in QEMU on the other architectures', () => {
   it.each([
     ['qemu-riscv64', 'OpenSBI and U-Boot from extlinux.conf'],
     ['qemu-arm64', 'UEFI (AAVMF) and systemd-boot'],
-  ])('%s: through %s to the marker', async (board) => {
+  ])('%s: through %s to the marker, then a console login runs the real dinit and BusyBox', async (board) => {
     const img = join(dir, `${board}.img`);
-    const b = await buildFromTestFeed(await planFor('tinybox', board, img), { bootTest: true });
+    const b = await buildFromTestFeed(await planFor('tinybox', board, img, TEST_USER), { bootTest: true, bootTestSession: consoleSession(FIRST_COMMANDS) });
+    expect(b.result.bootTest?.reason).toBeUndefined();
     expect(b.result.bootTest?.passed).toBe(true);
     expect(await readFile(join(dir, `${board}.console.log`), 'utf8')).toMatch(new RegExp(`NEXUS-BOOT-OK box=tinybox board=${board}`));
-  }, 240_000);
+    expect(commandOutput(b, 'mount').output).toMatch(/^devtmpfs on \/dev type devtmpfs/m);
+    expect(commandOutput(b, 'ls /usr/sbin/dinit')).toMatchObject({ output: '/usr/sbin/dinit', status: 0 });
+    expect(commandOutput(b, 'dinitctl list').output).toMatch(/^\[\{\+\}\s*\] getty-serial \(pid: \d+\)$/m);
+    expect(commandOutput(b, 'id').output).toMatch(/^uid=0\(root\)/);
+  }, 400_000);
 });
