@@ -10,11 +10,11 @@
  * readApkIndex / verifyApkFile for single files, compareVersions for Alpine versions,
  * exportCache/importCache for the offline bundle.
  *
- * What apk does that this does not (none of it matters for building fresh Box images):
- * - apk's solver backtracks and scores whole solutions; this one is greedy (ambiguous choices last),
- *   fails with the conflicting names instead of searching alternatives.
+ * The resolver agrees with apk-tools' own solver suite on every fresh-root `add` case, tagged repositories
+ * (`name@testing`) included; where it deliberately differs (an unknown tag fails instead of being ignored) the
+ * feeds README says why. What apk does that this does not (none of it matters for building fresh Box images):
  * - No upgrade/installed-database logic (fresh images only): no `replaces` for already-installed
- *   packages, no `.pre-upgrade`/`.post-upgrade`, no world file pinning by `@tag` repositories.
+ *   packages, no `.pre-upgrade`/`.post-upgrade`.
  * - Install scripts and triggers are never run on the host: their effects are read here and applied, emulated,
  *   deferred to first boot or refused by the image stage (image/script-effects.ts).
  * - No APK v3 (ADB) packages or indexes, no DSA signatures, no `X:`-style SHA-256 identities in indexes.
