@@ -137,6 +137,47 @@ export function resolveKernel(ctx: AptContext, refresh = false): Promise<Resolve
   return resolveMeta(ctx, KERNEL_META[ctx.debArch], refresh);
 }
 
+/** Every stanza of the downloaded indexes, by package name, and the names each virtual package is provided by. */
+async function indexPackages(ctx: AptContext): Promise<{ pkgs: Map<string, Record<string, string>>; providers: Map<string, string[]> }> {
+  const pkgs = new Map<string, Record<string, string>>();
+  for (const text of await packagesIndexes(ctx)) for (const [n, st] of parsePackages(text)) pkgs.set(n, st);
+  const providers = new Map<string, string[]>();
+  for (const [n, st] of pkgs) {
+    for (const p of (st.Provides ?? '').split(',')) {
+      const v = p.trim().split(/[\s(]/)[0];
+      if (v) providers.set(v, [...(providers.get(v) ?? []), n]);
+    }
+  }
+  return { pkgs, providers };
+}
+
+/**
+ * `roots` and everything they need by Pre-Depends/Depends in the downloaded index (an alternative takes the first
+ * choice the index has, a virtual package its first provider), each with the version the index lists now; sorted
+ * by name. Undefined when there is no index yet or it lacks a root. Nothing is pinned: callers key caches on this.
+ */
+export async function dependencyClosure(ctx: AptContext, roots: string[]): Promise<ResolvedDeb[] | undefined> {
+  const { pkgs, providers } = await indexPackages(ctx);
+  if (!roots.every((r) => pkgs.has(r))) return undefined;
+  const seen = new Map<string, ResolvedDeb>();
+  const queue = [...roots];
+  while (queue.length) {
+    const n = queue.shift()!;
+    const st = pkgs.get(n);
+    if (!st || seen.has(n)) continue;
+    seen.set(n, { name: n, version: st.Version! });
+    for (const field of [st['Pre-Depends'], st.Depends]) {
+      for (const clause of (field ?? '').split(',')) {
+        const alts = clause.split('|').map((a) => a.trim().split(/[\s(:]/)[0]!).filter(Boolean);
+        const pick = alts.find((a) => pkgs.has(a)) ?? alts.map((a) => providers.get(a)?.[0]).find(Boolean);
+        if (pick) queue.push(pick);
+        else if (alts.length) throw new Error(`The Debian ${DEB_SUITE[ctx.debArch]} index (${ctx.debArch}) has nothing for "${clause.trim()}" (needed by ${n})`);
+      }
+    }
+  }
+  return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** apt's file-name form of a version ("1:2.3-1" → "1%3a2.3-1"). */
 const debFileVersion = (v: string) => v.replace(/:/g, '%3a');
 
@@ -193,4 +234,34 @@ export async function kernelForFeed(ctx: AptContext, isBuilt: (k: ResolvedDeb) =
   const k = await resolveFromIndex(ctx, KERNEL_META[ctx.debArch]);
   if (k && (isBuilt(k) || (await cachedDeb(ctx, k.name, k.version)))) return k;
   return resolveKernel(ctx, true);
+}
+
+export interface FeedDebs {
+  kernel: ResolvedDeb;
+  /** The dependency closure of the extra roots asked for (empty when none). */
+  closure: ResolvedDeb[];
+}
+
+/**
+ * The kernel and the dependency closure of `roots` a feed is built with, resolved together from one index: the
+ * downloaded index's current choice when a feed built for it exists (`isBuilt`) or every .deb is cached (both work
+ * offline); otherwise the index is refreshed first and everything resolved again.
+ */
+export async function resolveForFeed(ctx: AptContext, roots: string[], isBuilt: (r: FeedDebs) => boolean): Promise<FeedDebs> {
+  const fromIndex = async (): Promise<FeedDebs | undefined> => {
+    const kernel = await resolveFromIndex(ctx, KERNEL_META[ctx.debArch]);
+    const closure = roots.length ? await dependencyClosure(ctx, roots) : [];
+    return kernel && closure ? { kernel, closure } : undefined;
+  };
+  const current = await fromIndex();
+  if (current) {
+    if (isBuilt(current)) return current;
+    let cached = true;
+    for (const d of [current.kernel, ...current.closure]) if (!(await cachedDeb(ctx, d.name, d.version))) cached = false;
+    if (cached) return current;
+  }
+  await aptUpdate(ctx);
+  const fresh = await fromIndex();
+  if (!fresh) throw new Error(`The Debian ${DEB_SUITE[ctx.debArch]} index (${ctx.debArch}) lacks ${KERNEL_META[ctx.debArch]} or one of ${roots.join(', ')}`);
+  return fresh;
 }

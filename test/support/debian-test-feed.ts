@@ -57,16 +57,17 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readdir, readlink, rename, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { alpineTestdata } from './alpine-testdata';
 import { metaFromStanza, minirootfs, readRealApk, realIndexV3234, type ReplicaArch } from './alpine-real';
-import { debs as aptDebs, kernelForFeed, type AptContext, type DebArch, type ResolvedDeb } from './debian-apt';
+import { debs as aptDebs, DEB_SUITE, resolveForFeed, type AptContext, type DebArch, type FeedDebs, type ResolvedDeb } from './debian-apt';
 import { buildDinit, dinitTarball, DINIT_BINARIES, DINIT_RECIPE } from './dinit-build';
 import { writeApkRepo, type ApkFileSpec, type ApkPackageSpec, type TestSigningKey, type WrittenApkRepo } from './apk-repo';
+import { readElfDeps } from '../../src-main/engine/image/elf';
 import { parseModinfoAliases, parseModinfoDepends, parseModinfoSoftdepPre } from '../../src-main/engine/image/kernel-modules';
 
 export type FeedArch = ReplicaArch;
@@ -245,7 +246,7 @@ async function debBinaryFiles(tree: string, binaries: string[], triplet: string)
   const kind = async (rel: string) => (await lstat(join(tree, rel)).catch(() => undefined));
   const add = async (rel: string): Promise<void> => {
     if (files.has(rel)) return;
-    let st = await kind(rel);
+    const st = await kind(rel);
     if (!st && /^(lib|bin|sbin)\//.test(rel) && (await kind(`usr/${rel}`))) {
       // Merged /usr: Debian ships usr/lib/…; the path the ELF names (PT_INTERP) becomes a link to the real file.
       const real = await realInTree(tree, `usr/${rel}`);
@@ -335,12 +336,27 @@ function indexSpec(index: Map<string, Record<string, string>>, name: string, arc
   return { ...metaFromStanza(st, arch === 'x86_64' ? undefined : arch), indexFields: { t: st.t!, c: st.c! } };
 }
 
-async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, dinitDir: string): Promise<ApkPackageSpec[]> {
+async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, tools: ResolvedDeb[], dinitDir: string): Promise<ApkPackageSpec[]> {
   const work = await mkdtemp(join(tmpdir(), 'nexus-test-feed-'));
   const index = await realIndexV3234();
   try {
     const debs = await aptDebs(ctx, [kernel, 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch !== 'x86_64' ? ['systemd-boot-efi'] : [])]);
     const kdeb = debs.get(kernel.name)!;
+    // cryptsetup / f2fs-tools payloads: the host's binaries on x86_64, this arch's Debian packages elsewhere.
+    let toolFiles: (n: string) => Promise<ApkFileSpec[]>;
+    if (arch === 'x86_64') {
+      toolFiles = async (n) => (n === 'cryptsetup'
+        ? [...(await hostBinaryFiles([{ host: '/usr/sbin/veritysetup', path: 'sbin/veritysetup' }])), note(n, "The host's Debian veritysetup with its glibc libraries.")]
+        : [...(await hostBinaryFiles([{ host: '/usr/sbin/mkfs.f2fs', path: 'sbin/mkfs.f2fs' }])), note(n, "The host's Debian mkfs.f2fs with its glibc libraries.")]);
+    } else {
+      const toolDebs = await aptDebs(ctx, tools);
+      const tree = join(work, 'tools');
+      await mkdir(tree, { recursive: true });
+      for (const t of tools) await execa('dpkg-deb', ['-x', toolDebs.get(t.name)!, tree]);
+      const from = tools.map((t) => `${t.name} ${t.version}`).join(', ');
+      toolFiles = async (n) => [...(await debBinaryFiles(tree, TOOL_BINARIES[n]!, TRIPLET[arch])),
+        note(n, `Debian ${DEB_SUITE[DEB_ARCH[arch]]} ${DEB_ARCH[arch]} ${TOOL_BINARIES[n]!.map((b) => `/${b}`).join(', ')} with the glibc libraries they load, taken from the Depends closure of ${TOOL_DEBS.join(' and ')}: ${from}.`)];
+    }
     const facts = factsMeta(arch);
     const specs: ApkPackageSpec[] = [];
 
@@ -377,8 +393,7 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
       } else if (n === 'systemd-boot') {
         await extractDeb(debs.get('systemd-boot-efi')!, join(work, 'sb'), ['./usr/lib/systemd/boot/efi/*']);
         sp.files = [{ path: `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`, content: await readFile(join(work, 'sb', `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`)), mode: 0o644 }];
-      } else if (n === 'cryptsetup') sp.files = [...(await hostBinaryFiles([{ host: '/usr/sbin/veritysetup', path: 'sbin/veritysetup' }])), note(n, "The host's Debian veritysetup with its glibc libraries.")];
-      else if (n === 'f2fs-tools') sp.files = [...(await hostBinaryFiles([{ host: '/usr/sbin/mkfs.f2fs', path: 'sbin/mkfs.f2fs' }])), note(n, "The host's Debian mkfs.f2fs with its glibc libraries.")];
+      } else if (n === 'cryptsetup' || n === 'f2fs-tools') sp.files = await toolFiles(n);
       else if (n === 'wireguard-tools-wg') sp.files = [{ path: 'usr/bin/wg', content: `#!/bin/sh\necho "${STAND_IN_NOTE}"\n`, mode: 0o755 }];
       else if (!n.startsWith('linux-firmware')) sp.files = [note(n, 'Metadata of the real package; no payload.')];
       if (sp.files?.length && !n.startsWith('linux-firmware')) sp.description = `STAND-IN payload for ${sp.description}`;
@@ -482,11 +497,12 @@ export async function debianTestFeed(arch: FeedArch): Promise<TestFeed> {
 }
 
 /**
- * The feed's cache directory: keyed on what was resolved (the Debian kernel's name and version), never on a
- * pinned name, plus the feed layout version and the signing key.
+ * The feed's cache directory: keyed on what was resolved (the Debian kernel's name and version, and those of every
+ * package of the tools' closure), never on a pinned name, plus the feed layout version and the signing key.
  */
-export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string, dinitSha = ''): string {
-  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}:${dinitSha}`).digest('hex').slice(0, 12);
+export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string, dinitSha = '', tools: ResolvedDeb[] = []): string {
+  const toolKey = tools.map((t) => `${t.name}=${t.version}`).join(',');
+  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}:${dinitSha}${toolKey ? `:${toolKey}` : ''}`).digest('hex').slice(0, 12);
   return `feed-${arch}-${id}`;
 }
 
@@ -494,13 +510,14 @@ async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
   const key = await cachedKey(root);
   const ctx: AptContext = { root, debArch: DEB_ARCH[arch] };
   const dinitSha = `${createHash('sha256').update(await readFile(dinitTarball())).digest('hex')}-r${DINIT_RECIPE}`;
-  const dirFor = (k: ResolvedDeb) => join(root, feedDirName(arch, k, key.publicPem, dinitSha));
-  const kernel = await kernelForFeed(ctx, (k) => existsSync(join(dirFor(k), 'done')));
-  const feedDir = dirFor(kernel);
+  const dirFor = (r: FeedDebs) => join(root, feedDirName(arch, r.kernel, key.publicPem, dinitSha, r.closure));
+  const resolved = await resolveForFeed(ctx, arch === 'x86_64' ? [] : TOOL_DEBS, (r) => existsSync(join(dirFor(r), 'done')));
+  const { kernel, closure: tools } = resolved;
+  const feedDir = dirFor(resolved);
   if (!existsSync(join(feedDir, 'done'))) {
     const started = Date.now();
     const dinit = await buildDinit(arch, root);
-    const specs = await buildSpecs(arch, ctx, kernel, dinit.dir);
+    const specs = await buildSpecs(arch, ctx, kernel, tools, dinit.dir);
     const tmp = await mkdtemp(join(root, `.feed-${arch}-`));
     const byBranch = new Map<string, Record<string, ApkPackageSpec[]>>();
     for (const sp of specs) {
@@ -511,7 +528,7 @@ async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
     }
     for (const [branch, repositories] of byBranch) await writeApkRepo(tmp, { key, arch, branch, repositories });
     for (const k of ALPINE_X86_64_KEYS) await copyFile(join(repoRoot, 'resources', 'keys', 'alpine', k), join(tmp, 'keys', k));
-    await writeFile(join(tmp, 'BUILD-INFO'), `arch ${arch}\nkernel ${kernel.name}=${kernel.version}\ndinit build seconds ${dinit.buildSeconds}\nfeed build seconds ${Math.round((Date.now() - started) / 100) / 10}\n`);
+    await writeFile(join(tmp, 'BUILD-INFO'), `arch ${arch}\nkernel ${kernel.name}=${kernel.version}\n${tools.length ? `tools ${tools.map((t) => `${t.name}=${t.version}`).join(' ')}\n` : ''}dinit build seconds ${dinit.buildSeconds}\nfeed build seconds ${Math.round((Date.now() - started) / 100) / 10}\n`);
     await writeFile(join(tmp, 'done'), '');
     try {
       await rename(tmp, feedDir);
