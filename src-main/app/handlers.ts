@@ -1,4 +1,5 @@
 /** The implementation of every contract command over the engine, shared by the Electron and the WebSocket adapters. */
+import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Handlers, HistoryEntry, SystemInfo } from '../../src-shared/contract';
@@ -28,6 +29,20 @@ export interface AppConfig {
 
 const COMPRESSED = /\.(xz|gz|zst|zip|bz2)$/i;
 const IMAGE_FILE = /\.(img|iso|raw|bin)(\.(xz|gz|zst|bz2))?$|\.zip$/i;
+
+/**
+ * The source rule shared by image.inspect and flash.start: only a disk image by name, and (when it exists) a regular
+ * file, so a UI cannot have /etc/shadow or a device copied onto a drive. A missing file is reported by the caller.
+ */
+async function checkImageSource(path: string): Promise<{ abs: string; st: Stats | null }> {
+  const abs = resolve(path);
+  if (!IMAGE_FILE.test(basename(abs))) {
+    throw new NexusError('NOT_AN_IMAGE', `${basename(abs)} does not look like a disk image.`, 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.');
+  }
+  const st = await stat(abs).catch(() => null);
+  if (st && !st.isFile()) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
+  return { abs, st };
+}
 
 export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistry): Handlers {
   const settings = new SettingsStore(config.configDir);
@@ -85,22 +100,21 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'image.pick': async () => ({ path: await ports.pickImage() }),
 
     'image.inspect': async ({ path }) => {
-      const abs = resolve(path);
-      if (!IMAGE_FILE.test(basename(abs))) {
-        throw new NexusError('NOT_AN_IMAGE', `${basename(abs)} does not look like a disk image.`, 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.');
-      }
-      const st = await stat(abs).catch(() => null);
-      if (!st?.isFile()) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
+      const { abs, st } = await checkImageSource(path);
+      if (!st) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
       return { path: abs, size: st.size, compressed: COMPRESSED.test(abs), bmap: siblingBmap(abs) };
     },
 
     'drives.list': async () => ports.listDrives(),
 
-    'flash.start': async ({ source, bmap, targets, verify, eject, jobId }, { signal, emit }) =>
-      ports.flash(
-        { source, bmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
+    'flash.start': async ({ source, bmap, targets, verify, eject, jobId }, { signal, emit }) => {
+      // The same rule as image.inspect: the write reads the source with the helper's rights.
+      const checked = source.kind === 'file' ? { ...source, path: (await checkImageSource(source.path)).abs } : source;
+      return ports.flash(
+        { source: checked, bmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
         { signal, onProgress: (progress) => emit('flash.progress', { jobId, progress }) },
-      ),
+      );
+    },
 
     'flash.cancel': async ({ jobId }) => {
       if (!jobs.cancel(jobId, 'flash.start')) throw new NexusError('NO_SUCH_JOB', `No write "${jobId}" is running.`, 'It may have finished already.');

@@ -1,8 +1,9 @@
 /** Recent builds (newest first), so a card can be rewritten without rebuilding. */
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { HistoryEntry } from '../../src-shared/contract';
+import { serialized, writeJsonAtomic } from './json-file';
 
 const MAX_ENTRIES = 50;
 const Stored = z.array(HistoryEntry.omit({ present: true }));
@@ -26,11 +27,9 @@ export class HistoryStore {
     }
   }
 
-  private async write(entries: StoredEntry[]): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(entries.slice(0, MAX_ENTRIES), null, 2));
-    await rename(tmp, this.file);
+  /** Read-modify-write under the file's lock, so concurrent adds and removes never lose one another's change. */
+  private update(change: (entries: StoredEntry[]) => StoredEntry[]): Promise<void> {
+    return serialized(this.file, async () => writeJsonAtomic(this.file, change(await this.read()).slice(0, MAX_ENTRIES), 0o600));
   }
 
   async list(): Promise<HistoryEntry[]> {
@@ -43,11 +42,10 @@ export class HistoryStore {
   }
 
   async add(entry: StoredEntry): Promise<void> {
-    const entries = (await this.read()).filter((e) => e.id !== entry.id && e.image !== entry.image);
-    await this.write([entry, ...entries]);
+    await this.update((entries) => [entry, ...entries.filter((e) => e.id !== entry.id && e.image !== entry.image)]);
   }
 
   async remove(id: string): Promise<void> {
-    await this.write((await this.read()).filter((e) => e.id !== id));
+    await this.update((entries) => entries.filter((e) => e.id !== id));
   }
 }

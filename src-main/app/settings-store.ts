@@ -1,7 +1,8 @@
 /** Choices remembered between runs, in the config dir. Secrets are never written (the schema has no field for them). */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Settings } from '../../src-shared/contract';
+import { serialized, writeJsonAtomic } from './json-file';
 
 export class SettingsStore {
   constructor(private readonly dir: string) {}
@@ -19,13 +20,13 @@ export class SettingsStore {
     }
   }
 
-  /** Writes atomically; the request was already parsed with the strict schema, so unknown (secret) keys never get here. */
+  /**
+   * Writes atomically, one save after another (concurrent saves never share a temporary file; the last one wins).
+   * The request was already parsed with the strict schema, so unknown (secret) keys never get here.
+   */
   async save(settings: Settings): Promise<Settings> {
     const clean = Settings.parse(settings);
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(clean, null, 2), { mode: 0o600 });
-    await rename(tmp, this.file);
+    await serialized(this.file, () => writeJsonAtomic(this.file, clean, 0o600));
     return clean;
   }
 }

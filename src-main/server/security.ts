@@ -13,16 +13,47 @@ export function tokensEqual(a: string | null | undefined, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Request data we cannot parse (a malformed URL, a cookie with broken percent-encoding): answered with 400, never a crash. */
+export class BadRequest extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadRequest';
+  }
+}
+
+/** The request target as a URL; throws BadRequest for targets WHATWG URL refuses (e.g. `http://[/`). */
+export function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://x');
+  } catch {
+    throw new BadRequest('The request target is not a valid URL.');
+  }
+}
+
+/** decodeURIComponent that throws BadRequest (not URIError) on broken percent-encoding. */
+export function decodeComponent(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new BadRequest('Broken percent-encoding in the request.');
+  }
+}
+
 export function cookieToken(req: IncomingMessage): string | null {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, v] = part.trim().split('=');
-    if (k === TOKEN_COOKIE && v) return decodeURIComponent(v);
+  const header = req.headers.cookie;
+  if (typeof header !== 'string') return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const k = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    if (k === TOKEN_COOKIE && v) return decodeComponent(v);
   }
   return null;
 }
 
 export function queryToken(req: IncomingMessage): string | null {
-  return new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+  return requestUrl(req).searchParams.get('token');
 }
 
 export interface Origins {

@@ -5,13 +5,15 @@
  * the Host header must name us (DNS rebinding).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { isUtf8 } from 'node:buffer';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { NexusError } from '../../src-shared/errors';
 import type { Dispatcher } from '../app/dispatcher';
 import {
-  TOKEN_COOKIE, contentSecurityPolicy, cookieToken, hostAllowed, newToken, originAllowed, originsFor, queryToken, tokensEqual, type Origins,
+  BadRequest, TOKEN_COOKIE, contentSecurityPolicy, cookieToken, hostAllowed, newToken, originAllowed, originsFor, requestUrl, tokensEqual, type Origins,
 } from './security';
 import { send, serveStatic } from './static-files';
 import { ClientFrame, type ServerFrame } from './ws-protocol';
@@ -35,7 +37,8 @@ export interface RunningServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-const MAX_FRAME = 1024 * 1024;
+/** The largest WebSocket message we accept; a larger one closes that socket with 1009. */
+export const MAX_FRAME = 1024 * 1024;
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -58,25 +61,41 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'Cross-Origin-Resource-Policy': 'same-origin',
   };
 
-  const authorized = (req: IncomingMessage) => tokensEqual(queryToken(req), token) || tokensEqual(cookieToken(req), token);
+  // Everything a client sends is parsed inside a guard: a malformed request gets 400 (or its socket closed),
+  // never an exception on the server's event loop (that would end every write in progress with it).
+  const authorized = (req: IncomingMessage, url: URL) => tokensEqual(url.searchParams.get('token'), token) || tokensEqual(cookieToken(req), token);
+  const failure = (err: unknown): [number, string] => (err instanceof BadRequest ? [400, `Bad request: ${err.message}`] : [500, 'Internal error']);
 
   const server: Server = createServer((req, res) => {
-    if (!hostAllowed(req, origins)) return send(res, 421, 'Misdirected request', headers);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed', headers);
-    if (!authorized(req)) return send(res, 403, 'Forbidden: open the URL printed by "nexus serve" (it carries the access token).', headers);
-    const extra: Record<string, string> = tokensEqual(queryToken(req), token) ? { 'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` } : {};
-    serveStatic(root, new URL(req.url ?? '/', 'http://x').pathname, res, { ...headers, ...extra }).catch(() => send(res, 500, 'Internal error', headers));
+    try {
+      if (!hostAllowed(req, origins)) return send(res, 421, 'Misdirected request', headers);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed', headers);
+      const url = requestUrl(req);
+      if (!authorized(req, url)) return send(res, 403, 'Forbidden: open the URL printed by "nexus serve" (it carries the access token).', headers);
+      const extra: Record<string, string> = tokensEqual(url.searchParams.get('token'), token) ? { 'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` } : {};
+      serveStatic(root, url.pathname, res, { ...headers, ...extra }).catch((err: unknown) => send(res, ...failure(err), headers));
+    } catch (err) {
+      send(res, ...failure(err), headers);
+    }
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without its error listener: a reset here must not crash the process.
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return refuse(404, 'Not Found');
-    if (!hostAllowed(req, origins) || !originAllowed(req, origins)) return refuse(403, 'Forbidden');
-    if (!authorized(req)) return refuse(401, 'Unauthorized');
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, options.dispatcher));
+    try {
+      const url = requestUrl(req);
+      if (url.pathname !== '/ws') return refuse(404, 'Not Found');
+      if (!hostAllowed(req, origins) || !originAllowed(req, origins)) return refuse(403, 'Forbidden');
+      if (!authorized(req, url)) return refuse(401, 'Unauthorized');
+      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, options.dispatcher));
+    } catch (err) {
+      const [status] = failure(err);
+      refuse(status, status === 400 ? 'Bad Request' : 'Internal Server Error');
+    }
   });
 
   await new Promise<void>((ok, fail) => {
@@ -86,6 +105,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           : err));
     server.listen(options.port ?? 0, host, () => ok());
   });
+  server.removeAllListeners('error');
+  // After listening, an error (e.g. EMFILE on accept) is reported, never thrown on the event loop.
+  server.on('error', (err) => console.error(`nexus serve: ${err.message}`));
   const port = (server.address() as AddressInfo).port;
   origins = originsFor(host, port);
   const shownHost = host.includes(':') ? `[${host}]` : host;
@@ -106,18 +128,40 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 function attach(ws: WebSocket, dispatcher: Dispatcher): void {
   const subs = new Map<string, () => void>();
   const out = (frame: ServerFrame) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    if (ws.readyState !== ws.OPEN) return;
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch {
+      text = JSON.stringify({ kind: 'error', error: { code: 'INTERNAL', message: 'A response could not be encoded.' } } satisfies ServerFrame);
+    }
+    ws.send(text);
   };
-  ws.on('message', (data) => {
+  // Oversized messages (1009), invalid UTF-8 in a text message (1007) and socket resets arrive here: ws has
+  // already started closing this one socket; the others and the jobs in progress are untouched.
+  ws.on('error', () => {
+    if (ws.readyState === ws.OPEN) ws.close(1011);
+  });
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    // ws checks text messages itself; a binary one must be UTF-8 JSON too.
+    if (isBinary && !isUtf8(bytes)) {
+      ws.close(1007, 'Invalid UTF-8');
+      return;
+    }
     let frame: ClientFrame;
     try {
-      frame = ClientFrame.parse(JSON.parse(String(data)));
+      frame = ClientFrame.parse(JSON.parse(bytes.toString('utf8')));
     } catch {
       out({ kind: 'error', error: { code: 'BAD_FRAME', message: 'The message is not a valid frame.' } });
       return;
     }
     if (frame.kind === 'req') {
-      void dispatcher.invoke(frame.name, frame.payload).then((response) => out({ kind: 'res', id: frame.id, response }));
+      const id = frame.id;
+      dispatcher.invoke(frame.name, frame.payload).then(
+        (response) => out({ kind: 'res', id, response }),
+        (err: unknown) => out({ kind: 'res', id, response: { ok: false, error: { code: 'INTERNAL', message: String(err) } } }),
+      );
     } else if (frame.kind === 'sub') {
       if (subs.has(frame.name)) return;
       try {

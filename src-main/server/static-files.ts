@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { decodeComponent } from './security';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -9,7 +10,8 @@ const TYPES: Record<string, string> = {
 };
 
 export async function serveStatic(root: string, urlPath: string, res: ServerResponse, headers: Record<string, string>): Promise<void> {
-  let rel = decodeURIComponent(urlPath.split('?')[0] ?? '/');
+  let rel = decodeComponent(urlPath.split('?')[0] ?? '/');
+  if (rel.includes('\0')) return send(res, 400, 'Bad request', headers);
   if (rel === '/' || rel === '') rel = '/index.html';
   const file = normalize(join(root, rel));
   if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) return send(res, 403, 'Forbidden', headers);
@@ -26,6 +28,10 @@ export async function serveStatic(root: string, urlPath: string, res: ServerResp
 }
 
 export function send(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
   res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(text);
 }
