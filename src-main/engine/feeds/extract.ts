@@ -2,7 +2,10 @@
  * Safe extraction of a package's data member into the in-memory FsManifest. File contents go to the
  * content-addressed blob store; nothing is ever written at a path taken from the archive. Refuses
  * `..`, absolute paths, symlinks climbing above the root, hard links to anything not already in the
- * manifest, writes through symlinked directories, and device nodes. Path conflicts between
+ * manifest, writes through symlinked directories (an entry whose parent is, or passes through, a
+ * symlink or file in the manifest), links or files replacing a directory that has entries under it
+ * (so no entry can ever end up below a symlink, whatever the order of the archive or the `replaces`
+ * rules), and device nodes. Path conflicts between
  * packages follow apk's rules (same origin or `replaces` → overwrite), else fail naming both.
  */
 import { createHash } from 'node:crypto';
@@ -11,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { NexusError } from '../../../src-shared/errors';
-import type { FsEntry, FsManifest } from '../rootfs/entries';
+import { entryUnder, type FsEntry, type FsManifest } from '../rootfs/entries';
 import type { FeedCache } from './cache';
 import type { ApkHeader } from './package-file';
 
@@ -92,7 +95,7 @@ function place(state: UnpackState, entry: FsEntry, owner: OwnerInfo): void {
     if (!p) {
       m.set(dir, { path: dir, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: entry.mtime, size: 0, owner: owner.name });
     } else if (p.type === 'symlink') {
-      throw unsafe(owner.name, entry.path.slice(1), `its parent ${dir} is a symlink (owned by ${p.owner}); writing through it is not allowed`);
+      throw unsafe(owner.name, entry.path.slice(1), `its parent ${dir} is a symlink (→ ${p.linkTarget ?? ''}, installed by ${p.owner}); writing through a package's symlink is not allowed`);
     } else if (p.type !== 'dir') {
       throw new NexusError('FILE_CONFLICT', `Package ${owner.name} needs ${dir} to be a directory, but ${p.owner} installs a file there.`, 'Remove one of the two packages from the Box.');
     }
@@ -101,6 +104,16 @@ function place(state: UnpackState, entry: FsEntry, owner: OwnerInfo): void {
   if (!existing) {
     m.set(entry.path, entry);
     return;
+  }
+  if (existing.type === 'dir' && entry.type !== 'dir') {
+    // A link or file over a directory that holds entries would put them under it: the image would then
+    // be written through the link (a symlink to "/some/host/dir" made by the package), whoever wins the
+    // conflict (same package, same origin or `replaces`).
+    const under = entryUnder(m, entry.path);
+    if (under) {
+      const what = entry.type === 'symlink' ? `a symlink (→ ${entry.linkTarget ?? ''})` : `a ${entry.type === 'hardlink' ? 'hard link' : 'file'}`;
+      throw unsafe(owner.name, entry.path.slice(1), `it would replace the directory ${entry.path} with ${what}, but ${under.path} (${under.owner === owner.name ? 'from the same package' : `from ${under.owner}`}) lives under it`);
+    }
   }
   if (existing.type === 'dir' && entry.type === 'dir') {
     // Later packages may tighten or change directory attributes, as apk applies them on install.

@@ -33,3 +33,48 @@ export interface FsEntry {
 }
 
 export type FsManifest = Map<string, FsEntry>;
+
+/**
+ * Tree rules every manifest keeps (the feed stage, the configure stage and staging all rely on them):
+ * paths are absolute and normalised, and no entry lives under a symlink, a file or a hard link, so a
+ * path in the manifest never has to be resolved through a link a package made.
+ */
+
+/** "/" or an absolute path without empty, "." or ".." segments, trailing "/" or NUL bytes. */
+export function isNormalImagePath(path: string): boolean {
+  if (path === '/') return true;
+  if (!path.startsWith('/') || path.endsWith('/') || path.includes('\0')) return false;
+  return path.slice(1).split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+/** The outermost ancestor of `path` that the manifest holds as something other than a directory. */
+export function nonDirAncestor(manifest: FsManifest, path: string): FsEntry | undefined {
+  for (let i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) {
+    const e = manifest.get(path.slice(0, i));
+    if (e && e.type !== 'dir') return e;
+  }
+  return undefined;
+}
+
+/** One entry the manifest holds under `dir` (a directory path), if any. */
+export function entryUnder(manifest: FsManifest, dir: string): FsEntry | undefined {
+  const prefix = dir === '/' ? '/' : dir + '/';
+  for (const [p, e] of manifest) if (p.startsWith(prefix) && p !== dir) return e;
+  return undefined;
+}
+
+/** What is wrong with a manifest's tree (empty when it keeps the rules above). */
+export function treeProblems(manifest: FsManifest): string[] {
+  const out: string[] = [];
+  for (const [p, e] of manifest) {
+    if (e.path !== p) out.push(`${p}: entry says its path is ${e.path}`);
+    else if (!isNormalImagePath(p)) out.push(`${p}: not an absolute, normalised path`);
+    else {
+      const a = nonDirAncestor(manifest, p);
+      if (a) out.push(`${p} (${e.owner}): lies under ${a.path}, a ${a.type} owned by ${a.owner}`);
+    }
+    if (e.type === 'hardlink' && (!e.linkTarget || manifest.get(e.linkTarget)?.type !== 'file')) out.push(`${p}: hard link to ${e.linkTarget ?? '(nothing)'}, which is not a regular file in the manifest`);
+    if (out.length >= 20) break;
+  }
+  return out;
+}
