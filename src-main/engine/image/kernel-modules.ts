@@ -134,10 +134,13 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
     }
     return modinfoAliases.get(alias);
   };
+  // Looked up as modprobe does: a module of that name, then an alias, then a built-in. Order matters for names
+  // like "crc32": the crc32 library is built in, but f2fs's softdep wants the crypto algorithm (crc32_generic).
   const resolveSoft = async (n: string): Promise<string> => {
-    const direct = aliases.get(n) ?? normalizeModule(n);
-    if (byName.has(direct) || builtinSet.has(direct) || aliasEntry) return direct;
-    return (await viaModinfo(n)) ?? direct;
+    const name = normalizeModule(n);
+    if (byName.has(name)) return name;
+    const alias = aliases.get(n) ?? (aliasEntry ? undefined : await viaModinfo(n));
+    return alias ?? name;
   };
   const depsOf = async (name: string): Promise<string[]> => {
     const soft = await Promise.all((softdeps.get(name) ?? []).map(resolveSoft));

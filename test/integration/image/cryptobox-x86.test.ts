@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTest } from '../../../src-main/engine/vm/boot-test';
 import type { TestBuild } from '../../support/image-build';
-import { buildFromTestFeed, extractPartition, planFor, readJson, readTable, sharedNexusCache } from '../../support/image-build';
+import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_USER } from '../../support/image-build';
 
 let dir: string;
 let build: TestBuild;
@@ -21,13 +21,22 @@ const GPT = { root: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', verity: '2C7357ED-EB
 beforeAll(async () => {
   process.env.NEXUS_CACHE_DIR = sharedNexusCache('cryptobox-x86');
   dir = await mkdtemp(join(tmpdir(), 'nexus-it-cryptobox-'));
-  build = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image()), { bootTest: true });
+  build = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image(), TEST_USER), { bootTest: true, bootTestSession: consoleSession(FIRST_COMMANDS) });
 }, 300_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('cryptobox on qemu-x86_64', () => {
   it('boots through the verity root to the marker', async () => {
     expect(build.result.bootTest).toMatchObject({ passed: true });
+  });
+
+  it('a console login sees / as RAM over the dm-verity EROFS root, the F2FS state partition mounted, and dinit running', () => {
+    const mount = commandOutput(build, 'mount').output;
+    expect(mount).toMatch(/^\/dev\/mapper\/nexus-root on \/run\/nexus\/lower type erofs \(ro,/m);
+    expect(mount).toMatch(/^overlay on \/ type overlay \(rw,.*lowerdir=\/run\/nexus\/lower,upperdir=\/run\/nexus\/rw\/upper/m);
+    expect(mount).toMatch(/^\/dev\/vda4 on \/var\/lib\/nexus\/state type f2fs \(rw,/m);
+    expect(commandOutput(build, 'ls /usr/sbin/dinit')).toMatchObject({ output: '/usr/sbin/dinit', status: 0 });
+    expect(commandOutput(build, 'dinitctl list').output).toMatch(/^\[\{\+\}\s*\] nexus-ready$/m);
   });
 
   it('has ESP, root, root-verity and state partitions with DPS types; every filesystem checks clean; verity verifies', async () => {
