@@ -88,11 +88,11 @@ describe.each(Object.keys(ARCH) as Array<keyof typeof ARCH>)('cryptobox on %s', 
   });
 });
 
-const CRC32_WHY = 'crc32_generic is not loaded before f2fs in the initramfs. f2fs.ko says "softdep=pre: crc32"; '
-  + 'selectModules (src-main/engine/image/kernel-modules.ts, resolveSoft) takes "crc32" for the built-in lib/crc32 '
-  + '(modules.builtin: kernel/lib/crc32.ko, CONFIG_CRC32=y) before looking the name up as an alias in the modules\' '
-  + '.modinfo, where crc32_generic provides it (the crypto driver, CONFIG_CRYPTO_CRC32=m in Debian\'s arm64/riscv64 '
-  + 'kernels). kmod looks a name up as a module, then as an alias, and only then as a built-in: resolveSoft should too.';
+const CRC32_WHY = 'crc32_generic is not loaded before f2fs in the initramfs. f2fs.ko says "softdep=pre: crc32", and "crc32" is both '
+  + 'the built-in lib/crc32 (modules.builtin: kernel/lib/crc32.ko, CONFIG_CRC32=y) and an alias of crc32_generic (the crypto '
+  + 'driver F2FS allocates, CONFIG_CRYPTO_CRC32=m in Debian\'s arm64/riscv64 kernels). selectModules '
+  + '(src-main/engine/image/kernel-modules.ts, resolveSoft) must look a name up as kmod does: a module, then an alias (from '
+  + 'the modules\' .modinfo when the kernel ships no modules.alias), and only then a built-in.';
 
 /** Why the state partition was not mounted, from the console log. */
 function stateWhy(log: string): string {
