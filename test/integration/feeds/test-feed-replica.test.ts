@@ -29,12 +29,14 @@ const FACTS: Record<string, (arch: ReplicaArch) => { V: string; repo: string; D:
   'linux-rpi': () => ({ V: '6.12.85-r0', repo: 'main', o: 'linux-rpi', D: ['initramfs-generator', 'linux-firmware-brcm', 'linux-firmware-cypress'], arches: ['aarch64'] }),
   'u-boot-starfive': () => ({ V: '2026.04-r0', repo: 'main', o: 'u-boot-starfive', D: [], files: ['usr/share/u-boot/starfive_visionfive2/u-boot-spl.bin.normal.out', 'usr/share/u-boot/starfive_visionfive2/u-boot.itb'], arches: ['riscv64'] }),
 };
+/** cryptobox's tools and their Alpine closure, on every arch. */
+const CRYPTOBOX_TOOLS = ['cryptsetup', 'cryptsetup-libs', 'device-mapper-libs', 'json-c', 'libblkid', 'libcrypto3', 'libeconf', 'libuuid', 'popt', 'f2fs-tools', 'f2fs-tools-libs',
+  'wireguard-tools-wg'];
 /** Packages whose metadata must equal the v3.23.4 index's, per arch (systemd-efistub on riscv64: v3.24 fact). */
 const FROM_INDEX: Record<ReplicaArch, string[]> = {
-  x86_64: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub', 'cryptsetup', 'cryptsetup-libs', 'device-mapper-libs', 'json-c', 'libblkid',
-    'libcrypto3', 'libeconf', 'libuuid', 'popt', 'f2fs-tools', 'f2fs-tools-libs', 'wireguard-tools-wg'],
-  aarch64: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub', 'systemd-boot'],
-  riscv64: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub'],
+  x86_64: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub', ...CRYPTOBOX_TOOLS],
+  aarch64: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub', 'systemd-boot', ...CRYPTOBOX_TOOLS],
+  riscv64: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub', ...CRYPTOBOX_TOOLS],
 };
 /** Packages that are Alpine's own (bytes or minirootfs payload); everything else must say STAND-IN. */
 const REAL = new Set(['busybox', 'busybox-binsh', 'musl']);

@@ -15,6 +15,8 @@ import type { TestBuild } from '../../support/image-build';
 import { debianTestFeed } from '../../support/debian-test-feed';
 import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER } from '../../support/image-build';
 import { nexus } from '../../support/run-cli';
+import { loadCatalog } from '../../../src-main/engine/catalog/load';
+import { resolvePlan } from '../../../src-main/engine/plan/resolve';
 
 let dir: string;
 let build: TestBuild;
@@ -101,6 +103,24 @@ describe('tinybox on qemu-x86_64', () => {
     await execa('objcopy', ['-O', 'binary', '--only-section=.initrd', join(dir, 'uki2.efi'), join(dir, 'initrd.gz')]);
     const { stdout } = await execa('sh', ['-c', `gzip -dc '${join(dir, 'initrd.gz')}' | cpio -i --to-stdout etc/hostname 2>/dev/null`]);
     expect(stdout).toBe(hostname);
+  });
+
+  it('the toybox fragment pins toybox to edge/testing (tagged in the lock) and installs it next to BusyBox', async () => {
+    const out = join(dir, 'toybox', 'tinybox.img');
+    const plan = resolvePlan(await loadCatalog(), { profile: 'tinybox', target: 'qemu-x86_64', output: out, fragments: ['toybox'] });
+    expect(plan.packages.map((p) => p.name)).toContain('toybox@testing');
+    const b = await buildFromTestFeed(plan);
+    expect(b.result.packageCount).toBe(build.result.packageCount + 1);
+    const lock = await readJson<{ feed: { tagged: unknown[] }; packages: Array<{ name: string; repository: string; tag?: string }> }>(join(dir, 'toybox', 'tinybox.packages.lock.json'));
+    expect(lock.feed.tagged).toEqual([{ tag: 'testing', branch: 'edge', repository: 'testing' }]);
+    expect(lock.packages.find((p) => p.name === 'toybox')).toMatchObject({ repository: 'testing', tag: 'testing' });
+    expect(lock.packages.filter((p) => p.tag).map((p) => p.name)).toEqual(['toybox']);
+    const t = await readTable(out);
+    const esp = await extractPartition(out, t.entries[0]!, join(dir, 'toybox', 'esp.img'));
+    await execa('mcopy', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(dir, 'toybox', 'uki.efi')], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    await execa('objcopy', ['-O', 'binary', '--only-section=.initrd', join(dir, 'toybox', 'uki.efi'), join(dir, 'toybox', 'initrd.gz')]);
+    const { stdout } = await execa('sh', ['-c', `gzip -dc '${join(dir, 'toybox', 'initrd.gz')}' | cpio -t 2>/dev/null`]);
+    expect(stdout.split('\n')).toEqual(expect.arrayContaining(['bin/toybox', 'bin/busybox', 'bin/sh']));
   });
 
   it('a Wi-Fi passphrase goes into the image only: never into manifest.json; no Wi-Fi service is warned about', async () => {
