@@ -4,7 +4,7 @@
  * /lib/modules/*; we compute the same over the modules that are really in the image (after pruning and
  * decompression), so the files always name what is there.
  */
-import { normalizeModule } from './kernel-modules';
+import { modinfoValues as values, normalizeModule } from './kernel-modules';
 
 export interface ModuleInfo {
   /** Path relative to the module directory ("kernel/fs/ext4/ext4.ko"). */
@@ -13,17 +13,6 @@ export interface ModuleInfo {
   aliases: string[];
   /** Raw softdep= values ("pre: crc32c post: foo"). */
   softdeps: string[];
-}
-
-function values(ko: Uint8Array, field: string): string[] {
-  const buf = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
-  const key = Buffer.from(`\0${field}=`);
-  const out: string[] = [];
-  for (let at = buf.indexOf(key); at >= 0; at = buf.indexOf(key, at + 1)) {
-    const end = buf.indexOf(0, at + key.length);
-    out.push(buf.subarray(at + key.length, end < 0 ? undefined : end).toString('latin1'));
-  }
-  return out;
 }
 
 /** Reads the .modinfo strings of an uncompressed module. */

@@ -33,7 +33,8 @@ export async function moduleBytes(path: string, entry: FsEntry): Promise<Buffer>
   }
 }
 
-function modinfoValues(ko: Uint8Array, field: string): string[] {
+/** Every `field=value` string of a module's .modinfo section (NUL-separated), in order. */
+export function modinfoValues(ko: Uint8Array, field: string): string[] {
   const buf = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
   const key = Buffer.from(`\0${field}=`);
   const out: string[] = [];
