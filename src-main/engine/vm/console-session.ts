@@ -36,7 +36,10 @@ type Step =
 
 const END = /__NX_END_(\d+)__/;
 /** Terminal control sequences (colours, ash's cursor-position query ESC[6n) carry no text a test reads. */
+// eslint-disable-next-line no-control-regex -- matching the terminal's escape character is the point
 const ANSI = /\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Z0-9]|[=>])/g;
+// eslint-disable-next-line no-control-regex -- as above: an escape sequence cut off at the end of a chunk
+const PARTIAL_ANSI = /\x1b[[()]?[0-9;?=]*$/;
 
 export class ConsoleSession {
   private buffer = '';
@@ -64,7 +67,7 @@ export class ConsoleSession {
     if (this.finished) return;
     // A control sequence split across chunks is held back until it is complete.
     const pending = this.partial + text;
-    const cut = /\x1b[[()]?[0-9;?=]*$/.exec(pending);
+    const cut = PARTIAL_ANSI.exec(pending);
     this.partial = cut ? cut[0] : '';
     this.buffer += (cut ? pending.slice(0, cut.index) : pending).replace(/\r/g, '').replace(ANSI, '');
     for (let progressed = true; progressed && !this.finished; ) progressed = this.advance();
@@ -105,37 +108,40 @@ export class ConsoleSession {
     this.write(`${this.plan.commands[index]}; echo __NX_END_$?__\n`);
   }
 
+  /** Consumes the text up to a prompt, then acts on it; false while the prompt has not come yet. */
+  private onPrompt(rest: string, prompt: RegExp, act: () => void): boolean {
+    if (this.step.kind !== 'await-login-prompt' && /Login incorrect/.test(rest)) {
+      this.fail(`the console refused the login of "${this.plan.login.user}"`);
+      return false;
+    }
+    const m = prompt.exec(rest);
+    if (!m) return false;
+    this.from += m.index + m[0].length;
+    act();
+    return true;
+  }
+
   private advance(): boolean {
     const rest = this.buffer.slice(this.from);
     switch (this.step.kind) {
-      case 'await-login-prompt': {
-        const m = /login: *$/m.exec(rest);
-        if (!m) return false;
-        this.from += m.index + m[0].length;
-        this.next({ kind: 'await-password-prompt' });
-        this.write(`${this.plan.login.user}\n`);
-        return true;
-      }
-      case 'await-password-prompt': {
-        if (/Login incorrect/.test(rest)) return void this.fail(`the console refused the login of "${this.plan.login.user}"`), false;
-        const m = /Password: *$/m.exec(rest);
-        if (!m) return false;
-        this.from += m.index + m[0].length;
-        this.next({ kind: 'await-shell' });
-        this.write(`${this.plan.login.password}\n`);
-        return true;
-      }
-      case 'await-shell': {
-        if (/Login incorrect/.test(rest)) return void this.fail(`the console refused the login of "${this.plan.login.user}"`), false;
-        // Typed-ahead input could be flushed by login: wait for the shell's prompt before the first command.
-        const m = /[#$] *$/m.exec(rest);
-        if (!m) return false;
-        this.from += m.index + m[0].length;
-        this.sendCommand(0);
-        return true;
-      }
+      case 'await-login-prompt':
+        return this.onPrompt(rest, /login: *$/m, () => {
+          this.next({ kind: 'await-password-prompt' });
+          this.write(`${this.plan.login.user}\n`);
+        });
+      case 'await-password-prompt':
+        return this.onPrompt(rest, /Password: *$/m, () => {
+          this.next({ kind: 'await-shell' });
+          this.write(`${this.plan.login.password}\n`);
+        });
+      // Typed-ahead input could be flushed by login: wait for the shell's prompt before the first command.
+      case 'await-shell':
+        return this.onPrompt(rest, /[#$] *$/m, () => this.sendCommand(0));
       case 'await-end': {
-        if (/Login incorrect/.test(rest)) return void this.fail(`the console refused the login of "${this.plan.login.user}"`), false;
+        if (/Login incorrect/.test(rest)) {
+          this.fail(`the console refused the login of "${this.plan.login.user}"`);
+          return false;
+        }
         const m = END.exec(rest);
         if (!m) return false;
         const command = this.plan.commands[this.step.index]!;
