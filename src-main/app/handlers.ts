@@ -1,6 +1,6 @@
 /** The implementation of every contract command over the engine, shared by the Electron and the WebSocket adapters. */
 import type { Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Handlers, HistoryEntry, SystemInfo } from '../../src-shared/contract';
 import { CancelledError, NexusError } from '../../src-shared/errors';
@@ -32,7 +32,8 @@ const IMAGE_FILE = /\.(img|iso|raw|bin)(\.(xz|gz|zst|bz2))?$|\.zip$/i;
 
 /**
  * The source rule shared by image.inspect and flash.start: only a disk image by name, and (when it exists) a regular
- * file, so a UI cannot have /etc/shadow or a device copied onto a drive. A missing file is reported by the caller.
+ * file whose real name (symbolic links followed) is an image's too, so a UI cannot have /etc/shadow, a device, or a
+ * link named disk.img pointing at either, copied onto a drive. A missing file is reported by the caller.
  */
 async function checkImageSource(path: string): Promise<{ abs: string; st: Stats | null }> {
   const abs = resolve(path);
@@ -41,6 +42,10 @@ async function checkImageSource(path: string): Promise<{ abs: string; st: Stats 
   }
   const st = await stat(abs).catch(() => null);
   if (st && !st.isFile()) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
+  const real = st ? await realpath(abs).catch(() => abs) : abs;
+  if (!IMAGE_FILE.test(basename(real))) {
+    throw new NexusError('NOT_AN_IMAGE', `${basename(abs)} is a link to ${real}, which does not look like a disk image.`, 'Choose the image file itself (.img, .iso, .raw, .xz, .gz, .zst or .zip).');
+  }
   return { abs, st };
 }
 
