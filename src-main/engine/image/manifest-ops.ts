@@ -1,10 +1,29 @@
 /** Small operations on the root filesystem manifest shared by the configure and initramfs stages. */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { FsEntry, FsManifest } from '../rootfs/entries';
+import { NexusError } from '../../../src-shared/errors';
+import { isNormalImagePath, nonDirAncestor, type FsEntry, type FsManifest } from '../rootfs/entries';
 import type { GeneratedEntry } from './config/types';
 
+function refuse(path: string, why: string, hint: string): NexusError {
+  return new NexusError('UNSAFE_PATH', `Nexus cannot generate ${path}: ${why}.`, hint);
+}
+
+/**
+ * Adds a file, directory or symlink the configure stage generates. Never through a link: the path must be
+ * normalised, no parent may be a symlink (a package's "usr/libexec → /host/dir" would otherwise carry our
+ * files out of the image) or a file, and a directory a package made is never replaced by a file or a link.
+ */
 export function addGenerated(manifest: FsManifest, g: GeneratedEntry, mtime: number): void {
+  if (!isNormalImagePath(g.path) || g.path === '/') {
+    throw refuse(JSON.stringify(g.path), 'it is not an absolute, normalised path inside the image (no "..", "." or empty segments)', 'Fix the path in the Box, fragment or plan: write it as an absolute path such as /etc/motd or /vault.');
+  }
+  const parent = nonDirAncestor(manifest, g.path);
+  if (parent) {
+    const what = parent.type === 'symlink' ? `a symlink (→ ${parent.linkTarget ?? ''}) installed by package ${parent.owner}` : `a ${parent.type === 'hardlink' ? 'hard link' : 'file'} installed by ${parent.owner === 'nexus' ? 'Nexus' : `package ${parent.owner}`}`;
+    throw refuse(g.path, `${parent.path} is ${what}; Nexus never writes through a package's symlink`,
+      parent.owner === 'nexus' ? 'Two generated paths collide; check the Box\'s files and mount points.' : `Remove ${parent.owner} from the Box or report it to the repository maintainers: a package that replaces ${parent.path} with a link is malformed or hostile.`);
+  }
   const data = g.content === undefined ? undefined : typeof g.content === 'string' ? new TextEncoder().encode(g.content) : g.content;
   const e: FsEntry = {
     path: g.path, type: g.type, mode: g.mode, uid: g.uid, gid: g.gid, mtime, size: data?.length ?? 0, owner: 'nexus',
@@ -14,6 +33,10 @@ export function addGenerated(manifest: FsManifest, g: GeneratedEntry, mtime: num
   const prev = manifest.get(g.path);
   // Generated directories keep a package's ownership/mode if the package already made them.
   if (prev && prev.type === 'dir' && g.type === 'dir') return;
+  if (prev && prev.type === 'dir') {
+    throw refuse(g.path, `${prev.owner === 'nexus' ? 'Nexus generates' : `package ${prev.owner} installs`} a directory there, and a directory is never replaced by a ${g.type}`,
+      prev.owner === 'nexus' ? 'Two generated paths collide; check the Box\'s files and mount points.' : `Choose another path in the Box, or remove ${prev.owner} from it.`);
+  }
   manifest.set(g.path, e);
 }
 
