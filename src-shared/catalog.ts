@@ -19,8 +19,38 @@ export const RepositoryName = z.string().refine((r) => r === 'main' || r === 'co
   message: 'repositories are "main" and "community" of the chosen branch; Alpine\'s "testing" exists only on edge: pin single packages to it with name@testing (the feed\'s tagged repository)',
 });
 
+/**
+ * Problems of a path inside the image as a profile gives it, or null: absolute, normalised (no empty, "." or
+ * ".." segments, no trailing "/"), not the root itself, no control characters. The image stage writes these
+ * paths under a staging directory on the build host, so anything else could name a host path.
+ */
+export function imagePathProblem(p: string): string | null {
+  if (!p.startsWith('/')) return 'must be an absolute path inside the image (starting with "/")';
+  if (p === '/') return 'must name something inside the image, not its root "/"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(p)) return 'must not contain control characters (NUL, newline, tab…)';
+  if (p.endsWith('/')) return 'must not end with "/"';
+  const segs = p.slice(1).split('/');
+  if (segs.includes('')) return 'must not contain "//"';
+  if (segs.includes('..')) return 'must not contain ".." segments (it must stay inside the image)';
+  if (segs.includes('.')) return 'must not contain "." segments (write the normalised path)';
+  return null;
+}
+
+/** A path inside the image (files[].path). */
+const imagePath = z.string().superRefine((p, ctx) => {
+  const problem = imagePathProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: `"${p}": ${problem}` });
+});
+
+/**
+ * A mount point inside the image: an image path that also goes unquoted into fstab and the generated shell
+ * scripts, so only letters, digits and . _ - + @ in its segments.
+ */
+const mountpoint = imagePath.refine((p) => /^(\/[A-Za-z0-9._+@-]+)+$/.test(p), { message: 'a mount point may only use letters, digits and . _ - + @ between its "/"' });
+
 export const FileSpec = z.object({
-  path: z.string().regex(/^\/[^\0]*$/, 'an absolute path inside the image').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
+  path: imagePath,
   content: z.string(),
   mode: z.string().regex(/^0?[0-7]{3,4}$/, 'an octal mode like "0644"').default('0644'),
   owner: z.string().default('root'),
@@ -54,14 +84,14 @@ export const RootFs = z.object({
 export const Filesystems = z.object({
   root: RootFs,
   /** Persistent writable state over a read-only root ("Notebook"). */
-  overlay: z.object({ type: z.literal('f2fs'), sizeMiB: z.number().int().min(128), mountpoint: z.string().default('/var/lib/nexus/state') }).strict().optional(),
+  overlay: z.object({ type: z.literal('f2fs'), sizeMiB: z.number().int().min(128), mountpoint: mountpoint.default('/var/lib/nexus/state') }).strict().optional(),
   /** Encrypted vault created on first boot, never inside the image. */
   vault: z.object({
     type: z.literal('dm-crypt'),
     cipher: z.literal('aes-xts-plain64'),
     keyBits: z.literal(512),
     createdOn: z.literal('first-boot'),
-    mountpoint: z.string().default('/vault'),
+    mountpoint: mountpoint.default('/vault'),
   }).strict().optional(),
 }).strict();
 export type Filesystems = z.infer<typeof Filesystems>;
