@@ -151,7 +151,7 @@ export const filesystemsStage: Stage<ComposeState, ComposeState> = {
       const part = plan.partitions.find((p) => p.role === 'state')!;
       const sizeBytes = (part.sizeMiB === 'auto' ? fs.overlay.sizeMiB : part.sizeMiB) * 1024 * 1024;
       const uuid = seed!.uuid('state-fs');
-      const dir = await cached(state, ctx, 'state-f2fs', { v: 1, sizeBytes, uuid, epoch: state.epoch }, async (d) => {
+      const dir = await cached(state, ctx, 'state-f2fs', { v: 2, sizeBytes, uuid, epoch: state.epoch }, async (d) => {
         await makeF2fs(join(d, 'state.f2fs'), sizeBytes, { uuid, label: 'state', epoch: state.epoch, signal: ctx.signal });
       });
       const path = join(dir, 'state.f2fs');
@@ -244,7 +244,7 @@ export const bootStage: Stage<ComposeState, ComposeState> = {
     const total = files.reduce((n, f) => n + f.data.length, 0);
     if (total > sizeBytes * 0.95) throw new NexusError('BOOT_PARTITION_FULL', `The boot files (${Math.ceil(total / 1048576)} MiB) do not fit the ${part.sizeMiB} MiB ${part.label} partition.`, 'Use a board definition with a larger boot partition.');
     const volumeId = state.seed!.hex('fat-volid', 4);
-    const key = { v: 1, files: files.map((f) => [f.dest, sha256(f.data)]).sort(), sizeBytes, fat: boot.fat, label: part.label, volumeId, epoch: state.epoch };
+    const key = { v: 2, files: files.map((f) => [f.dest, sha256(f.data)]).sort(), sizeBytes, fat: boot.fat, label: part.label, volumeId, epoch: state.epoch };
     const dir = await cached(state, ctx, 'boot-fat', key, async (d) => {
       await makeVfat(join(d, 'boot.vfat'), files, { sizeBytes, fat: boot.fat, label: part.label === 'ESP' ? 'NEXUSESP' : 'NEXUSBOOT', volumeId, epoch: state.epoch, scratch: await ctx.tempDir('nexus-fat-'), signal: ctx.signal });
     });

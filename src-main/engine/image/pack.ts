@@ -7,7 +7,6 @@
 import { redactSecrets } from '../../../src-shared/plan';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { execa } from 'execa';
 import { NexusError } from '../../../src-shared/errors';
 import type { BuildOutputFile } from '../build-types';
 import type { Stage } from '../runner';
@@ -17,6 +16,7 @@ import { contentSizes, mbrDiskId, type ComposeState } from './compose';
 import { layoutDisk, tableEntries } from './layout';
 import { SECTOR, writeGpt, writeMbr } from './partition-table';
 import { spdxDocument } from './sbom';
+import { toolVersion } from './tools/run';
 import { serializeLock } from '../feeds/lock';
 
 export interface PackResult {
@@ -28,13 +28,17 @@ export interface PackResult {
   manifest: Record<string, unknown>;
 }
 
-const toolVersions = new Map<string, string>();
-async function toolVersion(cmd: string, args: string[]): Promise<string> {
-  if (!toolVersions.has(cmd)) {
-    const r = await execa(cmd, args, { reject: false, all: true });
-    toolVersions.set(cmd, String(r.all ?? '').split('\n').find((l) => /\d/.test(l))?.trim() ?? 'unknown');
-  }
-  return toolVersions.get(cmd)!;
+/** The host tools whose output is in this image, with the version line each prints (tools/run.ts). */
+async function imageToolVersions(state: ComposeState): Promise<Record<string, string>> {
+  const fs = state.plan.filesystems;
+  const tools: string[] = ['mkfs.vfat', 'mcopy'];
+  if (state.plan.boot?.files.some((f) => f.from === 'generated:uki')) tools.push('objcopy');
+  if (fs?.root.type === 'erofs' && state.contents.has('root')) tools.push('mkfs.erofs', ...(fs.root.verity ? ['veritysetup'] : []));
+  if (fs?.root.type === 'ext4' && state.contents.has('root')) tools.push('mke2fs');
+  if (state.contents.has('state')) tools.push('mkfs.f2fs');
+  const out: Record<string, string> = {};
+  for (const t of tools) out[t === 'mcopy' ? 'mtools' : t] = await toolVersion(t);
+  return out;
 }
 
 function diskFull(err: unknown): boolean {
@@ -93,11 +97,7 @@ export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult
         scripts: state.configured!.scripts,
         accountsCreated: state.configured!.accountsCreated,
         verity: state.verity ?? null,
-        tools: {
-          'mkfs.vfat': await toolVersion('mkfs.vfat', ['--help']),
-          ...(state.contents.has('root') ? { 'mkfs.erofs': await toolVersion('mkfs.erofs', ['-V']), veritysetup: await toolVersion('veritysetup', ['--version']) } : {}),
-          ...(state.contents.has('state') ? { 'mkfs.f2fs': await toolVersion('mkfs.f2fs', ['-V']) } : {}),
-        },
+        tools: await imageToolVersions(state),
         lock,
         plan: redactSecrets(plan),
         warnings: state.warnings,
