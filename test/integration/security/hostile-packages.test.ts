@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedCache, feedKeys, fetchPackages, loadIndexes, resolvePackages, unpackPackages, type FeedConfig } from '../../../src-main/engine/feeds';
 import { configureRoot } from '../../../src-main/engine/image/configure';
 import { stageTree } from '../../../src-main/engine/image/staging';
+import { makeErofs } from '../../../src-main/engine/image/tools/erofs';
 import { makeExt4 } from '../../../src-main/engine/image/tools/ext4';
 import type { FsEntry, FsManifest } from '../../../src-main/engine/rootfs/entries';
 import { BoxSchema, Filesystems } from '../../../src-shared/catalog';
@@ -213,7 +214,7 @@ describe('staging never writes outside its directory, even from a broken manifes
 });
 
 describe('legitimate symlinks keep working', () => {
-  it('lib64 → lib, absolute and relative symlinks, symlinks to host-looking paths, replaced files: built into ext4, nothing followed', async () => {
+  it('lib64 → lib, absolute and relative symlinks, symlinks to host-looking paths, replaced files: built into ext4 and EROFS, nothing followed', async () => {
     const c = await canary();
     const pkgs: ApkPackageSpec[] = [
       ...BASE,
@@ -236,6 +237,17 @@ describe('legitimate symlinks keep working', () => {
     expect(await debugfs(image, 'cat /usr/sbin/dinit')).toContain('# dinit');
     expect(await debugfs(image, 'stat /sbin/init')).toMatch(/Fast link dest: "\/sbin\/nexus-init"/);
     expect(await debugfs(image, 'stat /')).toMatch(/Mode:\s+0755/);
+    // The same tree as a read-only EROFS root (the other filesystem made from a staging tree).
+    const work = await mkdtemp(join(dir, 'erofs-'));
+    const configured = await configureRoot(manifest, { ...basePlan, filesystems: { root: { type: 'erofs', verity: false } } }, EPOCH);
+    const staged = await stageTree(configured.rootfs, join(work, 'tree'));
+    await makeErofs(join(work, 'root.erofs'), staged.dir, { uuid: '5e1f6c1e-0000-4000-8000-000000000015', epoch: EPOCH, allRoot: staged.ownershipNotApplied.length > 0 });
+    await execa('fsck.erofs', [join(work, 'root.erofs')]);
+    const extracted = join(work, 'extracted');
+    await execa('fsck.erofs', [`--extract=${extracted}`, join(work, 'root.erofs')]);
+    expect(await readlink(join(extracted, 'lib64'))).toBe('lib');
+    expect(await readFile(join(extracted, 'etc/motd'), 'utf8')).toBe('new\n');
+    expect((await stat(join(extracted, 'usr/libexec/nexus/ready'))).mode & 0o7777).toBe(0o755);
     await c.check();
   }, 60_000);
 });
