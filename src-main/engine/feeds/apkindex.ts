@@ -5,7 +5,10 @@
  */
 import { NexusError } from '../../../src-shared/errors';
 import { parseDeps, parseProvides, type Dep, type Provide } from './deps';
-import { readGzipMembers } from './gzip-members';
+import { createInflateRaw } from 'node:zlib';
+import { formatBytes } from '../../../src-shared/format';
+import { assertNotApkV3, inflateLimitError, readGzipMember, type GzipMember } from './gzip-members';
+import { limits, parseSize } from './limits';
 import { parseSignatures, verifyTrusted, type TrustedKeys } from './signature';
 import { readTar } from './tar-read';
 
@@ -141,6 +144,14 @@ class IndexPackage implements ApkPackage {
   }
 }
 
+/** `S:`/`I:` must be safe non-negative integers; anything else makes the package uninstallable (size 0). */
+function sizeField(pkg: IndexPackage, letter: 'S' | 'I', value: string): number {
+  const n = parseSize(value);
+  if (n !== undefined) return n;
+  pkg.uninstallable ??= `invalid ${letter}: size "${value.slice(0, 40)}" (not a non-negative integer)`;
+  return 0;
+}
+
 /** Parses raw APKINDEX bytes: decoded as latin1 (2-3× faster than UTF-8), free-text fields re-decoded as UTF-8. */
 export function parseApkIndexBuffer(buf: Buffer, repo: RepoRef): ApkPackage[] {
   return parseApkIndexText(buf.toString('latin1'), repo, true);
@@ -171,8 +182,8 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
         case 80 /* P */: pkg.name = text.slice(v, end); break;
         case 86 /* V */: pkg.version = text.slice(v, end); break;
         case 65 /* A */: pkg.arch = text.slice(v, end); break;
-        case 83 /* S */: pkg.size = Number(text.slice(v, end)); break;
-        case 73 /* I */: pkg.installedSize = Number(text.slice(v, end)); break;
+        case 83 /* S */: pkg.size = sizeField(pkg, 'S', text.slice(v, end)); break;
+        case 73 /* I */: pkg.installedSize = sizeField(pkg, 'I', text.slice(v, end)); break;
         case 84 /* T */: pkg.tS = v; pkg.tE = end; break;
         case 85 /* U */: pkg.uS = v; pkg.uE = end; break;
         case 76 /* L */: pkg.lS = v; pkg.lE = end; break;
@@ -196,21 +207,79 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
   return out;
 }
 
+/** Whether the gzip member at `off` inflates cleanly: streamed, output discarded, stopped after `max` bytes (for error messages only). */
+function probeMember(buf: Buffer, off: number, max: number): Promise<'ok' | 'truncated' | 'corrupt' | 'too-large'> {
+  return new Promise((resolve) => {
+    if (buf.length < off + 10 || buf[off] !== 0x1f || buf[off + 1] !== 0x8b) return resolve('corrupt');
+    // The gzip header is skipped by readGzipMember's rules; here only the common 10-byte header is needed for a hint.
+    const flags = buf[off + 3]!;
+    if (flags & ~0x1f) return resolve('corrupt');
+    if (flags & 0x1e) return resolve('ok'); // unusual header: no probe, the signature error stands
+    const inf = createInflateRaw();
+    let n = 0;
+    inf.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > max) {
+        inf.destroy();
+        resolve('too-large');
+      }
+    });
+    inf.on('error', (e: { code?: string }) => resolve(e.code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt'));
+    inf.on('end', () => resolve('ok'));
+    inf.end(buf.subarray(off + 10));
+  });
+}
+
 /**
  * Verifies and parses an APKINDEX.tar.gz. With `keys` null the signature is not checked (only for
- * tools that just list contents). Throws APK_V3_UNSUPPORTED, UNSIGNED, UNTRUSTED_SIGNATURE, BAD_SIGNATURE,
- * TRUNCATED_FILE, BAD_INDEX.
+ * tools that just list contents). Nothing signed is inflated before its signature is checked: the
+ * signature member (small, bounded) is read, the signature verified over the compressed bytes of the
+ * rest, and only then the APKINDEX member inflated, within `limits.indexInflated`.
+ * Throws APK_V3_UNSUPPORTED, UNSIGNED, UNTRUSTED_SIGNATURE, BAD_SIGNATURE, TRUNCATED_FILE, BAD_INDEX,
+ * INDEX_TOO_LARGE, DECOMPRESSION_LIMIT.
  */
 export async function readApkIndex(bytes: Buffer, repo: RepoRef, keys: TrustedKeys | null, what = `the index of ${repo.arch}/${repo.name}`): Promise<ApkIndex> {
-  const members = readGzipMembers(bytes, what)!;
+  assertNotApkV3(bytes, what);
+  if (bytes.length > limits.indexCompressed) {
+    throw new NexusError('INDEX_TOO_LARGE', `${what} is ${formatBytes(bytes.length)}, more than the ${formatBytes(limits.indexCompressed)} an APKINDEX.tar.gz may be.`, 'The mirror is serving something else than an Alpine index; check the mirror URL or use another mirror.');
+  }
+  if (bytes.length === 0) throw new NexusError('TRUNCATED_FILE', `${what} is empty.`, 'Delete the cached index and fetch it again.');
   // Index: member 1 = signatures (cut tar), member 2 = DESCRIPTION + APKINDEX. An unsigned index has only the latter.
-  const sigEntries = members.length >= 2 ? await readTar(members[0]!.data, what) : [];
+  let first: GzipMember | null = null;
+  try {
+    first = readGzipMember(bytes, 0, what, limits.signatureInflated);
+  } catch (err) {
+    // Too large for a signature member: an unsigned index (or a bomb), whose body is the first member.
+    if (!(err instanceof NexusError && err.code === 'DECOMPRESSION_LIMIT')) throw err;
+  }
+  const sigEntries = first && first.end < bytes.length ? await readTar(first.data, what) : [];
   const sigs = parseSignatures(sigEntries);
-  const bodyMember = sigs.length > 0 || members.length >= 2 ? members[1] : members[0];
-  if (!bodyMember) throw new NexusError('BAD_INDEX', `${what} has no APKINDEX member.`, 'Delete the cached index and fetch it again.');
+  const bodyStart = first && first.end < bytes.length ? first.end : 0;
+  if (bodyStart >= bytes.length) throw new NexusError('BAD_INDEX', `${what} has no APKINDEX member.`, 'Delete the cached index and fetch it again.');
   let signer: string | null = null;
-  if (keys) signer = await verifyTrusted(what, sigs, keys, () => bytes.subarray(bodyMember.start));
-  const entries = await readTar(bodyMember.data, what);
+  if (keys) {
+    try {
+      signer = await verifyTrusted(what, sigs, keys, () => bytes.subarray(bodyStart));
+    } catch (err) {
+      // A damaged download is more useful to report as such; the probe is bounded and keeps nothing.
+      if (err instanceof NexusError && err.code === 'BAD_SIGNATURE') {
+        const state = await probeMember(bytes, bodyStart, limits.indexInflated);
+        if (state === 'truncated') throw new NexusError('TRUNCATED_FILE', `${what} is truncated inside gzip member ${bodyStart ? 2 : 1} (and so does not match its signature).`, 'Delete the file and download it again.');
+      }
+      throw err;
+    }
+  }
+  let body: GzipMember;
+  try {
+    body = readGzipMember(bytes, bodyStart, what, limits.indexInflated, false, bodyStart ? 2 : 1)!;
+  } catch (err) {
+    if (err instanceof NexusError && err.code === 'DECOMPRESSION_LIMIT') {
+      const e = inflateLimitError(what, 'the APKINDEX member', limits.indexInflated);
+      throw new NexusError('INDEX_TOO_LARGE', e.message, 'An Alpine index inflates to a few MiB; this one is malformed or hostile. Use another mirror.');
+    }
+    throw err;
+  }
+  const entries = await readTar(body.data, what);
   const index = entries.find((e) => e.header.name === 'APKINDEX');
   if (!index) throw new NexusError('BAD_INDEX', `${what} contains no APKINDEX file.`, 'Check the repository URL; it must point at an Alpine APK v2 repository.');
   const desc = entries.find((e) => e.header.name === 'DESCRIPTION')?.data.toString('utf8').slice(0, 160).trim() ?? '';

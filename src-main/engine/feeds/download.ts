@@ -108,6 +108,12 @@ async function attempt(source: string, dest: string, opts: DownloadOptions): Pro
 
 /** Downloads (or resumes) `source` into `dest`. */
 export async function download(source: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
+  // Sizes come from indexes and lock files: refuse nonsense before touching the disk or the network.
+  for (const [name, v] of [['expected size', opts.expectedSize], ['size limit', opts.maxBytes]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
+      throw new NexusError('BAD_SIZE', `Cannot download ${source}: the ${name} ${String(v)} is not a non-negative integer.`, 'The index entry is damaged or hostile; fetch the index again or use another mirror.');
+    }
+  }
   const retries = opts.retries ?? 4;
   const backoff = opts.backoffMs ?? 250;
   for (let i = 0; ; i++) {

@@ -14,7 +14,8 @@ import { readApkIndex, type ApkIndex, type ApkPackage, type RepoRef } from './ap
 import { FeedCache } from './cache';
 import { download } from './download';
 import { newUnpackState, unpackApk } from './extract';
-import { verifyApkFile, verifyApkHeader } from './package-file';
+import { limits } from './limits';
+import { dataLimitOf, scanDataMember, verifyApkFile, verifyApkHeader } from './package-file';
 import { scriptEffects, type ScriptEffect, type SkippedScript } from './scripts';
 import { loadTrustedKeys, type TrustedKeys } from './signature';
 
@@ -111,7 +112,12 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       const ref = await cache.getIndexRef(id);
       if (!ref) return null;
       const ref0 = refOf(ref.base);
-      return readApkIndex(await readFile(cache.indexPath(ref.sha256)), ref0, keys, `${what}, cached`);
+      const path = cache.indexPath(ref.sha256);
+      // Bounded read: an imported or damaged cache must not make us load a huge file.
+      if ((await stat(path)).size > limits.indexCompressed) {
+        throw new NexusError('INDEX_TOO_LARGE', `${what}, cached, is larger than an APKINDEX.tar.gz may be (${limits.indexCompressed} bytes).`, 'Delete it with `nexus cache clean` and fetch it again.');
+      }
+      return readApkIndex(await readFile(path), ref0, keys, `${what}, cached`);
     };
     if (opts.offline) {
       const idx = await fromCache();
@@ -126,7 +132,7 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       const source = joinBase(base, 'APKINDEX.tar.gz');
       const tmp = await cache.tempPath('.apkindex');
       try {
-        await download(source, tmp, { maxBytes: 64 * 1024 * 1024, ...(opts.signal ? { signal: opts.signal } : {}), retries: opts.retries ?? 2, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
+        await download(source, tmp, { maxBytes: limits.indexCompressed, ...(opts.signal ? { signal: opts.signal } : {}), retries: opts.retries ?? 2, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
         const bytes = await readFile(tmp);
         loaded = await readApkIndex(bytes, refOf(base), keys, what);
         await cache.putIndex({ id, source, base, fetchedAt: new Date().toISOString(), signer: loaded.signer ?? '', description: loaded.description }, bytes);
@@ -134,7 +140,7 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
         break;
       } catch (err) {
         // A bad signature is a security signal, never papered over with another mirror or the cache.
-        if (err instanceof NexusError && /SIGNATURE|UNSIGNED|APK_V3/.test(err.code)) throw err;
+        if (err instanceof NexusError && /SIGNATURE|UNSIGNED|APK_V3|TOO_LARGE|DECOMPRESSION/.test(err.code)) throw err;
         errors.push(`${source}: ${(err as Error).message}`);
       } finally {
         await cache.discard(tmp);
@@ -166,6 +172,7 @@ export interface FetchProgress {
  */
 export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: TrustedKeys, opts: FeedOptions & { onProgress?: (p: FetchProgress) => void } = {}): Promise<Map<string, string>> {
   const cache = opts.cache ?? new FeedCache();
+  for (const p of pkgs) checkSizes(p);
   const paths = new Map<string, string>();
   const todo: ApkPackage[] = [];
   for (const p of pkgs) {
@@ -212,6 +219,15 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
   return paths;
 }
 
+/** S:/I: must be safe non-negative integers before they decide a download limit or a progress total (the index parser marks bad ones uninstallable; lock files and callers may still pass any). */
+function checkSizes(p: ApkPackage): void {
+  for (const [field, v] of [['S:', p.size], ['I:', p.installedSize]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new NexusError('BAD_INDEX_ENTRY', `${p.name}-${p.version}: the index gives an invalid size ${field}${String(v)} (not a non-negative integer); refusing to download it.`, 'The index (or lock file) is damaged or hostile; use another mirror, or fetch the index again.');
+    }
+  }
+}
+
 async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, cache: FeedCache, signal: AbortSignal, opts: FeedOptions, onBytes: (d: number) => void): Promise<string> {
   const file = `${pkg.name}-${pkg.version}.apk`;
   const part = cache.partialPath(pkg.checksum);
@@ -224,7 +240,7 @@ async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, ca
     for (let round = 0; round < 2; round++) {
       try {
         await download(source, part, { expectedSize: pkg.size, signal, onBytes, retries: opts.retries ?? 4, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
-        await verifyApkFile(part, keys, { checksum: pkg.checksum, size: pkg.size }, `${file} from ${base}`);
+        await verifyApkFile(part, keys, { checksum: pkg.checksum, size: pkg.size, installedSize: pkg.installedSize }, `${file} from ${base}`, { signal });
         const final = cache.packagePath(pkg.checksum);
         await cache.promote(part, final);
         return final;
@@ -232,8 +248,10 @@ async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, ca
         // Cancelled or network failure: keep the partial file so the next run resumes it.
         if (signal.aborted) throw err;
         const code = err instanceof NexusError ? err.code : '';
-        const bad = /MISMATCH|SIGNATURE|UNSIGNED|TRUNCATED|BAD_GZIP|BAD_TAR|BAD_PACKAGE|SIZE_LIMIT|APK_V3/.test(code);
+        const bad = /MISMATCH|SIGNATURE|UNSIGNED|TRUNCATED|BAD_GZIP|BAD_TAR|BAD_PACKAGE|SIZE_LIMIT|APK_V3|DECOMPRESSION/.test(code);
         if (bad) await cache.discard(part);
+        // Signed content that is itself bad (a bomb, a lying per-file checksum): downloading again cannot help.
+        if (/DECOMPRESSION|FILE_CHECKSUM/.test(code)) throw err;
         if (bad && round === 0) {
           opts.log?.('warn', `${file}: ${(err as Error).message} Downloading it again.`);
           continue;
@@ -271,6 +289,9 @@ export async function unpackPackages(order: ApkPackage[], paths: Map<string, str
     if (!path) throw new NexusError('INTERNAL', `No file for package ${pkg.name}.`);
     const what = `${pkg.name}-${pkg.version}.apk (cached)`;
     const header = await verifyApkHeader(path, keys, { checksum: pkg.checksum, size: pkg.size }, what);
+    // Bounded pass before anything is written: a package inflating beyond its declared installed size
+    // (I:, signed .PKGINFO size) is refused here, so no blob of it reaches the cache.
+    await scanDataMember(path, header, { maxInflated: dataLimitOf(header, { installedSize: pkg.installedSize }), what, ...(opts.signal ? { signal: opts.signal } : {}) });
     const r = await unpackApk(path, header, { name: pkg.name, origin: header.pkginfo.origin, replaces: header.pkginfo.replaces }, state, cache, opts.signal);
     result.fileCount += r.files;
     result.fileBytes += r.bytes;

@@ -7,6 +7,8 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import { NexusError } from '../../../src-shared/errors';
+import { formatBytes } from '../../../src-shared/format';
+import { limits } from './limits';
 
 export interface GzipMember {
   /** Offset of the member's first byte (the 1f 8b magic). */
@@ -53,34 +55,54 @@ function headerLength(buf: Buffer, off: number, what: string): number {
   return p > buf.length ? -1 : p - off;
 }
 
+/** The error for a member that inflates beyond its bound (a decompression bomb, or a damaged file). */
+export function inflateLimitError(what: string, member: string, max: number): NexusError {
+  return new NexusError('DECOMPRESSION_LIMIT', `${what}: ${member} inflates to more than ${formatBytes(max)} (${max} bytes), more than it may; refusing to unpack it further.`,
+    'The file is malformed or hostile (a decompression bomb); use another mirror or remove the package. Nothing from it was kept.');
+}
+
 /**
- * Reads up to `limit` gzip members from the start of `buf`. When `buf` is only a prefix of a file and
+ * Reads the gzip member starting at `off`, inflating at most `maxOutput` bytes (DECOMPRESSION_LIMIT beyond).
+ * Returns null when `buf` ends inside it and `partial` is set (the caller reads more), else throws TRUNCATED_FILE.
+ * `ordinal` (1-based) names the member in messages.
+ */
+export function readGzipMember(buf: Buffer, off: number, what: string, maxOutput: number, partial = false, ordinal = 1): GzipMember | null {
+  const hl = headerLength(buf, off, what);
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } } | null = null;
+  if (hl >= 0) {
+    try {
+      inflated = inflateRawSync(buf.subarray(off + hl), { info: true, maxOutputLength: Math.max(1, maxOutput) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') throw inflateLimitError(what, `gzip member ${ordinal}`, maxOutput);
+      if (code !== 'Z_BUF_ERROR') {
+        throw new NexusError('BAD_GZIP', `${what}: gzip member ${ordinal} is corrupt (${(err as Error).message}).`, 'Delete the file and download it again.');
+      }
+    }
+  }
+  const end = inflated ? off + hl + inflated.engine.bytesWritten + 8 : Infinity;
+  if (!inflated || end > buf.length) {
+    if (partial) return null;
+    throw new NexusError('TRUNCATED_FILE', `${what} is truncated inside gzip member ${ordinal}.`, 'Delete the file and download it again.');
+  }
+  return { start: off, end, data: inflated.buffer };
+}
+
+/**
+ * Reads up to `limit` gzip members from the start of `buf`, each inflated to at most `maxOutput` bytes
+ * (default `limits.indexInflated`; DECOMPRESSION_LIMIT beyond). When `buf` is only a prefix of a file and
  * it ends inside a wanted member, returns `null` so the caller can read more (with `partial`), or
  * throws TRUNCATED_FILE otherwise.
  */
-export function readGzipMembers(buf: Buffer, what: string, limit = Infinity, partial = false): GzipMember[] | null {
+export function readGzipMembers(buf: Buffer, what: string, limit = Infinity, partial = false, maxOutput: number = limits.indexInflated): GzipMember[] | null {
   assertNotApkV3(buf, what);
   const members: GzipMember[] = [];
   let off = 0;
   while (off < buf.length && members.length < limit) {
-    const hl = headerLength(buf, off, what);
-    let inflated: { buffer: Buffer; engine: { bytesWritten: number } } | null = null;
-    if (hl >= 0) {
-      try {
-        inflated = inflateRawSync(buf.subarray(off + hl), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'Z_BUF_ERROR') {
-          throw new NexusError('BAD_GZIP', `${what}: gzip member ${members.length + 1} is corrupt (${(err as Error).message}).`, 'Delete the file and download it again.');
-        }
-      }
-    }
-    const end = inflated ? off + hl + inflated.engine.bytesWritten + 8 : Infinity;
-    if (!inflated || end > buf.length) {
-      if (partial) return null;
-      throw new NexusError('TRUNCATED_FILE', `${what} is truncated inside gzip member ${members.length + 1}.`, 'Delete the file and download it again.');
-    }
-    members.push({ start: off, end, data: inflated.buffer });
-    off = end;
+    const m = readGzipMember(buf, off, what, maxOutput, partial, members.length + 1);
+    if (!m) return null;
+    members.push(m);
+    off = m.end;
   }
   return members;
 }

@@ -7,8 +7,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
 import { NexusError } from '../../../src-shared/errors';
+import { formatBytes } from '../../../src-shared/format';
 import { readGzipMembers, type GzipMember } from './gzip-members';
+import { dataInflateLimit, limits, parseSize } from './limits';
 import { parseSignatures, verifyTrusted, type SignatureEntry, type TrustedKeys } from './signature';
 import { readTar, type TarEntry } from './tar-read';
 
@@ -22,6 +27,8 @@ export interface PkgInfo {
   replacesPriority: number;
   origin: string;
   triggers: string[];
+  /** Signed installed size (`size = `), when present and a valid number. */
+  installedSize?: number;
 }
 
 export interface ApkHeader {
@@ -67,6 +74,12 @@ export function parsePkgInfo(text: string, what: string): PkgInfo {
   };
   const dh = one('datahash');
   if (dh) info.datahash = dh;
+  const size = one('size');
+  if (size !== undefined) {
+    const n = parseSize(size);
+    if (n === undefined) throw new NexusError('BAD_PACKAGE', `${what}: .PKGINFO has an invalid size "${size.slice(0, 40)}" (not a non-negative integer).`, 'The file is not a valid Alpine package.');
+    info.installedSize = n;
+  }
   return info;
 }
 
@@ -77,13 +90,19 @@ export async function readApkHeader(path: string, what: string): Promise<ApkHead
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
-    let want = Math.min(size, 64 * 1024);
+    // The signature and control members are small: read a growing prefix, never more than the bound.
+    const maxPrefix = limits.controlInflated + limits.signatureInflated;
+    let want = Math.min(size, 64 * 1024, maxPrefix);
     for (;;) {
       const buf = Buffer.alloc(want);
       await fh.read(buf, 0, want, 0);
-      const members = readGzipMembers(buf, what, 2, want < size);
+      const members = readGzipMembers(buf, what, 2, want < size, limits.controlInflated);
       if (!members) {
-        want = Math.min(size, want * 4);
+        if (want >= maxPrefix) {
+          throw new NexusError('DECOMPRESSION_LIMIT', `${what}: the signature and control members take more than ${formatBytes(maxPrefix)}; a package's control member holds only .PKGINFO and scripts.`,
+            'The file is malformed or hostile; use another mirror or remove the package.');
+        }
+        want = Math.min(size, want * 4, maxPrefix);
         continue;
       }
       if (members.length === 0) throw new NexusError('TRUNCATED_FILE', `${what} is empty.`, 'Delete the file and download it again.');
@@ -117,17 +136,99 @@ async function* fileChunks(path: string, start: number, end?: number): AsyncGene
   for await (const c of createReadStream(path, { start, ...(end !== undefined ? { end: end - 1 } : {}), highWaterMark: 256 * 1024 })) yield c as Buffer;
 }
 
-async function sha256Of(path: string, start: number): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of fileChunks(path, start)) h.update(c);
-  return h.digest('hex');
-}
-
 export interface ExpectedPackage {
   /** Index C: */
   checksum?: string;
   /** Index S: */
   size?: number;
+  /** Index I: (bounds what the data member may inflate to, with the signed .PKGINFO size). */
+  installedSize?: number;
+}
+
+/** What the data member of a verified package may inflate to: from the smaller declared installed size. */
+export function dataLimitOf(header: ApkHeader, expected: ExpectedPackage = {}): number {
+  const declared = [header.pkginfo.installedSize, expected.installedSize].filter((n): n is number => n !== undefined && Number.isSafeInteger(n) && n >= 0);
+  return dataInflateLimit(declared.length ? Math.min(...declared) : undefined);
+}
+
+export interface DataScan {
+  /** sha256 of the compressed data member (compare with datahash). */
+  datahash: string;
+  /** Bytes the data member inflated to. */
+  inflatedBytes: number;
+  /** Entries whose PAX APK-TOOLS.checksum.SHA1 was checked (with `checkFiles`). */
+  checkedFiles: number;
+}
+
+/**
+ * Streams the data member once: sha256 of its compressed bytes, inflation bounded by `maxInflated`
+ * (DECOMPRESSION_LIMIT, stopping at once), and with `checkFiles` every regular file's and symlink's
+ * PAX `APK-TOOLS.checksum.SHA1` (FILE_CHECKSUM_MISMATCH), as unpacking does. Memory stays bounded: nothing is kept.
+ */
+export async function scanDataMember(path: string, header: ApkHeader, opts: { maxInflated: number; checkFiles?: boolean; what?: string; signal?: AbortSignal }): Promise<DataScan> {
+  const what = opts.what ?? path;
+  const hash = createHash('sha256');
+  let inflatedBytes = 0;
+  let checkedFiles = 0;
+  const max = opts.maxInflated;
+  const declared = [header.pkginfo.installedSize].filter((n) => n !== undefined);
+  const tooBig = () => new NexusError('DECOMPRESSION_LIMIT',
+    `${what}: the data member inflates to more than ${formatBytes(max)} (${max} bytes)${declared.length ? `, but the package declares an installed size of ${formatBytes(declared[0]!)}` : ''}; refusing it (a decompression bomb or a damaged package).`,
+    'Nothing from it was kept. Use another mirror or remove the package from the Box; if it is an official package, report it.');
+  const compressed = async function* (src: AsyncIterable<Buffer>) {
+    for await (const c of src) {
+      hash.update(c);
+      yield c;
+    }
+  };
+  const counted = async function* (src: AsyncIterable<Buffer>) {
+    for await (const c of src) {
+      inflatedBytes += c.length;
+      if (inflatedBytes > max) throw tooBig();
+      yield c;
+    }
+  };
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  if (!opts.checkFiles) {
+    await pipeline(createReadStream(path, { start: header.dataOffset, highWaterMark: 256 * 1024 }), compressed, createGunzip(), counted, async (src: AsyncIterable<Buffer>) => {
+      for await (const _ of src) void _;
+    }, signal).catch((err: unknown) => { throw dataError(err, what); });
+    return { datahash: hash.digest('hex'), inflatedBytes, checkedFiles };
+  }
+  const extract = tar.extract();
+  const raw = createReadStream(path, { start: header.dataOffset, highWaterMark: 256 * 1024 });
+  const feeding = pipeline(raw, compressed, createGunzip(), counted, extract, signal);
+  try {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const expected = (h.pax as Record<string, string> | undefined)?.['APK-TOOLS.checksum.SHA1']?.toLowerCase();
+      const sha1 = createHash('sha1');
+      if (h.type === 'symlink') sha1.update(h.linkname ?? '');
+      for await (const c of entry as AsyncIterable<Buffer>) sha1.update(c);
+      if (expected && (h.type === 'file' || h.type === 'contiguous-file' || h.type === 'symlink')) {
+        checkedFiles++;
+        if (sha1.digest('hex') !== expected) {
+          throw new NexusError('FILE_CHECKSUM_MISMATCH', `${what}: ${h.name} does not match its APK-TOOLS.checksum.SHA1 (the per-file checksum in the signed data).`,
+            'The package is damaged or was built wrongly; Nexus refuses to unpack it. Use another mirror, or report it to the package\'s maintainers.');
+        }
+      }
+    }
+    await feeding;
+  } catch (err) {
+    raw.destroy();
+    extract.destroy();
+    await feeding.catch(() => {});
+    throw dataError(err, what);
+  }
+  return { datahash: hash.digest('hex'), inflatedBytes, checkedFiles };
+}
+
+function dataError(err: unknown, what: string): unknown {
+  if (err instanceof NexusError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'ABORT_ERR') return err;
+  if (code.startsWith('Z_')) return new NexusError(code === 'Z_BUF_ERROR' ? 'TRUNCATED_FILE' : 'BAD_GZIP', `${what}: the data member is ${code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt'} (${(err as Error).message}).`, 'Delete the file and download it again.');
+  return new NexusError('BAD_TAR', `${what}: the data member is not a valid tar (${(err as Error).message}).`, 'Delete the file and download it again.', { cause: err });
 }
 
 /**
@@ -150,13 +251,26 @@ export async function verifyApkHeader(path: string, keys: TrustedKeys, expected:
   return { ...header, signer };
 }
 
-/** Full verification of a package file: verifyApkHeader plus the datahash of the data member (DATAHASH_MISMATCH). */
-export async function verifyApkFile(path: string, keys: TrustedKeys, expected: ExpectedPackage = {}, what = path): Promise<VerifiedApk> {
+export interface VerifyFileOptions {
+  /** Also check every file's PAX sha1 (what unpacking checks); default true. */
+  checkFiles?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Full verification of a package file: verifyApkHeader, then one bounded pass over the data member: the
+ * datahash (DATAHASH_MISMATCH, checked first: the signature's word on the compressed bytes), inflation
+ * within the declared installed size (DECOMPRESSION_LIMIT) and every file's PAX sha1 (FILE_CHECKSUM_MISMATCH).
+ */
+export async function verifyApkFile(path: string, keys: TrustedKeys, expected: ExpectedPackage = {}, what = path, opts: VerifyFileOptions = {}): Promise<VerifiedApk & { data: DataScan }> {
   const header = await verifyApkHeader(path, keys, expected, what);
   const datahash = header.pkginfo.datahash;
   if (datahash) {
-    const actual = await sha256Of(path, header.dataOffset);
-    if (actual !== datahash) throw new NexusError('DATAHASH_MISMATCH', `${what}: the data member does not match the signed datahash.`, 'The file was altered after signing; delete it and download it again.');
+    // Hash the compressed bytes before inflating anything: an altered member is refused without unpacking it.
+    const h = createHash('sha256');
+    for await (const c of fileChunks(path, header.dataOffset)) h.update(c);
+    if (h.digest('hex') !== datahash) throw new NexusError('DATAHASH_MISMATCH', `${what}: the data member does not match the signed datahash.`, 'The file was altered after signing; delete it and download it again.');
   }
-  return header;
+  const data = await scanDataMember(path, header, { maxInflated: dataLimitOf(header, expected), checkFiles: opts.checkFiles ?? true, what, ...(opts.signal ? { signal: opts.signal } : {}) });
+  return { ...header, data };
 }

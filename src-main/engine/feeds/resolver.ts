@@ -16,6 +16,7 @@
 import { NexusError } from '../../../src-shared/errors';
 import type { ApkIndex, ApkPackage } from './apkindex';
 import { formatDep, parseDep, type Dep } from './deps';
+import { limits } from './limits';
 import { compareVersions, isValidVersion, satisfies } from './version';
 
 export interface PackageRequest {
@@ -469,6 +470,16 @@ class Attempt {
   }
 
   private choose(pkg: ApkPackage, chain: string[], viaInstallIf: boolean, allowed: Set<string>): void {
+    // Bounds, as plain errors (no backtracking can help): chains are copied per package, so depth × packages is the cost.
+    if (chain.length >= limits.dependencyDepth) {
+      const shown = [...chain.slice(0, 3), `… ${chain.length - 5} more …`, ...chain.slice(-2), pkg.name];
+      throw new NexusError('DEPENDENCY_TOO_DEEP', `${shown.join(' → ')}: the dependency chain is more than ${limits.dependencyDepth} packages deep; refusing to follow it (real Alpine chains are under 30).`,
+        'The index is malformed or hostile; use another mirror or branch.');
+    }
+    if (this.chosen.size >= limits.resolvedPackages) {
+      throw new NexusError('RESOLUTION_TOO_LARGE', `${[...chain, pkg.name].slice(0, 4).join(' → ')}: the package set grew beyond ${limits.resolvedPackages} packages; refusing to go on.`,
+        'The index is malformed or hostile, or the Box asks for far too much; check the Box\'s packages and the mirror.');
+    }
     const sel: Selection = { pkg, chain, viaInstallIf, allowed };
     this.chosen.set(pkg.name, sel);
     const add = (name: string, version: string | undefined) => {
@@ -579,18 +590,29 @@ function compareCandidates(a: Candidate, b: Candidate, preferredTag: string | un
   return a.seq - b.seq;
 }
 
-/** Topological order, dependencies first; cycles are broken by name order (apk does the same kind of thing). */
+/**
+ * Topological order, dependencies first; cycles are broken by name order (apk does the same kind of thing).
+ * An explicit stack, not recursion: a long dependency chain from a hostile index must not overflow the call stack.
+ */
 function installOrder(pkgs: ApkPackage[], provider: (d: Dep) => ApkPackage | undefined): ApkPackage[] {
   const out: ApkPackage[] = [];
-  const state = new Map<string, 1 | 2>();
-  const visit = (p: ApkPackage) => {
-    if (state.has(p.name)) return;
-    state.set(p.name, 1);
-    const deps = p.depends.filter((d) => !d.conflict).map(provider).filter((x): x is ApkPackage => !!x && x.name !== p.name);
-    for (const d of deps.sort((a, b) => (a.name < b.name ? -1 : 1))) visit(d);
-    state.set(p.name, 2);
-    out.push(p);
-  };
-  for (const p of pkgs) visit(p);
+  const seen = new Set<string>();
+  const depsOf = (p: ApkPackage) => p.depends.filter((d) => !d.conflict).map(provider).filter((x): x is ApkPackage => !!x && x.name !== p.name).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const root of pkgs) {
+    if (seen.has(root.name)) continue;
+    seen.add(root.name);
+    const stack: Array<{ pkg: ApkPackage; deps: ApkPackage[]; next: number }> = [{ pkg: root, deps: depsOf(root), next: 0 }];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const d = top.deps[top.next++];
+      if (d === undefined) {
+        stack.pop();
+        out.push(top.pkg);
+      } else if (!seen.has(d.name)) {
+        seen.add(d.name);
+        stack.push({ pkg: d, deps: depsOf(d), next: 0 });
+      }
+    }
+  }
   return out;
 }
