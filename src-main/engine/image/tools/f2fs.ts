@@ -8,11 +8,11 @@ import { runTool } from './run';
  * mkfs.f2fs (f2fs-tools 1.15, `f2fs_prepare_super_block`) copies the first line of the build host's
  * `/proc/version` ("Linux version 6.1.0-… (builder@host) (gcc …) #1 SMP …", or `uname -r` where /proc is missing)
  * into both fields of both superblocks, and has no option or environment variable to choose another value. That
- * made the state partition differ between build machines and told every image who built it. No kernel reads the
- * fields; fsck.f2fs only compares `version` with the kernel it runs under (and then checks the whole filesystem
- * and writes its own kernel there), which no value written at build time could predict. So they hold a fixed,
- * obviously-not-a-kernel name. Changing it changes the partition's bytes: bump the `state-f2fs` cache key in
- * compose.ts with it.
+ * made the state partition differ between build machines and told every image who built it. The Linux f2fs
+ * driver does not use the fields; fsck.f2fs only compares `version` with the kernel it runs under (and then
+ * checks the whole filesystem and writes its own kernel there), which no value written at build time could
+ * predict. So they hold a fixed, obviously-not-a-kernel name. Changing it changes the partition's bytes: bump
+ * the `state-f2fs` cache key in compose.ts with it.
  */
 export const F2FS_VERSION_STRING = 'nexus-imager';
 
@@ -25,6 +25,8 @@ export const F2FS_SB = {
   version: 1668,
   initVersion: 1924,
   versionLen: 256,
+  /** Newer fsck.f2fs (1.16+) keeps its last-check time in the last 4 bytes of `version` (VERSION_NAME_LEN = 252). */
+  versionNameLen: 252,
   feature: 2180,
   featureSbChecksum: 0x0800,
 } as const;
@@ -77,12 +79,13 @@ export async function readF2fsVersions(path: string): Promise<F2fsVersions> {
 }
 
 /**
- * Sets `version` and `init_version` of both superblocks (NUL-padded, as mkfs.f2fs leaves them) and, where the
- * `sb_checksum` feature is on, recomputes each superblock's CRC at its `checksum_offset`.
+ * Sets `version` and `init_version` of both superblocks (NUL-padded to 256 bytes, as mkfs.f2fs leaves them: fsck's
+ * timestamp tail stays 0, "never checked") and, where the `sb_checksum` feature is on, recomputes each
+ * superblock's CRC at its `checksum_offset`.
  */
 export async function setF2fsVersion(path: string, value: string): Promise<void> {
   const bytes = Buffer.from(value, 'latin1');
-  if (bytes.length >= F2FS_SB.versionLen || /[^\x20-\x7e]/.test(value)) throw new Error(`invalid F2FS version string "${value}"`);
+  if (bytes.length >= F2FS_SB.versionNameLen || /[^\x20-\x7e]/.test(value)) throw new Error(`invalid F2FS version string "${value}"`);
   const field = Buffer.alloc(F2FS_SB.versionLen);
   bytes.copy(field);
   const fh = await open(path, 'r+');
