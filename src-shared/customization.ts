@@ -48,13 +48,32 @@ function base64ToBytes(s: string): Uint8Array | undefined {
   }
 }
 
-/** Checks an OpenSSH public key line: known type, valid base64, and the type string embedded in the blob matches. */
+/** Longest public key line we accept (an RSA 16384-bit key is ~2.8 KB; comments are short). */
+export const MAX_SSH_KEY_LENGTH = 8192;
+
+/** Whether text looks like (part of) a private key: never echo such text anywhere. */
+export function looksLikePrivateKey(text: string): boolean {
+  return /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PRIVATE KEY-----|PuTTY-User-Key-File-|^b3BlbnNzaC1rZXktdjE/m.test(text);
+}
+
+/**
+ * Checks one OpenSSH public key line, as written into authorized_keys: exactly "TYPE BASE64 [comment]" on one
+ * line (no options such as command="…", no control characters, no second line), a known type, strict base64,
+ * and the type string embedded in the blob matches. Messages never quote the input beyond the key type.
+ */
 export function checkSshPublicKey(line: string): string | undefined {
-  const parts = line.trim().split(/\s+/);
+  if (looksLikePrivateKey(line)) return 'this is a private key: paste the .pub file instead, and keep the private key secret';
+  if (line.length > MAX_SSH_KEY_LENGTH) return `too long for a public key line (at most ${MAX_SSH_KEY_LENGTH} characters)`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return 'a public key is one line without control characters (a line break would add a second authorized_keys entry)';
+  const parts = line.trim().split(/[ \t]+/);
   const [type, body] = parts;
   if (!type || !body) return 'expected "TYPE BASE64 [comment]", e.g. "ssh-ed25519 AAAAC3… you@host"';
-  if (line.includes('PRIVATE KEY')) return 'this is a private key: paste the .pub file instead, and keep the private key secret';
-  if (!SSH_KEY_TYPES.includes(type)) return `unknown key type "${type}" (expected one of ${SSH_KEY_TYPES.join(', ')})`;
+  if (!SSH_KEY_TYPES.includes(type)) {
+    const shown = /^[A-Za-z0-9@._-]{1,40}$/.test(type) ? `"${type}"` : 'at the start of the line';
+    return `unknown key type ${shown} (expected one of ${SSH_KEY_TYPES.join(', ')}; authorized_keys options such as command="…" are not accepted)`;
+  }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) return 'the key body is not valid base64';
   const blob = base64ToBytes(body);
   if (!blob || blob.length < 8) return 'the key body is not valid base64';
   const len = ((blob[0]! << 24) | (blob[1]! << 16) | (blob[2]! << 8) | blob[3]!) >>> 0;
@@ -64,15 +83,20 @@ export function checkSshPublicKey(line: string): string | undefined {
   return undefined;
 }
 
-export const SshPublicKey = z.string().superRefine((k, ctx) => {
+export const SshPublicKey = z.string().max(MAX_SSH_KEY_LENGTH + 1024).superRefine((k, ctx) => {
   const problem = checkSshPublicKey(k);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
+/** Longest Wi-Fi passphrase: 63 printable ASCII characters, or a 64-hex-digit PSK. */
+export const MAX_WIFI_PASSPHRASE = 64;
+
 export const WifiSettings = z.object({
-  ssid: z.string().refine((s) => utf8Length(s) >= 1 && utf8Length(s) <= 32, 'an SSID is 1 to 32 bytes'),
+  // Control characters would end a line of wpa_supplicant.conf or an iwd file; no real network needs them.
+  // eslint-disable-next-line no-control-regex
+  ssid: z.string().max(64).refine((s) => utf8Length(s) >= 1 && utf8Length(s) <= 32, 'an SSID is 1 to 32 bytes').refine((s) => !/[\x00-\x1f\x7f]/.test(s), 'an SSID must not contain control characters (line breaks, tabs, NUL)'),
   /** WPA2/WPA3-Personal passphrase (8-63 printable ASCII) or a 64-hex-digit PSK; absent for open networks. */
   passphrase: z
     .string()
@@ -106,7 +130,7 @@ export const CustomizationSchema = z.object({
   }).strict().optional(),
   /** Root stays locked unless a hash is given. */
   rootPasswordHash: PasswordHash.optional(),
-  sshKeys: z.array(SshPublicKey).default([]),
+  sshKeys: z.array(SshPublicKey).max(100, 'at most 100 SSH keys').default([]),
   wifi: WifiSettings.optional(),
   timezone: TimeZone.default('UTC'),
   keyboard: KeyboardLayout.default('us'),

@@ -1,9 +1,9 @@
 /** Turns `nexus build`-style flags into a BuildRequest (shared by build, packages resolve, serve defaults). */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { NexusError } from '../../src-shared/errors';
 import type { BuildRequest } from '../../src-shared/plan';
-import type { CustomizationInput } from '../../src-shared/customization';
+import { checkSshPublicKey, looksLikePrivateKey, MAX_WIFI_PASSPHRASE, type CustomizationInput } from '../../src-shared/customization';
 
 export interface TargetFlags {
   profile?: string;
@@ -59,14 +59,79 @@ export function parseFragments(list: string | undefined): string[] | undefined {
   return list.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-async function readKey(value: string): Promise<string[]> {
-  if (/^(ssh-|ecdsa-|sk-)/.test(value.trim())) return [value.trim()];
+/** Largest file of public keys we read for --ssh-key (an authorized_keys file of ~100 keys). */
+export const MAX_SSH_KEY_FILE = 64 * 1024;
+
+/**
+ * Reads at most `max` bytes of a file the user named (regular file, pipe or device alike), returning
+ * null when it holds more: never the whole of an unbounded file such as /dev/zero.
+ */
+export async function readBounded(path: string, max: number): Promise<Buffer | null> {
+  const fh = await open(path, 'r');
   try {
-    const text = await readFile(value, 'utf8');
-    return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  } catch (err) {
-    throw new NexusError('USAGE_SSH_KEY', `--ssh-key "${value}" is neither a public key nor a readable file (${(err as Error).message}).`, 'Pass the key text ("ssh-ed25519 AAAA…") or the path of your .pub file, e.g. ~/.ssh/id_ed25519.pub.');
+    const buf = Buffer.alloc(max + 1);
+    let have = 0;
+    while (have < buf.length) {
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+      if (bytesRead === 0) break;
+      have += bytesRead;
+    }
+    return have > max ? null : buf.subarray(0, have);
+  } finally {
+    await fh.close();
   }
+}
+
+/** A value safe to show in a message: short, one line, not a key. */
+// eslint-disable-next-line no-control-regex
+const shown = (v: string) => (v.length <= 200 && !/[\x00-\x1f\x7f]/.test(v) && !looksLikePrivateKey(v) ? `"${v}"` : 'given');
+
+const PRIVATE_KEY_HINT = 'Pass the public half instead: the .pub file next to it (e.g. ~/.ssh/id_ed25519.pub), or its one line "ssh-ed25519 AAAA… you@host". Keep the private key secret; it was not printed or stored.';
+
+async function readKey(value: string): Promise<string[]> {
+  // Never echo a private key, in any message.
+  if (looksLikePrivateKey(value)) throw new NexusError('SSH_PRIVATE_KEY', 'The --ssh-key value is a private key; refusing it (it was not printed or stored).', PRIVATE_KEY_HINT);
+  const trimmed = value.trim();
+  if (/^(ssh-|ecdsa-|sk-)/.test(trimmed) || /[\r\n]/.test(trimmed)) {
+    const problem = checkSshPublicKey(trimmed);
+    if (problem) throw new NexusError('USAGE_SSH_KEY', `--ssh-key: ${problem}.`, 'Pass exactly one public key line ("ssh-ed25519 AAAA… you@host"), or the path of a .pub file; repeat --ssh-key for more keys.');
+    return [trimmed];
+  }
+  let data: Buffer | null;
+  try {
+    data = await readBounded(value, MAX_SSH_KEY_FILE);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'unreadable';
+    throw new NexusError('USAGE_SSH_KEY', `--ssh-key ${shown(value)} is neither a public key nor a readable file (${code}).`, 'Pass the key text ("ssh-ed25519 AAAA…") or the path of your .pub file, e.g. ~/.ssh/id_ed25519.pub.');
+  }
+  if (data === null) throw new NexusError('USAGE_SSH_KEY', `--ssh-key ${shown(value)} is larger than ${MAX_SSH_KEY_FILE / 1024} KiB; a file of public keys is much smaller.`, 'Pass your .pub file, e.g. ~/.ssh/id_ed25519.pub.');
+  const text = data.toString('utf8');
+  if (looksLikePrivateKey(text)) throw new NexusError('SSH_PRIVATE_KEY', `--ssh-key ${shown(value)} is a private key file; refusing it (its content was not printed or stored).`, PRIVATE_KEY_HINT);
+  const keys = text.split('\n').map((l) => l.replace(/\r$/, '').trim()).filter((l) => l && !l.startsWith('#'));
+  keys.forEach((k, i) => {
+    const problem = checkSshPublicKey(k);
+    if (problem) throw new NexusError('USAGE_SSH_KEY', `--ssh-key ${shown(value)}, line ${i + 1}: ${problem}.`, 'Each line must be one public key "TYPE BASE64 [comment]" (no authorized_keys options such as command="…").');
+  });
+  if (keys.length === 0) throw new NexusError('USAGE_SSH_KEY', `--ssh-key ${shown(value)} holds no public key.`, 'Pass your .pub file, e.g. ~/.ssh/id_ed25519.pub.');
+  return keys;
+}
+
+/** The passphrase from --wifi-passphrase-file: a bounded read (64 characters plus a line break), never echoed. */
+async function readPassphrase(path: string): Promise<string> {
+  let data: Buffer | null;
+  try {
+    data = await readBounded(path, MAX_WIFI_PASSPHRASE + 2);
+  } catch (err) {
+    throw new NexusError('USAGE_WIFI', `--wifi-passphrase-file ${shown(path)} cannot be read (${(err as { code?: string }).code ?? 'unreadable'}).`, 'Pass a file holding only the passphrase, e.g. made with: printf %s \'my passphrase\' > wifi.txt; chmod 600 wifi.txt');
+  }
+  const text = data === null ? null : data.toString('latin1').replace(/\r?\n$/, '');
+  if (text === null || text.length > MAX_WIFI_PASSPHRASE) {
+    throw new NexusError('USAGE_WIFI', `--wifi-passphrase-file ${shown(path)} holds more than ${MAX_WIFI_PASSPHRASE} characters; a WPA passphrase is 8 to 63 characters (or 64 hex digits).`, 'Put only the passphrase in the file (one line).');
+  }
+  if (/[^\x20-\x7e]/.test(text)) {
+    throw new NexusError('USAGE_WIFI', `--wifi-passphrase-file ${shown(path)} holds characters other than printable ASCII (or more than one line); the passphrase was not printed.`, 'A WPA passphrase is 8 to 63 printable ASCII characters (or 64 hex digits), alone on one line.');
+  }
+  return text;
 }
 
 export async function customizationFromFlags(f: CustomizationFlags): Promise<CustomizationInput | undefined> {
@@ -78,7 +143,7 @@ export async function customizationFromFlags(f: CustomizationFlags): Promise<Cus
   if (f.sshKey?.length) c.sshKeys = (await Promise.all(f.sshKey.map(readKey))).flat();
   if (f.wifiSsid !== undefined || f.wifiCountry !== undefined || f.wifiPassphraseFile !== undefined) {
     if (!f.wifiSsid || !f.wifiCountry) throw new NexusError('USAGE_WIFI', 'Wi-Fi needs both --wifi-ssid and --wifi-country.', 'The country sets which radio channels are legal where you are, e.g. --wifi-country=DE.');
-    const passphrase = f.wifiPassphraseFile ? (await readFile(f.wifiPassphraseFile, 'utf8')).replace(/\r?\n$/, '') : undefined;
+    const passphrase = f.wifiPassphraseFile ? await readPassphrase(f.wifiPassphraseFile) : undefined;
     c.wifi = { ssid: f.wifiSsid, country: f.wifiCountry, ...(passphrase !== undefined ? { passphrase } : {}) };
   }
   for (const k of ['timezone', 'keyboard', 'locale'] as const) if (f[k] !== undefined) c[k] = f[k];

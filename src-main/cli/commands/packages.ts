@@ -2,13 +2,14 @@
  * `nexus packages resolve`: the package set a Box would get, with versions and sizes.
  * `nexus packages verify FILE`: checks an .apk or APKINDEX.tar.gz and says which key signed it.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { budgetWarnings } from '../../../src-shared/budgets';
 import { NexusError } from '../../../src-shared/errors';
 import { formatBytes } from '../../../src-shared/format';
 import { loadCatalog } from '../../engine/catalog/load';
+import { limits } from '../../engine/feeds/limits';
 import {
   describeFeed, feedConfig, feedKeys, loadIndexes, loadTrustedKeys, planRequests, readApkHeader, readApkIndex, resolvePackages, verifyApkFile,
 } from '../../engine/feeds';
@@ -62,12 +63,16 @@ export function register(program: Command) {
     }));
 
   packages.command('verify <file>')
-    .description('verify an .apk package or an APKINDEX.tar.gz against trusted keys and say which key signed it')
+    .description('verify an .apk package (signature, datahash, every file\'s checksum, bounded unpacking) or an APKINDEX.tar.gz against trusted keys and say which key signed it')
     .option('--keys <dir>', 'trusted signing keys directory (default: the shipped official Alpine keys)')
     .option('--json', 'machine-readable output')
     .action(action(async (file: string, flags: { keys?: string; json?: boolean }) => {
       const keys = await loadTrustedKeys(flags.keys ?? join(resourcesDir(), 'keys', 'alpine'));
       const verifyIndex = async () => {
+        // Bounded: never load a file larger than an index may be.
+        if ((await stat(file)).size > limits.indexCompressed) {
+          throw new NexusError('INDEX_TOO_LARGE', `${file} is larger than an APKINDEX.tar.gz may be (${formatBytes(limits.indexCompressed)}).`, 'Pass an Alpine APKINDEX.tar.gz or an .apk package.');
+        }
         const idx = await readApkIndex(await readFile(file), { name: basename(file), branch: '', arch: '', base: '' }, keys, file);
         if (flags.json) printJson({ ok: true, kind: 'index', signer: idx.signer, description: idx.description, packages: idx.packages.length });
         else process.stdout.write(`OK: ${file} is an APK index (${idx.description || 'no description'}, ${idx.packages.length} packages) signed by ${idx.signer}\n`);
@@ -77,8 +82,14 @@ export function register(program: Command) {
       const header = await readApkHeader(file, file).catch((err: unknown) => err);
       if (header instanceof NexusError && header.code === 'BAD_PACKAGE' && /no \.PKGINFO/.test(header.message)) return void (await verifyIndex());
       const v = await verifyApkFile(file, keys);
-      const info = { ok: true, kind: 'package', name: v.pkginfo.name, version: v.pkginfo.version, signer: v.signer, checksum: v.checksum, datahash: v.pkginfo.datahash ?? null, scripts: [...v.scripts.keys()] };
+      const info = {
+        ok: true, kind: 'package', name: v.pkginfo.name, version: v.pkginfo.version, signer: v.signer, checksum: v.checksum, datahash: v.pkginfo.datahash ?? null, scripts: [...v.scripts.keys()],
+        checked: { signature: true, datahash: !!v.pkginfo.datahash, fileChecksums: v.data.checkedFiles, inflatedBytes: v.data.inflatedBytes },
+      };
       if (flags.json) printJson(info);
-      else process.stdout.write(`OK: ${file} is ${info.name}-${info.version} signed by ${info.signer}\n  C:${info.checksum}${info.datahash ? `  datahash ${info.datahash.slice(0, 16)}… matches` : ''}${info.scripts.length ? `\n  scripts (never run by Nexus): ${info.scripts.join(', ')}` : ''}\n`);
+      else {
+        process.stdout.write(`OK: ${file} is ${info.name}-${info.version} signed by ${info.signer}\n  C:${info.checksum}${info.datahash ? `  datahash ${info.datahash.slice(0, 16)}… matches` : ''}\n`
+          + `  ${info.checked.fileChecksums} per-file checksum(s) (APK-TOOLS.checksum.SHA1) match; data inflates to ${formatBytes(info.checked.inflatedBytes)}${info.scripts.length ? `\n  scripts (never run by Nexus): ${info.scripts.join(', ')}` : ''}\n`);
+      }
     }));
 }

@@ -61,9 +61,19 @@ export function iwdFileName(ssid: string, secured: boolean): string {
   return `${base}.${secured ? 'psk' : 'open'}`;
 }
 
+/**
+ * wpa_supplicant.conf. Its quoted strings have no escapes (the value runs to the last '"' on the line), so
+ * `\"` would be taken literally: an SSID is written quoted only when it is plain printable ASCII without '"'
+ * or '\\', else as the hex of its bytes (always exact, UTF-8 included). A passphrase is 8-63 printable ASCII
+ * (schema), written as is between quotes; anything with a line break is refused rather than written.
+ */
 export function wpaSupplicantConf(wifi: NonNullable<BuildPlan['customization']['wifi']>): string {
-  const ssid = `"${wifi.ssid.replace(/(["\\])/g, '\\$1')}"`;
-  const security = !wifi.passphrase ? '\tkey_mgmt=NONE' : /^[0-9a-fA-F]{64}$/.test(wifi.passphrase) ? `\tpsk=${wifi.passphrase}` : `\tpsk="${wifi.passphrase.replace(/(["\\])/g, '\\$1')}"`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(wifi.ssid) || (wifi.passphrase !== undefined && !/^[\x20-\x7e]+$/.test(wifi.passphrase))) {
+    throw new Error('wpaSupplicantConf: the SSID or passphrase contains control characters (the customization schema refuses them)');
+  }
+  const ssid = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/.test(wifi.ssid) ? `"${wifi.ssid}"` : Buffer.from(wifi.ssid, 'utf8').toString('hex');
+  const security = !wifi.passphrase ? '\tkey_mgmt=NONE' : /^[0-9a-fA-F]{64}$/.test(wifi.passphrase) ? `\tpsk=${wifi.passphrase}` : `\tpsk="${wifi.passphrase}"`;
   return `ctrl_interface=/run/wpa_supplicant\nupdate_config=0\ncountry=${wifi.country}\n\nnetwork={\n\tssid=${ssid}\n${security}\n}\n`;
 }
 
