@@ -4,7 +4,7 @@
  * file name, as apk does; one valid signature from a trusted key is enough.
  */
 import { createPublicKey, createVerify, verify, type KeyObject } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
 import type { TarEntry } from './tar-read';
@@ -22,6 +22,8 @@ export interface SignatureEntry {
 export type TrustedKeys = Map<string, KeyObject>;
 
 const HASH: Record<SignatureAlg, string> = { RSA: 'sha1', DSA: 'sha1', RSA256: 'sha256', RSA512: 'sha512' };
+/** A PEM public key (RSA 8192 is ~1.5 KB): larger files in a keys directory are refused unread. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
 /** apk ignores signature entries larger than this. */
 const MAX_SIGNATURE_BYTES = 64 * 1024;
 
@@ -37,6 +39,9 @@ export async function loadTrustedKeys(dirs: string | string[]): Promise<TrustedK
     }
     for (const name of names.sort()) {
       if (!/\.(pub|pem)$/.test(name)) continue;
+      if ((await stat(join(dir, name)).then((s) => s.size, () => 0)) > MAX_KEY_FILE_BYTES) {
+        throw new NexusError('BAD_KEY', `The key ${join(dir, name)} is larger than ${MAX_KEY_FILE_BYTES / 1024} KiB; a PEM public key is a few KiB.`, 'Remove the file or replace it with the repository\'s .rsa.pub key.');
+      }
       try {
         keys.set(name, createPublicKey(await readFile(join(dir, name))));
       } catch (err) {
