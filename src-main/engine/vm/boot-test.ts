@@ -24,6 +24,11 @@ export interface BootTestOptions {
   onLine?: (line: string) => void;
   /** After the marker, log in on the serial console and run these commands (what a user does next). */
   session?: ConsoleSessionPlan;
+  /**
+   * Boot the image file writably (no QEMU snapshot): the guest's writes stay in the file, so a second boot sees
+   * them. Only for a copy of an image made for the purpose (tests across reboots).
+   */
+  writable?: boolean;
 }
 
 export interface BootTestResult {
@@ -46,7 +51,7 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const log = o.logPath ?? consoleLogPath(image);
   const scratch = await mkdtemp(join(tmpdir(), 'nexus-vm-'));
   const vars = join(scratch, 'vars.fd');
-  const setup = qemuSetup(o.arch, image, vars);
+  const setup = qemuSetup(o.arch, image, vars, { writable: o.writable ?? false });
   if (setup.varsTemplate) await copyFile(setup.varsTemplate, vars);
   const bin = await requireTool(setup.binary, `booting ${o.arch} images`);
   const logFile = await open(log, 'w');

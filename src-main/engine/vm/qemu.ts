@@ -25,9 +25,19 @@ function firstExisting(paths: readonly string[], pkg: string, what: string): str
   return hit;
 }
 
-export function qemuSetup(arch: Arch, image: string, varsCopy: string, memoryMiB = 512): QemuSetup {
+export interface QemuOptions {
+  memoryMiB?: number;
+  /**
+   * Boot the image file writably: what the guest writes stays in the file (for tests across reboots, on a copy
+   * of an image only). Default: snapshot=on, writes are discarded when QEMU exits.
+   */
+  writable?: boolean;
+}
+
+export function qemuSetup(arch: Arch, image: string, varsCopy: string, o: QemuOptions = {}): QemuSetup {
   const fw = FIRMWARE[arch];
-  const disk = ['-drive', `file=${image},format=raw,if=virtio,snapshot=on`];
+  const memoryMiB = o.memoryMiB ?? 512;
+  const disk = ['-drive', `file=${image},format=raw,if=virtio${o.writable ? '' : ',snapshot=on'}`];
   const common = ['-m', String(memoryMiB), '-nographic', '-no-reboot', '-net', 'none', '-smp', '1'];
   if (arch === 'riscv64') {
     const uboot = firstExisting(fw.code, fw.pkg, 'U-Boot for QEMU riscv64');
