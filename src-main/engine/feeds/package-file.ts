@@ -10,7 +10,7 @@ import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { NexusError } from '../../../src-shared/errors';
+import { CancelledError, NexusError } from '../../../src-shared/errors';
 import { formatBytes } from '../../../src-shared/format';
 import { readGzipMembers, type GzipMember } from './gzip-members';
 import { dataInflateLimit, limits, parseSize } from './limits';
@@ -190,9 +190,37 @@ export async function scanDataMember(path: string, header: ApkHeader, opts: { ma
   };
   const signal = opts.signal ? { signal: opts.signal } : {};
   if (!opts.checkFiles) {
-    await pipeline(createReadStream(path, { start: header.dataOffset, highWaterMark: 256 * 1024 }), compressed, createGunzip(), counted, async (src: AsyncIterable<Buffer>) => {
-      for await (const _ of src) void _;
-    }, signal).catch((err: unknown) => { throw dataError(err, what); });
+    // Plain listeners rather than async generators: this pass runs before every unpack, so it should cost little.
+    await new Promise<void>((resolve, reject) => {
+      const raw = createReadStream(path, { start: header.dataOffset, highWaterMark: 256 * 1024 });
+      const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+      let settled = false;
+      const fail = (err: unknown, mapped = false) => {
+        if (settled) return;
+        settled = true;
+        opts.signal?.removeEventListener('abort', onAbort);
+        raw.destroy();
+        gunzip.destroy();
+        reject(mapped ? err : dataError(err, what));
+      };
+      const onAbort = () => fail(new CancelledError(), true);
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      raw.on('data', (c) => hash.update(c as Buffer));
+      raw.on('error', fail);
+      gunzip.on('data', (c: Buffer) => {
+        inflatedBytes += c.length;
+        if (inflatedBytes > max) fail(tooBig());
+      });
+      gunzip.on('error', fail);
+      gunzip.on('end', () => {
+        if (settled) return;
+        settled = true;
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      raw.pipe(gunzip);
+    });
     return { datahash: hash.digest('hex'), inflatedBytes, checkedFiles };
   }
   const extract = tar.extract();
@@ -225,8 +253,8 @@ export async function scanDataMember(path: string, header: ApkHeader, opts: { ma
 
 function dataError(err: unknown, what: string): unknown {
   if (err instanceof NexusError) return err;
-  const code = (err as { code?: string }).code ?? '';
-  if (code === 'ABORT_ERR') return err;
+  const code = String((err as { code?: unknown }).code ?? '');
+  if (code === 'ABORT_ERR' || (err as { name?: string }).name === 'AbortError') return new CancelledError();
   if (code.startsWith('Z_')) return new NexusError(code === 'Z_BUF_ERROR' ? 'TRUNCATED_FILE' : 'BAD_GZIP', `${what}: the data member is ${code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt'} (${(err as Error).message}).`, 'Delete the file and download it again.');
   return new NexusError('BAD_TAR', `${what}: the data member is not a valid tar (${(err as Error).message}).`, 'Delete the file and download it again.', { cause: err });
 }
