@@ -292,7 +292,19 @@ export async function unpackPackages(order: ApkPackage[], paths: Map<string, str
     // Bounded pass before anything is written: a package inflating beyond its declared installed size
     // (I:, signed .PKGINFO size) is refused here, so no blob of it reaches the cache.
     await scanDataMember(path, header, { maxInflated: dataLimitOf(header, { installedSize: pkg.installedSize }), what, ...(opts.signal ? { signal: opts.signal } : {}) });
-    const r = await unpackApk(path, header, { name: pkg.name, origin: header.pkginfo.origin, replaces: header.pkginfo.replaces }, state, cache, opts.signal);
+    let r: Awaited<ReturnType<typeof unpackApk>>;
+    try {
+      r = await unpackApk(path, header, { name: pkg.name, origin: header.pkginfo.origin, replaces: header.pkginfo.replaces }, state, cache, opts.signal);
+    } catch (err) {
+      // A file that contradicts its own signed checksum: the package is bad as signed (fetch refuses such packages;
+      // this one came from an older or imported cache). Drop the cached copy and say what can actually help.
+      if (err instanceof NexusError && err.code === 'FILE_CHECKSUM_MISMATCH') {
+        await cache.discard(path);
+        throw new NexusError(err.code, `${err.message} The datahash and signature match, so the package is wrong as its repository signed it.`,
+          'Downloading it again cannot help (the cached copy was removed): remove the package from the Box or use another branch or mirror, and report it to the repository.', { cause: err });
+      }
+      throw err;
+    }
     result.fileCount += r.files;
     result.fileBytes += r.bytes;
     const { effects, skipped } = scriptEffects(pkg.name, pkg.version, header.scripts, header.pkginfo.triggers);

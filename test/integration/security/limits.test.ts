@@ -279,4 +279,16 @@ describe('per-file checksums', () => {
     await expect(fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, retries: 0 })).rejects.toMatchObject({ code: 'FILE_CHECKSUM_MISMATCH' });
     expect((await filesUnder(cacheRoot)).filter((f) => /\.(apk|part)$/.test(f))).toEqual([]);
   });
+
+  it('a lying package already in the cache (older or imported cache): refused at unpack with a hint that helps, cached copy removed', async () => {
+    const { feed, cache, cacheRoot, keys, repo } = await repoWith([liar]);
+    const res = resolvePackages(await loadIndexes(feed, keys, { cache }), [{ dep: 'liar', from: ['box'] }]);
+    const pkg = res.packages[0]!.pkg;
+    await mkdir(join(cacheRoot, 'apk', 'packages'), { recursive: true });
+    await writeFile(cache.packagePath(pkg.checksum), repo.packages.main![0]!.bytes);
+    await expect(unpackPackages(res.installOrder, new Map([['liar', cache.packagePath(pkg.checksum)]]), keys, { cache })).rejects.toMatchObject({
+      code: 'FILE_CHECKSUM_MISMATCH', hint: expect.stringMatching(/Downloading it again cannot help \(the cached copy was removed\)/),
+    });
+    expect(await cache.has(cache.packagePath(pkg.checksum))).toBe(false);
+  });
 });
