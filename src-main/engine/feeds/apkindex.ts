@@ -207,6 +207,9 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
   return out;
 }
 
+/** How far a member whose signature failed is inflated to tell a truncated download apart (real indexes inflate to ~6 MiB). */
+const PROBE_BYTES = 32 * 1024 * 1024;
+
 /** Whether the gzip member at `off` inflates cleanly: streamed, output discarded, stopped after `max` bytes (for error messages only). */
 function probeMember(buf: Buffer, off: number, max: number): Promise<'ok' | 'truncated' | 'corrupt' | 'too-large'> {
   return new Promise((resolve) => {
@@ -263,7 +266,7 @@ export async function readApkIndex(bytes: Buffer, repo: RepoRef, keys: TrustedKe
     } catch (err) {
       // A damaged download is more useful to report as such; the probe is bounded and keeps nothing.
       if (err instanceof NexusError && err.code === 'BAD_SIGNATURE') {
-        const state = await probeMember(bytes, bodyStart, limits.indexInflated);
+        const state = await probeMember(bytes, bodyStart, Math.min(limits.indexInflated, PROBE_BYTES));
         if (state === 'truncated') throw new NexusError('TRUNCATED_FILE', `${what} is truncated inside gzip member ${bodyStart ? 2 : 1} (and so does not match its signature).`, 'Delete the file and download it again.');
       }
       throw err;
