@@ -4,10 +4,11 @@
  * first, or at the timeout; QEMU is always stopped.
  */
 import { execa } from 'execa';
-import { copyFile, mkdtemp, open, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
 import type { Arch } from '../../../src-shared/arch';
 import { requireTool } from '../host-tools';
@@ -54,7 +55,9 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const setup = qemuSetup(o.arch, image, vars, { writable: o.writable ?? false });
   if (setup.varsTemplate) await copyFile(setup.varsTemplate, vars);
   const bin = await requireTool(setup.binary, `booting ${o.arch} images`);
-  const logFile = await open(log, 'w');
+  // A stream keeps the chunks in order (unawaited FileHandle writes may land out of order and scramble the log).
+  const logFile = createWriteStream(log);
+  await once(logFile, 'open');
   const started = Date.now();
   const child = execa(bin, setup.args, { reject: false, stdin: o.session ? 'pipe' : 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
   const session = o.session ? new ConsoleSession(o.session, (text) => void child.stdin?.write(text)) : null;
@@ -79,7 +82,7 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
     };
     const poll = setInterval(settleSession, 1000);
     child.all!.on('data', (chunk: Buffer) => {
-      void logFile.write(chunk);
+      logFile.write(chunk);
       const text = chunk.toString('utf8');
       session?.feed(text);
       pending += text;
@@ -107,7 +110,7 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
     cleanupTimer();
     child.kill('SIGKILL');
     await child;
-    await logFile.close();
+    await new Promise<void>((resolve, reject) => logFile.end((err?: Error | null) => (err ? reject(err) : resolve())));
     await rm(scratch, { recursive: true, force: true });
   }
   const r = state.outcome!;
