@@ -33,7 +33,7 @@ export function profileRows(catalog: Catalog) {
       nickname: b.nickname,
       recipe: b.recipe,
       architectures: b.architectures,
-      packages: b.budgets.packages.max !== undefined ? `< ${b.budgets.packages.max + 1}` : b.budgets.packages.min !== undefined ? `> ${b.budgets.packages.min - 1}` : 'n/a',
+      packages: b.budgets.packages.max !== undefined ? `≤ ${b.budgets.packages.max}` : b.budgets.packages.min !== undefined ? `≥ ${b.budgets.packages.min}` : 'n/a',
       size: b.budgets.sizeMiB ? [b.budgets.sizeMiB.min, b.budgets.sizeMiB.max].every((x) => x !== undefined) ? `${b.budgets.sizeMiB.min}-${b.budgets.sizeMiB.max} MiB` : b.budgets.sizeMiB.max !== undefined ? `≤ ${b.budgets.sizeMiB.max} MiB` : `≥ ${b.budgets.sizeMiB.min} MiB` : 'official image',
       extends: b.extends ?? null,
       philosophy: b.philosophy,

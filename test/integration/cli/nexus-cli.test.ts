@@ -8,7 +8,8 @@ describe('nexus CLI (foundation)', () => {
     const human = await nexus(['build', '--list-profiles']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^NAME\s+TIER\s+NICKNAME\s+ARCHITECTURES\s+PACKAGES\s+SIZE/m);
-    expect(human.stdout).toMatch(/^tinybox\s+STC-1\s+The Spark\s+x86_64,arm64,riscv64\s+< 5\s+8-12 MiB/m);
+    expect(human.stdout).toMatch(/^tinybox\s+STC-1\s+The Spark\s+x86_64,arm64,riscv64\s+≤ 9\s+8-12 MiB/m);
+    expect(human.stdout).toMatch(/^linbox\s+STC-5\s+The Station\s+x86_64,arm64,riscv64\s+≥ 501\s+/m);
     const json = await nexus(['build', '--list-profiles', '--json']);
     expect(JSON.parse(json.stdout).map((r: { name: string }) => r.name)).toEqual(['tinybox', 'cryptobox', 'dragonbox', 'nexbox', 'linbox', 'openbox']);
   });
@@ -60,7 +61,7 @@ describe('nexus CLI (foundation)', () => {
     const show = await nexus(['profiles', 'show', 'dragonbox', '--json']);
     expect(show.code).toBe(0);
     const box = JSON.parse(show.stdout);
-    expect(box.packages).toEqual(expect.arrayContaining(['toybox', 'cryptsetup', 'containerd', 'runc', 'cni-plugins']));
+    expect(box.packages).toEqual(expect.arrayContaining(['busybox', 'dinit', 'cryptsetup', 'containerd', 'runc', 'cni-plugins']));
     const check = await nexus(['profiles', 'check']);
     expect(check.stdout).toMatch(/catalog OK: 6 boxes, 6 boards/);
   });
