@@ -81,10 +81,30 @@ export const RootFs = z.object({
   compression: z.enum(['none', 'lz4hc', 'lzma']).optional(),
 }).strict();
 
+/** Mounted by the early userspace or the kernel itself: never a persistent overlay. */
+const PSEUDO_FS = ['/proc', '/sys', '/dev', '/run', '/tmp'];
 export const Filesystems = z.object({
   root: RootFs,
   /** Persistent writable state over a read-only root ("Notebook"). */
-  overlay: z.object({ type: z.literal('f2fs'), sizeMiB: z.number().int().min(128), mountpoint: mountpoint.default('/var/lib/nexus/state') }).strict().optional(),
+  overlay: z.object({
+    type: z.literal('f2fs'),
+    sizeMiB: z.number().int().min(128),
+    mountpoint: mountpoint.default('/var/lib/nexus/state'),
+    /**
+     * Directories of the read-only root that keep their changes across reboots: each gets its own overlay whose
+     * upper and work directories live on the state partition (<mountpoint>/overlay/<path>/{upper,work}). Everything
+     * else under / stays in RAM.
+     */
+    persist: z.array(mountpoint).default([]),
+  }).strict().superRefine((o, ctx) => {
+    const under = (p: string, d: string) => p === d || p.startsWith(`${d}/`);
+    o.persist.forEach((p, i) => {
+      const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['persist', i], message: `"${p}": ${message}` });
+      if (o.persist.indexOf(p) !== i) issue('is listed twice');
+      if (PSEUDO_FS.some((d) => under(p, d))) issue(`is a kernel or RAM filesystem at boot (${PSEUDO_FS.join(', ')}): it cannot be persisted`);
+      if (under(o.mountpoint, p) || under(p, o.mountpoint)) issue(`contains or lies inside the state partition's mount point ${o.mountpoint}`);
+    });
+  }).optional(),
   /** Encrypted vault created on first boot, never inside the image. */
   vault: z.object({
     type: z.literal('dm-crypt'),

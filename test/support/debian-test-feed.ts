@@ -79,12 +79,16 @@ const TOOL_DEBS = ['cryptsetup-bin', 'f2fs-tools'];
 /** Alpine package → the Debian binaries (trixie paths) that stand in for it. */
 const TOOL_BINARIES: Record<string, string[]> = { cryptsetup: ['usr/sbin/veritysetup', 'usr/sbin/cryptsetup'], 'f2fs-tools': ['usr/sbin/mkfs.f2fs'] };
 /** Modules any Box/board in the catalog may ask for; the feed carries these and their dependencies only. */
-const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block'];
+const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block',
+  // cryptobox's vault: a LUKS2 file on a loop device, aes-xts-plain64 (XTS and its ECB base are modules in Debian's amd64
+  // kernel; ECB is built in on arm64/riscv64), and the kernel cipher API cryptsetup uses for LUKS2 key slots.
+  'loop', 'xts', 'ecb', 'algif_skcipher'];
 /**
  * Bump to rebuild cached feeds after changing this file. 8: the Alpine replica (branch v3.24 + edge/testing).
  * 9: cryptsetup, f2fs-tools and wireguard-tools-wg (+ closure) on aarch64/riscv64, with that arch's Debian binaries.
+ * 10: the vault's modules (loop, xts, ecb, algif_skcipher). 11: on x86_64, the host's cryptsetup beside veritysetup.
  */
-const FEED_VERSION = 9;
+const FEED_VERSION = 11;
 export const FEED_BRANCH = 'v3.24';
 /** Repository → branch directory of the feed (testing exists only on edge). */
 export const FEED_REPOSITORIES: Record<string, string> = { main: FEED_BRANCH, community: FEED_BRANCH, testing: 'edge' };
@@ -346,7 +350,8 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
     let toolFiles: (n: string) => Promise<ApkFileSpec[]>;
     if (arch === 'x86_64') {
       toolFiles = async (n) => (n === 'cryptsetup'
-        ? [...(await hostBinaryFiles([{ host: '/usr/sbin/veritysetup', path: 'sbin/veritysetup' }])), note(n, "The host's Debian veritysetup with its glibc libraries.")]
+        ? [...(await hostBinaryFiles([{ host: '/usr/sbin/veritysetup', path: 'sbin/veritysetup' }, { host: '/usr/sbin/cryptsetup', path: 'sbin/cryptsetup' }])),
+          note(n, "The host's Debian veritysetup and cryptsetup with their glibc libraries.")]
         : [...(await hostBinaryFiles([{ host: '/usr/sbin/mkfs.f2fs', path: 'sbin/mkfs.f2fs' }])), note(n, "The host's Debian mkfs.f2fs with its glibc libraries.")]);
     } else {
       const toolDebs = await aptDebs(ctx, tools);

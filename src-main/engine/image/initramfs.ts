@@ -100,7 +100,7 @@ export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, mo
     out.set(p, { path: p, type: 'file', mode, uid: 0, gid: 0, mtime: epoch, size: data.length, content: { kind: 'inline', data }, owner: 'nexus' });
   };
   add('/lib/modules/nexus-load-order', moduleFiles.map((m) => m + '\n').join(''), 0o644);
-  add('/init', diskInit({ verity: needsVerity, stateMountpoint: plan.filesystems?.overlay?.mountpoint ?? null }), 0o755);
+  add('/init', diskInit({ verity: needsVerity, stateMountpoint: plan.filesystems?.overlay?.mountpoint ?? null, persist: plan.filesystems?.overlay?.persist ?? [] }), 0o755);
   for (const d of ['/proc', '/sys', '/run', '/tmp', '/sysroot', '/etc']) out.set(d, { path: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: epoch, size: 0, owner: 'nexus' });
   ensureParents(out, epoch);
   return out;

@@ -26,11 +26,29 @@ export function serviceFile(s: Service, waitsFor: string[] = []): string {
   return lines.join('\n') + '\n';
 }
 
+/** A login prompt's command (getty, agetty). */
+const LOGIN_PROMPT = /^(\S*\/)?a?getty(\s|$)/;
+
+/**
+ * Boot-time setup steps: scripted services that depend on nothing (the vault). The boot marker and the login
+ * prompts wait for them (waits-for: a failed step never keeps either away), so the marker means they are done and
+ * nobody logs in to, say, a /vault that is still a directory in RAM about to be hidden by the vault's mount.
+ */
+export function setupServices(services: Service[]): string[] {
+  if (!services.some((s) => s.name === READY_SERVICE)) return [];
+  return services.filter((s) => s.type === 'scripted' && s.command && s.name !== READY_SERVICE && s.dependsOn.length === 0).map((s) => s.name).sort();
+}
+
 /**
  * Service files for every service with a command, plus enablement links for all of them. `waitsFor` adds
- * ordering-only dependencies (the first-boot finalizer before nexus-ready).
+ * ordering-only dependencies (the first-boot finalizer before nexus-ready); boot-time setup steps
+ * (setupServices) are added to nexus-ready's and every login prompt's.
  */
-export function dinitEntries(services: Service[], waitsFor: Record<string, string[]> = {}): GeneratedEntry[] {
+export function dinitEntries(services: Service[], extraWaitsFor: Record<string, string[]> = {}): GeneratedEntry[] {
+  const setup = setupServices(services);
+  const waitsFor: Record<string, string[]> = { ...extraWaitsFor };
+  const waiters = setup.length ? [READY_SERVICE, ...services.filter((s) => LOGIN_PROMPT.test(s.command ?? '')).map((s) => s.name)] : [];
+  for (const w of waiters) waitsFor[w] = [...new Set([...(waitsFor[w] ?? []), ...setup])];
   const out: GeneratedEntry[] = [dir(DINIT_DIR), dir(`${DINIT_DIR}/boot.d`)];
   out.push(file(`${DINIT_DIR}/boot`, '# The service dinit starts at boot; everything linked in boot.d is started with it.\ntype = internal\nwaits-for.d = boot.d\n'));
   for (const s of [...services].sort((a, b) => a.name.localeCompare(b.name))) {
