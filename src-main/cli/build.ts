@@ -22,6 +22,7 @@ interface BuildFlags extends TargetFlags, CustomizationFlags {
   bootTest?: boolean;
   compress?: string;
   verbose?: boolean;
+  force?: boolean;
 }
 
 export function profileRows(catalog: Catalog) {
@@ -74,7 +75,8 @@ export function register(program: Command) {
     .command('build')
     .description('Build an image from a Box, or list Boxes and plans')
     .option('--list-profiles', 'list the Boxes: name, tier, nickname, architectures, budgets')
-    .option('--output <path>', 'where the image goes (default: ./dist/BOX-BOARD.img)')
+    .option('--output <path>', 'where the image goes (default: ./dist/BOX-BOARD.img); never a device, directory or symlink')
+    .option('--force', 'replace existing output files even when they are not from an earlier Nexus build')
     .option('--plan', 'print the build plan and stop')
     .option('--json', 'machine-readable output (plan as JSON; progress as NDJSON)')
     .option('--offline', 'build only from the cache; fail early listing what is missing')
@@ -119,6 +121,7 @@ Examples:
       ...(flags.lock ? { lockFile: flags.lock } : {}),
       ...(flags.bootTest ? { bootTest: true } : {}),
       ...(compress ? { compress } : {}),
+      ...(flags.force ? { force: true } : {}),
     });
     if (flags.json) printJsonLine({ ok: true, value: { ...result, plan: undefined, planHash: plan.planHash } });
     else {

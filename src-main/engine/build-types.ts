@@ -25,6 +25,8 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   /** Also write compressed copies. */
   compress?: Array<'zst' | 'xz'>;
+  /** Replace existing regular output files even when they are not a previous Nexus output (never devices, dirs, links). */
+  force?: boolean;
 }
 
 export interface BuildOutputFile {

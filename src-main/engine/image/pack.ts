@@ -1,15 +1,17 @@
 /**
  * Pack stage: lay out the disk, write the sparse image with its partition table, then the sidecar files
- * (.sha256, .bmap, manifest.json, SPDX SBOM, lock file). Everything is written under ".partial" names and renamed
- * only when all of it is complete (the image last), so a failed or cancelled build leaves nothing that looks
- * finished; partial files are removed on any error.
+ * (.sha256, .bmap, manifest.json, SPDX SBOM, lock file). Everything is written under ".partial" names of an
+ * OutputSet (../outputs.ts) and renamed only when all of it is complete (the image last), so a failed or cancelled
+ * build leaves nothing that looks finished; partial files are removed on any error. The targets are checked first:
+ * never a directory, device, FIFO or symlink, and an existing file only when it is a previous Nexus output.
  */
 import { redactSecrets } from '../../../src-shared/plan';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
 import type { BuildOutputFile } from '../build-types';
 import type { Stage } from '../runner';
+import { OutputSet } from '../outputs';
 import { assembleImage, type Region } from './assemble';
 import { bmapXml } from './bmap';
 import { contentSizes, mbrDiskId, type ComposeState } from './compose';
@@ -21,6 +23,8 @@ import { serializeLock } from '../feeds/lock';
 
 export interface PackResult {
   image: string;
+  /** Where the image bytes are now: its partial name until the build's outputs are committed, then `image`. */
+  source: string;
   sha256: string;
   size: number;
   mappedBytes: number;
@@ -45,7 +49,8 @@ function diskFull(err: unknown): boolean {
   return (err as { code?: string }).code === 'ENOSPC' || (err instanceof NexusError && err.code === 'DISK_FULL');
 }
 
-export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult }> = {
+export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeState & { result?: PackResult }> {
+  return {
   id: 'pack',
   title: 'Write the image',
   async run(state, ctx) {
@@ -73,13 +78,16 @@ export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult
 
     const out = plan.outputs;
     await mkdir(dirname(out.image), { recursive: true });
-    const partial = (p: string) => `${dirname(p)}/.${basename(p)}.partial`;
-    const targets = [out.image, out.checksum, out.bmap, out.manifest, out.sbom, out.lock];
-    const cleanup = () => Promise.all(targets.map((t) => rm(partial(t), { force: true })));
-    ctx.onCleanup(cleanup);
+    // Standalone (composeImage) the stage publishes its own files; in buildImage the caller's set is committed after
+    // the later stages (compression, boot test) so every output appears together.
+    const set = outputs ?? new OutputSet(out.image, out.manifest);
+    await set.check();
+    const cleanup = () => set.discard();
+    if (!outputs) ctx.onCleanup(cleanup);
     try {
+      const partial = { image: await set.open(out.image, { image: true }), checksum: await set.open(out.checksum), bmap: await set.open(out.bmap), manifest: await set.open(out.manifest), sbom: await set.open(out.sbom), lock: await set.open(out.lock) };
       ctx.progress({ message: `writing ${Math.round(layout.size / 1048576)} MiB image` });
-      const a = await assembleImage(partial(out.image), layout.size, regions, (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total }), ctx.signal);
+      const a = await assembleImage(partial.image, layout.size, regions, (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total }), ctx.signal);
       const lock = state.lock;
       const manifest = {
         nexus: { version: '0.1.0', manifestVersion: 1 },
@@ -102,16 +110,16 @@ export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult
         plan: redactSecrets(plan),
         warnings: state.warnings,
       };
-      await writeFile(partial(out.checksum), `${a.sha256}  ${basename(out.image)}\n`);
-      await writeFile(partial(out.bmap), bmapXml({ imageSize: layout.size, ranges: a.ranges }));
-      await writeFile(partial(out.manifest), JSON.stringify(manifest, null, 2) + '\n');
-      await writeFile(partial(out.sbom), JSON.stringify(spdxDocument(plan, lock, state.epoch, a.sha256), null, 2) + '\n');
-      await writeFile(partial(out.lock), serializeLock(lock));
+      await writeFile(partial.checksum, `${a.sha256}  ${basename(out.image)}\n`);
+      await writeFile(partial.bmap, bmapXml({ imageSize: layout.size, ranges: a.ranges }));
+      await writeFile(partial.manifest, JSON.stringify(manifest, null, 2) + '\n');
+      await writeFile(partial.sbom, JSON.stringify(spdxDocument(plan, lock, state.epoch, a.sha256), null, 2) + '\n');
+      await writeFile(partial.lock, serializeLock(lock));
       ctx.throwIfCancelled();
-      for (const t of [...targets.slice(1), out.image]) await rename(partial(t), t);
-      const kinds: Array<[BuildOutputFile['kind'], string]> = [['image', out.image], ['checksum', out.checksum], ['bmap', out.bmap], ['manifest', out.manifest], ['sbom', out.sbom], ['lock', out.lock]];
-      const files = await Promise.all(kinds.map(async ([kind, path]) => ({ kind, path, size: (await stat(path)).size })));
-      return { ...state, result: { image: out.image, sha256: a.sha256, size: layout.size, mappedBytes: a.mappedBytes, files, manifest } };
+      const kinds: Array<[BuildOutputFile['kind'], string, string]> = [['image', out.image, partial.image], ['checksum', out.checksum, partial.checksum], ['bmap', out.bmap, partial.bmap], ['manifest', out.manifest, partial.manifest], ['sbom', out.sbom, partial.sbom], ['lock', out.lock, partial.lock]];
+      const files = await Promise.all(kinds.map(async ([kind, path, now]) => ({ kind, path, size: (await stat(now)).size })));
+      if (!outputs) await set.commit();
+      return { ...state, result: { image: out.image, source: set.current(out.image), sha256: a.sha256, size: layout.size, mappedBytes: a.mappedBytes, files, manifest } };
     } catch (err) {
       await cleanup();
       if (diskFull(err)) {
@@ -121,3 +129,6 @@ export const packStage: Stage<ComposeState, ComposeState & { result?: PackResult
     }
   },
 };
+}
+
+export const packStage = makePackStage();
