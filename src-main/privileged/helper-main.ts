@@ -2,12 +2,13 @@
  * Entry point of the privileged helper process.
  *   helper-main --token-file FILE [--socket PATH] [--extra-drives /dev/loop3,/dev/loop4]
  * The token file (0600, in a 0700 directory of the app user) is read and deleted at once, so the
- * token never appears on a command line. Without --socket the channel is stdin/stdout.
+ * token never appears on a command line; the path is checked first and only that private file is ever deleted
+ * (token-file.ts). Without --socket the channel is stdin/stdout.
  */
-import { readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { toErrorInfo } from '../../src-shared/errors';
 import { assertRoot, runHelper, type HelperIo } from './helper';
+import { takeTokenFile } from './token-file';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -22,8 +23,10 @@ async function main(): Promise<number> {
     console.error('nexus flash helper: --token-file is required');
     return 64;
   }
-  const token = (await readFile(tokenFile, 'utf8')).trim();
-  await unlink(tokenFile).catch(() => undefined);
+  // Never trusts the path: no symlinks or FIFOs, a private token-format file, deleted only when it is the
+  // launcher's own file in its private directory (token-file.ts).
+  const { token, deleted, kept } = await takeTokenFile(tokenFile);
+  if (!deleted) console.error(`nexus flash helper: left ${tokenFile} in place (${kept})`);
   assertRoot();
   const socketPath = arg('--socket');
   let io: HelperIo = { input: process.stdin, output: process.stdout };

@@ -16,6 +16,7 @@ import { extraDevicesFromEnv } from '../engine/drives/list';
 import { requireTool } from '../engine/host-tools';
 import { chooseElevation, classifyElevationFailure, elevatedCommand, helperProgram, type Elevation } from './elevate';
 import { HEARTBEAT_INTERVAL_MS, encode, newToken, readLines } from './protocol';
+import { TOKEN_DIR_PREFIX } from './token-file';
 
 export interface StartFlashOptions {
   signal?: AbortSignal;
@@ -33,7 +34,7 @@ export async function startFlash(input: FlashRequestInput, o: StartFlashOptions 
   const request = FlashRequest.parse(input);
   const elevation = o.elevation ?? chooseElevation();
   if (elevation === 'pkexec') await requireTool('pkexec', 'the privileged writer');
-  const dir = await mkdtemp(join(tmpdir(), 'nexus-helper-'));
+  const dir = await mkdtemp(join(tmpdir(), TOKEN_DIR_PREFIX)); // the helper deletes only <that dir>/token (token-file.ts)
   await chmod(dir, 0o700);
   const token = newToken();
   const tokenFile = join(dir, 'token');

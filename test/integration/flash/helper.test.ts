@@ -2,7 +2,7 @@
 // protocol refuses wrong tokens, malformed messages and policy violations, honours the heartbeat,
 // and startFlash() drives a whole write through it.
 import { execa, type ResultPromise } from 'execa';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,13 +20,17 @@ let tmp: string;
 interface Helper {
   proc: ResultPromise;
   token: string;
+  dir: string;
   send(line: string | object): void;
   next(): Promise<HelperToApp>;
 }
 
 async function spawnHelper(extra: string[] = [], args: string[] = []): Promise<Helper> {
   const token = newToken();
-  const tokenFile = join(tmp, `token-${token.slice(0, 8)}`);
+  // As the launcher does: <private 0700 nexus-helper-* dir>/token (the only file the helper will delete).
+  const dir = await mkdtemp(join(tmp, 'nexus-helper-'));
+  await chmod(dir, 0o700);
+  const tokenFile = join(dir, 'token');
   await writeFile(tokenFile, token, { mode: 0o600 });
   const [cmd, ...pre] = helperProgram();
   const proc = execa(cmd!, [...pre, '--token-file', tokenFile, ...(extra.length ? ['--extra-drives', extra.join(',')] : []), ...args], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
@@ -43,6 +47,7 @@ async function spawnHelper(extra: string[] = [], args: string[] = []): Promise<H
   })();
   return {
     proc,
+    dir,
     token,
     send: (l) => proc.stdin!.write(`${typeof l === 'string' ? l : JSON.stringify(l)}\n`),
     next: () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))),
@@ -71,7 +76,7 @@ describe('privileged helper protocol', () => {
   it('deletes the token file as soon as it has read it', async () => {
     const h = await spawnHelper();
     await h.next();
-    const left = (await execa('ls', [tmp])).stdout.trim();
+    const left = (await execa('ls', [h.dir])).stdout.trim();
     expect(left).toBe('');
     h.send({ type: 'shutdown', token: h.token });
     expect((await h.proc).exitCode).toBe(0);
