@@ -108,7 +108,9 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
     if (options.signal?.aborted) throw new CancelledError();
     await outputs.commit();
   } catch (err) {
-    await outputs.discard();
+    // A failure or cancellation after the pack stage keeps the finished image with its sidecars (all of them, or
+    // none); compressed copies and the console log of an unfinished boot test are dropped.
+    await outputs.commitSealed().catch(() => outputs.discard());
     throw err;
   }
   const r = s.result!;

@@ -84,7 +84,7 @@ export async function checkOutputTargets(image: string, manifest: string | null,
 
 /** A set of output files written under partial names and published together. */
 export class OutputSet {
-  private readonly pairs: Array<{ partial: string; final: string; image: boolean }> = [];
+  private readonly pairs: Array<{ partial: string; final: string; image: boolean; sealed?: boolean }> = [];
   private committed = false;
 
   constructor(readonly image: string, readonly manifest: string | null, readonly o: OutputGuardOptions = {}) {}
@@ -118,10 +118,25 @@ export class OutputSet {
     await checkOutputTargets(this.image, this.manifest, this.finals, this.o);
   }
 
+  /**
+   * Marks every output registered so far as complete and self-consistent (the image and its sidecars after the pack
+   * stage): `commitSealed` publishes them even when a later stage (compression, boot test) fails or is cancelled.
+   */
+  seal(): void {
+    for (const p of this.pairs) p.sealed = true;
+  }
+
+  /** After a later stage failed: publishes the sealed outputs (all or none) and removes every other partial. */
+  async commitSealed(): Promise<void> {
+    const sealed = this.pairs.filter((p) => p.sealed);
+    await Promise.all(this.pairs.filter((p) => !p.sealed).map((p) => rm(p.partial, { force: true })));
+    if (sealed.length) await this.commit(sealed);
+  }
+
   /** Re-checks the targets, then renames every registered partial into place (images last); all or none. */
-  async commit(): Promise<void> {
-    await this.check();
-    const order = [...this.pairs.filter((p) => !p.image), ...this.pairs.filter((p) => p.image)];
+  async commit(pairs = this.pairs): Promise<void> {
+    await checkOutputTargets(this.image, this.manifest, pairs.map((p) => p.final), this.o);
+    const order = [...pairs.filter((p) => !p.image), ...pairs.filter((p) => p.image)];
     const done: string[] = [];
     try {
       for (const p of order) {

@@ -118,6 +118,7 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
       ctx.throwIfCancelled();
       const kinds: Array<[BuildOutputFile['kind'], string, string]> = [['image', out.image, partial.image], ['checksum', out.checksum, partial.checksum], ['bmap', out.bmap, partial.bmap], ['manifest', out.manifest, partial.manifest], ['sbom', out.sbom, partial.sbom], ['lock', out.lock, partial.lock]];
       const files = await Promise.all(kinds.map(async ([kind, path, now]) => ({ kind, path, size: (await stat(now)).size })));
+      set.seal();
       if (!outputs) await set.commit();
       return { ...state, result: { image: out.image, source: set.current(out.image), sha256: a.sha256, size: layout.size, mappedBytes: a.mappedBytes, files, manifest } };
     } catch (err) {
