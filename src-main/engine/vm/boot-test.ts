@@ -92,6 +92,7 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
         o.onLine?.(line);
         if (line.includes(BOOT_MARKER) && !markerSeen) {
           markerSeen = line.trim();
+          session?.markBooted();
           if (!session) finish({ passed: true, markerLine: markerSeen });
         } else if (line.includes(BOOT_FAILED_MARKER)) finish({ passed: false, reason: line.trim() });
       }

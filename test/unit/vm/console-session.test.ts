@@ -68,6 +68,17 @@ describe('console session', () => {
     expect(s.results).toEqual([]);
   });
 
+  it('counts the wait for the login prompt from the boot marker, not from power-on', () => {
+    const s = new ConsoleSession({ login: { user: 'ada', password: 'x' }, commands: ['true'], stepSeconds: 5 }, () => {});
+    s.feed('a slow boot...\r\n');
+    const marker = Date.now() + 60_000; // the boot took a minute
+    s.markBooted(marker);
+    s.checkTimeout(marker + 4_000);
+    expect(s.error).toBeNull();
+    s.checkTimeout(marker + 6_000);
+    expect(s.error).toMatch(/no login prompt/);
+  });
+
   it('times out a step that never comes, naming it', () => {
     const s = new ConsoleSession({ login: { user: 'ada', password: 'x' }, commands: ['true'], stepSeconds: 5 }, () => {});
     s.feed('booting...\r\n');
