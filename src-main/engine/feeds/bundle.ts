@@ -125,6 +125,10 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
   const st = await stat(file).catch(() => null);
   if (!st?.isFile()) throw new NexusError('NOT_FOUND', `${file} does not exist.`, 'Pass the file written by `nexus cache export FILE` (for example from the USB stick you carried it on).');
   const notExport = (why: string) => new NexusError('BAD_EXPORT', `${file} is not a readable Nexus cache export (${why}).`, 'Use a file made by `nexus cache export`; if it is one, it is damaged or incomplete: copy it again.');
+  // Everything staged lives in one folder of its own, removed whatever happens (truncated archive, foreign file, wrong
+  // key, cancellation): an import never leaves temp files behind.
+  const stageDir = await cache.tempDir('import');
+  let n = 0;
   const ex = tar.extract();
   const reading = pipeline(createReadStream(file), ex);
   reading.catch(() => undefined); // awaited below; a broken archive surfaces there
@@ -143,7 +147,7 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
           entry.resume();
           continue;
         }
-        const tmp = await cache.tempPath('.import');
+        const tmp = join(stageDir, `${n++}.import`);
         staged.set(name, tmp);
         await pipeline(async function* () {
           for await (const c of entry) yield c as Buffer;
@@ -192,6 +196,7 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
     ex.destroy();
     await reading.catch(() => {});
     for (const tmp of staged.values()) await cache.discard(tmp);
+    await rm(stageDir, { recursive: true, force: true });
   }
 }
 

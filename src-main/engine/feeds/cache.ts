@@ -8,10 +8,14 @@
  *   apk/indexes/<sha256>.tar.gz       signed APKINDEX files exactly as fetched
  *   apk/refs/<feed>/<branch>/<repo>/<arch>.json   which index is current for a repository (what --offline uses)
  *   blobs/sha256/<ab>/<sha256>        file contents extracted from packages (FsEntry content refs)
- *   tmp/                              scratch files on the same filesystem, for atomic renames
+ *   tmp/run-<pid>-<random>-…          scratch files and folders of one process (named by its run id), on the same
+ *                                     filesystem for atomic renames; whatever is left is removed when the process
+ *                                     exits (whatever the reason), else swept by a later process once older than
+ *                                     TEMP_SWEEP_AGE_MS and not held by a live pid. tmp/ is empty between builds.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdirSync, rmSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
 import { cacheDir } from '../paths';
@@ -34,6 +38,64 @@ export function checksumHex(checksum: string): string {
   if (/^Q[12]/.test(checksum)) return Buffer.from(checksum.slice(2), 'base64').toString('hex');
   if (/^X[12][0-9a-f]+$/i.test(checksum)) return checksum.slice(2).toLowerCase();
   throw new NexusError('BAD_CHECKSUM', `Unsupported package checksum "${checksum}".`, 'The index uses a checksum format Nexus does not know.');
+}
+
+/** Per-run temp folders older than this, whose pid is not alive, are removed by the next process using the cache. */
+export const TEMP_SWEEP_AGE_MS = 3 * 3600 * 1000;
+
+/** Prefix of this process's scratch names under tmp/: the pid says who holds them, the random part survives pid reuse. */
+const RUN_ID = `run-${process.pid}-${randomBytes(4).toString('hex')}`;
+const tempRoots = new Set<string>();
+let exitHookInstalled = false;
+
+function registerTempRoot(dir: string): void {
+  tempRoots.add(dir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' also fires after an uncaught exception: nothing this process staged outlives it.
+  process.on('exit', () => {
+    for (const d of tempRoots) {
+      try {
+        for (const name of readdirSync(d)) if (name.startsWith(`${RUN_ID}-`)) rmSync(join(d, name), { recursive: true, force: true });
+      } catch {
+        // best effort; the next start sweeps it
+      }
+    }
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what earlier processes left in a cache's tmp/ (per-run folders, or loose files of older versions, named
+ * "<pid>-…"): entries older than `maxAgeMs` whose pid is not alive. This process's own folder is never touched.
+ */
+export async function sweepTemp(tmpRoot: string, maxAgeMs = TEMP_SWEEP_AGE_MS, now = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(tmpRoot);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (name.startsWith(`${RUN_ID}-`)) continue;
+    const pid = /^(?:run-)?(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && pidAlive(Number(pid))) continue;
+    const st = await lstat(join(tmpRoot, name)).catch(() => null);
+    if (!st || now - st.mtimeMs < maxAgeMs) continue;
+    await rm(join(tmpRoot, name), { recursive: true, force: true }).catch(() => {});
+    removed.push(name);
+  }
+  return removed;
 }
 
 export class FeedCache {
@@ -66,11 +128,33 @@ export class FeedCache {
     return join(this.root, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
   }
 
-  /** A fresh scratch path on the cache's filesystem (caller renames or deletes it). */
-  async tempPath(suffix = ''): Promise<string> {
+  /** The cache's tmp/ (created, and what dead processes left there swept, on first use in this process). */
+  private async tempRoot(): Promise<string> {
     const dir = join(this.root, 'tmp');
-    await this.ensureDir(dir);
-    return join(dir, `${process.pid}-${randomBytes(6).toString('hex')}${suffix}`);
+    if (this.made.has(dir)) return dir;
+    if (!tempRoots.has(dir)) await sweepTemp(dir);
+    await mkdir(dir, { recursive: true });
+    registerTempRoot(dir);
+    this.made.add(dir);
+    return dir;
+  }
+
+  /** A fresh scratch path on the cache's filesystem (caller renames or deletes it; removed at exit otherwise). */
+  async tempPath(suffix = ''): Promise<string> {
+    return join(await this.tempRoot(), `${RUN_ID}-${randomBytes(6).toString('hex')}${suffix}`);
+  }
+
+  /** A fresh scratch folder on the cache's filesystem (caller removes it; removed at exit otherwise). */
+  async tempDir(label = 'd'): Promise<string> {
+    const prefix = `${RUN_ID}-${label}-`;
+    try {
+      return await mkdtemp(join(await this.tempRoot(), prefix));
+    } catch (err) {
+      // The cache may have been deleted while we ran: recreate once.
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      this.made.clear();
+      return mkdtemp(join(await this.tempRoot(), prefix));
+    }
   }
 
   async has(path: string): Promise<boolean> {
@@ -149,8 +233,11 @@ export class FeedCache {
     this.knownBlobs.add(sha256);
   }
 
-  /** Removes scratch files left by a crash (interrupted downloads in partial/ are kept for resuming). */
-  async cleanTemp(): Promise<void> {
-    await rm(join(this.root, 'tmp'), { recursive: true, force: true });
+  /**
+   * Removes scratch files left by processes that are gone (interrupted downloads in partial/ are kept for resuming;
+   * the temp folders of running processes are left alone).
+   */
+  async cleanTemp(): Promise<string[]> {
+    return sweepTemp(join(this.root, 'tmp'), 0);
   }
 }
