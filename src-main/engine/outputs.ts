@@ -9,6 +9,7 @@
  *    build never leaves sidecars without their image. `discard()` removes the partial files.
  */
 import { lstat, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, resolve } from 'node:path';
 import { NexusError } from '../../src-shared/errors';
 
@@ -17,8 +18,9 @@ export interface OutputGuardOptions {
   force?: boolean;
 }
 
-export function partialPath(p: string): string {
-  return `${dirname(p)}/.${basename(p)}.partial`;
+/** A hidden name next to `p`; `id` keeps two builds to the same output from sharing partial files. */
+export function partialPath(p: string, id = ''): string {
+  return `${dirname(p)}/.${basename(p)}${id ? `.${id}` : ''}.partial`;
 }
 
 async function lstatOrNull(p: string) {
@@ -86,6 +88,7 @@ export async function checkOutputTargets(image: string, manifest: string | null,
 export class OutputSet {
   private readonly pairs: Array<{ partial: string; final: string; image: boolean; sealed?: boolean }> = [];
   private committed = false;
+  private readonly id = randomBytes(4).toString('hex');
 
   constructor(readonly image: string, readonly manifest: string | null, readonly o: OutputGuardOptions = {}) {}
 
@@ -93,7 +96,7 @@ export class OutputSet {
   add(final: string, opts: { image?: boolean } = {}): string {
     const existing = this.pairs.find((p) => p.final === final);
     if (existing) return existing.partial;
-    const partial = partialPath(final);
+    const partial = partialPath(final, this.id);
     this.pairs.push({ partial, final, image: !!opts.image });
     return partial;
   }

@@ -2,6 +2,7 @@
  * The pipeline runner: typed stages chained input → output, progress and log events (throttled),
  * cancellation through AbortSignal, and cleanup that always runs. No process.exit here: callers decide.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,28 @@ export interface RunOptions {
   tempRoot?: string;
   /** Clock, for tests. */
   now?: () => number;
+}
+
+/**
+ * Temporary directories of running pipelines. Cleanup removes each when its pipeline ends; if the process ends first
+ * (an uncaught error, process.exit after a second Ctrl-C) the 'exit' hook removes what is left, so a crash does not
+ * leave hundreds of MB in the temp folder.
+ */
+const liveTempDirs = new Set<string>();
+let exitHook = false;
+function trackTempDir(dir: string): void {
+  liveTempDirs.add(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const d of liveTempDirs) {
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        // best effort
+      }
+    }
+  });
 }
 
 /** Moving-window rate estimate so ETA follows the current speed, not the average since start. */
@@ -124,7 +147,11 @@ async function runStages(stages: ReadonlyArray<Stage<unknown, unknown>>, input: 
         },
         async tempDir(prefix = 'nexus-') {
           const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), prefix));
-          cleanups.push(() => rm(dir, { recursive: true, force: true }));
+          trackTempDir(dir);
+          cleanups.push(async () => {
+            await rm(dir, { recursive: true, force: true });
+            liveTempDirs.delete(dir);
+          });
           return dir;
         },
         onCleanup(fn) {
