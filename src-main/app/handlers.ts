@@ -70,6 +70,9 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
         signal,
         onEvent: (event) => (event.type === 'log' ? emit('build.log', { jobId, event }) : emit('build.progress', { jobId, event })),
         bootTest,
+        // The app chooses every output name itself, inside its own output directory: replacing its earlier image is
+        // what a rebuild means there (the CLI asks for --force instead).
+        force: true,
         ...(config.mirror ? { mirror: config.mirror } : {}),
         ...(config.keysDir ? { keysDir: config.keysDir } : {}),
       });

@@ -215,6 +215,8 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
   raw.on('data', (c) => dataHash.update(c as Buffer));
   const extract = tar.extract();
   const feeding = pipeline(raw, createGunzip(), extract, ...(signal ? [{ signal }] : []) as []);
+  // Awaited below; until then a cancellation must not surface as an unhandled rejection (it would end the process).
+  feeding.catch(() => undefined);
   let files = 0;
   let bytes = 0;
   const pkg = owner.name;
