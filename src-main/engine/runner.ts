@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, NexusError, isCancelled, toErrorInfo } from '../../src-shared/errors';
+import { atExit } from './exit-cleanup';
 import type { LogLevel, PipelineEvent, ProgressEvent, StageStatus } from '../../src-shared/progress';
 
 export interface ProgressUpdate {
@@ -43,28 +44,6 @@ export interface RunOptions {
   tempRoot?: string;
   /** Clock, for tests. */
   now?: () => number;
-}
-
-/**
- * Temporary directories of running pipelines. Cleanup removes each when its pipeline ends; if the process ends first
- * (an uncaught error, process.exit after a second Ctrl-C) the 'exit' hook removes what is left, so a crash does not
- * leave hundreds of MB in the temp folder.
- */
-const liveTempDirs = new Set<string>();
-let exitHook = false;
-function trackTempDir(dir: string): void {
-  liveTempDirs.add(dir);
-  if (exitHook) return;
-  exitHook = true;
-  process.on('exit', () => {
-    for (const d of liveTempDirs) {
-      try {
-        rmSync(d, { recursive: true, force: true });
-      } catch {
-        // best effort
-      }
-    }
-  });
 }
 
 /** Moving-window rate estimate so ETA follows the current speed, not the average since start. */
@@ -147,10 +126,11 @@ async function runStages(stages: ReadonlyArray<Stage<unknown, unknown>>, input: 
         },
         async tempDir(prefix = 'nexus-') {
           const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), prefix));
-          trackTempDir(dir);
+          // If the process ends before the cleanup runs, the exit hook removes it: a crash leaves no temp dir behind.
+          const forget = atExit(() => rmSync(dir, { recursive: true, force: true }));
           cleanups.push(async () => {
             await rm(dir, { recursive: true, force: true });
-            liveTempDirs.delete(dir);
+            forget();
           });
           return dir;
         },

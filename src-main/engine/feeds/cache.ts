@@ -18,6 +18,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
+import { atExit } from '../exit-cleanup';
 import { cacheDir } from '../paths';
 
 export interface IndexRef {
@@ -46,21 +47,13 @@ export const TEMP_SWEEP_AGE_MS = 3 * 3600 * 1000;
 /** Prefix of this process's scratch names under tmp/: the pid says who holds them, the random part survives pid reuse. */
 const RUN_ID = `run-${process.pid}-${randomBytes(4).toString('hex')}`;
 const tempRoots = new Set<string>();
-let exitHookInstalled = false;
 
+/** This process's scratch names in a cache's tmp/ are removed at exit, whatever ends the process. */
 function registerTempRoot(dir: string): void {
+  if (tempRoots.has(dir)) return;
   tempRoots.add(dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' also fires after an uncaught exception: nothing this process staged outlives it.
-  process.on('exit', () => {
-    for (const d of tempRoots) {
-      try {
-        for (const name of readdirSync(d)) if (name.startsWith(`${RUN_ID}-`)) rmSync(join(d, name), { recursive: true, force: true });
-      } catch {
-        // best effort; the next start sweeps it
-      }
-    }
+  atExit(() => {
+    for (const name of readdirSync(dir)) if (name.startsWith(`${RUN_ID}-`)) rmSync(join(dir, name), { recursive: true, force: true });
   });
 }
 
