@@ -49,46 +49,52 @@ const fakeApt: AptRunner = async (args, { cwd }) => {
   throw new Error(`unexpected apt-get ${cmd.join(' ')}`);
 };
 
+/**
+ * The simulated mirror's kernel ABI packages (numbers as Debian's bookworm went through them): test data for the fake
+ * apt runner, never asked of the real mirror.
+ */
+const ABI = (n: number) => `linux-image-6.1.0-${n}-amd64`;
+
 const ctx = (): AptContext => ({ root, debArch: 'amd64', run: fakeApt });
 const asked = () => calls.filter((c) => c[0] === 'download').flatMap((c) => c.slice(1));
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'nexus-feed-kernel-'));
   calls = [];
-  mirror = { kernel: 'linux-image-6.1.0-50-amd64', version: '6.1.176-1', others: { 'busybox-static': '1:1.35.0-4+b4', 'linux-image-6.1.0-47-amd64': '6.1.170-1' } };
+  mirror = { kernel: ABI(50), version: '6.1.176-1', others: { 'busybox-static': '1:1.35.0-4+b4', [ABI(47)]: '6.1.170-1' } };
 });
 afterEach(() => rm(root, { recursive: true, force: true }));
 
 describe('Debian kernel for the test feed', () => {
   it('on a fresh machine: updates the index, resolves linux-image-amd64 and downloads exactly what it depends on', async () => {
     const k = await kernelForFeed(ctx(), () => false);
-    expect(k).toEqual({ name: 'linux-image-6.1.0-50-amd64', version: '6.1.176-1' });
+    expect(k).toEqual({ name: ABI(50), version: '6.1.176-1' });
     const got = await debs(ctx(), [k, 'busybox-static']);
-    expect(got.get(k.name)).toBe(join(root, 'amd64', 'linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb'));
+    expect(got.get(k.name)).toBe(join(root, 'amd64', `${ABI(50)}_6.1.176-1_amd64.deb`));
     expect(got.get('busybox-static')).toBe(join(root, 'amd64', 'busybox-static_1%3a1.35.0-4+b4_amd64.deb'));
     expect(calls.map((c) => c[0])).toEqual(['update', 'download']);
-    expect(asked()).toEqual(['linux-image-6.1.0-50-amd64=6.1.176-1', 'busybox-static']);
+    expect(asked()).toEqual([`${ABI(50)}=6.1.176-1`, 'busybox-static']);
   });
 
   it('the previously used kernel vanished (stale index names -56, the cache holds an older -47 .deb): uses the current one, never asks for the vanished name', async () => {
     // Last run's state: the index said -56, and an even older kernel .deb lies in the cache.
-    mirror = { ...mirror, kernel: 'linux-image-6.1.0-56-amd64', version: '6.1.190-1' };
+    mirror = { ...mirror, kernel: ABI(56), version: '6.1.190-1' };
     await fakeApt(['update'], {});
     await mkdir(join(root, 'amd64'), { recursive: true });
-    await writeFile(join(root, 'amd64', 'linux-image-6.1.0-47-amd64_6.1.170-1_amd64.deb'), 'old deb');
+    await writeFile(join(root, 'amd64', `${ABI(47)}_6.1.170-1_amd64.deb`), 'old deb');
     // Today the mirror no longer has -56.
-    mirror = { kernel: 'linux-image-6.1.0-50-amd64', version: '6.1.176-1', others: { 'busybox-static': '1:1.35.0-4+b4', 'linux-image-6.1.0-47-amd64': '6.1.170-1' } };
+    mirror = { kernel: ABI(50), version: '6.1.176-1', others: { 'busybox-static': '1:1.35.0-4+b4', [ABI(47)]: '6.1.170-1' } };
     calls = [];
     const k = await kernelForFeed(ctx(), () => false);
-    expect(k.name).toBe('linux-image-6.1.0-50-amd64');
+    expect(k.name).toBe(ABI(50));
     const got = await debs(ctx(), [k]);
-    expect(got.get(k.name)).toMatch(/linux-image-6\.1\.0-50-amd64_6\.1\.176-1_amd64\.deb$/);
+    expect(got.get(k.name)).toBe(join(root, 'amd64', `${ABI(50)}_6.1.176-1_amd64.deb`));
     expect(calls.map((c) => c[0])).toEqual(['update', 'download']);
-    expect(asked()).toEqual(['linux-image-6.1.0-50-amd64=6.1.176-1']);
+    expect(asked()).toEqual([`${ABI(50)}=6.1.176-1`]);
     expect(calls.flat().join(' ')).not.toMatch(/-56-|-47-/);
     // The feed cache is keyed on what was resolved: a new kernel gives a new feed directory.
     const pem = 'PEM';
-    expect(feedDirName('x86_64', k, pem)).not.toBe(feedDirName('x86_64', { name: 'linux-image-6.1.0-56-amd64', version: '6.1.190-1' }, pem));
+    expect(feedDirName('x86_64', k, pem)).not.toBe(feedDirName('x86_64', { name: ABI(56), version: '6.1.190-1' }, pem));
     expect(feedDirName('x86_64', k, pem)).not.toBe(feedDirName('x86_64', { ...k, version: '6.1.176-2' }, pem));
     expect(feedDirName('x86_64', k, pem)).toBe(feedDirName('x86_64', { ...k }, pem));
   });
@@ -100,7 +106,7 @@ describe('Debian kernel for the test feed', () => {
     const k = await kernelForFeed(ctx(), () => false); // .deb cached
     expect(await debs(ctx(), [k, 'busybox-static'])).toHaveProperty('size', 2);
     await rm(join(root, 'amd64'), { recursive: true });
-    expect(await kernelForFeed(ctx(), (x) => x.name === 'linux-image-6.1.0-50-amd64')).toEqual(k); // feed built, no .deb left
+    expect(await kernelForFeed(ctx(), (x) => x.name === ABI(50))).toEqual(k); // feed built, no .deb left
     expect(calls).toEqual([]);
   });
 
