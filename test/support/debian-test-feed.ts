@@ -69,6 +69,7 @@ import { buildDinit, dinitTarball, DINIT_BINARIES, DINIT_RECIPE } from './dinit-
 import { writeApkRepo, type ApkFileSpec, type ApkPackageSpec, type TestSigningKey, type WrittenApkRepo } from './apk-repo';
 import { readElfDeps } from '../../src-main/engine/image/elf';
 import { parseModinfoAliases, parseModinfoDepends, parseModinfoSoftdepPre } from '../../src-main/engine/image/kernel-modules';
+import { packsById, type ReplicaPack } from './replica-packs';
 
 export type FeedArch = ReplicaArch;
 const DEB_ARCH: Record<FeedArch, DebArch> = { x86_64: 'amd64', aarch64: 'arm64', riscv64: 'riscv64' };
@@ -340,12 +341,17 @@ function indexSpec(index: Map<string, Record<string, string>>, name: string, arc
   return { ...metaFromStanza(st, arch === 'x86_64' ? undefined : arch), indexFields: { t: st.t!, c: st.c! } };
 }
 
-async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, tools: ResolvedDeb[], dinitDir: string): Promise<ApkPackageSpec[]> {
+async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, tools: ResolvedDeb[], dinitDir: string, packs: ReplicaPack[] = []): Promise<ApkPackageSpec[]> {
   const work = await mkdtemp(join(tmpdir(), 'nexus-test-feed-'));
   const index = await realIndexV3234();
   try {
     const debs = await aptDebs(ctx, [kernel, 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch !== 'x86_64' ? ['systemd-boot-efi'] : [])]);
     const kdeb = debs.get(kernel.name)!;
+    // The Debian closure of the tools (arm64/riscv64) and of the packs' debs, extracted into one tree.
+    const toolDebs = tools.length ? await aptDebs(ctx, tools) : new Map<string, string>();
+    const tree = join(work, 'tools');
+    await mkdir(tree, { recursive: true });
+    for (const t of tools) await execa('dpkg-deb', ['-x', toolDebs.get(t.name)!, tree]);
     // cryptsetup / f2fs-tools payloads: the host's binaries on x86_64, this arch's Debian packages elsewhere.
     let toolFiles: (n: string) => Promise<ApkFileSpec[]>;
     if (arch === 'x86_64') {
@@ -354,10 +360,6 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
           note(n, "The host's Debian veritysetup and cryptsetup with their glibc libraries.")]
         : [...(await hostBinaryFiles([{ host: '/usr/sbin/mkfs.f2fs', path: 'sbin/mkfs.f2fs' }])), note(n, "The host's Debian mkfs.f2fs with its glibc libraries.")]);
     } else {
-      const toolDebs = await aptDebs(ctx, tools);
-      const tree = join(work, 'tools');
-      await mkdir(tree, { recursive: true });
-      for (const t of tools) await execa('dpkg-deb', ['-x', toolDebs.get(t.name)!, tree]);
       const from = tools.map((t) => `${t.name} ${t.version}`).join(', ');
       toolFiles = async (n) => [...(await debBinaryFiles(tree, TOOL_BINARIES[n]!, TRIPLET[arch])),
         note(n, `Debian ${DEB_SUITE[DEB_ARCH[arch]]} ${DEB_ARCH[arch]} ${TOOL_BINARIES[n]!.map((b) => `/${b}`).join(', ')} with the glibc libraries they load, taken from the Depends closure of ${TOOL_DEBS.join(' and ')}: ${from}.`)];
@@ -442,6 +444,23 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
     await extractDeb(debs.get('busybox-static')!, bb, ['./bin/busybox', './usr/bin/busybox']);
     specs.push({ ...facts.toybox, description: `STAND-IN payload: Debian's static busybox (${debs.get('busybox-static')!.replace(/^.*\//, '')}) as /bin/toybox`,
       files: [{ path: 'bin', type: 'dir' }, { path: 'bin/toybox', content: await readFile(existsSync(join(bb, 'bin/busybox')) ? join(bb, 'bin/busybox') : join(bb, 'usr/bin/busybox')), mode: 0o755 }] });
+
+    // Replica packs asked for by the test.
+    const names = new Set(specs.map((sp) => sp.name));
+    for (const pack of packs) {
+      await mkdir(join(work, `pack-${pack.id}`), { recursive: true });
+      const packSpecs = await pack.specs({
+        arch, work: join(work, `pack-${pack.id}`), triplet: TRIPLET[arch], debTree: tree, debFiles: toolDebs,
+        debsUsed: tools.map((t) => `${t.name}=${t.version}`),
+        debBinaryFiles: (binaries) => debBinaryFiles(tree, binaries, TRIPLET[arch]),
+        indexSpec: (name) => indexSpec(index, name, arch), inIndex: (name) => index.has(name), note, standInNote: STAND_IN_NOTE,
+      });
+      for (const sp of packSpecs) {
+        if (names.has(sp.name)) throw new Error(`replica pack ${pack.id}: ${sp.name} is already in the feed`);
+        names.add(sp.name);
+        specs.push(sp);
+      }
+    }
     return specs;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -495,45 +514,48 @@ async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Builds (or reuses) the test feed for one arch. Safe to call from parallel test files. */
-export async function debianTestFeed(arch: FeedArch): Promise<TestFeed> {
+export async function debianTestFeed(arch: FeedArch, opts: { packs?: string[] } = {}): Promise<TestFeed> {
   const root = testCacheRoot();
   await mkdir(root, { recursive: true });
-  return withLock(join(root, `.lock-${arch}`), () => buildOrReuse(arch, root));
+  const packs = packsById(opts.packs ?? []);
+  return withLock(join(root, `.lock-${arch}`), () => buildOrReuse(arch, root, packs));
 }
 
 /**
  * The feed's cache directory: keyed on what was resolved (the Debian kernel's name and version, and those of every
  * package of the tools' closure), never on a pinned name, plus the feed layout version and the signing key.
  */
-export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string, dinitSha = '', tools: ResolvedDeb[] = []): string {
+export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string, dinitSha = '', tools: ResolvedDeb[] = [], packs: ReplicaPack[] = []): string {
   const toolKey = tools.map((t) => `${t.name}=${t.version}`).join(',');
-  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}:${dinitSha}${toolKey ? `:${toolKey}` : ''}`).digest('hex').slice(0, 12);
-  return `feed-${arch}-${id}`;
+  const packKey = packs.map((p) => `${p.id}@${p.version}`).join(',');
+  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}:${dinitSha}${toolKey ? `:${toolKey}` : ''}${packKey ? `:packs=${packKey}` : ''}`).digest('hex').slice(0, 12);
+  return `feed-${arch}${packs.length ? `-${packs.map((p) => p.id).join('+')}` : ''}-${id}`;
 }
 
-async function buildOrReuse(arch: FeedArch, root: string): Promise<TestFeed> {
+async function buildOrReuse(arch: FeedArch, root: string, packs: ReplicaPack[]): Promise<TestFeed> {
   const key = await cachedKey(root);
   const ctx: AptContext = { root, debArch: DEB_ARCH[arch] };
   const dinitSha = `${createHash('sha256').update(await readFile(dinitTarball())).digest('hex')}-r${DINIT_RECIPE}`;
-  const dirFor = (r: FeedDebs) => join(root, feedDirName(arch, r.kernel, key.publicPem, dinitSha, r.closure));
-  const resolved = await resolveForFeed(ctx, arch === 'x86_64' ? [] : TOOL_DEBS, (r) => existsSync(join(dirFor(r), 'done')));
+  const dirFor = (r: FeedDebs) => join(root, feedDirName(arch, r.kernel, key.publicPem, dinitSha, r.closure, packs));
+  const roots = [...new Set([...(arch === 'x86_64' ? [] : TOOL_DEBS), ...packs.flatMap((p) => p.debs(arch))])];
+  const resolved = await resolveForFeed(ctx, roots, (r) => existsSync(join(dirFor(r), 'done')));
   const { kernel, closure: tools } = resolved;
   const feedDir = dirFor(resolved);
   if (!existsSync(join(feedDir, 'done'))) {
     const started = Date.now();
     const dinit = await buildDinit(arch, root);
-    const specs = await buildSpecs(arch, ctx, kernel, tools, dinit.dir);
+    const specs = await buildSpecs(arch, ctx, kernel, tools, dinit.dir, packs);
     const tmp = await mkdtemp(join(root, `.feed-${arch}-`));
     const byBranch = new Map<string, Record<string, ApkPackageSpec[]>>();
     for (const sp of specs) {
-      const repo = repositoryOf(sp.name);
+      const repo = packs.map((p) => p.repositoryOf?.(sp.name)).find(Boolean) ?? repositoryOf(sp.name);
       const branch = FEED_REPOSITORIES[repo]!;
       if (!byBranch.has(branch)) byBranch.set(branch, {});
       (byBranch.get(branch)![repo] ??= []).push(sp);
     }
     for (const [branch, repositories] of byBranch) await writeApkRepo(tmp, { key, arch, branch, repositories });
     for (const k of ALPINE_X86_64_KEYS) await copyFile(join(repoRoot, 'resources', 'keys', 'alpine', k), join(tmp, 'keys', k));
-    await writeFile(join(tmp, 'BUILD-INFO'), `arch ${arch}\nkernel ${kernel.name}=${kernel.version}\n${tools.length ? `tools ${tools.map((t) => `${t.name}=${t.version}`).join(' ')}\n` : ''}dinit build seconds ${dinit.buildSeconds}\nfeed build seconds ${Math.round((Date.now() - started) / 100) / 10}\n`);
+    await writeFile(join(tmp, 'BUILD-INFO'), `arch ${arch}\nkernel ${kernel.name}=${kernel.version}\n${tools.length ? `tools ${tools.map((t) => `${t.name}=${t.version}`).join(' ')}\n` : ''}${packs.length ? `packs ${packs.map((p) => `${p.id}@${p.version}`).join(' ')}\n` : ''}dinit build seconds ${dinit.buildSeconds}\nfeed build seconds ${Math.round((Date.now() - started) / 100) / 10}\n`);
     await writeFile(join(tmp, 'done'), '');
     try {
       await rename(tmp, feedDir);
