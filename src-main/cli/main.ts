@@ -1,7 +1,7 @@
 /** Entry point of the `nexus` command line: registers every sub-command module, returns the exit code. */
 import { Command, CommanderError } from 'commander';
 import { isCancelled } from '../../src-shared/errors';
-import { modulesFor } from './commands';
+import { modulesFor } from './commands/index';
 import { EXIT } from './output';
 
 let guarded = false;

@@ -4,9 +4,9 @@
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { NexusError } from '../../src-shared/errors';
-import { serveAnswers } from '../engine/official/serve';
-import { action, interruptSignal, printJson } from './output';
+import { NexusError } from '../../../src-shared/errors';
+import { serveAnswers } from '../../engine/official/serve';
+import { action, interruptSignal, printJson } from '../output';
 
 interface Flags {
   port?: string;

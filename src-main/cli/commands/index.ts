@@ -13,13 +13,13 @@ export const commandModules: Record<string, Loader> = {
   profiles: () => import('./profiles'),
   doctor: () => import('./doctor'),
   'serve-answers': () => import('./serve-answers'),
-  serve: () => import('./commands/serve'),
-  packages: () => import('./commands/packages'),
-  cache: () => import('./commands/cache'),
-  drives: () => import('./commands/drives'),
-  flash: () => import('./commands/flash'),
-  verify: () => import('./commands/verify'),
-  vm: () => import('./commands/vm'),
+  serve: () => import('./serve'),
+  packages: () => import('./packages'),
+  cache: () => import('./cache'),
+  drives: () => import('./drives'),
+  flash: () => import('./flash'),
+  verify: () => import('./verify'),
+  vm: () => import('./vm'),
 };
 
 /** The modules to register for these arguments: the named command's, or every one (help, typos, no command). */

@@ -1,11 +1,11 @@
 /** `nexus profiles`: show a fully merged Box, or check every catalog file. */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { NexusError } from '../../src-shared/errors';
-import { didYouMean } from '../../src-shared/suggest';
-import { loadCatalog } from '../engine/catalog/load';
+import { NexusError } from '../../../src-shared/errors';
+import { didYouMean } from '../../../src-shared/suggest';
+import { loadCatalog } from '../../engine/catalog/load';
 import { profileRows } from './build';
-import { action, printJson, table } from './output';
+import { action, printJson, table } from '../output';
 
 export function register(program: Command) {
   const profiles = program.command('profiles').description('Inspect the Boxes (profiles), boards and fragments');

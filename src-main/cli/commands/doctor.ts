@@ -1,7 +1,7 @@
 /** `nexus doctor`: which host tools each feature needs, which are present, how to install the rest. */
 import type { Command } from 'commander';
-import { doctor } from '../engine/host-tools';
-import { action, printJson, table } from './output';
+import { doctor } from '../../engine/host-tools';
+import { action, printJson, table } from '../output';
 
 export function register(program: Command) {
   program

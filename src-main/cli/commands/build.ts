@@ -1,15 +1,15 @@
 /** `nexus build`: list profiles, print a plan, or run the build pipeline. */
 import type { Command } from 'commander';
-import { boardGuide, fillNextSteps } from '../../src-shared/board-guide';
-import { NexusError } from '../../src-shared/errors';
-import { formatBytes } from '../../src-shared/format';
-import { redactSecrets, type BuildPlan } from '../../src-shared/plan';
-import type { Catalog } from '../../src-shared/catalog';
-import { loadCatalog } from '../engine/catalog/load';
-import { resolvePlan } from '../engine/plan/resolve';
-import { addCustomizationOptions, addTargetOptions, requestFromFlags, type CustomizationFlags, type TargetFlags } from './catalog-options';
-import { action, interruptSignal, printJson, printJsonLine, table } from './output';
-import { progressPrinter } from './progress';
+import { boardGuide, fillNextSteps } from '../../../src-shared/board-guide';
+import { NexusError } from '../../../src-shared/errors';
+import { formatBytes } from '../../../src-shared/format';
+import { redactSecrets, type BuildPlan } from '../../../src-shared/plan';
+import type { Catalog } from '../../../src-shared/catalog';
+import { loadCatalog } from '../../engine/catalog/load';
+import { resolvePlan } from '../../engine/plan/resolve';
+import { addCustomizationOptions, addTargetOptions, requestFromFlags, type CustomizationFlags, type TargetFlags } from '../catalog-options';
+import { action, interruptSignal, printJson, printJsonLine, table } from '../output';
+import { progressPrinter } from '../progress';
 
 interface BuildFlags extends TargetFlags, CustomizationFlags {
   listProfiles?: boolean;
@@ -110,7 +110,7 @@ Examples:
     }
     const compress = flags.compress ? (flags.compress.split(',').map((s) => s.trim()) as Array<'zst' | 'xz'>) : undefined;
     if (compress?.some((c) => c !== 'zst' && c !== 'xz')) throw new NexusError('USAGE_COMPRESS', `--compress accepts "zst" and "xz", not "${flags.compress}".`, 'Example: --compress=zst,xz');
-    const { buildImage } = await import('../engine/build'); // lazy: --list-profiles and --plan start faster
+    const { buildImage } = await import('../../engine/build'); // lazy: --list-profiles and --plan start faster
     if (!flags.json) process.stderr.write(`${describePlan(plan)}\n\n`);
     const result = await buildImage(plan, {
       signal: interruptSignal(),
