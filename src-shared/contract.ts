@@ -123,6 +123,9 @@ export const RememberedCustomization = z.object({
   timezone: z.string().optional(),
   keyboard: z.string().optional(),
   locale: z.string().optional(),
+  /** A password / Wi-Fi passphrase was entered (never the secret itself): after a reload the wizard asks for it again. */
+  passwordSet: z.boolean().optional(),
+  wifiPassphraseSet: z.boolean().optional(),
 }).strict();
 
 export const Settings = z.object({
