@@ -1,34 +1,54 @@
-// Layering rules (see ARCHITECTURE in README): enforced here so CI fails when a layer leaks.
+// Layering rules (see Architecture in the README): every layer is a zone that lists what it may import; anything
+// else (another layer, a package, a Node built-in) is an error. Proven by test/unit/foundation/layering-lint.test.ts
+// with one fixture per zone in test/lint-fixtures/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import { builtinModules } from 'node:module';
+import boundaries from 'eslint-plugin-boundaries';
 
-const nodePatterns = { group: ['node:*'], message: 'Node built-ins are not allowed in this layer.' };
-const electronPaths = [{ name: 'electron', message: 'Only src-main/electron may import electron.' }];
-const reactPaths = ['react', 'react-dom', 'react/jsx-runtime'].map((name) => ({ name, message: 'src-shared must not depend on React.' }));
-// Bare names ('fs', 'path'); the `node:` forms are caught by nodePatterns.
-const builtinPaths = builtinModules.filter((m) => !m.startsWith('_') && !m.startsWith('node:')).map((name) => ({ name, message: 'Node built-ins are not allowed in this layer.' }));
+// The zones, first match wins. The privileged helper, the server and the Electron shell may reach only a few engine
+// parts: the `host-facts` files (where things live, which host tools exist) and `engine-device` (drives, the writer).
+export const zones = [
+  { type: 'shared', pattern: 'src-shared/**', partialMatch: false },
+  { type: 'engine-device', pattern: 'src-main/engine/{flash,drives}/**', partialMatch: false },
+  { type: 'engine', pattern: 'src-main/engine/**', partialMatch: false },
+  { type: 'app', pattern: 'src-main/app/**', partialMatch: false },
+  { type: 'cli', pattern: 'src-main/cli/**', partialMatch: false },
+  { type: 'server', pattern: 'src-main/server/**', partialMatch: false },
+  { type: 'privileged', pattern: 'src-main/privileged/**', partialMatch: false },
+  { type: 'electron', pattern: 'src-main/electron/**', partialMatch: false },
+  { type: 'renderer', pattern: 'src-renderer/**', partialMatch: false },
+];
 
-export const layerRules = {
-  shared: {
-    'no-restricted-imports': ['error', {
-      paths: [...builtinPaths, ...electronPaths, ...reactPaths],
-      patterns: [nodePatterns, { group: ['**/src-main/**', '**/src-renderer/**', 'electron/*', 'react-dom/*'], message: 'src-shared imports neither main nor renderer code.' }],
-    }],
-  },
-  engine: {
-    'no-restricted-imports': ['error', {
-      paths: electronPaths,
-      patterns: [{ group: ['electron/*', '**/src-renderer/**', '**/electron/**'], message: 'The engine never imports Electron or renderer code.' }],
-    }],
-  },
-  renderer: {
-    'no-restricted-imports': ['error', {
-      paths: [...builtinPaths, ...electronPaths],
-      patterns: [nodePatterns, { group: ['electron/*', '**/src-main/**'], message: 'The renderer talks to the main process only through the contract.' }],
-    }],
-  },
+const hostFacts = [{ category: 'host-facts', pattern: 'src-main/engine/{paths,host-tools}.ts' }];
+const engineParts = ['engine', 'engine-device'];
+const zone = (type) => ({ element: { types: { anyOf: Array.isArray(type) ? type : [type] } } });
+const layers = (...types) => ({ to: zone(types) });
+const engineHost = { to: { element: { type: 'engine' }, file: { categories: 'host-facts' } } };
+const node = { to: { module: { origin: 'core' } } };
+const nodeOnly = (...sources) => ({ to: { module: { origin: 'core', source: sources } } });
+const packages = (...sources) => ({ to: { module: { origin: 'external', source: sources } } });
+
+/** What each zone may import, besides its own files. Everything else is denied. */
+export const allowed = {
+  shared: [layers('shared'), packages('zod')],
+  engine: [layers('shared', ...engineParts), node, packages('zod', 'execa', 'yaml', 'tar-stream', 'hash-wasm', 'yauzl', 'drivelist')],
+  app: [layers('shared', 'app', ...engineParts, 'privileged'), node, packages('zod')],
+  cli: [layers('shared', 'cli', ...engineParts, 'server', 'privileged'), node, packages('commander', 'execa', 'yaml')],
+  server: [layers('shared', 'server', 'app'), engineHost, node, packages('ws', 'zod')],
+  // The elevated helper: drives and the writer, a few built-ins, nothing else.
+  privileged: [
+    layers('shared', 'privileged', 'engine-device'),
+    engineHost,
+    nodeOnly('node:crypto', 'node:fs', 'node:fs/promises', 'node:net', 'node:os', 'node:path', 'node:readline', 'node:stream', 'node:url'),
+    packages('execa'),
+  ],
+  electron: [layers('shared', 'electron', 'app'), engineHost, nodeOnly('node:path', 'node:url'), packages('electron')],
+  renderer: [layers('shared', 'renderer'), packages('react', 'react-dom', 'react/jsx-runtime', '@mui/material', '@emotion/*', 'zustand', 'zod')],
 };
+
+const policies = Object.entries(allowed).flatMap(([type, rules]) =>
+  rules.map((allow) => ({ from: zone(type === 'engine' ? engineParts : type), allow })),
+);
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'build/**', 'dist/**', 'out/**', 'test-results/**', 'test/lint-fixtures/**'] },
@@ -42,7 +62,18 @@ export default tseslint.config(
       'no-undef': 'off',
     },
   },
-  { files: ['src-shared/**/*.{ts,tsx}'], rules: layerRules.shared },
-  { files: ['src-main/engine/**/*.ts'], rules: layerRules.engine },
-  { files: ['src-renderer/**/*.{ts,tsx}'], rules: layerRules.renderer },
+  {
+    files: ['src-shared/**/*.{ts,tsx}', 'src-main/**/*.{ts,tsx}', 'src-renderer/**/*.{ts,tsx}'],
+    plugins: { boundaries },
+    settings: {
+      'import/resolver': { node: { extensions: ['.ts', '.tsx', '.js', '.mjs', '.json'] } },
+      'boundaries/elements': zones,
+      'boundaries/files': hostFacts,
+      'boundaries/dependency-nodes': ['import', 'export', 'dynamic-import'],
+    },
+    rules: {
+      'boundaries/dependencies': ['error', { default: 'disallow', checkAllOrigins: true, checkUnknownLocals: true, policies }],
+      'boundaries/no-unknown-files': 'error',
+    },
+  },
 );
