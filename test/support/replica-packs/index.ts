@@ -10,6 +10,9 @@
  */
 import type { ApkFileSpec, ApkPackageSpec } from '../apk-repo';
 import type { ReplicaArch } from '../alpine-real';
+import { sshPack } from './ssh';
+import { rescuePack } from './rescue';
+import { dragonboxPack } from './dragonbox';
 
 export interface ReplicaPackContext {
   arch: ReplicaArch;
@@ -55,7 +58,11 @@ export interface ReplicaPack {
 }
 
 /** Every pack, by id. Add a pack: write its module in this folder and register it here. */
-export const PACKS: Record<string, ReplicaPack> = {};
+export const PACKS: Record<string, ReplicaPack> = {
+  ssh: sshPack,
+  rescue: rescuePack,
+  dragonbox: dragonboxPack,
+};
 
 export function packsById(ids: readonly string[]): ReplicaPack[] {
   return [...new Set(ids)].sort().map((id) => {
