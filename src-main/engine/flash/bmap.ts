@@ -22,9 +22,17 @@ export interface Bmap {
   ranges: BmapRange[];
 }
 
+/** A tag's text, trimmed. `[^<]*` then trim: a lazy match followed by `\\s*` was quadratic on long runs of spaces. */
 function tag(xml: string, name: string): string | null {
-  const m = new RegExp(`<${name}>\\s*([^<]*?)\\s*</${name}>`).exec(xml);
-  return m ? m[1]! : null;
+  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
+  return m ? m[1]!.trim() : null;
+}
+
+/** A decimal count as bmaptool writes it; anything else (1e3, 0x10, -1, beyond 2^53) is NaN. */
+function count(text: string | null | undefined): number {
+  if (text === null || text === undefined || !/^\d{1,16}$/.test(text)) return NaN;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : NaN;
 }
 
 function bad(message: string): NexusError {
@@ -34,20 +42,24 @@ function bad(message: string): NexusError {
 export function parseBmap(xml: string): Bmap {
   const version = /<bmap\s+version\s*=\s*"([^"]+)"/.exec(xml)?.[1];
   if (!version) throw bad('no <bmap version="..."> root');
-  const imageSize = Number(tag(xml, 'ImageSize'));
-  const blockSize = Number(tag(xml, 'BlockSize'));
-  const blocksCount = Number(tag(xml, 'BlocksCount'));
-  if (!Number.isSafeInteger(imageSize) || imageSize <= 0) throw bad('ImageSize missing');
-  if (!Number.isSafeInteger(blockSize) || blockSize <= 0 || blockSize % 512 !== 0) throw bad('BlockSize must be a positive multiple of 512');
+  const imageSize = count(tag(xml, 'ImageSize'));
+  const blockSize = count(tag(xml, 'BlockSize'));
+  if (!(imageSize > 0)) throw bad('ImageSize is missing or not a positive whole number of bytes');
+  if (!(blockSize > 0) || blockSize % 512 !== 0) throw bad('BlockSize must be a positive multiple of 512');
+  // Every mapped block must lie inside the image: BlocksCount, when given, must agree with ImageSize.
+  const blocks = Math.ceil(imageSize / blockSize);
+  const declaredBlocks = tag(xml, 'BlocksCount');
+  if (declaredBlocks !== null && count(declaredBlocks) !== blocks) throw bad(`BlocksCount "${declaredBlocks.slice(0, 24)}" does not match ImageSize ${imageSize} / BlockSize ${blockSize} (${blocks} blocks)`);
   const declared = (tag(xml, 'ChecksumType') ?? '').toLowerCase();
   const major = Number(version.split('.')[0]);
   const checksumType: Bmap['checksumType'] = declared === 'sha256' ? 'sha256' : declared === 'sha1' || (major < 2 && /sha1=/.test(xml)) ? 'sha1' : null;
   const ranges: BmapRange[] = [];
   const re = /<Range(\s[^>]*)?>\s*(\d+)(?:\s*-\s*(\d+))?\s*<\/Range>/g;
   for (let m = re.exec(xml); m; m = re.exec(xml)) {
-    const first = Number(m[2]);
-    const last = m[3] === undefined ? first : Number(m[3]);
-    if (last < first || (Number.isFinite(blocksCount) && last >= blocksCount)) throw bad(`range ${first}-${last} is out of bounds`);
+    const first = count(m[2]);
+    const last = m[3] === undefined ? first : count(m[3]);
+    if (!(last >= first)) throw bad(`range ${m[2]!.slice(0, 24)}-${(m[3] ?? m[2]!).slice(0, 24)} is out of bounds`);
+    if (last >= blocks) throw bad(`range ${first}-${last} is out of bounds: the image ends at block ${blocks - 1}`);
     const attr = /(?:chksum|sha256|sha1)\s*=\s*"([0-9a-fA-F]+)"/.exec(m[1] ?? '');
     ranges.push({ start: first * blockSize, end: Math.min((last + 1) * blockSize, imageSize), checksum: attr ? attr[1]!.toLowerCase() : null });
   }

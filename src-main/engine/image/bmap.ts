@@ -5,6 +5,7 @@
  * are passed in as `alwaysMapped`.
  */
 import { createHash } from 'node:crypto';
+import { NexusError } from '../../../src-shared/errors';
 
 export const BMAP_BLOCK = 4096;
 
@@ -63,7 +64,7 @@ export function bmapXml(input: BmapInput): string {
 /** Parses a bmap (tests and `nexus vm`-side checks). */
 export function parseBmap(xml: string): { imageSize: number; ranges: Array<BlockRange & { sha256: string }> } {
   const size = /<ImageSize>\s*(\d+)\s*<\/ImageSize>/.exec(xml);
-  if (!size) throw new Error('no ImageSize');
+  if (!size) throw new NexusError('BMAP_INVALID', 'The block map has no <ImageSize>.', 'Rebuild the image: the builder writes its .bmap next to it.');
   const ranges = [...xml.matchAll(/<Range chksum="([0-9a-f]+)">\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)].map((m) => ({ sha256: m[1]!, first: Number(m[2]), last: Number(m[3] ?? m[2]) }));
   return { imageSize: Number(size[1]), ranges };
 }
