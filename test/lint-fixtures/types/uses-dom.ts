@@ -1,0 +1,3 @@
+// Fixture: browser-only globals. Type-checks in the renderer, not in src-shared or the main process.
+export const title: string = document.title;
+export const width: number = window.innerWidth;
