@@ -9,7 +9,8 @@ export interface TarEntry {
 
 /** All entries of a (possibly "cut", EOF-less) tar held in memory. */
 export function readTar(buf: Buffer, what: string): Promise<TarEntry[]> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, rejectRaw) => {
+    const reject = (err: Error) => rejectRaw(err instanceof NexusError ? err : new NexusError('BAD_TAR', `${what}: ${err.message}.`, 'Delete the file and download it again.', { cause: err }));
     const entries: TarEntry[] = [];
     const ex = tar.extract();
     ex.on('entry', (header, stream, next) => {
@@ -22,7 +23,11 @@ export function readTar(buf: Buffer, what: string): Promise<TarEntry[]> {
       stream.on('error', reject);
     });
     ex.on('finish', () => resolve(entries));
-    ex.on('error', (err: Error) => reject(new NexusError('BAD_TAR', `${what}: ${err.message}.`, 'Delete the file and download it again.', { cause: err })));
-    ex.end(buf);
+    ex.on('error', reject);
+    try {
+      ex.end(buf);
+    } catch (err) {
+      reject(err as Error);
+    }
   });
 }
