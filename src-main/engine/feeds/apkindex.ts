@@ -190,11 +190,12 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
         case 68 /* D */: if (pkg.dE) pkg.append('D', text.slice(v, end)); else { pkg.dS = v; pkg.dE = end; } break;
         case 111 /* o */: pkg.origin = text.slice(v, end); break;
         case 109 /* m */: pkg.mS = v; pkg.mE = end; break;
-        case 116 /* t */: pkg.buildTime = Number(text.slice(v, end)); break;
+        // t: and k: are non-negative integers; anything else reads as 0 (was NaN / Infinity, and null in JSON).
+        case 116 /* t */: pkg.buildTime = parseSize(text.slice(v, end)) ?? 0; break;
         case 99 /* c */: pkg.cS = v; pkg.cE = end; break;
         case 112 /* p */: if (pkg.pE) pkg.append('p', text.slice(v, end)); else { pkg.pS = v; pkg.pE = end; } break;
         case 105 /* i */: if (pkg.iE) pkg.append('i', text.slice(v, end)); else { pkg.iS = v; pkg.iE = end; } break;
-        case 107 /* k */: pkg.providerPriority = Number(text.slice(v, end)) || 0; break;
+        case 107 /* k */: pkg.providerPriority = parseSize(text.slice(v, end)) ?? 0; break;
         default: {
           const letter = text[start]!;
           if (letter >= 'A' && letter <= 'Z' && !KNOWN_UPPER.has(letter)) pkg.uninstallable = `unknown index field "${letter}:"`;

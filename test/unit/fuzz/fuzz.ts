@@ -13,7 +13,7 @@ const FACTOR = Math.max(1, Number(process.env.NEXUS_FUZZ_RUNS ?? 1) || 1);
 
 /** fast-check parameters: the seed, `runs` × NEXUS_FUZZ_RUNS runs, and the shrunk counterexample on failure. */
 export function params<T>(runs: number): fc.Parameters<T> {
-  return { seed: SEED, numRuns: Math.round(runs * FACTOR), endOnFailure: true };
+  return { seed: SEED, numRuns: Math.round(runs * FACTOR) };
 }
 
 /** Longer runs (NEXUS_FUZZ_RUNS > 1) need a longer vitest timeout. */
