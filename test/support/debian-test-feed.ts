@@ -83,13 +83,16 @@ const TOOL_BINARIES: Record<string, string[]> = { cryptsetup: ['usr/sbin/veritys
 const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block',
   // cryptobox's vault: a LUKS2 file on a loop device, aes-xts-plain64 (XTS and its ECB base are modules in Debian's amd64
   // kernel; ECB is built in on arm64/riscv64), and the kernel cipher API cryptsetup uses for LUKS2 key slots.
-  'loop', 'xts', 'ecb', 'algif_skcipher'];
+  'loop', 'xts', 'ecb', 'algif_skcipher',
+  // dragonbox's containers: veth pairs on a CNI bridge, and the nft-backed iptables masquerade the bridge plugin sets up.
+  'bridge', 'br_netfilter', 'veth', 'nf_conntrack', 'nf_nat', 'nf_tables', 'nft_compat', 'nft_chain_nat', 'xt_MASQUERADE', 'xt_comment', 'xt_addrtype', 'xt_conntrack'];
 /**
  * Bump to rebuild cached feeds after changing this file. 8: the Alpine replica (branch v3.24 + edge/testing).
  * 9: cryptsetup, f2fs-tools and wireguard-tools-wg (+ closure) on aarch64/riscv64, with that arch's Debian binaries.
  * 10: the vault's modules (loop, xts, ecb, algif_skcipher). 11: on x86_64, the host's cryptsetup beside veritysetup.
+ * 13: dragonbox's container networking modules.
  */
-const FEED_VERSION = 11;
+const FEED_VERSION = 13;
 export const FEED_BRANCH = 'v3.24';
 /** Repository → branch directory of the feed (testing exists only on edge). */
 export const FEED_REPOSITORIES: Record<string, string> = { main: FEED_BRANCH, community: FEED_BRANCH, testing: 'edge' };

@@ -8,6 +8,7 @@ import { NexusError } from '../../../src-shared/errors';
 import type { BuildPlan } from '../../../src-shared/plan';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { mergeAccounts, type AccountEffect, type MergedAccounts } from './config/accounts';
+import { containerEntries } from './config/containers';
 import { dinitEntries, READY_SERVICE } from './config/dinit';
 import { accounts, etcEntries, USER_UID } from './config/etc';
 import { FIRST_BOOT_SERVICE, firstBootEntries } from './config/first-boot';
@@ -144,6 +145,7 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
     dinit, accounts: merged, ...(deferred.length ? { readyWaitsFor: [FIRST_BOOT_SERVICE] } : {}),
   });
   gen.push(...firstBootEntries(deferred));
+  gen.push(...containerEntries(installed, (p) => rootfs.has(p)));
   const shells = pkgScripts.effects.flatMap((e) => (e.kind === 'shell' ? [e.shell] : []));
   if (shells.length) gen.push(file('/etc/shells', shellsFile((await text('/etc/shells')) ?? null, shells)));
   for (const h of merged.homes) gen.push(dir(h.path, 0o755, h.uid, h.gid));

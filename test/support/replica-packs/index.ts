@@ -13,6 +13,7 @@ import type { ReplicaArch } from '../alpine-real';
 import { sshPack } from './ssh';
 import { rescuePack } from './rescue';
 import { dragonboxPack } from './dragonbox';
+import { nexboxPack } from './nexbox';
 
 export interface ReplicaPackContext {
   arch: ReplicaArch;
@@ -62,6 +63,7 @@ export const PACKS: Record<string, ReplicaPack> = {
   ssh: sshPack,
   rescue: rescuePack,
   dragonbox: dragonboxPack,
+  nexbox: nexboxPack,
 };
 
 export function packsById(ids: readonly string[]): ReplicaPack[] {
