@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { Arch } from './arch';
+import { BackupProgress, BackupResult } from './backup';
 import { Budgets, Tier } from './catalog';
 import { Drive } from './drives';
 import { ErrorInfoSchema, FlashProgress, FlashResult, FlashSource } from './flash';
@@ -146,8 +147,22 @@ export const ImageInfo = z.object({
   compressed: z.boolean(),
   /** The image's block map lying next to it (only the mapped blocks are then written). */
   bmap: z.string().nullable().default(null),
+  /** Bytes the image puts on a drive when the file records them (raw size, xz index, zstd frame, zip directory); null: ask image.measure. */
+  imageSize: z.number().nonnegative().nullable().default(null),
 });
 export type ImageInfo = z.infer<typeof ImageInfo>;
+
+/** A write in progress, as listed to a UI that (re)connects. */
+export const RunningWrite = z.object({
+  jobId: JobId,
+  targets: z.array(z.string()),
+  /** The image path or URL. */
+  source: z.string(),
+  /** milliseconds since the epoch */
+  startedAt: z.number(),
+  progress: FlashProgress.nullable(),
+});
+export type RunningWrite = z.infer<typeof RunningWrite>;
 
 // ---------------------------------------------------------------------------------------------------
 // Commands and events.
@@ -181,13 +196,32 @@ export const commands = {
   }),
   'build.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running build.' }),
   'vm.try': command({
-    request: z.object({ jobId: JobId, historyId: z.string() }).strict(),
+    request: z.object({
+      jobId: JobId,
+      historyId: z.string(),
+      /** Keep the VM running after the boot marker (the console stays live, input accepted) until vm.stop. */
+      keepRunning: z.boolean().default(false),
+    }).strict(),
     response: z.object({ passed: z.boolean(), seconds: z.number(), log: z.string() }),
     cancellable: true,
-    description: 'Boots a built image in QEMU and waits for its boot marker.',
+    description: 'Boots a built image in QEMU and waits for its boot marker; the serial console arrives as vm.console events.',
+  }),
+  'vm.stop': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops a VM started by vm.try (QEMU is killed; the image file is untouched).' }),
+  'vm.input': command({
+    request: z.object({ jobId: JobId, text: z.string().max(4096) }).strict(),
+    response: Ok,
+    cancellable: false,
+    description: 'Types text on the running VM\'s serial console.',
   }),
   'image.pick': command({ request: Empty, response: z.object({ path: z.string().nullable() }), cancellable: false, description: 'Native file dialog for an image (desktop app only); null when dismissed.' }),
   'image.inspect': command({ request: z.object({ path: z.string().min(1) }).strict(), response: ImageInfo, cancellable: false, description: 'Size of an existing image file to write.' }),
+  'image.measure': command({
+    request: z.object({ jobId: JobId, path: z.string().min(1) }).strict(),
+    response: z.object({ imageSize: z.number().nonnegative(), exact: z.boolean() }),
+    cancellable: true,
+    description: 'Counts the decompressed size of a compressed image whose file does not record it (gzip, bzip2); progress as image.progress.',
+  }),
+  'image.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops an image.measure count.' }),
   'drives.list': command({ request: Empty, response: z.array(Drive), cancellable: false, description: 'All drives now (system drives included; the UI hides them).' }),
   'flash.start': command({
     request: z.object({
@@ -203,6 +237,19 @@ export const commands = {
     description: 'Writes and verifies an image on one or more drives; progress arrives as flash.progress events.',
   }),
   'flash.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running write (drives are left blank, never half-bootable).' }),
+  'flash.running': command({ request: Empty, response: z.array(RunningWrite), cancellable: false, description: 'Writes in progress (a reloaded UI finds them and their drives).' }),
+  'backup.start': command({
+    request: z.object({
+      jobId: JobId,
+      device: z.string().min(1),
+      /** File name of the backup (…img.zst) inside the app's output directory. */
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.img\.zst$/, 'a file name ending in .img.zst (letters, digits, ".", "-", "_")'),
+    }).strict(),
+    response: BackupResult,
+    cancellable: true,
+    description: 'Reads a drive into NAME.img.zst with its .bmap in the output directory (only used blocks where the filesystems tell), verified; progress as backup.progress.',
+  }),
+  'backup.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops a backup (the partial file is removed).' }),
   'answers.serve': command({
     request: z.object({ jobId: JobId, historyId: z.string(), port: z.number().int().min(1024).max(65535).default(8080) }).strict(),
     response: z.object({ fetches: z.number().int().nonnegative() }),
@@ -220,6 +267,11 @@ export const events = {
   'build.progress': z.object({ jobId: JobId, event: ProgressEvent }),
   'build.log': z.object({ jobId: JobId, event: LogEvent }),
   'flash.progress': z.object({ jobId: JobId, progress: FlashProgress }),
+  /** A write ended (for a UI that reloaded and lost the flash.start response). */
+  'flash.finished': z.object({ jobId: JobId, result: FlashResult.nullable(), error: ErrorInfoSchema.nullable() }),
+  'vm.console': z.object({ jobId: JobId, text: z.string(), marker: z.string().nullable().default(null) }),
+  'image.progress': z.object({ jobId: JobId, bytesRead: z.number().nonnegative(), bytesTotal: z.number().nonnegative() }),
+  'backup.progress': z.object({ jobId: JobId, progress: BackupProgress }),
   'drives.changed': z.object({ drives: z.array(Drive) }),
   'answers.ready': z.object({ jobId: JobId, port: z.number().int(), urls: z.array(z.string()) }),
   'answers.request': z.object({ jobId: JobId, request: z.object({ from: z.string(), path: z.string(), status: z.number().int(), time: z.number() }) }),
@@ -242,7 +294,9 @@ export const isCommandName = (n: unknown): n is CommandName => typeof n === 'str
 export const isEventName = (n: unknown): n is EventName => typeof n === 'string' && Object.hasOwn(events, n);
 
 /** Cancellable command → the command that cancels it. */
-export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = { 'build.start': 'build.cancel', 'flash.start': 'flash.cancel', 'answers.serve': 'answers.stop' };
+export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = {
+  'build.start': 'build.cancel', 'flash.start': 'flash.cancel', 'answers.serve': 'answers.stop', 'vm.try': 'vm.stop', 'image.measure': 'image.cancel', 'backup.start': 'backup.cancel',
+};
 
 // ---------------------------------------------------------------------------------------------------
 // Responses and the API shape both transports implement.

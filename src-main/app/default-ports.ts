@@ -25,10 +25,20 @@ export function defaultPorts(): AppPorts {
       const { buildImage } = await import('../engine/build');
       return buildImage(plan, options);
     },
-    bootTest: async (image, plan, signal) => {
+    bootTest: async (image, plan, signal, vm) => {
       const { bootTest } = await import('../engine/vm/boot-test');
-      const r = await bootTest(image, { arch: plan.arch, signal });
+      // A kept-running VM ("Try in a VM") ends at Stop; 30 min is the backstop for a forgotten one.
+      const r = await bootTest(image, { arch: plan.arch, signal, ...(vm ? { ...vm, timeoutSeconds: vm.keepRunning ? 1800 : 180 } : {}) });
       return { passed: r.passed, seconds: r.seconds, log: r.log };
+    },
+    imageSize: async (path, { count, signal, onProgress }) => {
+      const { recordedImageSize, countImageSize } = await import('../engine/flash/image-size');
+      if (!count) return recordedImageSize(path);
+      return countImageSize(path, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+    },
+    backup: async (device, output, { signal, onProgress }) => {
+      const { backupDrive } = await import('../engine/backup/backup');
+      return backupDrive(device, output, { signal, onProgress });
     },
     listDrives: () => listDrives(),
     watchDrives: (signal) => watchDrives({ signal, intervalMs: 1000 }),

@@ -1,8 +1,10 @@
 /** The implementation of every contract command over the engine, shared by the Electron and the WebSocket adapters. */
 import type { Stats } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Handlers, HistoryEntry, SystemInfo } from '../../src-shared/contract';
+import type { Handlers, HistoryEntry, RunningWrite, SystemInfo } from '../../src-shared/contract';
+import { toErrorInfo } from '../../src-shared/errors';
+import { expandHome } from '../engine/paths-home';
 import { CancelledError, NexusError } from '../../src-shared/errors';
 import { serveAnswers } from '../engine/official/serve';
 import { redactSecrets } from '../../src-shared/plan';
@@ -36,7 +38,7 @@ const IMAGE_FILE = /\.(img|iso|raw|bin)(\.(xz|gz|zst|bz2))?$|\.zip$/i;
  * link named disk.img pointing at either, copied onto a drive. A missing file is reported by the caller.
  */
 async function checkImageSource(path: string): Promise<{ abs: string; st: Stats | null }> {
-  const abs = resolve(path);
+  const abs = resolve(expandHome(path));
   if (!IMAGE_FILE.test(basename(abs))) {
     throw new NexusError('NOT_AN_IMAGE', `${basename(abs)} does not look like a disk image.`, 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.');
   }
@@ -52,6 +54,9 @@ async function checkImageSource(path: string): Promise<{ abs: string; st: Stats 
 export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistry): Handlers {
   const settings = new SettingsStore(config.configDir);
   const history = new HistoryStore(config.configDir);
+  // Writes in progress (listed to a UI that reloads) and the consoles of running VMs (for vm.input).
+  const writes = new Map<string, RunningWrite>();
+  const vmConsoles = new Map<string, { write(text: string): void }>();
 
   return {
     'system.info': async () => ({ version: config.version, platform: process.platform, transport: config.transport, qemu: await ports.qemuArches() }),
@@ -94,7 +99,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       return { ok: true as const };
     },
 
-    'vm.try': async ({ historyId }, { signal }) => {
+    'vm.try': async ({ jobId, historyId, keepRunning }, { signal, emit }) => {
       const entry = await history.get(historyId);
       if (!entry) throw new NexusError('NO_SUCH_BUILD', 'That build is no longer in the history.', 'Build the image again.');
       const catalog = await ports.loadCatalog();
@@ -102,7 +107,33 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
         throw new NexusError('VM_UNSUPPORTED', `${entry.box} is an installer image: it does not boot to a Nexus system by itself.`, 'Follow the next steps shown after writing (they include a QEMU command line for the installer).');
       }
       const plan = resolvePlan(catalog, { profile: entry.box, arch: entry.arch, target: entry.board, fragments: entry.fragments }, { cwd: config.outputDir });
-      return ports.bootTest(entry.image, plan, signal);
+      // Only VM boards: the Pi 5 and VisionFive 2 start from their own firmware (which QEMU cannot run) and the PC
+      // image's console is the screen, so their boot would only ever end in a timeout.
+      if (plan.board.kind !== 'vm') {
+        throw new NexusError('VM_UNSUPPORTED', `The ${plan.board.title} image is made for that hardware: QEMU cannot boot it to its console.`, `Build the same Box for qemu-${plan.arch} to try it in a VM.`);
+      }
+      try {
+        return await ports.bootTest(entry.image, plan, signal, {
+          keepRunning,
+          onOutput: (text) => emit('vm.console', { jobId, text, marker: null }),
+          onMarker: (line) => emit('vm.console', { jobId, text: '', marker: line }),
+          onStart: (console) => vmConsoles.set(jobId, console),
+        });
+      } finally {
+        vmConsoles.delete(jobId);
+      }
+    },
+
+    'vm.stop': async ({ jobId }) => {
+      if (!jobs.cancel(jobId, 'vm.try')) throw new NexusError('NO_SUCH_JOB', 'That VM is not running.', 'It may have stopped already.');
+      return { ok: true as const };
+    },
+
+    'vm.input': async ({ jobId, text }) => {
+      const console = vmConsoles.get(jobId);
+      if (!console) throw new NexusError('NO_SUCH_JOB', 'That VM is not running.', 'Start it again with "Try in a VM".');
+      console.write(text);
+      return { ok: true as const };
     },
 
     'image.pick': async () => ({ path: await ports.pickImage() }),
@@ -110,7 +141,20 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'image.inspect': async ({ path }) => {
       const { abs, st } = await checkImageSource(path);
       if (!st) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
-      return { path: abs, size: st.size, compressed: COMPRESSED.test(abs), bmap: siblingBmap(abs) };
+      const recorded = await ports.imageSize(abs, { count: false });
+      return { path: abs, size: st.size, compressed: COMPRESSED.test(abs), bmap: siblingBmap(abs), imageSize: recorded.size };
+    },
+
+    'image.measure': async ({ jobId, path }, { signal, emit }) => {
+      const { abs, st } = await checkImageSource(path);
+      if (!st) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
+      const r = await ports.imageSize(abs, { count: true, signal, onProgress: (bytesRead, bytesTotal) => emit('image.progress', { jobId, bytesRead, bytesTotal }) });
+      return { imageSize: r.size ?? 0, exact: r.exact };
+    },
+
+    'image.cancel': async ({ jobId }) => {
+      if (!jobs.cancel(jobId, 'image.measure')) throw new NexusError('NO_SUCH_JOB', 'No size count is running.', 'It may have finished already.');
+      return { ok: true as const };
     },
 
     'drives.list': async () => ports.listDrives(),
@@ -118,10 +162,40 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'flash.start': async ({ source, bmap, targets, verify, eject, jobId }, { signal, emit }) => {
       // The same rule as image.inspect: the write reads the source with the helper's rights.
       const checked = source.kind === 'file' ? { ...source, path: (await checkImageSource(source.path)).abs } : source;
-      return ports.flash(
-        { source: checked, bmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
-        { signal, onProgress: (progress) => emit('flash.progress', { jobId, progress }) },
-      );
+      const running: RunningWrite = { jobId, targets, source: checked.kind === 'file' ? checked.path : checked.url, startedAt: Date.now(), progress: null };
+      writes.set(jobId, running);
+      try {
+        const result = await ports.flash(
+          { source: checked, bmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
+          { signal, onProgress: (progress) => {
+            running.progress = progress;
+            emit('flash.progress', { jobId, progress });
+          } },
+        );
+        emit('flash.finished', { jobId, result, error: null });
+        return result;
+      } catch (err) {
+        emit('flash.finished', { jobId, result: null, error: toErrorInfo(err) });
+        throw err;
+      } finally {
+        writes.delete(jobId);
+      }
+    },
+
+    'flash.running': async () => [...writes.values()],
+
+    'backup.start': async ({ jobId, device, name }, { signal, emit }) => {
+      const drive = (await ports.listDrives()).find((d) => d.device === device);
+      if (!drive) throw new NexusError('DRIVE_NOT_FOUND', `${device} is not a drive.`, 'Pick the drive from the list; it may have been removed.');
+      if (drive.system) throw new NexusError('SYSTEM_DRIVE', `${device} is a system drive.`, 'Back up removable drives only (SD cards, USB sticks); use nexus backup for anything else.');
+      if ([...writes.values()].some((w) => w.targets.includes(device))) throw new NexusError('DRIVE_BUSY', `${device} is being written right now.`, 'Wait for the write to finish.');
+      await mkdir(config.outputDir, { recursive: true });
+      return ports.backup(device, join(config.outputDir, name), { signal, onProgress: (progress) => emit('backup.progress', { jobId, progress }) });
+    },
+
+    'backup.cancel': async ({ jobId }) => {
+      if (!jobs.cancel(jobId, 'backup.start')) throw new NexusError('NO_SUCH_JOB', 'No backup is running.', 'It may have finished already.');
+      return { ok: true as const };
     },
 
     'flash.cancel': async ({ jobId }) => {

@@ -7,6 +7,7 @@ import type { Catalog } from '../../src-shared/catalog';
 import type { Drive } from '../../src-shared/drives';
 import type { FlashProgress, FlashRequestInput, FlashResult } from '../../src-shared/flash';
 import type { BuildPlan } from '../../src-shared/plan';
+import type { BackupProgress, BackupResult } from '../../src-shared/backup';
 import type { BuildOptions, BuildResult } from '../engine/build-types';
 
 export interface FlashPortOptions {
@@ -14,11 +15,23 @@ export interface FlashPortOptions {
   onProgress: (progress: FlashProgress) => void;
 }
 
+/** What "Try in a VM" streams: console text, the marker line, and a way to type on the console. */
+export interface VmPortOptions {
+  keepRunning: boolean;
+  onOutput(text: string): void;
+  onMarker(line: string): void;
+  onStart(console: { write(text: string): void }): void;
+}
+
 export interface AppPorts {
   loadCatalog(): Promise<Catalog>;
   resourcesDir(): string;
   build(plan: BuildPlan, options: BuildOptions): Promise<BuildResult>;
-  bootTest(image: string, plan: BuildPlan, signal: AbortSignal): Promise<{ passed: boolean; seconds: number; log: string }>;
+  bootTest(image: string, plan: BuildPlan, signal: AbortSignal, vm?: VmPortOptions): Promise<{ passed: boolean; seconds: number; log: string }>;
+  /** Decompressed size of an image: recorded in the file (count: false) or counted by decompressing (count: true). */
+  imageSize(path: string, o: { count: boolean; signal?: AbortSignal; onProgress?: (read: number, total: number) => void }): Promise<{ size: number | null; exact: boolean }>;
+  /** Reads a drive into OUTPUT (.img.zst) and OUTPUT's .bmap. */
+  backup(device: string, output: string, o: { signal: AbortSignal; onProgress: (p: BackupProgress) => void }): Promise<BackupResult>;
   listDrives(): Promise<Drive[]>;
   watchDrives(signal: AbortSignal): AsyncIterable<Drive[]>;
   flash(request: FlashRequestInput, options: FlashPortOptions): Promise<FlashResult>;

@@ -117,7 +117,7 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
     }
   },
   useHistoryImage(path, size, board, bmap) {
-    set({ mode: 'image', imagePath: path, imageUrl: '', imageInfo: { path, size, compressed: false, bmap }, imageBmap: bmap, imageError: null, board });
+    set({ mode: 'image', imagePath: path, imageUrl: '', imageInfo: { path, size, compressed: false, bmap, imageSize: size }, imageBmap: bmap, imageError: null, board });
   },
 }));
 

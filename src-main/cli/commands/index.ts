@@ -20,6 +20,7 @@ export const commandModules: Record<string, Loader> = {
   flash: () => import('./flash'),
   verify: () => import('./verify'),
   vm: () => import('./vm'),
+  backup: () => import('./backup'),
 };
 
 /** The modules to register for these arguments: the named command's, or every one (help, typos, no command). */

@@ -6,3 +6,4 @@ export { openSource, detectFormat, type OpenedSource, type SourceFormat } from '
 export { parseBmap, bmapSelfChecksumOk, type Bmap, type BmapRange } from './bmap';
 export { openTarget, type TargetDevice } from './device';
 export { AlignedPool, alignedBuffer, ALIGNMENT } from './aligned';
+export { imageSize, recordedImageSize, countImageSize, type ImageSize, type SizeMethod } from './image-size';

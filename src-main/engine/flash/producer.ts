@@ -63,7 +63,13 @@ export class ChunkProducer {
       return this.emit(buf, n);
     }
     const r = this.ranges[this.ri];
-    if (!r) return null;
+    if (!r) {
+      // Read past the last hole too: a decompressor left with unread output never exits, and its exit status
+      // (and a download's checksum) is only known at the end of the stream.
+      if (this.pos < this.bmap!.imageSize) await this.reader.skip(this.bmap!.imageSize - this.pos);
+      this.pos = this.bmap!.imageSize;
+      return null;
+    }
     const algo = r.checksum && this.bmap!.checksumType;
     if (!this.inRange) {
       if (this.pos < r.start) await this.reader.skip(r.start - this.pos);

@@ -23,6 +23,17 @@ export interface BootTestOptions {
   logPath?: string;
   signal?: AbortSignal;
   onLine?: (line: string) => void;
+  /** Every console chunk as it arrives (raw text, escape sequences included): the app's live console. */
+  onOutput?: (text: string) => void;
+  /** The boot marker's line, when it appears. */
+  onMarker?: (line: string) => void;
+  /** Called once QEMU runs, with a way to type on its serial console (stdin is then a pipe). */
+  onStart?: (console: { write(text: string): void }) => void;
+  /**
+   * "Try in a VM": after the boot marker the VM keeps running (console live, input accepted) until the signal
+   * aborts, QEMU exits or `timeoutSeconds` pass; the result is then the boot's (passed), not "cancelled".
+   */
+  keepRunning?: boolean;
   /** After the marker, log in on the serial console and run these commands (what a user does next). */
   session?: ConsoleSessionPlan;
   /**
@@ -59,8 +70,12 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const logFile = createWriteStream(log);
   await once(logFile, 'open');
   const started = Date.now();
-  const child = execa(bin, setup.args, { reject: false, stdin: o.session ? 'pipe' : 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
-  const session = o.session ? new ConsoleSession(o.session, (text) => void child.stdin?.write(text)) : null;
+  const interactive = !!(o.session || o.onStart);
+  const child = execa(bin, setup.args, { reject: false, stdin: interactive ? 'pipe' : 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
+  const type = (text: string) => void (child.stdin?.writable ? child.stdin.write(text) : undefined);
+  child.stdin?.on('error', () => undefined); // QEMU gone: typing has nowhere to go
+  const session = o.session ? new ConsoleSession(o.session, type) : null;
+  o.onStart?.({ write: type });
   let markerSeen: string | null = null;
   let pending = '';
   type Outcome = { passed: boolean; reason?: string; markerLine?: string };
@@ -71,8 +86,12 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
       state.outcome ??= r;
       resolve();
     };
-    const timer = setTimeout(() => finish({ passed: false, reason: `timeout after ${o.timeoutSeconds ?? 180} s` }), (o.timeoutSeconds ?? 180) * 1000);
-    const onAbort = () => finish({ passed: false, reason: 'cancelled' });
+    const timer = setTimeout(
+      () => finish(o.keepRunning && markerSeen ? { passed: true, markerLine: markerSeen } : { passed: false, reason: `timeout after ${o.timeoutSeconds ?? 180} s` }),
+      (o.timeoutSeconds ?? 180) * 1000,
+    );
+    // Stopping a VM that already booted is the normal end of "Try in a VM", not a cancellation.
+    const onAbort = () => finish(o.keepRunning && markerSeen ? { passed: true, markerLine: markerSeen } : { passed: false, reason: 'cancelled' });
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const settleSession = () => {
       if (!session || !markerSeen) return;
@@ -84,6 +103,7 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
     child.all!.on('data', (chunk: Buffer) => {
       logFile.write(chunk);
       const text = chunk.toString('utf8');
+      o.onOutput?.(text);
       session?.feed(text);
       pending += text;
       const lines = pending.split(/\r?\n/);
@@ -93,12 +113,13 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
         if (line.includes(BOOT_MARKER) && !markerSeen) {
           markerSeen = line.trim();
           session?.markBooted();
-          if (!session) finish({ passed: true, markerLine: markerSeen });
+          o.onMarker?.(markerSeen);
+          if (!session && !o.keepRunning) finish({ passed: true, markerLine: markerSeen });
         } else if (line.includes(BOOT_FAILED_MARKER)) finish({ passed: false, reason: line.trim() });
       }
       settleSession();
     });
-    void child.then(() => finish({ passed: false, reason: 'qemu exited before the boot marker' }));
+    void child.then(() => finish(markerSeen && o.keepRunning ? { passed: true, markerLine: markerSeen } : { passed: false, reason: 'qemu exited before the boot marker' }));
     cleanupTimer = () => {
       clearTimeout(timer);
       clearInterval(poll);

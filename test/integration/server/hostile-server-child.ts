@@ -26,6 +26,8 @@ const dispatcher = createApp({
   async *watchDrives() {},
   qemuArches: async () => [],
   pickImage: async () => null,
+  imageSize: async () => ({ size: null, exact: false }),
+  backup: async () => { throw new Error('not in this test'); },
   flash: (request, { signal, onProgress }) => new Promise((_, reject) => {
     const started = Date.now();
     let bytes = 0;

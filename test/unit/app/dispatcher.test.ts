@@ -9,6 +9,7 @@ import type { Drive } from '../../../src-shared/drives';
 import { createApp } from '../../../src-main/app/create-app';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import type { AppPorts } from '../../../src-main/app/ports';
+import { defaultPorts } from '../../../src-main/app/default-ports';
 import type { BuildOutputFile } from '../../../src-main/engine/build-types';
 import { createThrottle } from '../../../src-main/app/throttle';
 
@@ -27,6 +28,8 @@ function fakePorts(over: Partial<AppPorts> = {}): AppPorts {
     flash: async () => { throw new Error('unused'); },
     qemuArches: async () => ['x86_64'],
     pickImage: async () => null,
+    imageSize: defaultPorts().imageSize,
+    backup: async () => { throw new Error('unused'); },
     ...over,
   };
 }
@@ -129,7 +132,7 @@ describe('image.inspect', () => {
   it('gives the size of an existing image, whether it is compressed, and its block map next to it', async () => {
     const d = await app();
     await writeFile(join(dir!, 'disk.img'), Buffer.alloc(4096));
-    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img') })).toEqual({ ok: true, value: { path: join(dir!, 'disk.img'), size: 4096, compressed: false, bmap: null } });
+    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img') })).toEqual({ ok: true, value: { path: join(dir!, 'disk.img'), size: 4096, compressed: false, bmap: null, imageSize: 4096 } });
     await writeFile(join(dir!, 'disk.bmap'), '<bmap/>');
     await writeFile(join(dir!, 'disk.img.xz'), Buffer.alloc(10));
     expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img.xz') })).toMatchObject({ ok: true, value: { compressed: true, bmap: join(dir!, 'disk.bmap') } });

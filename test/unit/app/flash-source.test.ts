@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src-main/app/create-app';
 import type { AppPorts } from '../../../src-main/app/ports';
+import { defaultPorts } from '../../../src-main/app/default-ports';
 import type { FlashRequestInput, FlashResult } from '../../../src-shared/flash';
 
 let dir: string;
@@ -18,7 +19,7 @@ function app() {
   const unused = async () => { throw new Error('unused'); };
   const ports = {
     loadCatalog: unused, resourcesDir: () => dir, build: unused, bootTest: unused, listDrives: async () => [], async *watchDrives() {},
-    qemuArches: async () => [], pickImage: async () => null,
+    qemuArches: async () => [], pickImage: async () => null, imageSize: defaultPorts().imageSize, backup: unused,
     flash: async (request: FlashRequestInput) => {
       seen.push(request);
       return result;

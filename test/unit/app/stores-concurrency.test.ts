@@ -53,7 +53,7 @@ describe('settings store under concurrent saves', () => {
     const unused = async () => { throw new Error('unused'); };
     const ports = {
       loadCatalog: unused, resourcesDir: () => dir, build: unused, bootTest: unused, listDrives: async () => [], async *watchDrives() {},
-      flash: unused, qemuArches: async () => [], pickImage: async () => null,
+      flash: unused, qemuArches: async () => [], pickImage: async () => null, imageSize: unused, backup: unused,
     } satisfies AppPorts;
     const d = createApp(ports, { version: '0', transport: 'memory', configDir: dir, outputDir: dir }, { checkResponses: true });
     const saves = Array.from({ length: N }, (_, i) => ({ box: `box-${i}`, customization: { hostname: `host-${i}` } }));

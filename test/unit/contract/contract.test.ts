@@ -7,18 +7,21 @@ import type { AppPorts } from '../../../src-main/app/ports';
 describe('contract', () => {
   it('has the surface the UI relies on (a change here must be deliberate)', () => {
     expect(COMMAND_NAMES).toEqual([
-      'system.info', 'catalog.get', 'plan.resolve', 'password.hash', 'build.start', 'build.cancel', 'vm.try',
-      'image.pick', 'image.inspect', 'drives.list', 'flash.start', 'flash.cancel',
-      'answers.serve', 'answers.stop', 'history.list', 'history.remove', 'settings.get', 'settings.save',
+      'system.info', 'catalog.get', 'plan.resolve', 'password.hash', 'build.start', 'build.cancel', 'vm.try', 'vm.stop', 'vm.input',
+      'image.pick', 'image.inspect', 'image.measure', 'image.cancel', 'drives.list', 'flash.start', 'flash.cancel', 'flash.running',
+      'backup.start', 'backup.cancel', 'answers.serve', 'answers.stop', 'history.list', 'history.remove', 'settings.get', 'settings.save',
     ]);
-    expect(EVENT_NAMES).toEqual(['build.progress', 'build.log', 'flash.progress', 'drives.changed', 'answers.ready', 'answers.request']);
+    expect(EVENT_NAMES).toEqual([
+      'build.progress', 'build.log', 'flash.progress', 'flash.finished', 'vm.console', 'image.progress', 'backup.progress', 'drives.changed', 'answers.ready', 'answers.request',
+    ]);
     expect(API_KEYS).toHaveLength(COMMAND_NAMES.length + EVENT_NAMES.length);
   });
 
   it('names commands domain.verb and marks exactly the long jobs cancellable, each with its cancel command', () => {
     for (const name of COMMAND_NAMES) expect(name).toMatch(/^[a-z]+\.[a-z]+$/);
     const cancellable = COMMAND_NAMES.filter((n) => commands[n].cancellable);
-    expect(cancellable).toEqual(['build.start', 'vm.try', 'flash.start', 'answers.serve']);
+    expect(cancellable).toEqual(['build.start', 'vm.try', 'image.measure', 'flash.start', 'backup.start', 'answers.serve']);
+    for (const n of cancellable) expect(CANCEL_COMMAND[n], n).toBeDefined();
     for (const n of cancellable) expect(commands[n].request.safeParse({}).success).toBe(false); // jobId is required
     expect(CANCEL_COMMAND['build.start']).toBe('build.cancel');
     expect(CANCEL_COMMAND['flash.start']).toBe('flash.cancel');
