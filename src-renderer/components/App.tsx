@@ -1,9 +1,10 @@
-import { Alert, AppBar, Box, Button, CircularProgress, Container, CssBaseline, Step, StepLabel, Stepper, ThemeProvider, Toolbar, Typography, createTheme, useMediaQuery } from '@mui/material';
+import { Alert, AppBar, Box, Button, CircularProgress, Container, CssBaseline, Step, StepLabel, Stepper, ThemeProvider, Toolbar, Typography, useMediaQuery } from '@mui/material';
 import { Suspense, lazy, useEffect, useMemo, useState, type ReactElement } from 'react';
 import { useFlashStore } from '../stores/flash-store';
 import { useSelectionStore } from '../stores/selection-store';
 import { STEP_TITLES, stepsFor, useWizardStore, type StepId } from '../stores/wizard-store';
 import { BoxStep } from './steps/BoxStep';
+import { wizardTheme } from './theme';
 
 // The Box screen is the initial route; the other steps load when first needed.
 const BoardStep = lazy(() => import('./steps/BoardStep').then((m) => ({ default: m.BoardStep })));
@@ -61,7 +62,7 @@ export function Wizard({ disconnected = false }: { disconnected?: boolean }) {
 /** Light or dark, following the OS. */
 export function App({ disconnected }: { disconnected?: boolean }) {
   const dark = useMediaQuery('(prefers-color-scheme: dark)');
-  const theme = useMemo(() => createTheme({ palette: { mode: dark ? 'dark' : 'light' } }), [dark]);
+  const theme = useMemo(() => wizardTheme(dark), [dark]);
   return (
     <ThemeProvider theme={theme}>
       <CssBaseline />

@@ -8,7 +8,7 @@ export function ErrorAlert({ error, title }: { error: ErrorInfo; title?: string 
       <AlertTitle>{title ?? 'Something went wrong'}</AlertTitle>
       {error.message}
       {error.hint && <div><strong>What to try:</strong> {error.hint}</div>}
-      <div style={{ opacity: 0.7, fontSize: '0.8em' }}>Error code: {error.code}</div>
+      <div style={{ fontSize: '0.8em' }}>Error code: {error.code}</div>
     </Alert>
   );
 }

@@ -14,6 +14,8 @@ interface BuildState {
   jobId: string | null;
   /** In the order the stages first reported. */
   stages: ProgressEvent[];
+  /** When each stage started running (ms since the epoch), for the overall time left. */
+  startedAt: Record<string, number>;
   log: LogEvent[];
   result: BuildOutcome | null;
   error: ErrorInfo | null;
@@ -32,7 +34,7 @@ interface BuildState {
   reset(): void;
 }
 
-const initial = { status: 'idle' as JobStatus, jobId: null, stages: [], log: [], result: null, error: null, builtKey: null, cancelling: false, vm: { status: 'idle' as JobStatus, jobId: null } };
+const initial = { status: 'idle' as JobStatus, jobId: null, stages: [], startedAt: {}, log: [], result: null, error: null, builtKey: null, cancelling: false, vm: { status: 'idle' as JobStatus, jobId: null } };
 const noPlan = { value: null, error: null };
 
 export const useBuildStore = create<BuildState>((set, get) => ({
@@ -82,7 +84,8 @@ export const useBuildStore = create<BuildState>((set, get) => ({
     const i = stages.findIndex((s) => s.stage === event.stage);
     if (i >= 0) stages[i] = event;
     else stages.push(event);
-    set({ stages });
+    const startedAt = event.status === 'running' && get().startedAt[event.stage] === undefined ? { ...get().startedAt, [event.stage]: Date.now() } : get().startedAt;
+    set({ stages, startedAt });
   },
   onLog({ jobId, event }) {
     if (jobId !== get().jobId) return;

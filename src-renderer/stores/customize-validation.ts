@@ -35,20 +35,29 @@ const firstIssue = (schema: z.ZodType, value: unknown) => {
 
 export const sshKeyLines = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 
-export function validateFields(f: CustomizeFields): FieldErrors {
+/** Secrets entered before a reload: never stored, so they must be typed again (or explicitly given up). */
+export interface SecretsToReenter {
+  password: boolean;
+  wifiPassphrase: boolean;
+}
+
+export function validateFields(f: CustomizeFields, reenter: SecretsToReenter = { password: false, wifiPassphrase: false }): FieldErrors {
   const e: FieldErrors = {};
   e.hostname = firstIssue(Hostname, f.hostname);
   if (f.userName) e.userName = firstIssue(UserName, f.userName);
   if (!f.userName && f.password) e.userName = 'a user name is needed for the password';
   if (f.password && f.password !== f.passwordConfirm) e.passwordConfirm = 'the two passwords differ';
+  if (reenter.password && f.userName && !f.password) e.password = 'enter the password again: passwords are never stored';
   const keys = sshKeyLines(f.sshKeys);
   const badKey = keys.map((k, i) => [i, firstIssue(SshPublicKey, k)] as const).find(([, m]) => m);
   if (badKey) e.sshKeys = keys.length > 1 ? `line ${badKey[0] + 1}: ${badKey[1]}` : badKey[1];
-  if (f.wifiSsid || f.wifiPassphrase || f.wifiCountry) {
+  // The country alone (prefilled from this computer) does not mean Wi-Fi is wanted.
+  if (f.wifiSsid || f.wifiPassphrase) {
     const shape = WifiSettings.shape;
     e.wifiSsid = firstIssue(shape.ssid, f.wifiSsid);
     if (f.wifiPassphrase) e.wifiPassphrase = firstIssue(shape.passphrase, f.wifiPassphrase);
-    e.wifiCountry = firstIssue(shape.country, f.wifiCountry);
+    else if (reenter.wifiPassphrase && f.wifiSsid) e.wifiPassphrase = 'enter the Wi-Fi passphrase again: it is never stored';
+    e.wifiCountry = f.wifiCountry ? firstIssue(shape.country, f.wifiCountry) : 'choose the country the device is used in (Wi-Fi channels and power depend on it)';
   }
   e.timezone = firstIssue(TimeZone, f.timezone);
   e.keyboard = firstIssue(KeyboardLayout, f.keyboard);

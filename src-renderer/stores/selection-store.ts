@@ -1,7 +1,7 @@
 /** What to write: a Box on an architecture and board (to build), or an existing image file or URL. */
 import { create } from 'zustand';
 import type { Arch } from '../../src-shared/arch';
-import type { BoardView, ErrorInfo, ImageInfo } from '../../src-shared/contract';
+import type { BoardView, BoxView, ErrorInfo, ImageInfo } from '../../src-shared/contract';
 import type { FlashSource } from '../../src-shared/flash';
 import { call, errorInfo } from './api';
 import { offersBoard, useCatalogStore } from './catalog-store';
@@ -13,6 +13,8 @@ interface SelectionState {
   box: string | null;
   arch: Arch | null;
   board: string | null;
+  /** The board picked on the first screen ("What is it for?"); it then filters the Boxes, and the board step is skipped. */
+  device: string | null;
   /** Existing image: a path on the computer running Nexus, or a URL with its SHA-256. */
   imagePath: string;
   imageUrl: string;
@@ -22,6 +24,8 @@ interface SelectionState {
   imageBmap: string | null;
   imageError: ErrorInfo | null;
   chooseBox(name: string): void;
+  /** Picks (or, with null or the same name again, clears) the device on the first screen. */
+  chooseDevice(name: string | null): void;
   chooseArch(arch: Arch): void;
   chooseBoard(name: string): void;
   restore(s: { box?: string; arch?: Arch; board?: string }): void;
@@ -36,15 +40,25 @@ interface SelectionState {
 
 /** Boards valid for an architecture and Box (the only combinations offered). */
 export function boardsFor(arch: Arch | null, boxName: string | null = null): BoardView[] {
-  const catalog = useCatalogStore.getState().catalog;
-  const box = catalog?.boxes.find((b) => b.name === boxName);
-  return (catalog?.boards ?? []).filter((b) => b.arch === arch && offersBoard(b, box));
+  return boardsForBox(boxName).filter((b) => b.arch === arch);
 }
 
+/** Whether a Box can be built for a board (its architecture, and for openbox what OpenBSD supports). */
+export const boxFitsBoard = (box: BoxView, board: BoardView) => box.architectures.includes(board.arch) && offersBoard(board, box);
+
+/** Every board a Box can be built for, whatever the architecture (the architecture follows from the board). */
+export function boardsForBox(boxName: string | null): BoardView[] {
+  const catalog = useCatalogStore.getState().catalog;
+  const box = catalog?.boxes.find((b) => b.name === boxName);
+  return (catalog?.boards ?? []).filter((b) => !box || boxFitsBoard(box, b));
+}
+
+/** The board kept or picked when the architecture changes: the same kind (hardware stays hardware) where possible. */
 function defaultBoard(arch: Arch, current: string | null, boxName: string | null): string | null {
   const boards = boardsFor(arch, boxName);
   if (current && boards.some((b) => b.name === current)) return current;
-  return (boards.find((b) => b.name === `qemu-${arch}`) ?? boards[0])?.name ?? null;
+  const kind = useCatalogStore.getState().catalog?.boards.find((b) => b.name === current)?.kind ?? 'vm';
+  return (kind === 'vm' ? boards.find((b) => b.name === `qemu-${arch}`) : boards.find((b) => b.kind === 'hardware'))?.name ?? boards.find((b) => b.name === `qemu-${arch}`)?.name ?? boards[0]?.name ?? null;
 }
 
 export const useSelectionStore = create<SelectionState>((set, get) => ({
@@ -52,6 +66,7 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
   box: null,
   arch: null,
   board: null,
+  device: null,
   imagePath: '',
   imageUrl: '',
   imageSha256: '',
@@ -60,20 +75,38 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
   imageError: null,
 
   chooseBox(name) {
-    const box = useCatalogStore.getState().catalog?.boxes.find((b) => b.name === name);
+    const catalog = useCatalogStore.getState().catalog;
+    const box = catalog?.boxes.find((b) => b.name === name);
     if (!box) return;
+    const device = catalog?.boards.find((b) => b.name === get().device);
+    if (device) {
+      if (boxFitsBoard(box, device)) set({ mode: 'build', box: name, arch: device.arch, board: device.name });
+      return;
+    }
     const { arch } = get();
     const nextArch = arch && box.architectures.includes(arch) ? arch : box.architectures[0]!;
     set({ mode: 'build', box: name, arch: nextArch, board: defaultBoard(nextArch, get().board, name) });
   },
+  chooseDevice(name) {
+    const catalog = useCatalogStore.getState().catalog;
+    const board = catalog?.boards.find((b) => b.name === name);
+    if (!board || name === get().device) {
+      set({ device: null });
+      return;
+    }
+    const box = catalog?.boxes.find((b) => b.name === get().box);
+    if (box && !boxFitsBoard(box, board)) return;
+    set({ device: board.name, board: board.name, arch: board.arch, mode: 'build' });
+  },
   chooseArch(arch) {
     const box = useCatalogStore.getState().catalog?.boxes.find((b) => b.name === get().box);
     if (box && !box.architectures.includes(arch)) return;
-    set({ arch, board: defaultBoard(arch, get().board, get().box) });
+    const board = defaultBoard(arch, get().board, get().box);
+    set({ arch, board, device: get().device ? board : null });
   },
   chooseBoard(name) {
-    const board = boardsFor(get().arch, get().box).find((b) => b.name === name);
-    if (board) set({ board: name });
+    const board = boardsForBox(get().box).find((b) => b.name === name);
+    if (board) set({ board: name, arch: board.arch, device: get().device ? name : null });
   },
   restore({ box, arch, board }) {
     const catalog = useCatalogStore.getState().catalog;

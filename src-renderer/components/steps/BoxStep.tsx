@@ -1,42 +1,12 @@
-import { Box, Button, Card, CardActionArea, CardContent, Chip, Stack, TextField, Typography } from '@mui/material';
-import type { BoxView } from '../../../src-shared/contract';
+import { Box, Button, Card, CardContent, Stack, TextField, Typography } from '@mui/material';
 import { useCatalogStore } from '../../stores/catalog-store';
-import { useSelectionStore } from '../../stores/selection-store';
+import { boxFitsBoard, useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
+import { BoxCard } from '../BoxCard';
+import { DevicePicker } from '../DevicePicker';
 import { ErrorAlert } from '../ErrorAlert';
 import { StepHeading } from '../StepHeading';
 import { StepNav } from '../StepNav';
-
-function sizeText(b: BoxView): string {
-  const s = b.budgets.sizeMiB;
-  const size = s ? (s.min !== undefined && s.max !== undefined ? `${s.min}–${s.max} MiB` : s.max !== undefined ? `≤ ${s.max} MiB` : `≥ ${s.min} MiB`) : 'size set by upstream';
-  const p = b.budgets.packages;
-  const pk = p.max !== undefined ? `≤ ${p.max} packages` : p.min !== undefined ? `≥ ${p.min} packages` : '';
-  return [size, pk].filter(Boolean).join(', ');
-}
-
-function BoxCard({ box, selected, onSelect }: { box: BoxView; selected: boolean; onSelect: () => void }) {
-  const descId = `box-desc-${box.name}`;
-  return (
-    <Card variant="outlined" sx={{ borderColor: selected ? 'primary.main' : undefined, borderWidth: selected ? 2 : 1 }}>
-      <CardActionArea onClick={onSelect} aria-pressed={selected} aria-label={`${box.name}: ${box.nickname}`} aria-describedby={descId} sx={{ height: '100%', display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }}>
-        <CardContent>
-          <Stack direction="row" spacing={1} sx={{ alignItems: 'center', mb: 1 }}>
-            <Typography variant="h6" component="h3">{box.name}</Typography>
-            <Chip size="small" label={box.tier} />
-          </Stack>
-          <Typography variant="subtitle2" color="text.secondary">{box.nickname} — {box.philosophy}</Typography>
-          <Typography id={descId} variant="body2" sx={{ my: 1 }}>{box.description}</Typography>
-          {box.packages.length > 0 && <Typography variant="body2"><strong>Inside:</strong> {box.packages.slice(0, 8).join(', ')}{box.packages.length > 8 ? ', …' : ''}</Typography>}
-          <Typography variant="body2"><strong>Budget:</strong> {sizeText(box)}</Typography>
-          <Stack direction="row" spacing={0.5} sx={{ mt: 1 }} aria-label="Architectures">
-            {box.architectures.map((a) => <Chip key={a} size="small" variant="outlined" label={a} />)}
-          </Stack>
-        </CardContent>
-      </CardActionArea>
-    </Card>
-  );
-}
 
 function ExistingImageCard() {
   const { imagePath, imageUrl, imageSha256, imageError, setImageField, useExistingImage, pickImageFile } = useSelectionStore();
@@ -70,17 +40,26 @@ export function BoxStep() {
   const error = useCatalogStore((s) => s.error);
   const selected = useSelectionStore((s) => s.box);
   const mode = useSelectionStore((s) => s.mode);
+  const deviceName = useSelectionStore((s) => s.device);
   const chooseBox = useSelectionStore((s) => s.chooseBox);
-  const next = useWizardStore((s) => s.next);
+  const { next, goTo } = useWizardStore();
+  const device = catalog?.boards.find((b) => b.name === deviceName);
+  // A device picked here already answers the board step.
+  const goNext = () => (device ? goTo('customize') : next('build'));
   return (
     <section aria-labelledby="step-box">
       <StepHeading>Choose a Box</StepHeading>
       {error && <ErrorAlert error={error} title="The catalog could not be loaded" />}
+      <DevicePicker />
+      <Typography variant="h6" component="h3" id="boxes-title">Which system?</Typography>
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>Each Box contains the one before it and adds more.</Typography>
       <Box role="group" aria-label="Boxes" sx={{ display: 'grid', gap: 2, gridTemplateColumns: 'repeat(auto-fill, minmax(280px, 1fr))' }}>
-        {catalog?.boxes.map((b) => <BoxCard key={b.name} box={b} selected={mode === 'build' && selected === b.name} onSelect={() => chooseBox(b.name)} />)}
+        {catalog?.boxes.map((b) => (
+          <BoxCard key={b.name} box={b} selected={mode === 'build' && selected === b.name} unavailable={device && !boxFitsBoard(b, device) ? `Not available for the ${device.title}.` : null} onSelect={() => chooseBox(b.name)} />
+        ))}
       </Box>
       <Box sx={{ mt: 3 }}><ExistingImageCard /></Box>
-      <StepNav onNext={() => next('build')} nextDisabled={!selected} nextLabel="Next: architecture and board" />
+      <StepNav onNext={goNext} nextDisabled={!selected} nextLabel={device ? 'Next: customize' : 'Next: architecture and board'} />
     </section>
   );
 }

@@ -1,4 +1,7 @@
-import { Alert, AlertTitle, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import { Accordion, AccordionDetails, AccordionSummary, Alert, AlertTitle, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import { cardFitText } from '../../../src-shared/card-sizes';
+import { BuildProgress } from '../BuildProgress';
+import { WarningList } from '../WarningList';
 import { useEffect, useState } from 'react';
 import { toCustomization } from '../../stores/customize-validation';
 import { formatBytes } from '../../../src-shared/format';
@@ -6,8 +9,8 @@ import type { Req } from '../../../src-shared/contract';
 
 type BuildRequest = Req<'build.start'>['build'];
 import { useBuildStore } from '../../stores/build-store';
-import { selectBox, useCatalogStore } from '../../stores/catalog-store';
-import { useCustomizeStore } from '../../stores/customize-store';
+import { selectBoard, selectBox, useCatalogStore } from '../../stores/catalog-store';
+import { selectIsValid, useCustomizeStore } from '../../stores/customize-store';
 import { useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
 import { ConfirmDialog } from '../ConfirmDialog';
@@ -16,6 +19,12 @@ import { LogPanel } from '../LogPanel';
 import { StageList } from '../StageList';
 import { StepHeading } from '../StepHeading';
 import { StepNav } from '../StepNav';
+
+/** Output files in plain words (the engine's kind in brackets for those who know it). */
+const FILE_KINDS: Record<string, string> = {
+  image: 'Disk image', checksum: 'SHA-256 checksum', bmap: 'Block map (writes only the used blocks)', manifest: 'Build record (manifest)',
+  sbom: 'Software bill of materials', lock: 'Exact package versions', compressed: 'Compressed copy', 'console-log': 'VM console log', answers: 'OpenBSD install answers',
+};
 
 /** Identifies the choices a build was made from (no secrets: only whether a password is set). */
 function selectionKey(): string {
@@ -27,6 +36,8 @@ function selectionKey(): string {
 
 export function BuildStep() {
   const { box, arch, board } = useSelectionStore();
+  const boardView = useCatalogStore(selectBoard(board));
+  const customizeValid = useCustomizeStore(selectIsValid);
   const fragments = useCustomizeStore((s) => s.fragments);
   const branch = useCustomizeStore((s) => s.branch);
   const qemu = useCatalogStore((s) => s.system?.qemu ?? []);
@@ -54,37 +65,48 @@ export function BuildStep() {
   return (
     <section>
       <StepHeading>Build</StepHeading>
-      <Typography sx={{ mb: 1 }}>{box} for {arch} on {board}{fragments?.length ? ` with ${fragments.join(', ')}` : ''}</Typography>
+      <Typography sx={{ mb: 1 }}>{box} for the {boardView?.title ?? board} ({arch}){fragments?.length ? ` with ${fragments.join(', ')}` : ''}</Typography>
       {plan && (
         <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} aria-label="Build plan">
           {plan.packages.length} packages · {plan.partitionTable.toUpperCase()}: {plan.partitions.map((p) => `${p.label} (${p.filesystem}${p.sizeMiB === 'auto' ? '' : `, ${p.sizeMiB} MiB`})`).join(', ') || 'official image layout'}
         </Typography>
       )}
-      {b.status !== 'done' && plan?.warnings.map((w) => <Alert key={w} severity="warning" sx={{ mb: 2 }}>{w}</Alert>)}
+      {b.status !== 'done' && plan && <WarningList warnings={plan.warnings} label="Before you build" />}
       {b.plan.error && <ErrorAlert error={b.plan.error} title="These choices cannot be built" />}
+      {!customizeValid && <Alert severity="error" role="alert" sx={{ mb: 2 }}>Some settings need your attention: go back to Customize (for example, a password to enter again after a reload).</Alert>}
       {(b.status === 'idle' || stale || b.status === 'failed' || b.status === 'cancelled') && (
-        <Button variant="contained" onClick={start} disabled={!!b.plan.error}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
+        <Button variant="contained" onClick={start} disabled={!!b.plan.error || !customizeValid}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
       )}
       {stale && <Alert severity="info" sx={{ mt: 2 }}>Your choices changed since this image was built: build again to apply them.</Alert>}
       {b.status === 'running' && (
         <Button color="warning" variant="outlined" onClick={() => setConfirmCancel(true)} disabled={b.cancelling}>{b.cancelling ? 'Cancelling…' : 'Cancel build'}</Button>
       )}
+      {b.stages.length > 0 && <BuildProgress stages={b.stages} startedAt={b.startedAt} running={b.status === 'running'} />}
       <StageList stages={b.stages} />
       {b.log.length > 0 && <LogPanel log={b.log} />}
       {b.status === 'failed' && b.error && <ErrorAlert error={b.error} title="The build failed" />}
       {b.status === 'cancelled' && <Alert severity="warning" role="status" sx={{ my: 2 }}>The build was cancelled. Nothing was left behind.</Alert>}
       {b.status === 'done' && b.result && (
         <Box sx={{ my: 2 }}>
-          <Alert severity="success" role="status"><AlertTitle>Image ready</AlertTitle>{formatBytes(b.result.size)}, {b.result.packageCount} packages. SHA-256 <code>{b.result.sha256}</code></Alert>
-          {b.result.warnings.map((w) => <Alert key={w} severity="warning" sx={{ mt: 1 }}>{w}</Alert>)}
-          <Table size="small" aria-label="Output files" sx={{ mt: 1 }}>
-            <TableHead><TableRow><TableCell>File</TableCell><TableCell>Kind</TableCell><TableCell align="right">Size</TableCell></TableRow></TableHead>
-            <TableBody>
-              {b.result.files.map((f) => (
-                <TableRow key={f.path}><TableCell sx={{ wordBreak: 'break-all' }}>{f.path}</TableCell><TableCell>{f.kind}</TableCell><TableCell align="right">{formatBytes(f.size)}</TableCell></TableRow>
-              ))}
-            </TableBody>
-          </Table>
+          <Alert severity="success" role="status">
+            <AlertTitle>Image ready</AlertTitle>
+            {cardFitText(b.result.size)} {b.result.packageCount} packages.
+          </Alert>
+          <WarningList warnings={b.result.warnings} label="Build warnings" />
+          <Accordion disableGutters sx={{ mt: 1 }}>
+            <AccordionSummary aria-controls="build-files" id="build-files-header"><Typography>Details: files and checksum</Typography></AccordionSummary>
+            <AccordionDetails id="build-files">
+              <Typography variant="body2" sx={{ mb: 1, wordBreak: 'break-all' }}>SHA-256 <code>{b.result.sha256}</code></Typography>
+              <Table size="small" aria-label="Output files">
+                <TableHead><TableRow><TableCell>File</TableCell><TableCell>What it is</TableCell><TableCell align="right">Size</TableCell></TableRow></TableHead>
+                <TableBody>
+                  {b.result.files.map((f) => (
+                    <TableRow key={f.path}><TableCell sx={{ wordBreak: 'break-all' }}>{f.path}</TableCell><TableCell title={f.kind}>{FILE_KINDS[f.kind] ?? f.kind}</TableCell><TableCell align="right">{formatBytes(f.size)}</TableCell></TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+            </AccordionDetails>
+          </Accordion>
           {arch && qemu.includes(arch) && !installer && (
             <Box sx={{ mt: 2 }}>
               <Button variant="outlined" onClick={b.tryInVm} disabled={b.vm.status === 'running'}>{b.vm.status === 'running' ? 'Booting in QEMU…' : 'Try in a VM'}</Button>

@@ -5,6 +5,7 @@ import { fillNextSteps } from '../../../src-shared/board-guide';
 import type { TargetProgress } from '../../../src-shared/flash';
 import { useBuildStore } from '../../stores/build-store';
 import { boardGuide, selectBoard, selectBox, useCatalogStore } from '../../stores/catalog-store';
+import { useCustomizeStore } from '../../stores/customize-store';
 import { useDrivesStore } from '../../stores/drives-store';
 import { useFlashStore } from '../../stores/flash-store';
 import { useSelectionStore } from '../../stores/selection-store';
@@ -13,6 +14,12 @@ import { AnswersPanel } from '../AnswersPanel';
 import { ConfirmDialog } from '../ConfirmDialog';
 import { ErrorAlert } from '../ErrorAlert';
 import { StepHeading } from '../StepHeading';
+
+/** The boards' steps say USER and HOSTNAME; a build knows the real ones (an existing image does not). */
+function withNames(steps: string[], c: { userName: string; hostname: string } | null): string[] {
+  if (!c) return steps;
+  return steps.map((s) => s.replaceAll('USER@', c.userName ? `${c.userName}@` : 'root@').replaceAll('HOSTNAME', c.hostname));
+}
 
 const GENERIC_STEPS = ['Remove the drive safely.', 'Insert it into the device and power it on.'];
 const PHASES: Record<string, string> = { starting: 'Starting', decompressing: 'Writing', writing: 'Writing', verifying: 'Verifying', finishing: 'Finishing', done: 'Done', failed: 'Failed', cancelled: 'Cancelled' };
@@ -43,7 +50,8 @@ export function WriteStep() {
   const built = useBuildStore((s) => s.result);
   const answersFile = mode === 'build' ? built?.files.find((file) => file.kind === 'answers')?.path ?? null : null;
   // An existing image is not the Box chosen earlier: give it the board's general steps.
-  const nextSteps = fillNextSteps(boardGuide(board, mode === 'build' ? box : undefined).nextSteps, { image: mode === 'build' ? built?.image : null, answers: answersFile });
+  const customized = useCustomizeStore((s) => s.fields);
+  const nextSteps = withNames(fillNextSteps(boardGuide(board, mode === 'build' ? box : undefined).nextSteps, { image: mode === 'build' ? built?.image : null, answers: answersFile }), mode === 'build' ? customized : null);
   const answersFor = answersFile && built ? built.historyId : null;
   const goTo = useWizardStore((s) => s.goTo);
   const [confirmCancel, setConfirmCancel] = useState(false);

@@ -25,7 +25,7 @@ const result = (size: number) => ({
 beforeEach(() => {
   setApi(fakeApi().api);
   useCatalogStore.setState({ catalog: CATALOG, system: { version: '1', platform: 'linux', transport: 'websocket', qemu: ['x86_64'] }, error: null });
-  useSelectionStore.setState({ mode: 'build', box: 'tinybox', arch: 'x86_64', board: 'qemu-x86_64' });
+  useSelectionStore.setState({ mode: 'build', box: 'tinybox', arch: 'x86_64', board: 'qemu-x86_64', device: null });
   useCustomizeStore.setState({ fields: { ...EMPTY_FIELDS }, errors: {}, fragments: null, branch: null });
 });
 afterEach(cleanup);
@@ -35,7 +35,16 @@ describe('components (roles and names as the e2e tests use them)', () => {
     useSelectionStore.setState({ box: null });
     render(<BoxStep />);
     const group = screen.getByRole('group', { name: 'Boxes' });
-    expect(within(group).getAllByRole('button')).toHaveLength(6);
+    expect(within(group).getAllByRole('button', { name: /^[a-z]+box: / })).toHaveLength(6);
+    // Plain words first; the tier and the technical description behind Details.
+    expect(within(group).queryByText('STC-2')).toBeNull();
+    const details = screen.getByRole('button', { name: 'Details of cryptobox' });
+    expect(details.getAttribute('aria-expanded')).toBe('false');
+    fireEvent.click(details);
+    expect(details.getAttribute('aria-expanded')).toBe('true');
+    expect(within(group).getByText('STC-2')).toBeTruthy();
+    // The devices a newcomer recognises are on the first screen.
+    expect(screen.getByRole('button', { name: 'Raspberry Pi 5' })).toBeTruthy();
     const crypto = screen.getByRole('button', { name: /^cryptobox:/ });
     expect(crypto.getAttribute('aria-pressed')).toBe('false');
     expect((screen.getByRole('button', { name: /Next: architecture/ }) as HTMLButtonElement).disabled).toBe(true);

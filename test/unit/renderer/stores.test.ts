@@ -15,7 +15,7 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3ba5/fDhWM1mQMnmKJL5u7c2H1RSU
 
 beforeEach(() => {
   useCatalogStore.setState({ catalog: CATALOG, system: { version: '1', platform: 'linux', transport: 'websocket', qemu: ['x86_64'] }, error: null });
-  useSelectionStore.setState({ mode: 'build', box: null, arch: null, board: null });
+  useSelectionStore.setState({ mode: 'build', box: null, arch: null, board: null, device: null });
 });
 
 describe('customize validation (same zod schemas as the CLI)', () => {
@@ -49,10 +49,29 @@ describe('selection offers only valid combinations', () => {
     useSelectionStore.getState().chooseBox('tinybox');
     useSelectionStore.getState().chooseArch('riscv64');
     expect(useSelectionStore.getState().board).toBe('qemu-riscv64');
+    // The architecture follows the board; a new architecture keeps the kind of board (hardware stays hardware).
     useSelectionStore.getState().chooseBoard('rpi5');
-    expect(useSelectionStore.getState().board).toBe('qemu-riscv64');
-    useSelectionStore.getState().chooseBoard('visionfive2');
-    expect(useSelectionStore.getState().board).toBe('visionfive2');
+    expect(useSelectionStore.getState()).toMatchObject({ board: 'rpi5', arch: 'arm64' });
+    useSelectionStore.getState().chooseArch('riscv64');
+    expect(useSelectionStore.getState()).toMatchObject({ board: 'visionfive2', arch: 'riscv64' });
+    useSelectionStore.getState().chooseBox('dragonbox');
+    useSelectionStore.getState().chooseBoard('rpi5');
+    expect(useSelectionStore.getState()).toMatchObject({ box: 'dragonbox', arch: 'x86_64' });
+  });
+
+  it('device first: the device filters the Boxes, a Box chosen first filters the devices', () => {
+    useSelectionStore.setState({ box: null, device: null });
+    useSelectionStore.getState().chooseDevice('rpi5');
+    expect(useSelectionStore.getState()).toMatchObject({ device: 'rpi5', board: 'rpi5', arch: 'arm64' });
+    useSelectionStore.getState().chooseBox('dragonbox');
+    expect(useSelectionStore.getState().box).toBeNull();
+    useSelectionStore.getState().chooseBox('tinybox');
+    expect(useSelectionStore.getState()).toMatchObject({ box: 'tinybox', board: 'rpi5', arch: 'arm64' });
+    useSelectionStore.getState().chooseDevice('rpi5');
+    expect(useSelectionStore.getState().device).toBeNull();
+    useSelectionStore.getState().chooseBox('dragonbox');
+    useSelectionStore.getState().chooseDevice('rpi5');
+    expect(useSelectionStore.getState()).toMatchObject({ box: 'dragonbox', device: null, arch: 'x86_64' });
   });
 
   it('writing an existing image skips board, customize and build', () => {
