@@ -160,12 +160,21 @@ export function scriptEffects(pkg: string, version: string, scripts: Map<string,
     const ignored: string[] = [];
     // Only install-time scripts matter for a fresh image; deinstall/upgrade ones are never run there.
     const relevant = script === 'pre-install' || script === 'post-install';
+    // Plain assignments ("user=dhcpcd", as aports' scripts name their accounts) are expanded in later commands;
+    // anything else with a "$" stays unrecognised.
+    const vars = new Map<string, string>();
+    const expand = (cmd: string) => cmd.replace(/\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))/g, (m, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? m);
     for (const rawLine of text.split('\n')) {
       const line = rawLine.trim();
       if (!line || line.startsWith('#')) continue;
       for (const raw of line.split(/\s*(?:&&|\|\||;)\s*/)) {
-        const cmd = raw.replace(/\s*[12]?>\s*\/dev\/null(\s+2>&1)?\s*$/, '').trim();
+        const cmd = expand(raw.replace(/\s*[12]?>\s*\/dev\/null(\s+2>&1)?\s*$/, '').trim());
         if (!cmd) continue;
+        const assign = /^([A-Za-z_]\w*)=([A-Za-z0-9_./:@+-]*|"[A-Za-z0-9_./:@+ -]*"|'[^']*')$/.exec(cmd);
+        if (assign) {
+          vars.set(assign[1]!, words(assign[2]!).join(' '));
+          continue;
+        }
         if (cmd.includes('$') || cmd.includes('`') || /[<>|]/.test(cmd)) {
           ignored.push(cmd);
           continue;

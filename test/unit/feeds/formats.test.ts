@@ -164,6 +164,18 @@ describe('install script effects', () => {
     expect(skipped[1]!.ignoredCommands).toEqual(['update-ca-certificates --fresh']);
     expect(skipped[1]!.text).toBe(scripts.get('post-install'));
   });
+
+  it('expands plain variable assignments, as aports\' dhcpcd.pre-install names its account; leaves unknown variables unrecognised', () => {
+    // aports main/dhcpcd/dhcpcd.pre-install, verbatim.
+    const text = '#!/bin/sh\n\nuser=dhcpcd\ngroup=dhcpcd\n\naddgroup -S $group 2>/dev/null\nadduser -S -D -h /var/lib/$user -s /sbin/nologin -G $group -g $user $user 2>/dev/null\n\nexit 0\n';
+    const { effects, skipped } = scriptEffects('dhcpcd', '10.3.0-r0', new Map([['pre-install', text], ['post-install', 'x=$(id -u)\nadduser -S ${nobody}\n']]));
+    expect(effects).toEqual([
+      { kind: 'group', package: 'dhcpcd', name: 'dhcpcd', system: true },
+      { kind: 'user', package: 'dhcpcd', name: 'dhcpcd', home: '/var/lib/dhcpcd', shell: '/sbin/nologin', group: 'dhcpcd', gecos: 'dhcpcd', system: true, createHome: true },
+    ]);
+    expect(skipped.map((s) => [s.script, s.understood])).toEqual([['pre-install', true], ['post-install', false]]);
+    expect(skipped[1]!.ignoredCommands).toEqual(['x=$(id -u)', 'adduser -S ${nobody}']);
+  });
 });
 
 describe('install script symlinks', () => {
