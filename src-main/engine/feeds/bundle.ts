@@ -12,11 +12,14 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { NexusError } from '../../../src-shared/errors';
 import { readApkIndex } from './apkindex';
+import { limits } from './limits';
 import { checksumHex, FeedCache, type IndexRef } from './cache';
 import { readApkHeader, verifyApkFile } from './package-file';
 import type { TrustedKeys } from './signature';
 
 const FORMAT = 'nexus-cache-export';
+/** The manifest lists refs, package names and key names: a few hundred KiB for the largest real cache. */
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 interface ExportManifest {
   format: typeof FORMAT;
@@ -136,6 +139,13 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
     try {
       for await (const entry of ex) {
         const name = entry.header.name;
+        // Sizes first, from the tar header: an index or the manifest is read into memory, so a hostile file cannot
+        // make either larger than what a real one can be.
+        const max = name === 'nexus-cache.json' ? MAX_MANIFEST_BYTES : name.startsWith('apk/indexes/') ? limits.indexCompressed : null;
+        if (max !== null && (entry.header.size ?? 0) > max) {
+          throw new NexusError('SIZE_LIMIT', `${name} in ${basename(file)} is ${formatBytes(entry.header.size ?? 0)}, more than the ${formatBytes(max)} a real one can be.`,
+            'The file is not an export made by `nexus cache export`, or it was altered; nothing was imported.');
+        }
         if (name === 'nexus-cache.json') {
           const chunks: Buffer[] = [];
           for await (const c of entry) chunks.push(c as Buffer);
@@ -198,42 +208,4 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
     for (const tmp of staged.values()) await cache.discard(tmp);
     await rm(stageDir, { recursive: true, force: true });
   }
-}
-
-export interface CacheInfo {
-  root: string;
-  packages: { count: number; bytes: number };
-  indexes: Array<{ id: string; description: string; fetchedAt: string; signer: string }>;
-  blobs: { count: number; bytes: number };
-  partial: { count: number; bytes: number };
-}
-
-async function usage(dir: string): Promise<{ count: number; bytes: number }> {
-  let count = 0;
-  let bytes = 0;
-  for (const f of await listFiles(dir)) {
-    count++;
-    bytes += (await stat(f)).size;
-  }
-  return { count, bytes };
-}
-
-export async function cacheInfo(cache: FeedCache = new FeedCache()): Promise<CacheInfo> {
-  const refsDir = join(cache.root, 'apk', 'refs');
-  const indexes: CacheInfo['indexes'] = [];
-  for (const f of await listFiles(refsDir)) {
-    const ref = await cache.getIndexRef(f.slice(refsDir.length + 1, -'.json'.length));
-    if (ref) indexes.push({ id: ref.id, description: ref.description, fetchedAt: ref.fetchedAt, signer: ref.signer });
-  }
-  return {
-    root: cache.root, indexes,
-    packages: await usage(join(cache.root, 'apk', 'packages')),
-    blobs: await usage(join(cache.root, 'blobs')),
-    partial: await usage(join(cache.root, 'apk', 'partial')),
-  };
-}
-
-/** Deletes the feed cache (everything can be fetched again). */
-export async function cleanCache(cache: FeedCache = new FeedCache()): Promise<void> {
-  for (const d of ['apk', 'blobs', 'tmp', 'imported-keys']) await rm(join(cache.root, d), { recursive: true, force: true });
 }

@@ -12,7 +12,7 @@ import type { FsManifest } from '../rootfs/entries';
 import { resourcesDir } from '../paths';
 import { readApkIndex, type ApkIndex, type ApkPackage, type RepoRef } from './apkindex';
 import { FeedCache } from './cache';
-import { download } from './download';
+import { download } from '../net/download';
 import { newUnpackState, unpackApk } from './extract';
 import { limits } from './limits';
 import { dataLimitOf, scanDataMember, verifyApkFile, verifyApkHeader } from './package-file';
@@ -177,7 +177,7 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
   const todo: ApkPackage[] = [];
   for (const p of pkgs) {
     const path = cache.packagePath(p.checksum);
-    if (await cache.has(path)) paths.set(p.name, path);
+    if ((await cache.has(path)) && (await cachedSignatureHolds(p, path, keys, cache, opts))) paths.set(p.name, path);
     else todo.push(p);
   }
   if (opts.offline && todo.length) {
@@ -223,6 +223,25 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
 function checkSizes(p: ApkPackage): void {
   for (const [field, v] of [['S:', p.size], ['I:', p.installedSize]] as const) {
     if (!Number.isSafeInteger(v) || v < 0) {
+/**
+ * A cached package is named by its control checksum, which a re-signing does not change: when the repository's key
+ * was regenerated under the same name (or is no longer trusted), the cached copy's signature fails against today's
+ * keys. Such a copy is dropped and downloaded again (signed by the current key) instead of failing the build; offline,
+ * it is reported missing like any package the cache lacks.
+ */
+async function cachedSignatureHolds(p: ApkPackage, path: string, keys: TrustedKeys, cache: FeedCache, opts: FeedOptions): Promise<boolean> {
+  try {
+    await verifyApkHeader(path, keys, { checksum: p.checksum, size: p.size }, `${p.name}-${p.version}.apk (cached)`);
+    return true;
+  } catch (err) {
+    // A damaged copy (truncated, altered) is downloaded again for the same reason.
+    if (!(err instanceof NexusError) || !/SIGNATURE|UNSIGNED|MISMATCH|TRUNCATED|BAD_GZIP|BAD_TAR|BAD_PACKAGE/.test(err.code)) throw err;
+    opts.log?.('warn', `${err.message} Dropping the cached copy (signed by an earlier key, or damaged) and downloading it again.`);
+    await cache.discard(path);
+    return false;
+  }
+}
+
       throw new NexusError('BAD_INDEX_ENTRY', `${p.name}-${p.version}: the index gives an invalid size ${field}${String(v)} (not a non-negative integer); refusing to download it.`, 'The index (or lock file) is damaged or hostile; use another mirror, or fetch the index again.');
     }
   }

@@ -21,9 +21,9 @@
  */
 export { readApkIndex, parseApkIndexText, type ApkIndex, type ApkPackage, type RepoRef } from './apkindex';
 export { FeedCache, checksumHex } from './cache';
-export { exportCache, importCache, cacheInfo, cleanCache, type CacheInfo } from './bundle';
+export { exportCache, importCache } from './bundle';
 export { parseDep, parseDeps, formatDep, type Dep, type Provide } from './deps';
-export { download, type DownloadOptions } from './download';
+export { download, type DownloadOptions } from '../net/download';
 export {
   describeFeed, feedConfig, feedKeys, fetchPackages, loadIndexes, repoBase, unpackPackages,
   type FeedConfig, type FeedOptions, type FetchProgress, type UnpackResult,

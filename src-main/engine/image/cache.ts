@@ -1,13 +1,14 @@
 /**
- * Stage cache: a stage's output files in `cacheDir()/image-stages/<stage>/<key>/`, keyed by the hash of
- * everything the stage reads. Entries appear atomically (built in a temp dir, renamed), so a cancelled or
- * failed stage never leaves a half entry behind. Each stage keeps its most recently used entries only.
+ * Stage cache: a stage's output files in the store's `image-stages/<stage>/<key>/`, keyed by the hash of
+ * everything the stage reads. Entries appear atomically (built in a folder under the store's tmp/, held by this
+ * run's lease, then renamed), so a cancelled or failed stage never leaves a half entry behind and `nexus cache
+ * clean` never deletes one being built. Each stage keeps its most recently used entries only.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { hashCanonical } from '../plan/canonical';
-import { cacheDir } from '../paths';
+import { ContentStore } from '../store/content-store';
 
 export interface CacheHit {
   dir: string;
@@ -25,7 +26,9 @@ async function prune(stageDir: string, keep: string): Promise<void> {
   for (const { n } of aged.slice(ENTRIES_PER_STAGE)) if (n !== keep) await rm(join(stageDir, n), { recursive: true, force: true });
 }
 
-export async function cachedStage(stage: string, key: unknown, produce: (dir: string) => Promise<void>, root = join(cacheDir(), 'image-stages')): Promise<CacheHit> {
+/** `root` is a store's image-stages folder (the default store's unless given); its temp folders are the store's. */
+export async function cachedStage(stage: string, key: unknown, produce: (dir: string) => Promise<void>, root = new ContentStore().stagesRoot()): Promise<CacheHit> {
+  const store = new ContentStore(dirname(root));
   const id = hashCanonical(key);
   const dir = join(root, stage, id);
   if (existsSync(join(dir, '.done'))) {
@@ -33,13 +36,12 @@ export async function cachedStage(stage: string, key: unknown, produce: (dir: st
     await utimes(join(dir, '.done'), now, now).catch(() => undefined); // last use, for pruning
     return { dir, hit: true };
   }
-  await mkdir(join(root, stage), { recursive: true });
-  const tmp = await mkdtemp(join(root, stage, `.tmp-${id.slice(0, 8)}-`));
+  const tmp = await store.tempDir(`stage-${id.slice(0, 8)}`);
   try {
     await produce(tmp);
     await writeFile(join(tmp, '.done'), '');
     await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    await store.promote(tmp, dir);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     // Another build produced the same entry at the same time: theirs is as good as ours.

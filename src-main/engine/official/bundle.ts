@@ -51,7 +51,7 @@ export async function officialExportEntries(store: OfficialStore = new OfficialS
       out.push({ name: `official/blobs/${sha}`, path: store.blobPath(sha) });
     };
     add(ref.checksumFileSha256);
-    for (const e of parseChecksumList(parseEmbedded(list).message)) if (await store.has(e.hex)) add(e.hex);
+    for (const e of parseChecksumList(parseEmbedded(list).message)) if (await store.hasBlob(e.hex)) add(e.hex);
   }
   return out;
 }
@@ -117,8 +117,8 @@ export async function importOfficialEntries(staged: Map<string, string>, opts: {
   }
   let files = 0;
   for (const [sha, tmp] of blobs) {
-    if (await store.has(sha)) continue;
-    await store.promote(tmp, sha);
+    if (await store.hasBlob(sha)) continue;
+    await store.promoteBlob(tmp, sha);
     staged.delete(`official/blobs/${sha}`);
     files++;
   }

@@ -25,8 +25,8 @@ import type { BuildOptions, BuildOutputFile, BuildResult } from '../build-types'
 import { resourcesDir } from '../paths';
 import { Pipeline, type StageContext } from '../runner';
 import { generateAutoinstall, type Autoinstall, type AutoinstallOptions } from './autoinstall';
-import { download } from '../feeds/download';
-import { fetchToFile, isRemote, mirrorPath } from './fetch';
+import { download } from '../net/download';
+import { isRemote, LOCAL_MIRROR_LAYOUT, mirrorPath } from './mirrors';
 import { expectedSha256, parseChecksumList, parseEmbedded, parsePublicKey, verifySignature, type ChecksumEntry, type SignifyPublicKey } from './signify';
 import { OfficialStore } from './store';
 
@@ -125,7 +125,10 @@ function checksumsStage(plan: BuildPlan, options: BuildOptions, store: OfficialS
         const src = mirrorPath(mirror, o.version, o.arch, o.checksumFile);
         const tmp = await store.tempPath('.sig');
         try {
-          await fetchToFile(src, tmp, { signal: ctx.signal, maxBytes: MAX_LIST_BYTES, retries: isRemote(mirror) ? 3 : 0 });
+          await download(src, tmp, {
+            signal: ctx.signal, maxBytes: MAX_LIST_BYTES, resume: false, retries: isRemote(mirror) ? 3 : 0, backoffMs: 300,
+            localLayoutHint: LOCAL_MIRROR_LAYOUT, retryHint: 'Check the network connection or try another mirror (--mirror).',
+          });
           const bytes = await readFile(tmp);
           const { entries, comment } = verifyList(bytes, key, `${o.checksumFile} from ${src}`);
           const listSha256 = await store.putBytes(bytes);
@@ -156,9 +159,9 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
     id: 'official-image',
     title: `Fetch ${o.image}`,
     async run(list: ListState, ctx: StageContext): Promise<ImageState> {
-      if (await store.has(list.expected)) {
+      if (await store.hasBlob(list.expected)) {
         ctx.progress({ message: 'checking the cached image' });
-        if (await store.check(list.expected, ctx.signal)) {
+        if (await store.checkBlob(list.expected, ctx.signal)) {
           const size = (await stat(store.blobPath(list.expected))).size;
           ctx.log('info', `${o.image} is in the cache (${list.expected})`);
           return { ...list, size, imageSource: 'cache', fromCache: true };
@@ -179,7 +182,7 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
         try {
           let done = 0;
           await download(src, partial, {
-            signal: ctx.signal, maxBytes: MAX_IMAGE_BYTES, retries: isRemote(mirror) ? 4 : 0,
+            signal: ctx.signal, maxBytes: MAX_IMAGE_BYTES, retries: isRemote(mirror) ? 4 : 0, localLayoutHint: LOCAL_MIRROR_LAYOUT,
             onBytes: (delta) => ctx.progress({ bytesDone: (done += delta), message: `downloading ${o.image}` }),
           });
           ctx.progress({ message: `checking ${o.image} against the signed list` });
@@ -188,7 +191,7 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
             await store.discard(partial);
             throw new NexusError('CHECKSUM_MISMATCH', `${o.image} from ${src} has SHA-256 ${sha256}, but the signed ${o.checksumFile} says ${list.expected}: the image was altered or damaged.`, 'The file was deleted and nothing was written. Try another mirror.');
           }
-          await store.promote(partial, list.expected);
+          await store.promoteBlob(partial, list.expected);
           for (const e of errors) list.warnings.push(`Skipped a mirror: ${(e as Error).message}`);
           return { ...list, size, imageSource: src, fromCache: false };
         } catch (err) {

@@ -16,7 +16,7 @@ import {
   FeedCache, feedKeys, fetchPackages, loadIndexes, parseApkIndexText, readApkIndex, resolvePackages, unpackPackages, verifyApkFile,
   type ApkIndex, type ApkPackage, type FeedConfig, type RepoRef,
 } from '../../../src-main/engine/feeds';
-import { download } from '../../../src-main/engine/feeds/download';
+import { download } from '../../../src-main/engine/net/download';
 import { DEFAULT_LIMITS, limits, withLimits } from '../../../src-main/engine/feeds/limits';
 import {
   buildApk, buildApkIndex, generateSigningKey, indexStanza, signatureMember, writeApkRepo, type ApkPackageSpec, type TestSigningKey,

@@ -1,0 +1,109 @@
+/**
+ * `nexus cache info` and `nexus cache clean` over the whole store: package feeds, official releases, image stages,
+ * shared blobs and scratch files. Clean deletes everything that can be fetched or built again, except the scratch
+ * entries of running processes (their lease: a build in progress keeps its temp files).
+ */
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FeedCache } from '../feeds/cache';
+import type { ReleaseRef } from '../official/store';
+import { ContentStore, leaseHolder, pidAlive, STORE_FOLDERS } from './content-store';
+
+export interface Usage {
+  count: number;
+  bytes: number;
+}
+
+export interface CacheInfo {
+  root: string;
+  packages: Usage;
+  indexes: Array<{ id: string; description: string; fetchedAt: string; signer: string }>;
+  /** Extracted package files and official release files, by SHA-256. */
+  blobs: Usage;
+  /** Interrupted downloads (packages and release images), resumed by the next build. */
+  partial: Usage;
+  /** Official releases whose verified checksum list is cached (what an offline build can use). */
+  releases: Array<{ os: string; version: string; arch: string; fetchedAt: string; source: string }>;
+  /** Image stage outputs (kernel/initramfs, filesystems) reused by later builds. */
+  imageStages: Usage;
+  /** Scratch files; `runs` are the live processes holding some (builds in progress). */
+  temp: Usage & { runs: number[] };
+  total: Usage;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    const out: string[] = [];
+    for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(join(e.parentPath, e.name));
+    return out.sort();
+  } catch {
+    return [];
+  }
+}
+
+async function usage(...dirs: string[]): Promise<Usage> {
+  let count = 0;
+  let bytes = 0;
+  for (const dir of dirs) {
+    for (const f of await listFiles(dir)) {
+      const st = await stat(f).catch(() => null);
+      if (!st) continue;
+      count++;
+      bytes += st.size;
+    }
+  }
+  return { count, bytes };
+}
+
+async function liveRuns(tmp: string): Promise<number[]> {
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  const pids = names.map(leaseHolder).filter((p): p is number => p !== undefined && pidAlive(p));
+  return [...new Set(pids)].sort((a, b) => a - b);
+}
+
+export async function cacheInfo(root?: string): Promise<CacheInfo> {
+  const feeds = new FeedCache(root);
+  const store = new ContentStore(feeds.root);
+  const refsDir = join(feeds.root, 'apk', 'refs');
+  const indexes: CacheInfo['indexes'] = [];
+  for (const f of await listFiles(refsDir)) {
+    const ref = await feeds.getIndexRef(f.slice(refsDir.length + 1, -'.json'.length));
+    if (ref) indexes.push({ id: ref.id, description: ref.description, fetchedAt: ref.fetchedAt, signer: ref.signer });
+  }
+  const releases: CacheInfo['releases'] = [];
+  for (const f of await listFiles(join(feeds.root, 'official', 'refs'))) {
+    const ref = await readFile(f, 'utf8').then((t) => JSON.parse(t) as ReleaseRef, () => null);
+    // A ref whose checksum list is gone is of no use offline: not listed (and removed by clean with the rest).
+    if (ref && (await store.hasBlob(ref.checksumFileSha256).catch(() => false))) releases.push({ os: ref.os, version: ref.version, arch: ref.arch, fetchedAt: ref.fetchedAt, source: ref.source });
+  }
+  const tmp = join(feeds.root, 'tmp');
+  const info = {
+    root: feeds.root,
+    packages: await usage(join(feeds.root, 'apk', 'packages')),
+    indexes,
+    blobs: await usage(join(feeds.root, 'blobs')),
+    partial: await usage(join(feeds.root, 'apk', 'partial'), join(feeds.root, 'official', 'partial')),
+    releases,
+    imageStages: await usage(store.stagesRoot()),
+    temp: { ...(await usage(tmp)), runs: await liveRuns(tmp) },
+  };
+  return { ...info, total: await usage(feeds.root) };
+}
+
+export interface CleanResult {
+  root: string;
+  /** Bytes freed. */
+  freed: number;
+  /** Live processes whose scratch files were kept (builds in progress). */
+  keptRuns: number[];
+}
+
+/** Deletes everything in the store that can be fetched or built again; running builds keep their scratch files. */
+export async function cleanCache(root?: string): Promise<CleanResult> {
+  const store = new ContentStore(root);
+  const before = (await usage(store.root)).bytes;
+  for (const d of STORE_FOLDERS) await rm(join(store.root, d), { recursive: true, force: true });
+  await store.cleanTemp();
+  const keptRuns = (await liveRuns(join(store.root, 'tmp'))).filter((p) => p !== process.pid);
+  return { root: store.root, freed: Math.max(0, before - (await usage(store.root)).bytes), keptRuns };
+}
