@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { hostApp } from '../../../src-main/server/host';
 import type { RunningServer } from '../../../src-main/server/server';
-import { debianTestFeed } from '../debian-test-feed';
+import { debianTestFeed, type FeedArch } from '../debian-test-feed';
 import { serveDirectory, type TestHttpServer } from '../http-server';
 import { launchChromium } from './browser';
 import { ensureRendererBuilt } from './renderer-build';
@@ -25,8 +25,11 @@ export interface E2eApp {
   close(): Promise<void>;
 }
 
-/** withFeed: the Debian-based package feed; mirror/keysDir: any other mirror (e.g. a fixture OpenBSD release). */
-export async function startE2eApp(o: { withFeed?: boolean; mirror?: string; keysDir?: string } = {}): Promise<E2eApp> {
+/**
+ * withFeed: the Debian-based package feed (x86_64 unless another arch and/or replica packs are asked for);
+ * mirror/keysDir: any other mirror (e.g. a fixture OpenBSD release).
+ */
+export async function startE2eApp(o: { withFeed?: boolean | { arch?: FeedArch; packs?: string[] }; mirror?: string; keysDir?: string } = {}): Promise<E2eApp> {
   // NEXUS_E2E_RENDERER_DIR: use another build (e.g. `vite build --minify false --outDir /tmp/r`) to debug.
   const rendererDir = process.env.NEXUS_E2E_RENDERER_DIR ?? (await ensureRendererBuilt());
   const dir = await mkdtemp(join(tmpdir(), 'nexus-e2e-'));
@@ -40,7 +43,8 @@ export async function startE2eApp(o: { withFeed?: boolean; mirror?: string; keys
   let keysDir: string | undefined = o.keysDir;
   if (o.mirror) mirror = await serveDirectory(o.mirror);
   if (o.withFeed) {
-    const feed = await debianTestFeed('x86_64');
+    const f = typeof o.withFeed === 'object' ? o.withFeed : {};
+    const feed = await debianTestFeed(f.arch ?? 'x86_64', f.packs ? { packs: f.packs } : {});
     mirror = await serveDirectory(feed.mirror);
     keysDir = feed.keysDir;
   }
