@@ -18,13 +18,19 @@ export function boardGuide(board: GuideSource | undefined, officialImage: boolea
 
 /**
  * Next steps are written once in profiles/boards/*.yaml with IMAGE standing for the written image (and
- * IMAGE.install.conf for openbox's answers file); this fills in the real paths where they are known.
+ * IMAGE.install.conf for openbox's answers file), USER for the user's login name and HOSTNAME for the Box's host
+ * name; this fills in the real ones where they are known (a build knows them, an existing image does not). Without a
+ * user account the login is root's.
  */
-export function fillNextSteps(steps: readonly string[], files: { image?: string | null; answers?: string | null }): string[] {
+export function fillNextSteps(steps: readonly string[], files: { image?: string | null; answers?: string | null; user?: string | null; hostname?: string | null }): string[] {
   return steps.map((s) => {
     let out = s;
     if (files.answers) out = out.replaceAll('IMAGE.install.conf', files.answers);
     if (files.image) out = out.replaceAll('IMAGE', files.image);
+    if (files.hostname) {
+      out = out.replace(/\bUSER\b/g, files.user || 'root');
+      out = out.replace(/\bHOSTNAME\b/g, files.hostname);
+    }
     return out;
   });
 }

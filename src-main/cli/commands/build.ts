@@ -131,6 +131,7 @@ Examples:
       for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
       const steps = fillNextSteps(boardGuide(catalog.boards.get(plan.board.name), plan.official !== null).nextSteps, {
         image: result.image, answers: result.files.find((f) => f.kind === 'answers')?.path ?? null,
+        user: plan.customization.user?.name ?? null, hostname: plan.customization.hostname,
       });
       if (steps.length) process.stdout.write(`\nNext steps (after writing it: nexus flash ${result.image} --drive DEV):\n${steps.map((s, i) => `  ${i + 1}. ${s.replace('the button above, or: ', '')}`).join('\n')}\n`);
     }

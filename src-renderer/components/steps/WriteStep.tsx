@@ -15,12 +15,6 @@ import { ConfirmDialog } from '../ConfirmDialog';
 import { ErrorAlert } from '../ErrorAlert';
 import { StepHeading } from '../StepHeading';
 
-/** The boards' steps say USER and HOSTNAME; a build knows the real ones (an existing image does not). */
-function withNames(steps: string[], c: { userName: string; hostname: string } | null): string[] {
-  if (!c) return steps;
-  return steps.map((s) => s.replaceAll('USER@', c.userName ? `${c.userName}@` : 'root@').replaceAll('HOSTNAME', c.hostname));
-}
-
 const GENERIC_STEPS = ['Remove the drive safely.', 'Insert it into the device and power it on.'];
 const PHASES: Record<string, string> = { starting: 'Starting', decompressing: 'Writing', writing: 'Writing', verifying: 'Verifying', finishing: 'Finishing', done: 'Done', failed: 'Failed', cancelled: 'Cancelled' };
 
@@ -51,7 +45,10 @@ export function WriteStep() {
   const answersFile = mode === 'build' ? built?.files.find((file) => file.kind === 'answers')?.path ?? null : null;
   // An existing image is not the Box chosen earlier: give it the board's general steps.
   const customized = useCustomizeStore((s) => s.fields);
-  const nextSteps = withNames(fillNextSteps(boardGuide(board, mode === 'build' ? box : undefined).nextSteps, { image: mode === 'build' ? built?.image : null, answers: answersFile }), mode === 'build' ? customized : null);
+  const nextSteps = fillNextSteps(boardGuide(board, mode === 'build' ? box : undefined).nextSteps, {
+    image: mode === 'build' ? built?.image : null, answers: answersFile,
+    ...(mode === 'build' ? { user: customized.userName || null, hostname: customized.hostname } : {}),
+  });
   const answersFor = answersFile && built ? built.historyId : null;
   const goTo = useWizardStore((s) => s.goTo);
   const [confirmCancel, setConfirmCancel] = useState(false);
