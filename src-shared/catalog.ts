@@ -37,6 +37,42 @@ export function imagePathProblem(p: string): string | null {
   return null;
 }
 
+/**
+ * Problems of a boot file's place on the boot (FAT) partition, or null: relative to the partition, normalised, and
+ * only characters a FAT long name and mtools take literally. The boot stage writes it under a staging directory on
+ * the build host, so "../" or an absolute path would name a host path. `dir` allows one trailing "/" (a directory copy).
+ */
+export function bootPathProblem(p: string, dir = false): string | null {
+  if (p.startsWith('/')) return 'must be relative to the boot partition (no leading "/")';
+  const body = dir && p.endsWith('/') ? p.slice(0, -1) : p;
+  if (body === '') return 'must name a file or directory on the boot partition';
+  if (!/^[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*$/.test(body)) return 'may only use letters, digits and . _ + - between single "/" (a directory copy ends with "/")';
+  const segs = body.split('/');
+  if (segs.includes('..')) return 'must not contain ".." segments (it must stay on the boot partition)';
+  if (segs.includes('.')) return 'must not contain "." segments (write the normalised path)';
+  return null;
+}
+
+/** Where a boot file comes from: the kernel, a generated file, or a package's file ("package:NAME:/abs/path", "/" at the end for a directory). */
+export function bootSourceProblem(from: string): string | null {
+  if (from === 'kernel' || /^generated:[a-z][a-z0-9.-]*$/.test(from)) return null;
+  const m = /^package:([A-Za-z0-9_.+-]+):(\/.*)$/.exec(from);
+  if (!m) return 'must be "kernel", "generated:NAME" or "package:NAME:/path/in/the/package"';
+  const path = m[2]!.length > 1 && m[2]!.endsWith('/') ? m[2]!.slice(0, -1) : m[2]!;
+  const problem = imagePathProblem(path);
+  return problem ? `the package path ${problem}` : null;
+}
+
+/** One file (or, with a trailing "/", a package directory) on the boot partition. */
+export const BootFileSpec = z.object({ dest: z.string(), from: z.string() }).strict().superRefine((f, ctx) => {
+  const source = bootSourceProblem(f.from);
+  if (source) ctx.addIssue({ code: 'custom', path: ['from'], message: `"${f.from}": ${source}` });
+  const dirCopy = f.from.startsWith('package:') && f.from.endsWith('/');
+  if (f.dest.endsWith('/') && !dirCopy) ctx.addIssue({ code: 'custom', path: ['dest'], message: `"${f.dest}": only a package directory ("package:NAME:/dir/") can be copied to a directory` });
+  const dest = bootPathProblem(f.dest, dirCopy);
+  if (dest) ctx.addIssue({ code: 'custom', path: ['dest'], message: `"${f.dest}": ${dest}` });
+});
+
 /** A path inside the image (files[].path). */
 const imagePath = z.string().superRefine((p, ctx) => {
   const problem = imagePathProblem(p);
@@ -186,9 +222,12 @@ export const BoardSchema = z.object({
     fat: z.enum(['fat16', 'fat32']),
     loader: z.enum(['uki', 'systemd-boot', 'config.txt', 'extlinux']),
     /** Files the board's firmware needs, by path on the boot partition and where they come from. */
-    files: z.array(z.object({ dest: z.string(), from: z.string() }).strict()).default([]),
+    files: z.array(BootFileSpec).default([]),
     /** Raw partitions the boot ROM reads (VisionFive 2 SPL and U-Boot FIT). */
-    raw: z.array(z.object({ role: z.enum(['spl', 'uboot']), sizeMiB: z.number().positive(), typeGuid: z.string(), from: z.string() }).strict()).default([]),
+    raw: z.array(z.object({
+      role: z.enum(['spl', 'uboot']), sizeMiB: z.number().positive(), typeGuid: z.string(),
+      from: z.string().refine((f) => f.startsWith('package:') && !f.endsWith('/') && bootSourceProblem(f) === null, { message: 'must be "package:NAME:/path/of/a/file" (normalised, absolute)' }),
+    }).strict()).default([]),
   }).strict(),
   kernelPackage: z.string(),
   /** Extra packages the board needs to boot (firmware, device trees, loaders). */

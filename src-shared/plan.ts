@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Arch } from './arch';
-import { Filesystems, FileSpec, PartitionRole, Tier } from './catalog';
+import { BootFileSpec, Filesystems, FileSpec, PartitionRole, Tier } from './catalog';
 import { CustomizationSchema } from './customization';
 
 export const PLAN_SCHEMA_VERSION = 1;
@@ -71,7 +71,7 @@ export const BuildPlanSchema = z.object({
     bootPackages: z.array(z.string()),
     fat: z.enum(['fat16', 'fat32']),
     kernelCmdline: z.string(),
-    files: z.array(z.object({ dest: z.string(), from: z.string() })),
+    files: z.array(BootFileSpec),
   }).nullable(),
   official: z.object({
     os: z.enum(['openbsd', 'dragonfly']),

@@ -29,7 +29,34 @@ async function readYaml(file: string, root: string): Promise<LoadedFile> {
     const pos = e.linePos?.[0];
     throw new NexusError('CATALOG_SYNTAX', `${rel}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`, 'Fix the YAML syntax at that line.');
   }
-  return { file: rel, doc, lines, data: doc.toJS() };
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // yaml refuses alias bombs ("billion laughs") here with a ReferenceError.
+    throw new NexusError('CATALOG_SYNTAX', `${rel}: ${(err as Error).message.split('\n')[0]}`, 'Profiles need no YAML aliases that expand this much: write the values out.', { cause: err });
+  }
+  const proto = findKey(data, '__proto__');
+  if (proto) {
+    // Merging would make it the prototype of the Box, smuggling keys past the strict schema.
+    throw new NexusError('CATALOG_INVALID', `${rel}: ${proto}: "__proto__" is not a valid key.`, 'Remove that key; the schemas are in src-shared/catalog.ts.');
+  }
+  return { file: rel, doc, lines, data };
+}
+
+/** The dotted path of the first own key named `key` in parsed YAML (iterative: nesting depth is the file's choice). */
+function findKey(root: unknown, key: string): string | null {
+  const stack: Array<[unknown, string]> = [[root, '']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    for (const [k, child] of Object.entries(v)) {
+      const at = path ? `${path}.${k}` : k;
+      if (k === key) return at;
+      stack.push([child, at]);
+    }
+  }
+  return null;
 }
 
 /** Formats zod issues with the YAML line each one points at. */

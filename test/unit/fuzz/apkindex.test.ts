@@ -57,8 +57,8 @@ const stanzaText = fc.tuple(fc.nat(), fc.array(fc.tuple(fc.constantFrom(...lette
 async function unsignedIndex(text: string): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => pack.on('end', r));
+  pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
   pack.entry({ name: 'DESCRIPTION', mtime: new Date(0) }, 'fuzz');
   pack.entry({ name: 'APKINDEX', mtime: new Date(0) }, Buffer.from(text, 'utf8'));
   pack.finalize();

@@ -70,8 +70,8 @@ describe('fuzz: gzip member splitter', () => {
 async function packTar(entries: Array<{ name: string; data: Uint8Array; type: 'file' | 'directory' | 'symlink'; linkname?: string; mode: number }>): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => pack.on('end', r));
+  pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
   for (const e of entries) {
     if (e.type === 'file') pack.entry({ name: e.name, mode: e.mode, mtime: new Date(0) }, Buffer.from(e.data));
     else pack.entry({ name: e.name, type: e.type, mode: e.mode, mtime: new Date(0), ...(e.linkname ? { linkname: e.linkname } : {}) });
