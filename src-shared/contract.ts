@@ -304,9 +304,6 @@ export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = {
 export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 export type Response<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
-export const responseSchema = <T extends z.ZodType>(value: T) =>
-  z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), value }), z.object({ ok: z.literal(false), error: ErrorInfoSchema })]);
-
 /**
  * What the renderer receives (window.nexus in Electron, the WebSocket client in a browser):
  * `api['build.start'](req)` resolves with a Response, `api['drives.changed'](cb)` returns an unsubscribe function.

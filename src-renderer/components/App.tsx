@@ -1,6 +1,7 @@
 import { Alert, AppBar, Box, Button, CircularProgress, Container, CssBaseline, Step, StepLabel, Stepper, ThemeProvider, Toolbar, Typography, useMediaQuery } from '@mui/material';
 import { Suspense, lazy, useEffect, useMemo, useState, type ReactElement } from 'react';
 import { useFlashStore } from '../stores/flash-store';
+import { useKitStore } from '../stores/kit-store';
 import { useSelectionStore } from '../stores/selection-store';
 import { STEP_TITLES, stepsFor, useWizardStore, type StepId } from '../stores/wizard-store';
 import { BoxStep } from './steps/BoxStep';
@@ -13,6 +14,8 @@ const BuildStep = lazy(() => import('./steps/BuildStep').then((m) => ({ default:
 const DriveStep = lazy(() => import('./steps/DriveStep').then((m) => ({ default: m.DriveStep })));
 const WriteStep = lazy(() => import('./steps/WriteStep').then((m) => ({ default: m.WriteStep })));
 const HistoryDialog = lazy(() => import('./HistoryDialog').then((m) => ({ default: m.HistoryDialog })));
+const OfflineKitDialog = lazy(() => import('./OfflineKitDialog').then((m) => ({ default: m.OfflineKitDialog })));
+const BackupDialog = lazy(() => import('./BackupDialog').then((m) => ({ default: m.BackupDialog })));
 
 const SCREENS: Record<StepId, () => ReactElement> = {
   box: () => <BoxStep />,
@@ -37,6 +40,9 @@ export function Wizard({ disconnected = false }: { disconnected?: boolean }) {
   const step = useWizardStore((s) => s.step);
   const mode = useSelectionStore((s) => s.mode);
   const [history, setHistory] = useState(false);
+  const kitOpen = useKitStore((s) => s.dialogOpen);
+  const setKitOpen = useKitStore((s) => s.setDialogOpen);
+  const [backup, setBackup] = useState(false);
   const steps = stepsFor(mode);
   useWarnBeforeLeavingDuringWrite();
   return (
@@ -44,6 +50,8 @@ export function Wizard({ disconnected = false }: { disconnected?: boolean }) {
       <AppBar position="static" color="default" elevation={0}>
         <Toolbar>
           <Typography variant="h6" component="h1" sx={{ flex: 1 }}>Nexus Imager</Typography>
+          <Button onClick={() => setBackup(true)}>Back up a card</Button>
+          <Button onClick={() => setKitOpen(true)}>Offline kit</Button>
           <Button onClick={() => setHistory(true)}>Build history</Button>
         </Toolbar>
       </AppBar>
@@ -55,6 +63,8 @@ export function Wizard({ disconnected = false }: { disconnected?: boolean }) {
         <Suspense fallback={<CircularProgress aria-label="Loading" />}>{SCREENS[step]()}</Suspense>
       </Container>
       {history && <Suspense fallback={null}><HistoryDialog open={history} onClose={() => setHistory(false)} /></Suspense>}
+      {kitOpen && <Suspense fallback={null}><OfflineKitDialog open={kitOpen} onClose={() => setKitOpen(false)} /></Suspense>}
+      {backup && <Suspense fallback={null}><BackupDialog open={backup} onClose={() => setBackup(false)} /></Suspense>}
     </>
   );
 }

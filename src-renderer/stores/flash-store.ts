@@ -1,45 +1,60 @@
-/** Writing and verifying one or several drives. */
+/** Writing and verifying one or several drives; a write still running after a reload is picked up again. */
 import { create } from 'zustand';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
 import type { FlashProgress, FlashResult, FlashSource } from '../../src-shared/flash';
 import { call, errorInfo, newJobId } from './api';
 import type { JobStatus } from './build-store';
+import { useDrivesStore } from './drives-store';
 
 interface FlashState {
   status: JobStatus;
   jobId: string | null;
   targets: string[];
+  /** The image being written (shown for a write picked up after a reload). */
+  source: string | null;
   progress: FlashProgress | null;
   result: FlashResult | null;
   error: ErrorInfo | null;
   cancelling: boolean;
   start(source: FlashSource, bmap: string | null, targets: string[], options: { verify: boolean; eject: boolean }): Promise<void>;
+  /** Finds a write started before this page was loaded; true when there is one (it is then followed). */
+  resume(): Promise<boolean>;
   cancel(): Promise<void>;
   onProgress(p: Payload<'flash.progress'>): void;
+  onFinished(p: Payload<'flash.finished'>): void;
   reset(): void;
 }
 
-const initial = { status: 'idle' as JobStatus, jobId: null, targets: [], progress: null, result: null, error: null, cancelling: false };
+const initial = { status: 'idle' as JobStatus, jobId: null, targets: [], source: null, progress: null, result: null, error: null, cancelling: false };
+
+function outcome(result: FlashResult): Partial<FlashState> {
+  const failed = result.targets.find((t) => t.error);
+  return { status: result.cancelled ? 'cancelled' : result.ok ? 'done' : 'failed', result, error: result.ok ? null : (failed?.error ?? null), cancelling: false };
+}
 
 export const useFlashStore = create<FlashState>((set, get) => ({
   ...initial,
   async start(source, bmap, targets, { verify, eject }) {
     if (get().status === 'running') return;
     const jobId = newJobId();
-    set({ ...initial, status: 'running', jobId, targets });
+    set({ ...initial, status: 'running', jobId, targets, source: source.kind === 'file' ? source.path : source.url });
+    // The next job starts with no drive ticked: these were for this image.
+    useDrivesStore.getState().clearSelection();
     try {
       const result = await call('flash.start', { jobId, source, bmap, targets, verify, eject });
-      const failed = result.targets.find((t) => t.error);
-      set({
-        status: result.cancelled ? 'cancelled' : result.ok ? 'done' : 'failed',
-        result,
-        error: result.ok ? null : (failed?.error ?? null),
-        cancelling: false,
-      });
+      if (get().jobId === jobId) set(outcome(result));
     } catch (err) {
       const error = errorInfo(err);
-      set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, cancelling: false });
+      if (get().jobId === jobId) set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, cancelling: false });
     }
+  },
+  async resume() {
+    if (get().status === 'running') return true;
+    const running = await call('flash.running', {}).catch(() => []);
+    const w = running[0];
+    if (!w) return false;
+    set({ ...initial, status: 'running', jobId: w.jobId, targets: w.targets, source: w.source, progress: w.progress });
+    return true;
   },
   async cancel() {
     const { jobId, status } = get();
@@ -49,6 +64,12 @@ export const useFlashStore = create<FlashState>((set, get) => ({
   },
   onProgress({ jobId, progress }) {
     if (jobId === get().jobId) set({ progress });
+  },
+  onFinished({ jobId, result, error }) {
+    // Only a write this page did not start itself needs this: start() has the response.
+    if (jobId !== get().jobId || get().status !== 'running') return;
+    if (result) set(outcome(result));
+    else if (error) set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, cancelling: false });
   },
   reset() {
     if (get().status !== 'running') set({ ...initial });

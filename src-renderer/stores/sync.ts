@@ -5,7 +5,11 @@ import { call, setApi } from './api';
 import { useBuildStore } from './build-store';
 import { useCatalogStore } from './catalog-store';
 import { useCustomizeStore } from './customize-store';
+import { useBackupStore } from './backup-store';
 import { useFlashStore } from './flash-store';
+import { useImageSizeStore } from './image-size-store';
+import { useVmStore } from './vm-store';
+import { useWizardStore } from './wizard-store';
 import { useSelectionStore } from './selection-store';
 
 export async function connectStores(api: NexusApi): Promise<() => void> {
@@ -14,6 +18,10 @@ export async function connectStores(api: NexusApi): Promise<() => void> {
     api['build.progress']((p) => useBuildStore.getState().onProgress(p)),
     api['build.log']((p) => useBuildStore.getState().onLog(p)),
     api['flash.progress']((p) => useFlashStore.getState().onProgress(p)),
+    api['flash.finished']((p) => useFlashStore.getState().onFinished(p)),
+    api['image.progress']((p) => useImageSizeStore.getState().onProgress(p)),
+    api['vm.console']((p) => useVmStore.getState().onConsole(p)),
+    api['backup.progress']((p) => useBackupStore.getState().onProgress(p)),
     api['answers.ready']((p) => useAnswersStore.getState().onReady(p)),
     api['answers.request']((p) => useAnswersStore.getState().onRequest(p)),
   ];
@@ -22,6 +30,8 @@ export async function connectStores(api: NexusApi): Promise<() => void> {
     useSelectionStore.getState().restore(settings);
     useCustomizeStore.getState().restore(settings);
   }
+  // A write started before this page was (re)loaded: show it instead of offering its drive again.
+  if (await useFlashStore.getState().resume()) useWizardStore.getState().goTo('write');
   return () => stops.forEach((s) => s());
 }
 

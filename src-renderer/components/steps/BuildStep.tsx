@@ -15,10 +15,14 @@ import { useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
 import { ConfirmDialog } from '../ConfirmDialog';
 import { ErrorAlert } from '../ErrorAlert';
+import { MIRROR_UNREACHABLE } from '../../../src-shared/offline-kit';
+import { useKitStore } from '../../stores/kit-store';
+import { OfflineBuildOffer } from '../OfflineBuildOffer';
 import { LogPanel } from '../LogPanel';
 import { StageList } from '../StageList';
 import { StepHeading } from '../StepHeading';
 import { StepNav } from '../StepNav';
+import { VmConsole } from '../VmConsole';
 
 /** Output files in plain words (the engine's kind in brackets for those who know it). */
 const FILE_KINDS: Record<string, string> = {
@@ -40,7 +44,6 @@ export function BuildStep() {
   const customizeValid = useCustomizeStore(selectIsValid);
   const fragments = useCustomizeStore((s) => s.fragments);
   const branch = useCustomizeStore((s) => s.branch);
-  const qemu = useCatalogStore((s) => s.system?.qemu ?? []);
   // An official image is an installer: it has no Nexus boot marker to wait for in a VM.
   const installer = useCatalogStore(selectBox(box))?.recipe === 'official-image';
   const b = useBuildStore();
@@ -56,11 +59,11 @@ export function BuildStep() {
   const plan = b.plan.value;
 
   // The password is hashed (in main) as part of starting; a failure there shows like any build error.
-  const start = () =>
+  const start = (offline = false) =>
     b.start(async (): Promise<BuildRequest> => {
       const customization = await useCustomizeStore.getState().prepare();
       return { profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), ...(branch ? { branch } : {}), customization };
-    }, selectionKey());
+    }, selectionKey(), { offline });
 
   return (
     <section>
@@ -75,7 +78,7 @@ export function BuildStep() {
       {b.plan.error && <ErrorAlert error={b.plan.error} title="These choices cannot be built" />}
       {!customizeValid && <Alert severity="error" role="alert" sx={{ mb: 2 }}>Some settings need your attention: go back to Customize (for example, a password to enter again after a reload).</Alert>}
       {(b.status === 'idle' || stale || b.status === 'failed' || b.status === 'cancelled') && (
-        <Button variant="contained" onClick={start} disabled={!!b.plan.error || !customizeValid}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
+        <Button variant="contained" onClick={() => start()} disabled={!!b.plan.error || !customizeValid}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
       )}
       {stale && <Alert severity="info" sx={{ mt: 2 }}>Your choices changed since this image was built: build again to apply them.</Alert>}
       {b.status === 'running' && (
@@ -85,6 +88,7 @@ export function BuildStep() {
       <StageList stages={b.stages} />
       {b.log.length > 0 && <LogPanel log={b.log} />}
       {b.status === 'failed' && b.error && <ErrorAlert error={b.error} title="The build failed" />}
+      {b.status === 'failed' && b.error?.code === MIRROR_UNREACHABLE && <OfflineBuildOffer onBuildOffline={() => start(true)} onOpenKit={() => useKitStore.getState().setDialogOpen(true)} />}
       {b.status === 'cancelled' && <Alert severity="warning" role="status" sx={{ my: 2 }}>The build was cancelled. Nothing was left behind.</Alert>}
       {b.status === 'done' && b.result && (
         <Box sx={{ my: 2 }}>
@@ -107,13 +111,8 @@ export function BuildStep() {
               </Table>
             </AccordionDetails>
           </Accordion>
-          {arch && qemu.includes(arch) && !installer && (
-            <Box sx={{ mt: 2 }}>
-              <Button variant="outlined" onClick={b.tryInVm} disabled={b.vm.status === 'running'}>{b.vm.status === 'running' ? 'Booting in QEMU…' : 'Try in a VM'}</Button>
-              {b.vm.status === 'done' && <Alert severity="success" sx={{ mt: 1 }}>It booted in QEMU in {Math.round(b.vm.seconds ?? 0)} s.</Alert>}
-              {b.vm.status === 'failed' && (b.vm.error ? <ErrorAlert error={b.vm.error} title="The VM test failed" /> : <Alert severity="error" sx={{ mt: 1 }}>The image did not reach its boot marker in QEMU.</Alert>)}
-            </Box>
-          )}
+          {/* Only VM boards offer it (VmConsole says why not for hardware); an installer has no marker to wait for. */}
+          {!installer && <VmConsole historyId={b.result.historyId} board={boardView} />}
         </Box>
       )}
       <StepNav onBack={() => back('build')} onNext={() => next('build')} nextDisabled={b.status !== 'done' || stale} nextLabel="Next: choose the drive" />

@@ -1,0 +1,54 @@
+/**
+ * The decompressed size of an existing compressed image whose file does not record it (gzip above deflate's
+ * trustworthy-ISIZE bound, bzip2): counted once in main by decompressing, with progress, before drives are
+ * offered, so a too-small card is flagged before anything is confirmed.
+ */
+import { create } from 'zustand';
+import type { ErrorInfo, Payload } from '../../src-shared/contract';
+import { call, errorInfo, newJobId } from './api';
+
+interface ImageSizeState {
+  /** The image path the other fields are about. */
+  path: string | null;
+  status: 'idle' | 'counting' | 'done' | 'failed';
+  jobId: string | null;
+  size: number | null;
+  exact: boolean;
+  read: number;
+  total: number;
+  error: ErrorInfo | null;
+  measure(path: string): Promise<void>;
+  cancel(): Promise<void>;
+  onProgress(p: Payload<'image.progress'>): void;
+}
+
+export const useImageSizeStore = create<ImageSizeState>((set, get) => ({
+  path: null,
+  status: 'idle',
+  jobId: null,
+  size: null,
+  exact: false,
+  read: 0,
+  total: 0,
+  error: null,
+  async measure(path) {
+    const s = get();
+    if (s.path === path && (s.status === 'counting' || s.status === 'done')) return;
+    if (s.status === 'counting') await get().cancel();
+    const jobId = newJobId();
+    set({ path, status: 'counting', jobId, size: null, exact: false, read: 0, total: 0, error: null });
+    try {
+      const r = await call('image.measure', { jobId, path });
+      if (get().jobId === jobId) set({ status: 'done', size: r.imageSize, exact: r.exact });
+    } catch (err) {
+      if (get().jobId === jobId) set({ status: 'failed', error: errorInfo(err) });
+    }
+  },
+  async cancel() {
+    const { jobId, status } = get();
+    if (jobId && status === 'counting') await call('image.cancel', { jobId }).catch(() => undefined);
+  },
+  onProgress({ jobId, bytesRead, bytesTotal }) {
+    if (jobId === get().jobId) set({ read: bytesRead, total: bytesTotal });
+  },
+}));

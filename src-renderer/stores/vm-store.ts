@@ -1,0 +1,83 @@
+/**
+ * "Try in a VM": one QEMU boot of a built image, kept running until Stop, its serial console streamed in as
+ * text (terminal escape sequences removed), the boot marker's line remembered so the view can highlight it.
+ */
+import { create } from 'zustand';
+import type { ErrorInfo, Payload } from '../../src-shared/contract';
+import { call, errorInfo, newJobId } from './api';
+
+/** Lines kept on screen (older ones scroll away; the full log stays next to the image). */
+export const VM_CONSOLE_LINES = 2000;
+
+// eslint-disable-next-line no-control-regex -- terminal escape sequences are what is removed
+const ANSI = /\x1b(\[[0-9;?=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][A-Z0-9]|[=>78cDEHM])/g;
+// eslint-disable-next-line no-control-regex -- other control characters (bell, backspace…) have no place in the view
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
+/** Console bytes → display text: escape sequences and stray control characters removed, CRLF → LF. */
+export function consoleText(raw: string): string {
+  return raw.replace(ANSI, '').replace(/\r\n?/g, '\n').replace(CONTROL, '');
+}
+
+interface VmState {
+  historyId: string | null;
+  jobId: string | null;
+  status: 'idle' | 'booting' | 'running' | 'stopping' | 'stopped' | 'failed';
+  lines: string[];
+  /** The unfinished last line. */
+  partial: string;
+  marker: string | null;
+  seconds: number | null;
+  error: ErrorInfo | null;
+  start(historyId: string): Promise<void>;
+  stop(): Promise<void>;
+  type(text: string): Promise<void>;
+  onConsole(p: Payload<'vm.console'>): void;
+  /** Forgets a finished run (a new build or Start over). */
+  reset(): void;
+}
+
+const initial = { historyId: null, jobId: null, status: 'idle' as const, lines: [], partial: '', marker: null, seconds: null, error: null };
+
+export const useVmStore = create<VmState>((set, get) => ({
+  ...initial,
+  async start(historyId) {
+    if (get().status === 'booting' || get().status === 'running') return;
+    const jobId = newJobId();
+    set({ ...initial, historyId, jobId, status: 'booting' });
+    try {
+      const r = await call('vm.try', { jobId, historyId, keepRunning: true });
+      if (get().jobId !== jobId) return;
+      set({ status: r.passed ? 'stopped' : 'failed', seconds: r.seconds, error: r.passed ? null : { code: 'VM_NO_MARKER', message: 'The image did not reach its boot marker in QEMU.', hint: `The whole console is in ${r.log}.` } });
+    } catch (err) {
+      if (get().jobId !== jobId) return;
+      const error = errorInfo(err);
+      set({ status: error.code === 'CANCELLED' ? 'stopped' : 'failed', error: error.code === 'CANCELLED' ? null : error });
+    }
+  },
+  async stop() {
+    const { jobId, status } = get();
+    if (!jobId || (status !== 'booting' && status !== 'running')) return;
+    set({ status: 'stopping' });
+    await call('vm.stop', { jobId }).catch(() => undefined);
+  },
+  async type(text) {
+    const { jobId, status } = get();
+    if (jobId && status === 'running') await call('vm.input', { jobId, text }).catch((err) => set({ error: errorInfo(err) }));
+  },
+  onConsole({ jobId, text, marker }) {
+    if (jobId !== get().jobId) return;
+    if (marker) {
+      set({ marker: consoleText(marker).trim(), status: get().status === 'booting' ? 'running' : get().status });
+      return;
+    }
+    const all = get().partial + consoleText(text);
+    const parts = all.split('\n');
+    const partial = parts.pop() ?? '';
+    const lines = parts.length ? [...get().lines, ...parts].slice(-VM_CONSOLE_LINES) : get().lines;
+    set({ lines, partial });
+  },
+  reset() {
+    if (get().status !== 'booting' && get().status !== 'running') set({ ...initial });
+  },
+}));
