@@ -15,6 +15,7 @@ import { Drive } from './drives';
 import { ErrorInfoSchema, FlashProgress, FlashResult, FlashSource } from './flash';
 import { BuildPlanSchema, BuildRequestSchema } from './plan';
 import { LogEvent, ProgressEvent } from './progress';
+import { KitBuildable, KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from './offline-kit';
 
 export { ErrorInfoSchema };
 
@@ -189,7 +190,8 @@ export const commands = {
     description: 'SHA-512 crypt hash of a password; the plain text is never stored or logged.',
   }),
   'build.start': command({
-    request: z.object({ jobId: JobId, build: BuildRequestSchema, bootTest: z.boolean().default(false) }).strict(),
+    /** offline: packages and indexes from the cache only (an imported offline kit); no mirror is asked. */
+    request: z.object({ jobId: JobId, build: BuildRequestSchema, bootTest: z.boolean().default(false), offline: z.boolean().default(false) }).strict(),
     response: BuildOutcome,
     cancellable: true,
     description: 'Builds an image; progress arrives as build.progress / build.log events.',
@@ -261,6 +263,31 @@ export const commands = {
   'history.remove': command({ request: z.object({ id: z.string() }).strict(), response: Ok, cancellable: false, description: 'Forgets a build (its files stay).' }),
   'settings.get': command({ request: Empty, response: Settings, cancellable: false, description: 'Choices remembered between runs (no secrets).' }),
   'settings.save': command({ request: Settings, response: Settings, cancellable: false, description: 'Remembers choices; secrets are dropped before writing.' }),
+  'kit.plan': command({
+    request: z.object({ choices: z.array(KitChoice).min(1).max(16) }).strict(),
+    response: KitPlan,
+    cancellable: false,
+    description: 'What an offline kit for these Boxes/boards/fragments needs and how large it is (and the stick each choice needs), before anything is written.',
+  }),
+  'kit.prepare': command({
+    request: z.object({ jobId: JobId, choices: z.array(KitChoice).min(1).max(16) }).strict(),
+    response: KitPrepared,
+    cancellable: true,
+    description: 'Downloads what the choices need and writes the offline kit (one file and its .sha256) into the output folder; progress arrives as kit.progress.',
+  }),
+  'kit.import': command({
+    request: z.object({ jobId: JobId, path: z.string().min(1).max(4096) }).strict(),
+    response: KitImported,
+    cancellable: true,
+    description: 'Verifies an offline kit (its checksum, every signature) and adds it to the cache; says what can now be built offline.',
+  }),
+  'kit.status': command({
+    request: z.object({ choices: z.array(KitChoice).min(1).max(16) }).strict(),
+    response: z.array(KitBuildable),
+    cancellable: false,
+    description: 'Whether the cache alone (no mirror) can build each choice.',
+  }),
+  'kit.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels preparing or importing a kit.' }),
 } as const;
 
 export const events = {
@@ -275,6 +302,7 @@ export const events = {
   'drives.changed': z.object({ drives: z.array(Drive) }),
   'answers.ready': z.object({ jobId: JobId, port: z.number().int(), urls: z.array(z.string()) }),
   'answers.request': z.object({ jobId: JobId, request: z.object({ from: z.string(), path: z.string(), status: z.number().int(), time: z.number() }) }),
+  'kit.progress': z.object({ jobId: JobId, progress: KitProgress }),
 } as const;
 
 export type Commands = typeof commands;
@@ -296,6 +324,7 @@ export const isEventName = (n: unknown): n is EventName => typeof n === 'string'
 /** Cancellable command → the command that cancels it. */
 export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = {
   'build.start': 'build.cancel', 'flash.start': 'flash.cancel', 'answers.serve': 'answers.stop', 'vm.try': 'vm.stop', 'image.measure': 'image.cancel', 'backup.start': 'backup.cancel',
+  'kit.prepare': 'kit.cancel', 'kit.import': 'kit.cancel',
 };
 
 // ---------------------------------------------------------------------------------------------------

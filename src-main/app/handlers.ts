@@ -13,6 +13,7 @@ import { resolvePlan } from '../engine/plan/resolve';
 import { catalogView } from './catalog-view';
 import type { JobRegistry } from './dispatcher';
 import { HistoryStore } from './history-store';
+import { kitHandlers } from './kit-handlers';
 import type { AppPorts } from './ports';
 import { SettingsStore } from './settings-store';
 import { sha512Crypt } from './sha512-crypt';
@@ -67,7 +68,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
 
     'password.hash': async ({ password }) => ({ hash: sha512Crypt(password) }),
 
-    'build.start': async ({ jobId, build, bootTest }, { signal, emit }) => {
+    'build.start': async ({ jobId, build, bootTest, offline }, { signal, emit }) => {
       const catalog = await ports.loadCatalog();
       // The UI never chooses where files go: outputs stay in the output directory.
       const plan = resolvePlan(catalog, { ...build, output: undefined }, { cwd: config.outputDir });
@@ -78,6 +79,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
         // The app chooses every output name itself, inside its own output directory: replacing its earlier image is
         // what a rebuild means there (the CLI asks for --force instead).
         force: true,
+        ...(offline ? { offline: true } : {}),
         ...(config.mirror ? { mirror: config.mirror } : {}),
         ...(config.keysDir ? { keysDir: config.keysDir } : {}),
       });
@@ -236,6 +238,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
 
     'settings.get': async () => settings.get(),
     'settings.save': async (s) => settings.save(s),
+    ...kitHandlers(ports, config, jobs),
   };
 }
 

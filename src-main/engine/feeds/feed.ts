@@ -17,6 +17,7 @@ import { newUnpackState, unpackApk } from './extract';
 import { limits } from './limits';
 import { dataLimitOf, scanDataMember, verifyApkFile, verifyApkHeader } from './package-file';
 import { scriptEffects, type ScriptEffect, type SkippedScript } from './scripts';
+import { isUnreachable, mirrorUnreachable } from './unreachable';
 import { loadTrustedKeys, type TrustedKeys } from './signature';
 
 export interface FeedConfig {
@@ -126,6 +127,7 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       continue;
     }
     const errors: string[] = [];
+    let answered = false;
     let loaded: ApkIndex | null = null;
     for (const mirror of feed.mirrors) {
       const base = repoBase(mirror, feed, repo, spec.branch);
@@ -142,12 +144,14 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
         // A bad signature is a security signal, never papered over with another mirror or the cache.
         if (err instanceof NexusError && /SIGNATURE|UNSIGNED|APK_V3|TOO_LARGE|DECOMPRESSION/.test(err.code)) throw err;
         errors.push(`${source}: ${(err as Error).message}`);
+        answered ||= !isUnreachable(err);
       } finally {
         await cache.discard(tmp);
       }
     }
     if (!loaded) {
       loaded = await fromCache();
+      if (!loaded && !answered) throw mirrorUnreachable(`Cannot fetch ${what}: no mirror answered (${errors.join('; ')}).`);
       if (!loaded) throw new NexusError('INDEX_UNAVAILABLE', `Cannot fetch ${what}: ${errors.join('; ')}`, 'Check the mirror (--mirror URL|DIR) and the network, or use --offline with a cache that has it (nexus cache import).');
       opts.log?.('warn', `${what}: using the cached copy (${errors.join('; ')})`);
     }
@@ -253,6 +257,7 @@ async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, ca
   await mkdir(dirname(part), { recursive: true });
   const bases = [pkg.repo.base, ...feed.mirrors.map((m) => repoBase(m, feed, pkg.repo.name))].filter((b, i, all) => b && all.indexOf(b) === i);
   const errors: string[] = [];
+  let answered = false;
   for (const base of bases) {
     const source = joinBase(base, file);
     // Two rounds: a resumed file that fails verification is downloaded once more from scratch.
@@ -277,10 +282,12 @@ async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, ca
         }
         if (/MISMATCH|SIGNATURE|UNSIGNED|SIZE_LIMIT/.test(code)) throw err;
         errors.push(`${source}: ${(err as Error).message}`);
+        answered ||= !isUnreachable(err);
         break;
       }
     }
   }
+  if (!answered) throw mirrorUnreachable(`Cannot download ${file}: no mirror answered (${errors.join('; ')}).`);
   throw new NexusError('DOWNLOAD_FAILED', `Cannot download ${file}: ${errors.join('; ')}`, 'Check the network and the mirror, or use another mirror with --mirror.');
 }
 

@@ -1,0 +1,54 @@
+/** The offline-kit commands (kit.*) over the engine's offline-kit module; spread into createHandlers. */
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Handlers } from '../../src-shared/contract';
+import { NexusError } from '../../src-shared/errors';
+import { buildableOffline, importKit, kitFileName, planKit, prepareKit } from '../engine/offline-kit/index';
+import type { JobRegistry } from './dispatcher';
+import type { AppConfig } from './handlers';
+import type { AppPorts } from './ports';
+
+type KitHandlers = Pick<Handlers, 'kit.plan' | 'kit.prepare' | 'kit.import' | 'kit.status' | 'kit.cancel'>;
+
+/** A kit is a .tar by name and a regular file (links followed): a UI cannot have any other file read as one. */
+async function checkKitPath(path: string): Promise<string> {
+  const abs = resolve(path.replace(/^~(?=\/|$)/, process.env.HOME ?? '~'));
+  const st = await stat(abs).catch(() => null);
+  if (!st) throw new NexusError('NOT_FOUND', `${abs} does not exist.`, 'Type the path of the kit file on the computer running Nexus Imager (for example on the mounted USB stick).');
+  const real = await realpath(abs);
+  if (!st.isFile() || !/\.tar$/i.test(basename(real))) {
+    throw new NexusError('NOT_A_KIT', `${abs} is not an offline kit file.`, 'Choose the nexus-kit-….tar file made by "Prepare an offline kit" (its .sha256 file next to it).');
+  }
+  return real;
+}
+
+export function kitHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistry): KitHandlers {
+  const feedOpts = () => ({ ...(config.mirror ? { mirror: config.mirror } : {}), ...(config.keysDir ? { keysDir: config.keysDir } : {}) });
+  const apkKeysDir = () => config.keysDir ?? join(ports.resourcesDir(), 'keys', 'alpine');
+  return {
+    'kit.plan': async ({ choices }) => {
+      const { resolved: _r, indexIds: _i, ...plan } = await planKit(await ports.loadCatalog(), choices, feedOpts());
+      return plan;
+    },
+
+    'kit.prepare': async ({ jobId, choices }, { signal, emit }) => {
+      const dir = join(config.outputDir, 'kits');
+      await mkdir(dir, { recursive: true });
+      return prepareKit(await ports.loadCatalog(), choices, join(dir, kitFileName(choices)), {
+        ...feedOpts(), apkKeysDir: apkKeysDir(), signal, onProgress: (progress) => emit('kit.progress', { jobId, progress }),
+      });
+    },
+
+    'kit.import': async ({ jobId, path }, { signal, emit }) => {
+      const file = await checkKitPath(path);
+      return importKit(await ports.loadCatalog(), file, { ...feedOpts(), apkKeysDir: apkKeysDir(), signal, onProgress: (progress) => emit('kit.progress', { jobId, progress }) });
+    },
+
+    'kit.status': async ({ choices }) => buildableOffline(await ports.loadCatalog(), choices, feedOpts()),
+
+    'kit.cancel': async ({ jobId }) => {
+      if (!jobs.cancel(jobId, 'kit.prepare') && !jobs.cancel(jobId, 'kit.import')) throw new NexusError('NO_SUCH_JOB', `No kit job "${jobId}" is running.`, 'It may have finished already.');
+      return { ok: true as const };
+    },
+  };
+}
