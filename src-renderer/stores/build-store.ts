@@ -26,7 +26,8 @@ interface BuildState {
   /** What the selection resolves to, before building (checks it early, shows packages and partitions). */
   plan: { value: Res<'plan.resolve'> | null; error: ErrorInfo | null };
   resolvePlan(request: BuildRequest): Promise<void>;
-  start(request: BuildRequest | (() => Promise<BuildRequest>), key: string): Promise<void>;
+  /** offline: from the cache only (an imported offline kit), no mirror asked. */
+  start(request: BuildRequest | (() => Promise<BuildRequest>), key: string, opts?: { offline?: boolean }): Promise<void>;
   cancel(): Promise<void>;
   tryInVm(): Promise<void>;
   onProgress(p: Payload<'build.progress'>): void;
@@ -47,13 +48,13 @@ export const useBuildStore = create<BuildState>((set, get) => ({
       set({ plan: { value: null, error: errorInfo(err) } });
     }
   },
-  async start(request, key) {
+  async start(request, key, opts) {
     if (get().status === 'running') return;
     const jobId = newJobId();
     set({ ...initial, status: 'running', jobId });
     try {
       const build = typeof request === 'function' ? await request() : request;
-      const result = await call('build.start', { jobId, build });
+      const result = await call('build.start', { jobId, build, ...(opts?.offline ? { offline: true } : {}) });
       set({ status: 'done', result, builtKey: key, cancelling: false });
     } catch (err) {
       const error = errorInfo(err);

@@ -3,6 +3,7 @@ import { useCatalogStore } from '../../stores/catalog-store';
 import { boxFitsBoard, useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
 import { BoxCard } from '../BoxCard';
+import { RescueStickCard } from '../RescueStickCard';
 import { DevicePicker } from '../DevicePicker';
 import { ErrorAlert } from '../ErrorAlert';
 import { StepHeading } from '../StepHeading';
@@ -58,6 +59,7 @@ export function BoxStep() {
           <BoxCard key={b.name} box={b} selected={mode === 'build' && selected === b.name} unavailable={device && !boxFitsBoard(b, device) ? `Not available for the ${device.title}.` : null} onSelect={() => chooseBox(b.name)} />
         ))}
       </Box>
+      <Box sx={{ mt: 3 }}><RescueStickCard /></Box>
       <Box sx={{ mt: 3 }}><ExistingImageCard /></Box>
       <StepNav onNext={goNext} nextDisabled={!selected} nextLabel={device ? 'Next: customize' : 'Next: architecture and board'} />
     </section>
