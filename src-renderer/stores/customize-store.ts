@@ -24,6 +24,8 @@ interface CustomizeState {
   notes: Notes;
   /** Fragments turned on because a field needs them (an SSH key → ssh, a Wi-Fi network → wifi). */
   autoFragments: string[];
+  /** Fragments the user turned off: never turned on again automatically. */
+  declined: string[];
   reenter: SecretsToReenter;
   setField<K extends keyof CustomizeFields>(name: K, value: CustomizeFields[K]): void;
   /** Applies the obvious fix to a typed field (on leaving it): "Alice" → "alice", "UK" → "GB". */
@@ -66,6 +68,7 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => {
     branch: null,
     notes: {},
     autoFragments: [],
+    declined: [],
     reenter: NO_REENTER,
     errors: validateFields(fields),
     setBranch(branch) {
@@ -85,11 +88,16 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => {
     },
     toggleFragment(name, defaults) {
       const current = get().fragments ?? defaults;
-      set({ fragments: current.includes(name) ? current.filter((x) => x !== name) : [...current, name], autoFragments: get().autoFragments.filter((x) => x !== name) });
+      const off = current.includes(name);
+      set({
+        fragments: off ? current.filter((x) => x !== name) : [...current, name],
+        autoFragments: get().autoFragments.filter((x) => x !== name),
+        declined: off ? [...get().declined, name] : get().declined.filter((x) => x !== name),
+      });
     },
     enableNeededFragments(defaults, available) {
       const current = get().fragments ?? defaults;
-      const add = neededFragments(get().fields).filter((n) => available.includes(n.fragment) && !current.includes(n.fragment) && !get().autoFragments.includes(n.fragment));
+      const add = neededFragments(get().fields).filter((n) => available.includes(n.fragment) && !current.includes(n.fragment) && !get().declined.includes(n.fragment));
       if (!add.length) return;
       const notes = { ...get().notes };
       for (const n of add) notes[n.why] = n.note;
