@@ -21,7 +21,8 @@ export function BackupDialog({ open, onClose }: { open: boolean; onClose: () => 
   const [device, setDevice] = useState<string | null>(null);
   const [name, setName] = useState('');
   useEffect(() => (open ? watch() : undefined), [open, watch]);
-  const candidates = visibleDrives(drives, false).filter((d) => !isHiddenVirtual(d) && !busy.some((w) => w.targets.includes(d.device)));
+  const candidates = visibleDrives(drives, false).filter((d) => !isHiddenVirtual(d));
+  const inUse = (device: string) => busy.some((w) => w.targets.includes(device));
   const pick = (dev: string) => {
     setDevice(dev);
     setName(defaultBackupName(dev));
@@ -43,7 +44,9 @@ export function BackupDialog({ open, onClose }: { open: boolean; onClose: () => 
           <>
             {candidates.length === 0 && <Alert severity="info">Insert the card to back up; it appears here by itself.</Alert>}
             <RadioGroup aria-label="Drive to back up" value={device ?? ''} onChange={(e) => pick(e.target.value)}>
-              {candidates.map((d) => <FormControlLabel key={d.device} value={d.device} control={<Radio />} label={driveLabel(d)} />)}
+              {candidates.map((d) => (
+                <FormControlLabel key={d.device} value={d.device} control={<Radio />} disabled={inUse(d.device)} label={`${driveLabel(d)}${inUse(d.device) ? ' — in use: Nexus Imager is writing to it' : ''}`} />
+              ))}
             </RadioGroup>
             {device && <TextField label="Backup file name" value={name} onChange={(e) => setName(e.target.value)} size="small" fullWidth sx={{ mt: 2 }} helperText="Saved in Nexus Imager's images folder, with a .bmap next to it" />}
           </>

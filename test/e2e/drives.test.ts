@@ -1,0 +1,125 @@
+/**
+ * Safe drives, in Debian's Chromium against `nexus serve` with the real engine and loop devices: an existing
+ * gzip image typed as `~/…` (the home of the computer running Nexus), whose file does not record its
+ * decompressed size (too big for a trustworthy gzip ISIZE), is counted before drives are offered; the 16 MiB
+ * card is refused with the reason and no confirmation can be reached for it; the write onto the 64 MiB card is
+ * throttled to card speed, the page is reloaded in the middle, and the reloaded wizard shows the running write
+ * and marks its drive in use; afterwards a new job starts with no drive ticked.
+ */
+import { execa } from 'execa';
+import { gzipSync } from 'node:zlib';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium } from '../support/e2e/browser';
+import { startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
+import { shot } from '../support/e2e/screenshots';
+import { LoopSet, patternBytes, type Loop } from '../support/loop-devices';
+
+const MiB = 1024 * 1024;
+const isRoot = process.getuid?.() === 0;
+const THROTTLE = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
+
+async function majMin(dev: string): Promise<string> {
+  return (await execa('lsblk', ['-dno', 'MAJ:MIN', dev])).stdout.trim();
+}
+
+describe.skipIf(!hasChromium() || !isRoot)('drive step: sizes of compressed images, too-small cards, writes across a reload', () => {
+  let app: E2eApp;
+  const loops = new LoopSet();
+  let small: Loop;
+  let good: Loop;
+  let home: string;
+  const savedHome = process.env.HOME;
+  let throttled: string | null = null;
+
+  beforeAll(async () => {
+    small = await loops.create(16 * MiB);
+    good = await loops.create(64 * MiB);
+    home = await loops.workDir();
+    // 40 MiB, half random: the .gz is ~20 MiB, past the size below which its ISIZE field can be trusted.
+    const raw = Buffer.concat([patternBytes(20 * MiB, 5), Buffer.alloc(20 * MiB)]);
+    await writeFile(join(home, 'card.img.gz'), gzipSync(raw, { level: 1 }));
+    process.env.NEXUS_EXTRA_DRIVES = loops.devices().join(',');
+    process.env.HOME = home; // the server's `~`
+    app = await startE2eApp();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (throttled) await writeFile(THROTTLE, `${throttled} 0`).catch(() => undefined);
+    await app?.close();
+    await loops.detachAll();
+    delete process.env.NEXUS_EXTRA_DRIVES;
+    process.env.HOME = savedHome;
+  });
+
+  it('counts a .gz image, refuses the 16 MiB card before any confirmation, follows a write across a reload', async () => {
+    expect((await stat(join(home, 'card.img.gz'))).size).toBeGreaterThan(5 * MiB);
+    const page = await app.newPage();
+    await page.goto(app.server.url);
+    await page.getByRole('heading', { name: 'Choose a Box' }).waitFor();
+    await page.getByRole('textbox', { name: 'Image file' }).fill('~/card.img.gz');
+    await page.getByRole('button', { name: 'Use this image' }).click();
+    await page.getByRole('heading', { name: 'Choose the drive' }).waitFor().catch(async (e) => {
+      throw new Error(`${e}\n${await page.locator('main').innerText()}`);
+    });
+    // The size comes from counting (the file does not record it): 40 MiB.
+    await page.getByText(`needs 40.0 MiB on the drive`).waitFor().catch(async (e) => {
+      throw new Error(`${e}\n${await page.locator('main').innerText()}`);
+    });
+    expect(await page.getByText(join(home, 'card.img.gz')).count()).toBeGreaterThan(0);
+
+    const smallBox = page.getByRole('checkbox', { name: new RegExp(small.device) });
+    const goodBox = page.getByRole('checkbox', { name: new RegExp(good.device) });
+    await expect(smallBox.isDisabled()).resolves.toBe(true);
+    await page.getByText(new RegExp(`${small.device} holds 16.0 MiB but the image needs 40.0 MiB`)).waitFor();
+    // Nothing ticked: the Write button (and so the erase confirmation) cannot be reached.
+    await expect(page.getByRole('button', { name: 'Write', exact: true }).isDisabled()).resolves.toBe(true);
+    await shot(page, 'drives-too-small-compressed');
+
+    // A first write at page-cache speed; then "Write another drive" starts with nothing ticked.
+    await goodBox.check();
+    await page.getByRole('button', { name: 'Write', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Erase and write?' }).getByRole('button', { name: 'Erase and write' }).click();
+    await page.getByText(/written and verified/).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Write another drive' }).click();
+    await page.getByRole('heading', { name: 'Choose the drive' }).waitFor();
+    await page.getByText('needs 40.0 MiB on the drive').waitFor();
+    await expect(goodBox.isChecked()).resolves.toBe(false);
+    await expect(page.getByRole('button', { name: 'Write', exact: true }).isDisabled()).resolves.toBe(true);
+
+    // Card speed (4 MB/s) so the next write is still running after the reload.
+    throttled = await majMin(good.device);
+    await writeFile(THROTTLE, `${throttled} 4000000`);
+    await goodBox.check();
+    await page.getByRole('button', { name: 'Write', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Erase and write?' }).getByRole('button', { name: 'Erase and write' }).click();
+    await page.getByRole('heading', { name: 'Write and verify' }).waitFor();
+    await page.waitForTimeout(1000);
+
+    await page.reload();
+    // The reloaded wizard finds the running write and shows it, not a fresh Box screen.
+    await page.getByRole('heading', { name: 'Write and verify' }).waitFor();
+    await page.getByText(good.device).first().waitFor();
+    // A second window follows the same write, and offers the card to nothing else (here: a backup).
+    const other = await app.newPage();
+    await other.goto(app.server.url);
+    await other.getByRole('heading', { name: 'Write and verify' }).waitFor();
+    await other.getByRole('button', { name: 'Back up a card' }).click();
+    const busyRadio = other.getByRole('radio', { name: new RegExp(`${good.device}.*in use: Nexus Imager is writing to it`) });
+    await busyRadio.waitFor();
+    await expect(busyRadio.isDisabled()).resolves.toBe(true);
+    await expect(other.getByRole('radio', { name: new RegExp(small.device) }).isDisabled()).resolves.toBe(false);
+    await shot(other, 'drives-in-use-after-reload');
+
+    await writeFile(THROTTLE, `${throttled} 0`);
+    throttled = null;
+    await page.getByText(/written and verified/).waitFor({ timeout: 60_000 });
+    await other.close();
+    const [fromCard, fromImage] = await Promise.all([
+      execa('sh', ['-c', `head -c ${40 * MiB} ${good.device} | sha256sum`]),
+      execa('sh', ['-c', `gzip -dc ${join(home, 'card.img.gz')} | sha256sum`]),
+    ]);
+    expect(fromCard.stdout.split(' ')[0]).toBe(fromImage.stdout.split(' ')[0]);
+  }, 240_000);
+});
