@@ -9,8 +9,6 @@ export const ARCHES: readonly Arch[] = Arch.options;
 export const ALPINE_ARCH: Record<Arch, string> = { x86_64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64' };
 /** OpenBSD's platform names. */
 export const OPENBSD_ARCH: Record<Arch, string> = { x86_64: 'amd64', arm64: 'arm64', riscv64: 'riscv64' };
-/** Debian's architecture names (used by the test feed builder). */
-export const DEBIAN_ARCH: Record<Arch, string> = { x86_64: 'amd64', arm64: 'arm64', riscv64: 'riscv64' };
 
 /** Accepts common aliases (aarch64, amd64, x64) so users need not know each vocabulary. */
 export function normalizeArch(input: string): Arch | undefined {

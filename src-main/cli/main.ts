@@ -1,6 +1,7 @@
 /** Entry point of the `nexus` command line: registers every sub-command module, returns the exit code. */
 import { Command, CommanderError } from 'commander';
 import { isCancelled } from '../../src-shared/errors';
+import { NEXUS_VERSION } from '../../src-shared/version';
 import { modulesFor } from './commands/index';
 import { EXIT } from './output';
 
@@ -29,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('nexus')
     .description('Nexus Imager: build small operating-system images from profiles and write them safely to SD cards and USB sticks.')
-    .version('0.1.0')
+    .version(NEXUS_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const load of modulesFor(argv)) (await load()).register(program);

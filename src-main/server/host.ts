@@ -1,5 +1,6 @@
 /** Builds the real app and serves it: what `nexus serve` runs, and what the end-to-end tests start. */
 import { join } from 'node:path';
+import { NEXUS_VERSION } from '../../src-shared/version';
 import { createApp } from '../app/create-app';
 import { defaultPorts } from '../app/default-ports';
 import { defaultOutputDir } from '../app/handlers';
@@ -26,7 +27,7 @@ export const defaultRendererDir = () => join(appRoot(), 'build', 'renderer');
 
 export async function hostApp(options: HostOptions = {}): Promise<RunningServer> {
   const dispatcher = createApp({ ...defaultPorts(), ...options.ports }, {
-    version: '0.1.0',
+    version: NEXUS_VERSION,
     transport: 'websocket',
     configDir: options.configDir ?? configDir(),
     outputDir: options.outputDir ?? defaultOutputDir(cacheDir()),

@@ -79,10 +79,4 @@ export function returnPool(pool: AlignedPool): void {
   idle.set(key, list);
 }
 
-/** One aligned buffer (e.g. the held-back first MiB). */
-export function alignedBuffer(size: number): Buffer {
-  const rounded = Math.ceil(size / ALIGNMENT) * ALIGNMENT;
-  return new AlignedPool(rounded, 1)['free'][0]!.subarray(0, size);
-}
-
 export const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;

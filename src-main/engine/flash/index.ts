@@ -5,5 +5,5 @@ export { verifyDrive } from './verify-drive';
 export { openSource, detectFormat, type OpenedSource, type SourceFormat } from './source';
 export { parseBmap, bmapSelfChecksumOk, type Bmap, type BmapRange } from './bmap';
 export { openTarget, type TargetDevice } from './device';
-export { AlignedPool, alignedBuffer, ALIGNMENT } from './aligned';
+export { AlignedPool, ALIGNMENT } from './aligned';
 export { imageSize, recordedImageSize, countImageSize, type ImageSize, type SizeMethod } from './image-size';

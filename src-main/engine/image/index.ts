@@ -1,14 +1,12 @@
 /**
  * Image composition: from the feed stage's root filesystem manifest to a finished, bootable disk image with its
- * checksum, block map, manifest and SBOM. `composeStages()` gives the runner stages; `composeImage()` runs them.
+ * checksum, block map, manifest and SBOM (the stages are in compose.ts and pack.ts; engine/build.ts runs them).
  */
-import type { PipelineEvent } from '../../../src-shared/progress';
 import type { BuildPlan } from '../../../src-shared/plan';
 import type { FsManifest } from '../rootfs/entries';
-import { Pipeline } from '../runner';
-import { bootStage, configureStage, filesystemsStage, initramfsStage, type ComposeState } from './compose';
+import type { ComposeState } from './compose';
 import type { LockFile } from './lock';
-import { packStage, type PackResult } from './pack';
+import type { PackResult } from './pack';
 import { sourceDateEpoch } from './reproducible';
 import type { PackageScripts, ScriptRecord } from './script-effects';
 
@@ -18,11 +16,4 @@ export type { ComposeState, PackResult, LockFile, PackageScripts, ScriptRecord }
 /** `scripts`: the unpack stage's effects, script records and owner names (UnpackedFeed), for the configure stage. */
 export function initialState(plan: BuildPlan, manifest: FsManifest, lock: LockFile, epoch?: number, cacheRoot?: string, scripts?: PackageScripts): ComposeState {
   return { plan, manifest, lock, epoch: sourceDateEpoch(epoch), contents: new Map(), cacheHits: [], warnings: [], ...(cacheRoot ? { cacheRoot } : {}), ...(scripts ? { scripts } : {}) };
-}
-
-export const composeStages = [configureStage, initramfsStage, filesystemsStage, bootStage, packStage] as const;
-
-export async function composeImage(state: ComposeState, opts: { signal?: AbortSignal; onEvent?: (e: PipelineEvent) => void } = {}): Promise<ComposeState & { result?: PackResult }> {
-  const p = Pipeline.start<ComposeState>().then(configureStage).then(initramfsStage).then(filesystemsStage).then(bootStage).then(packStage);
-  return p.run(state, opts);
 }

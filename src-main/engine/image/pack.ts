@@ -6,6 +6,7 @@
  * never a directory, device, FIFO or symlink, and an existing file only when it is a previous Nexus output.
  */
 import { redactSecrets } from '../../../src-shared/plan';
+import { NEXUS_VERSION } from '../../../src-shared/version';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
@@ -78,7 +79,7 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
 
     const out = plan.outputs;
     await mkdir(dirname(out.image), { recursive: true });
-    // Standalone (composeImage) the stage publishes its own files; in buildImage the caller's set is committed after
+    // Standalone (no OutputSet given) the stage publishes its own files; in buildImage the caller's set is committed after
     // the later stages (compression, boot test) so every output appears together.
     const set = outputs ?? new OutputSet(out.image, out.manifest);
     await set.check();
@@ -90,7 +91,7 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
       const a = await assembleImage(partial.image, layout.size, regions, (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total }), ctx.signal);
       const lock = state.lock;
       const manifest = {
-        nexus: { version: '0.1.0', manifestVersion: 1 },
+        nexus: { version: NEXUS_VERSION, manifestVersion: 1 },
         box: plan.box, board: plan.board, arch: plan.arch,
         planHash: plan.planHash,
         sourceDateEpoch: state.epoch,

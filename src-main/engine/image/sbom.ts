@@ -1,5 +1,6 @@
 /** SPDX 2.3 JSON document for an image, from its lock file. */
 import type { BuildPlan } from '../../../src-shared/plan';
+import { NEXUS_VERSION } from '../../../src-shared/version';
 import type { LockFile } from './lock';
 
 const SPDX_ID = (s: string) => s.replace(/[^A-Za-z0-9.-]/g, '-');
@@ -28,7 +29,7 @@ export function spdxDocument(plan: BuildPlan, lock: LockFile, epoch: number, ima
     SPDXID: 'SPDXRef-DOCUMENT',
     name: `${plan.box.name}-${plan.board.name}`,
     documentNamespace: `https://nexus-imager.invalid/spdx/${plan.box.name}-${plan.board.name}-${plan.planHash}`,
-    creationInfo: { created: new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), creators: ['Tool: nexus-imager-0.1.0'] },
+    creationInfo: { created: new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), creators: [`Tool: nexus-imager-${NEXUS_VERSION}`] },
     packages: [
       {
         name: `${plan.box.name} image for ${plan.board.title}`,

@@ -50,34 +50,6 @@ export function f2fsCrc32(seed: number, data: Uint8Array): number {
   return crc >>> 0;
 }
 
-function nulTerminated(b: Buffer): string {
-  const end = b.indexOf(0);
-  return b.toString('latin1', 0, end < 0 ? b.length : end);
-}
-
-export interface F2fsVersions {
-  /** One per superblock copy. */
-  version: string[];
-  initVersion: string[];
-}
-
-export async function readF2fsVersions(path: string): Promise<F2fsVersions> {
-  const fh = await open(path, 'r');
-  try {
-    const out: F2fsVersions = { version: [], initVersion: [] };
-    for (const base of F2FS_SB.offsets) {
-      const sb = Buffer.alloc(F2FS_SB.size);
-      await fh.read(sb, 0, sb.length, base);
-      if (sb.readUInt32LE(0) !== F2FS_SB.magic) throw new Error(`no F2FS superblock at byte ${base} of ${path}`);
-      out.version.push(nulTerminated(sb.subarray(F2FS_SB.version, F2FS_SB.version + F2FS_SB.versionLen)));
-      out.initVersion.push(nulTerminated(sb.subarray(F2FS_SB.initVersion, F2FS_SB.initVersion + F2FS_SB.versionLen)));
-    }
-    return out;
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Sets `version` and `init_version` of both superblocks (NUL-padded to 256 bytes, as mkfs.f2fs leaves them: fsck's
  * timestamp tail stays 0, "never checked") and, where the `sb_checksum` feature is on, recomputes each

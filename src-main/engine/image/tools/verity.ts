@@ -14,13 +14,3 @@ export async function verityFormat(data: string, hash: string, salt: string, uui
   if (!m) throw new Error(`veritysetup printed no root hash: ${out}`);
   return { rootHash: m[1]!, salt, uuid };
 }
-
-/** true when the data matches the root hash. */
-export async function verityVerify(data: string, hash: string, rootHash: string, signal?: AbortSignal): Promise<boolean> {
-  try {
-    await runTool('veritysetup', ['verify', data, hash, rootHash], 'verifying the dm-verity hash tree', { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}

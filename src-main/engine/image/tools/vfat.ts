@@ -50,23 +50,11 @@ export async function makeVfat(out: string, files: FatFile[], o: FatOptions): Pr
 }
 
 /** Where the volume id lives: the extended BPB, after the FAT12/16 or the longer FAT32 BPB. */
-function volumeIdOffset(bs: Buffer): number {
+export function volumeIdOffset(bs: Buffer): number {
   const fat32 = bs.readUInt16LE(22) === 0; // BPB_FATSz16 is 0 only on FAT32
   const sig = fat32 ? 0x42 : 0x26;
   if (bs[sig] !== 0x29) throw new Error('FAT boot sector without an extended boot signature (no volume id)');
   return sig + 1; // 0x43 (FAT32) or 0x27 (FAT12/16)
-}
-
-/** The volume id as blkid and fsck.fat show it, without the dash ("A1B2C3D4" for "A1B2-C3D4"). */
-export async function readFatVolumeId(path: string): Promise<string> {
-  const fh = await open(path, 'r');
-  try {
-    const bs = Buffer.alloc(512);
-    await fh.read(bs, 0, 512, 0);
-    return bs.readUInt32LE(volumeIdOffset(bs)).toString(16).toUpperCase().padStart(8, '0');
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
