@@ -223,10 +223,6 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
   return paths;
 }
 
-/** S:/I: must be safe non-negative integers before they decide a download limit or a progress total (the index parser marks bad ones uninstallable; lock files and callers may still pass any). */
-function checkSizes(p: ApkPackage): void {
-  for (const [field, v] of [['S:', p.size], ['I:', p.installedSize]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) {
 /**
  * A cached package is named by its control checksum, which a re-signing does not change: when the repository's key
  * was regenerated under the same name (or is no longer trusted), the cached copy's signature fails against today's
@@ -246,6 +242,10 @@ async function cachedSignatureHolds(p: ApkPackage, path: string, keys: TrustedKe
   }
 }
 
+/** S:/I: must be safe non-negative integers before they decide a download limit or a progress total (the index parser marks bad ones uninstallable; lock files and callers may still pass any). */
+function checkSizes(p: ApkPackage): void {
+  for (const [field, v] of [['S:', p.size], ['I:', p.installedSize]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) {
       throw new NexusError('BAD_INDEX_ENTRY', `${p.name}-${p.version}: the index gives an invalid size ${field}${String(v)} (not a non-negative integer); refusing to download it.`, 'The index (or lock file) is damaged or hostile; use another mirror, or fetch the index again.');
     }
   }
