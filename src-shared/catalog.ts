@@ -189,6 +189,11 @@ export const BoxSchema = z.object({
   services: z.array(ServiceSpec).default([]),
   files: z.array(FileSpec).default([]),
   kernelModules: z.array(z.string()).default([]),
+  /**
+   * Login shell of the accounts Nexus creates (root and the user), e.g. /bin/zsh; default /bin/sh. A package of
+   * the Box must install it (the build stops otherwise).
+   */
+  loginShell: z.string().regex(/^(\/[A-Za-z0-9._+-]+)+$/, 'an absolute path such as /bin/zsh').optional(),
   filesystems: Filesystems.optional(),
   budgets: Budgets,
   slots: z.array(Slot).default([]),

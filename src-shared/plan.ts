@@ -29,7 +29,8 @@ export type PlannedPartition = z.infer<typeof PlannedPartition>;
 export const BuildPlanSchema = z.object({
   schemaVersion: z.literal(PLAN_SCHEMA_VERSION),
   planHash: z.string().regex(/^[0-9a-f]{64}$/),
-  box: z.object({ name: z.string(), tier: Tier, nickname: z.string(), recipe: z.enum(['compose', 'official-image']) }),
+  /** loginShell: the shell of root and the user when the Box names one (else /bin/sh). */
+  box: z.object({ name: z.string(), tier: Tier, nickname: z.string(), recipe: z.enum(['compose', 'official-image']), loginShell: z.string().optional() }),
   /** Inheritance chain, root first: ["tinybox", "cryptobox"]. */
   chain: z.array(z.string()),
   arch: Arch,

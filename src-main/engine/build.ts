@@ -4,7 +4,8 @@
  * → optional compression → optional QEMU boot test. Official-image Boxes go to the official recipe.
  */
 import { execa } from 'execa';
-import { stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CancelledError, NexusError } from '../../src-shared/errors';
 import type { BuildPlan } from '../../src-shared/plan';
 import type { BuildOptions, BuildOutputFile, BuildResult } from './build-types';
@@ -20,6 +21,17 @@ import { requireTool } from './host-tools';
 import { Pipeline, type Stage } from './runner';
 import { bootTest, consoleLogPath } from './vm/boot-test';
 
+/** The public keys in the feed's key directories (name → PEM), as the build trusted them. */
+async function trustedKeyFiles(dirs: string[]): Promise<Array<{ name: string; pem: string }>> {
+  const keys = new Map<string, string>();
+  for (const d of dirs) {
+    for (const name of (await readdir(d).catch(() => [] as string[])).filter((n) => n.endsWith('.pub')).sort()) {
+      if (!keys.has(name)) keys.set(name, await readFile(join(d, name), 'utf8'));
+    }
+  }
+  return [...keys].map(([name, pem]) => ({ name, pem }));
+}
+
 type Packed = ComposeState & { result?: PackResult; extraFiles?: BuildOutputFile[]; bootTest?: BuildResult['bootTest'] };
 
 function toCompose(options: BuildOptions): Stage<UnpackedFeed, ComposeState> {
@@ -29,7 +41,9 @@ function toCompose(options: BuildOptions): Stage<UnpackedFeed, ComposeState> {
     async run(feed) {
       // Effects and script records go on to the configure stage, which applies, emulates, defers or refuses each
       // script (image/script-effects.ts) and logs what it did.
-      return initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch, undefined, { effects: feed.effects, scripts: feed.skippedScripts, ownerNames: feed.ownerNames });
+      const state = initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch, undefined, { effects: feed.effects, scripts: feed.skippedScripts, ownerNames: feed.ownerNames });
+      // apk on the device: the packages as the indexes describe them and the keys this build trusted.
+      return { ...state, apk: { packages: feed.resolution.packages.map((p) => p.pkg), keys: await trustedKeyFiles(feed.feed.keyDirs) } };
     },
   };
 }

@@ -14,6 +14,7 @@ import type { Stage, StageContext } from '../runner';
 import { cachedStage } from './cache';
 import { blsEntry, extlinuxConf, loaderConf, rpiCmdlineTxt, rpiConfigTxt, type BootNames } from './config/boot';
 import { osRelease } from './config/etc';
+import type { ApkDbInput } from './config/apk';
 import { configureRoot, type ConfiguredRoot } from './configure';
 import { readEntry } from './content';
 import { f2fsMetadataPrefix, fatUsedPrefix, type MapPolicy } from './fs-extent';
@@ -38,6 +39,8 @@ export interface ComposeState {
   lock: LockFile;
   /** The unpack stage's install-script effects and script records, applied/emulated/deferred by configure. */
   scripts?: PackageScripts;
+  /** The resolved packages and trusted keys, for apk's configuration on the device (config/apk.ts). */
+  apk?: ApkDbInput;
   epoch: number;
   /** Override the stage cache root (tests). */
   cacheRoot?: string;
@@ -77,7 +80,7 @@ export const configureStage: Stage<ComposeState, ComposeState> = {
   async run(state, ctx) {
     if (!state.plan.boot || !state.plan.filesystems) throw new NexusError('PLAN_NOT_COMPOSABLE', `${state.plan.box.name} is not built by composition.`, 'Use the official-image recipe for this Box.');
     state.seed = layoutSeed(state.plan, state.epoch);
-    state.configured = await configureRoot(state.manifest, state.plan, state.epoch, state.scripts);
+    state.configured = await configureRoot(state.manifest, state.plan, state.epoch, state.scripts, state.apk);
     for (const l of state.configured.log) ctx.log('info', l);
     state.rootHash = manifestHash(state.configured.rootfs);
     state.warnings.push(...state.configured.warnings);

@@ -10,8 +10,10 @@ import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { mergeAccounts, type AccountEffect, type MergedAccounts } from './config/accounts';
 import { containerEntries } from './config/containers';
 import { dinitEntries, READY_SERVICE } from './config/dinit';
+import { apkConfigEntries, installedDb, wantsApkConfig, type ApkDbInput } from './config/apk';
 import { accounts, etcEntries, USER_UID } from './config/etc';
 import { FIRST_BOOT_SERVICE, firstBootEntries } from './config/first-boot';
+import { GROW_ROOT_SERVICE, GROW_ROOT_TOOLS, growRootEntries, missingGrowTools } from './config/grow-root';
 import { readyScript, ramInit, rootInit, vaultSetupScript } from './config/scripts';
 import { dir, file, symlink, type GeneratedEntry } from './config/types';
 import { readEntry } from './content';
@@ -83,7 +85,8 @@ export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<
   return out;
 }
 
-export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: number, pkgScripts: PackageScripts = noPackageScripts()): Promise<ConfiguredRoot> {
+/** `apk`: the resolved packages and trusted keys, for apk's configuration and database on the device (config/apk.ts). */
+export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: number, pkgScripts: PackageScripts = noPackageScripts(), apk?: ApkDbInput): Promise<ConfiguredRoot> {
   const warnings: string[] = [];
   const log: string[] = [];
   const boot = plan.boot!;
@@ -141,10 +144,22 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
   if (merged.created.length) log.push(`accounts from install scripts: ${merged.created.join(', ')}`);
   const deferred = scriptPlan.deferred.map((script) => ({ script, args: script.script === 'trigger' ? triggerArgs(script.triggers ?? [], rootfs) : [] }));
 
+  const shell = plan.box.loginShell;
+  if (shell && !['file', 'symlink', 'hardlink'].includes(rootfs.get(shell)?.type ?? '')) {
+    throw new NexusError('LOGIN_SHELL_MISSING', `${plan.box.name} makes ${shell} the login shell, but no installed package provides ${shell}.`, 'Add the package that installs it (zsh for /bin/zsh) to the Box, or remove loginShell.');
+  }
+  // A writable ext4 root (the last partition) grows to fill the medium on first boot, when the tools are there.
+  const missingGrow = rootType === 'ext4' ? missingGrowTools(rootfs) : ['(not an ext4 root)'];
+  if (rootType === 'ext4' && missingGrow.length) log.push(`the root will not grow on first boot: no ${missingGrow.join(', ')} (packages ${missingGrow.map((t) => GROW_ROOT_TOOLS[t as keyof typeof GROW_ROOT_TOOLS]).join(', ')})`);
+  const grow = missingGrow.length === 0;
+  const waits = [...(deferred.length ? [FIRST_BOOT_SERVICE] : []), ...(grow ? [GROW_ROOT_SERVICE] : [])];
   const gen = generatedEntries(plan, epoch, installed, rootfs.has(`/usr/share/zoneinfo/${plan.customization.timezone}`), {
-    dinit, accounts: merged, ...(deferred.length ? { readyWaitsFor: [FIRST_BOOT_SERVICE] } : {}),
+    dinit, accounts: merged, ...(waits.length ? { readyWaitsFor: waits } : {}),
   });
   gen.push(...firstBootEntries(deferred));
+  if (grow) gen.push(...growRootEntries());
+  const apkConfig = apk && wantsApkConfig(plan, installed);
+  if (apkConfig) gen.push(...apkConfigEntries(plan, apk));
   gen.push(...containerEntries(installed, (p) => rootfs.has(p)));
   const shells = pkgScripts.effects.flatMap((e) => (e.kind === 'shell' ? [e.shell] : []));
   if (shells.length) gen.push(file('/etc/shells', shellsFile((await text('/etc/shells')) ?? null, shells)));
@@ -164,6 +179,8 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
   warnings.push(...applyFileEffects(rootfs, pkgScripts.effects, merged, epoch).map((w) => `install script effect not applied: ${w}`));
   const unknownOwners = remapOwners(rootfs, pkgScripts.ownerNames ?? new Map(), merged);
   if (unknownOwners.length) warnings.push(`files owned by accounts that do not exist in the image (left as packaged): ${unknownOwners.slice(0, 5).join(', ')}`);
+  // apk's database lists what each package owns in the finished root, so it is written last.
+  if (apkConfig) addGenerated(rootfs, file('/lib/apk/db/installed', installedDb(apk.packages, rootfs, plan.builderProvides, plan.feed!.arch)), epoch);
   ensureParents(rootfs, epoch);
   for (const r of scriptPlan.records) log.push(`${r.package}-${r.version} ${r.script}: ${r.outcome} (${r.detail})`);
   return { rootfs, packages: input, kernel, modules, dinit, scripts: scriptPlan.records, accountsCreated: merged.created, warnings, log };

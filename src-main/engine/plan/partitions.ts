@@ -30,11 +30,15 @@ export function planPartitions(board: Board, fs: Filesystems): PlannedPartition[
     filesystem: 'vfat',
     sizeMiB: board.boot.partitionMiB,
   });
+  const state = fs.overlay ? { label: 'state', role: 'state' as const, type: gpt ? GPT_TYPES.linuxData : MBR_TYPES.linux, filesystem: 'f2fs' as const, sizeMiB: fs.overlay.sizeMiB } : null;
+  // A writable ext4 root grows into the rest of the medium on first boot (config/grow-root.ts): it goes last.
+  const rootLast = fs.root.type === 'ext4';
+  if (state && rootLast) parts.push(state);
   if (fs.root.type !== 'initramfs') {
     parts.push({ label: 'root', role: 'root', type: gpt ? GPT_TYPES.root[board.arch] : MBR_TYPES.linux, filesystem: fs.root.type, sizeMiB: 'auto' });
     if (fs.root.verity) parts.push({ label: 'root-verity', role: 'root-verity', type: gpt ? GPT_TYPES.rootVerity[board.arch] : MBR_TYPES.nonFs, filesystem: 'verity', sizeMiB: 'auto' });
   }
-  if (fs.overlay) parts.push({ label: 'state', role: 'state', type: gpt ? GPT_TYPES.linuxData : MBR_TYPES.linux, filesystem: 'f2fs', sizeMiB: fs.overlay.sizeMiB });
+  if (state && !rootLast) parts.push(state);
   if (!gpt && parts.length > 4) throw new Error(`board ${board.name}: an MBR holds at most 4 primary partitions`);
   return parts.map((p, i) => ({ index: i + 1, ...p }));
 }

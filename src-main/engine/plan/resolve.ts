@@ -177,7 +177,7 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
   const cmdline = [`console=${board.console}`, ...(fs && fs.root.type !== 'initramfs' ? ['rootwait'] : []), 'loglevel=4'].join(' ');
   const partial: Omit<BuildPlan, 'planHash' | 'outputs'> = {
     schemaVersion: PLAN_SCHEMA_VERSION,
-    box: { name: box.name, tier: box.tier, nickname: box.nickname, recipe: box.recipe },
+    box: { name: box.name, tier: box.tier, nickname: box.nickname, recipe: box.recipe, ...(box.loginShell ? { loginShell: box.loginShell } : {}) },
     chain,
     arch,
     board: { name: board.name, title: board.title, kind: board.kind, console: board.console },

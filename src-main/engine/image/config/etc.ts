@@ -40,13 +40,14 @@ export function osRelease(plan: BuildPlan): string {
 export function accounts(plan: BuildPlan, epoch: number): { passwd: string; group: string; shadow: string } {
   const c = plan.customization;
   const days = Math.floor(epoch / 86400);
-  const passwd = ['root:x:0:0:root:/root:/bin/sh', 'nobody:x:65534:65534:nobody:/:/sbin/nologin'];
+  const shell = plan.box.loginShell ?? '/bin/sh';
+  const passwd = [`root:x:0:0:root:/root:${shell}`, 'nobody:x:65534:65534:nobody:/:/sbin/nologin'];
   const wheelMembers = ['root'];
   const group = ['root:x:0:root', `wheel:x:${WHEEL_GID}:`, `shadow:x:${SHADOW_GID}:`, 'nogroup:x:65533:', 'nobody:x:65534:'];
   // "!" locks root; "*" means "no password" for the user, so key logins still work where the daemon checks locks.
   const shadow = [`root:${c.rootPasswordHash ?? '!'}:${days}:0:::::`, `nobody:!:${days}:0:::::`];
   if (c.user) {
-    passwd.push(`${c.user.name}:x:${USER_UID}:${USER_UID}:${c.user.name}:/home/${c.user.name}:/bin/sh`);
+    passwd.push(`${c.user.name}:x:${USER_UID}:${USER_UID}:${c.user.name}:/home/${c.user.name}:${shell}`);
     group.push(`${c.user.name}:x:${USER_UID}:`);
     shadow.push(`${c.user.name}:${c.user.passwordHash ?? '*'}:${days}:0:::::`);
     if (c.user.admin) wheelMembers.push(c.user.name);
