@@ -120,6 +120,68 @@ export const TimeZone = z
 export const KeyboardLayout = z.string().regex(/^[a-z]{2,8}(\([a-z0-9_-]+\)|-[a-z0-9_]+)?$/, 'an XKB layout such as "us", "de" or "fr(azerty)"');
 export const Locale = z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?(\.(UTF-8|utf8))?(@[a-z]+)?$|^C(\.UTF-8)?$/, 'a locale such as "en_US.UTF-8" or "C.UTF-8"');
 
+/** An IPv4 address "a.b.c.d" (decimal octets without leading zeros). */
+function isIpv4(a: string): boolean {
+  const parts = a.split('.');
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+/** An IPv6 address in text form (hex groups, at most one "::"; no embedded IPv4, no zone). */
+function isIpv6(a: string): boolean {
+  if (!/^[0-9A-Fa-f:]+$/.test(a) || a.split('::').length > 2) return false;
+  const groups = (s: string) => (s === '' ? [] : s.split(':'));
+  const [head, tail] = a.split('::') as [string, string | undefined];
+  const all = [...groups(head), ...groups(tail ?? '')];
+  if (!all.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  return tail === undefined ? all.length === 8 : all.length <= 7;
+}
+
+/** "ADDRESS/PREFIX" with an IPv4 (prefix 0-32) or IPv6 (0-128) address, as WireGuard's Address and AllowedIPs use. */
+export function checkCidr(text: string): string | undefined {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
+  if (!m) return `"${text.slice(0, 60)}" is not ADDRESS/PREFIX (e.g. 10.77.0.2/24 or fd00::2/64)`;
+  const [, addr, bits] = m as unknown as [string, string, string];
+  if (isIpv4(addr)) return Number(bits) <= 32 ? undefined : `the prefix of ${text} must be 0-32 for IPv4`;
+  if (isIpv6(addr)) return Number(bits) <= 128 ? undefined : `the prefix of ${text} must be 0-128 for IPv6`;
+  return `"${addr.slice(0, 60)}" is not an IPv4 or IPv6 address`;
+}
+
+const Cidr = z.string().max(64).superRefine((c, ctx) => {
+  const problem = checkCidr(c);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A WireGuard key as wg prints it: base64 of 32 bytes (44 characters ending in "="). */
+export const WireguardKey = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'a WireGuard public key: 44 base64 characters ending in "=", as `wg pubkey` prints it');
+
+/** HOST:PORT, HOST a DNS name or IPv4 address, or [IPv6]:PORT. */
+export const MeshEndpoint = z.string().max(270).superRefine((e, ctx) => {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(e);
+  const port = m ? Number(m[3]) : 0;
+  const host = m?.[1] ?? m?.[2] ?? '';
+  const hostOk = m?.[1] !== undefined ? isIpv6(host) : isIpv4(host) || Hostname.safeParse(host).success;
+  if (!m || !hostOk || port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: 'an endpoint HOST:PORT, e.g. "peer.example.net:51820", "203.0.113.7:51820" or "[2001:db8::7]:51820"' });
+});
+
+export const MeshPeer = z.object({
+  publicKey: WireguardKey,
+  /** Where to reach the peer; absent for peers that connect to this Box. */
+  endpoint: MeshEndpoint.optional(),
+  /** Addresses routed to this peer through wg0 (its mesh address, or whole networks behind it). */
+  allowedIps: z.array(Cidr).min(1, 'at least one allowed IP range, e.g. the peer\'s mesh address 10.77.0.1/32').max(64),
+  /** Seconds between keepalive packets (through NAT), 1-3600. */
+  persistentKeepalive: z.number().int().min(1).max(3600).optional(),
+}).strict();
+
+/** The WireGuard mesh interface wg0 (the `mesh` fragment): this Box's address and its peers. The private key is made on the device. */
+export const MeshSettings = z.object({
+  /** This Box's address on the mesh with its prefix, e.g. 10.77.0.2/24. */
+  address: Cidr,
+  listenPort: z.number().int().min(1).max(65535).default(51820),
+  peers: z.array(MeshPeer).max(64, 'at most 64 peers').default([]),
+}).strict();
+export type MeshSettings = z.infer<typeof MeshSettings>;
+
 export const CustomizationSchema = z.object({
   hostname: Hostname.default('nexus'),
   user: z.object({
@@ -132,6 +194,8 @@ export const CustomizationSchema = z.object({
   rootPasswordHash: PasswordHash.optional(),
   sshKeys: z.array(SshPublicKey).max(100, 'at most 100 SSH keys').default([]),
   wifi: WifiSettings.optional(),
+  /** WireGuard wg0 for the `mesh` fragment. */
+  mesh: MeshSettings.optional(),
   timezone: TimeZone.default('UTC'),
   keyboard: KeyboardLayout.default('us'),
   locale: Locale.default('C.UTF-8'),

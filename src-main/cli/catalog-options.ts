@@ -23,6 +23,9 @@ export interface CustomizationFlags {
   wifiSsid?: string;
   wifiPassphraseFile?: string;
   wifiCountry?: string;
+  meshAddress?: string;
+  meshListenPort?: string;
+  meshPeer?: string[];
   timezone?: string;
   keyboard?: string;
   locale?: string;
@@ -49,6 +52,9 @@ export function addCustomizationOptions(cmd: Command): Command {
     .option('--wifi-ssid <ssid>', 'Wi-Fi network name')
     .option('--wifi-passphrase-file <file>', 'file holding the Wi-Fi passphrase (kept off the command line and shell history)')
     .option('--wifi-country <cc>', 'Wi-Fi regulatory country, e.g. DE or US')
+    .option('--mesh-address <cidr>', 'this Box\'s WireGuard (wg0) address with prefix, e.g. 10.77.0.2/24 (the "mesh" fragment)')
+    .option('--mesh-listen-port <port>', 'WireGuard listen port (default 51820)')
+    .option('--mesh-peer <spec>', 'a WireGuard peer: "key=PUBKEY allowed-ips=10.77.0.1/32[,NET/PREFIX…] [endpoint=HOST:PORT] [keepalive=SECONDS]" (repeatable)', collect)
     .option('--timezone <tz>', 'IANA time zone, e.g. Europe/Berlin')
     .option('--keyboard <layout>', 'XKB keyboard layout, e.g. us, de')
     .option('--locale <locale>', 'e.g. en_US.UTF-8');
@@ -134,6 +140,25 @@ async function readPassphrase(path: string): Promise<string> {
   return text;
 }
 
+const MESH_PEER_HINT = 'Write one peer as --mesh-peer="key=PUBKEY allowed-ips=10.77.0.1/32 endpoint=peer.example.net:51820" (key and allowed-ips required; endpoint and keepalive=SECONDS optional).';
+
+/** One --mesh-peer: space-separated key=value pairs (the values are checked by the customization schema). */
+export function parseMeshPeer(spec: string): Record<string, unknown> {
+  const peer: Record<string, unknown> = {};
+  for (const pair of spec.trim().split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const [k, v] = eq > 0 ? [pair.slice(0, eq), pair.slice(eq + 1)] : [pair, ''];
+    if (!v) throw new NexusError('USAGE_MESH', `--mesh-peer: ${shown(k)} has no value.`, MESH_PEER_HINT);
+    if (k === 'key' || k === 'public-key') peer.publicKey = v;
+    else if (k === 'endpoint') peer.endpoint = v;
+    else if (k === 'allowed-ips') peer.allowedIps = v.split(',').filter(Boolean);
+    else if (k === 'keepalive') peer.persistentKeepalive = Number(v);
+    else throw new NexusError('USAGE_MESH', `--mesh-peer: unknown setting ${shown(k)}.`, MESH_PEER_HINT);
+  }
+  if (!peer.publicKey || !peer.allowedIps) throw new NexusError('USAGE_MESH', '--mesh-peer needs key= and allowed-ips=.', MESH_PEER_HINT);
+  return peer;
+}
+
 export async function customizationFromFlags(f: CustomizationFlags): Promise<CustomizationInput | undefined> {
   const c: Record<string, unknown> = {};
   if (f.hostname !== undefined) c.hostname = f.hostname;
@@ -145,6 +170,12 @@ export async function customizationFromFlags(f: CustomizationFlags): Promise<Cus
     if (!f.wifiSsid || !f.wifiCountry) throw new NexusError('USAGE_WIFI', 'Wi-Fi needs both --wifi-ssid and --wifi-country.', 'The country sets which radio channels are legal where you are, e.g. --wifi-country=DE.');
     const passphrase = f.wifiPassphraseFile ? await readPassphrase(f.wifiPassphraseFile) : undefined;
     c.wifi = { ssid: f.wifiSsid, country: f.wifiCountry, ...(passphrase !== undefined ? { passphrase } : {}) };
+  }
+  if (f.meshAddress !== undefined || f.meshPeer?.length || f.meshListenPort !== undefined) {
+    if (!f.meshAddress) throw new NexusError('USAGE_MESH', 'The mesh needs --mesh-address (this Box\'s address on wg0).', 'Add e.g. --mesh-address=10.77.0.2/24.');
+    const port = f.meshListenPort === undefined ? undefined : Number(f.meshListenPort);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new NexusError('USAGE_MESH', `--mesh-listen-port ${shown(f.meshListenPort!)} is not a port (1-65535).`, 'Leave it out for WireGuard\'s usual 51820.');
+    c.mesh = { address: f.meshAddress, ...(port !== undefined ? { listenPort: port } : {}), peers: (f.meshPeer ?? []).map(parseMeshPeer) };
   }
   for (const k of ['timezone', 'keyboard', 'locale'] as const) if (f[k] !== undefined) c[k] = f[k];
   return Object.keys(c).length ? (c as CustomizationInput) : undefined;

@@ -15,6 +15,7 @@ import { accounts, etcEntries, USER_UID } from './config/etc';
 import { FIRST_BOOT_SERVICE, firstBootEntries } from './config/first-boot';
 import { GROW_ROOT_SERVICE, GROW_ROOT_TOOLS, growRootEntries, missingGrowTools } from './config/grow-root';
 import { readyScript, ramInit, rootInit, vaultSetupScript } from './config/scripts';
+import { meshEntries } from './config/mesh';
 import { dir, file, symlink, type GeneratedEntry } from './config/types';
 import { readEntry } from './content';
 import { depmod, moduleInfo } from './depmod';
@@ -76,6 +77,7 @@ export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<
   const out = etcEntries({ plan, epoch, installed, hasZoneinfo, ...(o.accounts ? { accounts: o.accounts } : {}) });
   out.push(...dinitEntries(plan.services, o.readyWaitsFor?.length ? { [READY_SERVICE]: o.readyWaitsFor } : {}));
   out.push(dir('/usr/libexec/nexus'), file('/usr/libexec/nexus/ready', readyScript(plan.box.name, plan.board.name), 0o755));
+  out.push(...meshEntries(plan));
   if (plan.filesystems?.vault) out.push(file('/usr/libexec/nexus/vault-setup', vaultSetupScript(plan.filesystems.vault.mountpoint, plan.filesystems.overlay?.mountpoint ?? null), 0o755));
   if (plan.filesystems?.root.type === 'initramfs') out.push(file('/init', ramInit(dinit), 0o755));
   else out.push(file('/sbin/nexus-init', rootInit(dinit), 0o755));

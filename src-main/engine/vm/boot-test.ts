@@ -14,7 +14,7 @@ import type { Arch } from '../../../src-shared/arch';
 import { requireTool } from '../host-tools';
 import { BOOT_FAILED_MARKER, BOOT_MARKER } from '../image/config/scripts';
 import { ConsoleSession, type ConsoleCommandResult, type ConsoleSessionPlan } from './console-session';
-import { qemuSetup } from './qemu';
+import { qemuSetup, type QemuOptions } from './qemu';
 
 export interface BootTestOptions {
   arch: Arch;
@@ -41,6 +41,8 @@ export interface BootTestOptions {
    * them. Only for a copy of an image made for the purpose (tests across reboots).
    */
   writable?: boolean;
+  /** Host ports forwarded to the guest over QEMU's user network (qemu.ts); without them the VM has no network. */
+  forwardPorts?: QemuOptions['forwardPorts'];
 }
 
 export interface BootTestResult {
@@ -63,7 +65,7 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const log = o.logPath ?? consoleLogPath(image);
   const scratch = await mkdtemp(join(tmpdir(), 'nexus-vm-'));
   const vars = join(scratch, 'vars.fd');
-  const setup = qemuSetup(o.arch, image, vars, { writable: o.writable ?? false });
+  const setup = qemuSetup(o.arch, image, vars, { writable: o.writable ?? false, ...(o.forwardPorts ? { forwardPorts: o.forwardPorts } : {}) });
   if (setup.varsTemplate) await copyFile(setup.varsTemplate, vars);
   const bin = await requireTool(setup.binary, `booting ${o.arch} images`);
   // A stream keeps the chunks in order (unawaited FileHandle writes may land out of order and scramble the log).

@@ -32,13 +32,30 @@ export interface QemuOptions {
    * of an image only). Default: snapshot=on, writes are discarded when QEMU exits.
    */
   writable?: boolean;
+  /**
+   * Host TCP ports forwarded to the guest through QEMU's user network (the guest gets 10.0.2.15 by DHCP), bound to
+   * 127.0.0.1 only; e.g. { host: 2222, guest: 22 } for `ssh -p 2222 USER@127.0.0.1`. Without it the VM has no network.
+   */
+  forwardPorts?: ReadonlyArray<{ host: number; guest: number }>;
+}
+
+const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
+
+/** A virtio NIC on QEMU's user network with the port forwards (no option ROM: the firmware must not try PXE). */
+function userNetwork(forwards: ReadonlyArray<{ host: number; guest: number }>): string[] {
+  for (const f of forwards) {
+    if (!isPort(f.host) || !isPort(f.guest)) throw new NexusError('USAGE_PORT', `Port forward ${f.host} → ${f.guest} is not a pair of TCP ports (1-65535).`, 'Give whole numbers between 1 and 65535.');
+  }
+  const fwd = forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
+  return ['-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile='];
 }
 
 export function qemuSetup(arch: Arch, image: string, varsCopy: string, o: QemuOptions = {}): QemuSetup {
   const fw = FIRMWARE[arch];
   const memoryMiB = o.memoryMiB ?? 512;
   const disk = ['-drive', `file=${image},format=raw,if=virtio${o.writable ? '' : ',snapshot=on'}`];
-  const common = ['-m', String(memoryMiB), '-nographic', '-no-reboot', '-net', 'none', '-smp', '1'];
+  const net = o.forwardPorts?.length ? userNetwork(o.forwardPorts) : ['-net', 'none'];
+  const common = ['-m', String(memoryMiB), '-nographic', '-no-reboot', ...net, '-smp', '1'];
   if (arch === 'riscv64') {
     const uboot = firstExisting(fw.code, fw.pkg, 'U-Boot for QEMU riscv64');
     return { binary: 'qemu-system-riscv64', args: ['-M', 'virt', ...common, '-bios', 'default', '-kernel', uboot, ...disk] };

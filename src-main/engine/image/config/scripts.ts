@@ -31,6 +31,7 @@ ${COMMON}
 mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
 ${CGROUP2}
 [ -f /etc/hostname ] && hostname "$(cat /etc/hostname)"
+ip link set lo up 2>/dev/null
 exec ${dinit}
 `;
 }
@@ -139,6 +140,7 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
 ${CGROUP2}
 [ -f /etc/hostname ] && hostname "$(cat /etc/hostname)"
+ip link set lo up 2>/dev/null
 exec ${dinit}
 `;
 }
