@@ -211,3 +211,72 @@ export function readableBy({ file, user }: ReadCheck): boolean {
   if (user.gids.includes(file.gid)) return (file.mode & 0o040) !== 0;
   return (file.mode & 0o004) !== 0;
 }
+
+/*
+ * Files a write reads (issue 13): the image and its block map. The privileged helper reads them as root, so the
+ * same pure rule runs in the app (flash.start, image.inspect) and again in the helper on what it is about to open.
+ * Callers pass in what they observed (stat of the path with links followed, its real path): no Node here.
+ */
+
+/** Names of disk images a write accepts. */
+export const IMAGE_FILE_NAME = /\.(img|iso|raw|bin)(\.(xz|gz|zst|bz2))?$|\.zip$/i;
+/** A block map is bmaptool XML named *.bmap; real ones are a few KiB (one line per mapped range). */
+export const BMAP_FILE_NAME = /\.bmap$/i;
+export const MAX_BMAP_BYTES = 16 * 1024 * 1024;
+
+export type SourceFileKind = 'image' | 'bmap';
+export type SourceRefusalCode = 'NOT_AN_IMAGE' | 'IMAGE_NOT_FOUND' | 'NOT_A_BMAP' | 'BMAP_NOT_FOUND' | 'BMAP_TOO_LARGE' | 'SOURCE_NOT_READABLE';
+
+/** What the caller saw of the path: null when it does not exist (or cannot be seen). */
+export interface SourceObservation {
+  /** Absolute path as given (normalised). */
+  path: string;
+  /** stat() of the path, links followed. */
+  stat: { isFile: boolean; size: number } | null;
+  /** The path with every link resolved (realpath), when it exists. */
+  realPath: string | null;
+}
+
+const baseName = (p: string) => p.split(/[\\/]/).filter(Boolean).pop() ?? p;
+
+/**
+ * The problem with reading this path as a write's image or block map, or null. Both must be named as such (so a UI
+ * cannot have /etc/shadow, a device or a link named disk.img pointing at either copied onto a drive), be regular
+ * files, keep a matching name once links are followed; a block map must also be small enough to read into memory.
+ * A missing file is reported as *_NOT_FOUND only when `mustExist`.
+ */
+export function sourceFileProblem(kind: SourceFileKind, o: SourceObservation, mustExist = true): PolicyIssue<SourceRefusalCode> | null {
+  const image = kind === 'image';
+  const pattern = image ? IMAGE_FILE_NAME : BMAP_FILE_NAME;
+  const name = baseName(o.path);
+  const notNamed = image ? 'NOT_AN_IMAGE' : 'NOT_A_BMAP';
+  const what = image ? 'a disk image' : 'a block map';
+  const choose = image ? 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.' : 'Choose the .bmap file made for this image (bmaptool create, or the one Nexus wrote next to it).';
+  if (!pattern.test(name)) return { code: notNamed, message: `${name} does not look like ${what}.`, hint: choose };
+  const notFound = image ? 'IMAGE_NOT_FOUND' : 'BMAP_NOT_FOUND';
+  if (!o.stat) return mustExist ? { code: notFound, message: `${o.path} is not a file.`, hint: 'Check the path; it is a path on the computer running Nexus Imager.' } : null;
+  if (!o.stat.isFile) return { code: notFound, message: `${o.path} is not a regular file.`, hint: 'Check the path; it is a path on the computer running Nexus Imager.' };
+  const real = o.realPath ?? o.path;
+  if (!pattern.test(baseName(real))) return { code: notNamed, message: `${name} is a link to ${real}, which does not look like ${what}.`, hint: `${choose} Give the file itself, not a link to another file.` };
+  if (!image && o.stat.size > MAX_BMAP_BYTES) {
+    return { code: 'BMAP_TOO_LARGE', message: `${name} is ${formatSize(o.stat.size)}; a block map is a few KiB (at most ${formatSize(MAX_BMAP_BYTES)} is read).`, hint: 'This is not a block map: choose the .bmap made for this image, or write without one.' };
+  }
+  return null;
+}
+
+/** Owner, group and mode of an opened file, and the user a privileged reader acts for. */
+export interface ReadCheck {
+  file: { uid: number; gid: number; mode: number };
+  user: { uid: number; gids: readonly number[] };
+}
+
+/**
+ * Whether `user` could read the file by its mode bits (root's bypass does not count): the helper runs as root and
+ * must not copy onto a drive what the user who asked could not read (a root-only disk image, say).
+ */
+export function readableBy({ file, user }: ReadCheck): boolean {
+  if (user.uid === 0) return true;
+  if (file.uid === user.uid) return (file.mode & 0o400) !== 0;
+  if (user.gids.includes(file.gid)) return (file.mode & 0o040) !== 0;
+  return (file.mode & 0o004) !== 0;
+}

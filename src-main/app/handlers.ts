@@ -1,16 +1,15 @@
 /** The implementation of every contract command over the engine, shared by the Electron and the WebSocket adapters. */
-import type { Stats } from 'node:fs';
-import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Handlers, HistoryEntry, RunningWrite, SystemInfo } from '../../src-shared/contract';
 import { toErrorInfo } from '../../src-shared/errors';
-import { expandHome } from '../engine/paths-home';
 import { CancelledError, NexusError } from '../../src-shared/errors';
 import { serveAnswers } from '../engine/official/serve';
 import { redactSecrets } from '../../src-shared/plan';
 import { siblingBmap } from '../engine/flash/sibling-bmap';
 import { resolvePlan } from '../engine/plan/resolve';
 import { catalogView } from './catalog-view';
+import { checkSourceFile } from './flash-source';
 import type { JobRegistry } from './dispatcher';
 import { HistoryStore } from './history-store';
 import { kitHandlers } from './kit-handlers';
@@ -31,26 +30,6 @@ export interface AppConfig {
 }
 
 const COMPRESSED = /\.(xz|gz|zst|zip|bz2)$/i;
-const IMAGE_FILE = /\.(img|iso|raw|bin)(\.(xz|gz|zst|bz2))?$|\.zip$/i;
-
-/**
- * The source rule shared by image.inspect and flash.start: only a disk image by name, and (when it exists) a regular
- * file whose real name (symbolic links followed) is an image's too, so a UI cannot have /etc/shadow, a device, or a
- * link named disk.img pointing at either, copied onto a drive. A missing file is reported by the caller.
- */
-async function checkImageSource(path: string): Promise<{ abs: string; st: Stats | null }> {
-  const abs = resolve(expandHome(path));
-  if (!IMAGE_FILE.test(basename(abs))) {
-    throw new NexusError('NOT_AN_IMAGE', `${basename(abs)} does not look like a disk image.`, 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.');
-  }
-  const st = await stat(abs).catch(() => null);
-  if (st && !st.isFile()) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
-  const real = st ? await realpath(abs).catch(() => abs) : abs;
-  if (!IMAGE_FILE.test(basename(real))) {
-    throw new NexusError('NOT_AN_IMAGE', `${basename(abs)} is a link to ${real}, which does not look like a disk image.`, 'Choose the image file itself (.img, .iso, .raw, .xz, .gz, .zst or .zip).');
-  }
-  return { abs, st };
-}
 
 export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistry): Handlers {
   const settings = new SettingsStore(config.configDir);
@@ -141,14 +120,14 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'image.pick': async () => ({ path: await ports.pickImage() }),
 
     'image.inspect': async ({ path }) => {
-      const { abs, st } = await checkImageSource(path);
+      const { abs, st } = await checkSourceFile('image', path, true);
       if (!st) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
       const recorded = await ports.imageSize(abs, { count: false });
       return { path: abs, size: st.size, compressed: COMPRESSED.test(abs), bmap: siblingBmap(abs), imageSize: recorded.size };
     },
 
     'image.measure': async ({ jobId, path }, { signal, emit }) => {
-      const { abs, st } = await checkImageSource(path);
+      const { abs, st } = await checkSourceFile('image', path, true);
       if (!st) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
       const r = await ports.imageSize(abs, { count: true, signal, onProgress: (bytesRead, bytesTotal) => emit('image.progress', { jobId, bytesRead, bytesTotal }) });
       return { imageSize: r.size ?? 0, exact: r.exact };
@@ -162,13 +141,15 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'drives.list': async () => ports.listDrives(),
 
     'flash.start': async ({ source, bmap, targets, verify, eject, jobId }, { signal, emit }) => {
-      // The same rule as image.inspect: the write reads the source with the helper's rights.
-      const checked = source.kind === 'file' ? { ...source, path: (await checkImageSource(source.path)).abs } : source;
+      // The same rule as image.inspect, for the image and its block map: the write reads both with the helper's
+      // rights. It gets the real paths (links resolved), so the helper refuses any link it finds there later.
+      const checked = source.kind === 'file' ? { ...source, path: (await checkSourceFile('image', source.path, false)).real } : source;
+      const checkedBmap = bmap === null ? null : (await checkSourceFile('bmap', bmap, true)).real;
       const running: RunningWrite = { jobId, targets, source: checked.kind === 'file' ? checked.path : checked.url, startedAt: Date.now(), progress: null };
       writes.set(jobId, running);
       try {
         const result = await ports.flash(
-          { source: checked, bmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
+          { source: checked, bmap: checkedBmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
           { signal, onProgress: (progress) => {
             running.progress = progress;
             emit('flash.progress', { jobId, progress });

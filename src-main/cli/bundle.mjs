@@ -3,9 +3,7 @@
 // Run from the repository root: npm run build:cli (npm ci runs it through "prepare").
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['src-main/cli/main.ts'],
-  outfile: 'build/cli/nexus.mjs',
+const options = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -16,5 +14,10 @@ await build({
   banner: { js: 'import { createRequire as __nexusCreateRequire } from "node:module"; const require = __nexusCreateRequire(import.meta.url);' },
   legalComments: 'none',
   logLevel: 'warning',
-});
-console.log('built build/cli/nexus.mjs');
+};
+// The engine worker (src-main/engine/workers/pool.ts) loads its sibling engine-worker.mjs when run from the bundle.
+await Promise.all([
+  build({ ...options, entryPoints: ['src-main/cli/main.ts'], outfile: 'build/cli/nexus.mjs' }),
+  build({ ...options, entryPoints: ['src-main/engine/workers/worker-main.ts'], outfile: 'build/cli/engine-worker.mjs' }),
+]);
+console.log('built build/cli/nexus.mjs and build/cli/engine-worker.mjs');

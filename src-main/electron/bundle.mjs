@@ -1,6 +1,6 @@
 // Bundles the Electron main process, the preload and the privileged helper into build/ for packaging.
 // Run from the repository root: npm run build:electron.
-//   build/electron/main.cjs     (CommonJS; `main` in package.json)
+//   build/electron/main.cjs     (CommonJS; `main` in package.json), build/electron/engine-worker.cjs (its worker thread)
 //   build/electron/preload.cjs  (sandboxed preload: must be one CommonJS file)
 //   build/privileged/helper-main.js (ESM, run by resources/polkit/nexus-flash-helper with ELECTRON_RUN_AS_NODE)
 import { build } from 'esbuild';
@@ -13,6 +13,8 @@ const cjsMeta = { banner: { js: 'const __import_meta_url = require("node:url").p
 
 await Promise.all([
   build({ ...common, ...cjsMeta, entryPoints: ['src-main/electron/main.ts'], outfile: 'build/electron/main.cjs', format: 'cjs', external }),
+  // The engine worker thread (src-main/engine/workers/pool.ts loads the sibling of the bundle it runs from).
+  build({ ...common, ...cjsMeta, entryPoints: ['src-main/engine/workers/worker-main.ts'], outfile: 'build/electron/engine-worker.cjs', format: 'cjs', external }),
   build({ ...common, entryPoints: ['src-main/electron/preload.ts'], outfile: 'build/electron/preload.cjs', format: 'cjs', platform: 'browser', minify: true, external: ['electron'] }),
   build({
     ...common,

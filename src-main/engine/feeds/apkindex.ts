@@ -9,6 +9,7 @@ import { createInflateRaw } from 'node:zlib';
 import { formatBytes } from '../../../src-shared/format';
 import { assertNotApkV3, inflateLimitError, readGzipMember, type GzipMember } from './gzip-members';
 import { limits, parseSize } from './limits';
+import { offThread } from '../workers/pool';
 import { parseSignatures, verifyTrusted, type TrustedKeys } from './signature';
 import { readTar } from './tar-read';
 
@@ -243,6 +244,12 @@ function probeMember(buf: Buffer, off: number, max: number): Promise<'ok' | 'tru
  * INDEX_TOO_LARGE, DECOMPRESSION_LIMIT.
  */
 export async function readApkIndex(bytes: Buffer, repo: RepoRef, keys: TrustedKeys | null, what = `the index of ${repo.arch}/${repo.name}`): Promise<ApkIndex> {
+  const { description, signer, data } = await readApkIndexMember(bytes, repo, keys, what);
+  return { repo, description, signer, packages: parseApkIndexBuffer(data, repo) };
+}
+
+/** readApkIndex up to the parse: the verified, inflated APKINDEX file and what the archive says about it. */
+export async function readApkIndexMember(bytes: Buffer, repo: RepoRef, keys: TrustedKeys | null, what = `the index of ${repo.arch}/${repo.name}`): Promise<{ description: string; signer: string | null; data: Buffer }> {
   assertNotApkV3(bytes, what);
   if (bytes.length > limits.indexCompressed) {
     throw new NexusError('INDEX_TOO_LARGE', `${what} is ${formatBytes(bytes.length)}, more than the ${formatBytes(limits.indexCompressed)} an APKINDEX.tar.gz may be.`, 'The mirror is serving something else than an Alpine index; check the mirror URL or use another mirror.');
@@ -287,5 +294,75 @@ export async function readApkIndex(bytes: Buffer, repo: RepoRef, keys: TrustedKe
   const index = entries.find((e) => e.header.name === 'APKINDEX');
   if (!index) throw new NexusError('BAD_INDEX', `${what} contains no APKINDEX file.`, 'Check the repository URL; it must point at an Alpine APK v2 repository.');
   const desc = entries.find((e) => e.header.name === 'DESCRIPTION')?.data.toString('utf8').slice(0, 160).trim() ?? '';
-  return { repo, description: desc, signer, packages: parseApkIndexBuffer(index.data, repo) };
+  return { description: desc, signer, data: index.data };
+}
+
+/**
+ * A parsed index as transferable data (worker → main thread): the five identity strings of every package joined
+ * by NUL, its numbers and field spans in one Float64Array, and the rare extras. The lazily decoded fields stay
+ * spans into the index text, so rebuilding the packages on the main thread is cheap (no field is decoded there).
+ */
+export interface IndexScan {
+  count: number;
+  strings: string;
+  numbers: Float64Array;
+  extras: Array<{ at: number; more?: { D?: string; p?: string; i?: string }; uninstallable?: string }>;
+}
+
+const SCAN_FIELDS = ['size', 'installedSize', 'buildTime', 'providerPriority', 'tS', 'tE', 'uS', 'uE', 'lS', 'lE', 'mS', 'mE', 'cS', 'cE', 'dS', 'dE', 'pS', 'pE', 'iS', 'iE'] as const;
+
+/** Packs parsed packages for the trip to another thread; null when a field holds a NUL (a hostile index: parse it where it is used). */
+export function scanOf(packages: ApkPackage[]): IndexScan | null {
+  const numbers = new Float64Array(packages.length * SCAN_FIELDS.length);
+  const strings: string[] = [];
+  const extras: IndexScan['extras'] = [];
+  for (let at = 0; at < packages.length; at++) {
+    const p = packages[at];
+    if (!(p instanceof IndexPackage)) return null;
+    for (const v of [p.name, p.version, p.arch, p.checksum, p.origin]) {
+      if (v.includes('\0')) return null;
+      strings.push(v);
+    }
+    SCAN_FIELDS.forEach((f, k) => (numbers[at * SCAN_FIELDS.length + k] = p[f]));
+    if (p.more || p.uninstallable) extras.push({ at, ...(p.more ? { more: p.more } : {}), ...(p.uninstallable ? { uninstallable: p.uninstallable } : {}) });
+  }
+  return { count: packages.length, strings: strings.join('\0'), numbers, extras };
+}
+
+/** Rebuilds the packages of an IndexScan over the same index text (decoded as latin1, as parseApkIndexBuffer does). */
+export function packagesOfScan(scan: IndexScan, text: string, repo: RepoRef): ApkPackage[] {
+  const strings = scan.count ? scan.strings.split('\0') : [];
+  const out: IndexPackage[] = new Array(scan.count);
+  for (let at = 0; at < scan.count; at++) {
+    const p = new IndexPackage(repo, text, true);
+    const s = at * 5;
+    p.name = strings[s]!;
+    p.version = strings[s + 1]!;
+    p.arch = strings[s + 2]!;
+    p.checksum = strings[s + 3]!;
+    p.origin = strings[s + 4]!;
+    // Unrolled (SCAN_FIELDS order): a loop over property names is several times slower for ~20k packages.
+    const n = scan.numbers;
+    let k = at * SCAN_FIELDS.length;
+    p.size = n[k++]!; p.installedSize = n[k++]!; p.buildTime = n[k++]!; p.providerPriority = n[k++]!;
+    p.tS = n[k++]!; p.tE = n[k++]!; p.uS = n[k++]!; p.uE = n[k++]!; p.lS = n[k++]!; p.lE = n[k++]!; p.mS = n[k++]!; p.mE = n[k++]!;
+    p.cS = n[k++]!; p.cE = n[k++]!; p.dS = n[k++]!; p.dE = n[k++]!; p.pS = n[k++]!; p.pE = n[k++]!; p.iS = n[k++]!; p.iE = n[k++]!;
+    out[at] = p;
+  }
+  for (const e of scan.extras) {
+    const p = out[e.at]!;
+    if (e.more) p.more = e.more;
+    if (e.uninstallable) p.uninstallable = e.uninstallable;
+  }
+  return out;
+}
+
+/**
+ * readApkIndex on the engine worker thread (workers/pool.ts): verifying, inflating and scanning a large index takes
+ * hundreds of milliseconds of CPU that would otherwise freeze the app's window. Same results and errors.
+ */
+export async function readApkIndexOffThread(bytes: Buffer, repo: RepoRef, keys: TrustedKeys | null, what = `the index of ${repo.arch}/${repo.name}`): Promise<ApkIndex> {
+  const r = await offThread('scanApkIndex', [bytes, repo, keys, what, { ...limits }]);
+  const packages = r.scan ? packagesOfScan(r.scan, r.text, repo) : parseApkIndexText(r.text, repo, true);
+  return { repo, description: r.description, signer: r.signer, packages };
 }

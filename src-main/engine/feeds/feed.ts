@@ -10,7 +10,7 @@ import { CancelledError, NexusError } from '../../../src-shared/errors';
 import type { LogLevel } from '../../../src-shared/progress';
 import type { FsManifest } from '../rootfs/entries';
 import { resourcesDir } from '../paths';
-import { readApkIndex, type ApkIndex, type ApkPackage, type RepoRef } from './apkindex';
+import { readApkIndexOffThread, type ApkIndex, type ApkPackage, type RepoRef } from './apkindex';
 import { FeedCache } from './cache';
 import { download } from '../net/download';
 import { newUnpackState, unpackApk } from './extract';
@@ -118,7 +118,7 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       if ((await stat(path)).size > limits.indexCompressed) {
         throw new NexusError('INDEX_TOO_LARGE', `${what}, cached, is larger than an APKINDEX.tar.gz may be (${limits.indexCompressed} bytes).`, 'Delete it with `nexus cache clean` and fetch it again.');
       }
-      return readApkIndex(await readFile(path), ref0, keys, `${what}, cached`);
+      return readApkIndexOffThread(await readFile(path), ref0, keys, `${what}, cached`);
     };
     if (opts.offline) {
       const idx = await fromCache();
@@ -136,7 +136,7 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       try {
         await download(source, tmp, { maxBytes: limits.indexCompressed, ...(opts.signal ? { signal: opts.signal } : {}), retries: opts.retries ?? 2, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
         const bytes = await readFile(tmp);
-        loaded = await readApkIndex(bytes, refOf(base), keys, what);
+        loaded = await readApkIndexOffThread(bytes, refOf(base), keys, what);
         await cache.putIndex({ id, source, base, fetchedAt: new Date().toISOString(), signer: loaded.signer ?? '', description: loaded.description }, bytes);
         opts.log?.('info', `${what}: ${loaded.packages.length} packages, ${loaded.description || 'no description'}, signed by ${loaded.signer} (${source})`);
         break;
