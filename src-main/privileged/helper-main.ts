@@ -8,7 +8,8 @@
 import { connect } from 'node:net';
 import { toErrorInfo } from '../../src-shared/errors';
 import { assertRoot, runHelper, type HelperIo } from './helper';
-import { takeTokenFile } from './token-file';
+import { invokingUser } from './source-check';
+import { invokingUid, takeTokenFile } from './token-file';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
   const extra = (arg('--extra-drives') ?? '').split(',').filter(Boolean);
   // Tests may shorten the heartbeat timeout, never lengthen it.
   const hb = Math.min(Math.max(Number(arg('--heartbeat-timeout-ms') ?? 5000) || 5000, 300), 5000);
-  return runHelper(io, { token, extraDevices: extra, heartbeatTimeoutMs: hb });
+  return runHelper(io, { token, extraDevices: extra, heartbeatTimeoutMs: hb, invokingUser: await invokingUser(invokingUid()) });
 }
 
 main().then(

@@ -3,7 +3,8 @@
  * over stdio or a private Unix socket / named pipe. It trusts nothing it is sent:
  *  - every message must carry the per-run token the launcher put in a 0600 file (wrong token → exit);
  *  - every message is validated with the zod schemas in src-shared/flash (malformed → rejected);
- *  - flash() enumerates drives itself and re-checks every target against the safety policy.
+ *  - flash() enumerates drives itself and re-checks every target against the safety policy;
+ *  - the image and block map are re-checked with the shared source rule and read without following links (source-check.ts).
  * It exits when the app stops sending heartbeats or closes the channel, cancelling any write first.
  */
 import type { Readable, Writable } from 'node:stream';
@@ -13,6 +14,7 @@ import type { Drive } from '../../src-shared/drives';
 import { listDrives } from '../engine/drives/list';
 import { flash, type FlashRunOptions } from '../engine/flash/flash';
 import { HEARTBEAT_TIMEOUT_MS, MAX_LINE, encode, readLines, tokensEqual } from './protocol';
+import { pinSources, type InvokingUser } from './source-check';
 
 export interface HelperIo {
   input: Readable;
@@ -24,6 +26,8 @@ export interface HelperOptions {
   /** Test hook devices (loops) passed on the helper's command line, never from a message. */
   extraDevices?: readonly string[];
   heartbeatTimeoutMs?: number;
+  /** The user who asked for the write: files they cannot read are refused (null: unknown, e.g. started as root). */
+  invokingUser?: InvokingUser | null;
   /** Overrides for tests. */
   flashOptions?: Partial<FlashRunOptions>;
 }
@@ -80,13 +84,15 @@ export async function runHelper(io: HelperIo, o: HelperOptions): Promise<number>
         return stop(0, '');
       case 'flash':
         if (running) return void send({ type: 'rejected', error: { code: 'BUSY', message: 'A write is already running.' } });
-        running = flash(msg.request, {
+        // The image and bmap are checked again here, then read through a no-follow open of the checked inode.
+        running = pinSources(msg.request, o.invokingUser ?? null).then((pins) => flash(msg.request, {
           listDrives: listForPolicy,
           signal: controller.signal,
           onProgress: (progress) => send({ type: 'progress', progress }),
           log: (level, message) => send({ type: 'log', level, message }),
+          ...pins,
           ...o.flashOptions,
-        }).then(
+        })).then(
           (result) => {
             send({ type: 'result', result });
             stop(0, '');

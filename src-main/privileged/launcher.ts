@@ -4,10 +4,10 @@
  * file, streams progress back, sends heartbeats, forwards cancel, and cleans up whatever happens.
  * The write itself never runs in the calling process, so its event loop is never blocked.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execa, type ResultPromise } from 'execa';
 import { CancelledError, NexusError } from '../../src-shared/errors';
@@ -31,7 +31,14 @@ export interface StartFlashOptions {
 }
 
 export async function startFlash(input: FlashRequestInput, o: StartFlashOptions = {}): Promise<FlashResult> {
-  const request = FlashRequest.parse(input);
+  const parsed = FlashRequest.parse(input);
+  // The helper reads only real paths (it refuses a link it meets: source-check.ts), so links are resolved here, as the user.
+  const real = (p: string) => realpath(resolve(p)).catch(() => resolve(p));
+  const request: FlashRequest = {
+    ...parsed,
+    source: parsed.source.kind === 'file' ? { ...parsed.source, path: await real(parsed.source.path) } : parsed.source,
+    bmap: parsed.bmap === null ? null : await real(parsed.bmap),
+  };
   const elevation = o.elevation ?? chooseElevation();
   if (elevation === 'pkexec') await requireTool('pkexec', 'the privileged writer');
   const dir = await mkdtemp(join(tmpdir(), TOKEN_DIR_PREFIX)); // the helper deletes only <that dir>/token (token-file.ts)

@@ -3,17 +3,18 @@
  * target against the safety policy, unmount, write, verify, eject. Runs in the privileged helper
  * (or in-process in a CLI already running as root). Never called in the Electron main process.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { NexusError } from '../../../src-shared/errors';
 import type { Drive } from '../../../src-shared/drives';
 import { FlashRequest, type FlashProgress, type FlashRequestInput, type FlashResult } from '../../../src-shared/flash';
-import { checkRequestedTarget, type TargetVerdict } from '../../../src-shared/safety';
+import { MAX_BMAP_BYTES, checkRequestedTarget, type TargetVerdict } from '../../../src-shared/safety';
 import { listDrives } from '../drives/list';
 import { appRoot } from '../paths';
 import { bmapSelfChecksumOk, parseBmap, type Bmap } from './bmap';
 import type { TargetDevice } from './device';
 import { unmountDrive } from './host-ops';
-import { openSource, type OpenedSource } from './source';
+import { openSource, type OpenedSource, type PinnedFile } from './source';
 import { writeImage } from './writer';
 
 export interface FlashRunOptions {
@@ -28,11 +29,26 @@ export interface FlashRunOptions {
   progressIntervalMs?: number;
   /** Skip unmounting (tests on fakes). */
   skipUnmount?: boolean;
+  /** The privileged helper's checked files: read through a no-follow open of that very inode (source-check.ts). */
+  pinnedSource?: PinnedFile;
+  pinnedBmap?: PinnedFile;
 }
 
-export async function loadBmap(path: string): Promise<Bmap> {
-  const xml = await readFile(path, 'utf8').catch(() => {
-    throw new NexusError('BMAP_NOT_FOUND', `Cannot read the block map ${path}.`, 'Check the --bmap path.');
+/** Reads a pinned block map: no link followed, the checked inode, at most MAX_BMAP_BYTES. */
+async function readPinned(path: string, pinned: PinnedFile): Promise<string> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.dev !== pinned.dev || st.ino !== pinned.ino || st.size > MAX_BMAP_BYTES) throw new Error('replaced after it was checked');
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function loadBmap(path: string, pinned?: PinnedFile): Promise<Bmap> {
+  const xml = await (pinned ? readPinned(path, pinned) : readFile(path, 'utf8')).catch((e: Error) => {
+    throw new NexusError('BMAP_NOT_FOUND', `Cannot read the block map ${path}${pinned ? ` (${e.message})` : ''}.`, 'Check the --bmap path.');
   });
   if (!bmapSelfChecksumOk(xml)) throw new NexusError('BMAP_INVALID', `The block map ${path} fails its own checksum.`, 'The .bmap file is damaged; download it again.');
   return parseBmap(xml);
@@ -62,8 +78,8 @@ export async function flash(input: FlashRequestInput, o: FlashRunOptions = {}): 
   // The drive listing (a child process, tens of ms) runs while the bmap is parsed and the source opened.
   const listing = (o.listDrives ?? (() => listDrives()))();
   listing.catch(() => undefined); // awaited below
-  const bmap = req.bmap ? await loadBmap(req.bmap) : null;
-  const source: OpenedSource = await openSource(req.source, o.signal);
+  const bmap = req.bmap ? await loadBmap(req.bmap, o.pinnedBmap) : null;
+  const source: OpenedSource = await openSource(req.source, o.signal, o.pinnedSource);
   try {
     const drives = await listing;
     const size = bmap ? bmap.imageSize : source.size;

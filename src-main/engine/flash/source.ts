@@ -10,7 +10,7 @@
  * already runs on libuv's thread pool.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { constants, createReadStream, readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
@@ -147,8 +147,18 @@ async function hostDecompress(format: SourceFormat, name: string, input: Readabl
   };
 }
 
-function openZip(path: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) => yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, zip) => (err || !zip ? reject(err) : resolve(zip))));
+function openZip(path: string | number): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, zip?: yauzl.ZipFile) => (err || !zip ? reject(err) : resolve(zip));
+    if (typeof path === 'number') yauzl.fromFd(path, { lazyEntries: true, autoClose: false }, done);
+    else yauzl.open(path, { lazyEntries: true, autoClose: false }, done);
+  });
+}
+
+/** The file the privileged helper checked (privileged/source-check.ts): the same inode must be what is read. */
+export interface PinnedFile {
+  dev: number;
+  ino: number;
 }
 
 /** The single image inside a zip (directories and macOS resource forks ignored). */
@@ -171,12 +181,25 @@ async function zipImageEntry(zip: yauzl.ZipFile, name: string): Promise<yauzl.En
   return images[0]!;
 }
 
-async function openFile(path: string, signal?: AbortSignal): Promise<OpenedSource> {
+/**
+ * With `pinned` (the privileged helper), `path` is the real path the helper checked: it is opened without following
+ * a link, must still be that inode, and every format reads that open file (never the path again).
+ */
+async function openFile(path: string, signal?: AbortSignal, pinned?: PinnedFile): Promise<OpenedSource> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new NexusError('SOURCE_NOT_FOUND', `Cannot read the image ${path}: ${e.code ?? e.message}.`, 'Check the path.');
   });
   if (!st.isFile()) throw new NexusError('SOURCE_NOT_FOUND', `${path} is not a regular file.`, 'Give the path of an image file.');
-  const fh = await open(path, 'r');
+  const fh = await open(path, pinned ? constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK : 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new NexusError('SOURCE_CHANGED', `The image ${path} changed after it was checked (${e.code ?? e.message}).`, 'Choose the image again; nothing was written.');
+  });
+  if (pinned) {
+    const now = await fh.stat();
+    if (!now.isFile() || now.dev !== pinned.dev || now.ino !== pinned.ino) {
+      await fh.close();
+      throw new NexusError('SOURCE_CHANGED', `The image ${path} was replaced after it was checked.`, 'Choose the image again; nothing was written.');
+    }
+  }
   const head = Buffer.alloc(8);
   await fh.read(head, 0, 8, 0);
   const format = detectFormat(head);
@@ -194,10 +217,11 @@ async function openFile(path: string, signal?: AbortSignal): Promise<OpenedSourc
       close: () => fh.close(),
     };
   }
-  await fh.close();
+  if (!pinned) await fh.close();
+  const fileStream = (): Readable => (pinned ? fh.createReadStream({ highWaterMark: 1 << 20, start: 0 }) : createReadStream(path, { highWaterMark: 1 << 20 }));
 
   if (format === 'zip') {
-    const zip = await openZip(path);
+    const zip = await openZip(pinned ? fh.fd : path);
     const entry = await zipImageEntry(zip, name).catch((e) => {
       zip.close();
       throw e;
@@ -218,13 +242,14 @@ async function openFile(path: string, signal?: AbortSignal): Promise<OpenedSourc
       close: async () => {
         stream.destroy();
         zip.close();
+        if (pinned) await fh.close().catch(() => undefined);
       },
     };
   }
 
   const size = await decompressedSize(path, format, st.size);
-  if (format === 'gz') return { ...base, size, ...gunzip(counting(createReadStream(path, { highWaterMark: 1 << 20 }), (n) => (consumed += n)), name) };
-  const tool = await hostDecompress(format, name, path, signal);
+  if (format === 'gz') return { ...base, size, ...gunzip(counting(fileStream(), (n) => (consumed += n)), name) };
+  const tool = await hostDecompress(format, name, pinned ? fileStream() : path, signal);
   let seen = 0;
   // rchar counts every byte the tool read (the file, shared libraries): clamp to the file size.
   return { ...base, size, ...tool, bytesRead: () => (seen = Math.min(st.size, Math.max(seen, tool.toolBytesRead()))) };
@@ -329,6 +354,6 @@ async function openUrl(url: string, expected: string, signal?: AbortSignal): Pro
   };
 }
 
-export function openSource(src: FlashSource, signal?: AbortSignal): Promise<OpenedSource> {
-  return src.kind === 'file' ? openFile(src.path, signal) : openUrl(src.url, src.sha256, signal);
+export function openSource(src: FlashSource, signal?: AbortSignal, pinned?: PinnedFile): Promise<OpenedSource> {
+  return src.kind === 'file' ? openFile(src.path, signal, pinned) : openUrl(src.url, src.sha256, signal);
 }

@@ -2,7 +2,7 @@
  * Issue 13: flash.start took any readable file as its source (e.g. /etc/shadow, copied onto a drive by the
  * privileged helper). It now applies image.inspect's rule: a disk image by name, and a regular file.
  */
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,5 +86,27 @@ describe('flash.start source rule (the same as image.inspect)', () => {
     expect(await start({ kind: 'file', path: join(dir, 'trap.img') })).toMatchObject({ ok: false, error: { code: 'NOT_AN_IMAGE', hint: expect.any(String) } });
     expect(await app().invoke('image.inspect', { path: join(dir, 'trap.img') })).toMatchObject({ ok: false, error: { code: 'NOT_AN_IMAGE' } });
     expect(seen).toHaveLength(1);
+  });
+
+  it('checks the block map too: named .bmap, a regular file once links are followed, bounded; the write gets real paths', async () => {
+    await writeFile(join(dir, 'disk.img'), Buffer.alloc(16));
+    const img = { kind: 'file', path: join(dir, 'disk.img') };
+    const withBmap = (bmap: string) => app().invoke('flash.start', { jobId: `job-b-${Math.random().toString(36).slice(2, 8)}`, source: img, bmap, targets: ['/dev/loop9'] });
+    expect(await withBmap('/etc/shadow')).toMatchObject({ ok: false, error: { code: 'NOT_A_BMAP', hint: expect.any(String) } });
+    await symlink('/etc/shadow', join(dir, 'trap.bmap'));
+    expect(await withBmap(join(dir, 'trap.bmap'))).toMatchObject({ ok: false, error: { code: 'NOT_A_BMAP', message: expect.stringContaining('is a link to /etc/shadow') } });
+    await mkdir(join(dir, 'dir.bmap'));
+    expect(await withBmap(join(dir, 'dir.bmap'))).toMatchObject({ ok: false, error: { code: 'BMAP_NOT_FOUND' } });
+    expect(await withBmap(join(dir, 'missing.bmap'))).toMatchObject({ ok: false, error: { code: 'BMAP_NOT_FOUND' } });
+    await writeFile(join(dir, 'huge.bmap'), '');
+    await truncate(join(dir, 'huge.bmap'), 17 * 1024 * 1024);
+    expect(await withBmap(join(dir, 'huge.bmap'))).toMatchObject({ ok: false, error: { code: 'BMAP_TOO_LARGE' } });
+    expect(seen).toEqual([]);
+    await writeFile(join(dir, 'disk.bmap'), '<bmap version="2.0"/>');
+    await symlink(join(dir, 'disk.bmap'), join(dir, 'link.bmap'));
+    await symlink(join(dir, 'disk.img'), join(dir, 'link.img'));
+    const r = await app().invoke('flash.start', { jobId: 'job-b-real', source: { kind: 'file', path: join(dir, 'link.img') }, bmap: join(dir, 'link.bmap'), targets: ['/dev/loop9'] });
+    expect(r).toMatchObject({ ok: true });
+    expect(seen[0]).toMatchObject({ source: { kind: 'file', path: await realpath(join(dir, 'disk.img')) }, bmap: await realpath(join(dir, 'disk.bmap')) });
   });
 });
