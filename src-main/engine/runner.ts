@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CancelledError, NexusError, isCancelled, toErrorInfo } from '../../src-shared/errors';
 import { atExit } from './exit-cleanup';
 import type { LogLevel, PipelineEvent, ProgressEvent, StageStatus } from '../../src-shared/progress';
+import { RateWindow } from './net/rate-meter';
 
 export interface ProgressUpdate {
   fraction?: number | null;
@@ -44,19 +45,6 @@ export interface RunOptions {
   tempRoot?: string;
   /** Clock, for tests. */
   now?: () => number;
-}
-
-/** Moving-window rate estimate so ETA follows the current speed, not the average since start. */
-class RateMeter {
-  private samples: Array<[number, number]> = [];
-  constructor(private readonly windowMs = 3000) {}
-  add(t: number, bytes: number): number | null {
-    this.samples.push([t, bytes]);
-    while (this.samples.length > 2 && t - this.samples[0]![0] > this.windowMs) this.samples.shift();
-    const [t0, b0] = this.samples[0]!;
-    const dt = (t - t0) / 1000;
-    return dt > 0.05 ? Math.max(0, (bytes - b0) / dt) : null;
-  }
 }
 
 export class Pipeline<I, O> {
@@ -97,7 +85,7 @@ async function runStages(stages: ReadonlyArray<Stage<unknown, unknown>>, input: 
     for (; current < stages.length; current++) {
       const stage = stages[current]!;
       if (signal.aborted) throw new CancelledError();
-      const meter = new RateMeter();
+      const meter = new RateWindow();
       let lastEmit = -Infinity;
       let last: ProgressEvent = progressEvent(stage.id, 'running', { fraction: 0, message: stage.title });
       emit(last);
