@@ -61,6 +61,28 @@ describe('the privileged helper re-checks and pins what it reads', () => {
     expect((await loadBmap(bmap, pins.pinnedBmap)).imageSize).toBe(8192);
   });
 
+  it('every format (gz, xz, zst, bz2, zip) reads the pinned open file, not the path', async () => {
+    const image = Buffer.alloc(256 * 1024);
+    for (let i = 0; i < image.length; i++) image[i] = (i * 31) % 251;
+    const raw = join(dir, 'fmt.img');
+    await writeFile(raw, image);
+    await execa('gzip', ['-k', raw]);
+    await execa('xz', ['-k', raw]);
+    await execa('zstd', ['-q', '-k', raw]);
+    await execa('bzip2', ['-k', raw]);
+    await execa('zip', ['-q', '-j', join(dir, 'fmt.zip'), raw]);
+    for (const path of [`${raw}.gz`, `${raw}.xz`, `${raw}.zst`, `${raw}.bz2`, join(dir, 'fmt.zip')]) {
+      const { pinnedSource } = await pinSources({ source: { kind: 'file', path }, bmap: null }, null);
+      const s = await openSource({ kind: 'file', path }, undefined, pinnedSource);
+      const out = Buffer.alloc(image.length + 16);
+      let n = 0;
+      for (let got = 1; got > 0; n += got) got = await s.reader.readInto(out, n, out.length - n);
+      await s.finish();
+      await s.close();
+      expect(out.subarray(0, n).equals(image), path).toBe(true);
+    }
+  });
+
   it('a file swapped in after the check (rename over it, or a symlink) is refused, never read', async () => {
     const img = join(dir, 'swap.img');
     await writeFile(img, Buffer.alloc(4096));
