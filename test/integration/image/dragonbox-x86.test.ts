@@ -40,7 +40,7 @@ beforeAll(async () => {
   });
   const r = build.result;
   // The numbers the closing notes and the Box card quote, from this run.
-  console.log(`dragonbox qemu-x86_64: ${r.packageCount} packages, boot to the marker ${r.bootTest?.seconds} s, stages reused: ${build.reused.join(', ') || 'none'}\n`
+  console.log(`dragonbox qemu-x86_64: ${r.packageCount} packages, boot + console session ${r.bootTest?.seconds} s, stages reused: ${build.reused.join(', ') || 'none'}\n`
     + `container run:\n${r.bootTest?.commands?.find((c) => c.command === RUN(oci.ref))?.output ?? '(not run)'}`);
 }, 900_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
