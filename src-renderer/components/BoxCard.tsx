@@ -18,14 +18,14 @@ function budgetText(b: BoxView): string {
 export function BoxCard({ box, selected, unavailable, onSelect }: { box: BoxView; selected: boolean; unavailable: string | null; onSelect: () => void }) {
   const [open, setOpen] = useState(false);
   const intro = boxIntro(box);
-  const descId = `box-desc-${box.name}`;
   const detailsId = `box-details-${box.name}`;
   return (
     <Card variant="outlined" sx={{ borderColor: selected ? 'primary.main' : undefined, borderWidth: selected ? 2 : 1, display: 'flex', flexDirection: 'column' }}>
-      <CardActionArea onClick={onSelect} disabled={!!unavailable} aria-pressed={selected} aria-label={`${box.name}: ${box.nickname}`} aria-describedby={descId} sx={{ flex: 1, display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }}>
+      <CardActionArea onClick={onSelect} disabled={!!unavailable} aria-pressed={selected} sx={{ flex: 1, display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }}>
         <CardContent sx={{ pb: 1 }}>
-          <Typography variant="h6" component="h3">{box.name} <Typography component="span" variant="body2" color="text.secondary">{box.nickname}</Typography></Typography>
-          <Typography id={descId} variant="body1" sx={{ my: 1 }}>{unavailable ?? intro.headline}</Typography>
+          {/* The button's name is its visible text, starting "tinybox: The Spark" (WCAG 2.5.3, label in name). */}
+          <Typography variant="h6" component="h3">{box.name}: <Typography component="span" variant="body1" color="text.secondary">{box.nickname}</Typography></Typography>
+          <Typography variant="body1" sx={{ my: 1 }}>{unavailable ?? intro.headline}</Typography>
           <Typography variant="body2" color="text.secondary"><strong>Good for:</strong> {intro.goodFor}</Typography>
         </CardContent>
       </CardActionArea>

@@ -14,14 +14,13 @@ const DEVICES: ReadonlyArray<{ board: string; label: string; hint: string }> = [
 const svgUrl = (svg: string) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 
 function DeviceCard({ board, label, hint, selected, unavailable, onSelect }: { board: BoardView; label: string; hint: string; selected: boolean; unavailable: string | null; onSelect: () => void }) {
-  const descId = `device-desc-${board.name}`;
   return (
     <Card variant="outlined" sx={{ borderColor: selected ? 'primary.main' : undefined, borderWidth: selected ? 2 : 1 }}>
-      <CardActionArea onClick={onSelect} disabled={!!unavailable} aria-pressed={selected} aria-label={label} aria-describedby={descId} sx={{ height: '100%', display: 'flex', gap: 1.5, justifyContent: 'flex-start', p: 1.5 }}>
+      <CardActionArea onClick={onSelect} disabled={!!unavailable} aria-pressed={selected} sx={{ height: '100%', display: 'flex', gap: 1.5, justifyContent: 'flex-start', p: 1.5 }}>
         {board.illustrationSvg && <Box component="img" src={svgUrl(board.illustrationSvg)} alt="" sx={{ width: 56, height: 44, objectFit: 'contain', flex: 'none' }} />}
         <CardContent sx={{ p: 0, '&:last-child': { pb: 0 } }}>
           <Typography variant="subtitle1" component="h4" sx={{ fontWeight: 600, lineHeight: 1.3 }}>{label}</Typography>
-          <Typography id={descId} variant="body2" color="text.secondary">{unavailable ?? hint}</Typography>
+          <Typography variant="body2" color="text.secondary">{unavailable ?? hint}</Typography>
         </CardContent>
       </CardActionArea>
     </Card>

@@ -122,7 +122,9 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => {
         ...(c.locale !== undefined ? { locale: c.locale } : {}),
       };
       const reenter = { password: !!c.passwordSet && !!f.userName, wifiPassphrase: !!c.wifiPassphraseSet && !!f.wifiSsid };
-      set({ fields: f, reenter, errors: validateFields(f, reenter), fragments: settings.fragments ?? get().fragments, branch: settings.branch ?? get().branch });
+      // A remembered choice of add-ons without one the fields need means the user turned it off: keep it off.
+      const declined = settings.fragments ? neededFragments(f).map((n) => n.fragment).filter((n) => !settings.fragments!.includes(n)) : [];
+      set({ fields: f, reenter, declined, errors: validateFields(f, reenter), fragments: settings.fragments ?? get().fragments, branch: settings.branch ?? get().branch });
       for (const name of ['userName', 'hostname', 'wifiCountry'] as const) get().fixField(name);
     },
     remembered() {

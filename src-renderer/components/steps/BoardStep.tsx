@@ -12,8 +12,8 @@ const svgUrl = (svg: string) => `data:image/svg+xml;charset=utf-8,${encodeURICom
 function BoardCard({ board, selected, onSelect }: { board: BoardView; selected: boolean; onSelect: () => void }) {
   return (
     <Card variant="outlined" sx={{ borderColor: selected ? 'primary.main' : undefined, borderWidth: selected ? 2 : 1 }}>
-      <CardActionArea onClick={onSelect} aria-pressed={selected} aria-label={board.title} sx={{ height: '100%', display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }}>
-        {board.illustrationSvg && <Box component="img" src={svgUrl(board.illustrationSvg)} alt={`Illustration of ${board.title}`} sx={{ width: '100%', height: 120, objectFit: 'contain', p: 1 }} />}
+      <CardActionArea onClick={onSelect} aria-pressed={selected} sx={{ height: '100%', display: 'flex', flexDirection: 'column', alignItems: 'stretch', justifyContent: 'flex-start' }}>
+        {board.illustrationSvg && <Box component="img" src={svgUrl(board.illustrationSvg)} alt="" sx={{ width: '100%', height: 120, objectFit: 'contain', p: 1 }} />}
         <CardContent>
           <Typography variant="subtitle1" component="h3">{board.title}</Typography>
           <Chip size="small" label={board.kind === 'vm' ? `virtual machine · ${board.arch}` : board.arch} />

@@ -77,6 +77,7 @@ export function CustomizeStep() {
       <Stack spacing={3} sx={{ maxWidth: 720 }}>
         <Box component="fieldset" sx={{ border: 0, p: 0, m: 0 }}>
           <Typography component="legend" variant="subtitle1" sx={{ mb: 1 }}>System</Typography>
+          <Stack spacing={1.5}>
           <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2}>
             <Field name="hostname" label="Host name" help='e.g. "nexus-pi"' />
             <ChoiceField id="field-timezone" label="Time zone" choices={TIME_ZONES} value={fields.timezone} onChange={(v) => setField('timezone', v)} error={errors.timezone} help="Prefilled from this computer" />
@@ -84,6 +85,7 @@ export function CustomizeStep() {
           <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2}>
             <ChoiceField id="field-keyboard" label="Keyboard layout" choices={KEYBOARD_LAYOUTS} value={fields.keyboard} onChange={(v) => setField('keyboard', v)} error={errors.keyboard} help="For the console and the desktop" />
             <ChoiceField id="field-locale" label="Language and formats" choices={LOCALES} value={fields.locale} onChange={(v) => setField('locale', v)} error={errors.locale} help="The locale (LANG)" />
+          </Stack>
           </Stack>
         </Box>
         <Box component="fieldset" sx={{ border: 0, p: 0, m: 0 }}>

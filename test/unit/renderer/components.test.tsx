@@ -44,7 +44,7 @@ describe('components (roles and names as the e2e tests use them)', () => {
     expect(details.getAttribute('aria-expanded')).toBe('true');
     expect(within(group).getByText('STC-2')).toBeTruthy();
     // The devices a newcomer recognises are on the first screen.
-    expect(screen.getByRole('button', { name: 'Raspberry Pi 5' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: /^Raspberry Pi 5/ })).toBeTruthy();
     const crypto = screen.getByRole('button', { name: /^cryptobox:/ });
     expect(crypto.getAttribute('aria-pressed')).toBe('false');
     expect((screen.getByRole('button', { name: /Next: architecture/ }) as HTMLButtonElement).disabled).toBe(true);
