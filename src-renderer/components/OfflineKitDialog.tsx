@@ -70,7 +70,7 @@ function PrepareSection() {
       <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
         On a computer with network: everything a later build of the ticked choices needs (package indexes, packages, kernels and boot files, the signing keys) in one file with its checksum.
       </Typography>
-      <FormGroup aria-label="Choices for the kit">
+      <FormGroup role="group" aria-label="Choices for the kit">
         {offered.map((o) => (
           <FormControlLabel key={keyOf(o.choice)} control={<Checkbox checked={ticked.has(keyOf(o.choice))} onChange={() => toggle(keyOf(o.choice))} />} label={o.title} />
         ))}
@@ -106,7 +106,7 @@ function PrepareSection() {
       {kit.prepare.status === 'done' && kit.prepare.result && (
         <Alert severity="success" role="status" sx={{ my: 1 }}>
           <AlertTitle>Kit ready</AlertTitle>
-          <div style={{ wordBreak: 'break-all' }} aria-label="Kit file"><code>{kit.prepare.result.file}</code></div>
+          <div style={{ wordBreak: 'break-all' }} aria-label="Prepared kit file"><code>{kit.prepare.result.file}</code></div>
           {formatBytes(kit.prepare.result.bytes)}, {kit.prepare.result.packages} packages, {kit.prepare.result.indexes} indexes. SHA-256 <code style={{ wordBreak: 'break-all' }}>{kit.prepare.result.sha256}</code>
           <div>Copy the file and <code>{kit.prepare.result.checksumFile.replace(/^.*\//, '')}</code> next to it to the offline computer (for example on a USB stick), then import it there.</div>
         </Alert>
