@@ -6,7 +6,8 @@ import tseslint from 'typescript-eslint';
 import boundaries from 'eslint-plugin-boundaries';
 
 // The zones, first match wins. The privileged helper, the server and the Electron shell may reach only a few engine
-// parts: the `host-facts` files (where things live, which host tools exist) and `engine-device` (drives, the writer).
+// parts: the `host-facts` files (where things live, which host tools exist), `engine-device` (drives, the writer) and
+// the token helpers.
 export const zones = [
   { type: 'shared', pattern: 'src-shared/**', partialMatch: false },
   { type: 'engine-device', pattern: 'src-main/engine/{flash,drives}/**', partialMatch: false },
@@ -19,11 +20,15 @@ export const zones = [
   { type: 'renderer', pattern: 'src-renderer/**', partialMatch: false },
 ];
 
-const hostFacts = [{ category: 'host-facts', pattern: 'src-main/engine/{paths,host-tools}.ts' }];
+const hostFacts = [
+  { category: 'host-facts', pattern: 'src-main/engine/{paths,host-tools}.ts' },
+  { category: 'tokens', pattern: 'src-main/engine/net/tokens.ts' },
+];
 const engineParts = ['engine', 'engine-device'];
 const zone = (type) => ({ element: { types: { anyOf: Array.isArray(type) ? type : [type] } } });
 const layers = (...types) => ({ to: zone(types) });
 const engineHost = { to: { element: { type: 'engine' }, file: { categories: 'host-facts' } } };
+const tokens = { to: { element: { type: 'engine' }, file: { categories: 'tokens' } } };
 const node = { to: { module: { origin: 'core' } } };
 const nodeOnly = (...sources) => ({ to: { module: { origin: 'core', source: sources } } });
 const packages = (...sources) => ({ to: { module: { origin: 'external', source: sources } } });
@@ -34,11 +39,12 @@ export const allowed = {
   engine: [layers('shared', ...engineParts), node, packages('zod', 'execa', 'yaml', 'tar-stream', 'hash-wasm', 'yauzl', 'drivelist')],
   app: [layers('shared', 'app', ...engineParts, 'privileged'), node, packages('zod')],
   cli: [layers('shared', 'cli', ...engineParts, 'server', 'privileged'), node, packages('commander', 'execa', 'yaml')],
-  server: [layers('shared', 'server', 'app'), engineHost, node, packages('ws', 'zod')],
+  server: [layers('shared', 'server', 'app'), engineHost, tokens, node, packages('ws', 'zod')],
   // The elevated helper: drives and the writer, a few built-ins, nothing else.
   privileged: [
     layers('shared', 'privileged', 'engine-device'),
     engineHost,
+    tokens,
     nodeOnly('node:crypto', 'node:fs', 'node:fs/promises', 'node:net', 'node:os', 'node:path', 'node:readline', 'node:stream', 'node:url'),
     packages('execa'),
   ],

@@ -1,7 +1,9 @@
 /** Line framing and token handling shared by the helper and the launcher. */
-import { timingSafeEqual, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { randomToken } from '../engine/net/tokens';
+
+export { tokensEqual } from '../engine/net/tokens';
 
 export const HEARTBEAT_INTERVAL_MS = 1000;
 /** The helper gives up on the app (and cancels any write) after this long without a ping. */
@@ -9,15 +11,8 @@ export const HEARTBEAT_TIMEOUT_MS = 5000;
 /** Messages above this size are refused before parsing. */
 export const MAX_LINE = 64 * 1024;
 
-export function newToken(): string {
-  return randomBytes(32).toString('hex');
-}
-
-export function tokensEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+/** 64 hex digits (token-file.ts checks that shape). */
+export const newToken = (): string => randomToken(32, 'hex');
 
 export function encode(msg: unknown): string {
   return `${JSON.stringify(msg)}\n`;

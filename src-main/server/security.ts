@@ -1,17 +1,12 @@
 /** Who may talk to `nexus serve`: the token holder, from our own origin, naming our host (no DNS rebinding). */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { randomToken } from '../engine/net/tokens';
+
+export { tokensEqual } from '../engine/net/tokens';
 
 export const TOKEN_COOKIE = 'nexus_token';
 
-export const newToken = () => randomBytes(24).toString('base64url');
-
-export function tokensEqual(a: string | null | undefined, b: string): boolean {
-  if (!a) return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+export const newToken = () => randomToken(24, 'base64url');
 
 /** Request data we cannot parse (a malformed URL, a cookie with broken percent-encoding): answered with 400, never a crash. */
 export class BadRequest extends Error {
