@@ -93,14 +93,30 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       if (plan.board.kind !== 'vm') {
         throw new NexusError('VM_UNSUPPORTED', `The ${plan.board.title} image is made for that hardware: QEMU cannot boot it to its console.`, `Build the same Box for qemu-${plan.arch} to try it in a VM.`);
       }
+      // The serial port delivers a few bytes at a time: the console goes out in batches of up to 50 ms.
+      let pending = '';
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const flush = () => {
+        if (timer) clearTimeout(timer);
+        timer = null;
+        if (pending) emit('vm.console', { jobId, text: pending, marker: null });
+        pending = '';
+      };
       try {
         return await ports.bootTest(entry.image, plan, signal, {
           keepRunning,
-          onOutput: (text) => emit('vm.console', { jobId, text, marker: null }),
-          onMarker: (line) => emit('vm.console', { jobId, text: '', marker: line }),
+          onOutput: (text) => {
+            pending += text;
+            timer ??= setTimeout(flush, 50);
+          },
+          onMarker: (line) => {
+            flush();
+            emit('vm.console', { jobId, text: '', marker: line });
+          },
           onStart: (console) => vmConsoles.set(jobId, console),
         });
       } finally {
+        flush();
         vmConsoles.delete(jobId);
       }
     },

@@ -7,6 +7,7 @@ import { defaultOutputDir } from '../app/handlers';
 import type { AppPorts } from '../app/ports';
 import { appRoot, cacheDir, configDir } from '../engine/paths';
 import { startServer, type RunningServer } from './server';
+import { DEFAULT_MAX_UPLOAD } from './upload';
 
 export interface HostOptions {
   host?: string;
@@ -41,6 +42,7 @@ export async function hostApp(options: HostOptions = {}): Promise<RunningServer>
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.token ? { token: options.token } : {}),
     ...(options.allowRemote ? { allowRemote: true } : {}),
+    upload: { dir: join(options.outputDir ?? defaultOutputDir(cacheDir()), 'uploads'), maxBytes: DEFAULT_MAX_UPLOAD },
   });
   return {
     ...server,

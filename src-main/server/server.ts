@@ -16,6 +16,7 @@ import {
   BadRequest, TOKEN_COOKIE, contentSecurityPolicy, cookieToken, hostAllowed, newToken, originAllowed, originsFor, requestUrl, tokensEqual, type Origins,
 } from './security';
 import { send, serveStatic } from './static-files';
+import { handleUpload, type UploadOptions } from './upload';
 import { ClientFrame, type ServerFrame } from './ws-protocol';
 
 export interface ServeOptions {
@@ -26,6 +27,8 @@ export interface ServeOptions {
   token?: string;
   /** Required to bind to anything but a loopback address. */
   allowRemote?: boolean;
+  /** Where `POST /upload` puts images a browser sends (upload.ts); absent: uploads are refused. */
+  upload?: UploadOptions;
 }
 
 export interface RunningServer {
@@ -69,6 +72,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const server: Server = createServer((req, res) => {
     try {
       if (!hostAllowed(req, origins)) return send(res, 421, 'Misdirected request', headers);
+      if (req.method === 'POST' && options.upload && req.url?.startsWith('/upload?')) {
+        const url = requestUrl(req);
+        // Like the WebSocket: our own page only (Origin), and the cookie token (SameSite=Strict) — never the URL's.
+        if (url.pathname !== '/upload' || !originAllowed(req, origins) || !tokensEqual(cookieToken(req), token)) return send(res, 403, 'Forbidden', headers);
+        handleUpload(req, res, url, options.upload, headers).catch((err: unknown) => send(res, ...failure(err), headers));
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed', headers);
       const url = requestUrl(req);
       if (!authorized(req, url)) return send(res, 403, 'Forbidden: open the URL printed by "nexus serve" (it carries the access token).', headers);

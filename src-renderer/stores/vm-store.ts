@@ -14,6 +14,13 @@ const ANSI = /\x1b(\[[0-9;?=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][A-Z0-
 // eslint-disable-next-line no-control-regex -- other control characters (bell, backspace…) have no place in the view
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
+/**
+ * An escape sequence cut off at the end of a chunk (QEMU's serial port may send byte by byte), or a CR whose LF
+ * may come next: held back until the next chunk completes it.
+ */
+// eslint-disable-next-line no-control-regex -- the escape character is what is matched
+const PARTIAL_ANSI = /(\x1b(\[[0-9;?=]*[ -/]*|\][^\x07\x1b]*|[()])?|\r)$/;
+
 /** Console bytes → display text: escape sequences and stray control characters removed, CRLF → LF. */
 export function consoleText(raw: string): string {
   return raw.replace(ANSI, '').replace(/\r\n?/g, '\n').replace(CONTROL, '');
@@ -26,6 +33,8 @@ interface VmState {
   lines: string[];
   /** The unfinished last line. */
   partial: string;
+  /** An escape sequence whose end has not arrived yet (raw). */
+  pendingEscape: string;
   marker: string | null;
   seconds: number | null;
   error: ErrorInfo | null;
@@ -37,7 +46,7 @@ interface VmState {
   reset(): void;
 }
 
-const initial = { historyId: null, jobId: null, status: 'idle' as const, lines: [], partial: '', marker: null, seconds: null, error: null };
+const initial = { historyId: null, jobId: null, status: 'idle' as const, lines: [], partial: '', pendingEscape: '', marker: null, seconds: null, error: null };
 
 export const useVmStore = create<VmState>((set, get) => ({
   ...initial,
@@ -71,11 +80,14 @@ export const useVmStore = create<VmState>((set, get) => ({
       set({ marker: consoleText(marker).trim(), status: get().status === 'booting' ? 'running' : get().status });
       return;
     }
-    const all = get().partial + consoleText(text);
+    const raw = get().pendingEscape + text;
+    const cut = PARTIAL_ANSI.exec(raw);
+    const pendingEscape = cut ? cut[0] : '';
+    const all = get().partial + consoleText(cut ? raw.slice(0, cut.index) : raw);
     const parts = all.split('\n');
     const partial = parts.pop() ?? '';
     const lines = parts.length ? [...get().lines, ...parts].slice(-VM_CONSOLE_LINES) : get().lines;
-    set({ lines, partial });
+    set({ lines, partial, pendingEscape });
   },
   reset() {
     if (get().status !== 'booting' && get().status !== 'running') set({ ...initial });

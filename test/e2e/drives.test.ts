@@ -122,4 +122,33 @@ describe.skipIf(!hasChromium() || !isRoot)('drive step: sizes of compressed imag
     ]);
     expect(fromCard.stdout.split(' ')[0]).toBe(fromImage.stdout.split(' ')[0]);
   }, 240_000);
+
+  it('uploads an image picked in the browser (xz: its size comes from the file\'s index); the upload endpoint refuses strangers', async () => {
+    const raw = Buffer.concat([patternBytes(3 * MiB, 9), Buffer.alloc(5 * MiB)]);
+    const local = join(home, 'picked.img');
+    await writeFile(local, raw);
+    await execa('xz', ['-1', '-T1', local]);
+    const page = await app.newPage();
+    await page.goto(app.server.url);
+    await page.getByRole('heading', { name: 'Choose a Box' }).waitFor();
+    await page.getByLabel('Image file to upload').setInputFiles(`${local}.xz`);
+    await page.getByRole('heading', { name: 'Choose the drive' }).waitFor();
+    await page.getByText('needs 8.0 MiB on the drive').waitFor();
+    // The upload landed in the server's staging folder, in a folder of its own.
+    const shown = await page.locator('code').first().innerText();
+    expect(shown).toMatch(new RegExp(`${join(app.dir, 'out', 'uploads')}/up-[^/]+/picked\\.img\\.xz$`));
+    const { stdout } = await execa('sh', ['-c', `xz -dc '${shown}' | sha256sum`]);
+    expect(stdout.split(' ')[0]).toBe((await execa('sh', ['-c', `xz -dc '${local}.xz' | sha256sum`])).stdout.split(' ')[0]);
+    await expect(page.getByRole('checkbox', { name: new RegExp(small.device) }).isDisabled()).resolves.toBe(false);
+
+    // No Origin (another program), a wrong Origin, no cookie, or not an image name: refused.
+    const url = new URL(app.server.url);
+    const cookie = `nexus_token=${app.server.token}`;
+    const post = (name: string, headers: Record<string, string>) => fetch(`${url.origin}/upload?name=${name}`, { method: 'POST', body: Buffer.from('x'), headers });
+    expect((await post('a.img', { Cookie: cookie })).status).toBe(403);
+    expect((await post('a.img', { Cookie: cookie, Origin: 'http://evil.example' })).status).toBe(403);
+    expect((await post('a.img', { Origin: url.origin })).status).toBe(403);
+    expect((await post('notes.txt', { Cookie: cookie, Origin: url.origin })).status).toBe(400);
+    expect((await post('a.img', { Cookie: cookie, Origin: url.origin })).status).toBe(200);
+  }, 120_000);
 });

@@ -127,11 +127,8 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard end to end (real engine, loop
     const files = page.getByRole('table', { name: 'Output files' });
     await expect(files.getByRole('cell', { name: /^Block map/ }).count()).resolves.toBe(1);
     await shot(page, '04-build');
-    if (existsSync('/usr/bin/qemu-system-x86_64')) {
-      // "Try in a VM": one real QEMU boot of the image that was just built.
-      await press(page, page.getByRole('button', { name: 'Try in a VM' }));
-      await page.getByText(/It booted in QEMU in \d+ s/).waitFor({ timeout: 150_000 });
-    }
+    // "Try in a VM" is offered for this VM board; its real boot with the live console is test/e2e/vm-console.test.ts.
+    await expect(page.getByRole('button', { name: 'Try in a VM' }).count()).resolves.toBe(existsSync('/usr/bin/qemu-system-x86_64') ? 1 : 0);
     const history = await fetchHistory(app);
     expect(history[0]).toMatchObject({ box: 'tinybox', arch: 'x86_64', board: 'qemu-x86_64', present: true });
     built = { image: history[0]!.image, sha256: history[0]!.sha256, size: history[0]!.size };

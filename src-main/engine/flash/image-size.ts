@@ -5,7 +5,7 @@
  * through the decompressor, with progress, cancellable and bounded (past `limit` bytes the answer is "at least").
  */
 import { stat } from 'node:fs/promises';
-import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { CancelledError, NexusError, isCancelled } from '../../../src-shared/errors';
 import { decompressedSize, openSource, type SourceFormat } from './source';
 
 export type SizeMethod = 'raw' | 'index' | 'counted';
@@ -61,6 +61,9 @@ export async function countImageSize(path: string, o: CountOptions = {}): Promis
       if (size > limit) return { format: src.format, fileSize: src.sourceSize ?? 0, size, exact: false, method: 'counted' };
     }
     await src.finish();
+  } catch (e) {
+    if (e instanceof NexusError || isCancelled(e) || o.signal?.aborted) throw o.signal?.aborted ? new CancelledError() : e;
+    throw new NexusError('SOURCE_CORRUPT', `The image ${src.name} could not be decompressed: ${(e as Error).message}.`, 'Download the image again; the file is damaged or truncated.');
   } finally {
     await src.close();
   }

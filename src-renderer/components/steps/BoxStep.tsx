@@ -6,6 +6,7 @@ import { BoxCard } from '../BoxCard';
 import { RescueStickCard } from '../RescueStickCard';
 import { DevicePicker } from '../DevicePicker';
 import { ErrorAlert } from '../ErrorAlert';
+import { ImageDropZone } from '../ImageDropZone';
 import { StepHeading } from '../StepHeading';
 import { StepNav } from '../StepNav';
 
@@ -22,8 +23,9 @@ function ExistingImageCard() {
         <Typography id="existing-title" variant="h6" component="h3">Write an existing image</Typography>
         <Typography variant="body2" sx={{ mb: 2 }}>Already have an image (.img, .iso, .xz, .gz, .zst, .zip)? Write it without building.</Typography>
         <Stack spacing={2}>
+          <ImageDropZone onPath={(path) => { setImageField('imagePath', path); setImageField('imageUrl', ''); void submit(); }} />
           <Stack direction="row" spacing={1}>
-            <TextField label="Image file" helperText="Path on the computer running Nexus Imager" value={imagePath} onChange={(e) => setImageField('imagePath', e.target.value)} size="small" sx={{ flex: 1 }} />
+            <TextField label="Image file" helperText="Path on the computer running Nexus Imager (~ is your home folder there)" value={imagePath} onChange={(e) => setImageField('imagePath', e.target.value)} size="small" sx={{ flex: 1 }} />
             {desktop && <Box><Button variant="outlined" onClick={pickImageFile}>Choose a file…</Button></Box>}
           </Stack>
           <TextField label="Or image URL" value={imageUrl} onChange={(e) => setImageField('imageUrl', e.target.value)} size="small" />
