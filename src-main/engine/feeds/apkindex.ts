@@ -336,23 +336,23 @@ export function packagesOfScan(scan: IndexScan, text: string, repo: RepoRef): Ap
   for (let at = 0; at < scan.count; at++) {
     const p = new IndexPackage(repo, text, true);
     const s = at * 5;
-    p.name = strings[s]!;
-    p.version = strings[s + 1]!;
-    p.arch = strings[s + 2]!;
-    p.checksum = strings[s + 3]!;
-    p.origin = strings[s + 4]!;
+    p.name = strings[s] ?? '';
+    p.version = strings[s + 1] ?? '';
+    p.arch = strings[s + 2] ?? '';
+    p.checksum = strings[s + 3] ?? '';
+    p.origin = strings[s + 4] ?? '';
     // Unrolled (SCAN_FIELDS order): a loop over property names is several times slower for ~20k packages.
     const n = scan.numbers;
     let k = at * SCAN_FIELDS.length;
-    p.size = n[k++]!; p.installedSize = n[k++]!; p.buildTime = n[k++]!; p.providerPriority = n[k++]!;
-    p.tS = n[k++]!; p.tE = n[k++]!; p.uS = n[k++]!; p.uE = n[k++]!; p.lS = n[k++]!; p.lE = n[k++]!; p.mS = n[k++]!; p.mE = n[k++]!;
-    p.cS = n[k++]!; p.cE = n[k++]!; p.dS = n[k++]!; p.dE = n[k++]!; p.pS = n[k++]!; p.pE = n[k++]!; p.iS = n[k++]!; p.iE = n[k++]!;
+    p.size = n[k++] ?? 0; p.installedSize = n[k++] ?? 0; p.buildTime = n[k++] ?? 0; p.providerPriority = n[k++] ?? 0;
+    p.tS = n[k++] ?? 0; p.tE = n[k++] ?? 0; p.uS = n[k++] ?? 0; p.uE = n[k++] ?? 0; p.lS = n[k++] ?? 0; p.lE = n[k++] ?? 0; p.mS = n[k++] ?? 0; p.mE = n[k++] ?? 0;
+    p.cS = n[k++] ?? 0; p.cE = n[k++] ?? 0; p.dS = n[k++] ?? 0; p.dE = n[k++] ?? 0; p.pS = n[k++] ?? 0; p.pE = n[k++] ?? 0; p.iS = n[k++] ?? 0; p.iE = n[k++] ?? 0;
     out[at] = p;
   }
   for (const e of scan.extras) {
-    const p = out[e.at]!;
-    if (e.more) p.more = e.more;
-    if (e.uninstallable) p.uninstallable = e.uninstallable;
+    const p = out[e.at];
+    if (p && e.more) p.more = e.more;
+    if (p && e.uninstallable) p.uninstallable = e.uninstallable;
   }
   return out;
 }
