@@ -6,10 +6,11 @@
  *    token in the launcher's format (64 hex digits) — so no other file can be read as a token;
  *  - it is deleted only when it is the launcher's private file: named "token" in a "nexus-helper-*" directory that
  *    is a real directory (not a symlink), mode 0700, owned by the same user, and the name still points at the file
- *    that was opened. Anything else is left alone: the helper never deletes an arbitrary path as root.
+ *    that was opened — checked and unlinked relative to the held directory (see openHeldDir), so the directory cannot
+ *    be swapped in between. Anything else is left alone: the helper never deletes an arbitrary path as root.
  * On Windows (no O_NOFOLLOW, no POSIX modes) only the format check applies and the file is deleted by the launcher.
  */
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { NexusError } from '../../src-shared/errors';
@@ -42,21 +43,41 @@ export function invokingUid(env: NodeJS.ProcessEnv = process.env): number | unde
   return undefined;
 }
 
-/** Whether `path` is the launcher's private token file (see the module comment), given the stats of the open file. */
-export async function isPrivateTokenFile(path: string, file: { dev: number; ino: number; uid: number }): Promise<string | null> {
+/** The stats the deletion rule needs. */
+type Ident = { dev: number; ino: number; uid: number; mode: number; isDirectory(): boolean; isFile(): boolean };
+
+/** Why the file opened from `path` (stats `file`) in the directory `dir` (stats of the held directory) may not be deleted, or null. */
+function keepReason(path: string, dir: Ident | null, file: { uid: number }): string | null {
   if (basename(path) !== 'token') return 'it is not named "token"';
-  const dir = dirname(path);
-  if (!basename(dir).startsWith(TOKEN_DIR_PREFIX)) return `its directory is not a ${TOKEN_DIR_PREFIX}* directory`;
-  const d = await lstat(dir);
-  if (!d.isDirectory()) return 'its directory is not a real directory';
-  if ((d.mode & 0o077) !== 0) return 'its directory is not private (mode 0700)';
-  if (d.uid !== file.uid) return 'its directory has another owner';
-  const now = await lstat(path);
-  if (!now.isFile() || now.dev !== file.dev || now.ino !== file.ino) return 'the name no longer points at the file that was read';
+  if (!basename(dirname(path)).startsWith(TOKEN_DIR_PREFIX)) return `its directory is not a ${TOKEN_DIR_PREFIX}* directory`;
+  if (!dir || !dir.isDirectory()) return 'its directory is not a real directory';
+  if ((dir.mode & 0o077) !== 0) return 'its directory is not private (mode 0700)';
+  if (dir.uid !== file.uid) return 'its directory has another owner';
   return null;
 }
 
-export async function takeTokenFile(path: string, o: TokenFileOptions = {}): Promise<TokenFileResult> {
+/**
+ * The directory swap window (issue 13): the helper opens the token's directory without following a link and keeps
+ * it open; on Linux the file is then opened, re-checked and unlinked relative to that held directory through
+ * /proc/self/fd/N (Node has no openat/unlinkat), so renaming the directory or replacing it with a link after the
+ * checks cannot redirect the unlink anywhere else. Elsewhere the directory's identity is compared before unlinking.
+ */
+async function openHeldDir(path: string) {
+  try {
+    return await open(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+}
+
+export interface TakeHooks {
+  /** Tests: runs after the checks, just before the unlink (where a swap would have to happen). */
+  beforeUnlink?: () => Promise<void>;
+  /** Tests: force the portable path (no /proc). */
+  noProc?: boolean;
+}
+
+export async function takeTokenFile(path: string, o: TokenFileOptions & TakeHooks = {}): Promise<TokenFileResult> {
   const platform = o.platform ?? process.platform;
   if (platform === 'win32') {
     const fh = await open(path, 'r');
@@ -68,14 +89,18 @@ export async function takeTokenFile(path: string, o: TokenFileOptions = {}): Pro
       await fh.close();
     }
   }
+  const dirFh = await openHeldDir(path);
+  const viaProc = !o.noProc && dirFh !== null && platform === 'linux' && existsSync(`/proc/self/fd/${dirFh.fd}`);
+  // Inside the held directory when possible: what is read is what the checks below looked at.
+  const inDir = viaProc ? `/proc/self/fd/${dirFh!.fd}/${basename(path)}` : path;
   let fh;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ELOOP') refuse(`${path} is a symbolic link.`);
-    throw err;
-  }
-  try {
+    try {
+      fh = await open(inDir, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ELOOP') refuse(`${path} is a symbolic link.`);
+      throw err;
+    }
     const st = await fh.stat();
     if (!st.isFile()) refuse(`${path} is not a regular file.`);
     if ((st.mode & 0o077) !== 0) refuse(`${path} is readable or writable by others (it must be mode 0600).`);
@@ -84,11 +109,21 @@ export async function takeTokenFile(path: string, o: TokenFileOptions = {}): Pro
     if (expected !== undefined && st.uid !== expected && st.uid !== process.getuid?.()) refuse(`${path} is not owned by the user who started the helper.`);
     const token = (await fh.readFile('utf8')).trim();
     if (!TOKEN_RE.test(token)) refuse(`${path} does not hold a helper token.`);
-    const why = await isPrivateTokenFile(path, st);
+    const dirSt = dirFh ? await dirFh.stat() : null;
+    const why = keepReason(path, dirSt, st);
     if (why) return { token, deleted: false, kept: why };
-    await unlink(path);
+    await o.beforeUnlink?.();
+    // The name must still be the file that was read, in the directory that was checked.
+    const now = await lstat(inDir).catch(() => null);
+    if (!now?.isFile() || now.dev !== st.dev || now.ino !== st.ino) return { token, deleted: false, kept: 'the name no longer points at the file that was read' };
+    if (!viaProc) {
+      const d = await lstat(dirname(path)).catch(() => null);
+      if (!d?.isDirectory() || d.dev !== dirSt!.dev || d.ino !== dirSt!.ino) return { token, deleted: false, kept: 'its directory was replaced' };
+    }
+    await unlink(inDir);
     return { token, deleted: true };
   } finally {
-    await fh.close();
+    await fh?.close();
+    await dirFh?.close();
   }
 }

@@ -2,7 +2,7 @@
 // following links, and deletes only the launcher's own <tmp>/nexus-helper-*/token, never an arbitrary path.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,4 +85,25 @@ describe('helper --token-file', () => {
     const { file } = await launcherDir();
     if (me !== 0) await expect(takeTokenFile(file, { expectedUid: me + 1 })).rejects.toMatchObject({ code: 'HELPER_BAD_TOKEN_FILE' });
   });
+
+  it.each([['through the held directory (/proc/self/fd)', false], ['portably (identity re-checked)', true]] as const)(
+    'a directory swapped after the checks cannot redirect the unlink, %s',
+    async (_how, noProc) => {
+      const { dir, file, token } = await launcherDir();
+      // The attacker's swap: the checked directory moves away and its name now leads to another private token file.
+      const victimDir = await mkdtemp(join(root, 'victim-'));
+      const victim = join(victimDir, 'token');
+      await writeFile(victim, token, { mode: 0o600 });
+      const beforeUnlink = async () => {
+        await rename(dir, `${dir}-moved`);
+        await symlink(victimDir, dir);
+      };
+      const r = await takeTokenFile(file, { expectedUid: me, noProc, beforeUnlink });
+      expect(r.token).toBe(token);
+      expect(await readFile(victim, 'utf8')).toBe(token);
+      // Through /proc the launcher's own file (in the moved directory) is the one removed; portably nothing is.
+      expect(existsSync(join(`${dir}-moved`, 'token'))).toBe(noProc);
+      expect(r.deleted).toBe(!noProc);
+    },
+  );
 });
