@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
 import { httpGet, RetryableError } from './http-get';
 import { sleep } from '../runner';
-import { storeWriteError } from '../store/content-store';
+import { errnoCode, storeWriteError } from '../store/content-store';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -121,7 +121,7 @@ async function attempt(source: string, dest: string, opts: DownloadOptions): Pro
       if (err.code === 'SIZE_LIMIT') await truncate(dest, 0).catch(() => {});
       throw err;
     }
-    if ((err as { code?: string }).code === 'ENOSPC') throw storeWriteError(err, dirname(dest), source);
+    if (errnoCode(err) === 'ENOSPC') throw storeWriteError(err, dirname(dest), source);
     throw new RetryableError((err as Error).message);
   }
   const expected = opts.expectedSize ?? announced;

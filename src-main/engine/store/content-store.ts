@@ -41,13 +41,18 @@ function registerTempRoot(dir: string): void {
   });
 }
 
+/** An error's errno code ("ENOENT", "ENOSPC"…), if it has one. */
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
 export function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
+    return errnoCode(err) === 'EPERM';
   }
 }
 
@@ -83,7 +88,7 @@ export async function sweepTemp(tmpRoot: string, maxAgeMs = TEMP_SWEEP_AGE_MS, n
 
 /** ENOSPC while writing into the store becomes an error that says what to do; anything else passes through. */
 export function storeWriteError(err: unknown, root: string, what: string): unknown {
-  if ((err as { code?: string }).code !== 'ENOSPC') return err;
+  if (errnoCode(err) !== 'ENOSPC') return err;
   return new NexusError('DISK_FULL', `The disk holding the cache (${root}) is full: cannot store ${what}.`,
     'Free some space there (`nexus cache clean` deletes everything that can be downloaded again), or put the cache on a disk with room: NEXUS_CACHE_DIR=/path/with/space.', { cause: err });
 }
@@ -133,7 +138,7 @@ export class ContentStore {
       return await mkdtemp(join(await this.tempRoot(), prefix));
     } catch (err) {
       // The store may have been deleted while we ran: recreate once.
-      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      if (errnoCode(err) !== 'ENOENT') throw err;
       this.made.clear();
       return mkdtemp(join(await this.tempRoot(), prefix));
     }
@@ -165,7 +170,7 @@ export class ContentStore {
       try {
         await rename(tmp, final);
       } catch (err) {
-        const code = (err as { code?: string }).code;
+        const code = errnoCode(err);
         if (code === 'ENOENT') {
           // The store may have been deleted while we ran ("safe to delete"): recreate and retry once.
           this.made.clear();
@@ -237,7 +242,7 @@ export class ContentStore {
     const path = this.blobPath(sha256);
     const h = createHash('sha256');
     try {
-      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) h.update(chunk as Buffer);
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) h.update(chunk);
     } catch (err) {
       if (signal?.aborted) throw err;
       return false;
