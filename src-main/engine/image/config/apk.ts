@@ -74,11 +74,12 @@ export function installedStanza(p: ApkPackage, paths: { dirs: Set<string>; files
 /**
  * The virtual packages the builder itself satisfies (plan.builderProvides: initramfs-generator, because Nexus makes
  * the initramfs) as one installed package without files, so apk finds every installed package's dependencies met
- * instead of refusing to add anything ("initramfs-generator (no such package) required by linux-virt").
+ * instead of refusing to add anything ("initramfs-generator (no such package) required by linux-virt"). The provides
+ * are versioned: apk never picks an unversioned (virtual) provider by itself ("please select one of the 'provided by'").
  */
 export function builderStanza(provides: string[], arch: string): string {
   const body = [`P:${BUILDER_PACKAGE}`, 'V:0-r0', `A:${arch}`, 'S:0', 'I:0', 'T:What Nexus provides instead of packages (it makes the initramfs itself)',
-    'U:https://nexus-imager.invalid', 'L:MIT', `p:${[...provides].sort().join(' ')}`].join('\n');
+    'U:https://nexus-imager.invalid', 'L:MIT', `p:${[...provides].sort().map((p) => `${p}=0-r0`).join(' ')}`].join('\n');
   return `C:Q1${createHash('sha1').update(body).digest('base64')}\n${body}\n`;
 }
 export const BUILDER_PACKAGE = '.nexus-builder';
