@@ -40,14 +40,15 @@
  * - u-boot-starfive (riscv64): metadata from alpine-facts.md (2026.04); payload: Debian's SPL and FIT. STAND-IN.
  * - cryptsetup, f2fs-tools, wireguard-tools-wg and their closure (cryptsetup-libs, device-mapper-libs, json-c,
  *   libblkid, libcrypto3, libeconf, libuuid, popt, f2fs-tools-libs): real v3.23.4 metadata (so: names renamed for
- *   aarch64/riscv64). Payload: STAND-IN, a script for wg, a STAND-IN note in each library package, and in cryptsetup /
- *   f2fs-tools Debian's glibc-linked veritysetup (+ cryptsetup) / mkfs.f2fs with the ELF closure they load, at
- *   Debian's paths (/usr/sbin, /usr/lib/<triplet>/, the loader at its PT_INTERP path /lib/ld-linux-…):
- *   x86_64: the host's (bookworm) binaries and libraries, as ldd lists them.
- *   aarch64, riscv64: that architecture's trixie packages: cryptsetup-bin and f2fs-tools and their Depends closure,
- *   resolved from the downloaded Packages index at run time (never pinned: debian-apt.ts dependencyClosure), the
- *   feed's cache keyed on every resolved name=version; the files are the binaries' DT_NEEDED closure (read from
- *   the ELF files themselves), so the initramfs can run veritysetup on that architecture.
+ *   aarch64/riscv64). Payload: STAND-IN, a STAND-IN note in each library package, and in cryptsetup / f2fs-tools /
+ *   wireguard-tools-wg Debian's glibc-linked veritysetup + cryptsetup / mkfs.f2fs / wg (real WireGuard tools) with
+ *   the ELF closure they load, at Debian's paths (/sbin or /usr/sbin, /usr/bin, /lib or /usr/lib/<triplet>/, the
+ *   loader at its PT_INTERP path): that architecture's Debian packages (bookworm amd64, trixie arm64/riscv64):
+ *   cryptsetup-bin, f2fs-tools and wireguard-tools and their Depends closure, resolved from the downloaded Packages
+ *   index at run time (never pinned: debian-apt.ts dependencyClosure), the feed's cache keyed on every resolved
+ *   name=version; the files are the binaries' DT_NEEDED closure (read from the ELF files themselves), so the
+ *   initramfs can run veritysetup on that architecture. One extracted tree serves the tools and every replica pack,
+ *   so packages that carry the same glibc file carry identical bytes.
  * - toybox (edge/testing): metadata from alpine-facts.md (0.8.13, only /bin/toybox, no scripts). Payload: STAND-IN,
  *   Debian's static busybox binary (Debian's toybox is linked against glibc).
  * Borrowed payloads are marked: descriptions start with "STAND-IN", and where Alpine's file list is unknown a
@@ -75,10 +76,14 @@ export type FeedArch = ReplicaArch;
 const DEB_ARCH: Record<FeedArch, DebArch> = { x86_64: 'amd64', aarch64: 'arm64', riscv64: 'riscv64' };
 /** Debian's multiarch triplet of each feed arch (its libraries live in /usr/lib/<triplet>/). */
 const TRIPLET: Record<FeedArch, string> = { x86_64: 'x86_64-linux-gnu', aarch64: 'aarch64-linux-gnu', riscv64: 'riscv64-linux-gnu' };
-/** Debian packages whose binaries are the payloads of Alpine's cryptsetup / f2fs-tools on aarch64 and riscv64. */
-const TOOL_DEBS = ['cryptsetup-bin', 'f2fs-tools'];
-/** Alpine package → the Debian binaries (trixie paths) that stand in for it. */
-const TOOL_BINARIES: Record<string, string[]> = { cryptsetup: ['usr/sbin/veritysetup', 'usr/sbin/cryptsetup'], 'f2fs-tools': ['usr/sbin/mkfs.f2fs'] };
+/** Debian packages whose binaries are the payloads of Alpine's cryptsetup / f2fs-tools / wireguard-tools-wg. */
+const TOOL_DEBS = ['cryptsetup-bin', 'f2fs-tools', 'wireguard-tools'];
+/**
+ * Alpine package → the Debian commands that stand in for it, found in the extracted tree where that suite puts
+ * them (bookworm: /sbin, trixie: /usr/sbin) and installed at that path.
+ */
+const TOOL_BINARIES: Record<string, string[]> = { cryptsetup: ['veritysetup', 'cryptsetup'], 'f2fs-tools': ['mkfs.f2fs'], 'wireguard-tools-wg': ['wg'] };
+const BIN_DIRS = ['usr/sbin', 'sbin', 'usr/bin', 'bin'];
 /** Modules any Box/board in the catalog may ask for; the feed carries these and their dependencies only. */
 const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block',
   // cryptobox's vault: a LUKS2 file on a loop device, aes-xts-plain64 (XTS and its ECB base are modules in Debian's amd64
@@ -90,9 +95,10 @@ const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net',
  * Bump to rebuild cached feeds after changing this file. 8: the Alpine replica (branch v3.24 + edge/testing).
  * 9: cryptsetup, f2fs-tools and wireguard-tools-wg (+ closure) on aarch64/riscv64, with that arch's Debian binaries.
  * 10: the vault's modules (loop, xts, ecb, algif_skcipher). 11: on x86_64, the host's cryptsetup beside veritysetup.
- * 13: dragonbox's container networking modules.
+ * 13: dragonbox's container networking modules. 14: every arch's tools from Debian packages (x86_64 too: one glibc
+ * for all payloads, so packs can share it), and wireguard-tools-wg's real `wg` from Debian's wireguard-tools.
  */
-const FEED_VERSION = 13;
+const FEED_VERSION = 14;
 export const FEED_BRANCH = 'v3.24';
 /** Repository → branch directory of the feed (testing exists only on edge). */
 export const FEED_REPOSITORIES: Record<string, string> = { main: FEED_BRANCH, community: FEED_BRANCH, testing: 'edge' };
@@ -227,22 +233,6 @@ async function kernelPackage(deb: string, work: string, flavour: string, meta: K
   return { ...m, description: `STAND-IN payload (Debian ${deb.replace(/^.*\//, '')}, pruned modules) for ${meta.description ?? meta.name}`, files };
 }
 
-/** A host binary and its shared-library closure (as ldd reports it). */
-async function hostBinaryFiles(binaries: Array<{ host: string; path: string }>): Promise<ApkFileSpec[]> {
-  const files = new Map<string, ApkFileSpec>();
-  for (const b of binaries) {
-    files.set(b.path, { path: b.path, content: await readFile(b.host), mode: 0o755 });
-    const { stdout } = await execa('ldd', [b.host]);
-    for (const line of stdout.split('\n')) {
-      const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
-      if (!m) continue;
-      const real = (await execa('readlink', ['-f', m[1]!])).stdout;
-      files.set(m[1]!.slice(1), { path: m[1]!.slice(1), content: await readFile(real), mode: 0o755 });
-    }
-  }
-  return [...files.values()];
-}
-
 /**
  * Binaries of an extracted Debian tree and the ELF closure they load (PT_INTERP, DT_NEEDED, read from the files),
  * at Debian's paths: libraries where their packages put them (/usr/lib/<triplet>/, symlinks kept), the loader also
@@ -350,23 +340,21 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
   try {
     const debs = await aptDebs(ctx, [kernel, 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch !== 'x86_64' ? ['systemd-boot-efi'] : [])]);
     const kdeb = debs.get(kernel.name)!;
-    // The Debian closure of the tools (arm64/riscv64) and of the packs' debs, extracted into one tree.
+    // The Debian closure of the tools and of the packs' debs, extracted into one tree.
     const toolDebs = tools.length ? await aptDebs(ctx, tools) : new Map<string, string>();
     const tree = join(work, 'tools');
     await mkdir(tree, { recursive: true });
     for (const t of tools) await execa('dpkg-deb', ['-x', toolDebs.get(t.name)!, tree]);
-    // cryptsetup / f2fs-tools payloads: the host's binaries on x86_64, this arch's Debian packages elsewhere.
-    let toolFiles: (n: string) => Promise<ApkFileSpec[]>;
-    if (arch === 'x86_64') {
-      toolFiles = async (n) => (n === 'cryptsetup'
-        ? [...(await hostBinaryFiles([{ host: '/usr/sbin/veritysetup', path: 'sbin/veritysetup' }, { host: '/usr/sbin/cryptsetup', path: 'sbin/cryptsetup' }])),
-          note(n, "The host's Debian veritysetup and cryptsetup with their glibc libraries.")]
-        : [...(await hostBinaryFiles([{ host: '/usr/sbin/mkfs.f2fs', path: 'sbin/mkfs.f2fs' }])), note(n, "The host's Debian mkfs.f2fs with its glibc libraries.")]);
-    } else {
-      const from = tools.map((t) => `${t.name} ${t.version}`).join(', ');
-      toolFiles = async (n) => [...(await debBinaryFiles(tree, TOOL_BINARIES[n]!, TRIPLET[arch])),
-        note(n, `Debian ${DEB_SUITE[DEB_ARCH[arch]]} ${DEB_ARCH[arch]} ${TOOL_BINARIES[n]!.map((b) => `/${b}`).join(', ')} with the glibc libraries they load, taken from the Depends closure of ${TOOL_DEBS.join(' and ')}: ${from}.`)];
-    }
+    // cryptsetup / f2fs-tools / wireguard-tools-wg payloads: this arch's Debian binaries with the libraries they load.
+    const from = tools.map((t) => `${t.name} ${t.version}`).join(', ');
+    const toolFiles = async (n: string): Promise<ApkFileSpec[]> => {
+      const paths = await Promise.all(TOOL_BINARIES[n]!.map(async (b) => {
+        for (const d of BIN_DIRS) if (await lstat(join(tree, d, b)).catch(() => undefined)) return `${d}/${b}`;
+        throw new Error(`the Debian packages for the feed (${from}) have no ${b}`);
+      }));
+      return [...(await debBinaryFiles(tree, paths, TRIPLET[arch])),
+        note(n, `Debian ${DEB_SUITE[DEB_ARCH[arch]]} ${DEB_ARCH[arch]} ${paths.map((b) => `/${b}`).join(', ')} with the glibc libraries they load, taken from the Depends closure of ${TOOL_DEBS.join(', ')}: ${from}.`)];
+    };
     const facts = factsMeta(arch);
     const specs: ApkPackageSpec[] = [];
 
@@ -403,8 +391,7 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
       } else if (n === 'systemd-boot') {
         await extractDeb(debs.get('systemd-boot-efi')!, join(work, 'sb'), ['./usr/lib/systemd/boot/efi/*']);
         sp.files = [{ path: `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`, content: await readFile(join(work, 'sb', `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`)), mode: 0o644 }];
-      } else if (n === 'cryptsetup' || n === 'f2fs-tools') sp.files = await toolFiles(n);
-      else if (n === 'wireguard-tools-wg') sp.files = [{ path: 'usr/bin/wg', content: `#!/bin/sh\necho "${STAND_IN_NOTE}"\n`, mode: 0o755 }];
+      } else if (TOOL_BINARIES[n]) sp.files = await toolFiles(n);
       else if (!n.startsWith('linux-firmware')) sp.files = [note(n, 'Metadata of the real package; no payload.')];
       if (sp.files?.length && !n.startsWith('linux-firmware')) sp.description = `STAND-IN payload for ${sp.description}`;
       if (sp.files?.length) delete sp.installedSize;
@@ -540,7 +527,7 @@ async function buildOrReuse(arch: FeedArch, root: string, packs: ReplicaPack[]):
   const ctx: AptContext = { root, debArch: DEB_ARCH[arch] };
   const dinitSha = `${createHash('sha256').update(await readFile(dinitTarball())).digest('hex')}-r${DINIT_RECIPE}`;
   const dirFor = (r: FeedDebs) => join(root, feedDirName(arch, r.kernel, key.publicPem, dinitSha, r.closure, packs));
-  const roots = [...new Set([...(arch === 'x86_64' ? [] : TOOL_DEBS), ...packs.flatMap((p) => p.debs(arch))])];
+  const roots = [...new Set([...TOOL_DEBS, ...packs.flatMap((p) => p.debs(arch))])];
   const resolved = await resolveForFeed(ctx, roots, (r) => existsSync(join(dirFor(r), 'done')));
   const { kernel, closure: tools } = resolved;
   const feedDir = dirFor(resolved);
