@@ -1,6 +1,7 @@
 /**
- * A small OCI image as a test builds it for a container host: Alpine's own signed x86_64 busybox 1.37.0-r30 and
- * musl 1.2.5-r21 (from ../shared/testdata) in one gzip layer, written as an OCI image layout in a tar archive
+ * A small OCI image as a test builds it for a container host: Alpine's own signed busybox and musl (from
+ * ../shared/testdata: x86_64 busybox 1.37.0-r30 + musl 1.2.5-r21, aarch64 busybox 1.32.1-r5 + musl 1.2.2-r0) in one
+ * gzip layer, written as an OCI image layout in a tar archive
  * (oci-layout, index.json, blobs/sha256/…) the way `ctr image import` and `docker load` read it. Deterministic:
  * fixed mtimes and a gzip header without a time, so the same inputs give the same bytes (and image caches hit).
  */
@@ -41,16 +42,23 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** Applets the image links to /bin/busybox (what a test runs inside the container). */
 export const IMAGE_APPLETS = ['sh', 'ip', 'ping', 'cat', 'echo', 'hostname', 'ls', 'wget', 'nc', 'sleep', 'uname'];
 
-export async function busyboxOciArchive(ref = 'docker.io/library/nexus-busybox:1.37.0'): Promise<OciArchive> {
-  const bb = await readRealApk(alpineTestdata('official', 'packages', 'x86_64/busybox-1.37.0-r30.apk'));
-  const musl = await readRealApk(alpineTestdata('official', 'packages', 'x86_64/musl-1.2.5-r21.apk'));
+const SOURCES = {
+  x86_64: { busybox: 'x86_64/busybox-1.37.0-r30.apk', musl: 'x86_64/musl-1.2.5-r21.apk', version: '1.37.0', oci: 'amd64' },
+  aarch64: { busybox: 'aarch64/busybox-1.32.1-r5.apk', musl: 'aarch64/musl-1.2.2-r0.apk', version: '1.32.1', oci: 'arm64' },
+} as const;
+
+export async function busyboxOciArchive(arch: keyof typeof SOURCES = 'x86_64'): Promise<OciArchive> {
+  const src = SOURCES[arch];
+  const ref = `docker.io/library/nexus-busybox:${src.version}`;
+  const bb = await readRealApk(alpineTestdata('official', 'packages', src.busybox));
+  const musl = await readRealApk(alpineTestdata('official', 'packages', src.musl));
   const file = (apk: typeof bb, path: string) => {
     const it = apk.items.find((i) => i.path === path);
     if (!it) throw new Error(`${apk.file} has no ${path}`);
     return it;
   };
   const busybox = file(bb, 'bin/busybox');
-  const loader = file(musl, 'lib/ld-musl-x86_64.so.1');
+  const loader = file(musl, `lib/ld-musl-${arch}.so.1`);
   const layerTar = await tarOf([
     { name: 'bin/', type: 'directory' },
     { name: 'bin/busybox', type: 'file', body: busybox.body!, mode: 0o755 },
@@ -58,8 +66,8 @@ export async function busyboxOciArchive(ref = 'docker.io/library/nexus-busybox:1
     { name: 'etc/', type: 'directory' },
     { name: 'etc/passwd', type: 'file', body: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') },
     { name: 'lib/', type: 'directory' },
-    { name: 'lib/ld-musl-x86_64.so.1', type: 'file', body: loader.body!, mode: 0o755 },
-    { name: 'lib/libc.musl-x86_64.so.1', type: 'symlink', linkname: 'ld-musl-x86_64.so.1' },
+    { name: `lib/ld-musl-${arch}.so.1`, type: 'file', body: loader.body!, mode: 0o755 },
+    { name: `lib/libc.musl-${arch}.so.1`, type: 'symlink', linkname: `ld-musl-${arch}.so.1` },
     { name: 'proc/', type: 'directory' },
     { name: 'root/', type: 'directory', mode: 0o700 },
     { name: 'sys/', type: 'directory' },
@@ -67,10 +75,10 @@ export async function busyboxOciArchive(ref = 'docker.io/library/nexus-busybox:1
   ]);
   const layer = gzipSync(layerTar, { level: 9 });
   const config = Buffer.from(JSON.stringify({
-    architecture: 'amd64', os: 'linux',
+    architecture: src.oci, os: 'linux',
     config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] },
     rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layerTar)}`] },
-    history: [{ created_by: 'nexus test: Alpine busybox 1.37.0-r30 + musl 1.2.5-r21' }],
+    history: [{ created_by: `nexus test: Alpine ${src.busybox} + ${src.musl}` }],
   }));
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -80,7 +88,7 @@ export async function busyboxOciArchive(ref = 'docker.io/library/nexus-busybox:1
   const index = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256(manifest)}`, size: manifest.length,
-      platform: { architecture: 'amd64', os: 'linux' },
+      platform: { architecture: src.oci, os: 'linux' },
       annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref.replace(/^.*:/, '') } }],
   }));
   const blobs = [config, manifest, layer];
