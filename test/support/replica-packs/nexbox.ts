@@ -1,0 +1,183 @@
+/**
+ * Replica pack "nexbox": the packages of profiles/boxes/nexbox.yaml (build-base, gcc, make, git, neovim, zsh,
+ * python3, openssh-client, apk-tools, sfdisk, e2fsprogs-extra) and their Alpine closure that the base feed and the
+ * dragonbox pack do not already carry. x86_64 only (the nexbox VM test boots x86_64).
+ *
+ * Metadata: REAL.
+ * - main: Alpine's signed v3.23.4 main x86_64 index (ctx.indexSpec: names, versions, depends, provides, origins),
+ *   except musl-dev, whose version and `musl=` pin are moved from 1.2.5-r23 to the feed's musl 1.2.5-r21 (the real
+ *   Alpine .apk the base feed serves; a subpackage pins its parent's exact version).
+ * - community (neovim and its libraries libluv, libtermkey, libvterm, msgpack-c, tree-sitter, unibilium): Alpine's
+ *   signed v3.19.1 community x86_64 index (../shared/testdata/alpine/official), the newest community index we hold
+ *   that has them; their so: dependencies are met by v3.23.4 main (luajit, libuv).
+ * - zsh's post-install (aports main/zsh: `add-shell '/bin/zsh'`), so /etc/shells lists it as on Alpine.
+ * The resolver's closure of nexbox on this feed is the closure on those real indexes (nexbox-x86.test.ts checks the
+ * count against a resolution of the real index files).
+ *
+ * Payload: only what the nexbox VM test runs, glibc-linked STAND-INs from Debian (debs(), resolved at run time)
+ * with the ELF closure they load at Debian's paths (ctx.debBinaryFiles); a glibc gcc compiling inside the musl Box
+ * is a stand-in for Alpine's musl gcc:
+ * - gcc: Debian's gcc driver (as /usr/bin/gcc and cc), cc1, collect2, lto-wrapper, its crt objects, libgcc and
+ *   headers; binutils: as and ld.bfd (as /usr/bin/as, ld); musl-dev: glibc's headers (libc6-dev, linux-libc-dev)
+ *   under /usr/include and its crt1.o/crti.o/crtn.o, libc.so and libc_nonshared.a; make: Debian's make.
+ * - git: Debian's git (every builtin the test uses: init, add, commit, log).
+ * - zsh: Debian's zsh-static as Alpine's /bin/zsh (all modules built in, so no module files are needed).
+ * - python3: Debian's python3.N with its minimal standard library (libpython3.N-minimal) at Debian's
+ *   /usr/lib/python3.N (Alpine: python 3.12 in /usr/lib/python3.12).
+ * - apk-tools: the REAL apk-tools 2.14.9, built here from the upstream tarball in ../shared/testdata/upstream (no
+ *   Debian suite packages apk-tools; Alpine v3.23 ships 3.0.6, which reads the same v2 indexes and packages), as
+ *   /sbin/apk with its libapk.so at /lib; linked against glibc, OpenSSL's libcrypto and zlib.
+ * - sfdisk, e2fsprogs-extra: Debian's sfdisk and resize2fs (the first-boot root grow runs them).
+ * - every other package: a usr/share/doc/<name>/STAND-IN note (metadata complete, files not).
+ * The feed extracts one Debian tree for its tools and every pack, so the glibc files shared with other packages are
+ * the same bytes (two packages may own one path only with identical content); the apk-tools build joins that tree.
+ */
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { copyFile, lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import type { ApkFileSpec, ApkPackageSpec } from '../apk-repo';
+import { gzipMembers, metaFromStanza, parseIndexText, parseTar } from '../alpine-real';
+import { alpineTestdata } from '../alpine-testdata';
+import type { ReplicaPack, ReplicaPackContext } from './index';
+
+/** The nexbox closure on v3.23.4 main, minus the base feed's and the dragonbox pack's packages. */
+const FROM_MAIN = [
+  'apk-tools', 'apk-tools-zsh-completion', 'binutils', 'brotli-libs', 'build-base', 'c-ares', 'ca-certificates-bundle', 'e2fsprogs', 'e2fsprogs-extra',
+  'e2fsprogs-libs', 'file', 'fortify-headers', 'g++', 'gcc', 'gcc-zsh-completion', 'gdbm', 'git', 'git-init-template', 'git-zsh-completion', 'gmp', 'isl26',
+  'jansson', 'libapk', 'libatomic', 'libbz2', 'libcap2', 'libcom_err', 'libcurl', 'libedit', 'libexpat', 'libfdisk', 'libffi', 'libgomp', 'libidn2', 'libintl',
+  'libmagic', 'libncursesw', 'libpanelw', 'libpsl', 'libsmartcols', 'libssl3', 'libstdc++-dev', 'libunistring', 'libuv', 'luajit', 'make', 'mpc1', 'mpdecimal',
+  'mpfr4', 'musl-dev', 'ncurses-terminfo-base', 'nghttp2-libs', 'openssh-client-common', 'openssh-client-default', 'openssh-keygen', 'partx', 'patch', 'pcre2', 'pyc',
+  'python3', 'python3-pyc', 'python3-pycache-pyc0', 'readline', 'sfdisk', 'sqlite-libs', 'ssl_client', 'xz-libs', 'zlib', 'zsh', 'zstd-libs',
+];
+const FROM_COMMUNITY_V3191 = ['libluv', 'libtermkey', 'libvterm', 'msgpack-c', 'neovim', 'tree-sitter', 'unibilium'];
+/** The base feed's musl (Alpine's real musl-1.2.5-r21.apk). */
+const FEED_MUSL = '1.2.5-r21';
+const DEBS = ['gcc', 'libc6-dev', 'make', 'git', 'zsh-static', 'python3', 'fdisk', 'util-linux', 'e2fsprogs', 'libssl3', 'zlib1g'];
+/** apk-tools: the upstream tarball (see ../shared/testdata/upstream/README.md). */
+export const APK_TOOLS_VERSION = '2.14.9';
+
+let community: Map<string, Record<string, string>> | undefined;
+async function communityV3191(): Promise<Map<string, Record<string, string>>> {
+  if (!community) {
+    const members = gzipMembers(await readFile(alpineTestdata('official', 'v3.19.1-community-x86_64-APKINDEX.tar.gz')));
+    const text = parseTar(gunzipSync(members[1]!)).find((e) => e.path === 'APKINDEX')!.body!.toString('utf8');
+    community = new Map(parseIndexText(text).map((s) => [s.P!, s]));
+  }
+  return community;
+}
+
+/** Files of one extracted .deb (paths relative to the tree, without "./"), dirs excluded. */
+async function debPaths(ctx: ReplicaPackContext, deb: string): Promise<string[]> {
+  const file = ctx.debFiles.get(deb);
+  if (!file) throw new Error(`nexbox pack: Debian package ${deb} was not downloaded (debs(): ${DEBS.join(', ')})`);
+  const { stdout } = await execa('dpkg-deb', ['-c', file]);
+  return stdout.split('\n').filter((l) => !l.startsWith('d')).map((l) => l.replace(/^.*? \.\//, '').replace(/ -> .*$/, '')).filter(Boolean);
+}
+
+/** Regular files and symlinks of the tree, as they are (read now: the tree is removed before the repository is written). */
+async function treeFiles(ctx: ReplicaPackContext, paths: string[]): Promise<ApkFileSpec[]> {
+  const out: ApkFileSpec[] = [];
+  for (const p of paths) {
+    const st = await lstat(join(ctx.debTree, p));
+    if (st.isSymbolicLink()) out.push({ path: p, type: 'symlink', target: await readlink(join(ctx.debTree, p)) });
+    else if (st.isFile()) out.push({ path: p, content: await readFile(join(ctx.debTree, p)), mode: st.mode & 0o7777 });
+  }
+  return out;
+}
+
+/** Builds apk-tools from the upstream tarball into work (about 30 s on two cores). */
+async function buildApkTools(work: string): Promise<{ apk: string; lib: string }> {
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const up = process.env.NEXUS_UPSTREAM_TESTDATA ? resolve(process.env.NEXUS_UPSTREAM_TESTDATA) : resolve(repoRoot, '..', 'shared', 'testdata', 'upstream');
+  const tarball = join(up, `apk-tools-${APK_TOOLS_VERSION}.tar.gz`);
+  if (!existsSync(tarball)) throw new Error(`The apk-tools source tarball is missing at ${tarball}: check out shared/ beside the repository or set NEXUS_UPSTREAM_TESTDATA.`);
+  await execa('tar', ['-xzf', tarball, '-C', work]);
+  const src = join(work, `apk-tools-${APK_TOOLS_VERSION}`);
+  // LUA=no: no Lua on the build host, so `apk --help` prints no long help (the commands are all there).
+  await execa('make', ['-j2', 'LUA=no'], { cwd: src, env: { MAKEFLAGS: '' } });
+  return { apk: join(src, 'src', 'apk'), lib: join(src, 'src', `libapk.so.${APK_TOOLS_VERSION}`) };
+}
+
+async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files: ApkFileSpec[]; what: string }>> {
+  const t = ctx.triplet;
+  const gccDir = `usr/lib/gcc/${t}`;
+  const gccVer = (await readdir(join(ctx.debTree, gccDir))).find((v) => /^\d+$/.test(v));
+  if (!gccVer) throw new Error(`nexbox pack: no ${gccDir}/<major> in the Debian gcc packages`);
+  const gv = `${gccDir}/${gccVer}`;
+  const pyExe = (await readdir(join(ctx.debTree, 'usr/bin'))).find((f) => /^python3\.\d+$/.test(f));
+  if (!pyExe) throw new Error('nexbox pack: no usr/bin/python3.N in the Debian python3 packages');
+  const libc6dev = await debPaths(ctx, 'libc6-dev');
+  const linuxHeaders = [...ctx.debFiles.keys()].find((n) => n === 'linux-libc-dev');
+  const headers = [...libc6dev, ...(linuxHeaders ? await debPaths(ctx, linuxHeaders) : [])].filter((p) => p.startsWith('usr/include/'));
+  const crt = libc6dev.filter((p) => new RegExp(`^usr/lib/${t}/(S?crt1|crti|crtn)\\.o$|^usr/lib/${t}/libc(_nonshared\\.a|\\.so)$`).test(p));
+  const gccData = (await debPaths(ctx, `libgcc-${gccVer}-dev`)).filter((p) => p.startsWith(`${gv}/`) && /(\.o|libgcc(_eh)?\.a|libgcc_s\.so|include\/[^/]+\.h)$/.test(p));
+  const pyMinimal = (await debPaths(ctx, `lib${pyExe}-minimal`)).filter((p) => p.startsWith(`usr/lib/${pyExe}/`));
+  // apk and libapk join the extracted tree, so their ELF closure (libcrypto, zlib, glibc) comes from Debian's packages.
+  const apk = await buildApkTools(ctx.work);
+  for (const d of ['sbin', 'lib']) await mkdir(join(ctx.debTree, d), { recursive: true });
+  await copyFile(apk.apk, join(ctx.debTree, 'sbin/apk'));
+  await copyFile(apk.lib, join(ctx.debTree, `lib/libapk.so.${APK_TOOLS_VERSION}`));
+  const link = (path: string, target: string): ApkFileSpec => ({ path, type: 'symlink', target });
+  const bins = (paths: string[]) => ctx.debBinaryFiles(paths);
+  return {
+    gcc: {
+      files: [...(await bins([`usr/bin/${t}-gcc-${gccVer}`, `${gv}/cc1`, `${gv}/collect2`, `${gv}/lto-wrapper`, `${gv}/liblto_plugin.so`, `lib/${t}/libgcc_s.so.1`])),
+        ...(await treeFiles(ctx, gccData)), link('usr/bin/gcc', `${t}-gcc-${gccVer}`), link('usr/bin/cc', 'gcc'),
+        // ld looks in /usr/lib/<triplet> before /usr/lib, where the base feed's libgcc keeps a STAND-IN text file.
+        link(`usr/lib/${t}/libgcc_s.so.1`, `../../../lib/${t}/libgcc_s.so.1`)],
+      what: `Debian's gcc ${gccVer} driver, cc1, collect2 and lto-wrapper with the libraries they load, libgcc and gcc's own headers (a glibc gcc stands in for Alpine's musl gcc)`,
+    },
+    binutils: {
+      files: [...(await bins([`usr/bin/${t}-as`, `usr/bin/${t}-ld.bfd`])), link('usr/bin/as', `${t}-as`), link('usr/bin/ld', `${t}-ld.bfd`), link('usr/bin/ld.bfd', `${t}-ld.bfd`)],
+      what: "Debian's as and ld.bfd with the libraries they load",
+    },
+    'musl-dev': { files: await treeFiles(ctx, [...headers, ...crt]), what: "glibc's headers (libc6-dev, linux-libc-dev), crt objects, libc.so and libc_nonshared.a from Debian, standing in for musl's" },
+    make: { files: await bins(['usr/bin/make']), what: "Debian's make with the libraries it loads" },
+    git: { files: await bins(['usr/bin/git']), what: "Debian's git with the libraries it loads (builtins only: no helpers or docs)" },
+    'git-init-template': { files: await treeFiles(ctx, (await debPaths(ctx, 'git')).filter((p) => p.startsWith('usr/share/git-core/templates/'))), what: "Debian's git templates" },
+    zsh: { files: [{ path: 'bin/zsh', content: await readFile(join(ctx.debTree, 'bin/zsh-static')), mode: 0o755 }], what: "Debian's zsh-static (every module built in) as Alpine's /bin/zsh" },
+    python3: {
+      files: [...(await bins([`usr/bin/${pyExe}`])), link('usr/bin/python3', pyExe), ...(await treeFiles(ctx, pyMinimal))],
+      what: `Debian's ${pyExe} with its minimal standard library (lib${pyExe}-minimal) at /usr/lib/${pyExe}`,
+    },
+    'apk-tools': { files: await bins(['sbin/apk']), what: `the real apk-tools ${APK_TOOLS_VERSION} built from upstream here (Alpine v3.23: 3.0.6), /sbin/apk and /lib/libapk.so.${APK_TOOLS_VERSION}, linked against glibc, libcrypto and zlib (Debian's, like every payload here)` },
+    sfdisk: { files: await bins(['sbin/sfdisk']), what: "Debian's sfdisk with the libraries it loads" },
+    partx: { files: await bins(['usr/bin/partx']), what: "Debian's partx with the libraries it loads" },
+    'e2fsprogs-extra': { files: await bins(['sbin/resize2fs']), what: "Debian's resize2fs with the libraries it loads" },
+  };
+}
+
+export const nexboxPack: ReplicaPack = {
+  id: 'nexbox',
+  version: 2,
+  debs: (arch) => (arch === 'x86_64' ? DEBS : []),
+  repositoryOf: (name) => (FROM_COMMUNITY_V3191.includes(name) ? 'community' : undefined),
+  async specs(ctx) {
+    if (ctx.arch !== 'x86_64') throw new Error(`replica pack nexbox: x86_64 only (asked for ${ctx.arch})`);
+    const comm = await communityV3191();
+    const specs: ApkPackageSpec[] = FROM_MAIN.map((n) => ctx.indexSpec(n));
+    for (const n of FROM_COMMUNITY_V3191) {
+      const st = comm.get(n);
+      if (!st) throw new Error(`the v3.19.1 community index has no ${n}`);
+      specs.push({ ...metaFromStanza(st), indexFields: { t: st.t!, c: st.c! } });
+    }
+    const musl = specs.find((s) => s.name === 'musl-dev')!;
+    musl.version = FEED_MUSL;
+    musl.depends = musl.depends?.map((d) => (d.startsWith('musl=') ? `musl=${FEED_MUSL}` : d));
+    musl.provides = musl.provides?.map((p) => p.replace(/=.*$/, `=${FEED_MUSL}`));
+    const zsh = specs.find((s) => s.name === 'zsh')!;
+    zsh.scripts = { 'post-install': "#!/bin/sh\n\nadd-shell '/bin/zsh'\n\nexit 0\n" };
+    const pay = await payloads(ctx);
+    const from = `Debian ${ctx.debsUsed.join(', ')}`;
+    for (const sp of specs) {
+      const p = pay[sp.name];
+      sp.files = p ? [...p.files, ctx.note(sp.name, `${p.what}; from ${sp.name === 'apk-tools' ? 'upstream apk-tools' : from}.`)] : [ctx.note(sp.name, 'Metadata of the real Alpine package; no payload.')];
+      sp.description = `STAND-IN payload for ${sp.description ?? sp.name}`;
+      delete sp.installedSize;
+    }
+    return specs;
+  },
+};
