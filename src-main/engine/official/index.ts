@@ -8,15 +8,15 @@
  *   image      take the image from the content-addressed cache or fetch it; its SHA-256 must equal
  *              the signed list's line, else it is deleted and the build fails
  *   answers    generate the autoinstall(8) install.conf from the plan's customization
- *   output     copy the cached image to the output path (re-hashing while copying; renamed into place
- *              only when the hash matches), write .sha256, install.conf and manifest.json
+ *   output     copy the cached image to a partial name next to the output (re-hashing while copying), write
+ *              .sha256, install.conf and manifest.json the same way, then publish all together (outputs.ts)
  *
  * Nothing that has not passed verification leaves a stage: the output image is always a byte-exact
  * copy of the file the OpenBSD project signed.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
@@ -29,6 +29,7 @@ import { download } from '../net/download';
 import { isRemote, LOCAL_MIRROR_LAYOUT, mirrorPath } from './mirrors';
 import { expectedSha256, parseChecksumList, parseEmbedded, parsePublicKey, verifySignature, type ChecksumEntry, type SignifyPublicKey } from './signify';
 import { OfficialStore } from './store';
+import { OutputSet } from '../outputs';
 
 export { generateAutoinstall } from './autoinstall';
 export { serveAnswers, lanAddresses } from './serve';
@@ -257,19 +258,16 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
       const out = plan.outputs.image;
       const stem = join(dirname(out), basename(out).replace(/\.img$/i, ''));
       await mkdir(dirname(out), { recursive: true });
-      const suffix = `.partial-${randomBytes(4).toString('hex')}`;
-      const partials: string[] = [];
-      ctx.onCleanup(() => Promise.all(partials.map((p) => rm(p, { force: true }))));
-      const writeAtomic = async (final: string, data: string, mode = 0o644) => {
-        const tmp = final + suffix;
-        partials.push(tmp);
+      // Every output under a partial name, published together (image last) or not at all, as composed builds do.
+      const outputs = new OutputSet(out, plan.outputs.manifest, { force: !!options.force });
+      ctx.onCleanup(() => outputs.discard());
+      const writeOutput = async (final: string, data: string, mode = 0o644) => {
+        const tmp = await outputs.open(final);
         await writeFile(tmp, data, { mode });
         await chmod(tmp, mode);
-        await rename(tmp, final);
       };
 
-      const tmpImage = out + suffix;
-      partials.push(tmpImage);
+      const tmpImage = await outputs.open(out, { image: true });
       await copyVerified(store.blobPath(state.expected), tmpImage, state.expected, ctx.signal, (n) => ctx.progress({ bytesDone: n, bytesTotal: state.size, message: 'copying the verified image' }));
 
       const answersPath = `${stem}.install.conf`;
@@ -302,11 +300,12 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
         warnings: warnings.filter((w) => !w.includes('temporary password')),
       };
 
-      await rename(tmpImage, out);
       const checksumPath = plan.outputs.checksum;
-      await writeAtomic(checksumPath, `${state.expected}  ${basename(out)}\n`);
-      await writeAtomic(answersPath, state.answers.text, 0o600);
-      await writeAtomic(plan.outputs.manifest, JSON.stringify(manifest, null, 2) + '\n');
+      await writeOutput(checksumPath, `${state.expected}  ${basename(out)}\n`);
+      await writeOutput(answersPath, state.answers.text, 0o600);
+      await writeOutput(plan.outputs.manifest, JSON.stringify(manifest, null, 2) + '\n');
+      if (ctx.signal.aborted) throw new CancelledError();
+      await outputs.commit();
 
       const files: BuildOutputFile[] = [];
       for (const [kind, path] of [['image', out], ['checksum', checksumPath], ['answers', answersPath], ['manifest', plan.outputs.manifest]] as const) {

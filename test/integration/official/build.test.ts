@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../../../src-shared/catalog';
 import { CustomizationSchema } from '../../../src-shared/customization';
@@ -123,6 +123,17 @@ describe('official image from a signed fixture mirror', () => {
     const { out, cache } = await scenario('local');
     const result = await buildOfficial(planFor(out), { mirror, keysDir }, { cacheRoot: cache });
     expect(Buffer.compare(await readFile(result.image), IMAGE)).toBe(0);
+  });
+
+  it('publishes its outputs together or not at all (issue 13): a sidecar name taken by a directory leaves no image, no partial', async () => {
+    const mirror = await makeMirror('mirror-outputs', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE });
+    const { out, cache } = await scenario('outputs');
+    await mkdir(dirname(out), { recursive: true });
+    await mkdir(out.replace(/\.img$/, '.install.conf'));
+    const err = await buildOfficial(planFor(out), { mirror, keysDir }, { cacheRoot: cache }).then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'OUTPUT_IS_DIRECTORY', hint: expect.any(String) });
+    // Before: the image was renamed into place first, then a raw EISDIR left it without its checksum and manifest.
+    expect(await readdir(dirname(out))).toEqual([basename(out).replace(/\.img$/, '.install.conf')]);
   });
 
   const refusals: Array<[string, () => Promise<Record<string, Buffer>>, string, RegExp, Record<string, string>?]> = [
