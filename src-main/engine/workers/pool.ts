@@ -15,6 +15,8 @@ import { NexusError } from '../../../src-shared/errors';
 import type { TaskName, Tasks } from './worker-tasks';
 
 interface Pending {
+  task: TaskName;
+  args: unknown[];
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -54,13 +56,26 @@ function workerSource(): { code: string } | null {
 }
 
 let worker: Worker | null = null;
+let booted = false;
 let unavailable = false;
 let seq = 0;
 const pending = new Map<number, Pending>();
 
-function failAll(err: unknown): void {
-  for (const p of pending.values()) p.reject(err);
+async function inThread(task: TaskName, args: unknown[]): Promise<unknown> {
+  const { tasks } = await import('./worker-tasks');
+  return (tasks[task] as (...a: unknown[]) => Promise<unknown>)(...args);
+}
+
+/** The worker died. One that never booted (a packaging or loader problem) is given up for good, and what it was
+ * asked runs here instead; one that ran and then died fails its pending calls (the next call starts a new one). */
+function workerGone(err: unknown): void {
+  worker = null;
+  const calls = [...pending.values()];
   pending.clear();
+  if (!booted) {
+    unavailable = true;
+    for (const c of calls) inThread(c.task, c.args).then(c.resolve, c.reject);
+  } else for (const c of calls) c.reject(err);
 }
 
 function getWorker(): Worker | null {
@@ -72,21 +87,19 @@ function getWorker(): Worker | null {
   }
   // execArgv: [] keeps the parent's loaders out (the source mode registers tsx itself).
   const w = new Worker(src.code, { eval: true, execArgv: [] });
-  w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: WireError }) => {
+  w.on('message', (m: { ready?: true; id: number; ok: boolean; value?: unknown; error?: WireError }) => {
+    if (m.ready) {
+      booted = true;
+      return;
+    }
     const p = pending.get(m.id);
     pending.delete(m.id);
     if (pending.size === 0) w.unref();
     if (m.ok) p?.resolve(m.value);
     else p?.reject(fromWire(m.error ?? { name: 'Error', message: 'the worker failed' }));
   });
-  w.on('error', (err) => {
-    failAll(err);
-    worker = null;
-  });
-  w.on('exit', () => {
-    failAll(new Error('the engine worker exited'));
-    worker = null;
-  });
+  w.on('error', (err) => workerGone(err));
+  w.on('exit', () => workerGone(new Error('the engine worker exited')));
   w.unref(); // an idle worker never keeps a CLI process alive
   worker = w;
   return w;
@@ -100,14 +113,10 @@ type TaskResult<K extends TaskName> = Awaited<ReturnType<Tasks[K]>>;
 
 export async function offThread<K extends TaskName>(task: K, args: Parameters<Tasks[K]>, transfer: ArrayBuffer[] = []): Promise<TaskResult<K>> {
   const w = getWorker();
-  if (!w) {
-    const { tasks } = await import('./worker-tasks');
-    const run = tasks[task] as (...a: unknown[]) => Promise<unknown>;
-    return (await run(...args)) as TaskResult<K>;
-  }
+  if (!w) return (await inThread(task, args)) as TaskResult<K>;
   const id = ++seq;
   return new Promise<TaskResult<K>>((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    pending.set(id, { task, args, resolve: resolve as (v: unknown) => void, reject });
     w.ref();
     w.postMessage({ id, task, args }, transfer);
   });

@@ -13,3 +13,4 @@ port.on('message', async (m: { id: number; task: TaskName; args: unknown[] }) =>
     port.postMessage({ id: m.id, ok: false, error: toWire(err) });
   }
 });
+port.postMessage({ ready: true });
