@@ -30,7 +30,7 @@ export function BoxCard({ box, selected, unavailable, onSelect }: { box: BoxView
         </CardContent>
       </CardActionArea>
       <CardActions sx={{ pt: 0 }}>
-        <Button size="small" onClick={() => setOpen(!open)} aria-expanded={open} aria-controls={detailsId} aria-label={`Details of ${box.name}`}>{open ? 'Hide details' : 'Details'}</Button>
+        <Button size="small" onClick={() => setOpen(!open)} aria-expanded={open} aria-controls={detailsId} aria-label={`${open ? 'Hide details' : 'Details'} of ${box.name}`}>{open ? 'Hide details' : 'Details'}</Button>
       </CardActions>
       <Collapse in={open} id={detailsId} unmountOnExit>
         <CardContent sx={{ pt: 0 }}>
