@@ -5,7 +5,7 @@
 import { createTheme, type Theme } from '@mui/material';
 
 export function wizardTheme(dark: boolean): Theme {
-  // MUI's default light primary (#1976d2) is 4.1:1 on the app bar's grey; blue 800 is 5.2:1 there, 5.7:1 on white.
+  // MUI's default light primary (#1976d2) is 4.2:1 on the app bar's grey; blue 800 is 5.2:1 there, 5.7:1 on white.
   const base = createTheme({ palette: dark ? { mode: 'dark' } : { mode: 'light', primary: { main: '#1565c0' } } });
   const ring = { outline: `3px solid ${base.palette.primary.main}`, outlineOffset: 2 };
   return createTheme(base, {

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { setApi } from '../../../src-renderer/stores/api';
 import { useBuildStore } from '../../../src-renderer/stores/build-store';
 import { useCatalogStore } from '../../../src-renderer/stores/catalog-store';
+import { selectIsValid, useCustomizeStore } from '../../../src-renderer/stores/customize-store';
 import { EMPTY_FIELDS, toCustomization, validateFields } from '../../../src-renderer/stores/customize-validation';
 import { useDrivesStore } from '../../../src-renderer/stores/drives-store';
 import { useFlashStore } from '../../../src-renderer/stores/flash-store';
@@ -124,5 +125,72 @@ describe('job stores', () => {
     expect(f.listeners('build.progress')).toBe(1);
     stop();
     expect(f.listeners('build.progress')).toBe(0);
+  });
+});
+
+describe('customize store: secrets after a reload, add-ons the fields need, obvious fixes', () => {
+  const settings = (c: object, fragments?: string[]) => ({ customization: c, verifyAfterWrite: true, ...(fragments ? { fragments } : {}) });
+
+  beforeEach(() => {
+    useCustomizeStore.setState({ fields: { ...EMPTY_FIELDS }, errors: {}, notes: {}, fragments: null, autoFragments: [], declined: [], reenter: { password: false, wifiPassphrase: false }, branch: null });
+  });
+
+  it('remembers only that a password / passphrase was set, and asks for them again after a reload', async () => {
+    const s = useCustomizeStore.getState();
+    s.setField('userName', 'alice');
+    s.setField('password', 'pw-secret');
+    s.setField('passwordConfirm', 'pw-secret');
+    s.setField('wifiSsid', 'homenet');
+    s.setField('wifiPassphrase', 'passphrase-1');
+    s.setField('wifiCountry', 'GB');
+    const remembered = useCustomizeStore.getState().remembered();
+    expect(remembered).toMatchObject({ userName: 'alice', passwordSet: true, wifiSsid: 'homenet', wifiPassphraseSet: true });
+    expect(JSON.stringify(remembered)).not.toMatch(/pw-secret|passphrase-1/);
+
+    useCustomizeStore.setState({ fields: { ...EMPTY_FIELDS } });
+    useCustomizeStore.getState().restore(settings(remembered));
+    const after = useCustomizeStore.getState();
+    expect(after.errors.password).toMatch(/enter the password again/);
+    expect(after.errors.wifiPassphrase).toMatch(/enter the Wi-Fi passphrase again/);
+    expect(selectIsValid(after)).toBe(false);
+    // The last guard: no build request without them.
+    await expect(after.prepare()).rejects.toMatchObject({ info: { code: 'SECRET_NEEDED' } });
+    // Still remembered as set until given up explicitly.
+    expect(after.remembered()).toMatchObject({ passwordSet: true, wifiPassphraseSet: true });
+    after.giveUpSecret('password');
+    after.giveUpSecret('wifiPassphrase');
+    expect(selectIsValid(useCustomizeStore.getState())).toBe(true);
+    expect(useCustomizeStore.getState().remembered()).not.toHaveProperty('passwordSet');
+  });
+
+  it('turns on ssh for a key and wifi for a network, with a note; one turned off stays off, after a reload too', () => {
+    const s = useCustomizeStore.getState();
+    s.setField('sshKeys', KEY);
+    s.setField('wifiSsid', 'homenet');
+    useCustomizeStore.getState().enableNeededFragments(['base'], ['base', 'ssh', 'wifi']);
+    expect(useCustomizeStore.getState().fragments).toEqual(['base', 'ssh', 'wifi']);
+    expect(useCustomizeStore.getState().notes.sshKeys).toMatch(/"ssh" add-on was turned on/);
+    useCustomizeStore.getState().toggleFragment('wifi', ['base']);
+    useCustomizeStore.getState().setField('wifiSsid', 'homenet2');
+    useCustomizeStore.getState().enableNeededFragments(['base'], ['base', 'ssh', 'wifi']);
+    expect(useCustomizeStore.getState().fragments).toEqual(['base', 'ssh']);
+    // A reload with the remembered add-ons (no wifi) and a remembered network: wifi stays off.
+    useCustomizeStore.setState({ declined: [], fragments: null });
+    useCustomizeStore.getState().restore(settings({ wifiSsid: 'homenet2', wifiCountry: 'GB' }, ['base', 'ssh']));
+    useCustomizeStore.getState().enableNeededFragments(['base'], ['base', 'ssh', 'wifi']);
+    expect(useCustomizeStore.getState().fragments).toEqual(['base', 'ssh']);
+  });
+
+  it('fixes a user name and a country when the field is left, and says so', () => {
+    const s = useCustomizeStore.getState();
+    s.setField('userName', 'Alice');
+    expect(useCustomizeStore.getState().errors.userName).toBeDefined();
+    useCustomizeStore.getState().fixField('userName');
+    expect(useCustomizeStore.getState().fields.userName).toBe('alice');
+    expect(useCustomizeStore.getState().errors.userName).toBeUndefined();
+    expect(useCustomizeStore.getState().notes.userName).toMatch(/"Alice" becomes "alice"/);
+    // A remembered (or CLI-style) "uk" is fixed on restore.
+    useCustomizeStore.getState().restore(settings({ wifiSsid: 'homenet', wifiCountry: 'uk' }));
+    expect(useCustomizeStore.getState().fields.wifiCountry).toBe('GB');
   });
 });
