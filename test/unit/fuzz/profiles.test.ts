@@ -146,14 +146,14 @@ describe('fuzz: profile loading', () => {
     await fc.assert(fc.asyncProperty(fc.nat(), lineEdits, async (pick, edits) => {
       const f = files[pick % files.length]!;
       await loadWith(f.rel, editLines(f.text, edits));
-    }), params(35));
+    }), params(25));
   }, timeout);
 
   it('random values planted anywhere in a real profile file: a sane catalog or a typed CATALOG_* error', async () => {
     await fc.assert(fc.asyncProperty(fc.nat(), fc.array(fc.nat(), { maxLength: 4 }), fc.string({ minLength: 1, maxLength: 12 }), value, async (pick, path, key, v) => {
       const f = files[pick % files.length]!;
       await loadWith(f.rel, plant(f.text, path, key, v));
-    }), params(50));
+    }), params(35));
   }, timeout);
 
   it('hostile YAML in any profile file: a typed error, never a crash', async () => {
