@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePackages, type ApkIndex } from '../../../src-main/engine/feeds';
+import { planRequests } from '../../../src-main/engine/feeds/stages';
 import { bootTest, type BootTestResult } from '../../../src-main/engine/vm/boot-test';
 import { gzipMembers, parseIndexText, parseTar, readRealApk } from '../../support/alpine-real';
 import { alpineTestdata } from '../../support/alpine-testdata';
@@ -21,7 +23,8 @@ import { writeApkRepo } from '../../support/apk-repo';
 import { debianTestFeed, FEED_BRANCH, type TestFeed } from '../../support/debian-test-feed';
 import { serveDirectory, type TestHttpServer } from '../../support/http-server';
 import type { TestBuild } from '../../support/image-build';
-import { buildFromTestFeed, consoleSession, extractPartition, planFor, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER } from '../../support/image-build';
+import { buildFromTestFeed, consoleSession, extractPartition, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER } from '../../support/image-build';
+import { officialIndex, realStanzaIndex } from '../../support/real-alpine-indexes';
 
 let dir: string;
 let feed: TestFeed;
@@ -162,6 +165,16 @@ describe('nexbox on qemu-x86_64', () => {
     expect(add.output).not.toMatch(/\(\d+\/\d+\) (Installing|Upgrading|Purging) (?!tini)/);
     expect(add.output).toMatch(/^tini version 0\.19\.0/m);
     expect(server.log.some((r) => r.path.endsWith('/tini-0.19.0-r0.apk'))).toBe(true);
+  });
+
+  it('installs exactly the closure Alpine\'s own indexes give (signed v3.23.4 main + v3.19.1 community, v3.24 dinit)', async () => {
+    const lock = await readJson<{ packages: Array<{ name: string }> }>(build.result.files.find((f) => f.kind === 'lock')!.path);
+    const only = (i: ApkIndex, names: string[]): ApkIndex => ({ ...i, packages: i.packages.filter((p) => names.includes(p.name)) });
+    const indexes = [await officialIndex('v3.23.4-main-x86_64-APKINDEX.tar.gz', 'main', 'v3.23', 'x86_64'),
+      await officialIndex('v3.19.1-community-x86_64-APKINDEX.tar.gz', 'community', 'v3.19', 'x86_64'), only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit'])];
+    const plan = build.result.plan;
+    const real = resolvePackages(indexes, planRequests(plan), { assumeProvided: plan.builderProvides });
+    expect(lock.packages.map((p) => p.name).sort()).toEqual(real.packages.map((p) => p.pkg.name).sort());
   });
 
   it('rebuilds unchanged from the stage caches', () => {
