@@ -200,7 +200,8 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     customization,
     budgets: box.budgets,
     notes,
-    warnings: official ? [] : choiceWarnings(customization, byKey(packages).map(([n]) => n)),
+    warnings: official ? [] : [...choiceWarnings(customization, byKey(packages).map(([n]) => n)),
+      ...(customization.mesh && !byKey(services).some(([n]) => n === 'mesh') ? ['Mesh settings were given, but this build has no mesh service: add the "mesh" fragment to bring up wg0.'] : [])],
   };
   // The output location does not change the image, so it is not part of the plan's identity.
   const plan: BuildPlan = { ...partial, planHash: hashCanonical(hashInput(partial)), outputs: outputPaths(req, box, board, options.cwd ?? process.cwd()) };

@@ -51,3 +51,17 @@ describe('mesh settings', () => {
     expect(() => parseMeshPeer('key=')).toThrow(/has no value/);
   });
 });
+
+describe('mesh settings in a plan', () => {
+  it('warn when the build has no mesh service to use them', async () => {
+    const { loadCatalog } = await import('../../../src-main/engine/catalog/load');
+    const { resolvePlan } = await import('../../../src-main/engine/plan/resolve');
+    const catalog = await loadCatalog();
+    const mesh = { address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32'] }] };
+    const without = resolvePlan(catalog, { profile: 'cryptobox', target: 'qemu-x86_64', output: '/tmp/x.img', customization: { mesh } });
+    expect(without.warnings.join('\n')).toMatch(/add the "mesh" fragment/);
+    const withMesh = resolvePlan(catalog, { profile: 'cryptobox', target: 'qemu-x86_64', output: '/tmp/x.img', fragments: ['mesh'], customization: { mesh } });
+    expect(withMesh.warnings.join('\n')).not.toMatch(/mesh/);
+    expect(withMesh.services.find((s) => s.name === 'mesh')).toMatchObject({ command: '/usr/libexec/nexus/mesh-up', dependsOn: ['dhcpcd'] });
+  });
+});
