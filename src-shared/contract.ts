@@ -223,7 +223,13 @@ export const commands = {
     cancellable: true,
     description: 'Counts the decompressed size of a compressed image whose file does not record it (gzip, bzip2); progress as image.progress.',
   }),
-  'image.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops an image.measure count.' }),
+  'image.fetch': command({
+    request: z.object({ jobId: JobId, url: z.string().regex(/^https?:\/\//, 'only http(s) URLs'), sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 as 64 hex digits') }).strict(),
+    response: ImageInfo,
+    cancellable: true,
+    description: 'Downloads an image from a URL into the app\'s downloads folder and checks its SHA-256, so it is written like a local file; progress as image.progress.',
+  }),
+  'image.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops an image.measure count or an image.fetch download.' }),
   'drives.list': command({ request: Empty, response: z.array(Drive), cancellable: false, description: 'All drives now (system drives included; the UI hides them).' }),
   'flash.start': command({
     request: z.object({
@@ -323,7 +329,7 @@ export const isEventName = (n: unknown): n is EventName => typeof n === 'string'
 
 /** Cancellable command → the command that cancels it. */
 export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = {
-  'build.start': 'build.cancel', 'flash.start': 'flash.cancel', 'answers.serve': 'answers.stop', 'vm.try': 'vm.stop', 'image.measure': 'image.cancel', 'backup.start': 'backup.cancel',
+  'build.start': 'build.cancel', 'flash.start': 'flash.cancel', 'answers.serve': 'answers.stop', 'vm.try': 'vm.stop', 'image.measure': 'image.cancel', 'image.fetch': 'image.cancel', 'backup.start': 'backup.cancel',
   'kit.prepare': 'kit.cancel', 'kit.import': 'kit.cancel',
 };
 

@@ -1,5 +1,5 @@
 /** The implementation of every contract command over the engine, shared by the Electron and the WebSocket adapters. */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Handlers, HistoryEntry, RunningWrite, SystemInfo } from '../../src-shared/contract';
 import { toErrorInfo } from '../../src-shared/errors';
@@ -149,8 +149,16 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       return { imageSize: r.size ?? 0, exact: r.exact };
     },
 
+    'image.fetch': async ({ jobId, url, sha256 }, { signal, emit }) => {
+      const { fetchImage } = await import('../engine/flash/fetch-image');
+      const path = await fetchImage(url, sha256, join(config.outputDir, 'downloads'), { signal, onBytes: (done) => emit('image.progress', { jobId, bytesRead: done, bytesTotal: 0 }) });
+      const st = await stat(path);
+      const recorded = await ports.imageSize(path, { count: false });
+      return { path, size: st.size, compressed: COMPRESSED.test(path), bmap: siblingBmap(path), imageSize: recorded.size };
+    },
+
     'image.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'image.measure')) throw new NexusError('NO_SUCH_JOB', 'No size count is running.', 'It may have finished already.');
+      if (!jobs.cancel(jobId, 'image.measure') && !jobs.cancel(jobId, 'image.fetch')) throw new NexusError('NO_SUCH_JOB', 'No size count is running.', 'It may have finished already.');
       return { ok: true as const };
     },
 

@@ -4,7 +4,7 @@
  * offered, so a too-small card is flagged before anything is confirmed.
  */
 import { create } from 'zustand';
-import type { ErrorInfo, Payload } from '../../src-shared/contract';
+import type { ErrorInfo, ImageInfo, Payload } from '../../src-shared/contract';
 import { call, errorInfo, newJobId } from './api';
 
 interface ImageSizeState {
@@ -50,5 +50,47 @@ export const useImageSizeStore = create<ImageSizeState>((set, get) => ({
   },
   onProgress({ jobId, bytesRead, bytesTotal }) {
     if (jobId === get().jobId) set({ read: bytesRead, total: bytesTotal });
+  },
+}));
+
+/** An image from a URL, downloaded and checked against its SHA-256 before drives are judged (image.fetch). */
+interface FetchState {
+  url: string | null;
+  status: 'idle' | 'downloading' | 'done' | 'failed';
+  jobId: string | null;
+  /** The downloaded file and what it puts on a drive. */
+  info: ImageInfo | null;
+  received: number;
+  error: ErrorInfo | null;
+  fetch(url: string, sha256: string): Promise<void>;
+  cancel(): Promise<void>;
+  onProgress(p: Payload<'image.progress'>): void;
+}
+
+export const useImageFetchStore = create<FetchState>((set, get) => ({
+  url: null,
+  status: 'idle',
+  jobId: null,
+  info: null,
+  received: 0,
+  error: null,
+  async fetch(url, sha256) {
+    const s = get();
+    if (s.url === url && (s.status === 'downloading' || s.status === 'done')) return;
+    const jobId = newJobId();
+    set({ url, status: 'downloading', jobId, info: null, received: 0, error: null });
+    try {
+      const info = await call('image.fetch', { jobId, url, sha256 });
+      if (get().jobId === jobId) set({ status: 'done', info });
+    } catch (err) {
+      if (get().jobId === jobId) set({ status: 'failed', error: errorInfo(err) });
+    }
+  },
+  async cancel() {
+    const { jobId, status } = get();
+    if (jobId && status === 'downloading') await call('image.cancel', { jobId }).catch(() => undefined);
+  },
+  onProgress({ jobId, bytesRead }) {
+    if (jobId === get().jobId) set({ received: bytesRead });
   },
 }));

@@ -7,7 +7,7 @@ import { useCatalogStore } from './catalog-store';
 import { useCustomizeStore } from './customize-store';
 import { useBackupStore } from './backup-store';
 import { useFlashStore } from './flash-store';
-import { useImageSizeStore } from './image-size-store';
+import { useImageFetchStore, useImageSizeStore } from './image-size-store';
 import { useVmStore } from './vm-store';
 import { useWizardStore } from './wizard-store';
 import { useSelectionStore } from './selection-store';
@@ -19,7 +19,10 @@ export async function connectStores(api: NexusApi): Promise<() => void> {
     api['build.log']((p) => useBuildStore.getState().onLog(p)),
     api['flash.progress']((p) => useFlashStore.getState().onProgress(p)),
     api['flash.finished']((p) => useFlashStore.getState().onFinished(p)),
-    api['image.progress']((p) => useImageSizeStore.getState().onProgress(p)),
+    api['image.progress']((p) => {
+      useImageSizeStore.getState().onProgress(p);
+      useImageFetchStore.getState().onProgress(p);
+    }),
     api['vm.console']((p) => useVmStore.getState().onConsole(p)),
     api['backup.progress']((p) => useBackupStore.getState().onProgress(p)),
     api['answers.ready']((p) => useAnswersStore.getState().onReady(p)),

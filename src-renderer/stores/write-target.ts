@@ -1,7 +1,7 @@
 /** What will be written, derived from the selection and the build: the source, its block map and its exact size. */
 import type { FlashSource } from '../../src-shared/flash';
 import { useBuildStore } from './build-store';
-import { useImageSizeStore } from './image-size-store';
+import { useImageFetchStore, useImageSizeStore } from './image-size-store';
 import { existingImageSource, useSelectionStore } from './selection-store';
 
 export interface WriteSource {
@@ -11,6 +11,8 @@ export interface WriteSource {
   imageSize: number | null;
   /** The size must be counted (image.measure) before drives can be judged. */
   needsCount: boolean;
+  /** A URL not yet downloaded and checked (image.fetch). */
+  needsDownload: boolean;
   label: string;
   board: string | null;
   /** Identifies the job: a drive selection made for another source is dropped. */
@@ -20,16 +22,21 @@ export interface WriteSource {
 export function currentWriteSource(): WriteSource | null {
   const sel = useSelectionStore.getState();
   if (sel.mode === 'image') {
-    const source = existingImageSource(sel);
-    const info = sel.imageInfo;
+    const asked = existingImageSource(sel);
+    // A URL is downloaded and checked first (image.fetch); from then on it is a local file like any other.
+    const fetched = useImageFetchStore.getState();
+    const downloaded = asked.kind === 'url' && fetched.url === asked.url && fetched.status === 'done' ? fetched.info : null;
+    const source: FlashSource = downloaded ? { kind: 'file', path: downloaded.path } : asked;
+    const info = downloaded ?? sel.imageInfo;
+    const bmap = downloaded ? downloaded.bmap : sel.imageBmap;
     const counted = useImageSizeStore.getState();
     const measured = source.kind === 'file' && counted.path === source.path && counted.status === 'done' ? counted.size : null;
     const size = info && source.kind === 'file' ? (info.imageSize ?? measured) : null;
-    const label = source.kind === 'url' ? source.url : source.path;
-    return { source, bmap: sel.imageBmap, imageSize: size, needsCount: source.kind === 'file' && !!info && info.imageSize === null, label, board: sel.board, key: `image:${label}` };
+    const label = asked.kind === 'url' ? asked.url : asked.path;
+    return { source, bmap, imageSize: size, needsCount: source.kind === 'file' && !!info && info.imageSize === null, needsDownload: asked.kind === 'url' && !downloaded, label, board: sel.board, key: `image:${label}` };
   }
   const result = useBuildStore.getState().result;
   if (!result) return null;
   const bmap = result.files.find((f) => f.kind === 'bmap')?.path ?? null;
-  return { source: { kind: 'file', path: result.image }, bmap, imageSize: result.size, needsCount: false, label: result.image, board: sel.board, key: `build:${result.historyId}` };
+  return { source: { kind: 'file', path: result.image }, bmap, imageSize: result.size, needsCount: false, needsDownload: false, label: result.image, board: sel.board, key: `build:${result.historyId}` };
 }

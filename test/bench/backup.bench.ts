@@ -37,10 +37,11 @@ try {
   const disk = join(dir, 'disk.img');
   await writeFile(disk, '');
   await execa('truncate', ['-s', String(SIZE), disk]);
-  await execa('sfdisk', ['-q', disk], { input: 'label: gpt\nstart=2048, size=69632, type=U\nstart=71680, type=L\n' });
+  // The root partition ends 1 MiB before the end (the backup GPT lives there); the filesystem fills it exactly.
+  const rootSectors = SIZE / 512 - 71680 - 2048;
+  await execa('sfdisk', ['-q', disk], { input: `label: gpt\nstart=2048, size=69632, type=U\nstart=71680, size=${rootSectors}, type=L\n` });
   await execa('mkfs.vfat', ['-F', '32', '--offset=2048', disk, String(69632 / 2)]);
-  const rootSectors = SIZE / 512 - 71680 - 34;
-  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', root, '-E', `offset=${71680 * 512}`, disk, `${Math.floor(rootSectors / 2)}k`]);
+  await execa('mke2fs', ['-q', '-t', 'ext4', '-d', root, '-E', `offset=${71680 * 512}`, disk, `${rootSectors / 2}k`]);
   await execa('dd', [`if=${disk}`, `of=${card.device}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none']);
   await rm(disk);
 

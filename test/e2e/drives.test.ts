@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../support/e2e/browser';
 import { startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
 import { shot } from '../support/e2e/screenshots';
+import { serveDirectory } from '../support/http-server';
 import { LoopSet, patternBytes, type Loop } from '../support/loop-devices';
 
 const MiB = 1024 * 1024;
@@ -150,5 +151,25 @@ describe.skipIf(!hasChromium() || !isRoot)('drive step: sizes of compressed imag
     expect((await post('a.img', { Origin: url.origin })).status).toBe(403);
     expect((await post('notes.txt', { Cookie: cookie, Origin: url.origin })).status).toBe(400);
     expect((await post('a.img', { Cookie: cookie, Origin: url.origin })).status).toBe(200);
+
+    // From a URL: downloaded and checked first on request, then judged by its real size (a wrong checksum is refused).
+    const served = await serveDirectory(home);
+    try {
+      const sha = (await execa('sha256sum', [`${local}.xz`])).stdout.split(' ')[0]!;
+      for (const [checksum, expectOk] of [['0'.repeat(64), false], [sha, true]] as const) {
+        const p2 = await app.newPage();
+        await p2.goto(app.server.url);
+        await p2.getByRole('textbox', { name: 'Or image URL' }).fill(`${served.url}/picked.img.xz`);
+        await p2.getByRole('textbox', { name: 'SHA-256 of the download' }).fill(checksum);
+        await p2.getByRole('button', { name: 'Use this image' }).click();
+        await p2.getByRole('heading', { name: 'Choose the drive' }).waitFor();
+        await p2.getByRole('button', { name: 'Download and check it first' }).click();
+        if (expectOk) await p2.getByText('needs 8.0 MiB on the drive').waitFor();
+        else await p2.getByText(/has SHA-256 [0-9a-f]{64}, expected 0{64}/).waitFor();
+        await p2.close();
+      }
+    } finally {
+      await served.close();
+    }
   }, 120_000);
 });

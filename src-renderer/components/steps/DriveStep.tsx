@@ -5,7 +5,7 @@ import { formatBytes } from '../../../src-shared/format';
 import { checkTarget, isHiddenVirtual, visibleDrives, type TargetVerdict } from '../../../src-shared/safety';
 import { useDrivesStore } from '../../stores/drives-store';
 import { useFlashStore } from '../../stores/flash-store';
-import { useImageSizeStore } from '../../stores/image-size-store';
+import { useImageFetchStore, useImageSizeStore } from '../../stores/image-size-store';
 import { useSelectionStore } from '../../stores/selection-store';
 import { useWizardStore } from '../../stores/wizard-store';
 import { currentWriteSource } from '../../stores/write-target';
@@ -30,6 +30,31 @@ function SizeCount({ path }: { path: string }) {
   );
 }
 
+/**
+ * An image from a URL is streamed onto the cards (checked against its SHA-256 at the end, before the first MiB is
+ * written), so its size is unknown here; "Download and check it first" fetches it beforehand (image.fetch) and
+ * the drives are then judged by its real size.
+ */
+function UrlDownload({ url, sha256 }: { url: string; sha256: string }) {
+  const f = useImageFetchStore();
+  if (f.url !== url || f.status === 'idle') {
+    return (
+      <Alert severity="info" sx={{ my: 1 }} action={<Button onClick={() => void f.fetch(url, sha256)}>Download and check it first</Button>}>
+        The size of a download is known only once it is here: a card that turns out too small is left blank, never half-written.
+      </Alert>
+    );
+  }
+  if (f.status === 'done') return null;
+  if (f.status === 'failed' && f.error) return <ErrorAlert error={f.error} title="The image could not be downloaded" />;
+  return (
+    <Box role="status" sx={{ my: 2 }}>
+      <Typography variant="body2">Downloading and checking the image: {formatBytes(f.received)} so far…</Typography>
+      <LinearProgress aria-label="Downloading the image" />
+      <Button size="small" onClick={() => void f.cancel()} sx={{ mt: 1 }}>Stop the download</Button>
+    </Box>
+  );
+}
+
 export function DriveStep() {
   const { drives, selected, loaded, error, watch, toggle, eject, setEject, showVirtual, setShowVirtual, busy, selectFor } = useDrivesStore();
   const mode = useSelectionStore((s) => s.mode);
@@ -43,7 +68,8 @@ export function DriveStep() {
   useEffect(() => {
     if (write) selectFor(write.key);
   }, [write?.key, selectFor]);
-  const sizeKnown = !write?.needsCount || write.imageSize !== null;
+  const downloading = useImageFetchStore((s) => s.status === 'downloading');
+  const sizeKnown = !(write?.needsDownload && downloading) && (!write?.needsCount || write.imageSize !== null);
   const safe = visibleDrives(drives, false);
   const shown = safe.filter((d) => showVirtual || !isHiddenVirtual(d));
   const hiddenSystem = drives.length - safe.length;
@@ -69,9 +95,10 @@ export function DriveStep() {
       {write && (
         <Typography sx={{ mb: 1 }}>
           Image: <code>{write.label}</code>
-          {write.imageSize !== null ? ` (needs ${formatBytes(write.imageSize)} on the drive)` : write.source.kind === 'url' ? ' (size known once downloaded: a card that is too small fails before anything looks bootable)' : ''}
+          {write.imageSize !== null ? ` (needs ${formatBytes(write.imageSize)} on the drive)` : ''}
         </Typography>
       )}
+      {write?.needsDownload && write.source.kind === 'url' && <UrlDownload url={write.source.url} sha256={write.source.sha256} />}
       {write?.needsCount && write.source.kind === 'file' && <SizeCount path={write.source.path} />}
       {error && <ErrorAlert error={error} title="The drives could not be listed" />}
       {busy.length > 0 && <Alert severity="info" sx={{ mb: 1 }}>A write is running: {busy.map((w) => `${w.source.split('/').at(-1)} → ${w.targets.join(', ')}`).join('; ')}.</Alert>}

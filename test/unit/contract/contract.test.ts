@@ -8,7 +8,7 @@ describe('contract', () => {
   it('has the surface the UI relies on (a change here must be deliberate)', () => {
     expect(COMMAND_NAMES).toEqual([
       'system.info', 'catalog.get', 'plan.resolve', 'password.hash', 'build.start', 'build.cancel', 'vm.try', 'vm.stop', 'vm.input',
-      'image.pick', 'image.inspect', 'image.measure', 'image.cancel', 'drives.list', 'flash.start', 'flash.cancel', 'flash.running',
+      'image.pick', 'image.inspect', 'image.measure', 'image.fetch', 'image.cancel', 'drives.list', 'flash.start', 'flash.cancel', 'flash.running',
       'backup.start', 'backup.cancel', 'answers.serve', 'answers.stop', 'history.list', 'history.remove', 'settings.get', 'settings.save',
       'kit.plan', 'kit.prepare', 'kit.import', 'kit.status', 'kit.cancel',
     ]);
@@ -21,7 +21,7 @@ describe('contract', () => {
   it('names commands domain.verb and marks exactly the long jobs cancellable, each with its cancel command', () => {
     for (const name of COMMAND_NAMES) expect(name).toMatch(/^[a-z]+\.[a-z]+$/);
     const cancellable = COMMAND_NAMES.filter((n) => commands[n].cancellable);
-    expect(cancellable).toEqual(['build.start', 'vm.try', 'image.measure', 'flash.start', 'backup.start', 'answers.serve', 'kit.prepare', 'kit.import']);
+    expect(cancellable).toEqual(['build.start', 'vm.try', 'image.measure', 'image.fetch', 'flash.start', 'backup.start', 'answers.serve', 'kit.prepare', 'kit.import']);
     for (const n of cancellable) expect(CANCEL_COMMAND[n], n).toBeDefined();
     for (const n of cancellable) expect(commands[n].request.safeParse({}).success).toBe(false); // jobId is required
     expect(CANCEL_COMMAND['build.start']).toBe('build.cancel');
