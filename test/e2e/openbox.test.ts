@@ -83,8 +83,9 @@ describe.skipIf(!hasChromium() || !isRoot)('openbox end to end (fixture OpenBSD 
     await page.getByRole('heading', { name: 'Build' }).waitFor();
     await page.getByRole('button', { name: 'Start build' }).click();
     await page.getByText('Image ready').waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: /Details: files and checksum/ }).click();
     const files = page.getByRole('table', { name: 'Output files' });
-    await expect(files.getByRole('cell', { name: 'answers', exact: true }).count()).resolves.toBe(1);
+    await expect(files.getByRole('cell', { name: 'OpenBSD install answers', exact: true }).count()).resolves.toBe(1);
     // An installer image has no Nexus boot marker to wait for.
     await expect(page.getByRole('button', { name: 'Try in a VM' }).count()).resolves.toBe(0);
     await page.getByRole('button', { name: 'Next: choose the drive' }).click();
