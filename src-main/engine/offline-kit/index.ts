@@ -4,3 +4,4 @@
  */
 export { planKit, estimateImageBytes, type KitFeedOptions, type PlannedKit } from './plan';
 export { prepareKit, importKit, buildableOffline, kitFileName, KIT_MANIFEST, type KitJobOptions } from './kit-file';
+export { imageWithKit, KIT_PARTITION_LABEL, type KitOnImage } from './stick-partition';
