@@ -106,6 +106,9 @@ describe.skipIf(!hasChromium())('wizard: secrets after a reload (real engine)', 
     await page.getByRole('alert').filter({ hasText: 'You set a password' }).getByRole('button', { name: 'No password' }).click();
     await page.getByRole('alert').filter({ hasText: 'You entered a passphrase' }).getByRole('button', { name: 'Open network' }).click();
     await page.getByRole('button', { name: 'Next: build', disabled: false }).waitFor();
+    // The same screen in dark mode (the app follows the OS).
+    await page.emulateMedia({ colorScheme: 'dark' });
+    findings.push(...(await axeViolations(page, 'customize, dark mode')));
     expect(findings, describeFindings(findings)).toEqual([]);
     await page.close();
   }, 420_000);
