@@ -1,7 +1,7 @@
 /**
  * Replica pack "nexbox": the packages of profiles/boxes/nexbox.yaml (build-base, gcc, make, git, neovim, zsh,
- * python3, openssh-client, apk-tools, sfdisk, e2fsprogs-extra) and their Alpine closure that the base feed and the
- * dragonbox pack do not already carry. x86_64 only (the nexbox VM test boots x86_64).
+ * python3, openssh-client, apk-tools, sfdisk, partx, e2fsprogs-extra) and their Alpine closure that the base feed
+ * and the dragonbox pack do not already carry. x86_64 only (the nexbox VM test boots x86_64).
  *
  * Metadata: REAL.
  * - main: Alpine's signed v3.23.4 main x86_64 index (ctx.indexSpec: names, versions, depends, provides, origins),
@@ -27,7 +27,8 @@
  * - apk-tools: the REAL apk-tools 2.14.9, built here from the upstream tarball in ../shared/testdata/upstream (no
  *   Debian suite packages apk-tools; Alpine v3.23 ships 3.0.6, which reads the same v2 indexes and packages), as
  *   /sbin/apk with its libapk.so at /lib; linked against glibc, OpenSSL's libcrypto and zlib.
- * - sfdisk, e2fsprogs-extra: Debian's sfdisk and resize2fs (the first-boot root grow runs them).
+ * - sfdisk, partx, e2fsprogs-extra: Debian's sfdisk, partx and resize2fs (the first-boot root growth runs them).
+ * - git-init-template: Debian git's templates (git init copies them).
  * - every other package: a usr/share/doc/<name>/STAND-IN note (metadata complete, files not).
  * The feed extracts one Debian tree for its tools and every pack, so the glibc files shared with other packages are
  * the same bytes (two packages may own one path only with identical content); the apk-tools build joins that tree.
