@@ -1,6 +1,7 @@
 /**
- * cryptobox for qemu-x86_64: EROFS root under dm-verity (root hash on the UKI's command line), F2FS state,
- * boot to the marker through the verity root, `veritysetup verify`, fsck of every filesystem, a hostname-only
+ * cryptobox for qemu-x86_64 with the `ssh` fragment: EROFS root under dm-verity (root hash on the UKI's command
+ * line), F2FS state, boot to the marker through the verity root, a console login (password) and an SSH login (key,
+ * QEMU user network) in the same boot, `veritysetup verify`, fsck of every filesystem, a hostname-only
  * rebuild that reuses the stages it does not touch, and one flipped byte in the root partition that makes both
  * `veritysetup verify` and the boot fail.
  */
@@ -9,28 +10,49 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootTest } from '../../../src-main/engine/vm/boot-test';
-import type { TestBuild } from '../../support/image-build';
-import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_USER } from '../../support/image-build';
+import { bootTest, type BootTestResult } from '../../../src-main/engine/vm/boot-test';
+import type { SshResult, TestBuild } from '../../support/image-build';
+import { debianTestFeed, type TestFeed } from '../../support/debian-test-feed';
+import { bootOutput, bootWithSsh, buildFromTestFeed, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER, testSshKey } from '../../support/image-build';
 
 let dir: string;
 let build: TestBuild;
+let boot: BootTestResult;
+let ssh: SshResult;
+let feed: TestFeed;
+let sshKey: string;
 const image = () => join(dir, 'cryptobox.img');
 const GPT = { root: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', verity: '2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5', linux: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' };
 
 beforeAll(async () => {
   process.env.NEXUS_CACHE_DIR = sharedNexusCache('cryptobox-x86');
   dir = await mkdtemp(join(tmpdir(), 'nexus-it-cryptobox-'));
-  build = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image(), TEST_USER), { bootTest: true, bootTestSession: consoleSession(FIRST_COMMANDS) });
-}, 300_000);
+  sshKey = (await testSshKey()).publicKey;
+  feed = await debianTestFeed('x86_64', { packs: ['ssh'] });
+  build = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image(), { ...TEST_USER, sshKeys: [sshKey] }, ['ssh']), { feed });
+  ({ boot, ssh } = await bootWithSsh(image(), { arch: 'x86_64', logPath: join(dir, 'cryptobox.console.log'), commands: FIRST_COMMANDS, user: TEST_LOGIN.user,
+    sshCommand: 'id; hostname; mount | grep -c " on / type overlay"; touch /etc/x 2>&1 | head -n 1' }));
+  console.log(`cryptobox: boot ${boot.seconds.toFixed(1)} s; ssh after ${ssh.attempts} attempt(s)`);
+}, 600_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('cryptobox on qemu-x86_64', () => {
   it('boots through the verity root to the marker', async () => {
-    expect(build.result.bootTest).toMatchObject({ passed: true });
+    expect(boot, boot.reason).toMatchObject({ passed: true });
+  });
+
+  it('lets the user log in over SSH with their key (Dropbear, host keys made on the first start, on the persistent /etc)', () => {
+    expect(ssh.exitCode, `${ssh.stderr}\n${ssh.stdout}`).toBe(0);
+    const [id, host, overlayRoot, touchEtc] = ssh.stdout.trim().split('\n');
+    expect(id).toMatch(/^uid=1000\(ada\) gid=1000\(ada\)/);
+    expect(host).toBe('cryptobox');
+    expect(overlayRoot).toBe('1');
+    // A user is not root: /etc stays root's.
+    expect(touchEtc).toMatch(/Permission denied/);
   });
 
   it('a console login sees / as RAM over the dm-verity EROFS root, the F2FS state partition mounted, and dinit running', () => {
+    const commandOutput = (_: unknown, command: string) => bootOutput(boot, command);
     const mount = commandOutput(build, 'mount').output;
     expect(mount).toMatch(/^\/dev\/mapper\/nexus-root on \/run\/nexus\/lower type erofs \(ro,/m);
     expect(mount).toMatch(/^overlay on \/ type overlay \(rw,.*lowerdir=\/run\/nexus\/lower,upperdir=\/run\/nexus\/rw\/upper/m);
@@ -52,7 +74,7 @@ describe('cryptobox on qemu-x86_64', () => {
   });
 
   it('rebuilds a hostname-only change reusing the initramfs and the state filesystem', async () => {
-    const again = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(dir, 'renamed.img'), { hostname: `renamed-${Date.now().toString(36)}` }));
+    const again = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(dir, 'renamed.img'), { ...TEST_USER, sshKeys: [sshKey], hostname: `renamed-${Date.now().toString(36)}` }, ['ssh']), { feed });
     expect(again.reused).toEqual(expect.arrayContaining(['initramfs', 'state-f2fs']));
     expect(again.reused).not.toContain('root-erofs');
   });
