@@ -94,10 +94,27 @@ const NO_EFFECT = /^(#|:|true|false|exit|set|fi|then|else|done|esac|;;|return|ec
 
 /** Paths in scripts are relative to the root apk runs them in ("etc/shadow") or absolute. */
 function rootPath(p: string | undefined): string | null {
-  if (!p || p.includes('$') || p.includes('*') || p.split('/').includes('..')) return null;
-  const abs = ('/' + p.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
-  return abs === '' ? '/' : abs;
+  if (!p || p.includes('$') || p.includes('*')) return null;
+  // Normalised or nothing: "." or ".." anywhere (ln -s . . made "/.") leaves the command unrecognised.
+  const segs = p.replace(/^\.\/+/, '').split('/').filter(Boolean);
+  if (segs.some((s) => s === '.' || s === '..')) return null;
+  return `/${segs.join('/')}`;
 }
+
+/**
+ * What an account effect may carry into passwd/group/shadow (issue 13, found by fuzzing): names as busybox adduser
+ * accepts them, ids that are 32-bit, absolute normalised home/shell paths and a GECOS without ":" or control
+ * characters. Anything else ("evil:x:0:0" as a name, -u -5, -g abc) leaves the command unrecognised, so the script
+ * counts as not understood (deferred to the device or refused), never a forged passwd line.
+ */
+const ACCOUNT_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}\$?$/;
+const ACCOUNT_PATH = /^\/$|^(\/(?!\.\.?(\/|$))[A-Za-z0-9._+@-]+)+$/;
+// eslint-disable-next-line no-control-regex
+const GECOS = /^[^:\x00-\x1f\x7f]*$/;
+const accountId = (v: string | undefined): number | undefined | null => {
+  if (v === undefined) return undefined;
+  return /^\d{1,10}$/.test(v) && Number(v) <= 0xfffffffe ? Number(v) : null;
+};
 
 export function scriptEffects(pkg: string, version: string, scripts: Map<string, string>, triggers: string[] = []): { effects: ScriptEffect[]; skipped: SkippedScript[] } {
   const effects: ScriptEffect[] = [];
@@ -105,6 +122,7 @@ export function scriptEffects(pkg: string, version: string, scripts: Map<string,
   const recognise = (tool: string, args: string[]): void => {
     if (tool === 'addgroup' || tool === 'groupadd') {
       const { opts, rest } = options(args, 'g');
+      if (!rest.every((n) => ACCOUNT_NAME.test(n)) || accountId(opts.get('g')) === null) return;
       if (tool === 'addgroup' && rest.length === 2) effects.push({ kind: 'group-member', package: pkg, user: rest[0]!, group: rest[1]! });
       else if (rest.length === 1) {
         const g: ScriptEffect = { kind: 'group', package: pkg, name: rest[0]!, system: opts.has('S') || opts.has('r') };
@@ -115,7 +133,10 @@ export function scriptEffects(pkg: string, version: string, scripts: Map<string,
       const busybox = tool === 'adduser';
       const { opts, rest } = options(args, busybox ? 'hgsGuk' : 'dgcsuGk');
       const name = rest[busybox ? 0 : rest.length - 1];
-      if (!name) return;
+      if (!name || !rest.every((n) => ACCOUNT_NAME.test(n))) return;
+      const [homeArg, groupArg, gecosArg, shellArg] = [opts.get(busybox ? 'h' : 'd'), opts.get(busybox ? 'G' : 'g'), opts.get(busybox ? 'g' : 'c'), opts.get('s')];
+      if (accountId(opts.get('u')) === null || (groupArg !== undefined && !ACCOUNT_NAME.test(groupArg)) || (gecosArg !== undefined && !GECOS.test(gecosArg))) return;
+      if ([homeArg, shellArg].some((p) => p !== undefined && p !== '' && !ACCOUNT_PATH.test(p))) return;
       const u: ScriptEffect = {
         kind: 'user', package: pkg, name, system: opts.has('S') || opts.has('r'),
         createHome: busybox ? !opts.has('H') : opts.has('m'),

@@ -10,7 +10,7 @@ describe('contract', () => {
       'system.info', 'catalog.get', 'plan.resolve', 'password.hash', 'build.start', 'build.cancel', 'vm.try', 'vm.stop', 'vm.input',
       'image.pick', 'image.inspect', 'image.measure', 'image.fetch', 'image.cancel', 'drives.list', 'flash.start', 'flash.cancel', 'flash.running',
       'backup.start', 'backup.cancel', 'answers.serve', 'answers.stop', 'history.list', 'history.remove', 'settings.get', 'settings.save',
-      'kit.plan', 'kit.prepare', 'kit.import', 'kit.status', 'kit.cancel',
+      'kit.plan', 'kit.prepare', 'kit.import', 'kit.status', 'kit.cancel', 'kit.attach',
     ]);
     expect(EVENT_NAMES).toEqual([
       'build.progress', 'build.log', 'flash.progress', 'flash.finished', 'vm.console', 'image.progress', 'backup.progress', 'drives.changed', 'answers.ready', 'answers.request', 'kit.progress',
