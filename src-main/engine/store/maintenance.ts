@@ -1,10 +1,10 @@
 /**
  * `nexus cache info` and `nexus cache clean` over the whole store: package feeds, official releases, image stages,
- * shared blobs and scratch files. Clean deletes everything that can be fetched or built again, except the scratch
- * entries of running processes (their lease: a build in progress keeps its temp files).
+ * shared blobs and scratch files. Clean deletes everything that can be fetched or built again, except what running
+ * processes are using (their scratch entries, whose pid is their lease, and downloads in progress).
  */
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FeedCache } from '../feeds/cache';
 import type { ReleaseRef } from '../official/store';
 import { ContentStore, leaseHolder, pidAlive, STORE_FOLDERS } from './content-store';
@@ -98,12 +98,33 @@ export interface CleanResult {
   keptRuns: number[];
 }
 
-/** Deletes everything in the store that can be fetched or built again; running builds keep their scratch files. */
-export async function cleanCache(root?: string): Promise<CleanResult> {
+/** Interrupted downloads: named by content, not by run, so "in use" is read from their last write. */
+const PARTIAL_DIRS = [join('apk', 'partial'), join('official', 'partial')];
+/** A partial download written to this recently, while another Nexus process runs, is a download in progress. */
+export const PARTIAL_IN_USE_MS = 60_000;
+
+/**
+ * Deletes everything in the store that can be fetched or built again. Running builds keep their scratch files
+ * (tmp/ entries of live pids) and, while any other Nexus process runs, the partial downloads it wrote to in the last
+ * minute (a download in progress; older ones are interrupted downloads and go).
+ */
+export async function cleanCache(root?: string, now = Date.now()): Promise<CleanResult> {
   const store = new ContentStore(root);
   const before = (await usage(store.root)).bytes;
-  for (const d of STORE_FOLDERS) await rm(join(store.root, d), { recursive: true, force: true });
-  await store.cleanTemp();
   const keptRuns = (await liveRuns(join(store.root, 'tmp'))).filter((p) => p !== process.pid);
+  for (const d of STORE_FOLDERS) {
+    const dir = join(store.root, d);
+    const partial = PARTIAL_DIRS.find((p) => dirname(p) === d);
+    if (!partial || keptRuns.length === 0) {
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    for (const name of await readdir(dir).catch(() => [] as string[])) if (join(d, name) !== partial) await rm(join(dir, name), { recursive: true, force: true });
+    for (const f of await listFiles(join(store.root, partial))) {
+      const st = await stat(f).catch(() => null);
+      if (st && now - st.mtimeMs >= PARTIAL_IN_USE_MS) await rm(f, { force: true });
+    }
+  }
+  await store.cleanTemp();
   return { root: store.root, freed: Math.max(0, before - (await usage(store.root)).bytes), keptRuns };
 }

@@ -1,13 +1,13 @@
 /**
  * The one store (issue 15.4 + the issue-13 cache items): `cache clean` covers feeds, official releases, image stages
- * and blobs but never a running build's scratch files (a real second process holds them); `cache info` counts it
+ * and blobs but never a running build's scratch files (a real second process holds them) or a download in progress; `cache info` counts it
  * all; a full disk while caching gives an actionable error (a real 1 MiB tmpfs); `cache import` refuses an oversized
  * index by its tar header before reading it.
  */
 import { execa, type ResultPromise } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tar from 'tar-stream';
@@ -80,12 +80,18 @@ describe('one store', () => {
     // A dead process's leftovers and a live one's scratch files.
     await writeFile(join(root, 'tmp', 'run-999999999-deadbeef-0123.blob'), 'left by a crash');
     const live = await holdScratch(root);
+    // A download in progress (written just now) and an interrupted one from yesterday.
+    const downloading = feeds.partialPath('Q1' + Buffer.alloc(20, 3).toString('base64'));
+    await writeFile(downloading, 'being written');
+    const yesterday = (Date.now() - 86_400_000) / 1000;
+    await utimes(official.partialPath(imageSha), yesterday, yesterday);
+    await utimes(feeds.partialPath('Q1' + Buffer.alloc(20, 2).toString('base64')), yesterday, yesterday);
     try {
       const info = await cacheInfo(root);
       expect(info.indexes.map((i) => i.id)).toEqual(['test/v3.24/main/x86_64']);
       expect(info.releases).toEqual([expect.objectContaining({ os: 'openbsd', version: '7.8', arch: 'arm64' })]);
       expect(info.packages.count).toBe(1);
-      expect(info.partial.count).toBe(2);
+      expect(info.partial.count).toBe(3);
       expect(info.blobs.count).toBe(2);
       expect(info.imageStages.count).toBe(2); // vmlinuz + .done
       expect(info.temp.runs).toContain(live.proc.pid);
@@ -93,7 +99,10 @@ describe('one store', () => {
 
       const r = await cleanCache(root);
       expect(r.keptRuns).toEqual([live.proc.pid]);
-      for (const d of ['apk', 'blobs', 'official', 'image-stages']) expect(existsSync(join(root, d))).toBe(false);
+      for (const d of ['blobs', 'image-stages', 'apk/packages', 'apk/indexes', 'apk/refs', 'official/refs']) expect(existsSync(join(root, d))).toBe(false);
+      // While another Nexus process runs, its download in progress stays; the interrupted ones go.
+      expect(await readdir(join(root, 'apk', 'partial'))).toEqual([downloading.split('/').at(-1)]);
+      expect(await readdir(join(root, 'official', 'partial'))).toEqual([]);
       expect(existsSync(live.file)).toBe(true);
       expect(existsSync(join(live.folder, 'rootfs.erofs'))).toBe(true);
       expect(existsSync(join(root, 'tmp', 'run-999999999-deadbeef-0123.blob'))).toBe(false);
@@ -104,6 +113,9 @@ describe('one store', () => {
       live.proc.stdin?.end();
       await live.proc;
     }
+    // With no other Nexus process running, clean takes the rest.
+    await cleanCache(root);
+    for (const d of ['apk', 'official']) expect(existsSync(join(root, d))).toBe(false);
     // The holder removed its own scratch files when it exited.
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
