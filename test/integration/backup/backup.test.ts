@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupDrive } from '../../../src-main/engine/backup/backup';
+import { backupDrive, verifyBackup } from '../../../src-main/engine/backup/backup';
 import { listDrives } from '../../../src-main/engine/drives';
 import { flash } from '../../../src-main/engine/flash';
 import { siblingBmap } from '../../../src-main/engine/flash/sibling-bmap';
@@ -124,6 +124,8 @@ describe.skipIf(!isRoot)('backup a card and restore it (loop devices, real files
     const bad = join(dir, 'bad.img.zst');
     await writeFile(bad, buf);
     await writeFile(join(dir, 'bad.bmap'), await readFile(join(dir, 'again.bmap')));
+    // The backup's own check (run before a backup gets its name) refuses it too.
+    await expect(verifyBackup(bad, 160 * MiB)).rejects.toMatchObject({ code: 'BACKUP_VERIFY_FAILED' });
     const restored = await flash({ source: { kind: 'file', path: bad }, bmap: join(dir, 'bad.bmap'), targets: [b.device], verify: true }, { listDrives: list, skipUnmount: true }).catch((e) => e);
     const ok = 'ok' in restored ? restored.ok : false;
     expect(ok).toBe(false);
