@@ -57,18 +57,33 @@ describe('overall build progress', () => {
     expect(stageName('something-new', 'Do something new')).toBe('Do something new');
   });
 
-  it('weights finished stages and the running one; time left follows the pace so far', () => {
+  it('weights finished stages and the running one; time left follows this computer\'s pace, not the download\'s', () => {
     const t0 = 1_000_000;
     // All pending: nothing done, no estimate yet.
     expect(overallProgress(ids.map((id) => ev(id, 'pending')), {}, t0)).toEqual({ fraction: 0, etaSeconds: null });
-    // The first three stages done in twice their measured time, the unpack half way.
-    const done = STAGES['packages-resolve']!.weight + STAGES['packages-fetch']!.weight;
-    const half = STAGES['packages-unpack']!.weight / 2;
-    const spent = (done + half) * 2;
-    const stages = ids.map((id, i) => (i < 2 ? ev(id, 'done') : i === 2 ? ev(id, 'running', 0.5) : ev(id, 'pending')));
-    const p = overallProgress(stages, { 'packages-resolve': t0, 'packages-fetch': t0 + 500, 'packages-unpack': t0 + 1000 }, t0 + spent * 1000);
-    expect(p.fraction).toBeCloseTo((done + half) / total, 5);
-    expect(p.etaSeconds).toBe(Math.round((total - done - half) * 2));
+    const w = (id: string) => STAGES[id]!.weight;
+    // resolve and fetch done, unpack half way; local stages ran at `pace` × their weights, the download took `fetchS`.
+    const at = (pace: number, fetchS: number) => {
+      const started = { 'packages-resolve': t0, 'packages-fetch': t0 + w('packages-resolve') * pace * 1000, 'packages-unpack': t0 + (w('packages-resolve') * pace + fetchS) * 1000 };
+      const now = started['packages-unpack'] + (w('packages-unpack') / 2) * pace * 1000;
+      const stages = ids.map((id, i) => (i < 2 ? ev(id, 'done') : i === 2 ? ev(id, 'running', 0.5) : ev(id, 'pending')));
+      return overallProgress(stages, started, now);
+    };
+    const done = w('packages-resolve') + w('packages-fetch') + w('packages-unpack') / 2;
+    expect(at(1, 1).fraction).toBeCloseTo(done / total, 5);
+    const localLeft = total - done - 0; // the download is finished
+    // At the measured pace the estimate is the remaining weight.
+    expect(at(1, 1).etaSeconds).toBe(Math.round(localLeft));
+    // A slow mirror (60 s download) does not make the local stages look slow.
+    expect(at(1, 60).etaSeconds).toBe(at(1, 1).etaSeconds);
+    // A computer twice as slow: the estimate moves towards twice the remaining weight (the prior holds it back at first).
+    const slow = at(2, 1).etaSeconds!;
+    expect(slow).toBeGreaterThan(localLeft * 1.2);
+    expect(slow).toBeLessThanOrEqual(Math.round(localLeft * 2));
+    // A download still to come counts its weight; a running one its own byte-based estimate.
+    const fetching = ids.map((id, i) => (i === 0 ? ev(id, 'done') : i === 1 ? ev(id, 'running', 0.1, 42) : ev(id, 'pending')));
+    const p = overallProgress(fetching, { 'packages-resolve': t0, 'packages-fetch': t0 + w('packages-resolve') * 1000 }, t0 + 2000);
+    expect(p.etaSeconds).toBeGreaterThanOrEqual(42);
     // Done is 100 %, nothing left.
     expect(overallProgress(ids.map((id) => ev(id, 'done')), { 'packages-resolve': t0 }, t0 + 9000)).toEqual({ fraction: 1, etaSeconds: 0 });
   });
