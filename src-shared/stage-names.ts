@@ -5,7 +5,7 @@
  * test feed over loopback; see WEIGHTS_MEASURED). The overall bar adds the weights of finished stages and the
  * running stage's own fraction; time left scales the remaining weights of the local stages by how fast this computer
  * has been so far (the downloads report their own byte-based time left, so a slow mirror does not make the local
- * stages look slow). Replaying three real builds (tinybox 7.7 s, cryptobox 17.6 s, 0.5 s samples) the estimate was
+ * stages look slow). Replaying two real builds (tinybox 7.7 s, cryptobox 17.6 s, 0.5 s samples) the estimate was
  * off by 3.8 s and 3.6 s on average; a single pace for all stages measured 2.7 s on that loopback mirror but would
  * multiply every later stage by a slow download.
  */
