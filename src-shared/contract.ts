@@ -15,7 +15,7 @@ import { Drive } from './drives';
 import { ErrorInfoSchema, FlashProgress, FlashResult, FlashSource } from './flash';
 import { BuildPlanSchema, BuildRequestSchema } from './plan';
 import { LogEvent, ProgressEvent } from './progress';
-import { KitBuildable, KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from './offline-kit';
+import { KitAttached, KitBuildable, KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from './offline-kit';
 
 export { ErrorInfoSchema };
 
@@ -294,6 +294,12 @@ export const commands = {
     description: 'Whether the cache alone (no mirror) can build each choice.',
   }),
   'kit.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels preparing or importing a kit.' }),
+  'kit.attach': command({
+    request: z.object({ historyId: z.string().min(1), kitFile: z.string().min(1).max(4096) }).strict(),
+    response: KitAttached,
+    cancellable: false,
+    description: 'Copies a built GPT image with one more partition, NEXUS-KIT, holding the offline kit and its checksum, so the stick carries what it takes to rebuild itself; the copy joins the build history.',
+  }),
 } as const;
 
 export const events = {

@@ -70,6 +70,16 @@ export const KitImported = z.object({
 });
 export type KitImported = z.infer<typeof KitImported>;
 
+/** A built image copied with the NEXUS-KIT partition holding the kit (added to the build history). */
+export const KitAttached = z.object({
+  historyId: z.string(),
+  image: z.string(),
+  sha256: z.string(),
+  size: z.number().nonnegative(),
+  files: z.array(z.object({ kind: z.enum(['image', 'checksum']), path: z.string(), size: z.number().nonnegative() })),
+});
+export type KitAttached = z.infer<typeof KitAttached>;
+
 export const KitProgress = z.object({
   phase: z.enum(['resolve', 'download', 'write', 'checksum', 'verify', 'import', 'check']),
   message: z.string(),

@@ -3,12 +3,13 @@ import { mkdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Handlers } from '../../src-shared/contract';
 import { NexusError } from '../../src-shared/errors';
-import { buildableOffline, importKit, kitFileName, planKit, prepareKit } from '../engine/offline-kit/index';
+import { buildableOffline, imageWithKit, importKit, kitFileName, planKit, prepareKit } from '../engine/offline-kit/index';
+import { HistoryStore } from './history-store';
 import type { JobRegistry } from './dispatcher';
 import type { AppConfig } from './handlers';
 import type { AppPorts } from './ports';
 
-type KitHandlers = Pick<Handlers, 'kit.plan' | 'kit.prepare' | 'kit.import' | 'kit.status' | 'kit.cancel'>;
+type KitHandlers = Pick<Handlers, 'kit.plan' | 'kit.prepare' | 'kit.import' | 'kit.status' | 'kit.cancel' | 'kit.attach'>;
 
 /** A kit is a .tar by name and a regular file (links followed): a UI cannot have any other file read as one. */
 async function checkKitPath(path: string): Promise<string> {
@@ -25,6 +26,7 @@ async function checkKitPath(path: string): Promise<string> {
 export function kitHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistry): KitHandlers {
   const feedOpts = () => ({ ...(config.mirror ? { mirror: config.mirror } : {}), ...(config.keysDir ? { keysDir: config.keysDir } : {}) });
   const apkKeysDir = () => config.keysDir ?? join(ports.resourcesDir(), 'keys', 'alpine');
+  const history = new HistoryStore(config.configDir);
   return {
     'kit.plan': async ({ choices }) => {
       const { resolved: _r, indexIds: _i, ...plan } = await planKit(await ports.loadCatalog(), choices, feedOpts());
@@ -45,6 +47,18 @@ export function kitHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistr
     },
 
     'kit.status': async ({ choices }) => buildableOffline(await ports.loadCatalog(), choices, feedOpts()),
+
+    // Only an image this app built (found through its history) is copied, next to it in the output folder.
+    'kit.attach': async ({ historyId, kitFile }) => {
+      const entry = await history.get(historyId);
+      if (!entry) throw new NexusError('NO_SUCH_BUILD', 'That build is no longer in the history.', 'Build the image again.');
+      const kit = await checkKitPath(kitFile);
+      const out = entry.image.replace(/(\.img)?$/, '-with-kit.img');
+      const r = await imageWithKit(entry.image, kit, out);
+      const id = `${historyId.split('-')[0]}-kit-${Date.now().toString(36)}`;
+      await history.add({ ...entry, id, time: Date.now(), image: r.image, sha256: r.sha256, size: r.size, manifest: null, bmap: null, answers: null });
+      return { historyId: id, image: r.image, sha256: r.sha256, size: r.size, files: [{ kind: 'image' as const, path: r.image, size: r.size }, { kind: 'checksum' as const, path: r.checksumFile, size: (await stat(r.checksumFile)).size }] };
+    },
 
     'kit.cancel': async ({ jobId }) => {
       if (!jobs.cancel(jobId, 'kit.prepare') && !jobs.cancel(jobId, 'kit.import')) throw new NexusError('NO_SUCH_JOB', `No kit job "${jobId}" is running.`, 'It may have finished already.');

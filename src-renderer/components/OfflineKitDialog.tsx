@@ -2,6 +2,8 @@ import { Alert, AlertTitle, Box, Button, Checkbox, Dialog, DialogActions, Dialog
 import { useMemo, useState } from 'react';
 import { formatBytes } from '../../src-shared/format';
 import { choiceLabel, type KitChoice, type KitProgress } from '../../src-shared/offline-kit';
+import { cardFitText } from '../../src-shared/card-sizes';
+import { useBuildStore } from '../stores/build-store';
 import { useCatalogStore } from '../stores/catalog-store';
 import { useCustomizeStore } from '../stores/customize-store';
 import { RESCUE_PC, useKitStore } from '../stores/kit-store';
@@ -163,6 +165,37 @@ function ImportSection({ onClose }: { onClose: () => void }) {
   );
 }
 
+/** The kit on the rescue stick too: a NEXUS-KIT partition added to a copy of the image just built. */
+function KitOnStickSection({ kitFile }: { kitFile: string }) {
+  const built = useBuildStore((s) => (s.status === 'done' ? s.result : null));
+  const attach = useKitStore((s) => s.attach);
+  const attachToBuild = useKitStore((s) => s.attachToBuild);
+  if (!built) return null;
+  return (
+    <Box component="section" aria-labelledby="kit-stick-title">
+      <Divider sx={{ my: 2 }} />
+      <Typography variant="h6" component="h3" id="kit-stick-title">Carry the kit on the rescue stick</Typography>
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        Adds a partition named NEXUS-KIT (FAT32, readable on any computer) holding this kit to a copy of the image just built ({built.image.replace(/^.*\//, '')}), so the stick carries what it takes to make it again without network. The next steps then write that copy.
+      </Typography>
+      {attach.status !== 'done' && <Button variant="outlined" onClick={() => void attachToBuild(kitFile)} disabled={attach.status === 'running'}>{attach.status === 'running' ? 'Adding the kit…' : 'Put the kit on the stick too'}</Button>}
+      {attach.status === 'failed' && attach.error && <ErrorAlert error={attach.error} title="The kit could not be added to the image" />}
+      {attach.status === 'done' && attach.result && (
+        <Alert severity="success" role="status" sx={{ my: 1 }}>
+          <AlertTitle>The stick image carries the kit</AlertTitle>
+          <span style={{ wordBreak: 'break-all' }}>{attach.result.image}</span>: {cardFitText(attach.result.size)}
+        </Alert>
+      )}
+    </Box>
+  );
+}
+
+/** The kit in hand: the one imported here, else the one prepared here. */
+function KitFileOnStick() {
+  const file = useKitStore((s) => s.import.result?.file ?? s.prepare.result?.file ?? null);
+  return file ? <KitOnStickSection kitFile={file} /> : null;
+}
+
 /** "Offline kit": prepare one on a connected computer, import it on an offline one. */
 export function OfflineKitDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   return (
@@ -172,6 +205,7 @@ export function OfflineKitDialog({ open, onClose }: { open: boolean; onClose: ()
         <PrepareSection />
         <Divider sx={{ my: 2 }} />
         <ImportSection onClose={onClose} />
+        <KitFileOnStick />
       </DialogContent>
       <DialogActions><Button onClick={onClose}>Close</Button></DialogActions>
     </Dialog>

@@ -5,7 +5,8 @@
  */
 import { create } from 'zustand';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
-import type { KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from '../../src-shared/offline-kit';
+import type { KitAttached, KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from '../../src-shared/offline-kit';
+import { useBuildStore } from './build-store';
 import { api, call, errorInfo, newJobId } from './api';
 import { useCustomizeStore } from './customize-store';
 import { useSelectionStore } from './selection-store';
@@ -33,6 +34,9 @@ interface KitState {
   prepareKit(choices: KitChoice[]): Promise<void>;
   importKit(path: string): Promise<void>;
   cancel(which: 'prepare' | 'import'): Promise<void>;
+  attach: { status: Status; result: KitAttached | null; error: ErrorInfo | null };
+  /** Puts the kit on a copy of the image just built (a NEXUS-KIT partition); the next steps then write that copy. */
+  attachToBuild(kitFile: string): Promise<void>;
   onProgress(p: Payload<'kit.progress'>): void;
 }
 
@@ -89,6 +93,20 @@ export const useKitStore = create<KitState>((set, get) => ({
     } catch (err) {
       const error = errorInfo(err);
       set({ import: { ...get().import, status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error } });
+    }
+  },
+
+  attach: { status: 'idle', result: null, error: null },
+  async attachToBuild(kitFile) {
+    const built = useBuildStore.getState().result;
+    if (!built || get().attach.status === 'running') return;
+    set({ attach: { status: 'running', result: null, error: null } });
+    try {
+      const result = await call('kit.attach', { historyId: built.historyId, kitFile });
+      set({ attach: { status: 'done', result, error: null } });
+      useBuildStore.setState({ result: { ...built, historyId: result.historyId, image: result.image, sha256: result.sha256, size: result.size, files: result.files } });
+    } catch (err) {
+      set({ attach: { status: 'failed', result: null, error: errorInfo(err) } });
     }
   },
 

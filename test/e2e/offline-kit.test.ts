@@ -5,9 +5,11 @@
  *   prepare the kit (one file + .sha256) against the test mirror;
  *   offline (the mirror stopped, an empty cache): "Make a rescue stick" → the build fails with "no mirror answered"
  *   and offers the offline kit → import the kit (verified again; it says what it can build) → "Build from the
- *   offline kit" → write and verify onto a loop device the size of a 256 MB stick.
+ *   offline kit" → put the kit on the stick too (a NEXUS-KIT partition) → write and verify onto a loop device the
+ *   size of a 256 MB stick, and read the kit back from the stick.
  * The feed is the Debian-based test feed with the "rescue" replica pack (test/support/replica-packs/rescue.ts).
  */
+import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -108,8 +110,15 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     await page.getByRole('button', { name: 'Build from the offline kit' }).click();
     await page.getByText('Image ready').waitFor({ timeout: 300_000 });
     await page.getByText(/fits cards and USB sticks of 256 MB or larger/).waitFor();
-    const built = Date.now();
     await shot(page, '14-offline-build-done');
+    // The stick carries the kit too: a NEXUS-KIT partition on a copy of the image, which the next steps write.
+    await page.getByRole('button', { name: 'Offline kit' }).click();
+    await dialog.getByRole('button', { name: 'Put the kit on the stick too' }).click();
+    await dialog.getByText('The stick image carries the kit').waitFor({ timeout: 120_000 });
+    await dialog.getByText(/fits cards and USB sticks of 256 MB or larger/).waitFor();
+    await shot(page, '15-offline-kit-on-the-stick');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    const built = Date.now();
     await page.getByRole('button', { name: 'Next: choose the drive' }).click();
 
     await page.getByRole('heading', { name: 'Choose the drive' }).waitFor();
@@ -122,12 +131,19 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     await confirm.getByRole('button', { name: 'Erase and write' }).click();
     await page.getByText(/written and verified/).waitFor({ timeout: 180_000 });
     const written = Date.now();
-    await shot(page, '15-offline-rescue-stick-written');
+    await shot(page, '16-offline-rescue-stick-written');
 
     const history = await fetchHistory(app);
     expect(history[0]).toMatchObject({ box: 'tinybox', arch: 'x86_64', board: 'pc', fragments: ['rescue'], present: true });
+    expect(history[0]!.image).toMatch(/-with-kit\.img$/);
     expect(await sha256Prefix(stick.device, history[0]!.size)).toBe(history[0]!.sha256);
-    console.log(`[offline-kit] import ${((imported - importStarted) / 1000).toFixed(1)} s, offline build ${((built - imported) / 1000).toFixed(1)} s, write+verify ${((written - built) / 1000).toFixed(1)} s: import to written stick ${((written - importStarted) / 1000).toFixed(1)} s (image ${history[0]!.size} bytes)`);
+    // On the stick: partition 2, NEXUS-KIT, holding the kit byte for byte.
+    const { stdout: info } = await execa('sgdisk', ['-i', '2', stick.device]);
+    expect(info).toMatch(/Partition name: 'NEXUS-KIT'/);
+    const start = Number(/First sector: (\d+)/.exec(info)![1]);
+    await execa('mcopy', ['-i', `${stick.device}@@${start * 512}`, `::/${kitFile.replace(/^.*\//, '')}`, `${kitFile}.from-stick`], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(createHash('sha256').update(await readFile(`${kitFile}.from-stick`)).digest('hex')).toBe(sidecar.slice(0, 64));
+    console.log(`[offline-kit] import ${((imported - importStarted) / 1000).toFixed(1)} s, offline build + kit partition ${((built - imported) / 1000).toFixed(1)} s, write+verify ${((written - built) / 1000).toFixed(1)} s: import to written stick ${((written - importStarted) / 1000).toFixed(1)} s (image ${history[0]!.size} bytes)`);
     await page.close();
   }, 900_000);
 });

@@ -52,10 +52,12 @@ export async function imageWithKit(image: string, kitFile: string, out: string):
     const imageSize = (await stat(partial)).size;
     // Room for the files, FAT32's tables and clusters (a few %), rounded to MiB.
     const partMiB = Math.max(MIN_FAT32_MIB, Math.ceil(((kitSize + checksumSize + 64 * 1024) * 1.04) / MiB) + 2);
+    const before = JSON.parse(await runTool('sfdisk', ['--json', partial], 'reading the partition table')) as { partitiontable: { label?: string; partitions?: unknown[] } };
+    // sgdisk would turn an MBR disk (the Raspberry Pi's) into GPT, which its boot ROM cannot read.
+    if (before.partitiontable.label !== 'gpt') throw new NexusError('KIT_NEEDS_GPT', `${basename(image)} has an ${before.partitiontable.label ?? 'unknown'} partition table; the kit partition is added to GPT images only (PC, VisionFive 2, the VMs).`, 'Carry the kit file on a separate stick for this board.');
+    const index = (before.partitiontable.partitions?.length ?? 0) + 1;
     await truncate(partial, Math.ceil(imageSize / MiB) * MiB + (partMiB + 1) * MiB);
     await runTool('sgdisk', ['-e', partial], 'moving the backup partition table to the end of the grown image');
-    const before = JSON.parse(await runTool('sfdisk', ['--json', partial], 'reading the partition table')) as { partitiontable: { partitions?: unknown[] } };
-    const index = (before.partitiontable.partitions?.length ?? 0) + 1;
     await runTool('sgdisk', ['-n', `${index}:0:+${partMiB}M`, '-t', `${index}:0700`, '-c', `${index}:${KIT_PARTITION_LABEL}`, partial], 'adding the NEXUS-KIT partition');
     const after = JSON.parse(await runTool('sfdisk', ['--json', partial], 'reading the partition table')) as { partitiontable: { sectorsize?: number; partitions: Array<{ start: number; size: number; name?: string }> } };
     const p = after.partitiontable.partitions[index - 1];
