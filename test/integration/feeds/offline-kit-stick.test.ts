@@ -65,6 +65,15 @@ describe('offline kit on the rescue stick (NEXUS-KIT partition)', () => {
     expect(await readFile(join(dir, 'back.sha256'), 'utf8')).toBe(await readFile(`${kit}.sha256`, 'utf8'));
   });
 
+  it('refuses an MBR image (a Raspberry Pi\'s boot ROM cannot read the GPT sgdisk would make of it), leaving nothing behind', async () => {
+    const mbr = join(dir, 'pi.img');
+    await writeFile(mbr, '');
+    await truncate(mbr, 40 * MiB);
+    await execa('sfdisk', ['-q', mbr], { input: 'label: dos\nstart=2048, size=69632, type=c\n' });
+    await expect(imageWithKit(mbr, kit, join(dir, 'pi-with-kit.img'))).rejects.toMatchObject({ code: 'KIT_NEEDS_GPT' });
+    expect((await execa('ls', ['-a', dir])).stdout).not.toMatch(/pi-with-kit/);
+  });
+
   it('leaves the image\'s own partition untouched, and writes the new image\'s checksum', async () => {
     const esp = (f: string) => execa('dd', [`if=${f}`, 'bs=1M', 'skip=1', 'count=34', 'status=none'], { encoding: 'buffer' }).then((r) => sha(Buffer.from(r.stdout)));
     expect(await esp(result.image)).toBe(await esp(image));
