@@ -178,6 +178,7 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
   const cache = opts.cache ?? new FeedCache();
   for (const p of pkgs) checkSizes(p);
   const paths = new Map<string, string>();
+  await cache.lease(); // downloads in progress are kept by `nexus cache clean`
   const todo: ApkPackage[] = [];
   for (const p of pkgs) {
     const path = cache.packagePath(p.checksum);

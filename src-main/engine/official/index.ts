@@ -176,6 +176,7 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
       // Downloads go to a partial file named by the expected hash, so an interrupted download resumes
       // (HTTP Range, also across runs); the file enters blobs/ only after its SHA-256 matched.
       const partial = store.partialPath(list.expected);
+      await store.lease(); // the download in progress is kept by `nexus cache clean`
       await mkdir(dirname(partial), { recursive: true });
       for (const mirror of mirrors) {
         ctx.throwIfCancelled();

@@ -4,6 +4,7 @@
  * (everything in it can be fetched or built again). Its users add their own folders beside the shared ones:
  *
  *   blobs/sha256/<ab>/<sha256>          file contents by SHA-256: extracted package files, official release files
+ *   leases/run-<pid>-<random>           one per process using the store (its lease; see takeLease)
  *   tmp/run-<pid>-<random>-…            scratch files and folders of one process (its run id), on the same filesystem for
  *                                       atomic renames. The pid is the run's lease: `nexus cache clean` and the sweep
  *                                       leave the names of live processes alone; what a process leaves is removed when
@@ -31,6 +32,19 @@ export const TEMP_SWEEP_AGE_MS = 3 * 3600 * 1000;
 /** Prefix of this process's scratch names under tmp/: the pid says who holds them, the random part survives pid reuse. */
 export const RUN_ID = `run-${process.pid}-${randomBytes(4).toString('hex')}`;
 const tempRoots = new Set<string>();
+
+/**
+ * The run's lease on a store: `leases/<run id>` while this process lives (removed at exit; a dead pid's is swept).
+ * `nexus cache clean` keeps the scratch files and the downloads in progress of every live lease holder.
+ */
+async function takeLease(root: string): Promise<void> {
+  const dir = join(root, 'leases');
+  await mkdir(dir, { recursive: true });
+  await sweepTemp(dir, 0);
+  const file = join(dir, RUN_ID);
+  await writeFile(file, `${process.pid}\n`);
+  atExit(() => rmSync(file, { force: true }));
+}
 
 /** This process's scratch names in a store's tmp/ are removed at exit, whatever ends the process. */
 function registerTempRoot(dir: string): void {
@@ -119,11 +133,18 @@ export class ContentStore {
   private async tempRoot(): Promise<string> {
     const dir = join(this.root, 'tmp');
     if (this.made.has(dir)) return dir;
-    if (!tempRoots.has(dir)) await sweepTemp(dir);
+    const first = !tempRoots.has(dir);
+    if (first) await sweepTemp(dir);
     await mkdir(dir, { recursive: true });
     registerTempRoot(dir);
+    if (first) await takeLease(this.root);
     this.made.add(dir);
     return dir;
+  }
+
+  /** Takes this run's lease on the store (done by any scratch use too): call before long writes outside tmp/. */
+  async lease(): Promise<void> {
+    await this.tempRoot();
   }
 
   /** A fresh scratch path on the store's filesystem (caller renames or deletes it; removed at exit otherwise). */

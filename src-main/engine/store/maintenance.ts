@@ -55,8 +55,9 @@ async function usage(...dirs: string[]): Promise<Usage> {
   return { count, bytes };
 }
 
-async function liveRuns(tmp: string): Promise<number[]> {
-  const names = await readdir(tmp).catch(() => [] as string[]);
+/** Live processes holding a lease on the store, or scratch files in its tmp/. */
+async function liveRuns(root: string): Promise<number[]> {
+  const names = [...(await readdir(join(root, 'leases')).catch(() => [] as string[])), ...(await readdir(join(root, 'tmp')).catch(() => [] as string[]))];
   const pids = names.map(leaseHolder).filter((p): p is number => p !== undefined && pidAlive(p));
   return [...new Set(pids)].sort((a, b) => a - b);
 }
@@ -85,7 +86,7 @@ export async function cacheInfo(root?: string): Promise<CacheInfo> {
     partial: await usage(join(feeds.root, 'apk', 'partial'), join(feeds.root, 'official', 'partial')),
     releases,
     imageStages: await usage(store.stagesRoot()),
-    temp: { ...(await usage(tmp)), runs: await liveRuns(tmp) },
+    temp: { ...(await usage(tmp)), runs: await liveRuns(feeds.root) },
   };
   return { ...info, total: await usage(feeds.root) };
 }
@@ -111,7 +112,7 @@ export const PARTIAL_IN_USE_MS = 60_000;
 export async function cleanCache(root?: string, now = Date.now()): Promise<CleanResult> {
   const store = new ContentStore(root);
   const before = (await usage(store.root)).bytes;
-  const keptRuns = (await liveRuns(join(store.root, 'tmp'))).filter((p) => p !== process.pid);
+  const keptRuns = (await liveRuns(store.root)).filter((p) => p !== process.pid);
   for (const d of STORE_FOLDERS) {
     const dir = join(store.root, d);
     const partial = PARTIAL_DIRS.find((p) => dirname(p) === d);
