@@ -55,10 +55,12 @@ async function usage(...dirs: string[]): Promise<Usage> {
   return { count, bytes };
 }
 
+const names = (dir: string): Promise<string[]> => readdir(dir).catch(() => []);
+
 /** Live processes holding a lease on the store, or scratch files in its tmp/. */
 async function liveRuns(root: string): Promise<number[]> {
-  const names = [...(await readdir(join(root, 'leases')).catch(() => [] as string[])), ...(await readdir(join(root, 'tmp')).catch(() => [] as string[]))];
-  const pids = names.map(leaseHolder).filter((p): p is number => p !== undefined && pidAlive(p));
+  const all = [...(await names(join(root, 'leases'))), ...(await names(join(root, 'tmp')))];
+  const pids = all.map(leaseHolder).filter((p): p is number => p !== undefined && pidAlive(p));
   return [...new Set(pids)].sort((a, b) => a - b);
 }
 
@@ -120,7 +122,7 @@ export async function cleanCache(root?: string, now = Date.now()): Promise<Clean
       await rm(dir, { recursive: true, force: true });
       continue;
     }
-    for (const name of await readdir(dir).catch(() => [] as string[])) if (join(d, name) !== partial) await rm(join(dir, name), { recursive: true, force: true });
+    for (const name of await names(dir)) if (join(d, name) !== partial) await rm(join(dir, name), { recursive: true, force: true });
     for (const f of await listFiles(join(store.root, partial))) {
       const st = await stat(f).catch(() => null);
       if (st && now - st.mtimeMs >= PARTIAL_IN_USE_MS) await rm(f, { force: true });
