@@ -1,7 +1,7 @@
-/** `nexus drives [--json] [--watch] [--include-system]`: the drives that can be written. */
+/** `nexus drives [--json] [--watch] [--include-system] [--include-virtual]`: the drives that can be written. */
 import type { Command } from 'commander';
 import { formatSize, type Drive } from '../../../src-shared/drives';
-import { visibleDrives } from '../../../src-shared/safety';
+import { isHiddenVirtual, visibleDrives } from '../../../src-shared/safety';
 import { listDrives, watchDrives } from '../../engine/drives';
 import { action, interruptSignal, printJson, table } from '../output';
 
@@ -25,14 +25,18 @@ export function register(program: Command) {
     .option('--json', 'JSON output (with --watch: one JSON array per change)')
     .option('--watch', 'keep running and print the list again whenever a drive appears or goes')
     .option('--include-system', 'also show system drives')
-    .action(action(async (o: { json?: boolean; watch?: boolean; includeSystem?: boolean }) => {
+    .option('--include-virtual', 'also show zram, RAM, loop, nbd and device-mapper devices (never an SD card)')
+    .action(action(async (o: { json?: boolean; watch?: boolean; includeSystem?: boolean; includeVirtual?: boolean }) => {
       const show = (all: Drive[]) => {
-        const drives = visibleDrives(all, !!o.includeSystem);
+        const safe = visibleDrives(all, !!o.includeSystem);
+        const drives = o.includeVirtual ? safe : safe.filter((d) => !isHiddenVirtual(d));
+        const hidden = safe.length - drives.length;
         if (o.json) {
           if (o.watch) process.stdout.write(`${JSON.stringify(drives)}\n`);
           else printJson(drives);
         } else {
           process.stdout.write(`${o.watch ? `\n[${new Date().toLocaleTimeString()}]\n` : ''}${render(drives)}\n`);
+          if (hidden > 0) process.stdout.write(`(${hidden} virtual device${hidden > 1 ? 's' : ''} hidden; --include-virtual shows ${hidden > 1 ? 'them' : 'it'})\n`);
         }
       };
       if (!o.watch) return show(await listDrives());
