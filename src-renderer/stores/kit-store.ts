@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
-import type { KitAttached, KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from '../../src-shared/offline-kit';
+import type { KitAttached, KitBuildable, KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from '../../src-shared/offline-kit';
 import { useBuildStore } from './build-store';
 import { api, call, errorInfo, newJobId } from './api';
 import { useCustomizeStore } from './customize-store';
@@ -120,6 +120,15 @@ export const useKitStore = create<KitState>((set, get) => ({
     else if (get().import.jobId === jobId) set({ import: { ...get().import, progress } });
   },
 }));
+
+/** Whether the cache alone (no mirror) can build `choice`; null when that cannot be asked. */
+export async function offlineStatus(choice: KitChoice): Promise<KitBuildable | null> {
+  try {
+    return (await call('kit.status', { choices: [choice] }))[0] ?? null;
+  } catch {
+    return null;
+  }
+}
 
 /** "Rescue stick for a PC": tinybox with the rescue tools for a PC (x86_64, UEFI). */
 export function chooseRescueStick(): void {

@@ -93,6 +93,7 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     await page.getByRole('button', { name: 'Start build' }).click();
     await page.getByRole('alert').filter({ hasText: 'The build failed' }).getByText('MIRROR_UNREACHABLE').waitFor({ timeout: 120_000 });
     await page.getByText('No network? Build without a mirror').waitFor();
+    await page.getByText(/Not everything is here yet .*import an offline kit first/).waitFor();
     await shot(page, '12-offline-build-offer');
 
     const importStarted = Date.now();
@@ -107,6 +108,7 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     await shot(page, '13-offline-kit-imported');
     await dialog.getByRole('button', { name: 'Close' }).click();
 
+    await page.getByText('This computer has everything this build needs.').waitFor();
     await page.getByRole('button', { name: 'Build from the offline kit' }).click();
     await page.getByText('Image ready').waitFor({ timeout: 300_000 });
     await page.getByText(/fits cards and USB sticks of 256 MB or larger/).waitFor();
