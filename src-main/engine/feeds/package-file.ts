@@ -69,7 +69,7 @@ export function parsePkgInfo(text: string, what: string): PkgInfo {
   if (!name || !version) throw new NexusError('BAD_PACKAGE', `${what}: .PKGINFO lacks pkgname or pkgver.`, 'The file is not a valid Alpine package.');
   const words = (k: string) => (fields.get(k) ?? []).flatMap((v) => v.split(' ')).filter(Boolean);
   const info: PkgInfo = {
-    fields, name, version, replaces: words('replaces'), replacesPriority: Number(one('replaces_priority') ?? 0) || 0,
+    fields, name, version, replaces: words('replaces'), replacesPriority: parseSize(one('replaces_priority') ?? '0') ?? 0, // non-negative integer; 1e400 was Infinity
     origin: one('origin') ?? name, triggers: words('triggers'),
   };
   const dh = one('datahash');

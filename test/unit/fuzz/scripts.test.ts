@@ -6,8 +6,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parsePkgInfo } from '../../../src-main/engine/feeds/package-file';
 import { scriptEffects, type ScriptEffect } from '../../../src-main/engine/feeds/scripts';
-import { params, timeout } from './fuzz';
+import { outcome, params, timeout } from './fuzz';
 
 const NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}\$?$/;
 const ROOT_PATH = /^\/$|^(\/(?!\.\.?(\/|$))[^/\0]+)+$/;
@@ -71,4 +72,23 @@ describe('fuzz: install-script effects', () => {
     expect(real.effects.map((e) => e.kind)).toEqual(['group', 'user']);
     expect(real.skipped[0]!.understood).toBe(true);
   });
+});
+
+describe('fuzz: .PKGINFO (the signed control data of a package)', () => {
+  const key = fc.constantFrom('pkgname', 'pkgver', 'size', 'replaces', 'replaces_priority', 'triggers', 'origin', 'datahash', 'depend', 'provides', 'builddate', '# comment', 'x');
+  const value = fc.oneof(fc.constantFrom('busybox', '1.37.0-r30', '1e400', '-5', 'abc', '9007199254740993', '', ' ', '0', '12', 'a b  c', 'NaN'), fc.string({ maxLength: 20 }).map((v) => v.replace(/\n/g, ' ')));
+  it('hostile fields: a package description with safe numbers, or BAD_PACKAGE', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(key, value), { maxLength: 10 }), fc.boolean(), (lines, named) => {
+      const text = [...(named ? ['pkgname = p', 'pkgver = 1-r0'] : []), ...lines.map(([k, v]) => `${k} = ${v}`)].join('\n');
+      const info = outcome(() => parsePkgInfo(text, 'fuzz.apk'), ['BAD_PACKAGE']);
+      if (info) {
+        expect(Number.isSafeInteger(info.replacesPriority) && info.replacesPriority >= 0).toBe(true);
+        if (info.installedSize !== undefined) expect(Number.isSafeInteger(info.installedSize)).toBe(true);
+        for (const w of [...info.replaces, ...info.triggers]) expect(w).not.toMatch(/\s/);
+      }
+    }), params(800));
+    // Regression: "replaces_priority = 1e400" gave an Infinity priority (every file conflict won), "-5" a negative one.
+    expect(parsePkgInfo('pkgname = p\npkgver = 1\nreplaces_priority = 1e400', 'x').replacesPriority).toBe(0);
+    expect(parsePkgInfo('pkgname = p\npkgver = 1\nreplaces_priority = 7', 'x').replacesPriority).toBe(7);
+  }, timeout);
 });
