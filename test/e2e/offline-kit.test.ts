@@ -69,7 +69,7 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     expect(cells[3]).toMatch(/^256 MB \(image /);
     const planned = await dialog.getByLabel('Kit size').innerText();
     console.log(`[offline-kit] kit plan: ${cells.join(' | ')}; ${planned}`);
-    await shot(page, '10-offline-kit-plan');
+    await shot(page, 'offline-1-kit-plan');
     await dialog.getByRole('button', { name: 'Prepare the kit' }).click();
     await dialog.getByText('Kit ready').waitFor({ timeout: 300_000 });
     const kitFile = (await dialog.getByLabel('Prepared kit file').innerText()).trim();
@@ -77,7 +77,7 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     const sidecar = await readFile(`${kitFile}.sha256`, 'utf8');
     expect(sidecar).toMatch(new RegExp(`^[0-9a-f]{64}  ${kitFile.replace(/^.*\//, '').replace(/[.]/g, '\\.')}\\n$`));
     console.log(`[offline-kit] kit file ${kitFile}: ${kitBytes} bytes`);
-    await shot(page, '11-offline-kit-ready');
+    await shot(page, 'offline-2-kit-ready');
     await dialog.getByRole('button', { name: 'Close' }).click();
 
     // Offline: no mirror answers, and this machine's cache is empty.
@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     await page.getByRole('alert').filter({ hasText: 'The build failed' }).getByText('MIRROR_UNREACHABLE').waitFor({ timeout: 120_000 });
     await page.getByText('No network? Build without a mirror').waitFor();
     await page.getByText(/Not everything is here yet .*import an offline kit first/).waitFor();
-    await shot(page, '12-offline-build-offer');
+    await shot(page, 'offline-3-build-offer');
 
     const importStarted = Date.now();
     await page.getByRole('button', { name: 'Import an offline kit…' }).click();
@@ -105,20 +105,20 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     const canBuild = dialog.getByRole('list', { name: 'What this computer can build offline' });
     await canBuild.getByText('Can build tinybox + rescue on pc offline.').waitFor();
     const imported = Date.now();
-    await shot(page, '13-offline-kit-imported');
+    await shot(page, 'offline-4-kit-imported');
     await dialog.getByRole('button', { name: 'Close' }).click();
 
     await page.getByText('This computer has everything this build needs.').waitFor();
     await page.getByRole('button', { name: 'Build from the offline kit' }).click();
     await page.getByText('Image ready').waitFor({ timeout: 300_000 });
     await page.getByText(/fits cards and USB sticks of 256 MB or larger/).waitFor();
-    await shot(page, '14-offline-build-done');
+    await shot(page, 'offline-5-build-done');
     // The stick carries the kit too: a NEXUS-KIT partition on a copy of the image, which the next steps write.
     await page.getByRole('button', { name: 'Offline kit' }).click();
     await dialog.getByRole('button', { name: 'Put the kit on the stick too' }).click();
     await dialog.getByText('The stick image carries the kit').waitFor({ timeout: 120_000 });
     await dialog.getByText(/fits cards and USB sticks of 256 MB or larger/).waitFor();
-    await shot(page, '15-offline-kit-on-the-stick');
+    await shot(page, 'offline-6-kit-on-the-stick');
     await dialog.getByRole('button', { name: 'Close' }).click();
     const built = Date.now();
     await page.getByRole('button', { name: 'Next: choose the drive' }).click();
@@ -133,7 +133,7 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     await confirm.getByRole('button', { name: 'Erase and write' }).click();
     await page.getByText(/written and verified/).waitFor({ timeout: 180_000 });
     const written = Date.now();
-    await shot(page, '16-offline-rescue-stick-written');
+    await shot(page, 'offline-7-rescue-stick-written');
 
     const history = await fetchHistory(app);
     expect(history[0]).toMatchObject({ box: 'tinybox', arch: 'x86_64', board: 'pc', fragments: ['rescue'], present: true });
