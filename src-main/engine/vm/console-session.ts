@@ -35,6 +35,8 @@ type Step =
   | { kind: 'await-end'; index: number };
 
 const END = /__NX_END_(\d+)__/;
+/** The echoed `echo __NX_END_$?__`, possibly broken by line wraps anywhere inside it. */
+const ECHOED_END = new RegExp('__NX_END_$?__'.split('').map((c) => c.replace(/[$?]/, '\\$&')).join('\\n?'), 'g');
 /** Terminal control sequences (colours, ash's cursor-position query ESC[6n) carry no text a test reads. */
 // eslint-disable-next-line no-control-regex -- matching the terminal's escape character is the point
 const ANSI = /\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Z0-9]|[=>])/g;
@@ -153,11 +155,14 @@ export class ConsoleSession {
         const m = END.exec(rest);
         if (!m) return false;
         const command = this.plan.commands[this.step.index]!;
-        const lines = rest.slice(0, m.index).split('\n');
+        const before = rest.slice(0, m.index);
         // Drop everything up to and including the echoed command line (echoed twice when typed ahead: once by
-        // the terminal, once by the shell's line editor after its prompt), and the prompt left before the marker.
-        const echoed = lines.findLastIndex((l) => l.includes('__NX_END_$?__'));
-        const body = lines.slice(echoed + 1);
+        // the terminal, once by the shell's line editor after its prompt; a long one wrapped at the terminal's
+        // width, even inside the literal marker), and the prompt left before the marker.
+        let echoEnd = -1;
+        for (const e of before.matchAll(ECHOED_END)) echoEnd = e.index + e[0].length;
+        const afterEcho = echoEnd < 0 ? before : before.slice(echoEnd);
+        const body = (echoEnd < 0 ? afterEcho.split('\n') : afterEcho.split('\n').slice(1));
         if (body.length && !body[body.length - 1]!.trim()) body.pop();
         this.results.push({ command, output: body.join('\n').trim(), status: Number(m[1]) });
         this.from += m.index + m[0].length;

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { ConsoleSession } from '../../../src-main/engine/vm/console-session';
 
 /** A tiny fake of the far end: answers what the session types, the way getty, login and ash would. */
+const LONG = "stat -c '%a %U' /var/lib/nexus/state/wireguard/private.key";
+
 function farEnd(opts: { password: string; flushTypeAhead?: boolean }) {
   const out: string[] = [];
   let stage: 'login' | 'password' | 'shell' = 'login';
@@ -29,10 +31,13 @@ function farEnd(opts: { password: string; flushTypeAhead?: boolean }) {
       mount: ['rootfs on / type rootfs (rw)\r\nproc on /proc type proc (rw,nosuid,nodev,noexec,relatime)\r\n', 0],
       'ls /usr/sbin/dinit': ['\x1b[1;32m/usr/sbin/dinit\x1b[m\r\n', 0],
       'ls /nope': ['ls: /nope: No such file or directory\r\n', 1],
+      [LONG]: ['600 root\r\n', 0],
     };
     const [text, status] = answers[cmd!] ?? ['', 127];
     // The terminal echoes typed-ahead input, then the shell's line editor shows it again after its prompt.
-    return `${line}\r\ntinybox:~$ ${line}\r\n${text}__NX_END_${status}__\r\ntinybox:~$ \x1b[6n`;
+    // The line editor wraps at the terminal's 80 columns, anywhere (here: inside the literal marker).
+    const edited = `tinybox:~$ ${line}`.replace(/.{80}(?=.)/g, '$&\r\n');
+    return `${line}\r\n${edited}\r\n${text}__NX_END_${status}__\r\ntinybox:~$ \x1b[6n`;
   };
   return { out, respond };
 }
@@ -59,6 +64,13 @@ describe('console session', () => {
       { command: 'ls /usr/sbin/dinit', output: '/usr/sbin/dinit', status: 0 },
       { command: 'ls /nope', output: 'ls: /nope: No such file or directory', status: 1 },
     ]);
+  });
+
+  it('finds the end of a long command\'s echo that the terminal wrapped inside the marker', () => {
+    expect(`tinybox:~$ ${LONG}; echo __NX_END_$?__`.length).toBeGreaterThan(80);
+    const s = run([LONG, 'ls /usr/sbin/dinit'], 'pw');
+    expect(s.error).toBeNull();
+    expect(s.results).toEqual([{ command: LONG, output: '600 root', status: 0 }, { command: 'ls /usr/sbin/dinit', output: '/usr/sbin/dinit', status: 0 }]);
   });
 
   it('fails clearly on a refused login', () => {
