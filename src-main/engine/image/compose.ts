@@ -29,7 +29,7 @@ import { makeExt4 } from './tools/ext4';
 import { makeF2fs } from './tools/f2fs';
 import { makeUki } from './tools/uki';
 import { makeVfat, type FatFile } from './tools/vfat';
-import { verityFormat } from './tools/verity';
+import { writeVerityTree } from './verity-tree';
 import type { LockFile } from './lock';
 
 export interface ComposeState {
@@ -125,8 +125,8 @@ export const filesystemsStage: Stage<ComposeState, ComposeState> = {
         const size = (await stat(join(d, 'root.erofs'))).size;
         if (size % 4096) await writeFile(join(d, 'root.erofs'), Buffer.alloc(4096 - (size % 4096)), { flag: 'a' });
         if (fs.root.verity) {
-          ctx.progress({ message: 'veritysetup format' });
-          const v = await verityFormat(join(d, 'root.erofs'), join(d, 'root.verity'), salt, vuuid, ctx.signal);
+          ctx.progress({ message: 'dm-verity hash tree' });
+          const v = await writeVerityTree(join(d, 'root.erofs'), join(d, 'root.verity'), { salt, uuid: vuuid }, ctx.signal);
           await writeFile(join(d, 'verity.json'), JSON.stringify(v));
         }
       });
