@@ -158,7 +158,7 @@ describe('accounts from packages and scripts', () => {
     const text = (n: string) => get(entries, n).data.toString();
     const bb = await tarEntries(pkgFile('x86_64/busybox-1.37.0-r30.apk'));
     const { effects } = scriptEffects('busybox', '1.37.0-r30', controlScripts(bb));
-    const plan = { customization: { user: { name: 'ada', admin: true, passwordHash: '$6$x$y' }, rootPasswordHash: undefined } } as unknown as Parameters<typeof accounts>[0];
+    const plan = { box: {}, customization: { user: { name: 'ada', admin: true, passwordHash: '$6$x$y' }, rootPasswordHash: undefined } } as unknown as Parameters<typeof accounts>[0];
     const m = mergeAccounts(accounts(plan, 86400 * 20000), { passwd: text('etc/passwd'), group: text('etc/group'), shadow: text('etc/shadow') }, effects.filter((e): e is AccountEffect => ['user', 'group', 'group-member'].includes(e.kind)), 20000);
     const passwd = m.passwd.split('\n');
     expect(passwd[0]).toBe('root:x:0:0:root:/root:/bin/sh');
