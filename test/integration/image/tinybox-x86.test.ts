@@ -1,7 +1,8 @@
 /**
- * tinybox for qemu-x86_64 from the test feed, end to end: build, boot to the marker in QEMU (OVMF + UKI, TCG),
- * partition table, FAT check, bmap round trip with bmaptool, checksum/manifest/SBOM sidecars, and a
- * hostname-only rebuild that reuses the package stages.
+ * tinybox for qemu-x86_64 from the test feed, end to end: build with the `ssh` fragment and the test user's key,
+ * boot to the marker in QEMU (OVMF + UKI, TCG, user network with port 22 forwarded), log in on the serial console
+ * (password) and over SSH (key, the host's OpenSSH client) in the same boot, partition table, FAT check, bmap
+ * round trip with bmaptool, checksum/manifest/SBOM sidecars, and a hostname-only rebuild of the bare Box.
  * The test feed's toybox and dinit are STAND-INS (see test/support/debian-test-feed.ts).
  */
 import { execa } from 'execa';
@@ -11,40 +12,64 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestBuild } from '../../support/image-build';
-import { debianTestFeed } from '../../support/debian-test-feed';
-import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER } from '../../support/image-build';
+import type { BootTestResult } from '../../../src-main/engine/vm/boot-test';
+import type { SshResult, TestBuild } from '../../support/image-build';
+import { debianTestFeed, type TestFeed } from '../../support/debian-test-feed';
+import { bootOutput, bootWithSsh, buildFromTestFeed, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER, testSshKey } from '../../support/image-build';
 import { nexus } from '../../support/run-cli';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
 
 let dir: string;
 let build: TestBuild;
+let boot: BootTestResult;
+let ssh: SshResult;
+let feed: TestFeed;
 const image = () => join(dir, 'tinybox.img');
+/** What the user runs over SSH: who and where they are, and that the server is the image's Dropbear. */
+const SSH_COMMAND = 'id; hostname; cat ~/.ssh/authorized_keys | cut -d" " -f1; ps | grep -c "[d]ropbear"; /sbin/ip addr show eth0 | grep "inet "';
+/** The getty does not wait for the network services (they start after the marker): wait until everything is up. */
+const WAIT_BOOTED = "i=0; until dinitctl list | grep -q '^\\[\\[+\\]' || [ $i -ge 90 ]; do sleep 1; i=$((i+1)); done; sleep 2; dinitctl list | grep ' boot$'";
 
 beforeAll(async () => {
   process.env.NEXUS_CACHE_DIR = sharedNexusCache('tinybox-x86');
   dir = await mkdtemp(join(tmpdir(), 'nexus-it-tinybox-'));
-  build = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', image(), TEST_USER), { bootTest: true, bootTestSession: consoleSession(FIRST_COMMANDS) });
-}, 300_000);
+  const key = await testSshKey();
+  // One feed for every build here: the base feed plus the ssh pack (a plan without ssh resolves as on the base feed).
+  feed = await debianTestFeed('x86_64', { packs: ['ssh'] });
+  build = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', image(), { ...TEST_USER, sshKeys: [key.publicKey] }, ['ssh']), { feed });
+  ({ boot, ssh } = await bootWithSsh(image(), { arch: 'x86_64', logPath: join(dir, 'tinybox.console.log'), commands: [WAIT_BOOTED, ...FIRST_COMMANDS], user: TEST_LOGIN.user, sshCommand: SSH_COMMAND }));
+  console.log(`tinybox: boot ${boot.seconds.toFixed(1)} s; ssh after ${ssh.attempts} attempt(s)`);
+}, 600_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('tinybox on qemu-x86_64', () => {
-  it('boots in QEMU to the marker printed by the service manager, keeping the console log next to the image', async () => {
-    expect(build.result.bootTest?.passed).toBe(true);
+  it('boots in QEMU to the marker printed by the service manager', async () => {
+    expect(boot.passed, boot.reason).toBe(true);
     const log = await readFile(join(dir, 'tinybox.console.log'), 'utf8');
     expect(log).toMatch(/NEXUS-BOOT-OK box=tinybox board=qemu-x86_64 host=tinybox/);
     expect(log).toMatch(/tinybox login: /);
-    expect(build.result.files.map((f) => f.kind).sort()).toEqual(['bmap', 'checksum', 'console-log', 'image', 'lock', 'manifest', 'sbom']);
-    // Alpine's closure, within tinybox's package budget (the kernel's initramfs-generator is the builder's job). The
-    // size budget is not checked here: the kernel and libstdc++ are stand-ins of other sizes than Alpine's.
-    expect(build.result.packageCount).toBe(7);
-    expect(build.result.warnings.filter((w) => /packages, over its budget/.test(w))).toEqual([]);
+    expect(build.result.files.map((f) => f.kind).sort()).toEqual(['bmap', 'checksum', 'image', 'lock', 'manifest', 'sbom']);
+    // The ssh fragment and the base fragment it requires add Alpine's dropbear (+ utmps-libs, skalibs-libs, zlib),
+    // dhcpcd (+ busybox-binsh for its /bin/sh) and ca-certificates-bundle to the bare Box's 7 (checked below).
+    expect(build.result.packageCount).toBe(7 + 7);
     expect(build.result.warnings.filter((w) => /kernel modules not in/.test(w))).toEqual([]);
   });
 
+  it('lets the user log in over SSH with their key (Dropbear from the ssh fragment, QEMU user network, port forward)', () => {
+    expect(ssh.exitCode, `${ssh.stderr}\n${ssh.stdout}`).toBe(0);
+    const [id, host, keyType, servers, inet] = ssh.stdout.trim().split('\n');
+    expect(id).toMatch(/^uid=1000\(ada\) gid=1000\(ada\)/);
+    expect(host).toBe('tinybox');
+    expect(keyType).toBe('ssh-ed25519');
+    expect(Number(servers)).toBeGreaterThan(0);
+    // The address the Box got from QEMU's DHCP server (dhcpcd from the base fragment).
+    expect(inet ?? '', ssh.stdout).toMatch(/inet 10\.0\.2\.15\/24/);
+    expect(bootOutput(boot, 'dinitctl list').output).toMatch(/^\[\{\+\}\s*\] dropbear \(pid: \d+\)$/m);
+  });
+
   it('lets a user log in on the serial console; the real dinit (Alpine\'s path) runs the Box\'s services; BusyBox gives the tools', () => {
-    expect(build.result.bootTest?.reason).toBeUndefined();
+    const commandOutput = (_: unknown, command: string) => bootOutput(boot, command);
     const mount = commandOutput(build, 'mount');
     expect(mount.status).toBe(0);
     expect(mount.output).toMatch(/^proc on \/proc type proc/m);
@@ -95,8 +120,12 @@ describe('tinybox on qemu-x86_64', () => {
   it('rebuilds a hostname-only change with the new hostname inside', async () => {
     const out = join(dir, 'renamed.img');
     const hostname = `renamed-${Date.now().toString(36)}`; // new each run: the stage cache outlives the test
-    const again = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', out, { hostname }));
+    const again = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', out, { hostname }), { feed });
     expect(again.result.sha256).not.toBe(build.result.sha256);
+    // The bare Box: Alpine's closure, within tinybox's package budget (the kernel's initramfs-generator is the
+    // builder's job). The size budget is not checked here: the kernel and libstdc++ are stand-ins of other sizes.
+    expect(again.result.packageCount).toBe(7);
+    expect(again.result.warnings.filter((w) => /packages, over its budget/.test(w))).toEqual([]);
     const t = await readTable(out);
     const esp = await extractPartition(out, t.entries[0]!, join(dir, 'esp2.img'));
     await execa('mcopy', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(dir, 'uki2.efi')], { env: { MTOOLS_SKIP_CHECK: '1' } });
@@ -109,8 +138,8 @@ describe('tinybox on qemu-x86_64', () => {
     const out = join(dir, 'toybox', 'tinybox.img');
     const plan = resolvePlan(await loadCatalog(), { profile: 'tinybox', target: 'qemu-x86_64', output: out, fragments: ['toybox'] });
     expect(plan.packages.map((p) => p.name)).toContain('toybox@testing');
-    const b = await buildFromTestFeed(plan);
-    expect(b.result.packageCount).toBe(build.result.packageCount + 1);
+    const b = await buildFromTestFeed(plan, { feed });
+    expect(b.result.packageCount).toBe(7 + 1);
     const lock = await readJson<{ feed: { tagged: unknown[] }; packages: Array<{ name: string; repository: string; tag?: string }> }>(join(dir, 'toybox', 'tinybox.packages.lock.json'));
     expect(lock.feed.tagged).toEqual([{ tag: 'testing', branch: 'edge', repository: 'testing' }]);
     expect(lock.packages.find((p) => p.name === 'toybox')).toMatchObject({ repository: 'testing', tag: 'testing' });
@@ -126,7 +155,7 @@ describe('tinybox on qemu-x86_64', () => {
   it('a Wi-Fi passphrase goes into the image only: never into manifest.json; no Wi-Fi service is warned about', async () => {
     const out = join(dir, 'wifi', 'tinybox.img');
     const secret = `not-in-the-manifest-${Date.now().toString(36)}`;
-    const b = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', out, { wifi: { ssid: 'home', passphrase: secret, country: 'DE' } }));
+    const b = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', out, { wifi: { ssid: 'home', passphrase: secret, country: 'DE' } }), { feed });
     expect(b.result.warnings.join('\n')).toMatch(/no Wi-Fi service: add the "wifi" fragment/);
     const manifest = await readFile(join(dir, 'wifi', 'tinybox.manifest.json'), 'utf8');
     expect(manifest).not.toContain(secret);
@@ -141,7 +170,6 @@ describe('tinybox on qemu-x86_64', () => {
   });
 
   it('works from the command line: nexus build --profile=tinybox --target=qemu-x86_64 --boot-test (NDJSON progress, boot marker)', async () => {
-    const feed = await debianTestFeed('x86_64');
     const out = join(dir, 'cli', 'tinybox.img');
     const r = await nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', '--boot-test', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
       { env: { NEXUS_CACHE_DIR: process.env.NEXUS_CACHE_DIR! }, timeout: 240_000 });
@@ -156,7 +184,6 @@ describe('tinybox on qemu-x86_64', () => {
   }, 300_000);
 
   it('rescue stick offline: cache export → import on a machine without a mirror → the same image, bit for bit', async () => {
-    const feed = await debianTestFeed('x86_64');
     const bundle = join(dir, 'offline', 'nexus-cache.tar');
     const fresh = join(dir, 'offline', 'cache');
     await mkdir(join(dir, 'offline'), { recursive: true });
@@ -167,7 +194,7 @@ describe('tinybox on qemu-x86_64', () => {
     // No --mirror: the profile's Alpine mirrors are unreachable here, so anything not in the cache would fail.
     const out = join(dir, 'offline', 'tinybox.img');
     const r = await nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', '--offline', `--user=${TEST_LOGIN.user}`, `--password-hash=${TEST_LOGIN.passwordHash}`,
-      `--root-password-hash=${TEST_LOGIN.passwordHash}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
+      `--root-password-hash=${TEST_LOGIN.passwordHash}`, '--fragments=ssh', `--ssh-key=${(await testSshKey()).publicKey}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
       { env: { NEXUS_CACHE_DIR: fresh }, timeout: 240_000 });
     expect(r.code, r.stdout.slice(-2000)).toBe(0);
     const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { value: { sha256: string } };
