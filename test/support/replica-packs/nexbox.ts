@@ -24,7 +24,7 @@
  * - zsh: Debian's zsh-static as Alpine's /bin/zsh (all modules built in, so no module files are needed).
  * - python3: Debian's python3.N with its minimal standard library (libpython3.N-minimal) at Debian's
  *   /usr/lib/python3.N (Alpine: python 3.12 in /usr/lib/python3.12).
- * - apk-tools: the REAL apk-tools 2.14.9, built here from the upstream tarball in ../shared/testdata/upstream (no
+ * - apk-tools: the REAL apk-tools 2.14.9, built here from the upstream tarball in test/fixtures/upstream (no
  *   Debian suite packages apk-tools; Alpine v3.23 ships 3.0.6, which reads the same v2 indexes and packages), as
  *   /sbin/apk with its libapk.so at /lib; linked against glibc, OpenSSL's libcrypto and zlib.
  * - sfdisk, partx, e2fsprogs-extra: Debian's sfdisk, partx and resize2fs (the first-boot root growth runs them).
@@ -57,7 +57,7 @@ const FROM_COMMUNITY_V3191 = ['libluv', 'libtermkey', 'libvterm', 'msgpack-c', '
 /** The base feed's musl (Alpine's real musl-1.2.5-r21.apk). */
 const FEED_MUSL = '1.2.5-r21';
 const DEBS = ['gcc', 'libc6-dev', 'make', 'git', 'zsh-static', 'python3', 'fdisk', 'util-linux', 'e2fsprogs', 'libssl3', 'zlib1g'];
-/** apk-tools: the upstream tarball (see ../shared/testdata/upstream/README.md). */
+/** apk-tools: the upstream tarball (see test/fixtures/upstream/README.md). */
 export const APK_TOOLS_VERSION = '2.14.9';
 
 let community: Map<string, Record<string, string>> | undefined;
@@ -92,9 +92,9 @@ async function treeFiles(ctx: ReplicaPackContext, paths: string[]): Promise<ApkF
 /** Builds apk-tools from the upstream tarball into work (about 30 s on two cores). */
 async function buildApkTools(work: string): Promise<{ apk: string; lib: string }> {
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const up = process.env.NEXUS_UPSTREAM_TESTDATA ? resolve(process.env.NEXUS_UPSTREAM_TESTDATA) : resolve(repoRoot, '..', 'shared', 'testdata', 'upstream');
+  const up = process.env.NEXUS_UPSTREAM_TESTDATA ? resolve(process.env.NEXUS_UPSTREAM_TESTDATA) : resolve(repoRoot, 'test', 'fixtures', 'upstream');
   const tarball = join(up, `apk-tools-${APK_TOOLS_VERSION}.tar.gz`);
-  if (!existsSync(tarball)) throw new Error(`The apk-tools source tarball is missing at ${tarball}: check out shared/ beside the repository or set NEXUS_UPSTREAM_TESTDATA.`);
+  if (!existsSync(tarball)) throw new Error(`The apk-tools source tarball is missing at ${tarball} (test/fixtures/upstream/README.md says where it comes from).`);
   await execa('tar', ['-xzf', tarball, '-C', work]);
   const src = join(work, `apk-tools-${APK_TOOLS_VERSION}`);
   // LUA=no: no Lua on the build host, so `apk --help` prints no long help (the commands are all there).
