@@ -27,8 +27,8 @@ import { stageTree } from './staging';
 import { makeErofs } from './tools/erofs';
 import { makeExt4 } from './tools/ext4';
 import { makeF2fs } from './tools/f2fs';
-import { makeUki } from './tools/uki';
 import { makeVfat, type FatFile } from './tools/vfat';
+import { buildUki } from './uki';
 import { writeVerityTree } from './verity-tree';
 import type { LockFile } from './lock';
 
@@ -231,9 +231,9 @@ export const bootStage: Stage<ComposeState, ComposeState> = {
           if (!stubEntry) throw new NexusError('BOOT_FILE_MISSING', 'No systemd EFI stub (systemd-efistub) in the packages, so no unified kernel image can be made.', 'Add systemd-efistub to the board\'s boot packages.');
           const stub = await readEntry(stubEntry);
           const osrel = osRelease(plan);
-          const key = { v: 3, stub: sha256(stub), kernel: sha256(kernelBytes), initrd: sha256(initrd), cmdline, osrel, epoch: state.epoch };
+          const key = { v: 4, stub: sha256(stub), kernel: sha256(kernelBytes), initrd: sha256(initrd), cmdline, osrel, epoch: state.epoch };
           const dir = await cached(state, ctx, 'uki', key, async (d) => {
-            await makeUki(join(d, 'uki.efi'), { stub, osRelease: osrel, cmdline, kernel: kernelBytes, initrd, epoch: state.epoch }, await ctx.tempDir('nexus-uki-'), ctx.signal);
+            await writeFile(join(d, 'uki.efi'), buildUki({ stub, osRelease: osrel, cmdline, kernel: kernelBytes, initrd, epoch: state.epoch }));
           });
           files.push({ dest: f.dest, data: await readFile(join(dir, 'uki.efi')) });
           break;

@@ -37,8 +37,7 @@ export interface PackResult {
 async function imageToolVersions(state: ComposeState): Promise<Record<string, string>> {
   const fs = state.plan.filesystems;
   const tools: string[] = ['mkfs.vfat', 'mcopy'];
-  if (state.plan.boot?.files.some((f) => f.from === 'generated:uki')) tools.push('objcopy');
-  if (fs?.root.type === 'erofs' && state.contents.has('root')) tools.push('mkfs.erofs'); // the dm-verity tree is ours (verity-tree.ts)
+  if (fs?.root.type === 'erofs' && state.contents.has('root')) tools.push('mkfs.erofs'); // the dm-verity tree (verity-tree.ts) and the UKI (uki.ts) are ours
   if (fs?.root.type === 'ext4' && state.contents.has('root')) tools.push('mke2fs');
   if (state.contents.has('state')) tools.push('mkfs.f2fs');
   const out: Record<string, string> = {};

@@ -1,7 +1,6 @@
 /**
- * Unified kernel images: the systemd EFI stub with .osrel, .cmdline, .linux and .initrd sections added by objcopy
- * (section addresses as in systemd's ukify for stubs without an explicit layout). Only the host's objcopy, so
- * x86_64 only here; other architectures use systemd-boot or extlinux.
+ * Unified kernel images made by the host's objcopy: no longer what the engine uses (../uki.ts writes them
+ * in-process), kept as the cross-check the tests compare that writer with, byte for byte.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
