@@ -15,6 +15,8 @@ import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIR
 
 let dir: string;
 const STATE = '/var/lib/nexus/state';
+/** The vault, made on this first boot by this architecture's cryptsetup and mkfs.f2fs (no extra boot: same session). */
+const VAULT_COMMANDS = ['mount | grep " /vault "', `cat ${STATE}/vault/vault.log`, 'echo in-the-vault > /vault/x && cat /vault/x'];
 /** ELF e_machine and the glibc loader (PT_INTERP) of each board's architecture. */
 const ARCH = {
   'qemu-arm64': { machine: 183, loader: 'lib/ld-linux-aarch64.so.1', triplet: 'aarch64-linux-gnu' },
@@ -34,7 +36,7 @@ describe.each(Object.keys(ARCH) as Array<keyof typeof ARCH>)('cryptobox on %s', 
 
   beforeAll(async () => {
     const started = Date.now();
-    build = await buildFromTestFeed(await planFor('cryptobox', board, image(), TEST_USER), { bootTest: true, bootTestSession: consoleSession(FIRST_COMMANDS) });
+    build = await buildFromTestFeed(await planFor('cryptobox', board, image(), TEST_USER), { bootTest: true, bootTestSession: consoleSession([...FIRST_COMMANDS, ...VAULT_COMMANDS]) });
     log = await readFile(join(dir, board, 'cryptobox.console.log'), 'utf8').catch(() => '');
     console.log(`cryptobox ${board}: build + boot ${((Date.now() - started) / 1000).toFixed(1)} s, boot test ${build.result.bootTest?.seconds} s, ${build.result.packageCount} packages`);
   }, 300_000);
@@ -56,6 +58,12 @@ describe.each(Object.keys(ARCH) as Array<keyof typeof ARCH>)('cryptobox on %s', 
     expect(mount.output).toMatch(/^overlay on \/ type overlay \(.*lowerdir=\/run\/nexus\/lower.*\)$/m);
     expect(mount.output).toMatch(/^\/dev\/mapper\/nexus-root on \/run\/nexus\/lower type erofs \(ro[,)]/m);
     expect(mount.output, stateWhy(log)).toMatch(new RegExp(`^/dev/\\S+ on ${STATE} type f2fs \\(`, 'm'));
+  });
+
+  it('creates the vault unattended on the first boot (LUKS2 with a random key file, F2FS inside) and mounts it on /vault', () => {
+    expect(commandOutput(build, VAULT_COMMANDS[0]!).output).toMatch(/^\/dev\/mapper\/vault on \/vault type f2fs \(rw/m);
+    expect(commandOutput(build, VAULT_COMMANDS[1]!).output).toMatch(/first boot: creating the vault[\s\S]*created [\s\S]*mounted \/dev\/mapper\/vault on \/vault$/);
+    expect(commandOutput(build, VAULT_COMMANDS[2]!)).toMatchObject({ output: 'in-the-vault', status: 0 });
   });
 
   it('runs the real dinit (Alpine\'s path) with nexus-ready and getty-serial started; the user is root on the console', () => {
