@@ -20,7 +20,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'mke2fs', features: ['build: ext4 root'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
   { command: 'e2fsck', features: ['build: filesystem checks'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
   { command: 'mkfs.erofs', features: ['build: cryptobox read-only root'], packages: { apt: 'erofs-utils', dnf: 'erofs-utils', pacman: 'erofs-utils', brew: 'erofs-utils' } },
-  { command: 'veritysetup', features: ['build: dm-verity hash tree'], packages: { apt: 'cryptsetup-bin', dnf: 'cryptsetup', pacman: 'cryptsetup', brew: 'cryptsetup' } },
+  // The build writes dm-verity trees and UKIs itself (verity-tree.ts, uki.ts); these two only cross-check them.
+  { command: 'veritysetup', features: ['cross-check: dm-verity hash trees (the build writes them itself)'], packages: { apt: 'cryptsetup-bin', dnf: 'cryptsetup', pacman: 'cryptsetup', brew: 'cryptsetup' }, optional: true },
   { command: 'mkfs.f2fs', features: ['build: persistent overlay'], packages: { apt: 'f2fs-tools', dnf: 'f2fs-tools', pacman: 'f2fs-tools' } },
   { command: 'mkfs.vfat', features: ['build: boot partitions'], packages: { apt: 'dosfstools', dnf: 'dosfstools', pacman: 'dosfstools', brew: 'dosfstools' } },
   { command: 'mcopy', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
@@ -29,7 +30,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'zstd', features: ['build: --compress=zst', 'flash: .zst images'], packages: { apt: 'zstd', dnf: 'zstd', pacman: 'zstd', brew: 'zstd' }, optional: true },
   { command: 'xz', features: ['build: --compress=xz', 'flash: .xz images'], packages: { apt: 'xz-utils', dnf: 'xz', pacman: 'xz', brew: 'xz' }, optional: true },
   { command: 'sfdisk', features: ['build: partition tables (checks)'], packages: { apt: 'fdisk', dnf: 'util-linux', pacman: 'util-linux', brew: 'util-linux' } },
-  { command: 'objcopy', features: ['build: unified kernel images'], packages: { apt: 'binutils', dnf: 'binutils', pacman: 'binutils', brew: 'binutils' } },
+  { command: 'objcopy', features: ['cross-check: unified kernel images (the build writes them itself)'], packages: { apt: 'binutils', dnf: 'binutils', pacman: 'binutils', brew: 'binutils' }, optional: true },
   { command: 'qemu-system-x86_64', features: ['boot test: x86_64'], packages: { apt: 'qemu-system-x86', dnf: 'qemu-system-x86', pacman: 'qemu-system-x86', brew: 'qemu' } },
   { command: 'qemu-system-aarch64', features: ['boot test: arm64'], packages: { apt: 'qemu-system-arm', dnf: 'qemu-system-aarch64', pacman: 'qemu-system-aarch64', brew: 'qemu' } },
   { command: 'qemu-system-riscv64', features: ['boot test: riscv64'], packages: { apt: 'qemu-system-misc', dnf: 'qemu-system-riscv', pacman: 'qemu-system-riscv', brew: 'qemu' } },

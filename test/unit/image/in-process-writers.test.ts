@@ -1,0 +1,40 @@
+/**
+ * `nexus doctor` after issue 17's first writers: veritysetup and objcopy are optional cross-checks, not build
+ * requirements, and a build no longer asks for them (the engine's build code does not run them).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { doctor } from '../../../src-main/engine/host-tools';
+
+async function sources(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...(await sources(join(dir, e.name))));
+    else if (e.name.endsWith('.ts')) out.push(join(dir, e.name));
+  }
+  return out;
+}
+
+describe('in-process dm-verity and UKI writers', () => {
+  it('doctor lists veritysetup and objcopy as optional cross-checks', async () => {
+    const rows = await doctor();
+    for (const tool of ['veritysetup', 'objcopy']) {
+      const row = rows.find((r) => r.command === tool)!;
+      expect(row.optional, tool).toBe(true);
+      expect(row.features.join(' '), tool).toMatch(/^cross-check: .*the build writes them itself/);
+    }
+    expect(rows.find((r) => r.command === 'mkfs.erofs')!.optional).toBe(false);
+  });
+
+  it('no engine module but the cross-check wrappers runs veritysetup or objcopy', async () => {
+    const root = join(__dirname, '../../../src-main/engine');
+    const runners: string[] = [];
+    for (const f of await sources(root)) {
+      if (/runTool\(\s*'(veritysetup|objcopy)'/.test(await readFile(f, 'utf8'))) runners.push(f.slice(root.length + 1));
+    }
+    expect(runners.sort()).toEqual(['image/tools/uki.ts', 'image/tools/verity.ts']);
+    const compose = await readFile(join(root, 'image/compose.ts'), 'utf8');
+    expect(compose).not.toMatch(/from '\.\/tools\/(uki|verity)'/);
+  });
+});
