@@ -115,7 +115,7 @@ export const filesystemsStage: Stage<ComposeState, ComposeState> = {
       const uuid = seed!.uuid('root-fs');
       const salt = seed!.hex('verity-salt', 32);
       const vuuid = seed!.uuid('verity');
-      const key = { v: 2, tree: state.rootHash, uuid, salt, vuuid, epoch: state.epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
+      const key = { v: 3, tree: state.rootHash, uuid, salt, vuuid, epoch: state.epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
       const dir = await cached(state, ctx, 'root-erofs', key, async (d) => {
         const staged = await stageTree(state.configured!.rootfs, await ctx.tempDir('nexus-root-'), ctx.signal);
         if (staged.ownershipNotApplied.length) ctx.log('warn', `not running as root: ${staged.ownershipNotApplied.length} non-root-owned files become root-owned in the EROFS root`);
