@@ -52,16 +52,18 @@ export const allowed = {
   renderer: [layers('shared', 'renderer'), packages('react', 'react-dom', 'react/jsx-runtime', '@mui/material', '@emotion/*', 'zustand', 'zod')],
 };
 
-const policies = Object.entries(allowed).flatMap(([type, rules]) =>
-  rules.map((allow) => ({ from: zone(type === 'engine' ? engineParts : type), allow })),
-);
+const policies = Object.entries(allowed).flatMap(([type, rules]) => rules.map((allow) => ({ from: zone(type === 'engine' ? engineParts : type), allow })));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'build/**', 'dist/**', 'out/**', 'test-results/**', 'test/lint-fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      ecmaVersion: 2023,
+      sourceType: 'module',
+      globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',

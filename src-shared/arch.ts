@@ -13,6 +13,14 @@ export const OPENBSD_ARCH: Record<Arch, string> = { x86_64: 'amd64', arm64: 'arm
 /** Accepts common aliases (aarch64, amd64, x64) so users need not know each vocabulary. */
 export function normalizeArch(input: string): Arch | undefined {
   const s = input.trim().toLowerCase();
-  const alias: Record<string, Arch> = { x86_64: 'x86_64', amd64: 'x86_64', x64: 'x86_64', arm64: 'arm64', aarch64: 'arm64', riscv64: 'riscv64', rv64: 'riscv64' };
+  const alias: Record<string, Arch> = {
+    x86_64: 'x86_64',
+    amd64: 'x86_64',
+    x64: 'x86_64',
+    arm64: 'arm64',
+    aarch64: 'arm64',
+    riscv64: 'riscv64',
+    rv64: 'riscv64',
+  };
   return alias[s];
 }

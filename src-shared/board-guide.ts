@@ -22,7 +22,10 @@ export function boardGuide(board: GuideSource | undefined, officialImage: boolea
  * name; this fills in the real ones where they are known (a build knows them, an existing image does not). Without a
  * user account the login is root's.
  */
-export function fillNextSteps(steps: readonly string[], files: { image?: string | null; answers?: string | null; user?: string | null; hostname?: string | null }): string[] {
+export function fillNextSteps(
+  steps: readonly string[],
+  files: { image?: string | null; answers?: string | null; user?: string | null; hostname?: string | null },
+): string[] {
   return steps.map((s) => {
     let out = s;
     if (files.answers) out = out.replaceAll('IMAGE.install.conf', files.answers);

@@ -19,5 +19,7 @@ export function smallestCardFor(imageBytes: number): string | null {
 /** "257 MiB: fits cards and sticks of 512 MB or larger." */
 export function cardFitText(imageBytes: number): string {
   const smallest = smallestCardFor(imageBytes);
-  return smallest ? `${formatBytes(imageBytes)}: fits cards and USB sticks of ${smallest} or larger.` : `${formatBytes(imageBytes)}: needs a drive larger than ${label(CARD_SIZES_GB.at(-1)!)}.`;
+  return smallest
+    ? `${formatBytes(imageBytes)}: fits cards and USB sticks of ${smallest} or larger.`
+    : `${formatBytes(imageBytes)}: needs a drive larger than ${label(CARD_SIZES_GB.at(-1)!)}.`;
 }

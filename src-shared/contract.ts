@@ -60,7 +60,12 @@ export type FragmentView = z.infer<typeof FragmentView>;
 export const FeedView = z.object({ name: z.string(), branch: z.string(), branches: z.array(z.string()) });
 export type FeedView = z.infer<typeof FeedView>;
 
-export const CatalogView = z.object({ boxes: z.array(BoxView), boards: z.array(BoardView), fragments: z.array(FragmentView), feed: FeedView.nullable().default(null) });
+export const CatalogView = z.object({
+  boxes: z.array(BoxView),
+  boards: z.array(BoardView),
+  fragments: z.array(FragmentView),
+  feed: FeedView.nullable().default(null),
+});
 export type CatalogView = z.infer<typeof CatalogView>;
 
 export const SystemInfo = z.object({
@@ -115,31 +120,38 @@ export const HistoryEntry = z.object({
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 /** Customization as remembered between runs: never a password hash or a Wi-Fi passphrase. */
-export const RememberedCustomization = z.object({
-  hostname: z.string().optional(),
-  userName: z.string().optional(),
-  admin: z.boolean().optional(),
-  sshKeys: z.array(z.string()).optional(),
-  wifiSsid: z.string().optional(),
-  wifiCountry: z.string().optional(),
-  timezone: z.string().optional(),
-  keyboard: z.string().optional(),
-  locale: z.string().optional(),
-  /** A password / Wi-Fi passphrase was entered (never the secret itself): after a reload the wizard asks for it again. */
-  passwordSet: z.boolean().optional(),
-  wifiPassphraseSet: z.boolean().optional(),
-}).strict();
+export const RememberedCustomization = z
+  .object({
+    hostname: z.string().optional(),
+    userName: z.string().optional(),
+    admin: z.boolean().optional(),
+    sshKeys: z.array(z.string()).optional(),
+    wifiSsid: z.string().optional(),
+    wifiCountry: z.string().optional(),
+    timezone: z.string().optional(),
+    keyboard: z.string().optional(),
+    locale: z.string().optional(),
+    /** A password / Wi-Fi passphrase was entered (never the secret itself): after a reload the wizard asks for it again. */
+    passwordSet: z.boolean().optional(),
+    wifiPassphraseSet: z.boolean().optional(),
+  })
+  .strict();
 
-export const Settings = z.object({
-  box: z.string().optional(),
-  arch: Arch.optional(),
-  board: z.string().optional(),
-  fragments: z.array(z.string()).optional(),
-  /** Alpine branch for Linux Boxes; absent: the current stable branch. */
-  branch: z.string().regex(/^(v\d+\.\d+|edge)$/).optional(),
-  customization: RememberedCustomization.default({}),
-  verifyAfterWrite: z.boolean().default(true),
-}).strict();
+export const Settings = z
+  .object({
+    box: z.string().optional(),
+    arch: Arch.optional(),
+    board: z.string().optional(),
+    fragments: z.array(z.string()).optional(),
+    /** Alpine branch for Linux Boxes; absent: the current stable branch. */
+    branch: z
+      .string()
+      .regex(/^(v\d+\.\d+|edge)$/)
+      .optional(),
+    customization: RememberedCustomization.default({}),
+    verifyAfterWrite: z.boolean().default(true),
+  })
+  .strict();
 export type Settings = z.infer<typeof Settings>;
 
 export const ImageInfo = z.object({
@@ -182,7 +194,12 @@ const Ok = z.object({ ok: z.literal(true) });
 export const commands = {
   'system.info': command({ request: Empty, response: SystemInfo, cancellable: false, description: 'Version, platform and which QEMU emulators exist.' }),
   'catalog.get': command({ request: Empty, response: CatalogView, cancellable: false, description: 'Boxes, boards and fragments.' }),
-  'plan.resolve': command({ request: BuildRequestSchema, response: BuildPlanSchema, cancellable: false, description: 'Resolves a selection into a build plan (validates it).' }),
+  'plan.resolve': command({
+    request: BuildRequestSchema,
+    response: BuildPlanSchema,
+    cancellable: false,
+    description: 'Resolves a selection into a build plan (validates it).',
+  }),
   'password.hash': command({
     request: z.object({ password: z.string().min(1, 'a password is required').max(256) }).strict(),
     response: z.object({ hash: z.string() }),
@@ -198,25 +215,42 @@ export const commands = {
   }),
   'build.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running build.' }),
   'vm.try': command({
-    request: z.object({
-      jobId: JobId,
-      historyId: z.string(),
-      /** Keep the VM running after the boot marker (the console stays live, input accepted) until vm.stop. */
-      keepRunning: z.boolean().default(false),
-    }).strict(),
+    request: z
+      .object({
+        jobId: JobId,
+        historyId: z.string(),
+        /** Keep the VM running after the boot marker (the console stays live, input accepted) until vm.stop. */
+        keepRunning: z.boolean().default(false),
+      })
+      .strict(),
     response: z.object({ passed: z.boolean(), seconds: z.number(), log: z.string() }),
     cancellable: true,
     description: 'Boots a built image in QEMU and waits for its boot marker; the serial console arrives as vm.console events.',
   }),
-  'vm.stop': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops a VM started by vm.try (QEMU is killed; the image file is untouched).' }),
+  'vm.stop': command({
+    request: JobRef.strict(),
+    response: Ok,
+    cancellable: false,
+    description: 'Stops a VM started by vm.try (QEMU is killed; the image file is untouched).',
+  }),
   'vm.input': command({
     request: z.object({ jobId: JobId, text: z.string().max(4096) }).strict(),
     response: Ok,
     cancellable: false,
-    description: 'Types text on the running VM\'s serial console.',
+    description: "Types text on the running VM's serial console.",
   }),
-  'image.pick': command({ request: Empty, response: z.object({ path: z.string().nullable() }), cancellable: false, description: 'Native file dialog for an image (desktop app only); null when dismissed.' }),
-  'image.inspect': command({ request: z.object({ path: z.string().min(1) }).strict(), response: ImageInfo, cancellable: false, description: 'Size of an existing image file to write.' }),
+  'image.pick': command({
+    request: Empty,
+    response: z.object({ path: z.string().nullable() }),
+    cancellable: false,
+    description: 'Native file dialog for an image (desktop app only); null when dismissed.',
+  }),
+  'image.inspect': command({
+    request: z.object({ path: z.string().min(1) }).strict(),
+    response: ImageInfo,
+    cancellable: false,
+    description: 'Size of an existing image file to write.',
+  }),
   'image.measure': command({
     request: z.object({ jobId: JobId, path: z.string().min(1) }).strict(),
     response: z.object({ imageSize: z.number().nonnegative(), exact: z.boolean() }),
@@ -224,62 +258,107 @@ export const commands = {
     description: 'Counts the decompressed size of a compressed image whose file does not record it (gzip, bzip2); progress as image.progress.',
   }),
   'image.fetch': command({
-    request: z.object({ jobId: JobId, url: z.string().regex(/^https?:\/\//, 'only http(s) URLs'), sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 as 64 hex digits') }).strict(),
+    request: z
+      .object({
+        jobId: JobId,
+        url: z.string().regex(/^https?:\/\//, 'only http(s) URLs'),
+        sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 as 64 hex digits'),
+      })
+      .strict(),
     response: ImageInfo,
     cancellable: true,
-    description: 'Downloads an image from a URL into the app\'s downloads folder and checks its SHA-256, so it is written like a local file; progress as image.progress.',
+    description:
+      "Downloads an image from a URL into the app's downloads folder and checks its SHA-256, so it is written like a local file; progress as image.progress.",
   }),
-  'image.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops an image.measure count or an image.fetch download.' }),
-  'drives.list': command({ request: Empty, response: z.array(Drive), cancellable: false, description: 'All drives now (system drives included; the UI hides them).' }),
+  'image.cancel': command({
+    request: JobRef.strict(),
+    response: Ok,
+    cancellable: false,
+    description: 'Stops an image.measure count or an image.fetch download.',
+  }),
+  'drives.list': command({
+    request: Empty,
+    response: z.array(Drive),
+    cancellable: false,
+    description: 'All drives now (system drives included; the UI hides them).',
+  }),
   'flash.start': command({
-    request: z.object({
-      jobId: JobId,
-      source: FlashSource,
-      bmap: z.string().nullable().default(null),
-      targets: z.array(z.string().min(1)).min(1).max(16),
-      verify: z.boolean().default(true),
-      eject: z.boolean().default(false),
-    }).strict(),
+    request: z
+      .object({
+        jobId: JobId,
+        source: FlashSource,
+        bmap: z.string().nullable().default(null),
+        targets: z.array(z.string().min(1)).min(1).max(16),
+        verify: z.boolean().default(true),
+        eject: z.boolean().default(false),
+      })
+      .strict(),
     response: FlashResult,
     cancellable: true,
     description: 'Writes and verifies an image on one or more drives; progress arrives as flash.progress events.',
   }),
-  'flash.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running write (drives are left blank, never half-bootable).' }),
-  'flash.running': command({ request: Empty, response: z.array(RunningWrite), cancellable: false, description: 'Writes in progress (a reloaded UI finds them and their drives).' }),
+  'flash.cancel': command({
+    request: JobRef.strict(),
+    response: Ok,
+    cancellable: false,
+    description: 'Cancels a running write (drives are left blank, never half-bootable).',
+  }),
+  'flash.running': command({
+    request: Empty,
+    response: z.array(RunningWrite),
+    cancellable: false,
+    description: 'Writes in progress (a reloaded UI finds them and their drives).',
+  }),
   'backup.start': command({
-    request: z.object({
-      jobId: JobId,
-      device: z.string().min(1),
-      /** File name of the backup (…img.zst) inside the app's output directory. */
-      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.img\.zst$/, 'a file name ending in .img.zst (letters, digits, ".", "-", "_")'),
-    }).strict(),
+    request: z
+      .object({
+        jobId: JobId,
+        device: z.string().min(1),
+        /** File name of the backup (…img.zst) inside the app's output directory. */
+        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.img\.zst$/, 'a file name ending in .img.zst (letters, digits, ".", "-", "_")'),
+      })
+      .strict(),
     response: BackupResult,
     cancellable: true,
-    description: 'Reads a drive into NAME.img.zst with its .bmap in the output directory (only used blocks where the filesystems tell), verified; progress as backup.progress.',
+    description:
+      'Reads a drive into NAME.img.zst with its .bmap in the output directory (only used blocks where the filesystems tell), verified; progress as backup.progress.',
   }),
   'backup.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops a backup (the partial file is removed).' }),
   'answers.serve': command({
     request: z.object({ jobId: JobId, historyId: z.string(), port: z.number().int().min(1024).max(65535).default(8080) }).strict(),
     response: z.object({ fetches: z.number().int().nonnegative() }),
     cancellable: true,
-    description: 'Shares an openbox build\'s install answers with OpenBSD\'s installer on the local network until stopped; URLs arrive as answers.ready, fetches as answers.request.',
+    description:
+      "Shares an openbox build's install answers with OpenBSD's installer on the local network until stopped; URLs arrive as answers.ready, fetches as answers.request.",
   }),
   'answers.stop': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops sharing the install answers.' }),
   'history.list': command({ request: Empty, response: z.array(HistoryEntry), cancellable: false, description: 'Recent builds, newest first.' }),
-  'history.remove': command({ request: z.object({ id: z.string() }).strict(), response: Ok, cancellable: false, description: 'Forgets a build (its files stay).' }),
+  'history.remove': command({
+    request: z.object({ id: z.string() }).strict(),
+    response: Ok,
+    cancellable: false,
+    description: 'Forgets a build (its files stay).',
+  }),
   'settings.get': command({ request: Empty, response: Settings, cancellable: false, description: 'Choices remembered between runs (no secrets).' }),
-  'settings.save': command({ request: Settings, response: Settings, cancellable: false, description: 'Remembers choices; secrets are dropped before writing.' }),
+  'settings.save': command({
+    request: Settings,
+    response: Settings,
+    cancellable: false,
+    description: 'Remembers choices; secrets are dropped before writing.',
+  }),
   'kit.plan': command({
     request: z.object({ choices: z.array(KitChoice).min(1).max(16) }).strict(),
     response: KitPlan,
     cancellable: false,
-    description: 'What an offline kit for these Boxes/boards/fragments needs and how large it is (and the stick each choice needs), before anything is written.',
+    description:
+      'What an offline kit for these Boxes/boards/fragments needs and how large it is (and the stick each choice needs), before anything is written.',
   }),
   'kit.prepare': command({
     request: z.object({ jobId: JobId, choices: z.array(KitChoice).min(1).max(16) }).strict(),
     response: KitPrepared,
     cancellable: true,
-    description: 'Downloads what the choices need and writes the offline kit (one file and its .sha256) into the output folder; progress arrives as kit.progress.',
+    description:
+      'Downloads what the choices need and writes the offline kit (one file and its .sha256) into the output folder; progress arrives as kit.progress.',
   }),
   'kit.import': command({
     request: z.object({ jobId: JobId, path: z.string().min(1).max(4096) }).strict(),
@@ -298,7 +377,8 @@ export const commands = {
     request: z.object({ historyId: z.string().min(1), kitFile: z.string().min(1).max(4096) }).strict(),
     response: KitAttached,
     cancellable: false,
-    description: 'Copies a built GPT image with one more partition, NEXUS-KIT, holding the offline kit and its checksum, so the stick carries what it takes to rebuild itself; the copy joins the build history.',
+    description:
+      'Copies a built GPT image with one more partition, NEXUS-KIT, holding the offline kit and its checksum, so the stick carries what it takes to rebuild itself; the copy joins the build history.',
   }),
 } as const;
 
@@ -335,8 +415,15 @@ export const isEventName = (n: unknown): n is EventName => typeof n === 'string'
 
 /** Cancellable command → the command that cancels it. */
 export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = {
-  'build.start': 'build.cancel', 'flash.start': 'flash.cancel', 'answers.serve': 'answers.stop', 'vm.try': 'vm.stop', 'image.measure': 'image.cancel', 'image.fetch': 'image.cancel', 'backup.start': 'backup.cancel',
-  'kit.prepare': 'kit.cancel', 'kit.import': 'kit.cancel',
+  'build.start': 'build.cancel',
+  'flash.start': 'flash.cancel',
+  'answers.serve': 'answers.stop',
+  'vm.try': 'vm.stop',
+  'image.measure': 'image.cancel',
+  'image.fetch': 'image.cancel',
+  'backup.start': 'backup.cancel',
+  'kit.prepare': 'kit.cancel',
+  'kit.import': 'kit.cancel',
 };
 
 // ---------------------------------------------------------------------------------------------------

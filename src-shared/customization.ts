@@ -20,10 +20,42 @@ export const Hostname = z
   .string()
   .min(1, 'a host name is required')
   .max(253, 'at most 253 characters')
-  .regex(/^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/, 'letters, digits and "-" only (labels of 1-63 characters, not starting or ending with "-"), e.g. "nexus-pi"')
+  .regex(
+    /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/,
+    'letters, digits and "-" only (labels of 1-63 characters, not starting or ending with "-"), e.g. "nexus-pi"',
+  )
   .refine((h) => !/^\d+$/.test(h.split('.').at(-1) ?? ''), 'the last label must not be all digits');
 
-const RESERVED_USERS = new Set(['root', 'daemon', 'bin', 'sys', 'adm', 'nobody', 'operator', 'wheel', 'sshd', 'dinit', 'shutdown', 'halt', 'mail', 'news', 'uucp', 'ftp', 'www', 'www-data', 'games', 'man', 'postmaster', 'cron', 'ntp', 'smmsp', 'guest', 'utmp', 'ping', 'nogroup']);
+const RESERVED_USERS = new Set([
+  'root',
+  'daemon',
+  'bin',
+  'sys',
+  'adm',
+  'nobody',
+  'operator',
+  'wheel',
+  'sshd',
+  'dinit',
+  'shutdown',
+  'halt',
+  'mail',
+  'news',
+  'uucp',
+  'ftp',
+  'www',
+  'www-data',
+  'games',
+  'man',
+  'postmaster',
+  'cron',
+  'ntp',
+  'smmsp',
+  'guest',
+  'utmp',
+  'ping',
+  'nogroup',
+]);
 
 export const UserName = z
   .string()
@@ -33,9 +65,22 @@ export const UserName = z
   });
 
 /** crypt(3) hashes we accept: yescrypt ($y$) or SHA-512 ($6$). Never plain text. */
-export const PasswordHash = z.string().regex(/^\$(y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{1,86}\$[./A-Za-z0-9]{43}|6\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86})$/, 'a yescrypt ($y$…) or SHA-512 ($6$…) crypt hash');
+export const PasswordHash = z
+  .string()
+  .regex(
+    /^\$(y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{1,86}\$[./A-Za-z0-9]{43}|6\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86})$/,
+    'a yescrypt ($y$…) or SHA-512 ($6$…) crypt hash',
+  );
 
-const SSH_KEY_TYPES = ['ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com'];
+const SSH_KEY_TYPES = [
+  'ssh-ed25519',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+];
 
 function base64ToBytes(s: string): Uint8Array | undefined {
   try {
@@ -65,7 +110,8 @@ export function checkSshPublicKey(line: string): string | undefined {
   if (looksLikePrivateKey(line)) return 'this is a private key: paste the .pub file instead, and keep the private key secret';
   if (line.length > MAX_SSH_KEY_LENGTH) return `too long for a public key line (at most ${MAX_SSH_KEY_LENGTH} characters)`;
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return 'a public key is one line without control characters (a line break would add a second authorized_keys entry)';
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line))
+    return 'a public key is one line without control characters (a line break would add a second authorized_keys entry)';
   const parts = line.trim().split(/[ \t]+/);
   const [type, body] = parts;
   if (!type || !body) return 'expected "TYPE BASE64 [comment]", e.g. "ssh-ed25519 AAAAC3… you@host"';
@@ -83,27 +129,39 @@ export function checkSshPublicKey(line: string): string | undefined {
   return undefined;
 }
 
-export const SshPublicKey = z.string().max(MAX_SSH_KEY_LENGTH + 1024).superRefine((k, ctx) => {
-  const problem = checkSshPublicKey(k);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const SshPublicKey = z
+  .string()
+  .max(MAX_SSH_KEY_LENGTH + 1024)
+  .superRefine((k, ctx) => {
+    const problem = checkSshPublicKey(k);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
 /** Longest Wi-Fi passphrase: 63 printable ASCII characters, or a 64-hex-digit PSK. */
 export const MAX_WIFI_PASSPHRASE = 64;
 
-export const WifiSettings = z.object({
-  // Control characters would end a line of wpa_supplicant.conf or an iwd file; no real network needs them.
-  // eslint-disable-next-line no-control-regex
-  ssid: z.string().max(64).refine((s) => utf8Length(s) >= 1 && utf8Length(s) <= 32, 'an SSID is 1 to 32 bytes').refine((s) => !/[\x00-\x1f\x7f]/.test(s), 'an SSID must not contain control characters (line breaks, tabs, NUL)'),
-  /** WPA2/WPA3-Personal passphrase (8-63 printable ASCII) or a 64-hex-digit PSK; absent for open networks. */
-  passphrase: z
-    .string()
-    .refine((p) => /^[\x20-\x7e]{8,63}$/.test(p) || /^[0-9a-fA-F]{64}$/.test(p), 'a passphrase is 8 to 63 printable ASCII characters (or 64 hex digits)')
-    .optional(),
-  country: z.string().transform((c) => c.toUpperCase()).refine((c) => WIFI_COUNTRIES.includes(c), 'a two-letter ISO 3166 country code such as "DE" or "US"'),
-}).strict();
+export const WifiSettings = z
+  .object({
+    // Control characters would end a line of wpa_supplicant.conf or an iwd file; no real network needs them.
+    ssid: z
+      .string()
+      .max(64)
+      .refine((s) => utf8Length(s) >= 1 && utf8Length(s) <= 32, 'an SSID is 1 to 32 bytes')
+      // eslint-disable-next-line no-control-regex
+      .refine((s) => !/[\x00-\x1f\x7f]/.test(s), 'an SSID must not contain control characters (line breaks, tabs, NUL)'),
+    /** WPA2/WPA3-Personal passphrase (8-63 printable ASCII) or a 64-hex-digit PSK; absent for open networks. */
+    passphrase: z
+      .string()
+      .refine((p) => /^[\x20-\x7e]{8,63}$/.test(p) || /^[0-9a-fA-F]{64}$/.test(p), 'a passphrase is 8 to 63 printable ASCII characters (or 64 hex digits)')
+      .optional(),
+    country: z
+      .string()
+      .transform((c) => c.toUpperCase())
+      .refine((c) => WIFI_COUNTRIES.includes(c), 'a two-letter ISO 3166 country code such as "DE" or "US"'),
+  })
+  .strict();
 export type WifiSettings = z.infer<typeof WifiSettings>;
 
 function knownTimeZones(): Set<string> | undefined {
@@ -146,59 +204,77 @@ export function checkCidr(text: string): string | undefined {
   return `"${addr.slice(0, 60)}" is not an IPv4 or IPv6 address`;
 }
 
-const Cidr = z.string().max(64).superRefine((c, ctx) => {
-  const problem = checkCidr(c);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const Cidr = z
+  .string()
+  .max(64)
+  .superRefine((c, ctx) => {
+    const problem = checkCidr(c);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** A WireGuard key as wg prints it: base64 of 32 bytes (44 characters ending in "="). */
-export const WireguardKey = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'a WireGuard public key: 44 base64 characters ending in "=", as `wg pubkey` prints it');
+export const WireguardKey = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'a WireGuard public key: 44 base64 characters ending in "=", as `wg pubkey` prints it');
 
 /** HOST:PORT, HOST a DNS name or IPv4 address, or [IPv6]:PORT. */
-export const MeshEndpoint = z.string().max(270).superRefine((e, ctx) => {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(e);
-  const port = m ? Number(m[3]) : 0;
-  const host = m?.[1] ?? m?.[2] ?? '';
-  const hostOk = m?.[1] !== undefined ? isIpv6(host) : isIpv4(host) || Hostname.safeParse(host).success;
-  if (!m || !hostOk || port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: 'an endpoint HOST:PORT, e.g. "peer.example.net:51820", "203.0.113.7:51820" or "[2001:db8::7]:51820"' });
-});
+export const MeshEndpoint = z
+  .string()
+  .max(270)
+  .superRefine((e, ctx) => {
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(e);
+    const port = m ? Number(m[3]) : 0;
+    const host = m?.[1] ?? m?.[2] ?? '';
+    const hostOk = m?.[1] !== undefined ? isIpv6(host) : isIpv4(host) || Hostname.safeParse(host).success;
+    if (!m || !hostOk || port < 1 || port > 65535)
+      ctx.addIssue({ code: 'custom', message: 'an endpoint HOST:PORT, e.g. "peer.example.net:51820", "203.0.113.7:51820" or "[2001:db8::7]:51820"' });
+  });
 
-export const MeshPeer = z.object({
-  publicKey: WireguardKey,
-  /** Where to reach the peer; absent for peers that connect to this Box. */
-  endpoint: MeshEndpoint.optional(),
-  /** Addresses routed to this peer through wg0 (its mesh address, or whole networks behind it). */
-  allowedIps: z.array(Cidr).min(1, 'at least one allowed IP range, e.g. the peer\'s mesh address 10.77.0.1/32').max(64),
-  /** Seconds between keepalive packets (through NAT), 1-3600. */
-  persistentKeepalive: z.number().int().min(1).max(3600).optional(),
-}).strict();
+export const MeshPeer = z
+  .object({
+    publicKey: WireguardKey,
+    /** Where to reach the peer; absent for peers that connect to this Box. */
+    endpoint: MeshEndpoint.optional(),
+    /** Addresses routed to this peer through wg0 (its mesh address, or whole networks behind it). */
+    allowedIps: z.array(Cidr).min(1, "at least one allowed IP range, e.g. the peer's mesh address 10.77.0.1/32").max(64),
+    /** Seconds between keepalive packets (through NAT), 1-3600. */
+    persistentKeepalive: z.number().int().min(1).max(3600).optional(),
+  })
+  .strict();
 
 /** The WireGuard mesh interface wg0 (the `mesh` fragment): this Box's address and its peers. The private key is made on the device. */
-export const MeshSettings = z.object({
-  /** This Box's address on the mesh with its prefix, e.g. 10.77.0.2/24. */
-  address: Cidr,
-  listenPort: z.number().int().min(1).max(65535).default(51820),
-  peers: z.array(MeshPeer).max(64, 'at most 64 peers').default([]),
-}).strict();
+export const MeshSettings = z
+  .object({
+    /** This Box's address on the mesh with its prefix, e.g. 10.77.0.2/24. */
+    address: Cidr,
+    listenPort: z.number().int().min(1).max(65535).default(51820),
+    peers: z.array(MeshPeer).max(64, 'at most 64 peers').default([]),
+  })
+  .strict();
 export type MeshSettings = z.infer<typeof MeshSettings>;
 
-export const CustomizationSchema = z.object({
-  hostname: Hostname.default('nexus'),
-  user: z.object({
-    name: UserName,
-    passwordHash: PasswordHash.optional(),
-    /** Shown by the wizard; members of "wheel" may use doas/sudo. */
-    admin: z.boolean().default(true),
-  }).strict().optional(),
-  /** Root stays locked unless a hash is given. */
-  rootPasswordHash: PasswordHash.optional(),
-  sshKeys: z.array(SshPublicKey).max(100, 'at most 100 SSH keys').default([]),
-  wifi: WifiSettings.optional(),
-  /** WireGuard wg0 for the `mesh` fragment. */
-  mesh: MeshSettings.optional(),
-  timezone: TimeZone.default('UTC'),
-  keyboard: KeyboardLayout.default('us'),
-  locale: Locale.default('C.UTF-8'),
-}).strict();
+export const CustomizationSchema = z
+  .object({
+    hostname: Hostname.default('nexus'),
+    user: z
+      .object({
+        name: UserName,
+        passwordHash: PasswordHash.optional(),
+        /** Shown by the wizard; members of "wheel" may use doas/sudo. */
+        admin: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    /** Root stays locked unless a hash is given. */
+    rootPasswordHash: PasswordHash.optional(),
+    sshKeys: z.array(SshPublicKey).max(100, 'at most 100 SSH keys').default([]),
+    wifi: WifiSettings.optional(),
+    /** WireGuard wg0 for the `mesh` fragment. */
+    mesh: MeshSettings.optional(),
+    timezone: TimeZone.default('UTC'),
+    keyboard: KeyboardLayout.default('us'),
+    locale: Locale.default('C.UTF-8'),
+  })
+  .strict();
 export type Customization = z.infer<typeof CustomizationSchema>;
 export type CustomizationInput = z.input<typeof CustomizationSchema>;

@@ -31,7 +31,6 @@ export const Drive = z.object({
 });
 export type Drive = z.infer<typeof Drive>;
 
-
 /** "SanDisk Ultra (31.9 GB)"-style label used by the CLI prompt and the UI. */
 export function driveLabel(d: Drive): string {
   const size = d.size === null ? 'unknown size' : formatSize(d.size);

@@ -8,12 +8,17 @@ import { z } from 'zod';
 export const MIRROR_UNREACHABLE = 'MIRROR_UNREACHABLE';
 
 /** One thing the kit must be able to build: a Box on a board with fragments (and an Alpine branch). */
-export const KitChoice = z.object({
-  profile: z.string().min(1),
-  target: z.string().min(1),
-  fragments: z.array(z.string()).default([]),
-  branch: z.string().regex(/^(v\d+\.\d+|edge)$/).optional(),
-}).strict();
+export const KitChoice = z
+  .object({
+    profile: z.string().min(1),
+    target: z.string().min(1),
+    fragments: z.array(z.string()).default([]),
+    branch: z
+      .string()
+      .regex(/^(v\d+\.\d+|edge)$/)
+      .optional(),
+  })
+  .strict();
 export type KitChoice = z.infer<typeof KitChoice>;
 
 export const KitChoicePlan = z.object({

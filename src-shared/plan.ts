@@ -36,57 +36,65 @@ export const BuildPlanSchema = z.object({
   arch: Arch,
   board: z.object({ name: z.string(), title: z.string(), kind: z.enum(['hardware', 'vm']), console: z.string() }),
   fragments: z.array(z.string()),
-  feed: z.object({
-    name: z.string(),
-    branch: z.string(),
-    arch: z.string(),
-    /** Repositories of `branch`. */
-    repositories: z.array(z.string()),
-    /** Tagged repositories the packages pin to (`toybox@testing` → testing of edge); only those asked for. */
-    tagged: z.array(z.object({ tag: z.string(), branch: z.string(), repository: z.string() })).default([]),
-    mirrors: z.array(z.string()),
-    keys: z.string(),
-  }).nullable(),
+  feed: z
+    .object({
+      name: z.string(),
+      branch: z.string(),
+      arch: z.string(),
+      /** Repositories of `branch`. */
+      repositories: z.array(z.string()),
+      /** Tagged repositories the packages pin to (`toybox@testing` → testing of edge); only those asked for. */
+      tagged: z.array(z.object({ tag: z.string(), branch: z.string(), repository: z.string() })).default([]),
+      mirrors: z.array(z.string()),
+      keys: z.string(),
+    })
+    .nullable(),
   /** Package atoms to install, with where each was asked for. Board boot packages are listed in boot.bootPackages too. */
   packages: z.array(z.object({ name: z.string(), from: z.array(Origin) })),
   /** Virtual packages the builder satisfies itself (the resolver treats them as installed). */
   builderProvides: z.array(z.string()),
-  services: z.array(z.object({
-    name: z.string(),
-    type: z.enum(['process', 'bgprocess', 'scripted', 'internal']),
-    command: z.string().optional(),
-    dependsOn: z.array(z.string()),
-    description: z.string().optional(),
-    from: z.array(Origin),
-  })),
+  services: z.array(
+    z.object({
+      name: z.string(),
+      type: z.enum(['process', 'bgprocess', 'scripted', 'internal']),
+      command: z.string().optional(),
+      dependsOn: z.array(z.string()),
+      description: z.string().optional(),
+      from: z.array(Origin),
+    }),
+  ),
   files: z.array(FileSpec.extend({ from: Origin })),
   kernelModules: z.array(z.string()),
   slots: z.array(z.object({ name: z.string(), description: z.string(), packages: z.array(z.string()) })),
   filesystems: Filesystems.nullable(),
   partitionTable: z.enum(['gpt', 'mbr']),
   partitions: z.array(PlannedPartition),
-  boot: z.object({
-    method: z.enum(['uefi', 'rpi-firmware', 'u-boot-extlinux']),
-    loader: z.enum(['uki', 'systemd-boot', 'config.txt', 'extlinux']),
-    kernelPackage: z.string(),
-    bootPackages: z.array(z.string()),
-    fat: z.enum(['fat16', 'fat32']),
-    kernelCmdline: z.string(),
-    files: z.array(BootFileSpec),
-  }).nullable(),
-  official: z.object({
-    os: z.enum(['openbsd', 'dragonfly']),
-    release: z.string(),
-    version: z.string(),
-    arch: z.string(),
-    image: z.string(),
-    checksumFile: z.string(),
-    signifyKey: z.string().optional(),
-    verification: z.enum(['signify', 'sha256-over-https']),
-    mirrors: z.array(z.string()),
-    packages: z.array(z.string()),
-    notes: z.array(z.string()),
-  }).nullable(),
+  boot: z
+    .object({
+      method: z.enum(['uefi', 'rpi-firmware', 'u-boot-extlinux']),
+      loader: z.enum(['uki', 'systemd-boot', 'config.txt', 'extlinux']),
+      kernelPackage: z.string(),
+      bootPackages: z.array(z.string()),
+      fat: z.enum(['fat16', 'fat32']),
+      kernelCmdline: z.string(),
+      files: z.array(BootFileSpec),
+    })
+    .nullable(),
+  official: z
+    .object({
+      os: z.enum(['openbsd', 'dragonfly']),
+      release: z.string(),
+      version: z.string(),
+      arch: z.string(),
+      image: z.string(),
+      checksumFile: z.string(),
+      signifyKey: z.string().optional(),
+      verification: z.enum(['signify', 'sha256-over-https']),
+      mirrors: z.array(z.string()),
+      packages: z.array(z.string()),
+      notes: z.array(z.string()),
+    })
+    .nullable(),
   customization: CustomizationSchema,
   budgets: z.object({
     packages: z.object({ min: z.number().optional(), max: z.number().optional() }),
@@ -133,4 +141,3 @@ export function redactSecrets<P extends Pick<BuildPlan, 'customization'>>(plan: 
   if (!wifi?.passphrase) return plan;
   return { ...plan, customization: { ...plan.customization, wifi: { ...wifi, passphrase: REDACTED } } };
 }
-

@@ -108,29 +108,54 @@ export function checkTarget(d: Drive, ctx: SafetyContext): TargetVerdict {
   const warnings: PolicyIssue<WarningCode>[] = [];
   if (isSystemDrive(d)) {
     if (!ctx.includeSystem) {
-      refusals.push({ code: 'SYSTEM_DRIVE', message: `${d.device} is a system drive (it holds the running system).`, hint: 'Pick a removable drive. Writing to a system drive needs --include-system and typing its device name.' });
+      refusals.push({
+        code: 'SYSTEM_DRIVE',
+        message: `${d.device} is a system drive (it holds the running system).`,
+        hint: 'Pick a removable drive. Writing to a system drive needs --include-system and typing its device name.',
+      });
     } else if (!ctx.confirmedSystemDevices.includes(d.device)) {
-      refusals.push({ code: 'SYSTEM_DRIVE', message: `${d.device} is a system drive and its name was not confirmed.`, hint: `Type "${d.device}" to confirm that you want to overwrite it.` });
+      refusals.push({
+        code: 'SYSTEM_DRIVE',
+        message: `${d.device} is a system drive and its name was not confirmed.`,
+        hint: `Type "${d.device}" to confirm that you want to overwrite it.`,
+      });
     } else {
       warnings.push({ code: 'SYSTEM_DRIVE_OVERRIDE', message: `${d.device} is a system drive; writing to it was explicitly confirmed.` });
     }
   }
   if (holdsProtectedPath(d, ctx.protectedPaths, ctx.allDrives)) {
-    refusals.push({ code: 'SOURCE_DRIVE', message: `${d.device} holds the source image or the application itself.`, hint: 'Copy the image to another drive first, or pick another target.' });
+    refusals.push({
+      code: 'SOURCE_DRIVE',
+      message: `${d.device} holds the source image or the application itself.`,
+      hint: 'Copy the image to another drive first, or pick another target.',
+    });
   }
   if (isWriteProtected(d)) {
-    refusals.push({ code: 'WRITE_PROTECTED', message: `${d.device} is write-protected (read-only).`, hint: 'Slide the lock switch on the SD card (or adapter) to unlocked, re-insert it and try again.' });
+    refusals.push({
+      code: 'WRITE_PROTECTED',
+      message: `${d.device} is write-protected (read-only).`,
+      hint: 'Slide the lock switch on the SD card (or adapter) to unlocked, re-insert it and try again.',
+    });
   }
   if (d.size === null || d.size === 0) {
-    refusals.push({ code: 'UNKNOWN_SIZE', message: `The size of ${d.device} is unknown, so it cannot be checked.`, hint: 'Re-insert the drive; if it persists the card reader may be faulty.' });
+    refusals.push({
+      code: 'UNKNOWN_SIZE',
+      message: `The size of ${d.device} is unknown, so it cannot be checked.`,
+      hint: 'Re-insert the drive; if it persists the card reader may be faulty.',
+    });
   } else if (isTooSmall(d, ctx.imageSize)) {
-    refusals.push({ code: 'DRIVE_TOO_SMALL', message: `${d.device} holds ${formatSize(d.size)} but the image needs ${formatSize(ctx.imageSize!)} (${ctx.imageSize} bytes).`, hint: 'Use a larger drive.' });
+    refusals.push({
+      code: 'DRIVE_TOO_SMALL',
+      message: `${d.device} holds ${formatSize(d.size)} but the image needs ${formatSize(ctx.imageSize!)} (${ctx.imageSize} bytes).`,
+      hint: 'Use a larger drive.',
+    });
   }
   if (isLarge(d, ctx.largeDriveThreshold)) {
     warnings.push({ code: 'LARGE_DRIVE', message: `${d.device} is ${formatSize(d.size!)}: is this really your SD card or USB stick?` });
   }
   if (d.virtual) warnings.push({ code: 'VIRTUAL_DRIVE', message: `${d.device} is a virtual drive.` });
-  if (d.mountpoints.length > 0) warnings.push({ code: 'MOUNTED', message: `${d.device} is mounted at ${d.mountpoints.map((m) => m.path).join(', ')}; it will be unmounted.` });
+  if (d.mountpoints.length > 0)
+    warnings.push({ code: 'MOUNTED', message: `${d.device} is mounted at ${d.mountpoints.map((m) => m.path).join(', ')}; it will be unmounted.` });
   return { device: d.device, allowed: refusals.length === 0, refusals, warnings };
 }
 
@@ -138,7 +163,18 @@ export function checkTarget(d: Drive, ctx: SafetyContext): TargetVerdict {
 export function checkRequestedTarget(device: string, ctx: SafetyContext): TargetVerdict {
   const d = ctx.allDrives.find((x) => x.device === device || x.raw === device);
   if (!d) {
-    return { device, allowed: false, warnings: [], refusals: [{ code: 'DRIVE_NOT_FOUND', message: `${device} is not a drive that can be written.`, hint: 'Run `nexus drives` to list the drives; the drive may have been removed.' }] };
+    return {
+      device,
+      allowed: false,
+      warnings: [],
+      refusals: [
+        {
+          code: 'DRIVE_NOT_FOUND',
+          message: `${device} is not a drive that can be written.`,
+          hint: 'Run `nexus drives` to list the drives; the drive may have been removed.',
+        },
+      ],
+    };
   }
   return checkTarget(d, ctx);
 }
@@ -182,15 +218,30 @@ export function sourceFileProblem(kind: SourceFileKind, o: SourceObservation, mu
   const name = baseName(o.path);
   const notNamed = image ? 'NOT_AN_IMAGE' : 'NOT_A_BMAP';
   const what = image ? 'a disk image' : 'a block map';
-  const choose = image ? 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.' : 'Choose the .bmap file made for this image (bmaptool create, or the one Nexus wrote next to it).';
+  const choose = image
+    ? 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.'
+    : 'Choose the .bmap file made for this image (bmaptool create, or the one Nexus wrote next to it).';
   if (!pattern.test(name)) return { code: notNamed, message: `${name} does not look like ${what}.`, hint: choose };
   const notFound = image ? 'IMAGE_NOT_FOUND' : 'BMAP_NOT_FOUND';
-  if (!o.stat) return mustExist ? { code: notFound, message: `${o.path} is not a file.`, hint: 'Check the path; it is a path on the computer running Nexus Imager.' } : null;
-  if (!o.stat.isFile) return { code: notFound, message: `${o.path} is not a regular file.`, hint: 'Check the path; it is a path on the computer running Nexus Imager.' };
+  if (!o.stat)
+    return mustExist
+      ? { code: notFound, message: `${o.path} is not a file.`, hint: 'Check the path; it is a path on the computer running Nexus Imager.' }
+      : null;
+  if (!o.stat.isFile)
+    return { code: notFound, message: `${o.path} is not a regular file.`, hint: 'Check the path; it is a path on the computer running Nexus Imager.' };
   const real = o.realPath ?? o.path;
-  if (!pattern.test(baseName(real))) return { code: notNamed, message: `${name} is a link to ${real}, which does not look like ${what}.`, hint: `${choose} Give the file itself, not a link to another file.` };
+  if (!pattern.test(baseName(real)))
+    return {
+      code: notNamed,
+      message: `${name} is a link to ${real}, which does not look like ${what}.`,
+      hint: `${choose} Give the file itself, not a link to another file.`,
+    };
   if (!image && o.stat.size > MAX_BMAP_BYTES) {
-    return { code: 'BMAP_TOO_LARGE', message: `${name} is ${formatSize(o.stat.size)}; a block map is a few KiB (at most ${formatSize(MAX_BMAP_BYTES)} is read).`, hint: 'This is not a block map: choose the .bmap made for this image, or write without one.' };
+    return {
+      code: 'BMAP_TOO_LARGE',
+      message: `${name} is ${formatSize(o.stat.size)}; a block map is a few KiB (at most ${formatSize(MAX_BMAP_BYTES)} is read).`,
+      hint: 'This is not a block map: choose the .bmap made for this image, or write without one.',
+    };
   }
   return null;
 }

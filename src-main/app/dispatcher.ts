@@ -5,7 +5,15 @@
  */
 import { toErrorInfo, NexusError } from '../../src-shared/errors';
 import {
-  commands, events, isCommandName, isEventName, type CommandName, type EventName, type Handlers, type Payload, type Response,
+  commands,
+  events,
+  isCommandName,
+  isEventName,
+  type CommandName,
+  type EventName,
+  type Handlers,
+  type Payload,
+  type Response,
 } from '../../src-shared/contract';
 import { createThrottle, type Throttle } from './throttle';
 
@@ -68,14 +76,28 @@ export class Dispatcher {
 
   async invoke(name: unknown, request: unknown): Promise<Response<unknown>> {
     if (!isCommandName(name)) {
-      return { ok: false, error: { code: 'UNKNOWN_COMMAND', message: `"${String(name)}" is not a command of the contract.`, hint: 'Update the app: the UI and the main process disagree.' } };
+      return {
+        ok: false,
+        error: {
+          code: 'UNKNOWN_COMMAND',
+          message: `"${String(name)}" is not a command of the contract.`,
+          hint: 'Update the app: the UI and the main process disagree.',
+        },
+      };
     }
     const spec = commands[name];
     const parsed = spec.request.safeParse(request ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      return { ok: false, error: { code: 'INVALID_REQUEST', message: `${name}: ${where}${issue?.message ?? 'invalid request'}`, hint: 'Correct the highlighted field and try again.' } };
+      return {
+        ok: false,
+        error: {
+          code: 'INVALID_REQUEST',
+          message: `${name}: ${where}${issue?.message ?? 'invalid request'}`,
+          hint: 'Correct the highlighted field and try again.',
+        },
+      };
     }
     const jobId = spec.cancellable ? (parsed.data as { jobId: string }).jobId : undefined;
     let controller: AbortController;
@@ -122,7 +144,11 @@ export class Dispatcher {
     if (!set) this.listeners.set(name, (set = new Set()));
     set.add(listener);
     const source = this.options.sources?.[name];
-    if (source && !this.stops.has(name)) this.stops.set(name, source((p) => this.emit(name, p as Payload<typeof name>)));
+    if (source && !this.stops.has(name))
+      this.stops.set(
+        name,
+        source((p) => this.emit(name, p as Payload<typeof name>)),
+      );
     return () => {
       set.delete(listener);
       if (set.size === 0) {

@@ -65,12 +65,28 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       const file = (kind: string) => result.files.find((f) => f.kind === kind)?.path ?? null;
       const historyId = `${plan.planHash.slice(0, 12)}-${Date.now().toString(36)}`;
       await history.add({
-        id: historyId, time: Date.now(), box: plan.box.name, arch: plan.arch, board: plan.board.name, fragments: plan.fragments,
-        image: result.image, sha256: result.sha256, size: result.size, manifest: file('manifest'), bmap: file('bmap'), answers: file('answers'),
+        id: historyId,
+        time: Date.now(),
+        box: plan.box.name,
+        arch: plan.arch,
+        board: plan.board.name,
+        fragments: plan.fragments,
+        image: result.image,
+        sha256: result.sha256,
+        size: result.size,
+        manifest: file('manifest'),
+        bmap: file('bmap'),
+        answers: file('answers'),
       });
       return {
-        historyId, planHash: plan.planHash, image: result.image, sha256: result.sha256, size: result.size,
-        files: result.files, packageCount: result.packageCount, warnings: result.warnings,
+        historyId,
+        planHash: plan.planHash,
+        image: result.image,
+        sha256: result.sha256,
+        size: result.size,
+        files: result.files,
+        packageCount: result.packageCount,
+        warnings: result.warnings,
         ...(result.bootTest ? { bootTest: { passed: result.bootTest.passed, seconds: result.bootTest.seconds } } : {}),
       };
     },
@@ -85,13 +101,21 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       if (!entry) throw new NexusError('NO_SUCH_BUILD', 'That build is no longer in the history.', 'Build the image again.');
       const catalog = await ports.loadCatalog();
       if (catalog.boxes.get(entry.box)?.recipe === 'official-image') {
-        throw new NexusError('VM_UNSUPPORTED', `${entry.box} is an installer image: it does not boot to a Nexus system by itself.`, 'Follow the next steps shown after writing (they include a QEMU command line for the installer).');
+        throw new NexusError(
+          'VM_UNSUPPORTED',
+          `${entry.box} is an installer image: it does not boot to a Nexus system by itself.`,
+          'Follow the next steps shown after writing (they include a QEMU command line for the installer).',
+        );
       }
       const plan = resolvePlan(catalog, { profile: entry.box, arch: entry.arch, target: entry.board, fragments: entry.fragments }, { cwd: config.outputDir });
       // Only VM boards: the Pi 5 and VisionFive 2 start from their own firmware (which QEMU cannot run) and the PC
       // image's console is the screen, so their boot would only ever end in a timeout.
       if (plan.board.kind !== 'vm') {
-        throw new NexusError('VM_UNSUPPORTED', `The ${plan.board.title} image is made for that hardware: QEMU cannot boot it to its console.`, `Build the same Box for qemu-${plan.arch} to try it in a VM.`);
+        throw new NexusError(
+          'VM_UNSUPPORTED',
+          `The ${plan.board.title} image is made for that hardware: QEMU cannot boot it to its console.`,
+          `Build the same Box for qemu-${plan.arch} to try it in a VM.`,
+        );
       }
       // The serial port delivers a few bytes at a time: the console goes out in batches of up to 50 ms.
       let pending = '';
@@ -145,20 +169,28 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'image.measure': async ({ jobId, path }, { signal, emit }) => {
       const { abs, st } = await checkSourceFile('image', path, true);
       if (!st) throw new NexusError('IMAGE_NOT_FOUND', `${abs} is not a file.`, 'Check the path; it is a path on the computer running Nexus Imager.');
-      const r = await ports.imageSize(abs, { count: true, signal, onProgress: (bytesRead, bytesTotal) => emit('image.progress', { jobId, bytesRead, bytesTotal }) });
+      const r = await ports.imageSize(abs, {
+        count: true,
+        signal,
+        onProgress: (bytesRead, bytesTotal) => emit('image.progress', { jobId, bytesRead, bytesTotal }),
+      });
       return { imageSize: r.size ?? 0, exact: r.exact };
     },
 
     'image.fetch': async ({ jobId, url, sha256 }, { signal, emit }) => {
       const { fetchImage } = await import('../engine/flash/fetch-image');
-      const path = await fetchImage(url, sha256, join(config.outputDir, 'downloads'), { signal, onBytes: (done) => emit('image.progress', { jobId, bytesRead: done, bytesTotal: 0 }) });
+      const path = await fetchImage(url, sha256, join(config.outputDir, 'downloads'), {
+        signal,
+        onBytes: (done) => emit('image.progress', { jobId, bytesRead: done, bytesTotal: 0 }),
+      });
       const st = await stat(path);
       const recorded = await ports.imageSize(path, { count: false });
       return { path, size: st.size, compressed: COMPRESSED.test(path), bmap: siblingBmap(path), imageSize: recorded.size };
     },
 
     'image.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'image.measure') && !jobs.cancel(jobId, 'image.fetch')) throw new NexusError('NO_SUCH_JOB', 'No size count is running.', 'It may have finished already.');
+      if (!jobs.cancel(jobId, 'image.measure') && !jobs.cancel(jobId, 'image.fetch'))
+        throw new NexusError('NO_SUCH_JOB', 'No size count is running.', 'It may have finished already.');
       return { ok: true as const };
     },
 
@@ -174,10 +206,13 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       try {
         const result = await ports.flash(
           { source: checked, bmap: checkedBmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
-          { signal, onProgress: (progress) => {
-            running.progress = progress;
-            emit('flash.progress', { jobId, progress });
-          } },
+          {
+            signal,
+            onProgress: (progress) => {
+              running.progress = progress;
+              emit('flash.progress', { jobId, progress });
+            },
+          },
         );
         emit('flash.finished', { jobId, result, error: null });
         return result;
@@ -194,8 +229,14 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'backup.start': async ({ jobId, device, name }, { signal, emit }) => {
       const drive = (await ports.listDrives()).find((d) => d.device === device);
       if (!drive) throw new NexusError('DRIVE_NOT_FOUND', `${device} is not a drive.`, 'Pick the drive from the list; it may have been removed.');
-      if (drive.system) throw new NexusError('SYSTEM_DRIVE', `${device} is a system drive.`, 'Back up removable drives only (SD cards, USB sticks); use nexus backup for anything else.');
-      if ([...writes.values()].some((w) => w.targets.includes(device))) throw new NexusError('DRIVE_BUSY', `${device} is being written right now.`, 'Wait for the write to finish.');
+      if (drive.system)
+        throw new NexusError(
+          'SYSTEM_DRIVE',
+          `${device} is a system drive.`,
+          'Back up removable drives only (SD cards, USB sticks); use nexus backup for anything else.',
+        );
+      if ([...writes.values()].some((w) => w.targets.includes(device)))
+        throw new NexusError('DRIVE_BUSY', `${device} is being written right now.`, 'Wait for the write to finish.');
       await mkdir(config.outputDir, { recursive: true });
       return ports.backup(device, join(config.outputDir, name), { signal, onProgress: (progress) => emit('backup.progress', { jobId, progress }) });
     },
@@ -214,7 +255,12 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     'answers.serve': async ({ jobId, historyId, port }, { signal, emit }) => {
       const entry = await history.get(historyId);
       if (!entry) throw new NexusError('NO_SUCH_BUILD', 'That build is no longer in the history.', 'Build the image again.');
-      if (!entry.answers) throw new NexusError('NO_ANSWERS', `The ${entry.box} build has no install answers: only openbox builds have them.`, 'Build openbox to get an answers file.');
+      if (!entry.answers)
+        throw new NexusError(
+          'NO_ANSWERS',
+          `The ${entry.box} build has no install answers: only openbox builds have them.`,
+          'Build openbox to get an answers file.',
+        );
       const text = await readFile(entry.answers, 'utf8').catch(() => {
         throw new NexusError('ANSWERS_MISSING', `${entry.answers} is gone.`, 'Build the image again: the answers file is written next to it.');
       });
@@ -230,7 +276,8 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
     },
 
     'answers.stop': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'answers.serve')) throw new NexusError('NO_SUCH_JOB', 'The install answers are not being shared.', 'They may have been stopped already.');
+      if (!jobs.cancel(jobId, 'answers.serve'))
+        throw new NexusError('NO_SUCH_JOB', 'The install answers are not being shared.', 'They may have been stopped already.');
       return { ok: true as const };
     },
 

@@ -9,7 +9,11 @@ const MAX_ENTRIES = 50;
 const Stored = z.array(HistoryEntry.omit({ present: true }));
 type StoredEntry = z.infer<typeof Stored>[number];
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 export class HistoryStore {
   constructor(private readonly dir: string) {}

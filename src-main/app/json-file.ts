@@ -13,7 +13,10 @@ const chains = new Map<string, Promise<void>>();
 export function serialized<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const key = resolve(file);
   const run = (chains.get(key) ?? Promise.resolve()).then(fn);
-  const tail = run.then(() => undefined, () => undefined);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
   chains.set(key, tail);
   void tail.then(() => {
     if (chains.get(key) === tail) chains.delete(key);

@@ -15,10 +15,19 @@ type KitHandlers = Pick<Handlers, 'kit.plan' | 'kit.prepare' | 'kit.import' | 'k
 async function checkKitPath(path: string): Promise<string> {
   const abs = resolve(path.replace(/^~(?=\/|$)/, process.env.HOME ?? '~'));
   const st = await stat(abs).catch(() => null);
-  if (!st) throw new NexusError('NOT_FOUND', `${abs} does not exist.`, 'Type the path of the kit file on the computer running Nexus Imager (for example on the mounted USB stick).');
+  if (!st)
+    throw new NexusError(
+      'NOT_FOUND',
+      `${abs} does not exist.`,
+      'Type the path of the kit file on the computer running Nexus Imager (for example on the mounted USB stick).',
+    );
   const real = await realpath(abs);
   if (!st.isFile() || !/\.tar$/i.test(basename(real))) {
-    throw new NexusError('NOT_A_KIT', `${abs} is not an offline kit file.`, 'Choose the nexus-kit-….tar file made by "Prepare an offline kit" (its .sha256 file next to it).');
+    throw new NexusError(
+      'NOT_A_KIT',
+      `${abs} is not an offline kit file.`,
+      'Choose the nexus-kit-….tar file made by "Prepare an offline kit" (its .sha256 file next to it).',
+    );
   }
   return real;
 }
@@ -37,13 +46,21 @@ export function kitHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistr
       const dir = join(config.outputDir, 'kits');
       await mkdir(dir, { recursive: true });
       return prepareKit(await ports.loadCatalog(), choices, join(dir, kitFileName(choices)), {
-        ...feedOpts(), apkKeysDir: apkKeysDir(), signal, onProgress: (progress) => emit('kit.progress', { jobId, progress }),
+        ...feedOpts(),
+        apkKeysDir: apkKeysDir(),
+        signal,
+        onProgress: (progress) => emit('kit.progress', { jobId, progress }),
       });
     },
 
     'kit.import': async ({ jobId, path }, { signal, emit }) => {
       const file = await checkKitPath(path);
-      return importKit(await ports.loadCatalog(), file, { ...feedOpts(), apkKeysDir: apkKeysDir(), signal, onProgress: (progress) => emit('kit.progress', { jobId, progress }) });
+      return importKit(await ports.loadCatalog(), file, {
+        ...feedOpts(),
+        apkKeysDir: apkKeysDir(),
+        signal,
+        onProgress: (progress) => emit('kit.progress', { jobId, progress }),
+      });
     },
 
     'kit.status': async ({ choices }) => buildableOffline(await ports.loadCatalog(), choices, feedOpts()),
@@ -57,11 +74,21 @@ export function kitHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistr
       const r = await imageWithKit(entry.image, kit, out);
       const id = `${historyId.split('-')[0]}-kit-${Date.now().toString(36)}`;
       await history.add({ ...entry, id, time: Date.now(), image: r.image, sha256: r.sha256, size: r.size, manifest: null, bmap: null, answers: null });
-      return { historyId: id, image: r.image, sha256: r.sha256, size: r.size, files: [{ kind: 'image' as const, path: r.image, size: r.size }, { kind: 'checksum' as const, path: r.checksumFile, size: (await stat(r.checksumFile)).size }] };
+      return {
+        historyId: id,
+        image: r.image,
+        sha256: r.sha256,
+        size: r.size,
+        files: [
+          { kind: 'image' as const, path: r.image, size: r.size },
+          { kind: 'checksum' as const, path: r.checksumFile, size: (await stat(r.checksumFile)).size },
+        ],
+      };
     },
 
     'kit.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'kit.prepare') && !jobs.cancel(jobId, 'kit.import')) throw new NexusError('NO_SUCH_JOB', `No kit job "${jobId}" is running.`, 'It may have finished already.');
+      if (!jobs.cancel(jobId, 'kit.prepare') && !jobs.cancel(jobId, 'kit.import'))
+        throw new NexusError('NO_SUCH_JOB', `No kit job "${jobId}" is running.`, 'It may have finished already.');
       return { ok: true as const };
     },
   };

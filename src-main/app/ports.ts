@@ -29,7 +29,10 @@ export interface AppPorts {
   build(plan: BuildPlan, options: BuildOptions): Promise<BuildResult>;
   bootTest(image: string, plan: BuildPlan, signal: AbortSignal, vm?: VmPortOptions): Promise<{ passed: boolean; seconds: number; log: string }>;
   /** Decompressed size of an image: recorded in the file (count: false) or counted by decompressing (count: true). */
-  imageSize(path: string, o: { count: boolean; signal?: AbortSignal; onProgress?: (read: number, total: number) => void }): Promise<{ size: number | null; exact: boolean }>;
+  imageSize(
+    path: string,
+    o: { count: boolean; signal?: AbortSignal; onProgress?: (read: number, total: number) => void },
+  ): Promise<{ size: number | null; exact: boolean }>;
   /** Reads a drive into OUTPUT (.img.zst) and OUTPUT's .bmap. */
   backup(device: string, output: string, o: { signal: AbortSignal; onProgress: (p: BackupProgress) => void }): Promise<BackupResult>;
   listDrives(): Promise<Drive[]>;

@@ -9,13 +9,31 @@ const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: fa
 // Native and Electron modules stay outside the bundle (electron-builder rebuilds drivelist for Electron).
 const external = ['electron', 'drivelist'];
 // Engine code resolves files from import.meta.url; give the CommonJS bundle a real one.
-const cjsMeta = { banner: { js: 'const __import_meta_url = require("node:url").pathToFileURL(__filename).href;' }, define: { 'import.meta.url': '__import_meta_url' } };
+const cjsMeta = {
+  banner: { js: 'const __import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  define: { 'import.meta.url': '__import_meta_url' },
+};
 
 await Promise.all([
   build({ ...common, ...cjsMeta, entryPoints: ['src-main/electron/main.ts'], outfile: 'build/electron/main.cjs', format: 'cjs', external }),
   // The engine worker thread (src-main/engine/workers/pool.ts loads the sibling of the bundle it runs from).
-  build({ ...common, ...cjsMeta, entryPoints: ['src-main/engine/workers/worker-main.ts'], outfile: 'build/electron/engine-worker.cjs', format: 'cjs', external }),
-  build({ ...common, entryPoints: ['src-main/electron/preload.ts'], outfile: 'build/electron/preload.cjs', format: 'cjs', platform: 'browser', minify: true, external: ['electron'] }),
+  build({
+    ...common,
+    ...cjsMeta,
+    entryPoints: ['src-main/engine/workers/worker-main.ts'],
+    outfile: 'build/electron/engine-worker.cjs',
+    format: 'cjs',
+    external,
+  }),
+  build({
+    ...common,
+    entryPoints: ['src-main/electron/preload.ts'],
+    outfile: 'build/electron/preload.cjs',
+    format: 'cjs',
+    platform: 'browser',
+    minify: true,
+    external: ['electron'],
+  }),
   build({
     ...common,
     entryPoints: ['src-main/privileged/helper-main.ts'],

@@ -48,9 +48,12 @@ export function registerIpc(ipcMain: IpcMain, dispatcher: Dispatcher, trusted: (
       });
     }
     if (subs.has(name)) return;
-    subs.set(name, dispatcher.subscribe(name, (payload) => {
-      if (!wc.isDestroyed()) wc.send(eventChannel(name), payload);
-    }));
+    subs.set(
+      name,
+      dispatcher.subscribe(name, (payload) => {
+        if (!wc.isDestroyed()) wc.send(eventChannel(name), payload);
+      }),
+    );
   };
   const onUnsubscribe = (event: IpcMainEvent, name: unknown) => {
     if (!isTrustedSender(event, trusted) || typeof name !== 'string') return;

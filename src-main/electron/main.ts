@@ -27,12 +27,15 @@ async function start(): Promise<void> {
     const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
     return r.canceled ? null : (r.filePaths[0] ?? null);
   };
-  const dispatcher = createApp({ ...defaultPorts(), pickImage }, {
-    version: app.getVersion(),
-    transport: 'electron',
-    configDir: configDir(),
-    outputDir: defaultOutputDir(cacheDir()),
-  });
+  const dispatcher = createApp(
+    { ...defaultPorts(), pickImage },
+    {
+      version: app.getVersion(),
+      transport: 'electron',
+      configDir: configDir(),
+      outputDir: defaultOutputDir(cacheDir()),
+    },
+  );
   win = createMainWindow(join(root, 'build', 'electron', 'preload.cjs'));
   denyPermissions(win.webContents.session);
   registerIpc(ipcMain, dispatcher, (wc) => wc === win.webContents, { onJobEnd: (name, response, ms) => jobEnded(win, name, response, ms) });

@@ -41,7 +41,11 @@ function toCompose(options: BuildOptions): Stage<UnpackedFeed, ComposeState> {
     async run(feed) {
       // Effects and script records go on to the configure stage, which applies, emulates, defers or refuses each
       // script (image/script-effects.ts) and logs what it did.
-      const state = initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch, undefined, { effects: feed.effects, scripts: feed.skippedScripts, ownerNames: feed.ownerNames });
+      const state = initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch, undefined, {
+        effects: feed.effects,
+        scripts: feed.skippedScripts,
+        ownerNames: feed.ownerNames,
+      });
       // apk on the device: the packages as the indexes describe them and the keys this build trusted.
       return { ...state, apk: { packages: feed.resolution.packages.map((p) => p.pkg), keys: await trustedKeyFiles(feed.feed.keyDirs) } };
     },
@@ -79,9 +83,21 @@ function bootTestStage(session: BuildOptions['bootTestSession'], outputs: Output
     async run(state, ctx) {
       const log = consoleLogPath(state.result!.image);
       const logPath = await outputs.open(log);
-      const r0 = await bootTest(state.result!.source, { arch: state.plan.arch, signal: ctx.signal, logPath, onLine: (l) => ctx.log('debug', l), ...(session ? { session } : {}) });
+      const r0 = await bootTest(state.result!.source, {
+        arch: state.plan.arch,
+        signal: ctx.signal,
+        logPath,
+        onLine: (l) => ctx.log('debug', l),
+        ...(session ? { session } : {}),
+      });
       const r = { ...r0, log };
-      state.bootTest = { passed: r.passed, seconds: r.seconds, log: r.log, ...(r.reason ? { reason: r.reason } : {}), ...(r.commands ? { commands: r.commands } : {}) };
+      state.bootTest = {
+        passed: r.passed,
+        seconds: r.seconds,
+        log: r.log,
+        ...(r.reason ? { reason: r.reason } : {}),
+        ...(r.commands ? { commands: r.commands } : {}),
+      };
       for (const c of r.commands ?? []) ctx.log('info', `console: ${c.command} → exit ${c.status}`);
       ctx.log(r.passed ? 'info' : 'error', r.passed ? `boot marker after ${r.seconds.toFixed(1)} s: ${r.markerLine}` : `boot test failed: ${r.reason}`);
       state.extraFiles ??= [];
@@ -107,13 +123,27 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
   // Outputs: refused up front when they would overwrite something that is not ours (--force for foreign regular
   // files); written under partial names and committed together only after the last stage.
   const outputs = new OutputSet(plan.outputs.image, plan.outputs.manifest, { force: !!options.force });
-  const final = [plan.outputs.image, plan.outputs.checksum, plan.outputs.bmap, plan.outputs.manifest, plan.outputs.sbom, plan.outputs.lock,
-    ...(options.compress ?? []).map((k) => `${plan.outputs.image}.${k}`), ...(options.bootTest ? [consoleLogPath(plan.outputs.image)] : [])];
+  const final = [
+    plan.outputs.image,
+    plan.outputs.checksum,
+    plan.outputs.bmap,
+    plan.outputs.manifest,
+    plan.outputs.sbom,
+    plan.outputs.lock,
+    ...(options.compress ?? []).map((k) => `${plan.outputs.image}.${k}`),
+    ...(options.bootTest ? [consoleLogPath(plan.outputs.image)] : []),
+  ];
   await checkOutputTargets(plan.outputs.image, plan.outputs.manifest, final, { force: !!options.force });
   let p = Pipeline.start<BuildPlan>()
-    .then(resolveStage(feedOpts)).then(fetchStage(feedOpts)).then(unpackStage(feedOpts))
+    .then(resolveStage(feedOpts))
+    .then(fetchStage(feedOpts))
+    .then(unpackStage(feedOpts))
     .then(toCompose(options))
-    .then(configureStage).then(initramfsStage).then(filesystemsStage).then(bootStage).then(makePackStage(outputs) as Stage<ComposeState, Packed>);
+    .then(configureStage)
+    .then(initramfsStage)
+    .then(filesystemsStage)
+    .then(bootStage)
+    .then(makePackStage(outputs) as Stage<ComposeState, Packed>);
   if (options.compress?.length) p = p.then(compressStage(options.compress, outputs));
   if (options.bootTest) p = p.then(bootTestStage(options.bootTestSession, outputs));
   let s: Packed;
@@ -129,10 +159,17 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
   }
   const r = s.result!;
   return {
-    plan, image: r.image, sha256: r.sha256, size: r.size,
+    plan,
+    image: r.image,
+    sha256: r.sha256,
+    size: r.size,
     files: [...r.files, ...(s.extraFiles ?? [])],
     packageCount: s.lock.packages.length,
     ...(s.bootTest ? { bootTest: s.bootTest } : {}),
-    warnings: [...plan.warnings, ...s.warnings, ...budgetWarnings(plan.box.name, plan.budgets, { packages: s.lock.packages.length, mappedBytes: r.mappedBytes })],
+    warnings: [
+      ...plan.warnings,
+      ...s.warnings,
+      ...budgetWarnings(plan.box.name, plan.budgets, { packages: s.lock.packages.length, mappedBytes: r.mappedBytes }),
+    ],
   };
 }

@@ -21,7 +21,8 @@ export async function importAll(file: string, opts: { apkKeysDir: string; offici
     cache: new FeedCache(root),
     extras: {
       accepts: isOfficialEntryName,
-      import: (staged) => importOfficialEntries(staged, { what: file, store: new OfficialStore(root), ...(opts.officialKeysDir ? { keysDir: opts.officialKeysDir } : {}) }),
+      import: (staged) =>
+        importOfficialEntries(staged, { what: file, store: new OfficialStore(root), ...(opts.officialKeysDir ? { keysDir: opts.officialKeysDir } : {}) }),
     },
   });
 }

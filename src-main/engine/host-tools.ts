@@ -19,23 +19,72 @@ export interface HostTool {
 export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'mke2fs', features: ['build: ext4 root'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
   { command: 'e2fsck', features: ['build: filesystem checks'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
-  { command: 'mkfs.erofs', features: ['build: cryptobox read-only root'], packages: { apt: 'erofs-utils', dnf: 'erofs-utils', pacman: 'erofs-utils', brew: 'erofs-utils' } },
+  {
+    command: 'mkfs.erofs',
+    features: ['build: cryptobox read-only root'],
+    packages: { apt: 'erofs-utils', dnf: 'erofs-utils', pacman: 'erofs-utils', brew: 'erofs-utils' },
+  },
   // The build writes dm-verity trees and UKIs itself (verity-tree.ts, uki.ts); these two only cross-check them.
-  { command: 'veritysetup', features: ['cross-check: dm-verity hash trees (the build writes them itself)'], packages: { apt: 'cryptsetup-bin', dnf: 'cryptsetup', pacman: 'cryptsetup', brew: 'cryptsetup' }, optional: true },
+  {
+    command: 'veritysetup',
+    features: ['cross-check: dm-verity hash trees (the build writes them itself)'],
+    packages: { apt: 'cryptsetup-bin', dnf: 'cryptsetup', pacman: 'cryptsetup', brew: 'cryptsetup' },
+    optional: true,
+  },
   { command: 'mkfs.f2fs', features: ['build: persistent overlay'], packages: { apt: 'f2fs-tools', dnf: 'f2fs-tools', pacman: 'f2fs-tools' } },
   { command: 'mkfs.vfat', features: ['build: boot partitions'], packages: { apt: 'dosfstools', dnf: 'dosfstools', pacman: 'dosfstools', brew: 'dosfstools' } },
   { command: 'mcopy', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
   { command: 'mmd', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
-  { command: 'debugfs', features: ['build: ext4 ownership without root'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
-  { command: 'zstd', features: ['build: --compress=zst', 'flash: .zst images'], packages: { apt: 'zstd', dnf: 'zstd', pacman: 'zstd', brew: 'zstd' }, optional: true },
-  { command: 'xz', features: ['build: --compress=xz', 'flash: .xz images'], packages: { apt: 'xz-utils', dnf: 'xz', pacman: 'xz', brew: 'xz' }, optional: true },
-  { command: 'sfdisk', features: ['build: partition tables (checks)'], packages: { apt: 'fdisk', dnf: 'util-linux', pacman: 'util-linux', brew: 'util-linux' } },
-  { command: 'objcopy', features: ['cross-check: unified kernel images (the build writes them itself)'], packages: { apt: 'binutils', dnf: 'binutils', pacman: 'binutils', brew: 'binutils' }, optional: true },
-  { command: 'qemu-system-x86_64', features: ['boot test: x86_64'], packages: { apt: 'qemu-system-x86', dnf: 'qemu-system-x86', pacman: 'qemu-system-x86', brew: 'qemu' } },
-  { command: 'qemu-system-aarch64', features: ['boot test: arm64'], packages: { apt: 'qemu-system-arm', dnf: 'qemu-system-aarch64', pacman: 'qemu-system-aarch64', brew: 'qemu' } },
-  { command: 'qemu-system-riscv64', features: ['boot test: riscv64'], packages: { apt: 'qemu-system-misc', dnf: 'qemu-system-riscv', pacman: 'qemu-system-riscv', brew: 'qemu' } },
+  {
+    command: 'debugfs',
+    features: ['build: ext4 ownership without root'],
+    packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' },
+  },
+  {
+    command: 'zstd',
+    features: ['build: --compress=zst', 'flash: .zst images'],
+    packages: { apt: 'zstd', dnf: 'zstd', pacman: 'zstd', brew: 'zstd' },
+    optional: true,
+  },
+  {
+    command: 'xz',
+    features: ['build: --compress=xz', 'flash: .xz images'],
+    packages: { apt: 'xz-utils', dnf: 'xz', pacman: 'xz', brew: 'xz' },
+    optional: true,
+  },
+  {
+    command: 'sfdisk',
+    features: ['build: partition tables (checks)'],
+    packages: { apt: 'fdisk', dnf: 'util-linux', pacman: 'util-linux', brew: 'util-linux' },
+  },
+  {
+    command: 'objcopy',
+    features: ['cross-check: unified kernel images (the build writes them itself)'],
+    packages: { apt: 'binutils', dnf: 'binutils', pacman: 'binutils', brew: 'binutils' },
+    optional: true,
+  },
+  {
+    command: 'qemu-system-x86_64',
+    features: ['boot test: x86_64'],
+    packages: { apt: 'qemu-system-x86', dnf: 'qemu-system-x86', pacman: 'qemu-system-x86', brew: 'qemu' },
+  },
+  {
+    command: 'qemu-system-aarch64',
+    features: ['boot test: arm64'],
+    packages: { apt: 'qemu-system-arm', dnf: 'qemu-system-aarch64', pacman: 'qemu-system-aarch64', brew: 'qemu' },
+  },
+  {
+    command: 'qemu-system-riscv64',
+    features: ['boot test: riscv64'],
+    packages: { apt: 'qemu-system-misc', dnf: 'qemu-system-riscv', pacman: 'qemu-system-riscv', brew: 'qemu' },
+  },
   { command: 'bmaptool', features: ['tests: bmap interoperability'], packages: { apt: 'bmap-tools', dnf: 'bmap-tools', pacman: 'bmap-tools' }, optional: true },
-  { command: 'signify-openbsd', features: ['tests: signify interoperability (openbox)'], packages: { apt: 'signify-openbsd', dnf: 'signify', pacman: 'signify', brew: 'signify-osx' }, optional: true },
+  {
+    command: 'signify-openbsd',
+    features: ['tests: signify interoperability (openbox)'],
+    packages: { apt: 'signify-openbsd', dnf: 'signify', pacman: 'signify', brew: 'signify-osx' },
+    optional: true,
+  },
   { command: 'lsblk', features: ['flash: drive details'], packages: { apt: 'util-linux', dnf: 'util-linux', pacman: 'util-linux' } },
   { command: 'pkexec', features: ['flash: privileged writer (Linux)'], packages: { apt: 'pkexec', dnf: 'polkit', pacman: 'polkit' }, optional: true },
   { command: 'bzip2', features: ['flash: .bz2 images'], packages: { apt: 'bzip2', dnf: 'bzip2', pacman: 'bzip2', brew: 'bzip2' }, optional: true },
@@ -69,7 +118,12 @@ export function installHint(command: string): string {
   const tool = HOST_TOOLS.find((t) => t.command === command);
   if (!tool) return `Install "${command}" with your package manager.`;
   const p = tool.packages;
-  const parts = [p.apt && `Debian/Ubuntu: sudo apt-get install ${p.apt}`, p.dnf && `Fedora: sudo dnf install ${p.dnf}`, p.pacman && `Arch: sudo pacman -S ${p.pacman}`, p.brew && `macOS: brew install ${p.brew}`].filter(Boolean);
+  const parts = [
+    p.apt && `Debian/Ubuntu: sudo apt-get install ${p.apt}`,
+    p.dnf && `Fedora: sudo dnf install ${p.dnf}`,
+    p.pacman && `Arch: sudo pacman -S ${p.pacman}`,
+    p.brew && `macOS: brew install ${p.brew}`,
+  ].filter(Boolean);
   return parts.join('; ');
 }
 
@@ -89,5 +143,13 @@ export interface DoctorRow {
 }
 
 export async function doctor(): Promise<DoctorRow[]> {
-  return Promise.all(HOST_TOOLS.map(async (t) => ({ command: t.command, path: await whichTool(t.command), features: t.features, install: installHint(t.command), optional: !!t.optional })));
+  return Promise.all(
+    HOST_TOOLS.map(async (t) => ({
+      command: t.command,
+      path: await whichTool(t.command),
+      features: t.features,
+      install: installHint(t.command),
+      optional: !!t.optional,
+    })),
+  );
 }

@@ -64,22 +64,40 @@ export async function checkOutputTargets(image: string, manifest: string | null,
   const dir = dirname(resolve(image));
   const d = await stat(dir).catch(() => null);
   if (d && !d.isDirectory()) {
-    throw new NexusError('OUTPUT_NOT_REGULAR', `The output directory ${dir} is not a directory.`, 'Choose an --output path inside an existing or new directory.');
+    throw new NexusError(
+      'OUTPUT_NOT_REGULAR',
+      `The output directory ${dir} is not a directory.`,
+      'Choose an --output path inside an existing or new directory.',
+    );
   }
   let previous: boolean | undefined;
   for (const t of [image, ...targets.filter((x) => x !== image)]) {
     const st = await lstatOrNull(t);
     if (!st) continue;
     if (st.isDirectory() && !st.isSymbolicLink()) {
-      throw new NexusError('OUTPUT_IS_DIRECTORY', `The output ${t} is a directory; nothing was written.`, t === image ? `Give --output a file name, for example --output=${t.replace(/\/+$/, '')}/image.img` : 'Move the directory away or choose another --output.');
+      throw new NexusError(
+        'OUTPUT_IS_DIRECTORY',
+        `The output ${t} is a directory; nothing was written.`,
+        t === image
+          ? `Give --output a file name, for example --output=${t.replace(/\/+$/, '')}/image.img`
+          : 'Move the directory away or choose another --output.',
+      );
     }
     if (!st.isFile()) {
-      throw new NexusError('OUTPUT_NOT_REGULAR', `Refusing to overwrite ${t}: it is ${kindOf(st)}; nothing was written.`, 'Nexus writes images only to regular files. To write an image to a drive, build to a file and use "nexus flash IMAGE --drive DEV".');
+      throw new NexusError(
+        'OUTPUT_NOT_REGULAR',
+        `Refusing to overwrite ${t}: it is ${kindOf(st)}; nothing was written.`,
+        'Nexus writes images only to regular files. To write an image to a drive, build to a file and use "nexus flash IMAGE --drive DEV".',
+      );
     }
     if (o.force) continue;
     previous ??= manifest !== null && (await isPreviousNexusOutput(image, manifest));
     if (!previous) {
-      throw new NexusError('OUTPUT_EXISTS', `${t} already exists and is not a previous Nexus output; nothing was written.`, 'Choose another --output, remove the file, or pass --force to replace it.');
+      throw new NexusError(
+        'OUTPUT_EXISTS',
+        `${t} already exists and is not a previous Nexus output; nothing was written.`,
+        'Choose another --output, remove the file, or pass --force to replace it.',
+      );
     }
   }
 }
@@ -90,7 +108,11 @@ export class OutputSet {
   private committed = false;
   private readonly id = randomBytes(4).toString('hex');
 
-  constructor(readonly image: string, readonly manifest: string | null, readonly o: OutputGuardOptions = {}) {}
+  constructor(
+    readonly image: string,
+    readonly manifest: string | null,
+    readonly o: OutputGuardOptions = {},
+  ) {}
 
   /** Registers `final` as an output and returns the partial path to write it to. */
   add(final: string, opts: { image?: boolean } = {}): string {
@@ -138,7 +160,12 @@ export class OutputSet {
 
   /** Re-checks the targets, then renames every registered partial into place (images last); all or none. */
   async commit(pairs = this.pairs): Promise<void> {
-    await checkOutputTargets(this.image, this.manifest, pairs.map((p) => p.final), this.o);
+    await checkOutputTargets(
+      this.image,
+      this.manifest,
+      pairs.map((p) => p.final),
+      this.o,
+    );
     const order = [...pairs.filter((p) => !p.image), ...pairs.filter((p) => p.image)];
     const done: string[] = [];
     try {

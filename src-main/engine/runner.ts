@@ -75,7 +75,16 @@ async function runStages(stages: ReadonlyArray<Stage<unknown, unknown>>, input: 
   const cleanups: Array<() => unknown> = [];
 
   const progressEvent = (stage: string, status: StageStatus, extra: Partial<ProgressEvent> = {}): ProgressEvent => ({
-    type: 'progress', stage, status, fraction: null, bytesDone: null, bytesTotal: null, rate: null, etaSeconds: null, message: '', ...extra,
+    type: 'progress',
+    stage,
+    status,
+    fraction: null,
+    bytesDone: null,
+    bytesTotal: null,
+    rate: null,
+    etaSeconds: null,
+    message: '',
+    ...extra,
   });
   for (const s of stages) emit(progressEvent(s.id, 'pending', { message: s.title }));
 
@@ -102,7 +111,11 @@ async function runStages(stages: ReadonlyArray<Stage<unknown, unknown>>, input: 
           const etaSeconds = rate && bytesTotal !== null && bytesDone !== null ? Math.max(0, (bytesTotal - bytesDone) / rate) : null;
           last = progressEvent(stage.id, 'running', {
             fraction: fraction === null ? null : Math.min(1, Math.max(0, fraction)),
-            bytesDone, bytesTotal, rate, etaSeconds, message: update.message ?? last.message,
+            bytesDone,
+            bytesTotal,
+            rate,
+            etaSeconds,
+            message: update.message ?? last.message,
           });
           if (t - lastEmit >= throttleMs) {
             lastEmit = t;
@@ -140,7 +153,13 @@ async function runStages(stages: ReadonlyArray<Stage<unknown, unknown>>, input: 
     const stage = stages[current];
     if (stage) {
       emit(progressEvent(stage.id, cancelled ? 'cancelled' : 'failed', { message: cancelled ? 'Cancelled' : info.message }));
-      emit({ type: 'log', stage: stage.id, level: cancelled ? 'warn' : 'error', message: cancelled ? 'Cancelled by the user.' : `${info.message}${info.hint ? ` (${info.hint})` : ''}`, time: now() });
+      emit({
+        type: 'log',
+        stage: stage.id,
+        level: cancelled ? 'warn' : 'error',
+        message: cancelled ? 'Cancelled by the user.' : `${info.message}${info.hint ? ` (${info.hint})` : ''}`,
+        time: now(),
+      });
       for (const rest of stages.slice(current + 1)) emit(progressEvent(rest.id, 'skipped', { message: rest.title }));
     }
     if (cancelled) throw err instanceof CancelledError ? err : new CancelledError();

@@ -53,11 +53,25 @@ export function elevatedCommand(elevation: Elevation, program: string[], args: s
       return { command: 'pkexec', args: full };
     case 'osascript': {
       const shell = full.map(shQuote).join(' ');
-      return { command: 'osascript', args: ['-e', `do shell script ${appleScriptString(shell)} with prompt "Nexus Imager needs to write to the drive." with administrator privileges`] };
+      return {
+        command: 'osascript',
+        args: ['-e', `do shell script ${appleScriptString(shell)} with prompt "Nexus Imager needs to write to the drive." with administrator privileges`],
+      };
     }
     case 'uac': {
-      const argList = full.slice(1).map((a) => `"${a.replace(/"/g, '\\"')}"`).join(' ');
-      return { command: 'powershell.exe', args: ['-NoProfile', '-NonInteractive', '-Command', `Start-Process -FilePath ${psQuote(full[0]!)} -ArgumentList ${psQuote(argList)} -Verb RunAs -WindowStyle Hidden -Wait`] };
+      const argList = full
+        .slice(1)
+        .map((a) => `"${a.replace(/"/g, '\\"')}"`)
+        .join(' ');
+      return {
+        command: 'powershell.exe',
+        args: [
+          '-NoProfile',
+          '-NonInteractive',
+          '-Command',
+          `Start-Process -FilePath ${psQuote(full[0]!)} -ArgumentList ${psQuote(argList)} -Verb RunAs -WindowStyle Hidden -Wait`,
+        ],
+      };
     }
   }
 }
@@ -67,16 +81,32 @@ export function classifyElevationFailure(elevation: Elevation, exitCode: number 
   const err = stderr.trim();
   if (elevation === 'pkexec') {
     if (/No authentication agent found/i.test(err)) {
-      return new NexusError('NO_POLKIT_AGENT', 'No polkit authentication agent is running, so the password prompt cannot be shown.', 'Start your desktop\'s polkit agent (e.g. polkit-gnome, lxpolkit, polkit-kde) or run the CLI as root: sudo nexus flash …');
+      return new NexusError(
+        'NO_POLKIT_AGENT',
+        'No polkit authentication agent is running, so the password prompt cannot be shown.',
+        "Start your desktop's polkit agent (e.g. polkit-gnome, lxpolkit, polkit-kde) or run the CLI as root: sudo nexus flash …",
+      );
     }
     if (/Error getting authority|Could not connect|polkitd/i.test(err)) {
-      return new NexusError('POLKIT_UNAVAILABLE', 'The polkit service is not running, so administrator rights cannot be requested.', 'Start polkit (systemctl start polkit) or run the CLI as root: sudo nexus flash …');
+      return new NexusError(
+        'POLKIT_UNAVAILABLE',
+        'The polkit service is not running, so administrator rights cannot be requested.',
+        'Start polkit (systemctl start polkit) or run the CLI as root: sudo nexus flash …',
+      );
     }
     if (exitCode === 126 || /dismissed|Not authorized|authentication.*(failed|cancel)/i.test(err)) {
-      return new NexusError('PROMPT_DISMISSED', 'The administrator password prompt was dismissed or the password was not accepted.', 'Start the write again and enter an administrator password.');
+      return new NexusError(
+        'PROMPT_DISMISSED',
+        'The administrator password prompt was dismissed or the password was not accepted.',
+        'Start the write again and enter an administrator password.',
+      );
     }
     if (exitCode === 127 && /cannot run program|No such file/i.test(err)) {
-      return new NexusError('HELPER_NOT_INSTALLED', 'pkexec could not start the flash helper.', 'Reinstall the application (the polkit policy and helper must be installed).');
+      return new NexusError(
+        'HELPER_NOT_INSTALLED',
+        'pkexec could not start the flash helper.',
+        'Reinstall the application (the polkit policy and helper must be installed).',
+      );
     }
   }
   if (elevation === 'osascript' && /User cancel+ed|\(-128\)/i.test(err)) {
@@ -86,8 +116,16 @@ export function classifyElevationFailure(elevation: Elevation, exitCode: number 
     return new NexusError('PROMPT_DISMISSED', 'The Windows permission prompt (UAC) was declined.', 'Start the write again and allow the app to make changes.');
   }
   if (/EACCES|Access is denied|permission denied/i.test(err)) {
-    return new NexusError('PERMISSION_DENIED', 'The flash helper was denied access.', 'Antivirus software may block raw disk access; allow Nexus Imager and retry.');
+    return new NexusError(
+      'PERMISSION_DENIED',
+      'The flash helper was denied access.',
+      'Antivirus software may block raw disk access; allow Nexus Imager and retry.',
+    );
   }
   const tail = err.split('\n').slice(-3).join(' ');
-  return new NexusError('HELPER_FAILED', `The flash helper stopped unexpectedly (exit ${exitCode ?? 'unknown'})${tail ? `: ${tail}` : ''}.`, 'Retry; if it persists, run the CLI with sudo to see the full error.');
+  return new NexusError(
+    'HELPER_FAILED',
+    `The flash helper stopped unexpectedly (exit ${exitCode ?? 'unknown'})${tail ? `: ${tail}` : ''}.`,
+    'Retry; if it persists, run the CLI with sudo to see the full error.',
+  );
 }

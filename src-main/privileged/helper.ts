@@ -71,7 +71,10 @@ export async function runHelper(io: HelperIo, o: HelperOptions): Promise<number>
     }
     const parsed = AppToHelper.safeParse(raw);
     if (!parsed.success) {
-      return void send({ type: 'rejected', error: { code: 'MALFORMED_MESSAGE', message: `Invalid message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } });
+      return void send({
+        type: 'rejected',
+        error: { code: 'MALFORMED_MESSAGE', message: `Invalid message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` },
+      });
     }
     const msg = parsed.data;
     lastPing = Date.now();
@@ -85,24 +88,28 @@ export async function runHelper(io: HelperIo, o: HelperOptions): Promise<number>
       case 'flash':
         if (running) return void send({ type: 'rejected', error: { code: 'BUSY', message: 'A write is already running.' } });
         // The image and bmap are checked again here, then read through a no-follow open of the checked inode.
-        running = pinSources(msg.request, o.invokingUser ?? null).then((pins) => flash(msg.request, {
-          listDrives: listForPolicy,
-          signal: controller.signal,
-          onProgress: (progress) => send({ type: 'progress', progress }),
-          log: (level, message) => send({ type: 'log', level, message }),
-          ...pins,
-          ...o.flashOptions,
-        })).then(
-          (result) => {
-            send({ type: 'result', result });
-            stop(0, '');
-          },
-          (err) => {
-            const info = toErrorInfo(err);
-            send({ type: info.code === 'CANCELLED' ? 'fatal' : 'rejected', error: info });
-            stop(1, '');
-          },
-        );
+        running = pinSources(msg.request, o.invokingUser ?? null)
+          .then((pins) =>
+            flash(msg.request, {
+              listDrives: listForPolicy,
+              signal: controller.signal,
+              onProgress: (progress) => send({ type: 'progress', progress }),
+              log: (level, message) => send({ type: 'log', level, message }),
+              ...pins,
+              ...o.flashOptions,
+            }),
+          )
+          .then(
+            (result) => {
+              send({ type: 'result', result });
+              stop(0, '');
+            },
+            (err) => {
+              const info = toErrorInfo(err);
+              send({ type: info.code === 'CANCELLED' ? 'fatal' : 'rejected', error: info });
+              stop(1, '');
+            },
+          );
         return;
     }
   };
@@ -119,6 +126,10 @@ export async function runHelper(io: HelperIo, o: HelperOptions): Promise<number>
 
 export function assertRoot(): void {
   if (process.platform !== 'win32' && process.getuid?.() !== 0) {
-    throw new NexusError('HELPER_NOT_PRIVILEGED', 'The flash helper is not running with administrator rights.', 'Start it through the app (it asks for your password) or run the CLI with sudo.');
+    throw new NexusError(
+      'HELPER_NOT_PRIVILEGED',
+      'The flash helper is not running with administrator rights.',
+      'Start it through the app (it asks for your password) or run the CLI with sudo.',
+    );
   }
 }

@@ -109,13 +109,15 @@ function converse(
     o.signal?.addEventListener('abort', onAbort, { once: true });
 
     void readLines(io.input, (line) => {
-      const parsed = HelperToApp.safeParse((() => {
-        try {
-          return JSON.parse(line);
-        } catch {
-          return null;
-        }
-      })());
+      const parsed = HelperToApp.safeParse(
+        (() => {
+          try {
+            return JSON.parse(line);
+          } catch {
+            return null;
+          }
+        })(),
+      );
       if (!parsed.success) return o.onLog?.('debug', `helper: ${line}`);
       const m = parsed.data;
       switch (m.type) {

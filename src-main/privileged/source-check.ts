@@ -21,7 +21,14 @@ export interface InvokingUser {
 export async function invokingUser(uid: number | undefined): Promise<InvokingUser | null> {
   if (uid === undefined) return null;
   const r = await execa('id', ['-G', String(uid)], { reject: false });
-  const gids = r.exitCode === 0 ? String(r.stdout).trim().split(/\s+/).filter((g) => /^\d+$/.test(g)).map(Number) : [];
+  const gids =
+    r.exitCode === 0
+      ? String(r.stdout)
+          .trim()
+          .split(/\s+/)
+          .filter((g) => /^\d+$/.test(g))
+          .map(Number)
+      : [];
   return { uid, gids };
 }
 
@@ -29,18 +36,29 @@ async function pin(kind: SourceFileKind, path: string, user: InvokingUser | null
   const what = kind === 'image' ? 'image' : 'block map';
   const st = await lstat(path).catch(() => null);
   if (st?.isSymbolicLink() || (st && (await realpath(path).catch(() => path)) !== path)) {
-    throw new NexusError('SOURCE_CHANGED', `The ${what} path ${path} now goes through a symbolic link; the app resolved links before the write started.`, 'Choose the file again; nothing was written.');
+    throw new NexusError(
+      'SOURCE_CHANGED',
+      `The ${what} path ${path} now goes through a symbolic link; the app resolved links before the write started.`,
+      'Choose the file again; nothing was written.',
+    );
   }
   const problem = sourceFileProblem(kind, { path, stat: st ? { isFile: st.isFile(), size: st.size } : null, realPath: path });
   if (problem) throw new NexusError(problem.code, problem.message, problem.hint);
   if (user && !readableBy({ file: { uid: st!.uid, gid: st!.gid, mode: st!.mode }, user })) {
-    throw new NexusError('SOURCE_NOT_READABLE', `You cannot read ${path} yourself, so the writer (which runs as administrator) will not read it for you.`, 'Copy the image somewhere you can read it, or make it readable to your user.');
+    throw new NexusError(
+      'SOURCE_NOT_READABLE',
+      `You cannot read ${path} yourself, so the writer (which runs as administrator) will not read it for you.`,
+      'Copy the image somewhere you can read it, or make it readable to your user.',
+    );
   }
   return { dev: st!.dev, ino: st!.ino };
 }
 
 /** Checks the request's local files; returns the inodes the write must read (FlashRunOptions pinnedSource/pinnedBmap). */
-export async function pinSources(req: Pick<FlashRequest, 'source' | 'bmap'>, user: InvokingUser | null): Promise<{ pinnedSource?: PinnedFile; pinnedBmap?: PinnedFile }> {
+export async function pinSources(
+  req: Pick<FlashRequest, 'source' | 'bmap'>,
+  user: InvokingUser | null,
+): Promise<{ pinnedSource?: PinnedFile; pinnedBmap?: PinnedFile }> {
   return {
     ...(req.source.kind === 'file' ? { pinnedSource: await pin('image', req.source.path, user) } : {}),
     ...(req.bmap ? { pinnedBmap: await pin('bmap', req.bmap, user) } : {}),

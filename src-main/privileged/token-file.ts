@@ -33,7 +33,11 @@ export interface TokenFileResult {
 }
 
 function refuse(message: string): never {
-  throw new NexusError('HELPER_BAD_TOKEN_FILE', `The token file ${message}`, 'Start the helper through the app or "nexus flash"; it creates the token file itself.');
+  throw new NexusError(
+    'HELPER_BAD_TOKEN_FILE',
+    `The token file ${message}`,
+    'Start the helper through the app or "nexus flash"; it creates the token file itself.',
+  );
 }
 
 export function invokingUid(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -115,7 +119,8 @@ export async function takeTokenFile(path: string, o: TokenFileOptions & TakeHook
     await o.beforeUnlink?.();
     // The name must still be the file that was read, in the directory that was checked.
     const now = await lstat(inDir).catch(() => null);
-    if (!now?.isFile() || now.dev !== st.dev || now.ino !== st.ino) return { token, deleted: false, kept: 'the name no longer points at the file that was read' };
+    if (!now?.isFile() || now.dev !== st.dev || now.ino !== st.ino)
+      return { token, deleted: false, kept: 'the name no longer points at the file that was read' };
     if (!viaProc) {
       const d = await lstat(dirname(path)).catch(() => null);
       if (!d?.isDirectory() || d.dev !== dirSt!.dev || d.ino !== dirSt!.ino) return { token, deleted: false, kept: 'its directory was replaced' };

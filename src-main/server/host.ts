@@ -27,14 +27,18 @@ export interface HostOptions {
 export const defaultRendererDir = () => join(appRoot(), 'build', 'renderer');
 
 export async function hostApp(options: HostOptions = {}): Promise<RunningServer> {
-  const dispatcher = createApp({ ...defaultPorts(), ...options.ports }, {
-    version: NEXUS_VERSION,
-    transport: 'websocket',
-    configDir: options.configDir ?? configDir(),
-    outputDir: options.outputDir ?? defaultOutputDir(cacheDir()),
-    ...(options.mirror ? { mirror: options.mirror } : {}),
-    ...(options.keysDir ? { keysDir: options.keysDir } : {}),
-  }, { checkResponses: options.checkResponses ?? false });
+  const dispatcher = createApp(
+    { ...defaultPorts(), ...options.ports },
+    {
+      version: NEXUS_VERSION,
+      transport: 'websocket',
+      configDir: options.configDir ?? configDir(),
+      outputDir: options.outputDir ?? defaultOutputDir(cacheDir()),
+      ...(options.mirror ? { mirror: options.mirror } : {}),
+      ...(options.keysDir ? { keysDir: options.keysDir } : {}),
+    },
+    { checkResponses: options.checkResponses ?? false },
+  );
   const server = await startServer({
     dispatcher,
     rendererDir: options.rendererDir ?? defaultRendererDir(),

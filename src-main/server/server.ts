@@ -13,7 +13,17 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { NexusError } from '../../src-shared/errors';
 import type { Dispatcher } from '../app/dispatcher';
 import {
-  BadRequest, TOKEN_COOKIE, contentSecurityPolicy, cookieToken, hostAllowed, newToken, originAllowed, originsFor, requestUrl, tokensEqual, type Origins,
+  BadRequest,
+  TOKEN_COOKIE,
+  contentSecurityPolicy,
+  cookieToken,
+  hostAllowed,
+  newToken,
+  originAllowed,
+  originsFor,
+  requestUrl,
+  tokensEqual,
+  type Origins,
 } from './security';
 import { send, serveStatic } from './static-files';
 import { handleUpload, type UploadOptions } from './upload';
@@ -50,7 +60,11 @@ export function isLoopback(host: string): boolean {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host) && !options.allowRemote) {
-    throw new NexusError('REMOTE_BIND_REFUSED', `Refusing to listen on ${host}: anyone who can reach it and learns the token could write to your drives.`, 'Use the default 127.0.0.1, or pass --allow-remote if you really mean it.');
+    throw new NexusError(
+      'REMOTE_BIND_REFUSED',
+      `Refusing to listen on ${host}: anyone who can reach it and learns the token could write to your drives.`,
+      'Use the default 127.0.0.1, or pass --allow-remote if you really mean it.',
+    );
   }
   const token = options.token ?? newToken();
   const root = resolve(options.rendererDir);
@@ -82,7 +96,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed', headers);
       const url = requestUrl(req);
       if (!authorized(req, url)) return send(res, 403, 'Forbidden: open the URL printed by "nexus serve" (it carries the access token).', headers);
-      const extra: Record<string, string> = tokensEqual(url.searchParams.get('token'), token) ? { 'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` } : {};
+      const extra: Record<string, string> = tokensEqual(url.searchParams.get('token'), token)
+        ? { 'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` }
+        : {};
       serveStatic(root, url.pathname, res, { ...headers, ...extra }).catch((err: unknown) => send(res, ...failure(err), headers));
     } catch (err) {
       send(res, ...failure(err), headers);
@@ -109,10 +125,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => fail(
-      err.code === 'EADDRINUSE' ? new NexusError('PORT_IN_USE', `Port ${options.port} on ${host} is already in use (another nexus serve?).`, 'Stop the other program, or choose another port with --port (0 picks a free one).')
-        : err.code === 'EACCES' ? new NexusError('PORT_FORBIDDEN', `Not allowed to listen on port ${options.port}.`, 'Ports below 1024 need administrator rights; use --port 0 or a port above 1024.')
-          : err));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(
+        err.code === 'EADDRINUSE'
+          ? new NexusError(
+              'PORT_IN_USE',
+              `Port ${options.port} on ${host} is already in use (another nexus serve?).`,
+              'Stop the other program, or choose another port with --port (0 picks a free one).',
+            )
+          : err.code === 'EACCES'
+            ? new NexusError(
+                'PORT_FORBIDDEN',
+                `Not allowed to listen on port ${options.port}.`,
+                'Ports below 1024 need administrator rights; use --port 0 or a port above 1024.',
+              )
+            : err,
+      ),
+    );
     server.listen(options.port ?? 0, host, () => ok());
   });
   server.removeAllListeners('error');
@@ -176,7 +205,10 @@ function attach(ws: WebSocket, dispatcher: Dispatcher): void {
       if (subs.has(frame.name)) return;
       try {
         const name = frame.name;
-        subs.set(name, dispatcher.subscribe(name, (payload) => out({ kind: 'evt', name, payload })));
+        subs.set(
+          name,
+          dispatcher.subscribe(name, (payload) => out({ kind: 'evt', name, payload })),
+        );
       } catch (err) {
         out({ kind: 'error', error: { code: 'UNKNOWN_EVENT', message: (err as Error).message } });
       }

@@ -38,19 +38,40 @@ const refuse = (res: ServerResponse, status: number, code: string, message: stri
 export async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL, o: UploadOptions, headers: Record<string, string>): Promise<void> {
   const name = url.searchParams.get('name') ?? '';
   if (!NAME.test(name) || name.startsWith('.') || !IMAGE_FILE_NAME.test(name)) {
-    return refuse(res, 400, 'NOT_AN_IMAGE', `${name.slice(0, 80) || 'The file'} does not look like a disk image.`, 'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.', headers);
+    return refuse(
+      res,
+      400,
+      'NOT_AN_IMAGE',
+      `${name.slice(0, 80) || 'The file'} does not look like a disk image.`,
+      'Choose a .img, .iso, .raw, .xz, .gz, .zst or .zip file.',
+      headers,
+    );
   }
   const declared = Number(req.headers['content-length']);
   if (!Number.isSafeInteger(declared) || declared <= 0 || req.headers['transfer-encoding']) {
     return refuse(res, 411, 'UPLOAD_LENGTH_REQUIRED', 'The upload did not say its size.', 'Reload the page and pick the file again.', headers);
   }
   if (declared > o.maxBytes) {
-    return refuse(res, 413, 'UPLOAD_TOO_LARGE', `${name} is larger than the ${Math.round(o.maxBytes / 1024 ** 3)} GiB an upload may be.`, 'Copy the image to the computer running Nexus Imager and type its path instead.', headers);
+    return refuse(
+      res,
+      413,
+      'UPLOAD_TOO_LARGE',
+      `${name} is larger than the ${Math.round(o.maxBytes / 1024 ** 3)} GiB an upload may be.`,
+      'Copy the image to the computer running Nexus Imager and type its path instead.',
+      headers,
+    );
   }
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const fs = await statfs(o.dir);
   if (declared > fs.bavail * fs.bsize) {
-    return refuse(res, 507, 'UPLOAD_NO_SPACE', `There is not enough free space for ${name} in ${o.dir}.`, 'Free some space, or type the path of the image instead.', headers);
+    return refuse(
+      res,
+      507,
+      'UPLOAD_NO_SPACE',
+      `There is not enough free space for ${name} in ${o.dir}.`,
+      'Free some space, or type the path of the image instead.',
+      headers,
+    );
   }
   const folder = await mkdtemp(join(o.dir, 'up-'));
   const partial = join(folder, `${name}.partial`);

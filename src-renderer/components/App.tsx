@@ -1,4 +1,19 @@
-import { Alert, AppBar, Box, Button, CircularProgress, Container, CssBaseline, Step, StepLabel, Stepper, ThemeProvider, Toolbar, Typography, useMediaQuery } from '@mui/material';
+import {
+  Alert,
+  AppBar,
+  Box,
+  Button,
+  CircularProgress,
+  Container,
+  CssBaseline,
+  Step,
+  StepLabel,
+  Stepper,
+  ThemeProvider,
+  Toolbar,
+  Typography,
+  useMediaQuery,
+} from '@mui/material';
 import { Suspense, lazy, useEffect, useMemo, useState, type ReactElement } from 'react';
 import { useFlashStore } from '../stores/flash-store';
 import { useKitStore } from '../stores/kit-store';
@@ -49,22 +64,44 @@ export function Wizard({ disconnected = false }: { disconnected?: boolean }) {
     <>
       <AppBar position="static" color="default" elevation={0}>
         <Toolbar>
-          <Typography variant="h6" component="h1" sx={{ flex: 1 }}>Nexus Imager</Typography>
+          <Typography variant="h6" component="h1" sx={{ flex: 1 }}>
+            Nexus Imager
+          </Typography>
           <Button onClick={() => setBackup(true)}>Back up a card</Button>
           <Button onClick={() => setKitOpen(true)}>Offline kit</Button>
           <Button onClick={() => setHistory(true)}>Build history</Button>
         </Toolbar>
       </AppBar>
       <Container component="main" maxWidth="lg" sx={{ py: 3 }}>
-        {disconnected && <Alert severity="error" role="alert" sx={{ mb: 2 }}>The connection to Nexus Imager was lost. Check that "nexus serve" is running, then reload the page.</Alert>}
+        {disconnected && (
+          <Alert severity="error" role="alert" sx={{ mb: 2 }}>
+            The connection to Nexus Imager was lost. Check that "nexus serve" is running, then reload the page.
+          </Alert>
+        )}
         <Stepper activeStep={steps.indexOf(step)} sx={{ mb: 3 }} aria-label="Progress through the wizard">
-          {steps.map((s) => <Step key={s}><StepLabel>{s === 'box' && mode === 'image' ? 'Choose an image' : STEP_TITLES[s]}</StepLabel></Step>)}
+          {steps.map((s) => (
+            <Step key={s}>
+              <StepLabel>{s === 'box' && mode === 'image' ? 'Choose an image' : STEP_TITLES[s]}</StepLabel>
+            </Step>
+          ))}
         </Stepper>
         <Suspense fallback={<CircularProgress aria-label="Loading" />}>{SCREENS[step]()}</Suspense>
       </Container>
-      {history && <Suspense fallback={null}><HistoryDialog open={history} onClose={() => setHistory(false)} /></Suspense>}
-      {kitOpen && <Suspense fallback={null}><OfflineKitDialog open={kitOpen} onClose={() => setKitOpen(false)} /></Suspense>}
-      {backup && <Suspense fallback={null}><BackupDialog open={backup} onClose={() => setBackup(false)} /></Suspense>}
+      {history && (
+        <Suspense fallback={null}>
+          <HistoryDialog open={history} onClose={() => setHistory(false)} />
+        </Suspense>
+      )}
+      {kitOpen && (
+        <Suspense fallback={null}>
+          <OfflineKitDialog open={kitOpen} onClose={() => setKitOpen(false)} />
+        </Suspense>
+      )}
+      {backup && (
+        <Suspense fallback={null}>
+          <BackupDialog open={backup} onClose={() => setBackup(false)} />
+        </Suspense>
+      )}
     </>
   );
 }

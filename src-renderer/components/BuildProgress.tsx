@@ -19,10 +19,21 @@ export function BuildProgress({ stages, startedAt, running }: { stages: Progress
   return (
     <Box sx={{ my: 2 }} aria-live="polite">
       <Box sx={{ display: 'flex', gap: 2, alignItems: 'baseline' }}>
-        <Typography sx={{ flex: 1 }} id="build-overall-label"><strong>{percent} %</strong>{current ? ` — ${stageName(current.stage, current.message)}` : ''}</Typography>
-        <Typography variant="body2" color="text.secondary">{left}</Typography>
+        <Typography sx={{ flex: 1 }} id="build-overall-label">
+          <strong>{percent} %</strong>
+          {current ? ` — ${stageName(current.stage, current.message)}` : ''}
+        </Typography>
+        <Typography variant="body2" color="text.secondary">
+          {left}
+        </Typography>
       </Box>
-      <LinearProgress variant="determinate" value={percent} aria-labelledby="build-overall-label" aria-label="Whole build" sx={{ height: 10, borderRadius: 1, mt: 0.5 }} />
+      <LinearProgress
+        variant="determinate"
+        value={percent}
+        aria-labelledby="build-overall-label"
+        aria-label="Whole build"
+        sx={{ height: 10, borderRadius: 1, mt: 0.5 }}
+      />
     </Box>
   );
 }

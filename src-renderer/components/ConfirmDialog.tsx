@@ -18,8 +18,19 @@ export function ConfirmDialog({ open, title, children, confirmLabel, cancelLabel
       <DialogTitle id="confirm-title">{title}</DialogTitle>
       <DialogContent>{children}</DialogContent>
       <DialogActions>
-        <Button onClick={onClose} autoFocus>{cancelLabel}</Button>
-        <Button onClick={() => { onClose(); onConfirm(); }} color={danger ? 'error' : 'primary'} variant="contained">{confirmLabel}</Button>
+        <Button onClick={onClose} autoFocus>
+          {cancelLabel}
+        </Button>
+        <Button
+          onClick={() => {
+            onClose();
+            onConfirm();
+          }}
+          color={danger ? 'error' : 'primary'}
+          variant="contained"
+        >
+          {confirmLabel}
+        </Button>
       </DialogActions>
     </Dialog>
   );

@@ -13,14 +13,39 @@ const DEVICES: ReadonlyArray<{ board: string; label: string; hint: string }> = [
 
 const svgUrl = (svg: string) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 
-function DeviceCard({ board, label, hint, selected, unavailable, onSelect }: { board: BoardView; label: string; hint: string; selected: boolean; unavailable: string | null; onSelect: () => void }) {
+function DeviceCard({
+  board,
+  label,
+  hint,
+  selected,
+  unavailable,
+  onSelect,
+}: {
+  board: BoardView;
+  label: string;
+  hint: string;
+  selected: boolean;
+  unavailable: string | null;
+  onSelect: () => void;
+}) {
   return (
     <Card variant="outlined" sx={{ borderColor: selected ? 'primary.main' : undefined, borderWidth: selected ? 2 : 1 }}>
-      <CardActionArea onClick={onSelect} disabled={!!unavailable} aria-pressed={selected} sx={{ height: '100%', display: 'flex', gap: 1.5, justifyContent: 'flex-start', p: 1.5 }}>
-        {board.illustrationSvg && <Box component="img" src={svgUrl(board.illustrationSvg)} alt="" sx={{ width: 56, height: 44, objectFit: 'contain', flex: 'none' }} />}
+      <CardActionArea
+        onClick={onSelect}
+        disabled={!!unavailable}
+        aria-pressed={selected}
+        sx={{ height: '100%', display: 'flex', gap: 1.5, justifyContent: 'flex-start', p: 1.5 }}
+      >
+        {board.illustrationSvg && (
+          <Box component="img" src={svgUrl(board.illustrationSvg)} alt="" sx={{ width: 56, height: 44, objectFit: 'contain', flex: 'none' }} />
+        )}
         <CardContent sx={{ p: 0, '&:last-child': { pb: 0 } }}>
-          <Typography variant="subtitle1" component="h4" sx={{ fontWeight: 600, lineHeight: 1.3 }}>{label}</Typography>
-          <Typography variant="body2" color="text.secondary">{unavailable ?? hint}</Typography>
+          <Typography variant="subtitle1" component="h4" sx={{ fontWeight: 600, lineHeight: 1.3 }}>
+            {label}
+          </Typography>
+          <Typography variant="body2" color="text.secondary">
+            {unavailable ?? hint}
+          </Typography>
         </CardContent>
       </CardActionArea>
     </Card>
@@ -38,8 +63,12 @@ export function DevicePicker() {
   });
   return (
     <Box component="section" aria-labelledby="device-title" sx={{ mb: 3 }}>
-      <Typography id="device-title" variant="h6" component="h3">What is it for?</Typography>
-      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>Pick your device first, or start with a Box below: each choice narrows the other.</Typography>
+      <Typography id="device-title" variant="h6" component="h3">
+        What is it for?
+      </Typography>
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        Pick your device first, or start with a Box below: each choice narrows the other.
+      </Typography>
       <Box role="group" aria-labelledby="device-title" sx={{ display: 'grid', gap: 1.5, gridTemplateColumns: 'repeat(auto-fill, minmax(230px, 1fr))' }}>
         {shown.map((d) => (
           <DeviceCard

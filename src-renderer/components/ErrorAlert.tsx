@@ -7,7 +7,11 @@ export function ErrorAlert({ error, title }: { error: ErrorInfo; title?: string 
     <Alert severity="error" role="alert" sx={{ my: 2 }}>
       <AlertTitle>{title ?? 'Something went wrong'}</AlertTitle>
       {error.message}
-      {error.hint && <div><strong>What to try:</strong> {error.hint}</div>}
+      {error.hint && (
+        <div>
+          <strong>What to try:</strong> {error.hint}
+        </div>
+      )}
       <div style={{ fontSize: '0.8em' }}>Error code: {error.code}</div>
     </Alert>
   );

@@ -25,12 +25,26 @@ export function HistoryDialog({ open, onClose }: { open: boolean; onClose: () =>
         {entries.length === 0 && <Typography>No builds yet.</Typography>}
         <List aria-label="Recent builds">
           {entries.map((e) => (
-            <ListItem key={e.id} divider secondaryAction={
-              <Stack direction="row" spacing={1}>
-                <Button size="small" variant="contained" disabled={!e.present} onClick={() => writeAgain(e.id)} aria-label={`Write ${e.box} for ${e.board} again`}>Write again</Button>
-                <Button size="small" onClick={() => remove(e.id)} aria-label={`Forget ${e.box} for ${e.board}`}>Forget</Button>
-              </Stack>
-            }>
+            <ListItem
+              key={e.id}
+              divider
+              secondaryAction={
+                <Stack direction="row" spacing={1}>
+                  <Button
+                    size="small"
+                    variant="contained"
+                    disabled={!e.present}
+                    onClick={() => writeAgain(e.id)}
+                    aria-label={`Write ${e.box} for ${e.board} again`}
+                  >
+                    Write again
+                  </Button>
+                  <Button size="small" onClick={() => remove(e.id)} aria-label={`Forget ${e.box} for ${e.board}`}>
+                    Forget
+                  </Button>
+                </Stack>
+              }
+            >
               <ListItemText
                 primary={`${e.box} · ${e.arch} · ${e.board}${e.fragments.length ? ` · ${e.fragments.join(', ')}` : ''}`}
                 secondary={`${new Date(e.time).toLocaleString()} · ${formatBytes(e.size)} · sha256 ${e.sha256.slice(0, 16)}…${e.present ? '' : ' · file missing'}`}
@@ -39,7 +53,9 @@ export function HistoryDialog({ open, onClose }: { open: boolean; onClose: () =>
           ))}
         </List>
       </DialogContent>
-      <DialogActions><Button onClick={onClose}>Close</Button></DialogActions>
+      <DialogActions>
+        <Button onClick={onClose}>Close</Button>
+      </DialogActions>
     </Dialog>
   );
 }

@@ -17,14 +17,23 @@ function upload(file: File, onProgress: (sent: number) => void): Promise<string>
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/upload?name=${encodeURIComponent(file.name)}`);
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
-    xhr.onerror = () => reject({ code: 'UPLOAD_FAILED', message: 'The connection to Nexus Imager was lost during the upload.', hint: 'Check that nexus serve is running, then try again.' } satisfies ErrorInfo);
+    xhr.onerror = () =>
+      reject({
+        code: 'UPLOAD_FAILED',
+        message: 'The connection to Nexus Imager was lost during the upload.',
+        hint: 'Check that nexus serve is running, then try again.',
+      } satisfies ErrorInfo);
     xhr.onload = () => {
       try {
         const r = JSON.parse(xhr.responseText) as { ok: true; value: { path: string } } | { ok: false; error: ErrorInfo };
         if (r.ok) resolve(r.value.path);
         else reject(r.error);
       } catch {
-        reject({ code: 'UPLOAD_FAILED', message: `The upload was refused (HTTP ${xhr.status}).`, hint: 'Reload the page from the URL nexus serve printed.' } satisfies ErrorInfo);
+        reject({
+          code: 'UPLOAD_FAILED',
+          message: `The upload was refused (HTTP ${xhr.status}).`,
+          hint: 'Reload the page from the URL nexus serve printed.',
+        } satisfies ErrorInfo);
       }
     };
     xhr.send(file);
@@ -59,18 +68,35 @@ export function ImageDropZone({ onPath }: { onPath: (path: string) => void }) {
   };
   return (
     <Box
-      onDragOver={(e) => { e.preventDefault(); setOver(true); }}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
       onDragLeave={() => setOver(false)}
       onDrop={onDrop}
       aria-label="Drop an image file here"
-      sx={{ border: 2, borderStyle: 'dashed', borderColor: over ? 'primary.main' : 'divider', borderRadius: 1, p: 2, textAlign: 'center', bgcolor: over ? 'action.hover' : undefined }}
+      sx={{
+        border: 2,
+        borderStyle: 'dashed',
+        borderColor: over ? 'primary.main' : 'divider',
+        borderRadius: 1,
+        p: 2,
+        textAlign: 'center',
+        bgcolor: over ? 'action.hover' : undefined,
+      }}
     >
-      <Typography variant="body2" sx={{ mb: 1 }}>Drop an image file from this computer here, or</Typography>
-      <Button variant="outlined" onClick={() => input.current?.click()} disabled={!!sending}>Upload an image file…</Button>
+      <Typography variant="body2" sx={{ mb: 1 }}>
+        Drop an image file from this computer here, or
+      </Typography>
+      <Button variant="outlined" onClick={() => input.current?.click()} disabled={!!sending}>
+        Upload an image file…
+      </Button>
       <input ref={input} type="file" accept={ACCEPT} hidden aria-label="Image file to upload" onChange={(e) => void take(e.target.files?.[0])} />
       {sending && (
         <Box role="status" sx={{ mt: 1 }}>
-          <Typography variant="caption">Uploading {sending.name}: {formatBytes(sending.sent)} of {formatBytes(sending.size)}</Typography>
+          <Typography variant="caption">
+            Uploading {sending.name}: {formatBytes(sending.sent)} of {formatBytes(sending.size)}
+          </Typography>
           <LinearProgress variant="determinate" value={sending.size ? (100 * sending.sent) / sending.size : 0} aria-label="Upload progress" />
         </Box>
       )}

@@ -27,15 +27,29 @@ export function OfflineBuildOffer({ onBuildOffline, onOpenKit }: { onBuildOfflin
     };
   }, [box, board, fragments, branch, imported]);
   return (
-    <Alert severity="info" sx={{ my: 2 }} action={<Button color="inherit" onClick={onOpenKit}>Import an offline kit…</Button>}>
+    <Alert
+      severity="info"
+      sx={{ my: 2 }}
+      action={
+        <Button color="inherit" onClick={onOpenKit}>
+          Import an offline kit…
+        </Button>
+      }
+    >
       <AlertTitle>No network? Build without a mirror</AlertTitle>
       Everything this build needs can come from an offline kit imported here, or from packages downloaded earlier.
       {status && (
         <Typography variant="body2" role="status" sx={{ mt: 1 }}>
-          {status.buildable ? 'This computer has everything this build needs.' : `Not everything is here yet (${status.missing.slice(0, 2).join('; ')}): import an offline kit first.`}
+          {status.buildable
+            ? 'This computer has everything this build needs.'
+            : `Not everything is here yet (${status.missing.slice(0, 2).join('; ')}): import an offline kit first.`}
         </Typography>
       )}
-      <div><Button variant="contained" size="small" sx={{ mt: 1 }} onClick={onBuildOffline}>Build from the offline kit</Button></div>
+      <div>
+        <Button variant="contained" size="small" sx={{ mt: 1 }} onClick={onBuildOffline}>
+          Build from the offline kit
+        </Button>
+      </div>
     </Alert>
   );
 }

@@ -1,4 +1,25 @@
-import { Alert, AlertTitle, Box, Button, Checkbox, Dialog, DialogActions, DialogContent, DialogTitle, Divider, FormControlLabel, FormGroup, LinearProgress, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography } from '@mui/material';
+import {
+  Alert,
+  AlertTitle,
+  Box,
+  Button,
+  Checkbox,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogTitle,
+  Divider,
+  FormControlLabel,
+  FormGroup,
+  LinearProgress,
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  TextField,
+  Typography,
+} from '@mui/material';
 import { useMemo, useState } from 'react';
 import { formatBytes } from '../../src-shared/format';
 import { choiceLabel, type KitChoice, type KitProgress } from '../../src-shared/offline-kit';
@@ -17,7 +38,8 @@ function Progress({ progress, label }: { progress: KitProgress | null; label: st
     <Box sx={{ my: 1 }} role="status" aria-label={label}>
       <LinearProgress variant={pct === undefined ? 'indeterminate' : 'determinate'} value={pct ?? 0} />
       <Typography variant="body2" color="text.secondary">
-        {progress?.message ?? 'Starting…'}{progress?.bytesTotal ? ` (${formatBytes(progress.bytesDone ?? 0)} of ${formatBytes(progress.bytesTotal)})` : ''}
+        {progress?.message ?? 'Starting…'}
+        {progress?.bytesTotal ? ` (${formatBytes(progress.bytesDone ?? 0)} of ${formatBytes(progress.bytesTotal)})` : ''}
       </Typography>
     </Box>
   );
@@ -60,38 +82,68 @@ function PrepareSection() {
   const chosen = offered.filter((o) => ticked.has(keyOf(o.choice))).map((o) => o.choice);
   const planKey = JSON.stringify(chosen);
   const plan = kit.plan.key === planKey ? kit.plan : null;
-  const toggle = (k: string) => setTicked((s) => {
-    const n = new Set(s);
-    if (n.has(k)) n.delete(k);
-    else n.add(k);
-    return n;
-  });
+  const toggle = (k: string) =>
+    setTicked((s) => {
+      const n = new Set(s);
+      if (n.has(k)) n.delete(k);
+      else n.add(k);
+      return n;
+    });
   return (
     <Box component="section" aria-labelledby="kit-prepare-title">
-      <Typography variant="h6" component="h3" id="kit-prepare-title">Prepare an offline kit</Typography>
+      <Typography variant="h6" component="h3" id="kit-prepare-title">
+        Prepare an offline kit
+      </Typography>
       <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
-        On a computer with network: everything a later build of the ticked choices needs (package indexes, packages, kernels and boot files, the signing keys) in one file with its checksum.
+        On a computer with network: everything a later build of the ticked choices needs (package indexes, packages, kernels and boot files, the signing keys)
+        in one file with its checksum.
       </Typography>
       <FormGroup role="group" aria-label="Choices for the kit">
         {offered.map((o) => (
-          <FormControlLabel key={keyOf(o.choice)} control={<Checkbox checked={ticked.has(keyOf(o.choice))} onChange={() => toggle(keyOf(o.choice))} />} label={o.title} />
+          <FormControlLabel
+            key={keyOf(o.choice)}
+            control={<Checkbox checked={ticked.has(keyOf(o.choice))} onChange={() => toggle(keyOf(o.choice))} />}
+            label={o.title}
+          />
         ))}
       </FormGroup>
       <Box sx={{ display: 'flex', gap: 1, my: 1 }}>
-        <Button variant="outlined" onClick={() => void kit.planFor(chosen)} disabled={chosen.length === 0 || kit.plan.status === 'running'}>Show what it needs</Button>
-        <Button variant="contained" onClick={() => void kit.prepareKit(chosen)} disabled={chosen.length === 0 || kit.prepare.status === 'running'}>Prepare the kit</Button>
-        {kit.prepare.status === 'running' && <Button color="warning" onClick={() => void kit.cancel('prepare')}>Cancel</Button>}
+        <Button variant="outlined" onClick={() => void kit.planFor(chosen)} disabled={chosen.length === 0 || kit.plan.status === 'running'}>
+          Show what it needs
+        </Button>
+        <Button variant="contained" onClick={() => void kit.prepareKit(chosen)} disabled={chosen.length === 0 || kit.prepare.status === 'running'}>
+          Prepare the kit
+        </Button>
+        {kit.prepare.status === 'running' && (
+          <Button color="warning" onClick={() => void kit.cancel('prepare')}>
+            Cancel
+          </Button>
+        )}
       </Box>
       {kit.plan.status === 'running' && kit.plan.key === planKey && <LinearProgress aria-label="Resolving the kit" />}
       {plan?.error && <ErrorAlert error={plan.error} title="The kit cannot be planned" />}
       {plan?.value && (
         <>
           <Table size="small" aria-label="Kit contents">
-            <TableHead><TableRow><TableCell>Choice</TableCell><TableCell align="right">Packages</TableCell><TableCell align="right">Download</TableCell><TableCell>Needs a stick of</TableCell></TableRow></TableHead>
+            <TableHead>
+              <TableRow>
+                <TableCell>Choice</TableCell>
+                <TableCell align="right">Packages</TableCell>
+                <TableCell align="right">Download</TableCell>
+                <TableCell>Needs a stick of</TableCell>
+              </TableRow>
+            </TableHead>
             <TableBody>
               {plan.value.choices.map((c) => (
                 <TableRow key={c.label}>
-                  <TableCell>{c.label}{c.reason ? <Typography variant="body2" color="warning.main">{c.reason}</Typography> : null}</TableCell>
+                  <TableCell>
+                    {c.label}
+                    {c.reason ? (
+                      <Typography variant="body2" color="warning.main">
+                        {c.reason}
+                      </Typography>
+                    ) : null}
+                  </TableCell>
                   <TableCell align="right">{c.packages}</TableCell>
                   <TableCell align="right">{formatBytes(c.downloadBytes)}</TableCell>
                   <TableCell>{c.stick ? `${c.stick} (image ${formatBytes(c.imageBytes)})` : `more than 256 GB`}</TableCell>
@@ -99,18 +151,30 @@ function PrepareSection() {
               ))}
             </TableBody>
           </Table>
-          <Typography sx={{ mt: 1 }} aria-label="Kit size">The kit file will be about {formatBytes(plan.value.bytes)}: {plan.value.packages} packages, {plan.value.indexes.length} package indexes.</Typography>
+          <Typography sx={{ mt: 1 }} aria-label="Kit size">
+            The kit file will be about {formatBytes(plan.value.bytes)}: {plan.value.packages} packages, {plan.value.indexes.length} package indexes.
+          </Typography>
         </>
       )}
       {kit.prepare.status === 'running' && <Progress progress={kit.prepare.progress} label="Preparing the kit" />}
       {kit.prepare.status === 'failed' && kit.prepare.error && <ErrorAlert error={kit.prepare.error} title="The kit could not be prepared" />}
-      {kit.prepare.status === 'cancelled' && <Alert severity="warning" sx={{ my: 1 }}>Cancelled; no kit file was left behind.</Alert>}
+      {kit.prepare.status === 'cancelled' && (
+        <Alert severity="warning" sx={{ my: 1 }}>
+          Cancelled; no kit file was left behind.
+        </Alert>
+      )}
       {kit.prepare.status === 'done' && kit.prepare.result && (
         <Alert severity="success" role="status" sx={{ my: 1 }}>
           <AlertTitle>Kit ready</AlertTitle>
-          <div style={{ wordBreak: 'break-all' }} aria-label="Prepared kit file"><code>{kit.prepare.result.file}</code></div>
-          {formatBytes(kit.prepare.result.bytes)}, {kit.prepare.result.packages} packages, {kit.prepare.result.indexes} indexes. SHA-256 <code style={{ wordBreak: 'break-all' }}>{kit.prepare.result.sha256}</code>
-          <div>Copy the file and <code>{kit.prepare.result.checksumFile.replace(/^.*\//, '')}</code> next to it to the offline computer (for example on a USB stick), then import it there.</div>
+          <div style={{ wordBreak: 'break-all' }} aria-label="Prepared kit file">
+            <code>{kit.prepare.result.file}</code>
+          </div>
+          {formatBytes(kit.prepare.result.bytes)}, {kit.prepare.result.packages} packages, {kit.prepare.result.indexes} indexes. SHA-256{' '}
+          <code style={{ wordBreak: 'break-all' }}>{kit.prepare.result.sha256}</code>
+          <div>
+            Copy the file and <code>{kit.prepare.result.checksumFile.replace(/^.*\//, '')}</code> next to it to the offline computer (for example on a USB
+            stick), then import it there.
+          </div>
         </Alert>
       )}
     </Box>
@@ -136,26 +200,46 @@ function ImportSection({ onClose }: { onClose: () => void }) {
   };
   return (
     <Box component="section" aria-labelledby="kit-import-title">
-      <Typography variant="h6" component="h3" id="kit-import-title">Import an offline kit</Typography>
+      <Typography variant="h6" component="h3" id="kit-import-title">
+        Import an offline kit
+      </Typography>
       <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
         On the computer without network: the kit is checked against its checksum file and every package signature again, then builds need no mirror.
       </Typography>
       <Box sx={{ display: 'flex', gap: 1, alignItems: 'center' }}>
-        <TextField label="Kit file" value={path} onChange={(e) => setPath(e.target.value)} size="small" sx={{ flex: 1 }} placeholder="/media/usb/nexus-kit-….tar" />
-        <Button variant="contained" onClick={() => void kit.importKit(path)} disabled={!path.trim() || kit.import.status === 'running'}>Import</Button>
-        {kit.import.status === 'running' && <Button color="warning" onClick={() => void kit.cancel('import')}>Cancel</Button>}
+        <TextField
+          label="Kit file"
+          value={path}
+          onChange={(e) => setPath(e.target.value)}
+          size="small"
+          sx={{ flex: 1 }}
+          placeholder="/media/usb/nexus-kit-….tar"
+        />
+        <Button variant="contained" onClick={() => void kit.importKit(path)} disabled={!path.trim() || kit.import.status === 'running'}>
+          Import
+        </Button>
+        {kit.import.status === 'running' && (
+          <Button color="warning" onClick={() => void kit.cancel('import')}>
+            Cancel
+          </Button>
+        )}
       </Box>
       {kit.import.status === 'running' && <Progress progress={kit.import.progress} label="Importing the kit" />}
       {kit.import.status === 'failed' && kit.import.error && <ErrorAlert error={kit.import.error} title="The kit could not be imported" />}
       {kit.import.status === 'done' && r && (
         <Alert severity="success" role="status" sx={{ my: 1 }}>
           <AlertTitle>Kit imported</AlertTitle>
-          {r.packages} packages and {r.indexes} indexes verified and added{r.checksumVerified ? '; the file matched its checksum' : ' (no checksum file was next to it; every package was verified by its signature)'}.
+          {r.packages} packages and {r.indexes} indexes verified and added
+          {r.checksumVerified ? '; the file matched its checksum' : ' (no checksum file was next to it; every package was verified by its signature)'}.
           <Box component="ul" aria-label="What this computer can build offline" sx={{ pl: 2, mb: 0 }}>
             {r.canBuild.map((c) => (
               <li key={c.label}>
                 {c.buildable ? `Can build ${c.label} offline. ` : `Cannot build ${c.label}: ${c.missing.slice(0, 3).join(', ')}. `}
-                {c.buildable && <Button size="small" onClick={() => build(c.choice)}>Choose {c.label}</Button>}
+                {c.buildable && (
+                  <Button size="small" onClick={() => build(c.choice)}>
+                    Choose {c.label}
+                  </Button>
+                )}
               </li>
             ))}
           </Box>
@@ -174,11 +258,18 @@ function KitOnStickSection({ kitFile }: { kitFile: string }) {
   return (
     <Box component="section" aria-labelledby="kit-stick-title">
       <Divider sx={{ my: 2 }} />
-      <Typography variant="h6" component="h3" id="kit-stick-title">Carry the kit on the rescue stick</Typography>
-      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
-        Adds a partition named NEXUS-KIT (FAT32, readable on any computer) holding this kit to a copy of the image just built ({built.image.replace(/^.*\//, '')}), so the stick carries what it takes to make it again without network. The next steps then write that copy.
+      <Typography variant="h6" component="h3" id="kit-stick-title">
+        Carry the kit on the rescue stick
       </Typography>
-      {attach.status !== 'done' && <Button variant="outlined" onClick={() => void attachToBuild(kitFile)} disabled={attach.status === 'running'}>{attach.status === 'running' ? 'Adding the kit…' : 'Put the kit on the stick too'}</Button>}
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        Adds a partition named NEXUS-KIT (FAT32, readable on any computer) holding this kit to a copy of the image just built (
+        {built.image.replace(/^.*\//, '')}), so the stick carries what it takes to make it again without network. The next steps then write that copy.
+      </Typography>
+      {attach.status !== 'done' && (
+        <Button variant="outlined" onClick={() => void attachToBuild(kitFile)} disabled={attach.status === 'running'}>
+          {attach.status === 'running' ? 'Adding the kit…' : 'Put the kit on the stick too'}
+        </Button>
+      )}
       {attach.status === 'failed' && attach.error && <ErrorAlert error={attach.error} title="The kit could not be added to the image" />}
       {attach.status === 'done' && attach.result && (
         <Alert severity="success" role="status" sx={{ my: 1 }}>
@@ -207,7 +298,9 @@ export function OfflineKitDialog({ open, onClose }: { open: boolean; onClose: ()
         <ImportSection onClose={onClose} />
         <KitFileOnStick />
       </DialogContent>
-      <DialogActions><Button onClick={onClose}>Close</Button></DialogActions>
+      <DialogActions>
+        <Button onClick={onClose}>Close</Button>
+      </DialogActions>
     </Dialog>
   );
 }

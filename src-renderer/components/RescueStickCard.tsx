@@ -12,13 +12,24 @@ export function RescueStickCard() {
   return (
     <Card variant="outlined" component="section" aria-labelledby="rescue-title">
       <CardContent>
-        <Typography variant="h6" component="h3" id="rescue-title">Rescue stick for a PC</Typography>
+        <Typography variant="h6" component="h3" id="rescue-title">
+          Rescue stick for a PC
+        </Typography>
         <Typography variant="body2" color="text.secondary">
-          tinybox with the rescue tools: repair file systems (ext4, FAT, exFAT, NTFS, Btrfs, XFS), open LUKS, LVM and RAID disks, recover partitions and files (TestDisk), copy failing disks (ddrescue), check disk health. Runs from RAM on any UEFI PC; needs a USB stick of 256 MB or more.
+          tinybox with the rescue tools: repair file systems (ext4, FAT, exFAT, NTFS, Btrfs, XFS), open LUKS, LVM and RAID disks, recover partitions and files
+          (TestDisk), copy failing disks (ddrescue), check disk health. Runs from RAM on any UEFI PC; needs a USB stick of 256 MB or more.
         </Typography>
       </CardContent>
       <CardActions>
-        <Button variant="outlined" onClick={() => { chooseRescueStick(); goTo('customize'); }}>Make a rescue stick</Button>
+        <Button
+          variant="outlined"
+          onClick={() => {
+            chooseRescueStick();
+            goTo('customize');
+          }}
+        >
+          Make a rescue stick
+        </Button>
       </CardActions>
     </Card>
   );

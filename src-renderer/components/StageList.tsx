@@ -22,7 +22,9 @@ export function StageList({ stages }: { stages: ProgressEvent[] }) {
         <ListItem key={s.stage} aria-label={`${stageName(s.stage)}: ${STATUS[s.status]}`} title={s.stage} sx={{ display: 'block' }}>
           <Box sx={{ display: 'flex', gap: 1, alignItems: 'center' }}>
             <Typography sx={{ flex: 1 }}>{stageName(s.stage, s.message)}</Typography>
-            <Typography variant="caption" color="text.secondary">{details(s)}</Typography>
+            <Typography variant="caption" color="text.secondary">
+              {details(s)}
+            </Typography>
             <Chip size="small" label={STATUS[s.status]} color={COLORS[s.status]} variant={s.status === 'pending' ? 'outlined' : 'filled'} />
           </Box>
           {s.status === 'running' && (
@@ -33,7 +35,11 @@ export function StageList({ stages }: { stages: ProgressEvent[] }) {
               sx={{ mt: 0.5 }}
             />
           )}
-          {s.message && s.status === 'running' && s.message !== s.stage && <Typography variant="caption" color="text.secondary">{s.message}</Typography>}
+          {s.message && s.status === 'running' && s.message !== s.stage && (
+            <Typography variant="caption" color="text.secondary">
+              {s.message}
+            </Typography>
+          )}
         </ListItem>
       ))}
     </List>

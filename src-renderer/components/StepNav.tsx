@@ -15,11 +15,31 @@ export function StepNav({ onBack, onNext, nextLabel = 'Next', nextDisabled, chil
     <Box
       component="nav"
       aria-label="Wizard navigation"
-      sx={{ display: 'flex', gap: 2, mt: 3, alignItems: 'center', position: 'sticky', bottom: 0, zIndex: 2, py: 1.5, bgcolor: 'background.default', borderTop: 1, borderColor: 'divider' }}
+      sx={{
+        display: 'flex',
+        gap: 2,
+        mt: 3,
+        alignItems: 'center',
+        position: 'sticky',
+        bottom: 0,
+        zIndex: 2,
+        py: 1.5,
+        bgcolor: 'background.default',
+        borderTop: 1,
+        borderColor: 'divider',
+      }}
     >
-      {onBack && <Button variant="outlined" onClick={onBack}>Back</Button>}
+      {onBack && (
+        <Button variant="outlined" onClick={onBack}>
+          Back
+        </Button>
+      )}
       <Box sx={{ flex: 1 }}>{children}</Box>
-      {onNext && <Button variant="contained" onClick={onNext} disabled={nextDisabled}>{nextLabel}</Button>}
+      {onNext && (
+        <Button variant="contained" onClick={onNext} disabled={nextDisabled}>
+          {nextLabel}
+        </Button>
+      )}
     </Box>
   );
 }

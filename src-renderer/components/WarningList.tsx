@@ -12,13 +12,21 @@ export function WarningList({ warnings, label }: { warnings: readonly string[]; 
       {blocking.length > 0 && (
         <Alert severity="error">
           <AlertTitle>Needs your attention</AlertTitle>
-          <ul style={{ margin: 0, paddingLeft: '1.2em' }}>{blocking.map((w) => <li key={w.text}>{w.text}</li>)}</ul>
+          <ul style={{ margin: 0, paddingLeft: '1.2em' }}>
+            {blocking.map((w) => (
+              <li key={w.text}>{w.text}</li>
+            ))}
+          </ul>
         </Alert>
       )}
       {minor.length > 0 && (
         <Alert severity="info">
           <AlertTitle>Good to know</AlertTitle>
-          <ul style={{ margin: 0, paddingLeft: '1.2em' }}>{minor.map((w) => <li key={w.text}>{w.text}</li>)}</ul>
+          <ul style={{ margin: 0, paddingLeft: '1.2em' }}>
+            {minor.map((w) => (
+              <li key={w.text}>{w.text}</li>
+            ))}
+          </ul>
         </Alert>
       )}
     </Box>

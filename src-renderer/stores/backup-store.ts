@@ -22,7 +22,11 @@ const initial = { status: 'idle' as JobStatus, jobId: null, device: null, progre
 
 /** A default backup name: the drive's name and today's date, e.g. sdb-2026-12-03.img.zst. */
 export function defaultBackupName(device: string, now = new Date()): string {
-  const base = device.split('/').at(-1)!.replace(/[^A-Za-z0-9_-]/g, '') || 'card';
+  const base =
+    device
+      .split('/')
+      .at(-1)!
+      .replace(/[^A-Za-z0-9_-]/g, '') || 'card';
   return `${base}-${now.toISOString().slice(0, 10)}.img.zst`;
 }
 

@@ -35,7 +35,18 @@ interface BuildState {
   reset(): void;
 }
 
-const initial = { status: 'idle' as JobStatus, jobId: null, stages: [], startedAt: {}, log: [], result: null, error: null, builtKey: null, cancelling: false, vm: { status: 'idle' as JobStatus, jobId: null } };
+const initial = {
+  status: 'idle' as JobStatus,
+  jobId: null,
+  stages: [],
+  startedAt: {},
+  log: [],
+  result: null,
+  error: null,
+  builtKey: null,
+  cancelling: false,
+  vm: { status: 'idle' as JobStatus, jobId: null },
+};
 const noPlan = { value: null, error: null };
 
 export const useBuildStore = create<BuildState>((set, get) => ({
@@ -85,7 +96,8 @@ export const useBuildStore = create<BuildState>((set, get) => ({
     const i = stages.findIndex((s) => s.stage === event.stage);
     if (i >= 0) stages[i] = event;
     else stages.push(event);
-    const startedAt = event.status === 'running' && get().startedAt[event.stage] === undefined ? { ...get().startedAt, [event.stage]: Date.now() } : get().startedAt;
+    const startedAt =
+      event.status === 'running' && get().startedAt[event.stage] === undefined ? { ...get().startedAt, [event.stage]: Date.now() } : get().startedAt;
     set({ stages, startedAt });
   },
   onLog({ jobId, event }) {

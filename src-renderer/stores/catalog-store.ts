@@ -25,8 +25,14 @@ export const useCatalogStore = create<CatalogState>((set) => ({
   },
 }));
 
-export const selectBox = (name: string | null) => (s: CatalogState): BoxView | undefined => s.catalog?.boxes.find((b) => b.name === name);
-export const selectBoard = (name: string | null) => (s: CatalogState): BoardView | undefined => s.catalog?.boards.find((b) => b.name === name);
+export const selectBox =
+  (name: string | null) =>
+  (s: CatalogState): BoxView | undefined =>
+    s.catalog?.boxes.find((b) => b.name === name);
+export const selectBoard =
+  (name: string | null) =>
+  (s: CatalogState): BoardView | undefined =>
+    s.catalog?.boards.find((b) => b.name === name);
 
 /** The board's notes and next steps for this Box (openbox gets the board's OpenBSD ones). */
 export const boardGuide = (board: BoardView | undefined, box: BoxView | undefined) => sharedBoardGuide(board, box?.recipe === 'official-image');

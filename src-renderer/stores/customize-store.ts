@@ -7,7 +7,15 @@ import { create } from 'zustand';
 import type { Settings } from '../../src-shared/contract';
 import { fixCountry, fixHostname, fixUserName, hostDefaults, type Fixed } from '../../src-shared/locales';
 import { call, CommandError } from './api';
-import { EMPTY_FIELDS, validateFields, toCustomization, sshKeyLines, type CustomizeFields, type FieldErrors, type SecretsToReenter } from './customize-validation';
+import {
+  EMPTY_FIELDS,
+  validateFields,
+  toCustomization,
+  sshKeyLines,
+  type CustomizeFields,
+  type FieldErrors,
+  type SecretsToReenter,
+} from './customize-validation';
 import type { CustomizationInput } from '../../src-shared/customization';
 
 type Notes = Partial<Record<keyof CustomizeFields, string>>;
@@ -97,7 +105,9 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => {
     },
     enableNeededFragments(defaults, available) {
       const current = get().fragments ?? defaults;
-      const add = neededFragments(get().fields).filter((n) => available.includes(n.fragment) && !current.includes(n.fragment) && !get().declined.includes(n.fragment));
+      const add = neededFragments(get().fields).filter(
+        (n) => available.includes(n.fragment) && !current.includes(n.fragment) && !get().declined.includes(n.fragment),
+      );
       if (!add.length) return;
       const notes = { ...get().notes };
       for (const n of add) notes[n.why] = n.note;
@@ -123,15 +133,34 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => {
       };
       const reenter = { password: !!c.passwordSet && !!f.userName, wifiPassphrase: !!c.wifiPassphraseSet && !!f.wifiSsid };
       // A remembered choice of add-ons without one the fields need means the user turned it off: keep it off.
-      const declined = settings.fragments ? neededFragments(f).map((n) => n.fragment).filter((n) => !settings.fragments!.includes(n)) : [];
-      set({ fields: f, reenter, declined, errors: validateFields(f, reenter), fragments: settings.fragments ?? get().fragments, branch: settings.branch ?? get().branch });
+      const declined = settings.fragments
+        ? neededFragments(f)
+            .map((n) => n.fragment)
+            .filter((n) => !settings.fragments!.includes(n))
+        : [];
+      set({
+        fields: f,
+        reenter,
+        declined,
+        errors: validateFields(f, reenter),
+        fragments: settings.fragments ?? get().fragments,
+        branch: settings.branch ?? get().branch,
+      });
       for (const name of ['userName', 'hostname', 'wifiCountry'] as const) get().fixField(name);
     },
     remembered() {
       const { fields: f, reenter } = get();
-      const keys = f.sshKeys.split('\n').map((l) => l.trim()).filter(Boolean);
+      const keys = f.sshKeys
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       return {
-        hostname: f.hostname, admin: f.admin, sshKeys: keys, timezone: f.timezone, keyboard: f.keyboard, locale: f.locale,
+        hostname: f.hostname,
+        admin: f.admin,
+        sshKeys: keys,
+        timezone: f.timezone,
+        keyboard: f.keyboard,
+        locale: f.locale,
         ...(f.userName ? { userName: f.userName } : {}),
         ...(f.wifiSsid ? { wifiSsid: f.wifiSsid } : {}),
         ...(f.wifiCountry ? { wifiCountry: f.wifiCountry } : {}),
@@ -144,7 +173,12 @@ export const useCustomizeStore = create<CustomizeState>((set, get) => {
       const f = get().fields;
       const problems = validateFields(f, get().reenter);
       // The last guard before a build: never an image that silently lacks a password or passphrase asked for.
-      if (problems.password || problems.wifiPassphrase) throw new CommandError({ code: 'SECRET_NEEDED', message: `The ${problems.password ? 'password' : 'Wi-Fi passphrase'} you entered before is not known any more (secrets are never stored).`, hint: 'Go back to Customize and enter it again, or choose to go on without it.' });
+      if (problems.password || problems.wifiPassphrase)
+        throw new CommandError({
+          code: 'SECRET_NEEDED',
+          message: `The ${problems.password ? 'password' : 'Wi-Fi passphrase'} you entered before is not known any more (secrets are never stored).`,
+          hint: 'Go back to Customize and enter it again, or choose to go on without it.',
+        });
       const hash = f.password ? (await call('password.hash', { password: f.password })).hash : undefined;
       return toCustomization(f, hash);
     },

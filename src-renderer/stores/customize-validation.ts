@@ -3,7 +3,17 @@
  * (src-shared/customization.ts), plus the two checks only a form has (password confirmation).
  */
 import type { z } from 'zod';
-import { CustomizationSchema, Hostname, KeyboardLayout, Locale, SshPublicKey, TimeZone, UserName, WifiSettings, type CustomizationInput } from '../../src-shared/customization';
+import {
+  CustomizationSchema,
+  Hostname,
+  KeyboardLayout,
+  Locale,
+  SshPublicKey,
+  TimeZone,
+  UserName,
+  WifiSettings,
+  type CustomizationInput,
+} from '../../src-shared/customization';
 
 export interface CustomizeFields {
   hostname: string;
@@ -24,8 +34,18 @@ export interface CustomizeFields {
 export type FieldErrors = Partial<Record<keyof CustomizeFields, string>>;
 
 export const EMPTY_FIELDS: CustomizeFields = {
-  hostname: 'nexus', userName: '', password: '', passwordConfirm: '', admin: true, sshKeys: '',
-  wifiSsid: '', wifiPassphrase: '', wifiCountry: '', timezone: 'UTC', keyboard: 'us', locale: 'C.UTF-8',
+  hostname: 'nexus',
+  userName: '',
+  password: '',
+  passwordConfirm: '',
+  admin: true,
+  sshKeys: '',
+  wifiSsid: '',
+  wifiPassphrase: '',
+  wifiCountry: '',
+  timezone: 'UTC',
+  keyboard: 'us',
+  locale: 'C.UTF-8',
 };
 
 const firstIssue = (schema: z.ZodType, value: unknown) => {
@@ -33,7 +53,11 @@ const firstIssue = (schema: z.ZodType, value: unknown) => {
   return r.success ? undefined : r.error.issues[0]?.message;
 };
 
-export const sshKeyLines = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+export const sshKeyLines = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
 /** Secrets entered before a reload: never stored, so they must be typed again (or explicitly given up). */
 export interface SecretsToReenter {
@@ -57,7 +81,9 @@ export function validateFields(f: CustomizeFields, reenter: SecretsToReenter = {
     e.wifiSsid = firstIssue(shape.ssid, f.wifiSsid);
     if (f.wifiPassphrase) e.wifiPassphrase = firstIssue(shape.passphrase, f.wifiPassphrase);
     else if (reenter.wifiPassphrase && f.wifiSsid) e.wifiPassphrase = 'enter the Wi-Fi passphrase again: it is never stored';
-    e.wifiCountry = f.wifiCountry ? firstIssue(shape.country, f.wifiCountry) : 'choose the country the device is used in (Wi-Fi channels and power depend on it)';
+    e.wifiCountry = f.wifiCountry
+      ? firstIssue(shape.country, f.wifiCountry)
+      : 'choose the country the device is used in (Wi-Fi channels and power depend on it)';
   }
   e.timezone = firstIssue(TimeZone, f.timezone);
   e.keyboard = firstIssue(KeyboardLayout, f.keyboard);

@@ -47,10 +47,7 @@ export const useDrivesStore = create<DrivesState>((set, get) => ({
   watch() {
     void get().refresh();
     void get().refreshBusy();
-    const stops = [
-      api()['drives.changed'](({ drives }) => get().setDrives(drives)),
-      api()['flash.finished'](() => void get().refreshBusy()),
-    ];
+    const stops = [api()['drives.changed'](({ drives }) => get().setDrives(drives)), api()['flash.finished'](() => void get().refreshBusy())];
     return () => stops.forEach((s) => s());
   },
   async refresh() {

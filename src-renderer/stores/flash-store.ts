@@ -29,7 +29,12 @@ const initial = { status: 'idle' as JobStatus, jobId: null, targets: [], source:
 
 function outcome(result: FlashResult): Partial<FlashState> {
   const failed = result.targets.find((t) => t.error);
-  return { status: result.cancelled ? 'cancelled' : result.ok ? 'done' : 'failed', result, error: result.ok ? null : (failed?.error ?? null), cancelling: false };
+  return {
+    status: result.cancelled ? 'cancelled' : result.ok ? 'done' : 'failed',
+    result,
+    error: result.ok ? null : (failed?.error ?? null),
+    cancelling: false,
+  };
 }
 
 export const useFlashStore = create<FlashState>((set, get) => ({

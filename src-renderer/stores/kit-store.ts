@@ -75,7 +75,10 @@ export const useKitStore = create<KitState>((set, get) => ({
     const jobId = newJobId();
     set({ prepare: { ...idle, status: 'running', jobId } });
     try {
-      const result = await withProgress((p) => get().onProgress(p), () => call('kit.prepare', { jobId, choices }));
+      const result = await withProgress(
+        (p) => get().onProgress(p),
+        () => call('kit.prepare', { jobId, choices }),
+      );
       set({ prepare: { ...get().prepare, status: 'done', result } });
     } catch (err) {
       const error = errorInfo(err);
@@ -88,7 +91,10 @@ export const useKitStore = create<KitState>((set, get) => ({
     const jobId = newJobId();
     set({ import: { ...idle, status: 'running', jobId } });
     try {
-      const result = await withProgress((p) => get().onProgress(p), () => call('kit.import', { jobId, path: path.trim() }));
+      const result = await withProgress(
+        (p) => get().onProgress(p),
+        () => call('kit.import', { jobId, path: path.trim() }),
+      );
       set({ import: { ...get().import, status: 'done', result } });
     } catch (err) {
       const error = errorInfo(err);
@@ -104,7 +110,9 @@ export const useKitStore = create<KitState>((set, get) => ({
     try {
       const result = await call('kit.attach', { historyId: built.historyId, kitFile });
       set({ attach: { status: 'done', result, error: null } });
-      useBuildStore.setState({ result: { ...built, historyId: result.historyId, image: result.image, sha256: result.sha256, size: result.size, files: result.files } });
+      useBuildStore.setState({
+        result: { ...built, historyId: result.historyId, image: result.image, sha256: result.sha256, size: result.size, files: result.files },
+      });
     } catch (err) {
       set({ attach: { status: 'failed', result: null, error: errorInfo(err) } });
     }

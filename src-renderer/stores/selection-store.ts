@@ -58,7 +58,12 @@ function defaultBoard(arch: Arch, current: string | null, boxName: string | null
   const boards = boardsFor(arch, boxName);
   if (current && boards.some((b) => b.name === current)) return current;
   const kind = useCatalogStore.getState().catalog?.boards.find((b) => b.name === current)?.kind ?? 'vm';
-  return (kind === 'vm' ? boards.find((b) => b.name === `qemu-${arch}`) : boards.find((b) => b.kind === 'hardware'))?.name ?? boards.find((b) => b.name === `qemu-${arch}`)?.name ?? boards[0]?.name ?? null;
+  return (
+    (kind === 'vm' ? boards.find((b) => b.name === `qemu-${arch}`) : boards.find((b) => b.kind === 'hardware'))?.name ??
+    boards.find((b) => b.name === `qemu-${arch}`)?.name ??
+    boards[0]?.name ??
+    null
+  );
 }
 
 export const useSelectionStore = create<SelectionState>((set, get) => ({
@@ -134,7 +139,13 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
         return false;
       }
       if (!/^[0-9a-fA-F]{64}$/.test(imageSha256.trim())) {
-        set({ imageError: { code: 'CHECKSUM_REQUIRED', message: 'A download needs its SHA-256 checksum (64 hex digits).', hint: 'Copy it from the page you got the link from.' } });
+        set({
+          imageError: {
+            code: 'CHECKSUM_REQUIRED',
+            message: 'A download needs its SHA-256 checksum (64 hex digits).',
+            hint: 'Copy it from the page you got the link from.',
+          },
+        });
         return false;
       }
       set({ mode: 'image', imageInfo: null, imageBmap: null, imageError: null });
@@ -150,7 +161,15 @@ export const useSelectionStore = create<SelectionState>((set, get) => ({
     }
   },
   useHistoryImage(path, size, board, bmap) {
-    set({ mode: 'image', imagePath: path, imageUrl: '', imageInfo: { path, size, compressed: false, bmap, imageSize: size }, imageBmap: bmap, imageError: null, board });
+    set({
+      mode: 'image',
+      imagePath: path,
+      imageUrl: '',
+      imageInfo: { path, size, compressed: false, bmap, imageSize: size },
+      imageBmap: bmap,
+      imageError: null,
+      board,
+    });
   },
 }));
 

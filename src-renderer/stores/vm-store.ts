@@ -57,7 +57,13 @@ export const useVmStore = create<VmState>((set, get) => ({
     try {
       const r = await call('vm.try', { jobId, historyId, keepRunning: true });
       if (get().jobId !== jobId) return;
-      set({ status: r.passed ? 'stopped' : 'failed', seconds: r.seconds, error: r.passed ? null : { code: 'VM_NO_MARKER', message: 'The image did not reach its boot marker in QEMU.', hint: `The whole console is in ${r.log}.` } });
+      set({
+        status: r.passed ? 'stopped' : 'failed',
+        seconds: r.seconds,
+        error: r.passed
+          ? null
+          : { code: 'VM_NO_MARKER', message: 'The image did not reach its boot marker in QEMU.', hint: `The whole console is in ${r.log}.` },
+      });
     } catch (err) {
       if (get().jobId !== jobId) return;
       const error = errorInfo(err);

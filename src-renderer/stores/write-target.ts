@@ -33,10 +33,28 @@ export function currentWriteSource(): WriteSource | null {
     const measured = source.kind === 'file' && counted.path === source.path && counted.status === 'done' ? counted.size : null;
     const size = info && source.kind === 'file' ? (info.imageSize ?? measured) : null;
     const label = asked.kind === 'url' ? asked.url : asked.path;
-    return { source, bmap, imageSize: size, needsCount: source.kind === 'file' && !!info && info.imageSize === null, needsDownload: asked.kind === 'url' && !downloaded, label, board: sel.board, key: `image:${label}` };
+    return {
+      source,
+      bmap,
+      imageSize: size,
+      needsCount: source.kind === 'file' && !!info && info.imageSize === null,
+      needsDownload: asked.kind === 'url' && !downloaded,
+      label,
+      board: sel.board,
+      key: `image:${label}`,
+    };
   }
   const result = useBuildStore.getState().result;
   if (!result) return null;
   const bmap = result.files.find((f) => f.kind === 'bmap')?.path ?? null;
-  return { source: { kind: 'file', path: result.image }, bmap, imageSize: result.size, needsCount: false, needsDownload: false, label: result.image, board: sel.board, key: `build:${result.historyId}` };
+  return {
+    source: { kind: 'file', path: result.image },
+    bmap,
+    imageSize: result.size,
+    needsCount: false,
+    needsDownload: false,
+    label: result.image,
+    board: sel.board,
+    key: `build:${result.historyId}`,
+  };
 }

@@ -16,7 +16,11 @@ export interface WsClient {
   close(): void;
 }
 
-const DISCONNECTED = { code: 'DISCONNECTED', message: 'The connection to Nexus Imager was lost.', hint: 'Check that "nexus serve" is still running, then reload the page.' };
+const DISCONNECTED = {
+  code: 'DISCONNECTED',
+  message: 'The connection to Nexus Imager was lost.',
+  hint: 'Check that "nexus serve" is still running, then reload the page.',
+};
 
 export function wsUrlFromLocation(loc: { protocol: string; host: string; search: string }): string {
   const token = new URLSearchParams(loc.search).get('token') ?? '';

@@ -76,7 +76,9 @@ try {
   console.log(`card: ${SIZE / MiB} MiB loop (page-cache backed), ext4 root with 192 MiB of files; median of ${RUNS}`);
   console.log(`  dd (every block, raw)          ${(dd / 1000).toFixed(2)} s  ${rate(SIZE, dd)}  file ${(ddSize / MiB).toFixed(0)} MiB`);
   console.log(`  dd | zstd -3 (every block)     ${(ddz / 1000).toFixed(2)} s  ${rate(SIZE, ddz)}  file ${(ddzSize / MiB).toFixed(0)} MiB`);
-  console.log(`  nexus backup (used blocks)     ${(ourMs / 1000).toFixed(2)} s  read ${(mapped / MiB).toFixed(0)} MiB  file ${(ourSize / MiB).toFixed(0)} MiB, verified`);
+  console.log(
+    `  nexus backup (used blocks)     ${(ourMs / 1000).toFixed(2)} s  read ${(mapped / MiB).toFixed(0)} MiB  file ${(ourSize / MiB).toFixed(0)} MiB, verified`,
+  );
   const vsZ = ddz / ourMs;
   console.log(`  ours vs dd|zstd: ${vsZ.toFixed(2)}× (target ≥ 1.0×: ${vsZ >= 1 ? 'met' : 'MISSED'}); vs raw dd: ${(dd / ourMs).toFixed(2)}×`);
 } finally {

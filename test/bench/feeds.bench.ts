@@ -38,13 +38,21 @@ async function benchIndex(keys: Awaited<ReturnType<typeof loadTrustedKeys>>) {
   const repo = { name: 'community', branch: 'v3.18', arch: 'x86_64', base: '' };
   const { zlibBaseline } = { zlibBaseline: await time(async () => (await import('node:zlib')).gunzipSync(bytes), 5) };
   const r = await time(() => readApkIndex(bytes, repo, keys), 9);
-  row('parse+verify v3.18 community x86_64 index', ms(r.median), `min ${ms(r.min)}; ${r.result.packages.length} packages; target < 150 ms → ${r.median < 150 ? 'OK' : 'MISSED'}`);
+  row(
+    'parse+verify v3.18 community x86_64 index',
+    ms(r.median),
+    `min ${ms(r.min)}; ${r.result.packages.length} packages; target < 150 ms → ${r.median < 150 ? 'OK' : 'MISSED'}`,
+  );
   row('  baseline: zlib.gunzipSync of the same file', ms(zlibBaseline.median), `ratio ${(r.median / zlibBaseline.median).toFixed(2)}× of plain decompression`);
   return r.result;
 }
 
 async function benchResolve(keys: Awaited<ReturnType<typeof loadTrustedKeys>>, community: ApkIndex) {
-  const main = await readApkIndex(await readFile(alpineTestdata('official', 'v3.22.2-main-x86_64-APKINDEX.tar.gz')), { name: 'main', branch: 'v3.22', arch: 'x86_64', base: '' }, keys);
+  const main = await readApkIndex(
+    await readFile(alpineTestdata('official', 'v3.22.2-main-x86_64-APKINDEX.tar.gz')),
+    { name: 'main', branch: 'v3.22', arch: 'x86_64', base: '' },
+    keys,
+  );
   const indexes = [main, { ...community, repo: { ...community.repo, branch: 'v3.22' } }];
   const built = await time(() => new ProviderIndex(indexes), 5);
   row('build provider index (v3.22 main + v3.18 community)', ms(built.median), `${main.packages.length + community.packages.length} packages`);
@@ -55,26 +63,52 @@ async function benchResolve(keys: Awaited<ReturnType<typeof loadTrustedKeys>>, c
   const usable: string[] = [];
   for (const name of wanted) {
     try {
-      resolvePackages(pi, [...usable, name].map((dep) => ({ dep, from: ['linbox'] })));
+      resolvePackages(
+        pi,
+        [...usable, name].map((dep) => ({ dep, from: ['linbox'] })),
+      );
       usable.push(name);
     } catch {
       /* not resolvable from these snapshots */
     }
   }
-  const linbox = await time(() => resolvePackages(pi, usable.map((dep) => ({ dep, from: ['linbox'] }))), 9);
-  row('resolve linbox closure', ms(linbox.median), `${linbox.result.packages.length} packages from ${usable.length}/${wanted.length} requested names; target < 100 ms → ${linbox.median < 100 ? 'OK' : 'MISSED'}`);
+  const linbox = await time(
+    () =>
+      resolvePackages(
+        pi,
+        usable.map((dep) => ({ dep, from: ['linbox'] })),
+      ),
+    9,
+  );
+  row(
+    'resolve linbox closure',
+    ms(linbox.median),
+    `${linbox.result.packages.length} packages from ${usable.length}/${wanted.length} requested names; target < 100 ms → ${linbox.median < 100 ? 'OK' : 'MISSED'}`,
+  );
   // A bigger stress case: 400 top-level names from community.
-  const names = [...new Set(community.packages.filter((p) => !p.name.endsWith('-doc') && !p.name.endsWith('-dev')).map((p) => p.name))].filter((_, i) => i % 30 === 0).slice(0, 400);
+  const names = [...new Set(community.packages.filter((p) => !p.name.endsWith('-doc') && !p.name.endsWith('-dev')).map((p) => p.name))]
+    .filter((_, i) => i % 30 === 0)
+    .slice(0, 400);
   const picked: string[] = [];
   for (const n of names) {
     try {
-      resolvePackages(pi, [...picked, n].map((dep) => ({ dep, from: ['bench'] })));
+      resolvePackages(
+        pi,
+        [...picked, n].map((dep) => ({ dep, from: ['bench'] })),
+      );
       picked.push(n);
     } catch {
       /* skip names that conflict or need another repository */
     }
   }
-  const stress = await time(() => resolvePackages(pi, picked.map((dep) => ({ dep, from: ['bench'] }))), 5);
+  const stress = await time(
+    () =>
+      resolvePackages(
+        pi,
+        picked.map((dep) => ({ dep, from: ['bench'] })),
+      ),
+    5,
+  );
   row('resolve a large closure', ms(stress.median), `${stress.result.packages.length} packages from ${picked.length} requested names`);
 }
 
@@ -84,7 +118,8 @@ async function benchDownload(dir: string) {
   const count = 4;
   const size = 32 * MiB;
   const repo = await writeApkRepo(join(dir, 'mirror'), {
-    key, repositories: {
+    key,
+    repositories: {
       main: [
         ...Array.from({ length: count }, (_, i) => ({ name: `blob${i}`, version: '1-r0', files: [{ path: `data/blob${i}`, content: randomBytes(size) }] })),
         { name: 'huge', version: '1-r0', files: [{ path: 'data/huge', content: randomBytes(96 * MiB) }] },
@@ -108,21 +143,35 @@ async function benchDownload(dir: string) {
       }
     }, 3);
     const mbps = (t: number) => `${(total / MiB / (t / 1000)).toFixed(0)} MiB/s`;
-    row(`download ${count}×${size / MiB} MiB sequentially (download())`, mbps(ours.median), `curl ${mbps(curl.median)}; ratio ${(curl.median / ours.median).toFixed(2)}× (target ≥ 0.8)`);
+    row(
+      `download ${count}×${size / MiB} MiB sequentially (download())`,
+      mbps(ours.median),
+      `curl ${mbps(curl.median)}; ratio ${(curl.median / ours.median).toFixed(2)}× (target ≥ 0.8)`,
+    );
     const keys = await loadTrustedKeys(repo.keysDir);
     const feed = { name: 'bench', branch: repo.branch, arch: repo.arch, repositories: ['main'], mirrors: [server.url], keyDirs: [repo.keysDir] };
-    const index = await readApkIndex(await readFile(join(repo.repoDir('main'), 'APKINDEX.tar.gz')), { name: 'main', branch: repo.branch, arch: repo.arch, base: `${server.url}/${repo.branch}/main/${repo.arch}` }, keys);
+    const index = await readApkIndex(
+      await readFile(join(repo.repoDir('main'), 'APKINDEX.tar.gz')),
+      { name: 'main', branch: repo.branch, arch: repo.arch, base: `${server.url}/${repo.branch}/main/${repo.arch}` },
+      keys,
+    );
     const pkgs = index.packages.filter((p) => p.name.startsWith('blob'));
     const fetched = await time(async () => {
       const cache = new FeedCache(join(dir, `cache-${Math.random()}`));
       await fetchPackages(pkgs, feed, keys, { cache, concurrency: 4 });
     }, 3);
-    row('fetchPackages (4 parallel, verify C:/signature/datahash)', mbps(fetched.median), `ratio to sequential curl ${(curl.median / fetched.median).toFixed(2)}×`);
+    row(
+      'fetchPackages (4 parallel, verify C:/signature/datahash)',
+      mbps(fetched.median),
+      `ratio to sequential curl ${(curl.median / fetched.median).toFixed(2)}×`,
+    );
 
     // Memory: peak RSS of a fresh process fetching+verifying one package, minus an idle process with the same imports.
     const peak = async (name: string | null) => {
       const pkg = index.packages.find((p) => p.name === name);
-      const job = pkg ? { feed, keysDir: repo.keysDir, cache: join(dir, `cache-mem-${name}`), pkg: { ...pkg, repo: pkg.repo, depends: [], provides: [], installIf: [] } } : null;
+      const job = pkg
+        ? { feed, keysDir: repo.keysDir, cache: join(dir, `cache-mem-${name}`), pkg: { ...pkg, repo: pkg.repo, depends: [], provides: [], installIf: [] } }
+        : null;
       const r = await execa(process.execPath, ['--import', 'tsx', import.meta.filename, '--memory-child', JSON.stringify(job)]);
       return Number(r.stdout.trim()) / 1024;
     };
@@ -138,7 +187,12 @@ async function benchDownload(dir: string) {
 }
 
 async function memoryChild(arg: string) {
-  const job = JSON.parse(arg) as null | { feed: Parameters<typeof fetchPackages>[1]; keysDir: string; cache: string; pkg: Parameters<typeof fetchPackages>[0][number] };
+  const job = JSON.parse(arg) as null | {
+    feed: Parameters<typeof fetchPackages>[1];
+    keysDir: string;
+    cache: string;
+    pkg: Parameters<typeof fetchPackages>[0][number];
+  };
   if (job) await fetchPackages([job.pkg], job.feed, await loadTrustedKeys(job.keysDir), { cache: new FeedCache(job.cache) });
   // VmHWM (peak RSS) is reset by exec, unlike getrusage's maxRSS which Linux carries over from the parent.
   const hwm = /VmHWM:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'))?.[1];
@@ -156,7 +210,11 @@ async function benchUnpack(dir: string) {
   const repo = await writeApkRepo(join(dir, 'unpack-mirror'), { key, repositories: { main: [{ name: 'many', version: '1-r0', files }] } });
   const keys = await loadTrustedKeys(repo.keysDir);
   const feed = { name: 'bench', branch: repo.branch, arch: repo.arch, repositories: ['main'], mirrors: [repo.mirror], keyDirs: [repo.keysDir] };
-  const index = await readApkIndex(await readFile(join(repo.repoDir('main'), 'APKINDEX.tar.gz')), { name: 'main', branch: repo.branch, arch: repo.arch, base: repo.repoDir('main') }, keys);
+  const index = await readApkIndex(
+    await readFile(join(repo.repoDir('main'), 'APKINDEX.tar.gz')),
+    { name: 'main', branch: repo.branch, arch: repo.arch, base: repo.repoDir('main') },
+    keys,
+  );
   const cache = new FeedCache(join(dir, 'unpack-cache'));
   const paths = await fetchPackages(index.packages, feed, keys, { cache });
   const { unpackPackages } = await import('../../src-main/engine/feeds');
@@ -164,7 +222,11 @@ async function benchUnpack(dir: string) {
   const cold = await time(() => unpackPackages(index.packages, paths, keys, { cache }), 1);
   const warm = await time(() => unpackPackages(index.packages, paths, keys, { cache }), 3);
   const mb = cold.result.fileBytes / MiB;
-  row('unpack 5000 files into the manifest (new blobs)', ms(cold.median), `${(5000 / (cold.median / 1000)).toFixed(0)} files/s, ${(mb / (cold.median / 1000)).toFixed(0)} MiB/s`);
+  row(
+    'unpack 5000 files into the manifest (new blobs)',
+    ms(cold.median),
+    `${(5000 / (cold.median / 1000)).toFixed(0)} files/s, ${(mb / (cold.median / 1000)).toFixed(0)} MiB/s`,
+  );
   row('unpack again (blobs already cached)', ms(warm.median), `${(5000 / (warm.median / 1000)).toFixed(0)} files/s`);
 }
 

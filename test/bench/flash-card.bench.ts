@@ -40,7 +40,10 @@ try {
   await execa('bmaptool', ['create', '-o', bmap, sparse]);
   const mapped = (await loadBmap(bmap)).mappedBytes;
 
-  const made = await execa(SLOW_CARD, ['create', `${SIZE / MiB + 16}M`, String(WRITE_MBPS), String(READ_MBPS)], { env: base ? { TMPDIR: base } : {}, reject: false });
+  const made = await execa(SLOW_CARD, ['create', `${SIZE / MiB + 16}M`, String(WRITE_MBPS), String(READ_MBPS)], {
+    env: base ? { TMPDIR: base } : {},
+    reject: false,
+  });
   if (made.exitCode !== 0) {
     process.stdout.write(`skipped: slow-card could not make a device here (${made.stderr.trim()})\n`);
     process.exit(0);
@@ -61,14 +64,18 @@ try {
     ['nexus + bmap (write only)', ours(false, true), mapped, 0],
     ['nexus + bmap (write + verify)', ours(true, true), mapped, mapped],
   ];
-  process.stdout.write(`card ${dev}: ${WRITE_MBPS} MB/s write, ${READ_MBPS} MB/s read; image ${SIZE / MiB} MiB, ${(mapped / MiB).toFixed(0)} MiB mapped; one run per case\n\n`);
+  process.stdout.write(
+    `card ${dev}: ${WRITE_MBPS} MB/s write, ${READ_MBPS} MB/s read; image ${SIZE / MiB} MiB, ${(mapped / MiB).toFixed(0)} MiB mapped; one run per case\n\n`,
+  );
   process.stdout.write(`${'case'.padEnd(40)} ${'time'.padStart(8)} ${'floor'.padStart(8)} ${'time/floor'.padStart(11)}\n`);
   for (const [name, run, written, readBack] of cases) {
     const floor = (written / (WRITE_MBPS * MB) + readBack / (READ_MBPS * MB)) * 1000;
     const t = performance.now();
     await run();
     const ms = performance.now() - t;
-    process.stdout.write(`${name.padEnd(40)} ${`${(ms / 1000).toFixed(2)} s`.padStart(8)} ${`${(floor / 1000).toFixed(2)} s`.padStart(8)} ${`${(ms / floor).toFixed(2)}×`.padStart(11)}\n`);
+    process.stdout.write(
+      `${name.padEnd(40)} ${`${(ms / 1000).toFixed(2)} s`.padStart(8)} ${`${(floor / 1000).toFixed(2)} s`.padStart(8)} ${`${(ms / floor).toFixed(2)}×`.padStart(11)}\n`,
+    );
   }
   process.stdout.write('\nfloor = bytes written at the write speed + bytes read back at the read speed (the medium alone, no CPU)\n');
 } finally {

@@ -25,7 +25,7 @@ const MiB = 1 << 20;
 const SIZE = Number(process.env.NEXUS_BENCH_MIB ?? 512) * MiB;
 const RUNS = Number(process.env.NEXUS_BENCH_RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const mbps = (bytes: number, ms: number) => `${((bytes / MiB) / (ms / 1000)).toFixed(0)} MiB/s`;
+const mbps = (bytes: number, ms: number) => `${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
 
 /** CPU time (ms) of kernel threads (children of kthreadd): the loop device's worker copies our writes into its backing file there. */
 function kernelThreadsCpuMs(): number {
@@ -53,7 +53,10 @@ const h = createHash('sha256');
 for (let n = 0; n < workerData.bytes; n += b.length) h.update(b.subarray(0, Math.min(b.length, workerData.bytes - n)));
 h.digest();
 parentPort.postMessage(performance.now() - t);`;
-  const run = (share: number) => new Promise<number>((resolve, reject) => new Worker(src, { eval: true, workerData: { bytes: share }, execArgv: [] }).once('message', resolve).once('error', reject));
+  const run = (share: number) =>
+    new Promise<number>((resolve, reject) =>
+      new Worker(src, { eval: true, workerData: { bytes: share }, execArgv: [] }).once('message', resolve).once('error', reject),
+    );
   const one: number[] = [];
   const two: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -66,7 +69,10 @@ parentPort.postMessage(performance.now() - t);`;
 /** Child mode: one write in a fresh process, prints its peak RSS (so the bench's own memory does not count). */
 if (process.argv[2] === '--child') {
   const [, , , image, device] = process.argv;
-  const r = await flash({ source: { kind: 'file', path: image! }, targets: [device!], verify: true }, { listDrives: () => listDrives({ extraDevices: [device!], drivelist: async () => [] }) });
+  const r = await flash(
+    { source: { kind: 'file', path: image! }, targets: [device!], verify: true },
+    { listDrives: () => listDrives({ extraDevices: [device!], drivelist: async () => [] }) },
+  );
   process.stdout.write(JSON.stringify({ ok: r.ok, maxRssKiB: process.resourceUsage().maxRSS }));
   process.exit(0);
 }
@@ -102,16 +108,21 @@ try {
   await execa('bmaptool', ['create', '-o', bmap, sparse]);
   // Reference only: the same ranges with their checksums stripped, i.e. the bmap write path minus SHA-256.
   const bmapNoSums = join(dir, 'sparse-nosums.bmap');
-  await writeFile(bmapNoSums, (await readFile(bmap, 'utf8')).replace(/\s+chksum="[0-9a-fA-F]+"/g, '').replace(/<BmapFileChecksum>[^<]*<\/BmapFileChecksum>/, ''));
+  await writeFile(
+    bmapNoSums,
+    (await readFile(bmap, 'utf8')).replace(/\s+chksum="[0-9a-fA-F]+"/g, '').replace(/<BmapFileChecksum>[^<]*<\/BmapFileChecksum>/, ''),
+  );
   const mappedBytes = (await loadBmap(bmap)).mappedBytes;
   await execa('xz', ['-k', '-T0', '-3', raw]);
   await execa('zstd', ['-q', '-k', '-T0', '-3', raw]);
 
   const dd = (input: string) => execa('dd', [`if=${input}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none']);
-  const ddFrom = (tool: string, file: string) => execa(tool, ['-dc', file], { buffer: false }).pipe('dd', [`of=${dev}`, 'bs=4M', 'iflag=fullblock', 'oflag=direct', 'conv=fsync', 'status=none']);
-  const ours = (path: string, verify: boolean, bmapPath: string | null = null) => flash({ source: { kind: 'file', path }, targets: [dev], verify, bmap: bmapPath }, { listDrives: list }).then((r) => {
-    if (!r.ok) throw new Error(`flash failed: ${JSON.stringify(r.targets[0]?.error)}`);
-  });
+  const ddFrom = (tool: string, file: string) =>
+    execa(tool, ['-dc', file], { buffer: false }).pipe('dd', [`of=${dev}`, 'bs=4M', 'iflag=fullblock', 'oflag=direct', 'conv=fsync', 'status=none']);
+  const ours = (path: string, verify: boolean, bmapPath: string | null = null) =>
+    flash({ source: { kind: 'file', path }, targets: [dev], verify, bmap: bmapPath }, { listDrives: list }).then((r) => {
+      if (!r.ok) throw new Error(`flash failed: ${JSON.stringify(r.targets[0]?.error)}`);
+    });
 
   const cases: Record<string, () => Promise<unknown>> = {
     'dd raw': () => dd(raw),
@@ -154,7 +165,8 @@ try {
     process.stdout.write(`${k.padEnd(40)} ${`${m(k).toFixed(0)} ms`.padStart(9)} ${mbps(SIZE, m(k)).padStart(12)} ${ownCpu.padStart(9)}\n`);
   }
 
-  const ratio = (label: string, value: number, target: string, ok: boolean) => process.stdout.write(`${label.padEnd(52)} ${value.toFixed(2).padStart(6)}×  target ${target.padEnd(7)} ${ok ? 'ok' : 'MISSED'}\n`);
+  const ratio = (label: string, value: number, target: string, ok: boolean) =>
+    process.stdout.write(`${label.padEnd(52)} ${value.toFixed(2).padStart(6)}×  target ${target.padEnd(7)} ${ok ? 'ok' : 'MISSED'}\n`);
   process.stdout.write('\n');
   const r1 = m('dd raw') / m('nexus raw (write only)');
   ratio('raw write speed vs dd', r1, '≥ 1.0', r1 >= 1.0);
@@ -200,7 +212,9 @@ try {
   const bigTarget = await loops.create(bigSize + 16 * MiB);
   const a = await rss(raw, dev);
   const b = await rss(big, bigTarget.device);
-  process.stdout.write(`\npeak RSS of the writer (write + verify): ${SIZE / MiB} MiB image ${(a.maxRssKiB / 1024).toFixed(0)} MB, ${bigSize / MiB} MiB image ${(b.maxRssKiB / 1024).toFixed(0)} MB  target < 200 MB ${Math.max(a.maxRssKiB, b.maxRssKiB) < 200 * 1024 ? 'ok' : 'MISSED'}\n`);
+  process.stdout.write(
+    `\npeak RSS of the writer (write + verify): ${SIZE / MiB} MiB image ${(a.maxRssKiB / 1024).toFixed(0)} MB, ${bigSize / MiB} MiB image ${(b.maxRssKiB / 1024).toFixed(0)} MB  target < 200 MB ${Math.max(a.maxRssKiB, b.maxRssKiB) < 200 * 1024 ? 'ok' : 'MISSED'}\n`,
+  );
   await rm(big, { force: true });
 } finally {
   await loops.detachAll();

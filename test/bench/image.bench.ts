@@ -33,7 +33,11 @@ async function probed(fn: (onEvent: NonNullable<BuildOptions['onEvent']>) => Pro
 }
 // A timer cannot tell a blocked thread from a descheduled one: the load average says how much of it is the machine.
 const blockRow = (label: string, r: MainThreadReport) =>
-  row(label, `${r.longestTaskMs.toFixed(0)} ms`, `in ${r.longestAt}; p99 delay ${r.p99Ms.toFixed(0)} ms, ${r.stallsOver50Ms} stalls > 50 ms, load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; target < 200 ms: ${r.longestTaskMs < 200 ? 'met' : 'MISSED'}`);
+  row(
+    label,
+    `${r.longestTaskMs.toFixed(0)} ms`,
+    `in ${r.longestAt}; p99 delay ${r.p99Ms.toFixed(0)} ms, ${r.stallsOver50Ms} stalls > 50 ms, load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; target < 200 ms: ${r.longestTaskMs < 200 ? 'met' : 'MISSED'}`,
+  );
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
@@ -63,7 +67,9 @@ try {
       rename.push((await timed(() => buildFromTestFeed(p, { feed })))[1]);
     }
     row('hostname-only rebuild (median of 3)', s(median(rename)), `target < 3 s: ${median(rename) < 3000 ? 'met' : 'MISSED'}`);
-    const m = await readJson<{ image: { size: number; mappedBytes: number }; partitionTable: { partitions: Array<{ label: string; contentBytes: number }> } }>(join(dir, `${box}.manifest.json`));
+    const m = await readJson<{ image: { size: number; mappedBytes: number }; partitionTable: { partitions: Array<{ label: string; contentBytes: number }> } }>(
+      join(dir, `${box}.manifest.json`),
+    );
     row('image size (apparent)', mb(m.image.size));
     row('used bytes (mapped in the bmap)', mb(m.image.mappedBytes), box === 'tinybox' ? 'spec: ~8-12 MB from Alpine' : 'spec: ~12-18 MB from Alpine');
     row('on-disk size (sparse file)', mb((await stat(img)).blocks * 512));

@@ -42,8 +42,19 @@ try {
   const stub = await readFile('/usr/lib/systemd/boot/efi/linuxx64.efi.stub').catch(() => null);
   if (!stub) row('UKI', 'skipped', 'no systemd EFI stub on this host');
   else {
-    const parts = { stub, osRelease: 'ID=nexus\n', cmdline: 'console=ttyS0 quiet', kernel: randomBytes(12 * MiB), initrd: randomBytes(16 * MiB), epoch: 1_700_000_000 };
-    const ours = await timed(async () => { const b = buildUki(parts); await writeFile(join(dir, 'uki-ours.efi'), b); return b; });
+    const parts = {
+      stub,
+      osRelease: 'ID=nexus\n',
+      cmdline: 'console=ttyS0 quiet',
+      kernel: randomBytes(12 * MiB),
+      initrd: randomBytes(16 * MiB),
+      epoch: 1_700_000_000,
+    };
+    const ours = await timed(async () => {
+      const b = buildUki(parts);
+      await writeFile(join(dir, 'uki-ours.efi'), b);
+      return b;
+    });
     const tool = await timed(() => makeUki(join(dir, 'uki-objcopy.efi'), parts, dir));
     const same = ours.value.equals(await readFile(join(dir, 'uki-objcopy.efi')));
     row('UKI 12 MiB kernel + 16 MiB initrd: in-process', s(ours.ms), `longest main-thread task ${ours.longestTaskMs.toFixed(0)} ms`);

@@ -33,10 +33,14 @@ for (const f of initial) initialGz += gz(await readFile(join(dir, f)));
 const all = await readdir(join(dir, 'assets'));
 let allGz = 0;
 for (const f of all) allGz += gz(await readFile(join(dir, 'assets', f)));
-const reactBaseline = gz(Buffer.concat(await Promise.all([
-  readFile(join('node_modules', 'react', 'cjs', 'react.production.js')),
-  readFile(join('node_modules', 'react-dom', 'cjs', 'react-dom-client.production.js')),
-])));
+const reactBaseline = gz(
+  Buffer.concat(
+    await Promise.all([
+      readFile(join('node_modules', 'react', 'cjs', 'react.production.js')),
+      readFile(join('node_modules', 'react-dom', 'cjs', 'react-dom-client.production.js')),
+    ]),
+  ),
+);
 
 console.log('renderer bundle (gzip -9)');
 console.log(`  initial route (${initial.length} files): ${kb(initialGz)} of ${kb(BUDGET)} budget → ${initialGz <= BUDGET ? 'OK' : 'OVER BUDGET'}`);

@@ -61,13 +61,19 @@ describe.skipIf(!hasChromium() || !isRoot)('drive step: sizes of compressed imag
     await page.getByRole('heading', { name: 'Choose a Box' }).waitFor();
     await page.getByRole('textbox', { name: 'Image file' }).fill('~/card.img.gz');
     await page.getByRole('button', { name: 'Use this image' }).click();
-    await page.getByRole('heading', { name: 'Choose the drive' }).waitFor().catch(async (e) => {
-      throw new Error(`${e}\n${await page.locator('main').innerText()}`);
-    });
+    await page
+      .getByRole('heading', { name: 'Choose the drive' })
+      .waitFor()
+      .catch(async (e) => {
+        throw new Error(`${e}\n${await page.locator('main').innerText()}`);
+      });
     // The size comes from counting (the file does not record it): 40 MiB.
-    await page.getByText(`needs 40.0 MiB on the drive`).waitFor().catch(async (e) => {
-      throw new Error(`${e}\n${await page.locator('main').innerText()}`);
-    });
+    await page
+      .getByText(`needs 40.0 MiB on the drive`)
+      .waitFor()
+      .catch(async (e) => {
+        throw new Error(`${e}\n${await page.locator('main').innerText()}`);
+      });
     expect(await page.getByText(join(home, 'card.img.gz')).count()).toBeGreaterThan(0);
 
     const smallBox = page.getByRole('checkbox', { name: new RegExp(small.device) });
@@ -124,7 +130,7 @@ describe.skipIf(!hasChromium() || !isRoot)('drive step: sizes of compressed imag
     expect(fromCard.stdout.split(' ')[0]).toBe(fromImage.stdout.split(' ')[0]);
   }, 240_000);
 
-  it('uploads an image picked in the browser (xz: its size comes from the file\'s index); the upload endpoint refuses strangers', async () => {
+  it("uploads an image picked in the browser (xz: its size comes from the file's index); the upload endpoint refuses strangers", async () => {
     const raw = Buffer.concat([patternBytes(3 * MiB, 9), Buffer.alloc(5 * MiB)]);
     const local = join(home, 'picked.img');
     await writeFile(local, raw);
@@ -145,7 +151,8 @@ describe.skipIf(!hasChromium() || !isRoot)('drive step: sizes of compressed imag
     // No Origin (another program), a wrong Origin, no cookie, or not an image name: refused.
     const url = new URL(app.server.url);
     const cookie = `nexus_token=${app.server.token}`;
-    const post = (name: string, headers: Record<string, string>) => fetch(`${url.origin}/upload?name=${name}`, { method: 'POST', body: Buffer.from('x'), headers });
+    const post = (name: string, headers: Record<string, string>) =>
+      fetch(`${url.origin}/upload?name=${name}`, { method: 'POST', body: Buffer.from('x'), headers });
     expect((await post('a.img', { Cookie: cookie })).status).toBe(403);
     expect((await post('a.img', { Cookie: cookie, Origin: 'http://evil.example' })).status).toBe(403);
     expect((await post('a.img', { Origin: url.origin })).status).toBe(403);
@@ -156,7 +163,10 @@ describe.skipIf(!hasChromium() || !isRoot)('drive step: sizes of compressed imag
     const served = await serveDirectory(home);
     try {
       const sha = (await execa('sha256sum', [`${local}.xz`])).stdout.split(' ')[0]!;
-      for (const [checksum, expectOk] of [['0'.repeat(64), false], [sha, true]] as const) {
+      for (const [checksum, expectOk] of [
+        ['0'.repeat(64), false],
+        [sha, true],
+      ] as const) {
         const p2 = await app.newPage();
         await p2.goto(app.server.url);
         await p2.getByRole('textbox', { name: 'Or image URL' }).fill(`${served.url}/picked.img.xz`);

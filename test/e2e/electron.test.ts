@@ -91,6 +91,8 @@ describe.skipIf(!binary)(title, () => {
       const api = (f.contentWindow as unknown as { nexus?: { 'system.info': (r: object) => Promise<unknown> } }).nexus;
       return api ? api['system.info']({}) : { noApiInFrame: true };
     });
-    expect(r).toSatisfy((x: unknown) => (x as { noApiInFrame?: boolean }).noApiInFrame === true || (x as { error?: { code?: string } }).error?.code === 'IPC_REFUSED');
+    expect(r).toSatisfy(
+      (x: unknown) => (x as { noApiInFrame?: boolean }).noApiInFrame === true || (x as { error?: { code?: string } }).error?.code === 'IPC_REFUSED',
+    );
   });
 });

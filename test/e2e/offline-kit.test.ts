@@ -143,9 +143,17 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     const { stdout: info } = await execa('sgdisk', ['-i', '2', stick.device]);
     expect(info).toMatch(/Partition name: 'NEXUS-KIT'/);
     const start = Number(/First sector: (\d+)/.exec(info)![1]);
-    await execa('mcopy', ['-i', `${stick.device}@@${start * 512}`, `::/${kitFile.replace(/^.*\//, '')}`, `${kitFile}.from-stick`], { env: { MTOOLS_SKIP_CHECK: '1' } });
-    expect(createHash('sha256').update(await readFile(`${kitFile}.from-stick`)).digest('hex')).toBe(sidecar.slice(0, 64));
-    console.log(`[offline-kit] import ${((imported - importStarted) / 1000).toFixed(1)} s, offline build + kit partition ${((built - imported) / 1000).toFixed(1)} s, write+verify ${((written - built) / 1000).toFixed(1)} s: import to written stick ${((written - importStarted) / 1000).toFixed(1)} s (image ${history[0]!.size} bytes)`);
+    await execa('mcopy', ['-i', `${stick.device}@@${start * 512}`, `::/${kitFile.replace(/^.*\//, '')}`, `${kitFile}.from-stick`], {
+      env: { MTOOLS_SKIP_CHECK: '1' },
+    });
+    expect(
+      createHash('sha256')
+        .update(await readFile(`${kitFile}.from-stick`))
+        .digest('hex'),
+    ).toBe(sidecar.slice(0, 64));
+    console.log(
+      `[offline-kit] import ${((imported - importStarted) / 1000).toFixed(1)} s, offline build + kit partition ${((built - imported) / 1000).toFixed(1)} s, write+verify ${((written - built) / 1000).toFixed(1)} s: import to written stick ${((written - importStarted) / 1000).toFixed(1)} s (image ${history[0]!.size} bytes)`,
+    );
     await page.close();
   }, 900_000);
 });
@@ -158,7 +166,10 @@ async function fetchHistory(app: E2eApp) {
       super(url, { headers: { Origin: app.server.origin } });
     }
   }
-  const client = await connectWebSocket(`${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`, OriginWs as unknown as typeof globalThis.WebSocket);
+  const client = await connectWebSocket(
+    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
+    OriginWs as unknown as typeof globalThis.WebSocket,
+  );
   try {
     const r = await client.api['history.list']({});
     if (!r.ok) throw new Error(r.error.message);

@@ -55,7 +55,7 @@ describe.skipIf(!hasChromium() || !isRoot)('openbox end to end (fixture OpenBSD 
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('offers openbox on the Pi 5 with OpenBSD\'s notes, writes the verified miniroot and shares the install answers', async () => {
+  it("offers openbox on the Pi 5 with OpenBSD's notes, writes the verified miniroot and shares the install answers", async () => {
     const page = await app.newPage();
     await page.goto(app.server.url);
     await page.getByRole('button', { name: /^openbox:/ }).click();
@@ -91,7 +91,10 @@ describe.skipIf(!hasChromium() || !isRoot)('openbox end to end (fixture OpenBSD 
     await page.getByRole('button', { name: 'Next: choose the drive' }).click();
 
     await page.getByRole('heading', { name: 'Choose the drive' }).waitFor();
-    await page.getByRole('list', { name: 'Drives' }).getByRole('checkbox', { name: new RegExp(`^${card.device} `) }).check();
+    await page
+      .getByRole('list', { name: 'Drives' })
+      .getByRole('checkbox', { name: new RegExp(`^${card.device} `) })
+      .check();
     await page.getByRole('checkbox', { name: 'Eject when done' }).uncheck();
     await page.getByRole('button', { name: 'Write', exact: true }).click();
     await page.getByRole('dialog', { name: 'Erase and write?' }).getByRole('button', { name: 'Erase and write' }).click();
@@ -107,12 +110,18 @@ describe.skipIf(!hasChromium() || !isRoot)('openbox end to end (fixture OpenBSD 
     await page.getByRole('textbox', { name: 'Port' }).fill(String(port));
     await page.getByRole('button', { name: 'Share the install answers' }).click();
     const urls = page.getByRole('list', { name: 'Answers URLs' });
-    await urls.getByText(new RegExp(`:${port}/install\\.conf$`)).first().waitFor();
+    await urls
+      .getByText(new RegExp(`:${port}/install\\.conf$`))
+      .first()
+      .waitFor();
     const res = await fetch(`http://127.0.0.1:${port}/install.conf`);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/^System hostname = fortress$/m);
     expect((await fetch(`http://127.0.0.1:${port}/etc/passwd`)).status).toBe(404);
-    await page.getByRole('list', { name: 'Fetches' }).getByText(/fetched \/install\.conf/).waitFor();
+    await page
+      .getByRole('list', { name: 'Fetches' })
+      .getByText(/fetched \/install\.conf/)
+      .waitFor();
     await shot(page, '07-openbox-share-answers');
 
     await page.getByRole('button', { name: 'Stop sharing' }).click();

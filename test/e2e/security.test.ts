@@ -76,7 +76,12 @@ describe.skipIf(!hasChromium())('nexus serve security', () => {
       const bad = await client.api['flash.start']({ jobId: 'job-bad-1', source: { kind: 'file', path: '/etc/passwd' }, targets: [] } as never);
       expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
       // A UI cannot smuggle a system drive in: the request schema has no includeSystem field.
-      const sneaky = await client.api['flash.start']({ jobId: 'job-bad-2', source: { kind: 'file', path: '/x.img' }, targets: ['/dev/sda'], includeSystem: true } as never);
+      const sneaky = await client.api['flash.start']({
+        jobId: 'job-bad-2',
+        source: { kind: 'file', path: '/x.img' },
+        targets: ['/dev/sda'],
+        includeSystem: true,
+      } as never);
       expect(sneaky).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
       const info = await client.api['system.info']({});
       expect(info).toMatchObject({ ok: true, value: { transport: 'websocket' } });
@@ -107,11 +112,15 @@ describe.skipIf(!hasChromium())('nexus serve security', () => {
     expect(ran).toBe(false);
     expect(violations.length).toBeGreaterThan(0);
     // A foreign page cannot reach the API: without the token cookie/query the WebSocket is refused from the page too.
-    const foreign = await page.evaluate(async (url) => new Promise<string>((resolve) => {
-      const ws = new window.WebSocket(url);
-      ws.onopen = () => resolve('open');
-      ws.onerror = () => resolve('refused');
-    }), wsBase.replace('127.0.0.1', 'localhost'));
+    const foreign = await page.evaluate(
+      async (url) =>
+        new Promise<string>((resolve) => {
+          const ws = new window.WebSocket(url);
+          ws.onopen = () => resolve('open');
+          ws.onerror = () => resolve('refused');
+        }),
+      wsBase.replace('127.0.0.1', 'localhost'),
+    );
     expect(foreign).toBe('refused');
     await page.close();
   });

@@ -93,7 +93,10 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard: the Raspberry Pi 5 path, dev
     await pi5.focus();
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Tab');
-    const ring = await pi5.evaluate((el) => { const s = getComputedStyle(el); return `${s.outlineStyle} ${s.outlineWidth}`; });
+    const ring = await pi5.evaluate((el) => {
+      const s = getComputedStyle(el);
+      return `${s.outlineStyle} ${s.outlineWidth}`;
+    });
     expect(ring).toBe('solid 3px');
     // The board step is answered already.
     await click(page.getByRole('button', { name: 'Next: customize' }), 'Next: customize');
@@ -133,7 +136,10 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard: the Raspberry Pi 5 path, dev
     await expect(stages.getByText('packages-resolve', { exact: true }).count()).resolves.toBe(0);
     await page.getByText('fits cards and USB sticks of 512 MB or larger').waitFor();
     await page.getByRole('button', { name: /Details: files and checksum/ }).click();
-    await page.getByRole('table', { name: 'Output files' }).getByRole('cell', { name: /^Block map/ }).waitFor();
+    await page
+      .getByRole('table', { name: 'Output files' })
+      .getByRole('cell', { name: /^Block map/ })
+      .waitFor();
     await axe('build (done)');
     await tallShot(page, '04-build-overall-progress');
     await click(page.getByRole('button', { name: 'Next: choose the drive' }), 'Next: choose the drive');
@@ -169,8 +175,14 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard: the Raspberry Pi 5 path, dev
     expect(history[0]).toMatchObject({ box: 'tinybox', arch: 'arm64', board: 'rpi5', present: true });
     expect(history[0]!.size).toBeGreaterThan(256_000_000);
     expect(await sha256Prefix(card.device, history[0]!.size)).toBe(history[0]!.sha256);
-    const manifest = JSON.parse(await readFile(history[0]!.manifest!, 'utf8')) as { plan: { customization: { hostname: string; keyboard: string; user?: { name: string; passwordHash?: string } } } };
-    expect(manifest.plan.customization).toMatchObject({ hostname: 'pi-kitchen', keyboard: 'de', user: { name: 'alice', passwordHash: expect.stringMatching(/^\$6\$/) } });
+    const manifest = JSON.parse(await readFile(history[0]!.manifest!, 'utf8')) as {
+      plan: { customization: { hostname: string; keyboard: string; user?: { name: string; passwordHash?: string } } };
+    };
+    expect(manifest.plan.customization).toMatchObject({
+      hostname: 'pi-kitchen',
+      keyboard: 'de',
+      user: { name: 'alice', passwordHash: expect.stringMatching(/^\$6\$/) },
+    });
 
     // Device, Box, Next, Next, Start build, Next, tick, Write, Erase and write.
     console.log(`[clicks] Pi 5 path to a written card: ${clicks.length} (${clicks.join(' → ')})`);
@@ -219,7 +231,10 @@ async function fetchHistory(app: E2eApp) {
       super(url, { headers: { Origin: app.server.origin } });
     }
   }
-  const client = await connectWebSocket(`${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`, OriginWs as unknown as typeof globalThis.WebSocket);
+  const client = await connectWebSocket(
+    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
+    OriginWs as unknown as typeof globalThis.WebSocket,
+  );
   try {
     const r = await client.api['history.list']({});
     if (!r.ok) throw new Error(r.error.message);

@@ -95,7 +95,9 @@ describe.skipIf(!hasChromium())('wizard: secrets after a reload (real engine)', 
     findings.push(...(await axeViolations(page, 'build done')));
 
     const history = await fetchHistory(app);
-    const manifest = JSON.parse(await readFile(history[0]!.manifest!, 'utf8')) as { plan: { customization: { user?: { name: string; passwordHash?: string }; wifi?: { ssid: string; country: string; passphrase?: string } } } };
+    const manifest = JSON.parse(await readFile(history[0]!.manifest!, 'utf8')) as {
+      plan: { customization: { user?: { name: string; passwordHash?: string }; wifi?: { ssid: string; country: string; passphrase?: string } } };
+    };
     expect(manifest.plan.customization.user).toMatchObject({ name: 'alice', passwordHash: expect.stringMatching(/^\$6\$/) });
     // The manifest never holds the passphrase, but says one was there.
     expect(manifest.plan.customization.wifi).toEqual({ ssid: 'homenet', country: 'GB', passphrase: REDACTED });
@@ -122,7 +124,10 @@ async function fetchHistory(app: E2eApp) {
       super(url, { headers: { Origin: app.server.origin } });
     }
   }
-  const client = await connectWebSocket(`${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`, OriginWs as unknown as typeof globalThis.WebSocket);
+  const client = await connectWebSocket(
+    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
+    OriginWs as unknown as typeof globalThis.WebSocket,
+  );
   try {
     const r = await client.api['history.list']({});
     if (!r.ok) throw new Error(r.error.message);

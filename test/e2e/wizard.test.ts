@@ -243,7 +243,10 @@ async function fetchHistory(app: E2eApp) {
       super(url, { headers: { Origin: app.server.origin } });
     }
   }
-  const client = await connectWebSocket(`${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`, OriginWs as unknown as typeof globalThis.WebSocket);
+  const client = await connectWebSocket(
+    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
+    OriginWs as unknown as typeof globalThis.WebSocket,
+  );
   try {
     const r = await client.api['history.list']({});
     if (!r.ok) throw new Error(r.error.message);

@@ -48,14 +48,27 @@ export function parseTar(buf: Buffer): TarItem[] {
       continue;
     }
     if (flag === 'g') continue;
-    if (flag === 'L') { longName = str(body); continue; }
-    if (flag === 'K') { longLink = str(body); continue; }
+    if (flag === 'L') {
+      longName = str(body);
+      continue;
+    }
+    if (flag === 'K') {
+      longLink = str(body);
+      continue;
+    }
     const prefix = str(h.subarray(345, 500));
     const name = pax.path ?? longName ?? (prefix ? `${prefix}/${str(h.subarray(0, 100))}` : str(h.subarray(0, 100)));
     const link = pax.linkpath ?? longLink ?? str(h.subarray(157, 257));
     const type = flag === '5' ? 'dir' : flag === '2' ? 'symlink' : flag === '1' ? 'hardlink' : flag === '0' || flag === '\0' || flag === '7' ? 'file' : 'other';
-    out.push({ path: name.replace(/^\.\//, '').replace(/\/$/, ''), type, mode: oct(h.subarray(100, 108)) & 0o7777, uid: oct(h.subarray(108, 116)), gid: oct(h.subarray(116, 124)),
-      ...(type === 'symlink' || type === 'hardlink' ? { target: link } : {}), ...(type === 'file' ? { body: Buffer.from(body) } : {}) });
+    out.push({
+      path: name.replace(/^\.\//, '').replace(/\/$/, ''),
+      type,
+      mode: oct(h.subarray(100, 108)) & 0o7777,
+      uid: oct(h.subarray(108, 116)),
+      gid: oct(h.subarray(116, 124)),
+      ...(type === 'symlink' || type === 'hardlink' ? { target: link } : {}),
+      ...(type === 'file' ? { body: Buffer.from(body) } : {}),
+    });
     pax = {};
     longName = longLink = undefined;
   }
@@ -82,7 +95,10 @@ export async function readRealApk(file: string): Promise<RealApk> {
   const control = members[hasSig ? 1 : 0]!;
   const ctl = parseTar(gunzipSync(control));
   const pkginfo = new Map<string, string[]>();
-  for (const line of ctl.find((e) => e.path === '.PKGINFO')!.body!.toString('utf8').split('\n')) {
+  for (const line of ctl
+    .find((e) => e.path === '.PKGINFO')!
+    .body!.toString('utf8')
+    .split('\n')) {
     const m = /^(\w+) = (.*)$/.exec(line);
     if (m) pkginfo.set(m[1]!, [...(pkginfo.get(m[1]!) ?? []), m[2]!]);
   }
@@ -93,11 +109,14 @@ export async function readRealApk(file: string): Promise<RealApk> {
 
 /** Index stanzas by field letter; several records per name are kept (the last one wins in `byName`). */
 export function parseIndexText(text: string): Array<Record<string, string>> {
-  return text.split(/\n\n+/).filter((b) => b.trim()).map((b) => {
-    const st: Record<string, string> = {};
-    for (const l of b.split('\n')) if (l[1] === ':') st[l[0]!] = l.slice(2);
-    return st;
-  });
+  return text
+    .split(/\n\n+/)
+    .filter((b) => b.trim())
+    .map((b) => {
+      const st: Record<string, string> = {};
+      for (const l of b.split('\n')) if (l[1] === ':') st[l[0]!] = l.slice(2);
+      return st;
+    });
 }
 
 let v3234: Map<string, Record<string, string>> | undefined;
@@ -151,7 +170,10 @@ async function loadMinirootfs(arch: ReplicaArch): Promise<Minirootfs> {
     for (const l of block.split('\n')) {
       const k = l[0]!;
       const v = l.slice(2);
-      if (k === 'F') { dir = v; pkg.dirs.push({ path: v }); } else if (k === 'M') pkg.dirs.at(-1)!.acl = v;
+      if (k === 'F') {
+        dir = v;
+        pkg.dirs.push({ path: v });
+      } else if (k === 'M') pkg.dirs.at(-1)!.acl = v;
       else if (k === 'R') pkg.files.push({ path: dir ? `${dir}/${v}` : v });
       else if (k === 'a') pkg.files.at(-1)!.acl = v;
       else if (k !== 'Z' && !(k in pkg.stanza)) pkg.stanza[k] = v;
@@ -181,8 +203,16 @@ export function metaFromStanza(st: Record<string, string>, arch?: ReplicaArch) {
   const musl = (t: string) => (arch ? t.replace(/musl-x86_64\.so/g, `musl-${arch}.so`) : t);
   const list = (v?: string) => (v ? v.split(' ').filter(Boolean).map(musl) : []);
   return {
-    name: st.P!, version: st.V!, description: st.T, url: st.U, license: st.L, origin: st.o, maintainer: st.m,
-    depends: list(st.D), provides: list(st.p), installIf: list(st.i),
+    name: st.P!,
+    version: st.V!,
+    description: st.T,
+    url: st.U,
+    license: st.L,
+    origin: st.o,
+    maintainer: st.m,
+    depends: list(st.D),
+    provides: list(st.p),
+    installIf: list(st.i),
     ...(st.k !== undefined ? { providerPriority: Number(st.k) } : {}),
     ...(st.I !== undefined ? { installedSize: Number(st.I) } : {}),
   };

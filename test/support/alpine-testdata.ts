@@ -19,11 +19,51 @@ export function alpineTestdata(...parts: string[]): string {
 
 /** Official index files and the key (by short id) that signed them, from the corpus README. */
 export const OFFICIAL_INDEXES = [
-  { file: 'v3.22.2-main-x86_64-APKINDEX.tar.gz', key: '6165ee59', records: 5646, description: 'v3.22.2-206-ge2cfd1f9853', arch: 'x86_64', repo: 'main', branch: 'v3.22' },
-  { file: 'v3.18.12-community-x86_64-APKINDEX.tar.gz', key: '6165ee59', records: 14929, description: 'v3.18.12-78-gd65a8cfa1da', arch: 'x86_64', repo: 'community', branch: 'v3.18' },
-  { file: 'v3.17.3-main-aarch64-APKINDEX.tar.gz', key: '616ae350', records: 5004, description: 'v3.17.3-216-g54a39ace82a', arch: 'aarch64', repo: 'main', branch: 'v3.17' },
-  { file: 'v3.12.7-main-x86_64-APKINDEX.tar.gz', key: '4a6a0840', records: 4836, description: 'v3.12.7-149-g807a5b50d3', arch: 'x86_64', repo: 'main', branch: 'v3.12' },
-  { file: 'v3.12.3-community-x86_64-APKINDEX.tar.gz', key: '4a6a0840', records: 7912, description: 'v3.12.3-71-g367118debf', arch: 'x86_64', repo: 'community', branch: 'v3.12' },
+  {
+    file: 'v3.22.2-main-x86_64-APKINDEX.tar.gz',
+    key: '6165ee59',
+    records: 5646,
+    description: 'v3.22.2-206-ge2cfd1f9853',
+    arch: 'x86_64',
+    repo: 'main',
+    branch: 'v3.22',
+  },
+  {
+    file: 'v3.18.12-community-x86_64-APKINDEX.tar.gz',
+    key: '6165ee59',
+    records: 14929,
+    description: 'v3.18.12-78-gd65a8cfa1da',
+    arch: 'x86_64',
+    repo: 'community',
+    branch: 'v3.18',
+  },
+  {
+    file: 'v3.17.3-main-aarch64-APKINDEX.tar.gz',
+    key: '616ae350',
+    records: 5004,
+    description: 'v3.17.3-216-g54a39ace82a',
+    arch: 'aarch64',
+    repo: 'main',
+    branch: 'v3.17',
+  },
+  {
+    file: 'v3.12.7-main-x86_64-APKINDEX.tar.gz',
+    key: '4a6a0840',
+    records: 4836,
+    description: 'v3.12.7-149-g807a5b50d3',
+    arch: 'x86_64',
+    repo: 'main',
+    branch: 'v3.12',
+  },
+  {
+    file: 'v3.12.3-community-x86_64-APKINDEX.tar.gz',
+    key: '4a6a0840',
+    records: 7912,
+    description: 'v3.12.3-71-g367118debf',
+    arch: 'x86_64',
+    repo: 'community',
+    branch: 'v3.12',
+  },
 ] as const;
 
 export const OFFICIAL_PACKAGES = [

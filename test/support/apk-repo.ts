@@ -141,11 +141,22 @@ const hashAlg = { RSA: 'sha1', RSA256: 'sha256', RSA512: 'sha512' } as const;
 /** The signature member: a cut tar holding `.SIGN.<alg>.<keyname>`. */
 export async function signatureMember(signed: Buffer, key: TestSigningKey, alg: 'RSA' | 'RSA256' | 'RSA512' = 'RSA'): Promise<Buffer> {
   const sig = sign(hashAlg[alg], signed, key.privateKey);
-  const tarBytes = await packTar([{ header: { name: `.SIGN.${alg}.${key.pubName}`, mode: 0o644, mtime: FIXED_MTIME, uid: 0, gid: 0, size: sig.length }, body: sig }], true);
+  const tarBytes = await packTar(
+    [{ header: { name: `.SIGN.${alg}.${key.pubName}`, mode: 0o644, mtime: FIXED_MTIME, uid: 0, gid: 0, size: sig.length }, body: sig }],
+    true,
+  );
   return gz(tarBytes);
 }
 
-const typeMap = { file: 'file', dir: 'directory', symlink: 'symlink', hardlink: 'link', char: 'character-device', block: 'block-device', fifo: 'fifo' } as const;
+const typeMap = {
+  file: 'file',
+  dir: 'directory',
+  symlink: 'symlink',
+  hardlink: 'link',
+  char: 'character-device',
+  block: 'block-device',
+  fifo: 'fifo',
+} as const;
 
 async function dataMember(files: ApkFileSpec[]): Promise<{ member: Buffer; installedSize: number }> {
   let installedSize = 0;
@@ -153,17 +164,28 @@ async function dataMember(files: ApkFileSpec[]): Promise<{ member: Buffer; insta
   for (const f of files) if (f.source !== undefined) sources.set(f, await readFile(f.source));
   const entries = files.map((f) => {
     const type = f.type ?? (f.content === undefined && f.source === undefined && f.target === undefined ? 'dir' : f.target !== undefined ? 'symlink' : 'file');
-    const body = type === 'file' ? sources.get(f) ?? Buffer.from(f.content ?? '') : undefined;
+    const body = type === 'file' ? (sources.get(f) ?? Buffer.from(f.content ?? '')) : undefined;
     if (body) installedSize += body.length;
     const header: TarHeader = {
-      name: f.path, type: typeMap[type], mode: f.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
-      uid: f.uid ?? 0, gid: f.gid ?? 0, mtime: FIXED_MTIME, uname: f.uname ?? 'root', gname: f.gname ?? 'root', size: body?.length ?? 0,
+      name: f.path,
+      type: typeMap[type],
+      mode: f.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
+      uid: f.uid ?? 0,
+      gid: f.gid ?? 0,
+      mtime: FIXED_MTIME,
+      uname: f.uname ?? 'root',
+      gname: f.gname ?? 'root',
+      size: body?.length ?? 0,
     };
     if (f.target !== undefined) header.linkname = f.target;
     if (type === 'char' || type === 'block') Object.assign(header, { devmajor: 1, devminor: 3 });
     // abuild-tar adds the checksum to regular files (of the content) and symlinks (of the target).
     if (type === 'file' || type === 'symlink') {
-      const sum = f.checksumSha1 ?? createHash('sha1').update(type === 'file' ? body! : Buffer.from(f.target ?? '')).digest('hex');
+      const sum =
+        f.checksumSha1 ??
+        createHash('sha1')
+          .update(type === 'file' ? body! : Buffer.from(f.target ?? ''))
+          .digest('hex');
       header.pax = { 'APK-TOOLS.checksum.SHA1': sum, path: f.path, ...(f.target !== undefined ? { linkpath: f.target } : {}) };
     }
     return { header, body };
@@ -223,8 +245,14 @@ function prebuiltApk(spec: ApkPackageSpec): BuiltApk {
   if (members.length < 3) throw new Error(`${spec.name}: a prebuilt .apk needs signature, control and data members`);
   const size = /^size = (\d+)$/m.exec(gunzipSync(members[1]!).toString('latin1'));
   return {
-    spec, bytes, size: bytes.length, datahash: createHash('sha256').update(Buffer.concat(members.slice(2))).digest('hex'),
-    installedSize: spec.installedSize ?? Number(size?.[1] ?? 0), checksum: 'Q1' + createHash('sha1').update(members[1]!).digest('base64'),
+    spec,
+    bytes,
+    size: bytes.length,
+    datahash: createHash('sha256')
+      .update(Buffer.concat(members.slice(2)))
+      .digest('hex'),
+    installedSize: spec.installedSize ?? Number(size?.[1] ?? 0),
+    checksum: 'Q1' + createHash('sha1').update(members[1]!).digest('base64'),
     fileName: `${spec.name}-${spec.version}.apk`,
   };
 }
@@ -246,7 +274,11 @@ export async function buildApk(spec: ApkPackageSpec, key: TestSigningKey | null)
   const sig = spec.unsigned || !key ? Buffer.alloc(0) : await signatureMember(control, key, spec.signAlg ?? 'RSA');
   const bytes = Buffer.concat([sig, control, data]);
   return {
-    spec, bytes, datahash, installedSize, size: bytes.length,
+    spec,
+    bytes,
+    datahash,
+    installedSize,
+    size: bytes.length,
     checksum: 'Q1' + createHash('sha1').update(control).digest('base64'),
     fileName: `${spec.name}-${spec.version}.apk`,
   };
@@ -256,9 +288,18 @@ export async function buildApk(spec: ApkPackageSpec, key: TestSigningKey | null)
 export function indexStanza(pkg: BuiltApk): Record<string, string> {
   const s = pkg.spec;
   const st: Record<string, string> = {
-    C: pkg.checksum, P: s.name, V: s.version, A: s.arch ?? 'x86_64', S: String(pkg.size), I: String(pkg.installedSize),
-    T: s.description ?? `${s.name} test package`, U: s.url ?? 'https://nexus-imager.invalid', L: s.license ?? 'MIT',
-    o: s.origin ?? s.name, t: String(Math.floor(FIXED_MTIME.getTime() / 1000)), c: '0000000000000000000000000000000000000000',
+    C: pkg.checksum,
+    P: s.name,
+    V: s.version,
+    A: s.arch ?? 'x86_64',
+    S: String(pkg.size),
+    I: String(pkg.installedSize),
+    T: s.description ?? `${s.name} test package`,
+    U: s.url ?? 'https://nexus-imager.invalid',
+    L: s.license ?? 'MIT',
+    o: s.origin ?? s.name,
+    t: String(Math.floor(FIXED_MTIME.getTime() / 1000)),
+    c: '0000000000000000000000000000000000000000',
   };
   if (s.maintainer) st.m = s.maintainer;
   if (s.providerPriority !== undefined) st.k = String(s.providerPriority);
@@ -270,17 +311,35 @@ export function indexStanza(pkg: BuiltApk): Record<string, string> {
 }
 
 export function formatIndex(stanzas: Array<Record<string, string>>): string {
-  return stanzas.map((st) => Object.entries(st).map(([k, v]) => `${k}:${v}\n`).join('')).join('\n') + '\n';
+  return (
+    stanzas
+      .map((st) =>
+        Object.entries(st)
+          .map(([k, v]) => `${k}:${v}\n`)
+          .join(''),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** A signed APKINDEX.tar.gz: signature member + one gzip member with DESCRIPTION and APKINDEX. */
-export async function buildApkIndex(stanzas: Array<Record<string, string>>, key: TestSigningKey | null, description = 'nexus-test', alg: 'RSA' | 'RSA256' | 'RSA512' = 'RSA'): Promise<Buffer> {
+export async function buildApkIndex(
+  stanzas: Array<Record<string, string>>,
+  key: TestSigningKey | null,
+  description = 'nexus-test',
+  alg: 'RSA' | 'RSA256' | 'RSA512' = 'RSA',
+): Promise<Buffer> {
   const desc = Buffer.from(description);
   const text = Buffer.from(formatIndex(stanzas));
-  const body = gz(await packTar([
-    { header: { name: 'DESCRIPTION', mode: 0o644, mtime: FIXED_MTIME, size: desc.length }, body: desc },
-    { header: { name: 'APKINDEX', mode: 0o644, mtime: FIXED_MTIME, size: text.length }, body: text },
-  ], false));
+  const body = gz(
+    await packTar(
+      [
+        { header: { name: 'DESCRIPTION', mode: 0o644, mtime: FIXED_MTIME, size: desc.length }, body: desc },
+        { header: { name: 'APKINDEX', mode: 0o644, mtime: FIXED_MTIME, size: text.length }, body: text },
+      ],
+      false,
+    ),
+  );
   return key ? Buffer.concat([await signatureMember(body, key, alg), body]) : body;
 }
 
@@ -335,7 +394,12 @@ export async function writeApkRepo(dir: string, spec: ApkRepoSpec): Promise<Writ
     await writeFile(join(repoDir(repo), 'APKINDEX.tar.gz'), await buildApkIndex(stanzas, indexKey, `${branch}-${repo}-test`));
   }
   return {
-    mirror: dir, keysDir, branch, arch, packages, repoDir,
+    mirror: dir,
+    keysDir,
+    branch,
+    arch,
+    packages,
+    repoDir,
     packagePath(repo, name) {
       const p = packages[repo]?.find((b) => b.spec.name === name);
       if (!p) throw new Error(`no package ${name} in ${repo}`);

@@ -8,7 +8,10 @@ import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
-export const hasNtfsTools = await execa('mkntfs', ['--version']).then(() => true, () => false);
+export const hasNtfsTools = await execa('mkntfs', ['--version']).then(
+  () => true,
+  () => false,
+);
 
 export const EXT4_FILE = 'family photos index, keep forever';
 export const NTFS_FILE = 'tax return 2025';
@@ -24,7 +27,10 @@ export async function damagedDisk(dir: string): Promise<string> {
   await mkdir(join(files, 'home'), { recursive: true });
   await writeFile(join(files, 'home', 'photos.txt'), `${EXT4_FILE}\n`);
   const ext4 = join(dir, 'ext4.img');
-  await truncate(ext4, EXT4_SECTORS * 512).catch(async () => { await writeFile(ext4, ''); await truncate(ext4, EXT4_SECTORS * 512); });
+  await truncate(ext4, EXT4_SECTORS * 512).catch(async () => {
+    await writeFile(ext4, '');
+    await truncate(ext4, EXT4_SECTORS * 512);
+  });
   await execa('mke2fs', ['-q', '-t', 'ext4', '-b', '4096', '-L', 'DAMAGED', '-d', files, ext4]);
   const { stdout } = await execa('dumpe2fs', [ext4]);
   const bitmap = Number(/Inode bitmap at (\d+)/.exec(stdout)![1]);
@@ -43,10 +49,14 @@ export async function damagedDisk(dir: string): Promise<string> {
   const disk = join(dir, 'damaged.img');
   await writeFile(disk, '');
   await truncate(disk, 64 * MiB);
-  await execa('sfdisk', ['-q', disk], { input: `label: gpt\nstart=${EXT4_START}, size=${EXT4_SECTORS}, type=L, name="data"\nstart=${NTFS_START}, size=${NTFS_SECTORS}, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="windows"\n` });
-  for (const [part, start] of [[ext4, EXT4_START], [ntfs, NTFS_START]] as const) {
+  await execa('sfdisk', ['-q', disk], {
+    input: `label: gpt\nstart=${EXT4_START}, size=${EXT4_SECTORS}, type=L, name="data"\nstart=${NTFS_START}, size=${NTFS_SECTORS}, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="windows"\n`,
+  });
+  for (const [part, start] of [
+    [ext4, EXT4_START],
+    [ntfs, NTFS_START],
+  ] as const) {
     await execa('dd', [`if=${part}`, `of=${disk}`, 'bs=512', `seek=${start}`, 'conv=notrunc,sparse', 'status=none']);
   }
   return disk;
 }
-

@@ -46,14 +46,36 @@ async function aptOptions(ctx: AptContext): Promise<string[]> {
   const apt = aptDir(ctx);
   await mkdir(join(apt, 'lists', 'partial'), { recursive: true });
   await mkdir(join(apt, 'cache', 'archives', 'partial'), { recursive: true });
-  await writeFile(join(apt, 'debian.sources'), `Types: deb\nURIs: http://deb.debian.org/debian\nSuites: ${DEB_SUITE[ctx.debArch]}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`);
-  return ['-o', 'Dir::Etc::SourceList=/dev/null', '-o', `Dir::Etc::SourceParts=${apt}`, '-o', `Dir::State::Lists=${join(apt, 'lists')}`, '-o', `Dir::Cache=${join(apt, 'cache')}`,
-    '-o', `APT::Architecture=${ctx.debArch}`, '-o', `APT::Architectures=${ctx.debArch}`, '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Sandbox::User=root'];
+  await writeFile(
+    join(apt, 'debian.sources'),
+    `Types: deb\nURIs: http://deb.debian.org/debian\nSuites: ${DEB_SUITE[ctx.debArch]}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
+  );
+  return [
+    '-o',
+    'Dir::Etc::SourceList=/dev/null',
+    '-o',
+    `Dir::Etc::SourceParts=${apt}`,
+    '-o',
+    `Dir::State::Lists=${join(apt, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(apt, 'cache')}`,
+    '-o',
+    `APT::Architecture=${ctx.debArch}`,
+    '-o',
+    `APT::Architectures=${ctx.debArch}`,
+    '-o',
+    'Dir::State::status=/dev/null',
+    '-o',
+    'APT::Sandbox::User=root',
+  ];
 }
 
 function friendly(ctx: AptContext, what: string, err: unknown): Error {
-  return new Error(`The image tests need ${what} (${ctx.debArch}) from the Debian archive once; apt-get failed: ${String((err as Error).message).slice(0, 300)}. `
-    + 'Run them once with network access, or point NEXUS_TEST_DEBS at a cache that has the .deb files.', { cause: err });
+  return new Error(
+    `The image tests need ${what} (${ctx.debArch}) from the Debian archive once; apt-get failed: ${String((err as Error).message).slice(0, 300)}. ` +
+      'Run them once with network access, or point NEXUS_TEST_DEBS at a cache that has the .deb files.',
+    { cause: err },
+  );
 }
 
 /** `apt-get update` into the private lists directory. */
@@ -168,10 +190,14 @@ export async function dependencyClosure(ctx: AptContext, roots: string[]): Promi
     seen.set(n, { name: n, version: st.Version! });
     for (const field of [st['Pre-Depends'], st.Depends]) {
       for (const clause of (field ?? '').split(',')) {
-        const alts = clause.split('|').map((a) => a.trim().split(/[\s(:]/)[0]!).filter(Boolean);
+        const alts = clause
+          .split('|')
+          .map((a) => a.trim().split(/[\s(:]/)[0]!)
+          .filter(Boolean);
         const pick = alts.find((a) => pkgs.has(a)) ?? alts.map((a) => providers.get(a)?.[0]).find(Boolean);
         if (pick) queue.push(pick);
-        else if (alts.length) throw new Error(`The Debian ${DEB_SUITE[ctx.debArch]} index (${ctx.debArch}) has nothing for "${clause.trim()}" (needed by ${n})`);
+        else if (alts.length)
+          throw new Error(`The Debian ${DEB_SUITE[ctx.debArch]} index (${ctx.debArch}) has nothing for "${clause.trim()}" (needed by ${n})`);
       }
     }
   }
@@ -207,7 +233,8 @@ export async function debs(ctx: AptContext, wanted: Array<string | ResolvedDeb>)
   if (missing.length === 0) return found;
   await mkdir(debDir(ctx), { recursive: true });
   const opts = await aptOptions(ctx);
-  const download = () => (ctx.run ?? realAptRunner)([...opts, '-q', 'download', ...missing.map((it) => (it.version ? `${it.name}=${it.version}` : it.name))], { cwd: debDir(ctx) });
+  const download = () =>
+    (ctx.run ?? realAptRunner)([...opts, '-q', 'download', ...missing.map((it) => (it.version ? `${it.name}=${it.version}` : it.name))], { cwd: debDir(ctx) });
   try {
     await download();
   } catch (first) {

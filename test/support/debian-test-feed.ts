@@ -85,12 +85,39 @@ const TOOL_DEBS = ['cryptsetup-bin', 'f2fs-tools', 'wireguard-tools'];
 const TOOL_BINARIES: Record<string, string[]> = { cryptsetup: ['veritysetup', 'cryptsetup'], 'f2fs-tools': ['mkfs.f2fs'], 'wireguard-tools-wg': ['wg'] };
 const BIN_DIRS = ['usr/sbin', 'sbin', 'usr/bin', 'bin'];
 /** Modules any Box/board in the catalog may ask for; the feed carries these and their dependencies only. */
-const WANTED_MODULES = ['virtio_blk', 'virtio_pci', 'virtio_mmio', 'virtio_net', 'ext4', 'dm-verity', 'dm-crypt', 'erofs', 'f2fs', 'overlay', 'wireguard', 'mmc_block',
+const WANTED_MODULES = [
+  'virtio_blk',
+  'virtio_pci',
+  'virtio_mmio',
+  'virtio_net',
+  'ext4',
+  'dm-verity',
+  'dm-crypt',
+  'erofs',
+  'f2fs',
+  'overlay',
+  'wireguard',
+  'mmc_block',
   // cryptobox's vault: a LUKS2 file on a loop device, aes-xts-plain64 (XTS and its ECB base are modules in Debian's amd64
   // kernel; ECB is built in on arm64/riscv64), and the kernel cipher API cryptsetup uses for LUKS2 key slots.
-  'loop', 'xts', 'ecb', 'algif_skcipher',
+  'loop',
+  'xts',
+  'ecb',
+  'algif_skcipher',
   // dragonbox's containers: veth pairs on a CNI bridge, and the nft-backed iptables masquerade the bridge plugin sets up.
-  'bridge', 'br_netfilter', 'veth', 'nf_conntrack', 'nf_nat', 'nf_tables', 'nft_compat', 'nft_chain_nat', 'xt_MASQUERADE', 'xt_comment', 'xt_addrtype', 'xt_conntrack'];
+  'bridge',
+  'br_netfilter',
+  'veth',
+  'nf_conntrack',
+  'nf_nat',
+  'nf_tables',
+  'nft_compat',
+  'nft_chain_nat',
+  'xt_MASQUERADE',
+  'xt_comment',
+  'xt_addrtype',
+  'xt_conntrack',
+];
 /**
  * Bump to rebuild cached feeds after changing this file. 8: the Alpine replica (branch v3.24 + edge/testing).
  * 9: cryptsetup, f2fs-tools and wireguard-tools-wg (+ closure) on aarch64/riscv64, with that arch's Debian binaries.
@@ -111,25 +138,84 @@ export const STAND_IN_NOTE = 'NEXUS TEST FIXTURE STAND-IN: not the real package,
  */
 export function factsMeta(arch: FeedArch) {
   const libc = `so:libc.musl-${arch}.so.1`;
-  const kernel = (name: string, version: string, origin: string, description: string, depends: string[]) =>
-    ({ name, version, origin, description, depends, provides: [] as string[], installIf: [] as string[], license: 'GPL-2.0-only', url: 'https://www.kernel.org' });
+  const kernel = (name: string, version: string, origin: string, description: string, depends: string[]) => ({
+    name,
+    version,
+    origin,
+    description,
+    depends,
+    provides: [] as string[],
+    installIf: [] as string[],
+    license: 'GPL-2.0-only',
+    url: 'https://www.kernel.org',
+  });
   return {
-    dinit: { name: 'dinit', version: '0.21.0-r0', origin: 'dinit', description: 'Service monitoring / init system', license: 'Apache-2.0', url: 'https://davmac.org/projects/dinit/',
-      depends: [libc, 'so:libgcc_s.so.1', 'so:libstdc++.so.6'], provides: ['cmd:dinit=0.21.0-r0', 'cmd:dinitcheck=0.21.0-r0', 'cmd:dinitctl=0.21.0-r0'], installIf: [] as string[] },
-    toybox: { name: 'toybox', version: '0.8.13-r0', origin: 'toybox', description: 'Toybox: all-in-one Linux command line', license: '0BSD', url: 'https://landley.net/toybox/',
-      depends: [libc], provides: ['cmd:toybox=0.8.13-r0'], installIf: [] as string[] },
-    'u-boot-starfive': { name: 'u-boot-starfive', version: '2026.04-r0', origin: 'u-boot-starfive', description: 'U-Boot for the StarFive VisionFive 2', license: 'GPL-2.0-or-later',
-      url: 'https://www.denx.de/wiki/U-Boot/', depends: [] as string[], provides: [] as string[], installIf: [] as string[] },
+    dinit: {
+      name: 'dinit',
+      version: '0.21.0-r0',
+      origin: 'dinit',
+      description: 'Service monitoring / init system',
+      license: 'Apache-2.0',
+      url: 'https://davmac.org/projects/dinit/',
+      depends: [libc, 'so:libgcc_s.so.1', 'so:libstdc++.so.6'],
+      provides: ['cmd:dinit=0.21.0-r0', 'cmd:dinitcheck=0.21.0-r0', 'cmd:dinitctl=0.21.0-r0'],
+      installIf: [] as string[],
+    },
+    toybox: {
+      name: 'toybox',
+      version: '0.8.13-r0',
+      origin: 'toybox',
+      description: 'Toybox: all-in-one Linux command line',
+      license: '0BSD',
+      url: 'https://landley.net/toybox/',
+      depends: [libc],
+      provides: ['cmd:toybox=0.8.13-r0'],
+      installIf: [] as string[],
+    },
+    'u-boot-starfive': {
+      name: 'u-boot-starfive',
+      version: '2026.04-r0',
+      origin: 'u-boot-starfive',
+      description: 'U-Boot for the StarFive VisionFive 2',
+      license: 'GPL-2.0-or-later',
+      url: 'https://www.denx.de/wiki/U-Boot/',
+      depends: [] as string[],
+      provides: [] as string[],
+      installIf: [] as string[],
+    },
     'linux-virt': arch === 'aarch64' ? kernel('linux-virt', '6.18.26-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator']) : undefined,
-    'linux-lts': arch === 'aarch64' ? kernel('linux-lts', '6.18.26-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator', 'linux-firmware-any'])
-      : arch === 'riscv64' ? kernel('linux-lts', '6.18.29-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator', 'linux-firmware-any']) : undefined,
-    'linux-rpi': arch === 'aarch64' ? kernel('linux-rpi', '6.12.85-r0', 'linux-rpi', 'Linux kernel with Raspberry Pi patches', ['initramfs-generator', 'linux-firmware-brcm', 'linux-firmware-cypress']) : undefined,
+    'linux-lts':
+      arch === 'aarch64'
+        ? kernel('linux-lts', '6.18.26-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator', 'linux-firmware-any'])
+        : arch === 'riscv64'
+          ? kernel('linux-lts', '6.18.29-r0', 'linux-lts', 'Linux lts kernel', ['initramfs-generator', 'linux-firmware-any'])
+          : undefined,
+    'linux-rpi':
+      arch === 'aarch64'
+        ? kernel('linux-rpi', '6.12.85-r0', 'linux-rpi', 'Linux kernel with Raspberry Pi patches', [
+            'initramfs-generator',
+            'linux-firmware-brcm',
+            'linux-firmware-cypress',
+          ])
+        : undefined,
   };
 }
 
 /** cryptobox's tools and their Alpine closure (metadata from the v3.23.4 index on every arch). */
-const CRYPTOBOX_TOOLS = ['cryptsetup', 'cryptsetup-libs', 'device-mapper-libs', 'json-c', 'libblkid', 'libcrypto3', 'libeconf', 'libuuid', 'popt',
-  'f2fs-tools', 'f2fs-tools-libs', 'wireguard-tools-wg'];
+const CRYPTOBOX_TOOLS = [
+  'cryptsetup',
+  'cryptsetup-libs',
+  'device-mapper-libs',
+  'json-c',
+  'libblkid',
+  'libcrypto3',
+  'libeconf',
+  'libuuid',
+  'popt',
+  'f2fs-tools',
+  'f2fs-tools-libs',
+  'wireguard-tools-wg',
+];
 
 /** Packages whose metadata is the real v3.23.4 index's (arch-renamed so: names for aarch64/riscv64). */
 export const FROM_V3234_INDEX = {
@@ -149,7 +235,12 @@ async function extractDeb(deb: string, dir: string, patterns: string[]): Promise
   const tarStream = execa('dpkg-deb', ['--fsys-tarfile', deb], { buffer: false });
   const untar = execa('tar', ['-x', '-C', dir, '--wildcards', ...patterns], { stdin: 'pipe' });
   tarStream.stdout!.pipe(untar.stdin!);
-  await Promise.all([tarStream, untar.catch((e: unknown) => { if (!String(e).includes('Not found in archive')) throw e; })]);
+  await Promise.all([
+    tarStream,
+    untar.catch((e: unknown) => {
+      if (!String(e).includes('Not found in archive')) throw e;
+    }),
+  ]);
 }
 
 async function walk(dir: string, base = dir): Promise<string[]> {
@@ -162,7 +253,11 @@ async function walk(dir: string, base = dir): Promise<string[]> {
   return out.sort();
 }
 
-const moduleName = (file: string) => file.replace(/^.*\//, '').replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_');
+const moduleName = (file: string) =>
+  file
+    .replace(/^.*\//, '')
+    .replace(/\.ko(\.(xz|gz|zst))?$/, '')
+    .replace(/-/g, '_');
 
 async function moduleBytes(path: string): Promise<Buffer> {
   if (path.endsWith('.xz')) return Buffer.from((await execa('xz', ['-dc', path], { encoding: 'buffer' })).stdout);
@@ -170,7 +265,19 @@ async function moduleBytes(path: string): Promise<Buffer> {
   return readFile(path);
 }
 
-interface KernelMeta { name: string; version: string; origin?: string; description?: string; depends: string[]; provides: string[]; installIf: string[]; license?: string; url?: string; maintainer?: string; installedSize?: number }
+interface KernelMeta {
+  name: string;
+  version: string;
+  origin?: string;
+  description?: string;
+  depends: string[];
+  provides: string[];
+  installIf: string[];
+  license?: string;
+  url?: string;
+  maintainer?: string;
+  installedSize?: number;
+}
 
 /**
  * Kernel package in Alpine's layout from a Debian kernel .deb: /boot/vmlinuz-<flavour>, /boot/config-<flavour>,
@@ -190,7 +297,9 @@ async function kernelPackage(deb: string, work: string, flavour: string, meta: K
   const provider = async (alias: string): Promise<string | undefined> => {
     if (byName.has(alias.replace(/-/g, '_'))) return alias.replace(/-/g, '_');
     const stem = alias.replace(/^crypto-/, '').replace(/-/g, '_');
-    const candidates = [...byName.keys()].filter((n) => n.startsWith(stem)).sort((a, b) => Number(b.includes('generic')) - Number(a.includes('generic')) || a.localeCompare(b));
+    const candidates = [...byName.keys()]
+      .filter((n) => n.startsWith(stem))
+      .sort((a, b) => Number(b.includes('generic')) - Number(a.includes('generic')) || a.localeCompare(b));
     for (const c of candidates) if (parseModinfoAliases(await moduleBytes(join(modRoot, kver, byName.get(c)!))).includes(alias)) return c;
     return undefined;
   };
@@ -210,7 +319,17 @@ async function kernelPackage(deb: string, work: string, flavour: string, meta: K
   }
   const files: ApkFileSpec[] = [];
   const boot = await readdir(join(dir, 'boot'));
-  files.push({ path: `boot/vmlinuz-${flavour}`, content: await readFile(join(dir, 'boot', boot.find((b) => b.startsWith('vmlinu'))!)), mode: 0o644 });
+  files.push({
+    path: `boot/vmlinuz-${flavour}`,
+    content: await readFile(
+      join(
+        dir,
+        'boot',
+        boot.find((b) => b.startsWith('vmlinu'))!,
+      ),
+    ),
+    mode: 0o644,
+  });
   const config = boot.find((b) => b.startsWith('config-'));
   if (config) files.push({ path: `boot/config-${flavour}`, content: await readFile(join(dir, 'boot', config)), mode: 0o644 });
   const order: string[] = [];
@@ -241,7 +360,7 @@ async function kernelPackage(deb: string, work: string, flavour: string, meta: K
 async function debBinaryFiles(tree: string, binaries: string[], triplet: string): Promise<ApkFileSpec[]> {
   const files = new Map<string, ApkFileSpec>();
   const searchDirs = [`usr/lib/${triplet}`, `lib/${triplet}`, 'usr/lib', 'lib'];
-  const kind = async (rel: string) => (await lstat(join(tree, rel)).catch(() => undefined));
+  const kind = async (rel: string) => await lstat(join(tree, rel)).catch(() => undefined);
   const add = async (rel: string): Promise<void> => {
     if (files.has(rel)) return;
     const st = await kind(rel);
@@ -309,7 +428,12 @@ async function fromMinirootfs(arch: FeedArch, name: string): Promise<ApkPackageS
   const scripts: ApkPackageSpec['scripts'] = {};
   for (const [k, v] of mr.scripts.get(name) ?? []) (scripts as Record<string, string>)[k.slice(1)] = v;
   return {
-    ...metaFromStanza(st), installedSize: undefined, replaces: st.r ? st.r.split(' ') : undefined, triggers: mr.triggers.get(name), files, scripts,
+    ...metaFromStanza(st),
+    installedSize: undefined,
+    replaces: st.r ? st.r.split(' ') : undefined,
+    triggers: mr.triggers.get(name),
+    files,
+    scripts,
     indexFields: { ...(st.t ? { t: st.t } : {}), ...(st.c ? { c: st.c } : {}) },
   } as ApkPackageSpec;
 }
@@ -320,8 +444,17 @@ async function realApkSpec(rel: string, indexStanza?: Record<string, string>): P
   const many = (k: string) => apk.pkginfo.get(k) ?? [];
   if (indexStanza && indexStanza.C !== apk.checksum) throw new Error(`${rel}: its C: ${apk.checksum} is not the index's ${indexStanza.C}`);
   return {
-    name: one('pkgname')!, version: one('pkgver')!, arch: 'x86_64', description: one('pkgdesc'), url: one('url'), license: one('license'), origin: one('origin'), maintainer: one('maintainer'),
-    depends: many('depend'), provides: many('provides'), ...(one('provider_priority') ? { providerPriority: Number(one('provider_priority')) } : {}),
+    name: one('pkgname')!,
+    version: one('pkgver')!,
+    arch: 'x86_64',
+    description: one('pkgdesc'),
+    url: one('url'),
+    license: one('license'),
+    origin: one('origin'),
+    maintainer: one('maintainer'),
+    depends: many('depend'),
+    provides: many('provides'),
+    ...(one('provider_priority') ? { providerPriority: Number(one('provider_priority')) } : {}),
     prebuilt: apk.bytes,
     // The real index's stanza when it lists this file; otherwise what `apk index` writes from the .PKGINFO.
     indexFields: indexStanza ? { ...indexStanza } : { A: 'x86_64', t: one('builddate')!, c: one('commit')! },
@@ -334,11 +467,23 @@ function indexSpec(index: Map<string, Record<string, string>>, name: string, arc
   return { ...metaFromStanza(st, arch === 'x86_64' ? undefined : arch), indexFields: { t: st.t!, c: st.c! } };
 }
 
-async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, tools: ResolvedDeb[], dinitDir: string, packs: ReplicaPack[] = []): Promise<ApkPackageSpec[]> {
+async function buildSpecs(
+  arch: FeedArch,
+  ctx: AptContext,
+  kernel: ResolvedDeb,
+  tools: ResolvedDeb[],
+  dinitDir: string,
+  packs: ReplicaPack[] = [],
+): Promise<ApkPackageSpec[]> {
   const work = await mkdtemp(join(tmpdir(), 'nexus-test-feed-'));
   const index = await realIndexV3234();
   try {
-    const debs = await aptDebs(ctx, [kernel, 'busybox-static', ...(arch === 'riscv64' ? ['u-boot-starfive'] : []), ...(arch !== 'x86_64' ? ['systemd-boot-efi'] : [])]);
+    const debs = await aptDebs(ctx, [
+      kernel,
+      'busybox-static',
+      ...(arch === 'riscv64' ? ['u-boot-starfive'] : []),
+      ...(arch !== 'x86_64' ? ['systemd-boot-efi'] : []),
+    ]);
     const kdeb = debs.get(kernel.name)!;
     // The Debian closure of the tools and of the packs' debs, extracted into one tree.
     const toolDebs = tools.length ? await aptDebs(ctx, tools) : new Map<string, string>();
@@ -348,12 +493,19 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
     // cryptsetup / f2fs-tools / wireguard-tools-wg payloads: this arch's Debian binaries with the libraries they load.
     const from = tools.map((t) => `${t.name} ${t.version}`).join(', ');
     const toolFiles = async (n: string): Promise<ApkFileSpec[]> => {
-      const paths = await Promise.all(TOOL_BINARIES[n]!.map(async (b) => {
-        for (const d of BIN_DIRS) if (await lstat(join(tree, d, b)).catch(() => undefined)) return `${d}/${b}`;
-        throw new Error(`the Debian packages for the feed (${from}) have no ${b}`);
-      }));
-      return [...(await debBinaryFiles(tree, paths, TRIPLET[arch])),
-        note(n, `Debian ${DEB_SUITE[DEB_ARCH[arch]]} ${DEB_ARCH[arch]} ${paths.map((b) => `/${b}`).join(', ')} with the glibc libraries they load, taken from the Depends closure of ${TOOL_DEBS.join(', ')}: ${from}.`)];
+      const paths = await Promise.all(
+        TOOL_BINARIES[n]!.map(async (b) => {
+          for (const d of BIN_DIRS) if (await lstat(join(tree, d, b)).catch(() => undefined)) return `${d}/${b}`;
+          throw new Error(`the Debian packages for the feed (${from}) have no ${b}`);
+        }),
+      );
+      return [
+        ...(await debBinaryFiles(tree, paths, TRIPLET[arch])),
+        note(
+          n,
+          `Debian ${DEB_SUITE[DEB_ARCH[arch]]} ${DEB_ARCH[arch]} ${paths.map((b) => `/${b}`).join(', ')} with the glibc libraries they load, taken from the Depends closure of ${TOOL_DEBS.join(', ')}: ${from}.`,
+        ),
+      ];
     };
     const facts = factsMeta(arch);
     const specs: ApkPackageSpec[] = [];
@@ -371,15 +523,25 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
     }
 
     // dinit: the real upstream binaries, Alpine's path and metadata.
-    specs.push({ ...facts.dinit, description: `STAND-IN version: upstream dinit 0.22.1 built statically as Alpine's dinit ${facts.dinit.version}`,
-      files: [{ path: 'usr', type: 'dir' }, { path: 'usr/sbin', type: 'dir' },
-        ...DINIT_BINARIES.map((b) => ({ path: `usr/sbin/${b}`, source: join(dinitDir, b), mode: 0o755 }))] });
+    specs.push({
+      ...facts.dinit,
+      description: `STAND-IN version: upstream dinit 0.22.1 built statically as Alpine's dinit ${facts.dinit.version}`,
+      files: [
+        { path: 'usr', type: 'dir' },
+        { path: 'usr/sbin', type: 'dir' },
+        ...DINIT_BINARIES.map((b) => ({ path: `usr/sbin/${b}`, source: join(dinitDir, b), mode: 0o755 })),
+      ],
+    });
 
     for (const n of [...FROM_V3234_INDEX.all, ...FROM_V3234_INDEX[arch]]) {
       if (n === 'linux-virt' || n === 'linux-lts') continue; // below, with the kernel payload
       const sp = indexSpec(index, n, arch);
       const efi = { x86_64: 'x64', aarch64: 'aa64', riscv64: 'riscv64' }[arch];
-      if (n === 'libstdc++') sp.files = [{ path: 'usr/lib/libstdc++.so.6.0.34', content: `${STAND_IN_NOTE}\n`, mode: 0o755 }, { path: 'usr/lib/libstdc++.so.6', target: 'libstdc++.so.6.0.34' }];
+      if (n === 'libstdc++')
+        sp.files = [
+          { path: 'usr/lib/libstdc++.so.6.0.34', content: `${STAND_IN_NOTE}\n`, mode: 0o755 },
+          { path: 'usr/lib/libstdc++.so.6', target: 'libstdc++.so.6.0.34' },
+        ];
       else if (n === 'libgcc') sp.files = [{ path: 'usr/lib/libgcc_s.so.1', content: `${STAND_IN_NOTE}\n`, mode: 0o644 }];
       else if (n === 'systemd-efistub') {
         let stub = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
@@ -390,7 +552,13 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
         sp.files = [{ path: `usr/lib/systemd/boot/efi/linux${efi}.efi.stub`, content: await readFile(stub), mode: 0o644 }];
       } else if (n === 'systemd-boot') {
         await extractDeb(debs.get('systemd-boot-efi')!, join(work, 'sb'), ['./usr/lib/systemd/boot/efi/*']);
-        sp.files = [{ path: `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`, content: await readFile(join(work, 'sb', `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`)), mode: 0o644 }];
+        sp.files = [
+          {
+            path: `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`,
+            content: await readFile(join(work, 'sb', `usr/lib/systemd/boot/efi/systemd-boot${efi}.efi`)),
+            mode: 0o644,
+          },
+        ];
       } else if (TOOL_BINARIES[n]) sp.files = await toolFiles(n);
       else if (!n.startsWith('linux-firmware')) sp.files = [note(n, 'Metadata of the real package; no payload.')];
       if (sp.files?.length && !n.startsWith('linux-firmware')) sp.description = `STAND-IN payload for ${sp.description}`;
@@ -414,36 +582,63 @@ async function buildSpecs(arch: FeedArch, ctx: AptContext, kernel: ResolvedDeb, 
       specs.push(await kernelPackage(kdeb, work, 'virt', kmeta('linux-virt'), [{ from: pi5, to: `boot/dtbs-virt/${pi5}` }]));
       specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [{ from: pi5, to: `boot/dtbs-lts/${pi5}` }]));
       // Debian has no D0-stepping tree: a STAND-IN copy of the C1 tree keeps the board's file list complete.
-      const rpi = await kernelPackage(kdeb, work, 'rpi', kmeta('linux-rpi'), [{ from: pi5, to: 'boot/bcm2712-rpi-5-b.dtb' }, { from: pi5, to: 'boot/bcm2712d0-rpi-5-b.dtb' }]);
+      const rpi = await kernelPackage(kdeb, work, 'rpi', kmeta('linux-rpi'), [
+        { from: pi5, to: 'boot/bcm2712-rpi-5-b.dtb' },
+        { from: pi5, to: 'boot/bcm2712d0-rpi-5-b.dtb' },
+      ]);
       rpi.files!.push({ path: 'boot/overlays/README', content: `${STAND_IN_NOTE}\nThe real linux-rpi ships the Raspberry Pi overlays here.\n`, mode: 0o644 });
       specs.push(rpi);
     } else {
-      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [
-        { from: 'starfive/jh7110-starfive-visionfive-2-v1.3b.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb' },
-        { from: 'starfive/jh7110-starfive-visionfive-2-v1.2a.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb' },
-      ]));
+      specs.push(
+        await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [
+          { from: 'starfive/jh7110-starfive-visionfive-2-v1.3b.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb' },
+          { from: 'starfive/jh7110-starfive-visionfive-2-v1.2a.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb' },
+        ]),
+      );
       const ub = join(work, 'ub');
       await extractDeb(debs.get('u-boot-starfive')!, ub, ['./usr/lib/u-boot/starfive_visionfive2/*']);
       const files: ApkFileSpec[] = [];
-      for (const f of ['u-boot-spl.bin.normal.out', 'u-boot.itb']) files.push({ path: `usr/share/u-boot/starfive_visionfive2/${f}`, content: await readFile(join(ub, 'usr/lib/u-boot/starfive_visionfive2', f)), mode: 0o644 });
+      for (const f of ['u-boot-spl.bin.normal.out', 'u-boot.itb'])
+        files.push({
+          path: `usr/share/u-boot/starfive_visionfive2/${f}`,
+          content: await readFile(join(ub, 'usr/lib/u-boot/starfive_visionfive2', f)),
+          mode: 0o644,
+        });
       specs.push({ ...facts['u-boot-starfive'], description: `STAND-IN payload (Debian ${debs.get('u-boot-starfive')!.replace(/^.*\//, '')})`, files });
     }
 
     // toybox (edge/testing): only /bin/toybox.
     const bb = join(work, 'busybox');
     await extractDeb(debs.get('busybox-static')!, bb, ['./bin/busybox', './usr/bin/busybox']);
-    specs.push({ ...facts.toybox, description: `STAND-IN payload: Debian's static busybox (${debs.get('busybox-static')!.replace(/^.*\//, '')}) as /bin/toybox`,
-      files: [{ path: 'bin', type: 'dir' }, { path: 'bin/toybox', content: await readFile(existsSync(join(bb, 'bin/busybox')) ? join(bb, 'bin/busybox') : join(bb, 'usr/bin/busybox')), mode: 0o755 }] });
+    specs.push({
+      ...facts.toybox,
+      description: `STAND-IN payload: Debian's static busybox (${debs.get('busybox-static')!.replace(/^.*\//, '')}) as /bin/toybox`,
+      files: [
+        { path: 'bin', type: 'dir' },
+        {
+          path: 'bin/toybox',
+          content: await readFile(existsSync(join(bb, 'bin/busybox')) ? join(bb, 'bin/busybox') : join(bb, 'usr/bin/busybox')),
+          mode: 0o755,
+        },
+      ],
+    });
 
     // Replica packs asked for by the test.
     const names = new Set(specs.map((sp) => sp.name));
     for (const pack of packs) {
       await mkdir(join(work, `pack-${pack.id}`), { recursive: true });
       const packSpecs = await pack.specs({
-        arch, work: join(work, `pack-${pack.id}`), triplet: TRIPLET[arch], debTree: tree, debFiles: toolDebs,
+        arch,
+        work: join(work, `pack-${pack.id}`),
+        triplet: TRIPLET[arch],
+        debTree: tree,
+        debFiles: toolDebs,
         debsUsed: tools.map((t) => `${t.name}=${t.version}`),
         debBinaryFiles: (binaries) => debBinaryFiles(tree, binaries, TRIPLET[arch]),
-        indexSpec: (name) => indexSpec(index, name, arch), inIndex: (name) => index.has(name), note, standInNote: STAND_IN_NOTE,
+        indexSpec: (name) => indexSpec(index, name, arch),
+        inIndex: (name) => index.has(name),
+        note,
+        standInNote: STAND_IN_NOTE,
       });
       for (const sp of packSpecs) {
         if (names.has(sp.name)) throw new Error(`replica pack ${pack.id}: ${sp.name} is already in the feed`);
@@ -515,17 +710,31 @@ export async function debianTestFeed(arch: FeedArch, opts: { packs?: string[] } 
  * The feed's cache directory: keyed on what was resolved (the Debian kernel's name and version, and those of every
  * package of the tools' closure), never on a pinned name, plus the feed layout version and the signing key.
  */
-export function feedDirName(arch: FeedArch, kernel: ResolvedDeb, publicPem: string, dinitSha = '', tools: ResolvedDeb[] = [], packs: ReplicaPack[] = []): string {
+export function feedDirName(
+  arch: FeedArch,
+  kernel: ResolvedDeb,
+  publicPem: string,
+  dinitSha = '',
+  tools: ResolvedDeb[] = [],
+  packs: ReplicaPack[] = [],
+): string {
   const toolKey = tools.map((t) => `${t.name}=${t.version}`).join(',');
   const packKey = packs.map((p) => `${p.id}@${p.version}`).join(',');
-  const id = createHash('sha256').update(`${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}:${dinitSha}${toolKey ? `:${toolKey}` : ''}${packKey ? `:packs=${packKey}` : ''}`).digest('hex').slice(0, 12);
+  const id = createHash('sha256')
+    .update(
+      `${FEED_VERSION}:${arch}:${kernel.name}=${kernel.version}:${publicPem}:${dinitSha}${toolKey ? `:${toolKey}` : ''}${packKey ? `:packs=${packKey}` : ''}`,
+    )
+    .digest('hex')
+    .slice(0, 12);
   return `feed-${arch}${packs.length ? `-${packs.map((p) => p.id).join('+')}` : ''}-${id}`;
 }
 
 async function buildOrReuse(arch: FeedArch, root: string, packs: ReplicaPack[]): Promise<TestFeed> {
   const key = await cachedKey(root);
   const ctx: AptContext = { root, debArch: DEB_ARCH[arch] };
-  const dinitSha = `${createHash('sha256').update(await readFile(dinitTarball())).digest('hex')}-r${DINIT_RECIPE}`;
+  const dinitSha = `${createHash('sha256')
+    .update(await readFile(dinitTarball()))
+    .digest('hex')}-r${DINIT_RECIPE}`;
   const dirFor = (r: FeedDebs) => join(root, feedDirName(arch, r.kernel, key.publicPem, dinitSha, r.closure, packs));
   const roots = [...new Set([...TOOL_DEBS, ...packs.flatMap((p) => p.debs(arch))])];
   const resolved = await resolveForFeed(ctx, roots, (r) => existsSync(join(dirFor(r), 'done')));
@@ -545,7 +754,10 @@ async function buildOrReuse(arch: FeedArch, root: string, packs: ReplicaPack[]):
     }
     for (const [branch, repositories] of byBranch) await writeApkRepo(tmp, { key, arch, branch, repositories });
     for (const k of ALPINE_X86_64_KEYS) await copyFile(join(repoRoot, 'resources', 'keys', 'alpine', k), join(tmp, 'keys', k));
-    await writeFile(join(tmp, 'BUILD-INFO'), `arch ${arch}\nkernel ${kernel.name}=${kernel.version}\n${tools.length ? `tools ${tools.map((t) => `${t.name}=${t.version}`).join(' ')}\n` : ''}${packs.length ? `packs ${packs.map((p) => `${p.id}@${p.version}`).join(' ')}\n` : ''}dinit build seconds ${dinit.buildSeconds}\nfeed build seconds ${Math.round((Date.now() - started) / 100) / 10}\n`);
+    await writeFile(
+      join(tmp, 'BUILD-INFO'),
+      `arch ${arch}\nkernel ${kernel.name}=${kernel.version}\n${tools.length ? `tools ${tools.map((t) => `${t.name}=${t.version}`).join(' ')}\n` : ''}${packs.length ? `packs ${packs.map((p) => `${p.id}@${p.version}`).join(' ')}\n` : ''}dinit build seconds ${dinit.buildSeconds}\nfeed build seconds ${Math.round((Date.now() - started) / 100) / 10}\n`,
+    );
     await writeFile(join(tmp, 'done'), '');
     try {
       await rename(tmp, feedDir);
@@ -559,9 +771,19 @@ async function buildOrReuse(arch: FeedArch, root: string, packs: ReplicaPack[]):
 async function writeApkRepoView(feedDir: string, key: TestSigningKey, arch: FeedArch): Promise<TestFeed> {
   const repoDir = (r: string) => join(feedDir, FEED_REPOSITORIES[r] ?? FEED_BRANCH, r, arch);
   const names: string[] = [];
-  for (const r of Object.keys(FEED_REPOSITORIES)) names.push(...(await readdir(repoDir(r))).filter((f) => f.endsWith('.apk')).map((f) => f.replace(/-\d[^-]*-r\d+\.apk$/, '')));
+  for (const r of Object.keys(FEED_REPOSITORIES))
+    names.push(...(await readdir(repoDir(r))).filter((f) => f.endsWith('.apk')).map((f) => f.replace(/-\d[^-]*-r\d+\.apk$/, '')));
   return {
-    mirror: feedDir, keysDir: join(feedDir, 'keys'), branch: FEED_BRANCH, arch, packages: {}, key, packageNames: names, repoDir,
-    packagePath: () => { throw new Error('use repoDir() with the feed'); },
+    mirror: feedDir,
+    keysDir: join(feedDir, 'keys'),
+    branch: FEED_BRANCH,
+    arch,
+    packages: {},
+    key,
+    packageNames: names,
+    repoDir,
+    packagePath: () => {
+      throw new Error('use repoDir() with the feed');
+    },
   };
 }

@@ -24,7 +24,8 @@ export function dinitTarball(): string {
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const up = process.env.NEXUS_UPSTREAM_TESTDATA ? resolve(process.env.NEXUS_UPSTREAM_TESTDATA) : resolve(repoRoot, '..', 'shared', 'testdata', 'upstream');
   const file = join(up, 'dinit-0.22.1.tar.gz');
-  if (!existsSync(file)) throw new Error(`The dinit source tarball is missing at ${file}: check out shared/ beside the repository or set NEXUS_UPSTREAM_TESTDATA.`);
+  if (!existsSync(file))
+    throw new Error(`The dinit source tarball is missing at ${file}: check out shared/ beside the repository or set NEXUS_UPSTREAM_TESTDATA.`);
   return file;
 }
 
@@ -39,14 +40,18 @@ export interface BuiltDinit {
 /** Builds (or reuses) static dinit binaries for one arch under `cacheRoot`. The caller serialises per arch. */
 export async function buildDinit(arch: DinitArch, cacheRoot: string): Promise<BuiltDinit> {
   const tarball = dinitTarball();
-  const sha = createHash('sha256').update(await readFile(tarball)).digest('hex');
+  const sha = createHash('sha256')
+    .update(await readFile(tarball))
+    .digest('hex');
   const dir = join(cacheRoot, `dinit-${sha.slice(0, 16)}-${arch}-r${DINIT_RECIPE}`);
   if (existsSync(join(dir, 'done'))) return { dir, tarballSha256: sha, buildSeconds: 0 };
   const cross = CROSS[arch];
   const cxx = `${cross}g++`;
   for (const tool of [cxx, 'make', 'm4']) {
     if ((await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode !== 0) {
-      throw new Error(`Building dinit for ${arch} needs ${tool} (apt-get install g++ make m4 g++-aarch64-linux-gnu g++-riscv64-linux-gnu; CI installs .ci/apt-packages.txt).`);
+      throw new Error(
+        `Building dinit for ${arch} needs ${tool} (apt-get install g++ make m4 g++-aarch64-linux-gnu g++-riscv64-linux-gnu; CI installs .ci/apt-packages.txt).`,
+      );
     }
   }
   const started = Date.now();
@@ -57,7 +62,14 @@ export async function buildDinit(arch: DinitArch, cacheRoot: string): Promise<Bu
     // As Alpine configures it (--exec-prefix=/usr: the binaries live in /usr/sbin; Linux: the control socket is
     // /run/dinitctl — a cross build left to guess the platform gets the BSDs' /var/run/dinitctl, which does not
     // exist before /var is set up); static so it needs no C++ runtime.
-    const configure = ['--platform=Linux', '--exec-prefix=/usr', '--sbindir=/usr/sbin', '--syscontrolsocket=/run/dinitctl', `CXX=${cxx}`, 'LDFLAGS_BASE=-static'];
+    const configure = [
+      '--platform=Linux',
+      '--exec-prefix=/usr',
+      '--sbindir=/usr/sbin',
+      '--syscontrolsocket=/run/dinitctl',
+      `CXX=${cxx}`,
+      'LDFLAGS_BASE=-static',
+    ];
     await execa('./configure', [...configure, ...(cross ? ['CXX_FOR_BUILD=g++'] : [])], { cwd: src, env: { LC_ALL: 'C' } });
     await execa('make', ['-j2'], { cwd: src, env: { LC_ALL: 'C' } });
     const tmp = await mkdtemp(join(cacheRoot, `.dinit-${arch}-`));

@@ -16,8 +16,16 @@ import { busyboxOciArchive, type OciArchive } from './oci-layout';
 const ARCHIVE_B64 = '/usr/share/nexus-test/busybox-oci.tar.b64';
 export const WAIT_CONTAINERD = 'for i in $(seq 120); do ctr version >/dev/null 2>&1 && break; sleep 1; done; ctr version';
 export const IMPORT = `base64 -d ${ARCHIVE_B64} > /tmp/busybox-oci.tar && ctr image import /tmp/busybox-oci.tar`;
-export const RUN = (ref: string) => `ctr run --rm --cni ${ref} web1 /bin/sh -c 'uname -m; ip -4 -o addr show dev eth0; ping -c 1 -W 10 10.88.0.1 && echo CONTAINER-REACHED-HOST'`;
-export const HOST_CHECKS = ['ip -4 -o addr show dev nexus0', 'iptables -t nat -S', 'ls -l /opt/cni/bin', 'grep cgroup2 /proc/mounts', 'ls /var/lib/nexus/state/containerd', 'ctr image ls -q'];
+export const RUN = (ref: string) =>
+  `ctr run --rm --cni ${ref} web1 /bin/sh -c 'uname -m; ip -4 -o addr show dev eth0; ping -c 1 -W 10 10.88.0.1 && echo CONTAINER-REACHED-HOST'`;
+export const HOST_CHECKS = [
+  'ip -4 -o addr show dev nexus0',
+  'iptables -t nat -S',
+  'ls -l /opt/cni/bin',
+  'grep cgroup2 /proc/mounts',
+  'ls /var/lib/nexus/state/containerd',
+  'ctr image ls -q',
+];
 
 export interface DragonboxRun {
   dir: string;
@@ -43,22 +51,28 @@ export async function buildAndRunDragonbox(target: 'qemu-x86_64' | 'qemu-arm64')
   const feed = await debianTestFeed(arch, { packs: ['dragonbox'] });
   const build = await buildFromTestFeed(plan, { feed });
   const boot = await bootTest(join(dir, 'dragonbox.img'), {
-    arch: plan.arch, timeoutSeconds: BOOT_AND_SESSION_SECONDS,
+    arch: plan.arch,
+    timeoutSeconds: BOOT_AND_SESSION_SECONDS,
     // Steps get 240 s: waiting for containerd and importing under TCG on a loaded machine take longer than the default 90.
     session: { ...consoleSession([...FIRST_COMMANDS, WAIT_CONTAINERD, IMPORT, RUN(oci.ref), ...HOST_CHECKS]), stepSeconds: 240 },
   });
   // The numbers the closing notes and the Box card quote, from this run.
-  console.log(`dragonbox ${target}: ${build.result.packageCount} packages, boot + console session ${boot.seconds} s, stages reused: ${build.reused.join(', ') || 'none'}\n`
-    + `container run:\n${boot.commands?.find((c) => c.command === RUN(oci.ref))?.output ?? '(not run)'}`);
+  console.log(
+    `dragonbox ${target}: ${build.result.packageCount} packages, boot + console session ${boot.seconds} s, stages reused: ${build.reused.join(', ') || 'none'}\n` +
+      `container run:\n${boot.commands?.find((c) => c.command === RUN(oci.ref))?.output ?? '(not run)'}`,
+  );
   // A failed boot's console is removed with the test's folder: its end goes to the test output.
-  if (!boot.passed) console.log(`boot failed (${boot.reason}); console log (end):\n${(await readFile(boot.log, 'utf8').catch(() => '')).split('\n').slice(-80).join('\n')}`);
+  if (!boot.passed)
+    console.log(`boot failed (${boot.reason}); console log (end):\n${(await readFile(boot.log, 'utf8').catch(() => '')).split('\n').slice(-80).join('\n')}`);
   return { dir, build, boot, oci };
 }
 
 /** The VM test of one target: one boot, every check on its console session. `machine` is what `uname -m` says. */
 export function dragonboxSuite(target: 'qemu-x86_64' | 'qemu-arm64', machine: string): void {
   let run: DragonboxRun;
-  beforeAll(async () => { run = await buildAndRunDragonbox(target); }, 1_500_000);
+  beforeAll(async () => {
+    run = await buildAndRunDragonbox(target);
+  }, 1_500_000);
   afterAll(() => (run ? rm(run.dir, { recursive: true, force: true }) : undefined));
   const out = (command: string) => {
     const c = run.boot.commands?.find((x) => x.command === command);
@@ -67,7 +81,7 @@ export function dragonboxSuite(target: 'qemu-x86_64' | 'qemu-arm64', machine: st
   };
 
   describe(`dragonbox on ${target}`, () => {
-    it('boots, lets root log in, starts containerd under dinit, and is Alpine\'s 29-package closure', () => {
+    it("boots, lets root log in, starts containerd under dinit, and is Alpine's 29-package closure", () => {
       expect(run.boot).toMatchObject({ passed: true });
       expect(run.build.result.warnings.filter((w) => /over its budget|kernel modules not in/.test(w))).toEqual([]);
       // real-boxes.test.ts resolves the same 29 on Alpine's signed v3.19.1 indexes; the budget is 79.
@@ -94,7 +108,7 @@ export function dragonboxSuite(target: 'qemu-x86_64' | 'qemu-arm64', machine: st
       expect(r.output).toMatch(/^CONTAINER-REACHED-HOST$/m);
     });
 
-    it('the host side: bridge nexus0 at 10.88.0.1, the bridge plugin\'s masquerade rule, /opt/cni/bin linked to Alpine\'s plugins', () => {
+    it("the host side: bridge nexus0 at 10.88.0.1, the bridge plugin's masquerade rule, /opt/cni/bin linked to Alpine's plugins", () => {
       expect(out('ip -4 -o addr show dev nexus0').output).toMatch(/nexus0\s+inet 10\.88\.0\.1\/16 /);
       expect(out('iptables -t nat -S').output).toMatch(/-j MASQUERADE/);
       expect(out('ls -l /opt/cni/bin').output).toMatch(/\/opt\/cni\/bin -> \/usr\/libexec\/cni/);

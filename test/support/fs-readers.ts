@@ -45,4 +45,3 @@ export async function readFatVolumeId(path: string): Promise<string> {
     await fh.close();
   }
 }
-

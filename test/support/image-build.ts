@@ -19,7 +19,14 @@ import type { BootTestResult } from '../../src-main/engine/vm/boot-test';
 import type { ConsoleCommandResult } from '../../src-main/engine/vm/console-session';
 import { debianTestFeed, testCacheRoot, type FeedArch, type TestFeed } from './debian-test-feed';
 
-export const FEED_ARCH: Record<string, FeedArch> = { 'qemu-x86_64': 'x86_64', pc: 'x86_64', 'qemu-arm64': 'aarch64', rpi5: 'aarch64', 'qemu-riscv64': 'riscv64', visionfive2: 'riscv64' };
+export const FEED_ARCH: Record<string, FeedArch> = {
+  'qemu-x86_64': 'x86_64',
+  pc: 'x86_64',
+  'qemu-arm64': 'aarch64',
+  rpi5: 'aarch64',
+  'qemu-riscv64': 'riscv64',
+  visionfive2: 'riscv64',
+};
 
 /**
  * A Nexus cache (packages, stage outputs) kept between runs under the test cache root, one per test file:
@@ -48,8 +55,18 @@ export async function buildFromTestFeed(plan: BuildPlan, opts: BuildOptions & { 
   const { buildImage } = await import('../../src-main/engine/build');
   const events: PipelineEvent[] = [];
   const { feed: _f, ...rest } = opts;
-  const result = await buildImage(plan, { mirror: feed.mirror, keysDir: feed.keysDir, ...rest, onEvent: (e) => { events.push(e); opts.onEvent?.(e); } });
-  const reused = events.filter((e) => e.type === 'log' && /: reused from cache$/.test(e.message)).map((e) => (e.type === 'log' ? e.message.split(':')[0]! : ''));
+  const result = await buildImage(plan, {
+    mirror: feed.mirror,
+    keysDir: feed.keysDir,
+    ...rest,
+    onEvent: (e) => {
+      events.push(e);
+      opts.onEvent?.(e);
+    },
+  });
+  const reused = events
+    .filter((e) => e.type === 'log' && /: reused from cache$/.test(e.message))
+    .map((e) => (e.type === 'log' ? e.message.split(':')[0]! : ''));
   return { result, events, reused };
 }
 
@@ -142,11 +159,40 @@ export async function freePort(): Promise<number> {
  * Runs a command over SSH as a user would (OpenSSH client, key only, no password), retrying while the Box's SSH
  * server is not up yet (ssh exits 255 when it cannot connect or log in), until `seconds` pass.
  */
-export async function sshRun(port: number, user: string, keyPath: string, command: string, seconds = 150, stop: () => boolean = () => false): Promise<{ stdout: string; stderr: string; exitCode: number; attempts: number }> {
+export async function sshRun(
+  port: number,
+  user: string,
+  keyPath: string,
+  command: string,
+  seconds = 150,
+  stop: () => boolean = () => false,
+): Promise<{ stdout: string; stderr: string; exitCode: number; attempts: number }> {
   const deadline = Date.now() + seconds * 1000;
   for (let attempts = 1; ; attempts++) {
-    const r = await execa('ssh', ['-i', keyPath, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no',
-      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=20', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`, command], { reject: false, timeout: 90_000 });
+    const r = await execa(
+      'ssh',
+      [
+        '-i',
+        keyPath,
+        '-p',
+        String(port),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'ConnectTimeout=20',
+        '-o',
+        'LogLevel=ERROR',
+        `${user}@127.0.0.1`,
+        command,
+      ],
+      { reject: false, timeout: 90_000 },
+    );
     if (r.exitCode !== 255 || Date.now() > deadline || stop()) return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1, attempts };
     await new Promise((res) => setTimeout(res, 3000));
   }
@@ -160,7 +206,14 @@ export function waitForFile(path: string, seconds = 240): string {
 /** A mesh peer as a user would describe it (its public key is 32 fixed bytes: the test has no peer to talk to). */
 export const TEST_MESH = {
   address: '10.77.0.2/24',
-  peers: [{ publicKey: 'cKHVgYAxc37yQJPWOEjeUJ3PLMraTYUJP7hsqviHDnA=', endpoint: '192.0.2.10:51820', allowedIps: ['10.77.0.1/32', '10.88.0.0/16'], persistentKeepalive: 25 }],
+  peers: [
+    {
+      publicKey: 'cKHVgYAxc37yQJPWOEjeUJ3PLMraTYUJP7hsqviHDnA=',
+      endpoint: '192.0.2.10:51820',
+      allowedIps: ['10.77.0.1/32', '10.88.0.0/16'],
+      persistentKeepalive: 25,
+    },
+  ],
 } as const;
 
 export type SshResult = Awaited<ReturnType<typeof sshRun>>;
@@ -173,18 +226,33 @@ export const SSH_DONE = '/tmp/nexus-ssh-done';
  * `sshCommand`. The console's last command waits until the SSH command has left SSH_DONE behind, so QEMU is
  * not stopped before the SSH login happened.
  */
-export async function bootWithSsh(image: string, o: {
-  arch: 'x86_64' | 'arm64' | 'riscv64'; logPath: string; commands: string[]; user: string; sshCommand: string; timeoutSeconds?: number; writable?: boolean;
-}): Promise<{ boot: BootTestResult; ssh: SshResult }> {
+export async function bootWithSsh(
+  image: string,
+  o: {
+    arch: 'x86_64' | 'arm64' | 'riscv64';
+    logPath: string;
+    commands: string[];
+    user: string;
+    sshCommand: string;
+    timeoutSeconds?: number;
+    writable?: boolean;
+  },
+): Promise<{ boot: BootTestResult; ssh: SshResult }> {
   const { bootTest } = await import('../../src-main/engine/vm/boot-test');
   const key = await testSshKey();
   const port = await freePort();
   const booting = bootTest(image, {
-    arch: o.arch, timeoutSeconds: o.timeoutSeconds ?? 420, logPath: o.logPath, forwardPorts: [{ host: port, guest: 22 }], ...(o.writable ? { writable: true } : {}),
+    arch: o.arch,
+    timeoutSeconds: o.timeoutSeconds ?? 420,
+    logPath: o.logPath,
+    forwardPorts: [{ host: port, guest: 22 }],
+    ...(o.writable ? { writable: true } : {}),
     session: consoleSession([...o.commands, waitForFile(SSH_DONE, 300)], 'root', 320),
   });
   let finished = false;
-  void booting.finally(() => { finished = true; });
+  void booting.finally(() => {
+    finished = true;
+  });
   // Keep trying while the VM runs; a boot that already ended leaves nothing to connect to.
   const ssh = await sshRun(port, o.user, key.privateKeyPath, `${o.sshCommand}; touch ${SSH_DONE}`, 300, () => finished);
   if (finished && ssh.exitCode === 255) ssh.stderr += ' (the VM had stopped)';

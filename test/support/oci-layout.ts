@@ -25,11 +25,25 @@ type Entry = { name: string; type: 'file' | 'directory' | 'symlink'; body?: Buff
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const p = tarPack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => { chunks.push(c as Buffer); });
-  const done = new Promise<void>((res, rej) => { p.on('end', res); p.on('error', rej); });
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((res, rej) => {
+    p.on('end', res);
+    p.on('error', rej);
+  });
   for (const e of entries) {
-    const header = { name: e.name, type: e.type, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), uid: 0, gid: 0, uname: 'root', gname: 'root',
-      ...(e.linkname ? { linkname: e.linkname } : {}) };
+    const header = {
+      name: e.name,
+      type: e.type,
+      mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+    };
     await new Promise<void>((res, rej) => p.entry(header, e.body ?? Buffer.alloc(0), (err) => (err ? rej(err) : res())));
   }
   p.finalize();
@@ -74,23 +88,38 @@ export async function busyboxOciArchive(arch: keyof typeof SOURCES = 'x86_64'): 
     { name: 'tmp/', type: 'directory', mode: 0o1777 },
   ]);
   const layer = gzipSync(layerTar, { level: 9 });
-  const config = Buffer.from(JSON.stringify({
-    architecture: src.oci, os: 'linux',
-    config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layerTar)}`] },
-    history: [{ created_by: `nexus test: Alpine ${src.busybox} + ${src.musl}` }],
-  }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(layer)}`, size: layer.length }],
-  }));
-  const index = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256(manifest)}`, size: manifest.length,
-      platform: { architecture: src.oci, os: 'linux' },
-      annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref.replace(/^.*:/, '') } }],
-  }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: src.oci,
+      os: 'linux',
+      config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layerTar)}`] },
+      history: [{ created_by: `nexus test: Alpine ${src.busybox} + ${src.musl}` }],
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(layer)}`, size: layer.length }],
+    }),
+  );
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: `sha256:${sha256(manifest)}`,
+          size: manifest.length,
+          platform: { architecture: src.oci, os: 'linux' },
+          annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref.replace(/^.*:/, '') },
+        },
+      ],
+    }),
+  );
   const blobs = [config, manifest, layer];
   const tar = await tarOf([
     { name: 'oci-layout', type: 'file', body: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },

@@ -17,14 +17,17 @@ const key = generateSigningKey('nexus-real-stanzas.rsa.pub');
 
 /** APKINDEX text → one record per stanza, fields in upstream order (each field appears once per stanza). */
 export function parseStanzas(text: string): Array<Record<string, string>> {
-  return text.split(/\n\s*\n/).map((block) => {
-    const rec: Record<string, string> = {};
-    for (const line of block.split('\n')) {
-      const at = line.indexOf(':');
-      if (at === 1) rec[line[0]!] = line.slice(2);
-    }
-    return rec;
-  }).filter((r) => r.P);
+  return text
+    .split(/\n\s*\n/)
+    .map((block) => {
+      const rec: Record<string, string> = {};
+      for (const line of block.split('\n')) {
+        const at = line.indexOf(':');
+        if (at === 1) rec[line[0]!] = line.slice(2);
+      }
+      return rec;
+    })
+    .filter((r) => r.P);
 }
 
 /** Stanzas signed with the test key and read back through the verifying reader. */
@@ -46,11 +49,24 @@ export async function realStanzaIndex(branch: string, repo: string, arch: string
  */
 export async function edgeTestingToybox(arch: string): Promise<ApkIndex> {
   const stanza = {
-    C: 'Q1' + Buffer.alloc(20, 7).toString('base64'), P: 'toybox', V: '0.8.13-r0', A: arch, S: '300000', I: '700000',
-    T: 'A BSD-licensed alternative to busybox', U: 'https://landley.net/toybox/', L: '0BSD', o: 'toybox',
-    D: `so:libc.musl-${arch}.so.1`, p: 'cmd:toybox=0.8.13-r0',
+    C: 'Q1' + Buffer.alloc(20, 7).toString('base64'),
+    P: 'toybox',
+    V: '0.8.13-r0',
+    A: arch,
+    S: '300000',
+    I: '700000',
+    T: 'A BSD-licensed alternative to busybox',
+    U: 'https://landley.net/toybox/',
+    L: '0BSD',
+    o: 'toybox',
+    D: `so:libc.musl-${arch}.so.1`,
+    p: 'cmd:toybox=0.8.13-r0',
   };
-  return stanzaIndex([stanza], { name: 'testing', branch: 'edge', arch, base: '', tag: 'testing' }, 'edge testing (toybox stanza written from facts, test-signed)');
+  return stanzaIndex(
+    [stanza],
+    { name: 'testing', branch: 'edge', arch, base: '', tag: 'testing' },
+    'edge testing (toybox stanza written from facts, test-signed)',
+  );
 }
 
 /** An index file signed by Alpine, verified with Alpine's own keys. */
@@ -58,4 +74,3 @@ export async function officialIndex(file: string, repo: string, branch: string, 
   const keys = await loadTrustedKeys(alpineTestdata('keys'));
   return readApkIndex(await readFile(alpineTestdata('official', file)), { name: repo, branch, arch, base: '' }, keys);
 }
-

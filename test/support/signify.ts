@@ -30,7 +30,9 @@ export function signEmbedded(key: TestSignifyKey, message: Buffer | string, comm
 
 /** A BSD-style checksum list for files given as name → bytes. */
 export function sha256List(files: Record<string, Buffer>): string {
-  return Object.entries(files).map(([name, bytes]) => `SHA256 (${name}) = ${createHash('sha256').update(bytes).digest('hex')}\n`).join('');
+  return Object.entries(files)
+    .map(([name, bytes]) => `SHA256 (${name}) = ${createHash('sha256').update(bytes).digest('hex')}\n`)
+    .join('');
 }
 
 /** Deterministic pseudo-random bytes (an image-like payload without hitting the RNG for every test). */

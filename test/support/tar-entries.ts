@@ -25,7 +25,13 @@ export async function tarEntries(file: string): Promise<TarEntry[]> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
-        out.push({ name: h.name.replace(/^\.\//, ''), type: h.type ?? 'file', ...(h.linkname ? { linkname: h.linkname } : {}), mode: h.mode ?? 0, data: Buffer.concat(chunks) });
+        out.push({
+          name: h.name.replace(/^\.\//, ''),
+          type: h.type ?? 'file',
+          ...(h.linkname ? { linkname: h.linkname } : {}),
+          mode: h.mode ?? 0,
+          data: Buffer.concat(chunks),
+        });
         next();
       });
       stream.on('error', reject);

@@ -31,21 +31,28 @@ export function register(program: Command) {
     .option('--force', 'replace OUTPUT if it exists')
     .option('--include-system', 'allow a system drive')
     .option('--json', 'JSON result')
-    .action(action(async (output: string, f: BackupFlags) => {
-      const tty = !f.json && process.stderr.isTTY;
-      const r = await backupDrive(f.drive, output, {
-        signal: interruptSignal(),
-        ...(f.force ? { force: true } : {}),
-        ...(f.includeSystem ? { includeSystem: true } : {}),
-        ...(tty ? { onProgress: (p: BackupProgress) => process.stderr.write(`\r\x1b[K${line(p)}`) } : {}),
-      });
-      if (tty) process.stderr.write('\n');
-      if (f.json) printJson({ ok: true, value: r });
-      else {
-        for (const reg of r.regions) process.stdout.write(`  ${reg.label.padEnd(40)} ${formatBytes(reg.usedBytes).padStart(10)} of ${formatBytes(reg.end - reg.start)} (${reg.method})\n`);
-        process.stdout.write(`✓ ${r.device} → ${r.image} (${formatBytes(r.compressedSize)}; read ${formatBytes(r.mappedBytes)} of ${formatBytes(r.imageSize)}, verified) and ${r.bmap} in ${r.seconds.toFixed(1)} s\n`);
-        process.stdout.write(`  Restore: nexus flash ${r.image} --drive /dev/sdX\n`);
-      }
-      return EXIT.ok;
-    }));
+    .action(
+      action(async (output: string, f: BackupFlags) => {
+        const tty = !f.json && process.stderr.isTTY;
+        const r = await backupDrive(f.drive, output, {
+          signal: interruptSignal(),
+          ...(f.force ? { force: true } : {}),
+          ...(f.includeSystem ? { includeSystem: true } : {}),
+          ...(tty ? { onProgress: (p: BackupProgress) => process.stderr.write(`\r\x1b[K${line(p)}`) } : {}),
+        });
+        if (tty) process.stderr.write('\n');
+        if (f.json) printJson({ ok: true, value: r });
+        else {
+          for (const reg of r.regions)
+            process.stdout.write(
+              `  ${reg.label.padEnd(40)} ${formatBytes(reg.usedBytes).padStart(10)} of ${formatBytes(reg.end - reg.start)} (${reg.method})\n`,
+            );
+          process.stdout.write(
+            `✓ ${r.device} → ${r.image} (${formatBytes(r.compressedSize)}; read ${formatBytes(r.mappedBytes)} of ${formatBytes(r.imageSize)}, verified) and ${r.bmap} in ${r.seconds.toFixed(1)} s\n`,
+          );
+          process.stdout.write(`  Restore: nexus flash ${r.image} --drive /dev/sdX\n`);
+        }
+        return EXIT.ok;
+      }),
+    );
 }

@@ -34,8 +34,15 @@ export function profileRows(catalog: Catalog) {
       nickname: b.nickname,
       recipe: b.recipe,
       architectures: b.architectures,
-      packages: b.budgets.packages.max !== undefined ? `≤ ${b.budgets.packages.max}` : b.budgets.packages.min !== undefined ? `≥ ${b.budgets.packages.min}` : 'n/a',
-      size: b.budgets.sizeMiB ? [b.budgets.sizeMiB.min, b.budgets.sizeMiB.max].every((x) => x !== undefined) ? `${b.budgets.sizeMiB.min}-${b.budgets.sizeMiB.max} MiB` : b.budgets.sizeMiB.max !== undefined ? `≤ ${b.budgets.sizeMiB.max} MiB` : `≥ ${b.budgets.sizeMiB.min} MiB` : 'official image',
+      packages:
+        b.budgets.packages.max !== undefined ? `≤ ${b.budgets.packages.max}` : b.budgets.packages.min !== undefined ? `≥ ${b.budgets.packages.min}` : 'n/a',
+      size: b.budgets.sizeMiB
+        ? [b.budgets.sizeMiB.min, b.budgets.sizeMiB.max].every((x) => x !== undefined)
+          ? `${b.budgets.sizeMiB.min}-${b.budgets.sizeMiB.max} MiB`
+          : b.budgets.sizeMiB.max !== undefined
+            ? `≤ ${b.budgets.sizeMiB.max} MiB`
+            : `≥ ${b.budgets.sizeMiB.min} MiB`
+        : 'official image',
       extends: b.extends ?? null,
       philosophy: b.philosophy,
     }));
@@ -51,7 +58,9 @@ export function describePlan(plan: BuildPlan): string {
   ];
   if (plan.official) {
     const o = plan.official;
-    lines.push(`Recipe     official image: ${o.os} ${o.version} ${o.arch} ${o.image} (verified with ${o.verification}${o.signifyKey ? `, ${o.signifyKey}` : ''})`);
+    lines.push(
+      `Recipe     official image: ${o.os} ${o.version} ${o.arch} ${o.image} (verified with ${o.verification}${o.signifyKey ? `, ${o.signifyKey}` : ''})`,
+    );
     if (o.packages.length) lines.push(`Packages   after install: ${o.packages.join(', ')}`);
   } else {
     const tagged = (plan.feed?.tagged ?? []).map((t) => `; @${t.tag}: ${t.repository} of ${t.branch}`).join('');
@@ -59,11 +68,17 @@ export function describePlan(plan: BuildPlan): string {
     lines.push(`Packages   ${plan.packages.map((p) => p.name).join(', ')}`);
     lines.push(`Services   ${plan.services.map((s) => s.name).join(', ') || '(none)'}`);
     const fs = plan.filesystems!;
-    lines.push(`Root       ${fs.root.type}${fs.root.verity ? ' + dm-verity' : ''}${fs.overlay ? `, ${fs.overlay.type} overlay ${fs.overlay.sizeMiB} MiB` : ''}${fs.vault ? `, ${fs.vault.cipher} vault created on first boot` : ''}`);
-    lines.push(`Partitions ${plan.partitionTable.toUpperCase()}: ${plan.partitions.map((p) => `${p.index}:${p.label}(${p.filesystem}, ${p.sizeMiB === 'auto' ? 'auto' : `${p.sizeMiB} MiB`})`).join(' ')}`);
+    lines.push(
+      `Root       ${fs.root.type}${fs.root.verity ? ' + dm-verity' : ''}${fs.overlay ? `, ${fs.overlay.type} overlay ${fs.overlay.sizeMiB} MiB` : ''}${fs.vault ? `, ${fs.vault.cipher} vault created on first boot` : ''}`,
+    );
+    lines.push(
+      `Partitions ${plan.partitionTable.toUpperCase()}: ${plan.partitions.map((p) => `${p.index}:${p.label}(${p.filesystem}, ${p.sizeMiB === 'auto' ? 'auto' : `${p.sizeMiB} MiB`})`).join(' ')}`,
+    );
     lines.push(`Boot       ${plan.boot!.method} via ${plan.boot!.loader}, kernel ${plan.boot!.kernelPackage}, cmdline "${plan.boot!.kernelCmdline}"`);
   }
-  lines.push(`Host       ${c.hostname}${c.user ? `, user ${c.user.name}${c.user.passwordHash ? ' (password set)' : ' (no password)'}` : ''}, ${c.sshKeys.length} SSH key(s)${c.wifi ? `, Wi-Fi "${c.wifi.ssid}" (${c.wifi.country})` : ''}, ${c.timezone}, ${c.keyboard}, ${c.locale}`);
+  lines.push(
+    `Host       ${c.hostname}${c.user ? `, user ${c.user.name}${c.user.passwordHash ? ' (password set)' : ' (no password)'}` : ''}, ${c.sshKeys.length} SSH key(s)${c.wifi ? `, Wi-Fi "${c.wifi.ssid}" (${c.wifi.country})` : ''}, ${c.timezone}, ${c.keyboard}, ${c.locale}`,
+  );
   lines.push(`Output     ${plan.outputs.image}`);
   for (const n of plan.notes) lines.push(`Note       ${n}`);
   for (const w of plan.warnings) lines.push(`Warning    ${w}`);
@@ -80,7 +95,7 @@ export function register(program: Command) {
     .option('--plan', 'print the build plan and stop')
     .option('--json', 'machine-readable output (plan as JSON; progress as NDJSON)')
     .option('--offline', 'build only from the cache; fail early listing what is missing')
-    .option('--mirror <url-or-dir>', 'use this package mirror (URL or local directory) instead of the profile\'s')
+    .option('--mirror <url-or-dir>', "use this package mirror (URL or local directory) instead of the profile's")
     .option('--keys <dir>', 'trusted signing keys directory (default: the shipped official keys)')
     .option('--lock <file>', 'reuse exact package versions from a packages.lock.json')
     .option('--boot-test', 'boot the image in QEMU and wait for the boot marker')
@@ -88,53 +103,73 @@ export function register(program: Command) {
     .option('-v, --verbose', 'show debug log lines');
   addTargetOptions(cmd);
   addCustomizationOptions(cmd);
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   nexus build --list-profiles
   nexus build --profile=nexbox --plan
   nexus build --profile=tinybox --target=qemu-x86_64 --boot-test
-  nexus build --profile=openbox --arch=arm64 --target=rpi5 --fragments="base,mesh,media" --output=./dist/openbox-rpi5.img`);
-  cmd.action(action(async (flags: BuildFlags) => {
-    const catalog = await loadCatalog();
-    if (flags.listProfiles) {
-      const rows = profileRows(catalog);
-      if (flags.json) printJson(rows);
-      else process.stdout.write(`${table(rows.map((r) => [r.name, r.tier, r.nickname, r.architectures.join(','), r.packages, r.size]), ['NAME', 'TIER', 'NICKNAME', 'ARCHITECTURES', 'PACKAGES', 'SIZE'])}\n`);
-      return 0;
-    }
-    const plan = resolvePlan(catalog, await requestFromFlags(flags));
-    if (flags.plan) {
-      if (flags.json) printJson(redactSecrets(plan));
-      else process.stdout.write(`${describePlan(plan)}\n`);
-      return 0;
-    }
-    const compress = flags.compress ? (flags.compress.split(',').map((s) => s.trim()) as Array<'zst' | 'xz'>) : undefined;
-    if (compress?.some((c) => c !== 'zst' && c !== 'xz')) throw new NexusError('USAGE_COMPRESS', `--compress accepts "zst" and "xz", not "${flags.compress}".`, 'Example: --compress=zst,xz');
-    const { buildImage } = await import('../../engine/build'); // lazy: --list-profiles and --plan start faster
-    if (!flags.json) process.stderr.write(`${describePlan(plan)}\n\n`);
-    const result = await buildImage(plan, {
-      signal: interruptSignal(),
-      onEvent: progressPrinter({ json: !!flags.json, verbose: !!flags.verbose }),
-      ...(flags.offline ? { offline: true } : {}),
-      ...(flags.mirror ? { mirror: flags.mirror } : {}),
-      ...(flags.keys ? { keysDir: flags.keys } : {}),
-      ...(flags.lock ? { lockFile: flags.lock } : {}),
-      ...(flags.bootTest ? { bootTest: true } : {}),
-      ...(compress ? { compress } : {}),
-      ...(flags.force ? { force: true } : {}),
-    });
-    if (flags.json) printJsonLine({ ok: true, value: { ...result, plan: undefined, planHash: plan.planHash } });
-    else {
-      process.stdout.write(`\nBuilt ${result.image} (${formatBytes(result.size)}, ${result.packageCount} packages)\nsha256 ${result.sha256}\n`);
-      for (const f of result.files) process.stdout.write(`  ${f.kind.padEnd(12)} ${f.path} (${formatBytes(f.size)})\n`);
-      if (result.bootTest) process.stdout.write(`Boot test: ${result.bootTest.passed ? 'passed' : 'FAILED'} in ${result.bootTest.seconds.toFixed(1)} s (log: ${result.bootTest.log})\n`);
-      for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
-      const steps = fillNextSteps(boardGuide(catalog.boards.get(plan.board.name), plan.official !== null).nextSteps, {
-        image: result.image, answers: result.files.find((f) => f.kind === 'answers')?.path ?? null,
-        user: plan.customization.user?.name ?? null, hostname: plan.customization.hostname,
+  nexus build --profile=openbox --arch=arm64 --target=rpi5 --fragments="base,mesh,media" --output=./dist/openbox-rpi5.img`,
+  );
+  cmd.action(
+    action(async (flags: BuildFlags) => {
+      const catalog = await loadCatalog();
+      if (flags.listProfiles) {
+        const rows = profileRows(catalog);
+        if (flags.json) printJson(rows);
+        else
+          process.stdout.write(
+            `${table(
+              rows.map((r) => [r.name, r.tier, r.nickname, r.architectures.join(','), r.packages, r.size]),
+              ['NAME', 'TIER', 'NICKNAME', 'ARCHITECTURES', 'PACKAGES', 'SIZE'],
+            )}\n`,
+          );
+        return 0;
+      }
+      const plan = resolvePlan(catalog, await requestFromFlags(flags));
+      if (flags.plan) {
+        if (flags.json) printJson(redactSecrets(plan));
+        else process.stdout.write(`${describePlan(plan)}\n`);
+        return 0;
+      }
+      const compress = flags.compress ? (flags.compress.split(',').map((s) => s.trim()) as Array<'zst' | 'xz'>) : undefined;
+      if (compress?.some((c) => c !== 'zst' && c !== 'xz'))
+        throw new NexusError('USAGE_COMPRESS', `--compress accepts "zst" and "xz", not "${flags.compress}".`, 'Example: --compress=zst,xz');
+      const { buildImage } = await import('../../engine/build'); // lazy: --list-profiles and --plan start faster
+      if (!flags.json) process.stderr.write(`${describePlan(plan)}\n\n`);
+      const result = await buildImage(plan, {
+        signal: interruptSignal(),
+        onEvent: progressPrinter({ json: !!flags.json, verbose: !!flags.verbose }),
+        ...(flags.offline ? { offline: true } : {}),
+        ...(flags.mirror ? { mirror: flags.mirror } : {}),
+        ...(flags.keys ? { keysDir: flags.keys } : {}),
+        ...(flags.lock ? { lockFile: flags.lock } : {}),
+        ...(flags.bootTest ? { bootTest: true } : {}),
+        ...(compress ? { compress } : {}),
+        ...(flags.force ? { force: true } : {}),
       });
-      if (steps.length) process.stdout.write(`\nNext steps (after writing it: nexus flash ${result.image} --drive DEV):\n${steps.map((s, i) => `  ${i + 1}. ${s.replace('the button above, or: ', '')}`).join('\n')}\n`);
-    }
-    return result.bootTest && !result.bootTest.passed ? 1 : 0;
-  }));
+      if (flags.json) printJsonLine({ ok: true, value: { ...result, plan: undefined, planHash: plan.planHash } });
+      else {
+        process.stdout.write(`\nBuilt ${result.image} (${formatBytes(result.size)}, ${result.packageCount} packages)\nsha256 ${result.sha256}\n`);
+        for (const f of result.files) process.stdout.write(`  ${f.kind.padEnd(12)} ${f.path} (${formatBytes(f.size)})\n`);
+        if (result.bootTest)
+          process.stdout.write(
+            `Boot test: ${result.bootTest.passed ? 'passed' : 'FAILED'} in ${result.bootTest.seconds.toFixed(1)} s (log: ${result.bootTest.log})\n`,
+          );
+        for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
+        const steps = fillNextSteps(boardGuide(catalog.boards.get(plan.board.name), plan.official !== null).nextSteps, {
+          image: result.image,
+          answers: result.files.find((f) => f.kind === 'answers')?.path ?? null,
+          user: plan.customization.user?.name ?? null,
+          hostname: plan.customization.hostname,
+        });
+        if (steps.length)
+          process.stdout.write(
+            `\nNext steps (after writing it: nexus flash ${result.image} --drive DEV):\n${steps.map((s, i) => `  ${i + 1}. ${s.replace('the button above, or: ', '')}`).join('\n')}\n`,
+          );
+      }
+      return result.bootTest && !result.bootTest.passed ? 1 : 0;
+    }),
+  );
 }

@@ -30,7 +30,12 @@ interface FlashFlags {
 }
 
 async function ask(question: string): Promise<string> {
-  if (!process.stdin.isTTY) throw new NexusError('USAGE_CONFIRMATION_REQUIRED', 'Refusing to erase drives without confirmation on a non-interactive terminal.', 'Add --yes to confirm.');
+  if (!process.stdin.isTTY)
+    throw new NexusError(
+      'USAGE_CONFIRMATION_REQUIRED',
+      'Refusing to erase drives without confirmation on a non-interactive terminal.',
+      'Add --yes to confirm.',
+    );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return (await rl.question(question)).trim();
@@ -76,69 +81,78 @@ export function register(program: Command) {
     .option('--eject', 'eject the drives when done')
     .option('--include-system', 'allow system drives (you must type the device name)')
     .option('--json', 'NDJSON progress and a JSON result on stdout')
-    .action(action(async (image: string, f: FlashFlags) => {
-      const isUrl = /^https?:\/\//i.test(image);
-      if (isUrl && !f.sha256) throw new NexusError('USAGE_SHA256_REQUIRED', 'Downloading an image needs its expected checksum.', 'Add --sha256 with the checksum published next to the image.');
-      const bmap = f.bmap === false ? null : f.bmap ?? (isUrl ? null : siblingBmap(image));
-      if (bmap && f.bmap === undefined && !f.json) process.stderr.write(`Using the block map ${bmap} (only mapped blocks are written; --no-bmap writes all).\n`);
-      const input: FlashRequestInput = {
-        source: isUrl ? { kind: 'url', url: image, sha256: f.sha256! } : { kind: 'file', path: image },
-        bmap,
-        targets: f.drive,
-        verify: f.verify,
-        eject: !!f.eject,
-        includeSystem: !!f.includeSystem,
-        confirmedSystemDevices: [],
-      };
-      const drives = await listDrives();
-      const size = await probeImageSize(FlashRequest.parse(input).source, input.bmap ?? null);
-      const targets = f.drive.map((d) => drives.find((x) => x.device === d || x.raw === d));
-      // System drives need the typed device name even with --yes.
-      for (const d of targets) {
-        if (d?.system && f.includeSystem) {
-          const typed = await ask(`${driveLabel(d)} is a SYSTEM drive. Type its device name to overwrite it: `);
-          if (typed === d.device) input.confirmedSystemDevices!.push(d.device);
+    .action(
+      action(async (image: string, f: FlashFlags) => {
+        const isUrl = /^https?:\/\//i.test(image);
+        if (isUrl && !f.sha256)
+          throw new NexusError(
+            'USAGE_SHA256_REQUIRED',
+            'Downloading an image needs its expected checksum.',
+            'Add --sha256 with the checksum published next to the image.',
+          );
+        const bmap = f.bmap === false ? null : (f.bmap ?? (isUrl ? null : siblingBmap(image)));
+        if (bmap && f.bmap === undefined && !f.json)
+          process.stderr.write(`Using the block map ${bmap} (only mapped blocks are written; --no-bmap writes all).\n`);
+        const input: FlashRequestInput = {
+          source: isUrl ? { kind: 'url', url: image, sha256: f.sha256! } : { kind: 'file', path: image },
+          bmap,
+          targets: f.drive,
+          verify: f.verify,
+          eject: !!f.eject,
+          includeSystem: !!f.includeSystem,
+          confirmedSystemDevices: [],
+        };
+        const drives = await listDrives();
+        const size = await probeImageSize(FlashRequest.parse(input).source, input.bmap ?? null);
+        const targets = f.drive.map((d) => drives.find((x) => x.device === d || x.raw === d));
+        // System drives need the typed device name even with --yes.
+        for (const d of targets) {
+          if (d?.system && f.includeSystem) {
+            const typed = await ask(`${driveLabel(d)} is a SYSTEM drive. Type its device name to overwrite it: `);
+            if (typed === d.device) input.confirmedSystemDevices!.push(d.device);
+          }
         }
-      }
-      // Refuse up front with the policy's own message; the writer (or helper) checks again and logs the warnings.
-      enforcePolicy(FlashRequest.parse(input), drives, size);
-      if (!f.yes) {
-        process.stderr.write(`This will ERASE everything on:\n${targets.map((d) => `  ${driveLabel(d!)}`).join('\n')}\n`);
-        const answer = await ask('Type "yes" to continue: ');
-        if (answer.toLowerCase() !== 'yes') {
-          process.stderr.write('Nothing was written.\n');
-          return EXIT.cancelled;
+        // Refuse up front with the policy's own message; the writer (or helper) checks again and logs the warnings.
+        enforcePolicy(FlashRequest.parse(input), drives, size);
+        if (!f.yes) {
+          process.stderr.write(`This will ERASE everything on:\n${targets.map((d) => `  ${driveLabel(d!)}`).join('\n')}\n`);
+          const answer = await ask('Type "yes" to continue: ');
+          if (answer.toLowerCase() !== 'yes') {
+            process.stderr.write('Nothing was written.\n');
+            return EXIT.cancelled;
+          }
         }
-      }
-      const ac = new AbortController();
-      const onSig = () => {
-        process.stderr.write('\nCancelling…\n');
-        ac.abort();
-      };
-      process.once('SIGINT', onSig);
-      const tty = !f.json && !!process.stderr.isTTY;
-      let last = 0;
-      const onProgress = (p: FlashProgress) => {
-        if (f.json) return void process.stdout.write(`${JSON.stringify(p)}\n`);
-        const now = Date.now();
-        if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p).slice(0, (process.stderr.columns ?? 120) - 1)}`);
-        else if (now - last > 5000) {
-          last = now;
-          process.stderr.write(`${progressLine(p)}\n`);
+        const ac = new AbortController();
+        const onSig = () => {
+          process.stderr.write('\nCancelling…\n');
+          ac.abort();
+        };
+        process.once('SIGINT', onSig);
+        const tty = !f.json && !!process.stderr.isTTY;
+        let last = 0;
+        const onProgress = (p: FlashProgress) => {
+          if (f.json) return void process.stdout.write(`${JSON.stringify(p)}\n`);
+          const now = Date.now();
+          if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p).slice(0, (process.stderr.columns ?? 120) - 1)}`);
+          else if (now - last > 5000) {
+            last = now;
+            process.stderr.write(`${progressLine(p)}\n`);
+          }
+        };
+        const onLog = (level: string, message: string) =>
+          level !== 'debug' && !f.json && process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${level}: ${message}\n`);
+        try {
+          const asRoot = process.platform !== 'win32' && process.getuid?.() === 0;
+          const result = asRoot
+            ? await flash(input, { signal: ac.signal, onProgress, log: onLog })
+            : await startFlash(input, { signal: ac.signal, onProgress, onLog });
+          if (tty) process.stderr.write('\r\x1b[2K');
+          if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+          else printResult(result);
+          return result.ok ? EXIT.ok : result.cancelled ? EXIT.cancelled : EXIT.failed;
+        } finally {
+          process.off('SIGINT', onSig);
         }
-      };
-      const onLog = (level: string, message: string) => level !== 'debug' && !f.json && process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${level}: ${message}\n`);
-      try {
-        const asRoot = process.platform !== 'win32' && process.getuid?.() === 0;
-        const result = asRoot
-          ? await flash(input, { signal: ac.signal, onProgress, log: onLog })
-          : await startFlash(input, { signal: ac.signal, onProgress, onLog });
-        if (tty) process.stderr.write('\r\x1b[2K');
-        if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        else printResult(result);
-        return result.ok ? EXIT.ok : result.cancelled ? EXIT.cancelled : EXIT.failed;
-      } finally {
-        process.off('SIGINT', onSig);
-      }
-    }));
+      }),
+    );
 }

@@ -22,20 +22,29 @@ export function register(program: Command) {
     .option('--allow-remote', 'allow listening on a non-loopback address (anyone who can reach it and learns the token can write to your drives)')
     .option('--mirror <url-or-dir>', 'use this package mirror for every build')
     .option('--open', 'open the URL in the default browser')
-    .action(action(async (flags: ServeFlags) => {
-      if (!isLoopback(flags.host) && flags.allowRemote) {
-        process.stderr.write(`WARNING: listening on ${flags.host}. Anyone on that network who learns the URL below can build images and overwrite drives on this computer. Use it only on a network you trust.\n`);
-      }
-      const server = await hostApp({ host: flags.host, port: Number(flags.port), ...(flags.allowRemote ? { allowRemote: true } : {}), ...(flags.mirror ? { mirror: flags.mirror } : {}) });
-      process.stdout.write(`Nexus Imager is ready. Open this URL in a browser (it carries the access token):\n\n  ${server.url}\n\nPress Ctrl-C to stop.\n`);
-      if (flags.open) openBrowser(server.url);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await server.close();
-      return 0;
-    }));
+    .action(
+      action(async (flags: ServeFlags) => {
+        if (!isLoopback(flags.host) && flags.allowRemote) {
+          process.stderr.write(
+            `WARNING: listening on ${flags.host}. Anyone on that network who learns the URL below can build images and overwrite drives on this computer. Use it only on a network you trust.\n`,
+          );
+        }
+        const server = await hostApp({
+          host: flags.host,
+          port: Number(flags.port),
+          ...(flags.allowRemote ? { allowRemote: true } : {}),
+          ...(flags.mirror ? { mirror: flags.mirror } : {}),
+        });
+        process.stdout.write(`Nexus Imager is ready. Open this URL in a browser (it carries the access token):\n\n  ${server.url}\n\nPress Ctrl-C to stop.\n`);
+        if (flags.open) openBrowser(server.url);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await server.close();
+        return 0;
+      }),
+    );
 }
 
 /** Best effort: the URL is printed anyway. */

@@ -12,11 +12,13 @@ export function register(program: Command) {
     .requiredOption('--drive <device>', 'drive to check')
     .option('--bmap <file>', 'compare only the blocks the block map lists')
     .option('--json', 'JSON result')
-    .action(action(async (image: string, f: { drive: string; bmap?: string; json?: boolean }) => {
-      const r = await verifyDrive(image, f.drive, { bmap: f.bmap ?? null, signal: interruptSignal() });
-      if (f.json) printJson(r);
-      else if (r.ok) process.stdout.write(`✓ ${r.device} matches ${image} (${formatBytes(r.bytesCompared)} compared)\n`);
-      else process.stdout.write(`✗ ${r.device} differs from ${image} at byte ${r.mismatchOffset}\n`);
-      return r.ok ? EXIT.ok : EXIT.failed;
-    }));
+    .action(
+      action(async (image: string, f: { drive: string; bmap?: string; json?: boolean }) => {
+        const r = await verifyDrive(image, f.drive, { bmap: f.bmap ?? null, signal: interruptSignal() });
+        if (f.json) printJson(r);
+        else if (r.ok) process.stdout.write(`✓ ${r.device} matches ${image} (${formatBytes(r.bytesCompared)} compared)\n`);
+        else process.stdout.write(`✗ ${r.device} differs from ${image} at byte ${r.mismatchOffset}\n`);
+        return r.ok ? EXIT.ok : EXIT.failed;
+      }),
+    );
 }

@@ -32,16 +32,40 @@ export function register(program: Command) {
     .option('--arch <arch>', 'x86_64, arm64 or riscv64 (default: from IMAGE.manifest.json)')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'do not echo the console')
-    .action(action(async (image: string, flags: VmFlags) => {
-      if (!(await stat(image).then((st) => st.isFile(), () => false))) throw new NexusError('NOT_FOUND', `${image} does not exist.`, 'Pass the .img a build wrote (nexus build prints its path).');
-      const arch = flags.arch ? normalizeArch(flags.arch) : await archFromManifest(image);
-      if (!arch) throw new NexusError('USAGE_VM_ARCH', `Cannot tell the architecture of ${image}: no manifest.json next to it.`, 'Pass --arch=x86_64, --arch=arm64 or --arch=riscv64.');
-      const timeoutSeconds = Number(flags.timeout);
-      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new NexusError('USAGE_VM_TIMEOUT', `--timeout must be a positive number of seconds, not "${flags.timeout}".`, 'Example: --timeout=120');
-      const echo = !flags.json && !flags.quiet;
-      const r = await bootTest(image, { arch, timeoutSeconds, signal: interruptSignal(), ...(echo ? { onLine: (l: string) => process.stderr.write(`${l}\n`) } : {}) });
-      if (flags.json) printJson({ ok: r.passed, value: r });
-      else process.stdout.write(r.passed ? `Boot test passed in ${r.seconds.toFixed(1)} s: ${r.markerLine}\nConsole log: ${r.log}\n` : `Boot test FAILED after ${r.seconds.toFixed(1)} s: ${r.reason}\nConsole log: ${r.log}\n`);
-      return r.passed ? 0 : 1;
-    }));
+    .action(
+      action(async (image: string, flags: VmFlags) => {
+        if (
+          !(await stat(image).then(
+            (st) => st.isFile(),
+            () => false,
+          ))
+        )
+          throw new NexusError('NOT_FOUND', `${image} does not exist.`, 'Pass the .img a build wrote (nexus build prints its path).');
+        const arch = flags.arch ? normalizeArch(flags.arch) : await archFromManifest(image);
+        if (!arch)
+          throw new NexusError(
+            'USAGE_VM_ARCH',
+            `Cannot tell the architecture of ${image}: no manifest.json next to it.`,
+            'Pass --arch=x86_64, --arch=arm64 or --arch=riscv64.',
+          );
+        const timeoutSeconds = Number(flags.timeout);
+        if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+          throw new NexusError('USAGE_VM_TIMEOUT', `--timeout must be a positive number of seconds, not "${flags.timeout}".`, 'Example: --timeout=120');
+        const echo = !flags.json && !flags.quiet;
+        const r = await bootTest(image, {
+          arch,
+          timeoutSeconds,
+          signal: interruptSignal(),
+          ...(echo ? { onLine: (l: string) => process.stderr.write(`${l}\n`) } : {}),
+        });
+        if (flags.json) printJson({ ok: r.passed, value: r });
+        else
+          process.stdout.write(
+            r.passed
+              ? `Boot test passed in ${r.seconds.toFixed(1)} s: ${r.markerLine}\nConsole log: ${r.log}\n`
+              : `Boot test FAILED after ${r.seconds.toFixed(1)} s: ${r.reason}\nConsole log: ${r.log}\n`,
+          );
+        return r.passed ? 0 : 1;
+      }),
+    );
 }

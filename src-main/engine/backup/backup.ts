@@ -41,7 +41,11 @@ export const bmapPathFor = (output: string) => output.replace(/\.img\.zst$/, '.b
 class Meter {
   private started = Date.now();
   private last = 0;
-  constructor(private readonly onProgress: BackupOptions['onProgress'], private phase: BackupProgress['phase'], private total: number) {}
+  constructor(
+    private readonly onProgress: BackupOptions['onProgress'],
+    private phase: BackupProgress['phase'],
+    private total: number,
+  ) {}
   next(phase: BackupProgress['phase'], total: number) {
     this.phase = phase;
     this.total = total;
@@ -53,7 +57,13 @@ class Meter {
     this.last = Date.now();
     const secs = (Date.now() - this.started) / 1000;
     const speed = secs > 0 ? done / secs : 0;
-    this.onProgress({ phase: this.phase, bytesDone: done, bytesTotal: this.total, speed, etaSeconds: speed > 0 ? Math.max(0, (this.total - done) / speed) : null });
+    this.onProgress({
+      phase: this.phase,
+      bytesDone: done,
+      bytesTotal: this.total,
+      speed,
+      etaSeconds: speed > 0 ? Math.max(0, (this.total - done) / speed) : null,
+    });
   }
 }
 
@@ -77,29 +87,49 @@ async function put(out: Writable, chunk: Buffer): Promise<void> {
 async function findDrive(device: string, o: BackupOptions): Promise<{ drive: Drive; drives: Drive[] }> {
   const drives = await (o.listDrives ?? (() => listDrives()))();
   const drive = drives.find((d) => d.device === device || d.raw === device);
-  if (!drive) throw new NexusError('DRIVE_NOT_FOUND', `${device} is not a drive.`, 'Run `nexus drives` to list the drives; only a listed drive can be backed up.');
-  if (drive.system && !o.includeSystem) throw new NexusError('SYSTEM_DRIVE', `${drive.device} is a system drive (it holds the running system).`, 'A backup of a running system is not consistent; pass --include-system only if you know it is not in use.');
+  if (!drive)
+    throw new NexusError('DRIVE_NOT_FOUND', `${device} is not a drive.`, 'Run `nexus drives` to list the drives; only a listed drive can be backed up.');
+  if (drive.system && !o.includeSystem)
+    throw new NexusError(
+      'SYSTEM_DRIVE',
+      `${drive.device} is a system drive (it holds the running system).`,
+      'A backup of a running system is not consistent; pass --include-system only if you know it is not in use.',
+    );
   if (drive.size === null || drive.size === 0) throw new NexusError('UNKNOWN_SIZE', `The size of ${drive.device} is unknown.`, 'Re-insert the drive.');
   return { drive, drives };
 }
 
 export async function backupDrive(device: string, output: string, o: BackupOptions = {}): Promise<BackupResult> {
   const started = Date.now();
-  if (!/\.img\.zst$/.test(output)) throw new NexusError('USAGE_BACKUP_OUTPUT', `${output} does not end in .img.zst.`, 'Name the backup like card.img.zst (its block map goes to card.bmap).');
+  if (!/\.img\.zst$/.test(output))
+    throw new NexusError('USAGE_BACKUP_OUTPUT', `${output} does not end in .img.zst.`, 'Name the backup like card.img.zst (its block map goes to card.bmap).');
   const { drive, drives } = await findDrive(device, o);
   const outDir = dirname(output);
   if (driveOwningPath(output, drives)?.device === drive.device) {
-    throw new NexusError('OUTPUT_ON_SOURCE', `${output} would be written onto ${drive.device}, the drive being backed up.`, 'Save the backup on another drive.');
+    throw new NexusError(
+      'OUTPUT_ON_SOURCE',
+      `${output} would be written onto ${drive.device}, the drive being backed up.`,
+      'Save the backup on another drive.',
+    );
   }
   const existing = await stat(output).catch(() => null);
   if (existing && !o.force) throw new NexusError('OUTPUT_EXISTS', `${output} already exists.`, 'Choose another name, or pass --force to replace it.');
   if (existing && !existing.isFile()) throw new NexusError('OUTPUT_NOT_A_FILE', `${output} is not a regular file.`, 'Choose a file name.');
-  if (!(await stat(outDir).then((s) => s.isDirectory(), () => false))) throw new NexusError('OUTPUT_DIR_MISSING', `${outDir} is not a directory.`, 'Create it first.');
+  if (
+    !(await stat(outDir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new NexusError('OUTPUT_DIR_MISSING', `${outDir} is not a directory.`, 'Create it first.');
   await requireTool('zstd', 'writing .img.zst backups');
 
   const fh = await open(drive.device, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new NexusError(e.code === 'EACCES' || e.code === 'EPERM' ? 'PERMISSION_DENIED' : 'DRIVE_UNREADABLE', `Cannot open ${drive.device} for reading: ${e.code ?? e.message}.`,
-      e.code === 'EACCES' || e.code === 'EPERM' ? 'Reading a whole drive needs administrator rights: run it with sudo.' : 'Re-insert the drive and try again.');
+    throw new NexusError(
+      e.code === 'EACCES' || e.code === 'EPERM' ? 'PERMISSION_DENIED' : 'DRIVE_UNREADABLE',
+      `Cannot open ${drive.device} for reading: ${e.code ?? e.message}.`,
+      e.code === 'EACCES' || e.code === 'EPERM' ? 'Reading a whole drive needs administrator rights: run it with sudo.' : 'Re-insert the drive and try again.',
+    );
   });
   const size = drive.size!;
   const readAt = async (position: number, length: number) => {
@@ -116,7 +146,11 @@ export async function backupDrive(device: string, output: string, o: BackupOptio
     const mappedBytes = plan.mapped.reduce((n, r) => n + r.end - r.start, 0);
     meter.next('reading', mappedBytes);
     const zstd = execa('zstd', ['-q', `-${o.level ?? 3}`, `-T${o.threads ?? 0}`, `--stream-size=${size}`, '-f', '-o', partial, '-'], {
-      stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false, ...(o.signal ? { cancelSignal: o.signal } : {}),
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      reject: false,
+      ...(o.signal ? { cancelSignal: o.signal } : {}),
     });
     const stdin = zstd.stdin!;
     stdin.on('error', () => undefined); // reported by zstd's exit status
@@ -135,7 +169,12 @@ export async function backupDrive(device: string, output: string, o: BackupOptio
       const readChunk = async (at: number, n: number) => {
         const b = Buffer.allocUnsafe(n);
         const { bytesRead } = await fh.read(b, 0, n, at);
-        if (bytesRead !== n) throw new NexusError('DRIVE_READ_SHORT', `${drive.device} ended at byte ${at + bytesRead}, before its reported size ${size}.`, 'The drive may have been removed; re-insert it and try again.');
+        if (bytesRead !== n)
+          throw new NexusError(
+            'DRIVE_READ_SHORT',
+            `${drive.device} ended at byte ${at + bytesRead}, before its reported size ${size}.`,
+            'The drive may have been removed; re-insert it and try again.',
+          );
         return b;
       };
       for (const r of plan.mapped) {
@@ -165,7 +204,12 @@ export async function backupDrive(device: string, output: string, o: BackupOptio
     }
     const z = await zstd;
     if (o.signal?.aborted) throw new CancelledError();
-    if (z.exitCode !== 0) throw new NexusError('BACKUP_WRITE_FAILED', `zstd could not write ${partial}: ${String(z.stderr).trim() || `exit ${z.exitCode}`}.`, 'Check the free space where the backup goes.');
+    if (z.exitCode !== 0)
+      throw new NexusError(
+        'BACKUP_WRITE_FAILED',
+        `zstd could not write ${partial}: ${String(z.stderr).trim() || `exit ${z.exitCode}`}.`,
+        'Check the free space where the backup goes.',
+      );
 
     // Verify: the file on disk decodes to exactly what was read.
     meter.next('verifying', size);
@@ -179,8 +223,15 @@ export async function backupDrive(device: string, output: string, o: BackupOptio
     meter.next('done', size);
     meter.report(size, true);
     return {
-      device: drive.device, image: output, bmap: bmapPath, imageSize: size, mappedBytes, compressedSize: (await stat(output)).size,
-      regions: plan.regions, verified: true, seconds: (Date.now() - started) / 1000,
+      device: drive.device,
+      image: output,
+      bmap: bmapPath,
+      imageSize: size,
+      mappedBytes,
+      compressedSize: (await stat(output)).size,
+      regions: plan.regions,
+      verified: true,
+      seconds: (Date.now() - started) / 1000,
     };
   } catch (e) {
     await rm(partial, { force: true });
@@ -198,7 +249,12 @@ export async function backupDrive(device: string, output: string, o: BackupOptio
  * recorded size. Cheaper than piping the whole image back through this process, and it proves the same thing.
  */
 export async function verifyBackup(file: string, size: number, signal?: AbortSignal): Promise<void> {
-  const fail = (why: string) => new NexusError('BACKUP_VERIFY_FAILED', `The backup ${file} does not hold what was read: ${why}.`, 'Check the disk the backup is written to, then back up again.');
+  const fail = (why: string) =>
+    new NexusError(
+      'BACKUP_VERIFY_FAILED',
+      `The backup ${file} does not hold what was read: ${why}.`,
+      'Check the disk the backup is written to, then back up again.',
+    );
   const t = await execa('zstd', ['-tq', '--', file], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
   if (signal?.aborted) throw new CancelledError();
   if (t.exitCode !== 0) throw fail(`zstd: ${String(t.stderr).trim() || `exit ${t.exitCode}`}`);

@@ -77,7 +77,11 @@ async function ext4Usage(readAt: ReadAt, sb: Buffer, partSize: number): Promise<
   const sparse = (roCompat & RO_COMPAT_SPARSE_SUPER) !== 0;
   for (let g = 0; g < groups; g++) {
     const d = descs[g]!;
-    meta.push({ start: d.blockBitmap, end: d.blockBitmap + 1 }, { start: d.inodeBitmap, end: d.inodeBitmap + 1 }, { start: d.inodeTable, end: d.inodeTable + itBlocks });
+    meta.push(
+      { start: d.blockBitmap, end: d.blockBitmap + 1 },
+      { start: d.inodeBitmap, end: d.inodeBitmap + 1 },
+      { start: d.inodeTable, end: d.inodeTable + itBlocks },
+    );
     if (hasSuperBackup(g, sparse)) {
       const first = firstDataBlock + g * blocksPerGroup;
       meta.push({ start: first, end: first + 1 + gdtBlocks + reservedGdt });
@@ -112,7 +116,12 @@ async function ext4Usage(readAt: ReadAt, sb: Buffer, partSize: number): Promise<
       }
     }
   }
-  return { fs: 'ext4', method: 'ext4-bitmap', used: usedBlocks.map((r) => ({ start: r.start * blockSize, end: r.end * blockSize })), fsSize: blocks * blockSize };
+  return {
+    fs: 'ext4',
+    method: 'ext4-bitmap',
+    used: usedBlocks.map((r) => ({ start: r.start * blockSize, end: r.end * blockSize })),
+    fsSize: blocks * blockSize,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------ FAT
@@ -151,7 +160,8 @@ export async function filesystemUsage(readAt: ReadAt, size: number): Promise<FsU
   const head = await readAt(0, 2048);
   const sb = head.subarray(1024, 2048);
   if (sb.readUInt16LE(0x38) === EXT_MAGIC) return ext4Usage(readAt, sb, size);
-  const fatSig = head.toString('latin1', 0x36, 0x3b) === 'FAT12' || head.toString('latin1', 0x36, 0x3b) === 'FAT16' || head.toString('latin1', 0x52, 0x57) === 'FAT32';
+  const fatSig =
+    head.toString('latin1', 0x36, 0x3b) === 'FAT12' || head.toString('latin1', 0x36, 0x3b) === 'FAT16' || head.toString('latin1', 0x52, 0x57) === 'FAT32';
   if (head[510] === 0x55 && head[511] === 0xaa && fatSig) return fatUsage(readAt, head, size);
   return null;
 }

@@ -59,7 +59,10 @@ async function readGpt(readAt: ReadAt, size: number, sectorSize: number): Promis
     kind: 'gpt',
     sectorSize,
     partitions,
-    tableRegions: [{ start: 0, end: entriesLba * sectorSize + entriesBytes }, { start: Math.max(0, backupEnd - entriesBytes - sectorSize), end: backupEnd }],
+    tableRegions: [
+      { start: 0, end: entriesLba * sectorSize + entriesBytes },
+      { start: Math.max(0, backupEnd - entriesBytes - sectorSize), end: backupEnd },
+    ],
   };
 }
 
@@ -73,7 +76,13 @@ function readMbr(sector: Buffer): PartitionTable | null {
     const count = e.readUInt32LE(12);
     if (type === 0 || count === 0) continue;
     if (e[0] !== 0 && e[0] !== 0x80) return null; // not a partition table (a FAT boot sector, say)
-    partitions.push({ index: i + 1, start: first * 512, end: (first + count) * 512, type: `0x${type.toString(16).padStart(2, '0')}`, extended: [0x05, 0x0f, 0x85].includes(type) });
+    partitions.push({
+      index: i + 1,
+      start: first * 512,
+      end: (first + count) * 512,
+      type: `0x${type.toString(16).padStart(2, '0')}`,
+      extended: [0x05, 0x0f, 0x85].includes(type),
+    });
   }
   return { kind: 'mbr', sectorSize: 512, partitions, tableRegions: [{ start: 0, end: 512 }] };
 }

@@ -50,7 +50,10 @@ export async function planBackup(readAt: ReadAt, size: number): Promise<BackupPl
   const parts = [...table.partitions].sort((a, b) => a.start - b.start);
   let cursor = table.tableRegions[0]!.end;
   for (const p of parts) {
-    if (p.start > cursor) add(cursor, p.start, cursor < BACKUP_BLOCK * 256 ? 'boot area before the first partition' : 'gap between partitions', 'unpartitioned', [{ start: cursor, end: p.start }]);
+    if (p.start > cursor)
+      add(cursor, p.start, cursor < BACKUP_BLOCK * 256 ? 'boot area before the first partition' : 'gap between partitions', 'unpartitioned', [
+        { start: cursor, end: p.start },
+      ]);
     cursor = Math.max(cursor, p.end);
     const whole = [{ start: p.start, end: p.end }];
     if (p.extended) {

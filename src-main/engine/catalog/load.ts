@@ -34,7 +34,12 @@ async function readYaml(file: string, root: string): Promise<LoadedFile> {
     data = doc.toJS();
   } catch (err) {
     // yaml refuses alias bombs ("billion laughs") here with a ReferenceError.
-    throw new NexusError('CATALOG_SYNTAX', `${rel}: ${(err as Error).message.split('\n')[0]}`, 'Profiles need no YAML aliases that expand this much: write the values out.', { cause: err });
+    throw new NexusError(
+      'CATALOG_SYNTAX',
+      `${rel}: ${(err as Error).message.split('\n')[0]}`,
+      'Profiles need no YAML aliases that expand this much: write the values out.',
+      { cause: err },
+    );
   }
   const proto = findKey(data, '__proto__');
   if (proto) {
@@ -72,7 +77,11 @@ function schemaError(loaded: LoadedFile, err: ZodError): NexusError {
     return `${loaded.file}${line ? `:${line}` : ''}: ${where}: ${issue.message}`;
   });
   const more = err.issues.length > 5 ? ` (and ${err.issues.length - 5} more)` : '';
-  return new NexusError('CATALOG_INVALID', msgs.join('\n') + more, 'Fix the field named above; the schemas are in src-shared/catalog.ts and profiles/README.md explains the files.');
+  return new NexusError(
+    'CATALOG_INVALID',
+    msgs.join('\n') + more,
+    'Fix the field named above; the schemas are in src-shared/catalog.ts and profiles/README.md explains the files.',
+  );
 }
 
 function validate<T>(loaded: LoadedFile, schema: ZodType<T>): T {
@@ -83,7 +92,10 @@ function validate<T>(loaded: LoadedFile, schema: ZodType<T>): T {
 
 async function yamlFiles(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort().map((f) => join(dir, f));
+    return (await readdir(dir))
+      .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+      .sort()
+      .map((f) => join(dir, f));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -104,7 +116,8 @@ async function loadKind<T extends { name: string }>(root: string, sub: string, s
 
 function checkFileName(file: string, name: string) {
   const stem = basename(file).replace(/\.ya?ml$/, '');
-  if (stem !== name) throw new NexusError('CATALOG_INVALID', `${file}: the file is named "${stem}" but declares name "${name}".`, 'Make the file name match the name field.');
+  if (stem !== name)
+    throw new NexusError('CATALOG_INVALID', `${file}: the file is named "${stem}" but declares name "${name}".`, 'Make the file name match the name field.');
 }
 
 /** Resolves `extends` chains, root first, refusing cycles and unknown parents. */
@@ -112,11 +125,20 @@ export function inheritanceChain(name: string, raw: Map<string, Record<string, u
   const chain: string[] = [];
   let current: string | undefined = name;
   while (current !== undefined) {
-    if (chain.includes(current)) throw new NexusError('CATALOG_CYCLE', `Box inheritance has a cycle: ${[...chain, current].join(' → ')}.`, 'Remove one of the "extends" lines so the chain ends.');
+    if (chain.includes(current))
+      throw new NexusError(
+        'CATALOG_CYCLE',
+        `Box inheritance has a cycle: ${[...chain, current].join(' → ')}.`,
+        'Remove one of the "extends" lines so the chain ends.',
+      );
     const box = raw.get(current);
     if (!box) {
       const child = chain.at(-1);
-      throw new NexusError('CATALOG_UNKNOWN_PARENT', `Box "${child}" extends "${current}", which does not exist.`, `${didYouMean(current, [...raw.keys()])}Check the "extends" line of profiles/boxes/${child}.yaml.`);
+      throw new NexusError(
+        'CATALOG_UNKNOWN_PARENT',
+        `Box "${child}" extends "${current}", which does not exist.`,
+        `${didYouMean(current, [...raw.keys()])}Check the "extends" line of profiles/boxes/${child}.yaml.`,
+      );
     }
     chain.push(current);
     current = typeof box.extends === 'string' ? box.extends : undefined;
@@ -134,7 +156,12 @@ export async function loadCatalog(dir: string = profilesDir()): Promise<Catalog>
     rawBoxes.set(head.name, loaded.data as Record<string, unknown>);
     loadedBoxes.set(head.name, loaded);
   }
-  if (rawBoxes.size === 0) throw new NexusError('CATALOG_EMPTY', `No Box files found in ${join(dir, 'boxes')}.`, 'Point NEXUS_APP_ROOT at the Nexus installation, or restore profiles/.');
+  if (rawBoxes.size === 0)
+    throw new NexusError(
+      'CATALOG_EMPTY',
+      `No Box files found in ${join(dir, 'boxes')}.`,
+      'Point NEXUS_APP_ROOT at the Nexus installation, or restore profiles/.',
+    );
 
   const boxes = new Map<string, Box>();
   for (const [name, loaded] of loadedBoxes) {
@@ -162,13 +189,24 @@ export async function loadCatalog(dir: string = profilesDir()): Promise<Catalog>
 function checkReferences(c: Catalog) {
   for (const f of c.fragments.values()) {
     for (const r of f.requires) {
-      if (!c.fragments.has(r)) throw new NexusError('CATALOG_INVALID', `fragments/${f.name}.yaml: requires unknown fragment "${r}".`, didYouMean(r, [...c.fragments.keys()]));
+      if (!c.fragments.has(r))
+        throw new NexusError('CATALOG_INVALID', `fragments/${f.name}.yaml: requires unknown fragment "${r}".`, didYouMean(r, [...c.fragments.keys()]));
     }
   }
   for (const b of c.boxes.values()) {
-    if (b.official && !c.releases.has(b.official.release)) throw new NexusError('CATALOG_INVALID', `boxes/${b.name}.yaml: official.release "${b.official.release}" is not in profiles/releases/.`, didYouMean(b.official.release, [...c.releases.keys()]));
+    if (b.official && !c.releases.has(b.official.release))
+      throw new NexusError(
+        'CATALOG_INVALID',
+        `boxes/${b.name}.yaml: official.release "${b.official.release}" is not in profiles/releases/.`,
+        didYouMean(b.official.release, [...c.releases.keys()]),
+      );
     for (const f of b.defaultFragments) {
-      if (!c.fragments.has(f)) throw new NexusError('CATALOG_INVALID', `boxes/${b.name}.yaml: defaultFragments names unknown fragment "${f}".`, didYouMean(f, [...c.fragments.keys()]));
+      if (!c.fragments.has(f))
+        throw new NexusError(
+          'CATALOG_INVALID',
+          `boxes/${b.name}.yaml: defaultFragments names unknown fragment "${f}".`,
+          didYouMean(f, [...c.fragments.keys()]),
+        );
     }
   }
 }

@@ -21,7 +21,10 @@ export interface ListOptions {
 }
 
 export function extraDevicesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env[EXTRA_DRIVES_ENV] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (env[EXTRA_DRIVES_ENV] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 async function drivelistList(): Promise<DrivelistEntry[]> {
@@ -34,7 +37,12 @@ async function drivelistList(): Promise<DrivelistEntry[]> {
 export async function readExtraDrives(devices: readonly string[]): Promise<Drive[]> {
   if (devices.length === 0) return [];
   for (const d of devices) {
-    if (!EXTRA_ALLOWED.test(d)) throw new NexusError('EXTRA_DRIVE_REFUSED', `${d} is not accepted by ${EXTRA_DRIVES_ENV}.`, 'Only /dev/loopN and /dev/zramN can be added by the test hook.');
+    if (!EXTRA_ALLOWED.test(d))
+      throw new NexusError(
+        'EXTRA_DRIVE_REFUSED',
+        `${d} is not accepted by ${EXTRA_DRIVES_ENV}.`,
+        'Only /dev/loopN and /dev/zramN can be added by the test hook.',
+      );
   }
   const r = await execa('lsblk', ['-J', '-b', '-O', ...devices], { reject: false });
   if (r.exitCode !== 0) {

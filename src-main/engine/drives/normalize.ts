@@ -72,7 +72,11 @@ export function fromLsblk(dev: LsblkDevice): Drive {
   const device = dev.path ?? `/dev/${dev.name}`;
   const mountpoints = mountsOf(dev);
   const type = dev.type ?? 'disk';
-  const description = [dev.vendor, dev.model].map((s) => s?.trim()).filter(Boolean).join(' ') || `${type} device ${dev.name ?? device}`;
+  const description =
+    [dev.vendor, dev.model]
+      .map((s) => s?.trim())
+      .filter(Boolean)
+      .join(' ') || `${type} device ${dev.name ?? device}`;
   return {
     device,
     raw: device,

@@ -85,21 +85,33 @@ class IndexPackage implements ApkPackage {
   origin = '';
   uninstallable?: string;
   // [start, end) offsets of lazily decoded fields in `src`.
-  tS: Span = 0; tE: Span = 0;
-  uS: Span = 0; uE: Span = 0;
-  lS: Span = 0; lE: Span = 0;
-  mS: Span = 0; mE: Span = 0;
-  cS: Span = 0; cE: Span = 0;
-  dS: Span = 0; dE: Span = 0;
-  pS: Span = 0; pE: Span = 0;
-  iS: Span = 0; iE: Span = 0;
+  tS: Span = 0;
+  tE: Span = 0;
+  uS: Span = 0;
+  uE: Span = 0;
+  lS: Span = 0;
+  lE: Span = 0;
+  mS: Span = 0;
+  mE: Span = 0;
+  cS: Span = 0;
+  cE: Span = 0;
+  dS: Span = 0;
+  dE: Span = 0;
+  pS: Span = 0;
+  pE: Span = 0;
+  iS: Span = 0;
+  iE: Span = 0;
   /** Text of repeated `D:`/`p:`/`i:` lines (apk appends them to the first; rare, so kept off the fast path). */
   more?: { D?: string; p?: string; i?: string };
   private d?: Dep[];
   private p?: Provide[];
   private i?: Dep[];
 
-  constructor(readonly repo: RepoRef, private readonly src: string, private readonly latin1: boolean) {
+  constructor(
+    readonly repo: RepoRef,
+    private readonly src: string,
+    private readonly latin1: boolean,
+  ) {
     this.arch = repo.arch;
   }
 
@@ -109,11 +121,21 @@ class IndexPackage implements ApkPackage {
     return this.latin1 ? utf8(v) : v;
   }
 
-  get description(): string { return this.text(this.tS, this.tE); }
-  get url(): string { return this.text(this.uS, this.uE); }
-  get license(): string { return this.text(this.lS, this.lE); }
-  get maintainer(): string { return this.text(this.mS, this.mE); }
-  get commit(): string { return this.text(this.cS, this.cE); }
+  get description(): string {
+    return this.text(this.tS, this.tE);
+  }
+  get url(): string {
+    return this.text(this.uS, this.uE);
+  }
+  get license(): string {
+    return this.text(this.lS, this.lE);
+  }
+  get maintainer(): string {
+    return this.text(this.mS, this.mE);
+  }
+  get commit(): string {
+    return this.text(this.cS, this.cE);
+  }
 
   private field(start: number, end: number, more: string | undefined): string {
     const first = this.text(start, end);
@@ -140,8 +162,47 @@ class IndexPackage implements ApkPackage {
 
   /** Plain-data copy (JSON, structured clone). */
   toJSON(): ApkPackage {
-    const { name, version, arch, checksum, size, installedSize, description, url, license, origin, maintainer, buildTime, commit, depends, provides, installIf, providerPriority, repo } = this;
-    return { name, version, arch, checksum, size, installedSize, description, url, license, origin, maintainer, buildTime, commit, depends, provides, installIf, providerPriority, repo, ...(this.uninstallable ? { uninstallable: this.uninstallable } : {}) };
+    const {
+      name,
+      version,
+      arch,
+      checksum,
+      size,
+      installedSize,
+      description,
+      url,
+      license,
+      origin,
+      maintainer,
+      buildTime,
+      commit,
+      depends,
+      provides,
+      installIf,
+      providerPriority,
+      repo,
+    } = this;
+    return {
+      name,
+      version,
+      arch,
+      checksum,
+      size,
+      installedSize,
+      description,
+      url,
+      license,
+      origin,
+      maintainer,
+      buildTime,
+      commit,
+      depends,
+      provides,
+      installIf,
+      providerPriority,
+      repo,
+      ...(this.uninstallable ? { uninstallable: this.uninstallable } : {}),
+    };
   }
 }
 
@@ -179,24 +240,75 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
     } else if (text.charCodeAt(start + 1) === 58 /* ':' */) {
       const v = start + 2;
       switch (text.charCodeAt(start)) {
-        case 67 /* C */: pkg.checksum = text.slice(v, end); break;
-        case 80 /* P */: pkg.name = text.slice(v, end); break;
-        case 86 /* V */: pkg.version = text.slice(v, end); break;
-        case 65 /* A */: pkg.arch = text.slice(v, end); break;
-        case 83 /* S */: pkg.size = sizeField(pkg, 'S', text.slice(v, end)); break;
-        case 73 /* I */: pkg.installedSize = sizeField(pkg, 'I', text.slice(v, end)); break;
-        case 84 /* T */: pkg.tS = v; pkg.tE = end; break;
-        case 85 /* U */: pkg.uS = v; pkg.uE = end; break;
-        case 76 /* L */: pkg.lS = v; pkg.lE = end; break;
-        case 68 /* D */: if (pkg.dE) pkg.append('D', text.slice(v, end)); else { pkg.dS = v; pkg.dE = end; } break;
-        case 111 /* o */: pkg.origin = text.slice(v, end); break;
-        case 109 /* m */: pkg.mS = v; pkg.mE = end; break;
+        case 67 /* C */:
+          pkg.checksum = text.slice(v, end);
+          break;
+        case 80 /* P */:
+          pkg.name = text.slice(v, end);
+          break;
+        case 86 /* V */:
+          pkg.version = text.slice(v, end);
+          break;
+        case 65 /* A */:
+          pkg.arch = text.slice(v, end);
+          break;
+        case 83 /* S */:
+          pkg.size = sizeField(pkg, 'S', text.slice(v, end));
+          break;
+        case 73 /* I */:
+          pkg.installedSize = sizeField(pkg, 'I', text.slice(v, end));
+          break;
+        case 84 /* T */:
+          pkg.tS = v;
+          pkg.tE = end;
+          break;
+        case 85 /* U */:
+          pkg.uS = v;
+          pkg.uE = end;
+          break;
+        case 76 /* L */:
+          pkg.lS = v;
+          pkg.lE = end;
+          break;
+        case 68 /* D */:
+          if (pkg.dE) pkg.append('D', text.slice(v, end));
+          else {
+            pkg.dS = v;
+            pkg.dE = end;
+          }
+          break;
+        case 111 /* o */:
+          pkg.origin = text.slice(v, end);
+          break;
+        case 109 /* m */:
+          pkg.mS = v;
+          pkg.mE = end;
+          break;
         // t: and k: are non-negative integers; anything else reads as 0 (was NaN / Infinity, and null in JSON).
-        case 116 /* t */: pkg.buildTime = parseSize(text.slice(v, end)) ?? 0; break;
-        case 99 /* c */: pkg.cS = v; pkg.cE = end; break;
-        case 112 /* p */: if (pkg.pE) pkg.append('p', text.slice(v, end)); else { pkg.pS = v; pkg.pE = end; } break;
-        case 105 /* i */: if (pkg.iE) pkg.append('i', text.slice(v, end)); else { pkg.iS = v; pkg.iE = end; } break;
-        case 107 /* k */: pkg.providerPriority = parseSize(text.slice(v, end)) ?? 0; break;
+        case 116 /* t */:
+          pkg.buildTime = parseSize(text.slice(v, end)) ?? 0;
+          break;
+        case 99 /* c */:
+          pkg.cS = v;
+          pkg.cE = end;
+          break;
+        case 112 /* p */:
+          if (pkg.pE) pkg.append('p', text.slice(v, end));
+          else {
+            pkg.pS = v;
+            pkg.pE = end;
+          }
+          break;
+        case 105 /* i */:
+          if (pkg.iE) pkg.append('i', text.slice(v, end));
+          else {
+            pkg.iS = v;
+            pkg.iE = end;
+          }
+          break;
+        case 107 /* k */:
+          pkg.providerPriority = parseSize(text.slice(v, end)) ?? 0;
+          break;
         default: {
           const letter = text[start]!;
           if (letter >= 'A' && letter <= 'Z' && !KNOWN_UPPER.has(letter)) pkg.uninstallable = `unknown index field "${letter}:"`;
@@ -249,10 +361,19 @@ export async function readApkIndex(bytes: Buffer, repo: RepoRef, keys: TrustedKe
 }
 
 /** readApkIndex up to the parse: the verified, inflated APKINDEX file and what the archive says about it. */
-export async function readApkIndexMember(bytes: Buffer, repo: RepoRef, keys: TrustedKeys | null, what = `the index of ${repo.arch}/${repo.name}`): Promise<{ description: string; signer: string | null; data: Buffer }> {
+export async function readApkIndexMember(
+  bytes: Buffer,
+  repo: RepoRef,
+  keys: TrustedKeys | null,
+  what = `the index of ${repo.arch}/${repo.name}`,
+): Promise<{ description: string; signer: string | null; data: Buffer }> {
   assertNotApkV3(bytes, what);
   if (bytes.length > limits.indexCompressed) {
-    throw new NexusError('INDEX_TOO_LARGE', `${what} is ${formatBytes(bytes.length)}, more than the ${formatBytes(limits.indexCompressed)} an APKINDEX.tar.gz may be.`, 'The mirror is serving something else than an Alpine index; check the mirror URL or use another mirror.');
+    throw new NexusError(
+      'INDEX_TOO_LARGE',
+      `${what} is ${formatBytes(bytes.length)}, more than the ${formatBytes(limits.indexCompressed)} an APKINDEX.tar.gz may be.`,
+      'The mirror is serving something else than an Alpine index; check the mirror URL or use another mirror.',
+    );
   }
   if (bytes.length === 0) throw new NexusError('TRUNCATED_FILE', `${what} is empty.`, 'Delete the cached index and fetch it again.');
   // Index: member 1 = signatures (cut tar), member 2 = DESCRIPTION + APKINDEX. An unsigned index has only the latter.
@@ -275,7 +396,12 @@ export async function readApkIndexMember(bytes: Buffer, repo: RepoRef, keys: Tru
       // A damaged download is more useful to report as such; the probe is bounded and keeps nothing.
       if (err instanceof NexusError && err.code === 'BAD_SIGNATURE') {
         const state = await probeMember(bytes, bodyStart, Math.min(limits.indexInflated, PROBE_BYTES));
-        if (state === 'truncated') throw new NexusError('TRUNCATED_FILE', `${what} is truncated inside gzip member ${bodyStart ? 2 : 1} (and so does not match its signature).`, 'Delete the file and download it again.');
+        if (state === 'truncated')
+          throw new NexusError(
+            'TRUNCATED_FILE',
+            `${what} is truncated inside gzip member ${bodyStart ? 2 : 1} (and so does not match its signature).`,
+            'Delete the file and download it again.',
+          );
       }
       throw err;
     }
@@ -292,8 +418,14 @@ export async function readApkIndexMember(bytes: Buffer, repo: RepoRef, keys: Tru
   }
   const entries = await readTar(body.data, what);
   const index = entries.find((e) => e.header.name === 'APKINDEX');
-  if (!index) throw new NexusError('BAD_INDEX', `${what} contains no APKINDEX file.`, 'Check the repository URL; it must point at an Alpine APK v2 repository.');
-  const desc = entries.find((e) => e.header.name === 'DESCRIPTION')?.data.toString('utf8').slice(0, 160).trim() ?? '';
+  if (!index)
+    throw new NexusError('BAD_INDEX', `${what} contains no APKINDEX file.`, 'Check the repository URL; it must point at an Alpine APK v2 repository.');
+  const desc =
+    entries
+      .find((e) => e.header.name === 'DESCRIPTION')
+      ?.data.toString('utf8')
+      .slice(0, 160)
+      .trim() ?? '';
   return { description: desc, signer, data: index.data };
 }
 
@@ -309,7 +441,28 @@ export interface IndexScan {
   extras: Array<{ at: number; more?: { D?: string; p?: string; i?: string }; uninstallable?: string }>;
 }
 
-const SCAN_FIELDS = ['size', 'installedSize', 'buildTime', 'providerPriority', 'tS', 'tE', 'uS', 'uE', 'lS', 'lE', 'mS', 'mE', 'cS', 'cE', 'dS', 'dE', 'pS', 'pE', 'iS', 'iE'] as const;
+const SCAN_FIELDS = [
+  'size',
+  'installedSize',
+  'buildTime',
+  'providerPriority',
+  'tS',
+  'tE',
+  'uS',
+  'uE',
+  'lS',
+  'lE',
+  'mS',
+  'mE',
+  'cS',
+  'cE',
+  'dS',
+  'dE',
+  'pS',
+  'pE',
+  'iS',
+  'iE',
+] as const;
 
 /** Packs parsed packages for the trip to another thread; null when a field holds a NUL (a hostile index: parse it where it is used). */
 export function scanOf(packages: ApkPackage[]): IndexScan | null {
@@ -344,9 +497,26 @@ export function packagesOfScan(scan: IndexScan, text: string, repo: RepoRef): Ap
     // Unrolled (SCAN_FIELDS order): a loop over property names is several times slower for ~20k packages.
     const n = scan.numbers;
     let k = at * SCAN_FIELDS.length;
-    p.size = n[k++] ?? 0; p.installedSize = n[k++] ?? 0; p.buildTime = n[k++] ?? 0; p.providerPriority = n[k++] ?? 0;
-    p.tS = n[k++] ?? 0; p.tE = n[k++] ?? 0; p.uS = n[k++] ?? 0; p.uE = n[k++] ?? 0; p.lS = n[k++] ?? 0; p.lE = n[k++] ?? 0; p.mS = n[k++] ?? 0; p.mE = n[k++] ?? 0;
-    p.cS = n[k++] ?? 0; p.cE = n[k++] ?? 0; p.dS = n[k++] ?? 0; p.dE = n[k++] ?? 0; p.pS = n[k++] ?? 0; p.pE = n[k++] ?? 0; p.iS = n[k++] ?? 0; p.iE = n[k++] ?? 0;
+    p.size = n[k++] ?? 0;
+    p.installedSize = n[k++] ?? 0;
+    p.buildTime = n[k++] ?? 0;
+    p.providerPriority = n[k++] ?? 0;
+    p.tS = n[k++] ?? 0;
+    p.tE = n[k++] ?? 0;
+    p.uS = n[k++] ?? 0;
+    p.uE = n[k++] ?? 0;
+    p.lS = n[k++] ?? 0;
+    p.lE = n[k++] ?? 0;
+    p.mS = n[k++] ?? 0;
+    p.mE = n[k++] ?? 0;
+    p.cS = n[k++] ?? 0;
+    p.cE = n[k++] ?? 0;
+    p.dS = n[k++] ?? 0;
+    p.dE = n[k++] ?? 0;
+    p.pS = n[k++] ?? 0;
+    p.pE = n[k++] ?? 0;
+    p.iS = n[k++] ?? 0;
+    p.iE = n[k++] ?? 0;
     out[at] = p;
   }
   for (const e of scan.extras) {
@@ -361,7 +531,12 @@ export function packagesOfScan(scan: IndexScan, text: string, repo: RepoRef): Ap
  * readApkIndex on the engine worker thread (workers/pool.ts): verifying, inflating and scanning a large index takes
  * hundreds of milliseconds of CPU that would otherwise freeze the app's window. Same results and errors.
  */
-export async function readApkIndexOffThread(bytes: Buffer, repo: RepoRef, keys: TrustedKeys | null, what = `the index of ${repo.arch}/${repo.name}`): Promise<ApkIndex> {
+export async function readApkIndexOffThread(
+  bytes: Buffer,
+  repo: RepoRef,
+  keys: TrustedKeys | null,
+  what = `the index of ${repo.arch}/${repo.name}`,
+): Promise<ApkIndex> {
   const r = await offThread('scanApkIndex', [bytes, repo, keys, what, { ...limits }]);
   const packages = r.scan ? packagesOfScan(r.scan, r.text, repo) : parseApkIndexText(r.text, repo, true);
   return { repo, description: r.description, signer: r.signer, packages };

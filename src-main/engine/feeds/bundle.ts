@@ -49,7 +49,10 @@ export interface ExtraEntry {
   path: string;
 }
 
-export async function exportCache(file: string, opts: { cache?: FeedCache; keyDirs?: string[]; checksums?: string[]; extra?: ExtraEntry[] } = {}): Promise<{ packages: number; indexes: number; bytes: number; extra: number }> {
+export async function exportCache(
+  file: string,
+  opts: { cache?: FeedCache; keyDirs?: string[]; checksums?: string[]; extra?: ExtraEntry[] } = {},
+): Promise<{ packages: number; indexes: number; bytes: number; extra: number }> {
   const cache = opts.cache ?? new FeedCache();
   const refFiles = (await listFiles(join(cache.root, 'apk', 'refs'))).filter((f) => f.endsWith('.json'));
   const refs: IndexRef[] = [];
@@ -61,19 +64,36 @@ export async function exportCache(file: string, opts: { cache?: FeedCache; keyDi
   const packages = (await listFiles(join(cache.root, 'apk', 'packages'))).filter((f) => f.endsWith('.apk') && (!wanted || wanted.has(basename(f, '.apk'))));
   const keyFiles = (await Promise.all((opts.keyDirs ?? []).map(listFiles))).flat().filter((f) => /\.(pub|pem)$/.test(f));
   const extra = opts.extra ?? [];
-  if (refs.length === 0 && packages.length === 0 && extra.length === 0) throw new NexusError('CACHE_EMPTY', `The cache at ${cache.root} has no indexes or packages to export.`, 'Resolve or build once online (nexus packages resolve …), then export.');
-  const manifest: ExportManifest = { format: FORMAT, version: 1, created: new Date().toISOString(), refs, packages: packages.map((p) => basename(p)), keys: keyFiles.map((k) => basename(k)) };
+  if (refs.length === 0 && packages.length === 0 && extra.length === 0)
+    throw new NexusError(
+      'CACHE_EMPTY',
+      `The cache at ${cache.root} has no indexes or packages to export.`,
+      'Resolve or build once online (nexus packages resolve …), then export.',
+    );
+  const manifest: ExportManifest = {
+    format: FORMAT,
+    version: 1,
+    created: new Date().toISOString(),
+    refs,
+    packages: packages.map((p) => basename(p)),
+    keys: keyFiles.map((k) => basename(k)),
+  };
   const pack = tar.pack();
   const tmp = `${file}.tmp-${process.pid}`;
   const out = await open(tmp, 'w').catch((err: NodeJS.ErrnoException) => {
-    throw new NexusError('EXPORT_TARGET', `Cannot write ${file}: ${err.code === 'ENOENT' ? `the folder ${dirname(file)} does not exist` : err.code ?? err.message}.`, 'Choose a folder that exists and that you can write to (for example the mounted USB stick).');
+    throw new NexusError(
+      'EXPORT_TARGET',
+      `Cannot write ${file}: ${err.code === 'ENOENT' ? `the folder ${dirname(file)} does not exist` : (err.code ?? err.message)}.`,
+      'Choose a folder that exists and that you can write to (for example the mounted USB stick).',
+    );
   });
   const writing = pipeline(pack, out.createWriteStream());
   // A write failure (disk full, stick pulled) must end the export, not leave it waiting on the tar packer.
   const writeFailed = writing.then(() => new Promise<never>(() => {}));
   writeFailed.catch(() => undefined);
   const guard = <T>(p: Promise<T>) => Promise.race([p, writeFailed]);
-  const addBuffer = (name: string, data: Buffer) => new Promise<void>((res, rej) => pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0) }, data, (e) => (e ? rej(e) : res())));
+  const addBuffer = (name: string, data: Buffer) =>
+    new Promise<void>((res, rej) => pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0) }, data, (e) => (e ? rej(e) : res())));
   const addFile = async (name: string, path: string) => {
     const { size } = await stat(path);
     let copied: Promise<void> = Promise.resolve();
@@ -105,8 +125,21 @@ export async function exportCache(file: string, opts: { cache?: FeedCache; keyDi
     await writing.catch(() => {});
     await rm(tmp, { force: true });
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-      const need = (await Promise.all([...keyFiles, ...refs.map((r) => cache.indexPath(r.sha256)), ...packages, ...extra.map((e) => e.path)].map((f) => stat(f).then((st) => st.size, () => 0)))).reduce((a, b) => a + b, 0);
-      throw new NexusError('DISK_FULL', `There is not enough space in ${dirname(file)} for the export (about ${formatBytes(need)}); nothing was left behind.`, 'Free some space or export to a larger drive.');
+      const need = (
+        await Promise.all(
+          [...keyFiles, ...refs.map((r) => cache.indexPath(r.sha256)), ...packages, ...extra.map((e) => e.path)].map((f) =>
+            stat(f).then(
+              (st) => st.size,
+              () => 0,
+            ),
+          ),
+        )
+      ).reduce((a, b) => a + b, 0);
+      throw new NexusError(
+        'DISK_FULL',
+        `There is not enough space in ${dirname(file)} for the export (about ${formatBytes(need)}); nothing was left behind.`,
+        'Free some space or export to a larger drive.',
+      );
     }
     throw err;
   }
@@ -121,13 +154,27 @@ export interface ImportExtras<R> {
   import(staged: Map<string, string>): Promise<R>;
 }
 
-export async function importCache<R = undefined>(file: string, keys: TrustedKeys, opts: { cache?: FeedCache; extras?: ImportExtras<R> } = {}): Promise<{ packages: number; indexes: number; keys: string[]; extra?: R }> {
+export async function importCache<R = undefined>(
+  file: string,
+  keys: TrustedKeys,
+  opts: { cache?: FeedCache; extras?: ImportExtras<R> } = {},
+): Promise<{ packages: number; indexes: number; keys: string[]; extra?: R }> {
   const cache = opts.cache ?? new FeedCache();
   let manifest: ExportManifest | null = null;
   const staged = new Map<string, string>(); // entry name → temp path
   const st = await stat(file).catch(() => null);
-  if (!st?.isFile()) throw new NexusError('NOT_FOUND', `${file} does not exist.`, 'Pass the file written by `nexus cache export FILE` (for example from the USB stick you carried it on).');
-  const notExport = (why: string) => new NexusError('BAD_EXPORT', `${file} is not a readable Nexus cache export (${why}).`, 'Use a file made by `nexus cache export`; if it is one, it is damaged or incomplete: copy it again.');
+  if (!st?.isFile())
+    throw new NexusError(
+      'NOT_FOUND',
+      `${file} does not exist.`,
+      'Pass the file written by `nexus cache export FILE` (for example from the USB stick you carried it on).',
+    );
+  const notExport = (why: string) =>
+    new NexusError(
+      'BAD_EXPORT',
+      `${file} is not a readable Nexus cache export (${why}).`,
+      'Use a file made by `nexus cache export`; if it is one, it is damaged or incomplete: copy it again.',
+    );
   // Everything staged lives in one folder of its own, removed whatever happens (truncated archive, foreign file, wrong
   // key, cancellation): an import never leaves temp files behind.
   const stageDir = await cache.tempDir('import');
@@ -143,8 +190,11 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
         // make either larger than what a real one can be.
         const max = name === 'nexus-cache.json' ? MAX_MANIFEST_BYTES : name.startsWith('apk/indexes/') ? limits.indexCompressed : null;
         if (max !== null && (entry.header.size ?? 0) > max) {
-          throw new NexusError('SIZE_LIMIT', `${name} in ${basename(file)} is ${formatBytes(entry.header.size ?? 0)}, more than the ${formatBytes(max)} a real one can be.`,
-            'The file is not an export made by `nexus cache export`, or it was altered; nothing was imported.');
+          throw new NexusError(
+            'SIZE_LIMIT',
+            `${name} in ${basename(file)} is ${formatBytes(entry.header.size ?? 0)}, more than the ${formatBytes(max)} a real one can be.`,
+            'The file is not an export made by `nexus cache export`, or it was altered; nothing was imported.',
+          );
         }
         if (name === 'nexus-cache.json') {
           const chunks: Buffer[] = [];
@@ -166,7 +216,12 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
       await reading;
     } catch (err) {
       if (err instanceof NexusError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new NexusError('DISK_FULL', `The cache at ${cache.root} ran out of space while importing ${basename(file)}.`, 'Free some space (nexus cache clean removes partial downloads), then import again.');
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
+        throw new NexusError(
+          'DISK_FULL',
+          `The cache at ${cache.root} ran out of space while importing ${basename(file)}.`,
+          'Free some space (nexus cache clean removes partial downloads), then import again.',
+        );
       throw notExport(err instanceof Error ? err.message : String(err));
     }
     if (!manifest || manifest.format !== FORMAT) throw notExport('no nexus-cache.json inside');
@@ -177,7 +232,10 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
       const bytes = await readFile(tmp);
       const [, branch = '', repo = '', arch = ''] = ref.id.split('/');
       const idx = await readApkIndex(bytes, { name: repo, branch, arch, base: ref.base }, keys, `the index of ${ref.id} in ${basename(file)}`);
-      await cache.putIndex({ id: ref.id, source: ref.source, base: ref.base, fetchedAt: ref.fetchedAt, signer: idx.signer ?? '', description: idx.description }, bytes);
+      await cache.putIndex(
+        { id: ref.id, source: ref.source, base: ref.base, fetchedAt: ref.fetchedAt, signer: idx.signer ?? '', description: idx.description },
+        bytes,
+      );
       indexes++;
     }
     let packages = 0;
@@ -185,7 +243,12 @@ export async function importCache<R = undefined>(file: string, keys: TrustedKeys
       if (!name.startsWith('apk/packages/')) continue;
       const hex = basename(name, '.apk');
       const header = await readApkHeader(tmp, name);
-      if (checksumHex(header.checksum) !== hex) throw new NexusError('CHECKSUM_MISMATCH', `${name} in ${basename(file)} does not match its name (control checksum ${header.checksum}).`, 'The export is damaged; create it again.');
+      if (checksumHex(header.checksum) !== hex)
+        throw new NexusError(
+          'CHECKSUM_MISMATCH',
+          `${name} in ${basename(file)} does not match its name (control checksum ${header.checksum}).`,
+          'The export is damaged; create it again.',
+        );
       await verifyApkFile(tmp, keys, { checksum: header.checksum }, `${name} in ${basename(file)}`);
       await cache.promote(tmp, cache.packagePath(header.checksum));
       staged.delete(name);

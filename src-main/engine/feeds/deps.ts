@@ -23,7 +23,17 @@ export interface Provide {
 
 /** Operator spellings apk accepts; `=~`/`~=` are the fuzzy match, `>~`/`<~` fuzzy bounds. */
 const OPS: Record<string, VersionOp> = {
-  '=': '=', '<': '<', '>': '>', '<=': '<=', '>=': '>=', '~': '~', '=~': '~', '~=': '~', '>~': '>~', '<~': '<~', '><': '><',
+  '=': '=',
+  '<': '<',
+  '>': '>',
+  '<=': '<=',
+  '>=': '>=',
+  '~': '~',
+  '=~': '~',
+  '~=': '~',
+  '>~': '>~',
+  '<~': '<~',
+  '><': '><',
 };
 
 export function parseDep(token: string): Dep {
@@ -54,10 +64,13 @@ export function parseDeps(field: string | undefined): Dep[] {
 
 export function parseProvides(field: string | undefined): Provide[] {
   if (!field) return [];
-  return field.split(' ').filter(Boolean).map((t) => {
-    const eq = t.indexOf('=');
-    return eq < 0 ? { name: t } : { name: t.slice(0, eq), version: t.slice(eq + 1) };
-  });
+  return field
+    .split(' ')
+    .filter(Boolean)
+    .map((t) => {
+      const eq = t.indexOf('=');
+      return eq < 0 ? { name: t } : { name: t.slice(0, eq), version: t.slice(eq + 1) };
+    });
 }
 
 export function formatDep(d: Dep): string {

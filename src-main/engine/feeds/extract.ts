@@ -43,7 +43,11 @@ export function newUnpackState(manifest: FsManifest = new Map()): UnpackState {
 }
 
 function unsafe(pkg: string, path: string, why: string): NexusError {
-  return new NexusError('UNSAFE_PATH', `Package ${pkg} contains "${path}": ${why}; refusing to unpack it.`, 'The package is malformed or hostile; remove it from the Box or report it to the repository maintainers.');
+  return new NexusError(
+    'UNSAFE_PATH',
+    `Package ${pkg} contains "${path}": ${why}; refusing to unpack it.`,
+    'The package is malformed or hostile; remove it from the Box or report it to the repository maintainers.',
+  );
 }
 
 /** Archive member name → absolute normalized image path, or throws. */
@@ -95,9 +99,17 @@ function place(state: UnpackState, entry: FsEntry, owner: OwnerInfo): void {
     if (!p) {
       m.set(dir, { path: dir, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: entry.mtime, size: 0, owner: owner.name });
     } else if (p.type === 'symlink') {
-      throw unsafe(owner.name, entry.path.slice(1), `its parent ${dir} is a symlink (→ ${p.linkTarget ?? ''}, installed by ${p.owner}); writing through a package's symlink is not allowed`);
+      throw unsafe(
+        owner.name,
+        entry.path.slice(1),
+        `its parent ${dir} is a symlink (→ ${p.linkTarget ?? ''}, installed by ${p.owner}); writing through a package's symlink is not allowed`,
+      );
     } else if (p.type !== 'dir') {
-      throw new NexusError('FILE_CONFLICT', `Package ${owner.name} needs ${dir} to be a directory, but ${p.owner} installs a file there.`, 'Remove one of the two packages from the Box.');
+      throw new NexusError(
+        'FILE_CONFLICT',
+        `Package ${owner.name} needs ${dir} to be a directory, but ${p.owner} installs a file there.`,
+        'Remove one of the two packages from the Box.',
+      );
     }
   }
   const existing = m.get(entry.path);
@@ -112,7 +124,11 @@ function place(state: UnpackState, entry: FsEntry, owner: OwnerInfo): void {
     const under = entryUnder(m, entry.path);
     if (under) {
       const what = entry.type === 'symlink' ? `a symlink (→ ${entry.linkTarget ?? ''})` : `a ${entry.type === 'hardlink' ? 'hard link' : 'file'}`;
-      throw unsafe(owner.name, entry.path.slice(1), `it would replace the directory ${entry.path} with ${what}, but ${under.path} (${under.owner === owner.name ? 'from the same package' : `from ${under.owner}`}) lives under it`);
+      throw unsafe(
+        owner.name,
+        entry.path.slice(1),
+        `it would replace the directory ${entry.path} with ${what}, but ${under.path} (${under.owner === owner.name ? 'from the same package' : `from ${under.owner}`}) lives under it`,
+      );
     }
   }
   if (existing.type === 'dir' && entry.type === 'dir') {
@@ -128,7 +144,11 @@ function place(state: UnpackState, entry: FsEntry, owner: OwnerInfo): void {
   } else if (winner === 'old') {
     state.replaced.push({ path: entry.path, winner: existing.owner, loser: owner.name });
   } else {
-    throw new NexusError('FILE_CONFLICT', `Packages ${existing.owner} and ${owner.name} both install ${entry.path}.`, `Remove one of them from the Box; apk would refuse too unless one "replaces" the other.`);
+    throw new NexusError(
+      'FILE_CONFLICT',
+      `Packages ${existing.owner} and ${owner.name} both install ${entry.path}.`,
+      `Remove one of them from the Box; apk would refuse too unless one "replaces" the other.`,
+    );
   }
 }
 
@@ -208,13 +228,20 @@ function xattrsOf(pax: Record<string, string> | null | undefined): Record<string
  * Unpacks the data member of an already header-checked package into `state`, verifying each file's
  * PAX checksum and the data member's sha256 against the signed datahash on the way.
  */
-export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInfo, state: UnpackState, cache: FeedCache, signal?: AbortSignal): Promise<{ files: number; bytes: number }> {
+export async function unpackApk(
+  path: string,
+  header: ApkHeader,
+  owner: OwnerInfo,
+  state: UnpackState,
+  cache: FeedCache,
+  signal?: AbortSignal,
+): Promise<{ files: number; bytes: number }> {
   state.owners.set(owner.name, owner);
   const raw = createReadStream(path, { start: header.dataOffset, highWaterMark: 256 * 1024 });
   const dataHash = createHash('sha256');
   raw.on('data', (c) => dataHash.update(c as Buffer));
   const extract = tar.extract();
-  const feeding = pipeline(raw, createGunzip(), extract, ...(signal ? [{ signal }] : []) as []);
+  const feeding = pipeline(raw, createGunzip(), extract, ...((signal ? [{ signal }] : []) as []));
   // Awaited below; until then a cancellation must not surface as an unhandled rejection (it would end the process).
   feeding.catch(() => undefined);
   let files = 0;
@@ -240,7 +267,11 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
         case 'contiguous-file': {
           const blob = await storeBlob(cache, entry as AsyncIterable<Buffer>, h.size, writes);
           if (expected && expected.toLowerCase() !== blob.sha1) {
-            throw new NexusError('FILE_CHECKSUM_MISMATCH', `Package ${pkg}: ${imagePath} does not match its APK-TOOLS.checksum.SHA1.`, 'The package is damaged; delete it from the cache (nexus cache clean) and build again.');
+            throw new NexusError(
+              'FILE_CHECKSUM_MISMATCH',
+              `Package ${pkg}: ${imagePath} does not match its APK-TOOLS.checksum.SHA1.`,
+              'The package is damaged; delete it from the cache (nexus cache clean) and build again.',
+            );
           }
           fsEntry = { ...base, type: 'file', size: blob.size, content: { kind: 'blob', sha256: blob.sha256, path: blob.path } };
           files++;
@@ -255,7 +286,11 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
           entry.resume();
           checkSymlink(pkg, imagePath, h.linkname);
           if (expected && expected.toLowerCase() !== createHash('sha1').update(h.linkname).digest('hex')) {
-            throw new NexusError('FILE_CHECKSUM_MISMATCH', `Package ${pkg}: symlink ${imagePath} does not match its APK-TOOLS.checksum.SHA1.`, 'The package is damaged; delete it from the cache and build again.');
+            throw new NexusError(
+              'FILE_CHECKSUM_MISMATCH',
+              `Package ${pkg}: symlink ${imagePath} does not match its APK-TOOLS.checksum.SHA1.`,
+              'The package is damaged; delete it from the cache and build again.',
+            );
           }
           fsEntry = { ...base, type: 'symlink', mode: 0o777, linkTarget: h.linkname };
           break;
@@ -279,7 +314,8 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
       }
       if (xattrs) fsEntry.xattrs = xattrs;
       place(state, fsEntry, owner);
-      if ((h.uname && h.uname !== 'root') || (h.gname && h.gname !== 'root')) state.ownerNames.set(imagePath, { user: h.uname || 'root', group: h.gname || 'root' });
+      if ((h.uname && h.uname !== 'root') || (h.gname && h.gname !== 'root'))
+        state.ownerNames.set(imagePath, { user: h.uname || 'root', group: h.gname || 'root' });
       else state.ownerNames.delete(imagePath);
     }
     await feeding;
@@ -293,7 +329,11 @@ export async function unpackApk(path: string, header: ApkHeader, owner: OwnerInf
   }
   const datahash = header.pkginfo.datahash;
   if (datahash && dataHash.digest('hex') !== datahash) {
-    throw new NexusError('DATAHASH_MISMATCH', `Package ${pkg}: the data member does not match the signed datahash.`, 'The cached file is damaged; run `nexus cache clean` and build again.');
+    throw new NexusError(
+      'DATAHASH_MISMATCH',
+      `Package ${pkg}: the data member does not match the signed datahash.`,
+      'The cached file is damaged; run `nexus cache clean` and build again.',
+    );
   }
   return { files, bytes };
 }

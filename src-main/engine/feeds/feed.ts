@@ -67,11 +67,19 @@ export interface FeedOptions {
 }
 
 /** The plan's `feed` (keys relative to resources/) plus CLI overrides → a FeedConfig. */
-export function feedConfig(feed: { name: string; branch: string; arch: string; repositories: string[]; tagged?: TaggedRepository[]; mirrors: string[]; keys: string }, overrides: { mirror?: string; keysDir?: string } = {}): FeedConfig {
+export function feedConfig(
+  feed: { name: string; branch: string; arch: string; repositories: string[]; tagged?: TaggedRepository[]; mirrors: string[]; keys: string },
+  overrides: { mirror?: string; keysDir?: string } = {},
+): FeedConfig {
   const keysDir = overrides.keysDir ? resolve(overrides.keysDir) : isAbsolute(feed.keys) ? feed.keys : join(resourcesDir(), feed.keys);
   return {
-    name: feed.name, branch: feed.branch, arch: feed.arch, repositories: [...feed.repositories], tagged: (feed.tagged ?? []).map((t) => ({ ...t })),
-    mirrors: overrides.mirror ? [overrides.mirror] : [...feed.mirrors], keyDirs: [keysDir],
+    name: feed.name,
+    branch: feed.branch,
+    arch: feed.arch,
+    repositories: [...feed.repositories],
+    tagged: (feed.tagged ?? []).map((t) => ({ ...t })),
+    mirrors: overrides.mirror ? [overrides.mirror] : [...feed.mirrors],
+    keyDirs: [keysDir],
   };
 }
 
@@ -95,7 +103,8 @@ export function describeFeed(feed: FeedConfig): string {
 
 export async function feedKeys(feed: FeedConfig): Promise<TrustedKeys> {
   const keys = await loadTrustedKeys(feed.keyDirs);
-  if (keys.size === 0) throw new NexusError('KEYS_MISSING', `No trusted keys in ${feed.keyDirs.join(', ')}.`, 'Pass --keys DIR with the repository\'s *.rsa.pub files.');
+  if (keys.size === 0)
+    throw new NexusError('KEYS_MISSING', `No trusted keys in ${feed.keyDirs.join(', ')}.`, "Pass --keys DIR with the repository's *.rsa.pub files.");
   return keys;
 }
 
@@ -116,7 +125,11 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       const path = cache.indexPath(ref.sha256);
       // Bounded read: an imported or damaged cache must not make us load a huge file.
       if ((await stat(path)).size > limits.indexCompressed) {
-        throw new NexusError('INDEX_TOO_LARGE', `${what}, cached, is larger than an APKINDEX.tar.gz may be (${limits.indexCompressed} bytes).`, 'Delete it with `nexus cache clean` and fetch it again.');
+        throw new NexusError(
+          'INDEX_TOO_LARGE',
+          `${what}, cached, is larger than an APKINDEX.tar.gz may be (${limits.indexCompressed} bytes).`,
+          'Delete it with `nexus cache clean` and fetch it again.',
+        );
       }
       return readApkIndexOffThread(await readFile(path), ref0, keys, `${what}, cached`);
     };
@@ -134,7 +147,12 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       const source = joinBase(base, 'APKINDEX.tar.gz');
       const tmp = await cache.tempPath('.apkindex');
       try {
-        await download(source, tmp, { maxBytes: limits.indexCompressed, ...(opts.signal ? { signal: opts.signal } : {}), retries: opts.retries ?? 2, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
+        await download(source, tmp, {
+          maxBytes: limits.indexCompressed,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          retries: opts.retries ?? 2,
+          ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
+        });
         const bytes = await readFile(tmp);
         loaded = await readApkIndexOffThread(bytes, refOf(base), keys, what);
         await cache.putIndex({ id, source, base, fetchedAt: new Date().toISOString(), signer: loaded.signer ?? '', description: loaded.description }, bytes);
@@ -152,13 +170,22 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
     if (!loaded) {
       loaded = await fromCache();
       if (!loaded && !answered) throw mirrorUnreachable(`Cannot fetch ${what}: no mirror answered (${errors.join('; ')}).`);
-      if (!loaded) throw new NexusError('INDEX_UNAVAILABLE', `Cannot fetch ${what}: ${errors.join('; ')}`, 'Check the mirror (--mirror URL|DIR) and the network, or use --offline with a cache that has it (nexus cache import).');
+      if (!loaded)
+        throw new NexusError(
+          'INDEX_UNAVAILABLE',
+          `Cannot fetch ${what}: ${errors.join('; ')}`,
+          'Check the mirror (--mirror URL|DIR) and the network, or use --offline with a cache that has it (nexus cache import).',
+        );
       opts.log?.('warn', `${what}: using the cached copy (${errors.join('; ')})`);
     }
     out.push(loaded);
   }
   if (missing.length) {
-    throw new NexusError('OFFLINE_MISSING', `Offline, and the cache lacks the indexes of ${missing.join(', ')}.`, 'Run once online, or import a cache made elsewhere with `nexus cache import FILE`.');
+    throw new NexusError(
+      'OFFLINE_MISSING',
+      `Offline, and the cache lacks the indexes of ${missing.join(', ')}.`,
+      'Run once online, or import a cache made elsewhere with `nexus cache import FILE`.',
+    );
   }
   return out;
 }
@@ -174,7 +201,12 @@ export interface FetchProgress {
  * Makes sure every package is in the cache (downloading missing ones with bounded concurrency and
  * verifying them before they enter the cache). Returns cache paths by package name.
  */
-export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: TrustedKeys, opts: FeedOptions & { onProgress?: (p: FetchProgress) => void } = {}): Promise<Map<string, string>> {
+export async function fetchPackages(
+  pkgs: ApkPackage[],
+  feed: FeedConfig,
+  keys: TrustedKeys,
+  opts: FeedOptions & { onProgress?: (p: FetchProgress) => void } = {},
+): Promise<Map<string, string>> {
   const cache = opts.cache ?? new FeedCache();
   for (const p of pkgs) checkSizes(p);
   const paths = new Map<string, string>();
@@ -186,11 +218,19 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
     else todo.push(p);
   }
   if (opts.offline && todo.length) {
-    throw new NexusError('OFFLINE_MISSING', `Offline, and ${todo.length} package(s) are not in the cache: ${todo.map((p) => `${p.name}-${p.version}`).join(', ')}.`, 'Run once online, or import a cache that has them with `nexus cache import FILE`.');
+    throw new NexusError(
+      'OFFLINE_MISSING',
+      `Offline, and ${todo.length} package(s) are not in the cache: ${todo.map((p) => `${p.name}-${p.version}`).join(', ')}.`,
+      'Run once online, or import a cache that has them with `nexus cache import FILE`.',
+    );
   }
   // Bytes already in interrupted downloads are resumed, not fetched again: leave them out of the total.
   let resumable = 0;
-  for (const p of todo) resumable += await stat(cache.partialPath(p.checksum)).then((s) => Math.min(s.size, p.size), () => 0);
+  for (const p of todo)
+    resumable += await stat(cache.partialPath(p.checksum)).then(
+      (s) => Math.min(s.size, p.size),
+      () => 0,
+    );
   const progress: FetchProgress = { bytesDone: 0, bytesTotal: todo.reduce((s, p) => s + p.size, 0) - resumable, packagesDone: 0, packagesTotal: todo.length };
   opts.onProgress?.({ ...progress });
   const inner = new AbortController();
@@ -200,10 +240,13 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
   const worker = async () => {
     while (next < todo.length && !inner.signal.aborted) {
       const pkg = todo[next++]!;
-      paths.set(pkg.name, await fetchOne(pkg, feed, keys, cache, inner.signal, opts, (d) => {
-        progress.bytesDone += d;
-        opts.onProgress?.({ ...progress });
-      }));
+      paths.set(
+        pkg.name,
+        await fetchOne(pkg, feed, keys, cache, inner.signal, opts, (d) => {
+          progress.bytesDone += d;
+          opts.onProgress?.({ ...progress });
+        }),
+      );
       progress.packagesDone++;
       opts.onProgress?.({ ...progress });
     }
@@ -212,11 +255,15 @@ export async function fetchPackages(pkgs: ApkPackage[], feed: FeedConfig, keys: 
   let firstError: unknown;
   try {
     const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, todo.length)) }, worker);
-    await Promise.allSettled(workers.map((w) => w.catch((err) => {
-      firstError ??= err;
-      inner.abort(); // fail fast: stop the other downloads (their partial files stay resumable)
-      throw err;
-    })));
+    await Promise.allSettled(
+      workers.map((w) =>
+        w.catch((err) => {
+          firstError ??= err;
+          inner.abort(); // fail fast: stop the other downloads (their partial files stay resumable)
+          throw err;
+        }),
+      ),
+    );
     if (firstError !== undefined) throw firstError;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
@@ -245,14 +292,29 @@ async function cachedSignatureHolds(p: ApkPackage, path: string, keys: TrustedKe
 
 /** S:/I: must be safe non-negative integers before they decide a download limit or a progress total (the index parser marks bad ones uninstallable; lock files and callers may still pass any). */
 function checkSizes(p: ApkPackage): void {
-  for (const [field, v] of [['S:', p.size], ['I:', p.installedSize]] as const) {
+  for (const [field, v] of [
+    ['S:', p.size],
+    ['I:', p.installedSize],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) {
-      throw new NexusError('BAD_INDEX_ENTRY', `${p.name}-${p.version}: the index gives an invalid size ${field}${String(v)} (not a non-negative integer); refusing to download it.`, 'The index (or lock file) is damaged or hostile; use another mirror, or fetch the index again.');
+      throw new NexusError(
+        'BAD_INDEX_ENTRY',
+        `${p.name}-${p.version}: the index gives an invalid size ${field}${String(v)} (not a non-negative integer); refusing to download it.`,
+        'The index (or lock file) is damaged or hostile; use another mirror, or fetch the index again.',
+      );
     }
   }
 }
 
-async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, cache: FeedCache, signal: AbortSignal, opts: FeedOptions, onBytes: (d: number) => void): Promise<string> {
+async function fetchOne(
+  pkg: ApkPackage,
+  feed: FeedConfig,
+  keys: TrustedKeys,
+  cache: FeedCache,
+  signal: AbortSignal,
+  opts: FeedOptions,
+  onBytes: (d: number) => void,
+): Promise<string> {
   const file = `${pkg.name}-${pkg.version}.apk`;
   const part = cache.partialPath(pkg.checksum);
   await mkdir(dirname(part), { recursive: true });
@@ -264,7 +326,13 @@ async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, ca
     // Two rounds: a resumed file that fails verification is downloaded once more from scratch.
     for (let round = 0; round < 2; round++) {
       try {
-        await download(source, part, { expectedSize: pkg.size, signal, onBytes, retries: opts.retries ?? 4, ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}) });
+        await download(source, part, {
+          expectedSize: pkg.size,
+          signal,
+          onBytes,
+          retries: opts.retries ?? 4,
+          ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
+        });
         await verifyApkFile(part, keys, { checksum: pkg.checksum, size: pkg.size, installedSize: pkg.installedSize }, `${file} from ${base}`, { signal });
         const final = cache.packagePath(pkg.checksum);
         await cache.promote(part, final);
@@ -289,7 +357,11 @@ async function fetchOne(pkg: ApkPackage, feed: FeedConfig, keys: TrustedKeys, ca
     }
   }
   if (!answered) throw mirrorUnreachable(`Cannot download ${file}: no mirror answered (${errors.join('; ')}).`);
-  throw new NexusError('DOWNLOAD_FAILED', `Cannot download ${file}: ${errors.join('; ')}`, 'Check the network and the mirror, or use another mirror with --mirror.');
+  throw new NexusError(
+    'DOWNLOAD_FAILED',
+    `Cannot download ${file}: ${errors.join('; ')}`,
+    'Check the network and the mirror, or use another mirror with --mirror.',
+  );
 }
 
 export interface UnpackResult {
@@ -305,10 +377,23 @@ export interface UnpackResult {
 }
 
 /** Unpacks packages in order (dependencies first) into one manifest, re-checking C:, signature, datahash and PAX checksums. */
-export async function unpackPackages(order: ApkPackage[], paths: Map<string, string>, keys: TrustedKeys, opts: FeedOptions & { manifest?: FsManifest; onPackage?: (done: number, total: number, name: string) => void } = {}): Promise<UnpackResult> {
+export async function unpackPackages(
+  order: ApkPackage[],
+  paths: Map<string, string>,
+  keys: TrustedKeys,
+  opts: FeedOptions & { manifest?: FsManifest; onPackage?: (done: number, total: number, name: string) => void } = {},
+): Promise<UnpackResult> {
   const cache = opts.cache ?? new FeedCache();
   const state = newUnpackState(opts.manifest ?? new Map());
-  const result: UnpackResult = { manifest: state.manifest, effects: [], skippedScripts: [], replaced: state.replaced, ownerNames: state.ownerNames, fileCount: 0, fileBytes: 0 };
+  const result: UnpackResult = {
+    manifest: state.manifest,
+    effects: [],
+    skippedScripts: [],
+    replaced: state.replaced,
+    ownerNames: state.ownerNames,
+    fileCount: 0,
+    fileBytes: 0,
+  };
   let done = 0;
   for (const pkg of order) {
     if (opts.signal?.aborted) break;
@@ -318,7 +403,11 @@ export async function unpackPackages(order: ApkPackage[], paths: Map<string, str
     const header = await verifyApkHeader(path, keys, { checksum: pkg.checksum, size: pkg.size }, what);
     // Bounded pass before anything is written: a package inflating beyond its declared installed size
     // (I:, signed .PKGINFO size) is refused here, so no blob of it reaches the cache.
-    await scanDataMember(path, header, { maxInflated: dataLimitOf(header, { installedSize: pkg.installedSize }), what, ...(opts.signal ? { signal: opts.signal } : {}) });
+    await scanDataMember(path, header, {
+      maxInflated: dataLimitOf(header, { installedSize: pkg.installedSize }),
+      what,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     let r: Awaited<ReturnType<typeof unpackApk>>;
     try {
       r = await unpackApk(path, header, { name: pkg.name, origin: header.pkginfo.origin, replaces: header.pkginfo.replaces }, state, cache, opts.signal);
@@ -327,8 +416,12 @@ export async function unpackPackages(order: ApkPackage[], paths: Map<string, str
       // this one came from an older or imported cache). Drop the cached copy and say what can actually help.
       if (err instanceof NexusError && err.code === 'FILE_CHECKSUM_MISMATCH') {
         await cache.discard(path);
-        throw new NexusError(err.code, `${err.message} The datahash and signature match, so the package is wrong as its repository signed it.`,
-          'Downloading it again cannot help (the cached copy was removed): remove the package from the Box or use another branch or mirror, and report it to the repository.', { cause: err });
+        throw new NexusError(
+          err.code,
+          `${err.message} The datahash and signature match, so the package is wrong as its repository signed it.`,
+          'Downloading it again cannot help (the cached copy was removed): remove the package from the Box or use another branch or mirror, and report it to the repository.',
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -338,7 +431,11 @@ export async function unpackPackages(order: ApkPackage[], paths: Map<string, str
     result.effects.push(...effects);
     result.skippedScripts.push(...skipped);
     // Nothing is applied here: the image stage applies, emulates, defers or refuses each script and logs what it did.
-    for (const s of skipped) opts.log?.('info', `${s.script} script of ${pkg.name}-${pkg.version} not run on the host: ${s.effects} declarative effect(s) recognised${s.ignoredCommands.length ? `; not recognised: ${s.ignoredCommands.slice(0, 3).join(' | ')}` : ''}`);
+    for (const s of skipped)
+      opts.log?.(
+        'info',
+        `${s.script} script of ${pkg.name}-${pkg.version} not run on the host: ${s.effects} declarative effect(s) recognised${s.ignoredCommands.length ? `; not recognised: ${s.ignoredCommands.slice(0, 3).join(' | ')}` : ''}`,
+      );
     opts.onPackage?.(++done, order.length, pkg.name);
   }
   if (opts.signal?.aborted) throw new CancelledError();

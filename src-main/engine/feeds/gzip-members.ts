@@ -27,8 +27,11 @@ const FCOMMENT = 16;
 /** Throws a clear error for APK v3 (ADB) files, which look nothing like gzip. */
 export function assertNotApkV3(buf: Uint8Array, what: string): void {
   if (buf.length >= 3 && buf[0] === 0x41 && buf[1] === 0x44 && buf[2] === 0x42) {
-    throw new NexusError('APK_V3_UNSUPPORTED', `${what} is an APK v3 (ADB) file; only APK v2 (gzip + tar) packages and indexes are supported for now.`,
-      'Use an Alpine repository that publishes APK v2 files (Alpine ≤ 3.23 does), not an apk-tools 3 / Chimera-style Packages.adb.');
+    throw new NexusError(
+      'APK_V3_UNSUPPORTED',
+      `${what} is an APK v3 (ADB) file; only APK v2 (gzip + tar) packages and indexes are supported for now.`,
+      'Use an Alpine repository that publishes APK v2 files (Alpine ≤ 3.23 does), not an apk-tools 3 / Chimera-style Packages.adb.',
+    );
   }
 }
 
@@ -57,8 +60,11 @@ function headerLength(buf: Buffer, off: number, what: string): number {
 
 /** The error for a member that inflates beyond its bound (a decompression bomb, or a damaged file). */
 export function inflateLimitError(what: string, member: string, max: number): NexusError {
-  return new NexusError('DECOMPRESSION_LIMIT', `${what}: ${member} inflates to more than ${formatBytes(max)} (${max} bytes), more than it may; refusing to unpack it further.`,
-    'The file is malformed or hostile (a decompression bomb); use another mirror or remove the package. Nothing from it was kept.');
+  return new NexusError(
+    'DECOMPRESSION_LIMIT',
+    `${what}: ${member} inflates to more than ${formatBytes(max)} (${max} bytes), more than it may; refusing to unpack it further.`,
+    'The file is malformed or hostile (a decompression bomb); use another mirror or remove the package. Nothing from it was kept.',
+  );
 }
 
 /**
@@ -71,7 +77,10 @@ export function readGzipMember(buf: Buffer, off: number, what: string, maxOutput
   let inflated: { buffer: Buffer; engine: { bytesWritten: number } } | null = null;
   if (hl >= 0) {
     try {
-      inflated = inflateRawSync(buf.subarray(off + hl), { info: true, maxOutputLength: Math.max(1, maxOutput) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      inflated = inflateRawSync(buf.subarray(off + hl), { info: true, maxOutputLength: Math.max(1, maxOutput) }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ERR_BUFFER_TOO_LARGE') throw inflateLimitError(what, `gzip member ${ordinal}`, maxOutput);

@@ -25,13 +25,33 @@ export { exportCache, importCache } from './bundle';
 export { parseDep, parseDeps, formatDep, type Dep, type Provide } from './deps';
 export { download, type DownloadOptions } from '../net/download';
 export {
-  describeFeed, feedConfig, feedKeys, fetchPackages, loadIndexes, repoBase, unpackPackages,
-  type FeedConfig, type FeedOptions, type FetchProgress, type UnpackResult,
+  describeFeed,
+  feedConfig,
+  feedKeys,
+  fetchPackages,
+  loadIndexes,
+  repoBase,
+  unpackPackages,
+  type FeedConfig,
+  type FeedOptions,
+  type FetchProgress,
+  type UnpackResult,
 } from './feed';
 export { makeLock, readLockFile, writeLockFile, serializeLock, type LockedPackage, type PackageLock } from './lock';
 export { readApkHeader, verifyApkFile, verifyApkHeader, type VerifiedApk } from './package-file';
 export { ProviderIndex, resolvePackages, type PackageRequest, type Resolution, type ResolvedPackage } from './resolver';
 export { type ScriptEffect, type SkippedScript } from './scripts';
 export { loadTrustedKeys, type TrustedKeys } from './signature';
-export { fetchStage, planRequests, resolveFromLock, resolveStage, unpackStage, writeLockStage, type FeedStageOptions, type FetchedFeed, type ResolvedFeed, type UnpackedFeed } from './stages';
+export {
+  fetchStage,
+  planRequests,
+  resolveFromLock,
+  resolveStage,
+  unpackStage,
+  writeLockStage,
+  type FeedStageOptions,
+  type FetchedFeed,
+  type ResolvedFeed,
+  type UnpackedFeed,
+} from './stages';
 export { compareVersions, isValidVersion, satisfies } from './version';

@@ -31,7 +31,10 @@ export type LockedPackage = z.infer<typeof LockedPackageSchema>;
 export const PackageLockSchema = z.object({
   lockVersion: z.literal(LOCK_VERSION),
   feed: z.object({
-    name: z.string(), branch: z.string(), arch: z.string(), repositories: z.array(z.string()),
+    name: z.string(),
+    branch: z.string(),
+    arch: z.string(),
+    repositories: z.array(z.string()),
     tagged: z.array(z.object({ tag: z.string(), branch: z.string(), repository: z.string() })).default([]),
   }),
   /** DESCRIPTION of each index used ("v3.24.1-…"), by repository ("main"), tagged ones as "@testing". */
@@ -42,15 +45,26 @@ export type PackageLock = z.infer<typeof PackageLockSchema>;
 
 export function lockEntry(p: ApkPackage): LockedPackage {
   return {
-    name: p.name, version: p.version, arch: p.arch, repository: p.repo.name, ...(p.repo.tag ? { tag: p.repo.tag } : {}), checksum: p.checksum, size: p.size,
-    installedSize: p.installedSize, license: p.license, origin: p.origin, url: p.url,
+    name: p.name,
+    version: p.version,
+    arch: p.arch,
+    repository: p.repo.name,
+    ...(p.repo.tag ? { tag: p.repo.tag } : {}),
+    checksum: p.checksum,
+    size: p.size,
+    installedSize: p.installedSize,
+    license: p.license,
+    origin: p.origin,
+    url: p.url,
   };
 }
 
 export function makeLock(feed: z.input<typeof PackageLockSchema>['feed'], indexes: Record<string, string>, packages: ApkPackage[]): PackageLock {
   const sortedIdx = Object.fromEntries(Object.entries(indexes).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
-    lockVersion: LOCK_VERSION, feed: { ...feed, tagged: feed.tagged ?? [] }, indexes: sortedIdx,
+    lockVersion: LOCK_VERSION,
+    feed: { ...feed, tagged: feed.tagged ?? [] },
+    indexes: sortedIdx,
     packages: packages.map(lockEntry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }
@@ -71,9 +85,18 @@ export async function readLockFile(path: string): Promise<PackageLock> {
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new NexusError('LOCK_UNREADABLE', `Cannot read the lock file ${path}: ${(err as Error).message}.`, 'Pass the packages.lock.json written next to a previous build.');
+    throw new NexusError(
+      'LOCK_UNREADABLE',
+      `Cannot read the lock file ${path}: ${(err as Error).message}.`,
+      'Pass the packages.lock.json written next to a previous build.',
+    );
   }
   const parsed = PackageLockSchema.safeParse(raw);
-  if (!parsed.success) throw new NexusError('LOCK_INVALID', `${path} is not a valid packages.lock.json: ${parsed.error.issues[0]?.message ?? 'invalid'}.`, 'Use a lock file written by this version of Nexus.');
+  if (!parsed.success)
+    throw new NexusError(
+      'LOCK_INVALID',
+      `${path} is not a valid packages.lock.json: ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
+      'Use a lock file written by this version of Nexus.',
+    );
   return parsed.data;
 }

@@ -69,15 +69,25 @@ export function parsePkgInfo(text: string, what: string): PkgInfo {
   if (!name || !version) throw new NexusError('BAD_PACKAGE', `${what}: .PKGINFO lacks pkgname or pkgver.`, 'The file is not a valid Alpine package.');
   const words = (k: string) => (fields.get(k) ?? []).flatMap((v) => v.split(' ')).filter(Boolean);
   const info: PkgInfo = {
-    fields, name, version, replaces: words('replaces'), replacesPriority: parseSize(one('replaces_priority') ?? '0') ?? 0, // non-negative integer; 1e400 was Infinity
-    origin: one('origin') ?? name, triggers: words('triggers'),
+    fields,
+    name,
+    version,
+    replaces: words('replaces'),
+    replacesPriority: parseSize(one('replaces_priority') ?? '0') ?? 0, // non-negative integer; 1e400 was Infinity
+    origin: one('origin') ?? name,
+    triggers: words('triggers'),
   };
   const dh = one('datahash');
   if (dh) info.datahash = dh;
   const size = one('size');
   if (size !== undefined) {
     const n = parseSize(size);
-    if (n === undefined) throw new NexusError('BAD_PACKAGE', `${what}: .PKGINFO has an invalid size "${size.slice(0, 40)}" (not a non-negative integer).`, 'The file is not a valid Alpine package.');
+    if (n === undefined)
+      throw new NexusError(
+        'BAD_PACKAGE',
+        `${what}: .PKGINFO has an invalid size "${size.slice(0, 40)}" (not a non-negative integer).`,
+        'The file is not a valid Alpine package.',
+      );
     info.installedSize = n;
   }
   return info;
@@ -99,8 +109,11 @@ export async function readApkHeader(path: string, what: string): Promise<ApkHead
       const members = readGzipMembers(buf, what, 2, want < size, limits.controlInflated);
       if (!members) {
         if (want >= maxPrefix) {
-          throw new NexusError('DECOMPRESSION_LIMIT', `${what}: the signature and control members take more than ${formatBytes(maxPrefix)}; a package's control member holds only .PKGINFO and scripts.`,
-            'The file is malformed or hostile; use another mirror or remove the package.');
+          throw new NexusError(
+            'DECOMPRESSION_LIMIT',
+            `${what}: the signature and control members take more than ${formatBytes(maxPrefix)}; a package's control member holds only .PKGINFO and scripts.`,
+            'The file is malformed or hostile; use another mirror or remove the package.',
+          );
         }
         want = Math.min(size, want * 4, maxPrefix);
         continue;
@@ -111,11 +124,13 @@ export async function readApkHeader(path: string, what: string): Promise<ApkHead
       const signed = firstEntries.length > 0 && firstEntries.every((e) => e.header.name.startsWith('.SIGN.'));
       const signatureMember = signed ? members[0]! : null;
       const control = signed ? members[1] : members[0];
-      if (!control) throw new NexusError('TRUNCATED_FILE', `${what} ends after the signature; the control member is missing.`, 'Delete the file and download it again.');
+      if (!control)
+        throw new NexusError('TRUNCATED_FILE', `${what} ends after the signature; the control member is missing.`, 'Delete the file and download it again.');
       const controlEntries = signed ? await readTar(control.data, what) : firstEntries;
       const info = controlEntries.find((e) => e.header.name === '.PKGINFO');
       if (!info) throw new NexusError('BAD_PACKAGE', `${what} has no .PKGINFO.`, 'The file is not a valid Alpine package.');
-      if (controlEntries.some((e) => e.header.name === '.INSTALL')) throw new NexusError('BAD_PACKAGE', `${what} has an obsolete .INSTALL script, which apk refuses too.`, 'Use a package built by a current abuild.');
+      if (controlEntries.some((e) => e.header.name === '.INSTALL'))
+        throw new NexusError('BAD_PACKAGE', `${what} has an obsolete .INSTALL script, which apk refuses too.`, 'Use a package built by a current abuild.');
       const scripts = new Map<string, string>();
       for (const e of controlEntries) {
         const n = e.header.name.replace(/^\./, '');
@@ -123,8 +138,15 @@ export async function readApkHeader(path: string, what: string): Promise<ApkHead
       }
       const ctrlBytes = buf.subarray(control.start, control.end);
       return {
-        signatureMember, signatures: signed ? parseSignatures(firstEntries) : [], control, controlEntries, scripts, pkginfo: parsePkgInfo(info.data.toString('utf8'), what),
-        dataOffset: control.end, fileSize: size, checksum: 'Q1' + createHash('sha1').update(ctrlBytes).digest('base64'),
+        signatureMember,
+        signatures: signed ? parseSignatures(firstEntries) : [],
+        control,
+        controlEntries,
+        scripts,
+        pkginfo: parsePkgInfo(info.data.toString('utf8'), what),
+        dataOffset: control.end,
+        fileSize: size,
+        checksum: 'Q1' + createHash('sha1').update(ctrlBytes).digest('base64'),
       };
     }
   } finally {
@@ -165,16 +187,23 @@ export interface DataScan {
  * (DECOMPRESSION_LIMIT, stopping at once), and with `checkFiles` every regular file's and symlink's
  * PAX `APK-TOOLS.checksum.SHA1` (FILE_CHECKSUM_MISMATCH), as unpacking does. Memory stays bounded: nothing is kept.
  */
-export async function scanDataMember(path: string, header: ApkHeader, opts: { maxInflated: number; checkFiles?: boolean; what?: string; signal?: AbortSignal }): Promise<DataScan> {
+export async function scanDataMember(
+  path: string,
+  header: ApkHeader,
+  opts: { maxInflated: number; checkFiles?: boolean; what?: string; signal?: AbortSignal },
+): Promise<DataScan> {
   const what = opts.what ?? path;
   const hash = createHash('sha256');
   let inflatedBytes = 0;
   let checkedFiles = 0;
   const max = opts.maxInflated;
   const declared = [header.pkginfo.installedSize].filter((n) => n !== undefined);
-  const tooBig = () => new NexusError('DECOMPRESSION_LIMIT',
-    `${what}: the data member inflates to more than ${formatBytes(max)} (${max} bytes)${declared.length ? `, but the package declares an installed size of ${formatBytes(declared[0]!)}` : ''}; refusing it (a decompression bomb or a damaged package).`,
-    'Nothing from it was kept. Use another mirror or remove the package from the Box; if it is an official package, report it.');
+  const tooBig = () =>
+    new NexusError(
+      'DECOMPRESSION_LIMIT',
+      `${what}: the data member inflates to more than ${formatBytes(max)} (${max} bytes)${declared.length ? `, but the package declares an installed size of ${formatBytes(declared[0]!)}` : ''}; refusing it (a decompression bomb or a damaged package).`,
+      'Nothing from it was kept. Use another mirror or remove the package from the Box; if it is an official package, report it.',
+    );
   const compressed = async function* (src: AsyncIterable<Buffer>) {
     for await (const c of src) {
       hash.update(c);
@@ -236,8 +265,11 @@ export async function scanDataMember(path: string, header: ApkHeader, opts: { ma
       if (expected && (h.type === 'file' || h.type === 'contiguous-file' || h.type === 'symlink')) {
         checkedFiles++;
         if (sha1.digest('hex') !== expected) {
-          throw new NexusError('FILE_CHECKSUM_MISMATCH', `${what}: ${h.name} does not match its APK-TOOLS.checksum.SHA1 (the per-file checksum in the signed data).`,
-            'The package is damaged or was built wrongly; Nexus refuses to unpack it. Use another mirror, or report it to the package\'s maintainers.');
+          throw new NexusError(
+            'FILE_CHECKSUM_MISMATCH',
+            `${what}: ${h.name} does not match its APK-TOOLS.checksum.SHA1 (the per-file checksum in the signed data).`,
+            "The package is damaged or was built wrongly; Nexus refuses to unpack it. Use another mirror, or report it to the package's maintainers.",
+          );
         }
       }
     }
@@ -255,8 +287,15 @@ function dataError(err: unknown, what: string): unknown {
   if (err instanceof NexusError) return err;
   const code = String((err as { code?: unknown }).code ?? '');
   if (code === 'ABORT_ERR' || (err as { name?: string }).name === 'AbortError') return new CancelledError();
-  if (code.startsWith('Z_')) return new NexusError(code === 'Z_BUF_ERROR' ? 'TRUNCATED_FILE' : 'BAD_GZIP', `${what}: the data member is ${code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt'} (${(err as Error).message}).`, 'Delete the file and download it again.');
-  return new NexusError('BAD_TAR', `${what}: the data member is not a valid tar (${(err as Error).message}).`, 'Delete the file and download it again.', { cause: err });
+  if (code.startsWith('Z_'))
+    return new NexusError(
+      code === 'Z_BUF_ERROR' ? 'TRUNCATED_FILE' : 'BAD_GZIP',
+      `${what}: the data member is ${code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt'} (${(err as Error).message}).`,
+      'Delete the file and download it again.',
+    );
+  return new NexusError('BAD_TAR', `${what}: the data member is not a valid tar (${(err as Error).message}).`, 'Delete the file and download it again.', {
+    cause: err,
+  });
 }
 
 /**
@@ -266,16 +305,26 @@ function dataError(err: unknown, what: string): unknown {
 export async function verifyApkHeader(path: string, keys: TrustedKeys, expected: ExpectedPackage = {}, what = path): Promise<VerifiedApk> {
   if (expected.size !== undefined) {
     const { size } = await stat(path);
-    if (size !== expected.size) throw new NexusError('SIZE_MISMATCH', `${what} is ${size} bytes but the index says ${expected.size}.`, 'Delete it and download it again; the mirror may be out of sync.');
+    if (size !== expected.size)
+      throw new NexusError(
+        'SIZE_MISMATCH',
+        `${what} is ${size} bytes but the index says ${expected.size}.`,
+        'Delete it and download it again; the mirror may be out of sync.',
+      );
   }
   const header = await readApkHeader(path, what);
   if (expected.checksum !== undefined && header.checksum !== expected.checksum) {
-    throw new NexusError('CHECKSUM_MISMATCH', `${what}: control checksum ${header.checksum} does not match the index (C:${expected.checksum}).`, 'The file was altered or the mirror is out of sync; delete it and download it again.');
+    throw new NexusError(
+      'CHECKSUM_MISMATCH',
+      `${what}: control checksum ${header.checksum} does not match the index (C:${expected.checksum}).`,
+      'The file was altered or the mirror is out of sync; delete it and download it again.',
+    );
   }
   const datahash = header.pkginfo.datahash;
   // With datahash the signature covers the control member only; old packages sign control..EOF.
   const signer = await verifyTrusted(what, header.signatures, keys, () =>
-    datahash ? fileChunks(path, header.control.start, header.control.end) : fileChunks(path, header.control.start));
+    datahash ? fileChunks(path, header.control.start, header.control.end) : fileChunks(path, header.control.start),
+  );
   return { ...header, signer };
 }
 
@@ -290,15 +339,31 @@ export interface VerifyFileOptions {
  * datahash (DATAHASH_MISMATCH, checked first: the signature's word on the compressed bytes), inflation
  * within the declared installed size (DECOMPRESSION_LIMIT) and every file's PAX sha1 (FILE_CHECKSUM_MISMATCH).
  */
-export async function verifyApkFile(path: string, keys: TrustedKeys, expected: ExpectedPackage = {}, what = path, opts: VerifyFileOptions = {}): Promise<VerifiedApk & { data: DataScan }> {
+export async function verifyApkFile(
+  path: string,
+  keys: TrustedKeys,
+  expected: ExpectedPackage = {},
+  what = path,
+  opts: VerifyFileOptions = {},
+): Promise<VerifiedApk & { data: DataScan }> {
   const header = await verifyApkHeader(path, keys, expected, what);
   const datahash = header.pkginfo.datahash;
   if (datahash) {
     // Hash the compressed bytes before inflating anything: an altered member is refused without unpacking it.
     const h = createHash('sha256');
     for await (const c of fileChunks(path, header.dataOffset)) h.update(c);
-    if (h.digest('hex') !== datahash) throw new NexusError('DATAHASH_MISMATCH', `${what}: the data member does not match the signed datahash.`, 'The file was altered after signing; delete it and download it again.');
+    if (h.digest('hex') !== datahash)
+      throw new NexusError(
+        'DATAHASH_MISMATCH',
+        `${what}: the data member does not match the signed datahash.`,
+        'The file was altered after signing; delete it and download it again.',
+      );
   }
-  const data = await scanDataMember(path, header, { maxInflated: dataLimitOf(header, expected), checkFiles: opts.checkFiles ?? true, what, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const data = await scanDataMember(path, header, {
+    maxInflated: dataLimitOf(header, expected),
+    checkFiles: opts.checkFiles ?? true,
+    what,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   return { ...header, data };
 }

@@ -204,7 +204,10 @@ interface ChoicePoint {
 
 /** Why an attempt failed, and which package names could be changed to avoid it. */
 class Failure {
-  constructor(readonly error: NexusError, readonly culprits: string[]) {}
+  constructor(
+    readonly error: NexusError,
+    readonly culprits: string[],
+  ) {}
 }
 
 export interface ResolveOptions {
@@ -237,7 +240,11 @@ function parseRequests(requests: PackageRequest[]): Pending[] {
     const chain = r.from.length ? [...r.from] : ['request'];
     const badVersion = dep.op !== undefined && (dep.op === '><' ? !dep.version : !isValidVersion(dep.version ?? ''));
     if (!dep.name || dep.tag === '' || badVersion) {
-      throw new NexusError('PACKAGE_INVALID_DEPENDENCY', `${chain.join(' → ')}: "${r.dep}" is not a valid dependency (name[@tag][<>=~]version)`, 'Fix the package name or version constraint.');
+      throw new NexusError(
+        'PACKAGE_INVALID_DEPENDENCY',
+        `${chain.join(' → ')}: "${r.dep}" is not a valid dependency (name[@tag][<>=~]version)`,
+        'Fix the package name or version constraint.',
+      );
     }
     return { dep, chain, parent: undefined };
   });
@@ -249,8 +256,11 @@ export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: P
   // apk would quietly use the untagged repositories for an unknown tag; for an image a typo must not pass.
   const unknownTag = parsed.find((p) => p.dep.tag !== undefined && !index.tags.has(p.dep.tag));
   if (unknownTag) {
-    throw new NexusError('PACKAGE_NOT_FOUND', `${[...unknownTag.chain, formatDep(unknownTag.dep)].join(' → ')}: no repository tagged @${unknownTag.dep.tag} in ${describe(index, opts)}`,
-      'Add the tagged repository to the feed, or fix the tag.');
+    throw new NexusError(
+      'PACKAGE_NOT_FOUND',
+      `${[...unknownTag.chain, formatDep(unknownTag.dep)].join(' → ')}: no repository tagged @${unknownTag.dep.tag} in ${describe(index, opts)}`,
+      'Add the tagged repository to the feed, or fix the tag.',
+    );
   }
   let decisions: number[] = [];
   let first: Failure | undefined;
@@ -286,7 +296,11 @@ class Attempt {
   private readonly assumed: Set<string>;
   private readonly where: string;
 
-  constructor(private readonly index: ProviderIndex, opts: ResolveOptions, private readonly decisions: number[]) {
+  constructor(
+    private readonly index: ProviderIndex,
+    opts: ResolveOptions,
+    private readonly decisions: number[],
+  ) {
     this.assumed = new Set(opts.assumeProvided ?? []);
     this.where = describe(index, opts);
     this.installIfDirty = new Set(index.installIfUnconditional());
@@ -328,7 +342,7 @@ class Attempt {
   private pass(mode: Mode): boolean {
     // One scan suffices for 'forced': choices only add candidates to a deferred dep, never make it forced.
     let progressed = false;
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       if (!this.settle(this.queue[i]!, mode)) {
         i++;
         continue;
@@ -351,8 +365,13 @@ class Attempt {
     }
     const sameName = this.chosen.get(dep.name);
     if (sameName) {
-      this.fail('PACKAGE_VERSION_CONFLICT', [...chain, formatDep(dep)], `${sameName.pkg.name} ${sameName.pkg.version} is already selected (by ${sameName.chain.join(' → ')})`,
-        'Two parts of the request need incompatible versions of the same package.', [...chain, ...sameName.chain, sameName.pkg.name]);
+      this.fail(
+        'PACKAGE_VERSION_CONFLICT',
+        [...chain, formatDep(dep)],
+        `${sameName.pkg.name} ${sameName.pkg.version} is already selected (by ${sameName.chain.join(' → ')})`,
+        'Two parts of the request need incompatible versions of the same package.',
+        [...chain, ...sameName.chain, sameName.pkg.name],
+      );
     }
     const all = this.candidates(p);
     if (all.length === 0) this.failNoCandidate(p);
@@ -360,7 +379,13 @@ class Attempt {
     if (auto.length === 0) {
       if (mode !== 'final') return false;
       const names = [...new Set(all.map((c) => c.pkg.name))].sort().join(', ');
-      this.fail('PACKAGE_AMBIGUOUS', [...chain, formatDep(dep)], `a virtual package provided by ${names}, none preferred`, 'Add the provider you want to the Box\'s packages.', chain);
+      this.fail(
+        'PACKAGE_AMBIGUOUS',
+        [...chain, formatDep(dep)],
+        `a virtual package provided by ${names}, none preferred`,
+        "Add the provider you want to the Box's packages.",
+        chain,
+      );
     }
     if (mode === 'forced' && auto.some((c) => c.pkg.name !== auto[0]!.pkg.name)) return false;
     const viable = this.withoutClashes(auto, p);
@@ -384,7 +409,13 @@ class Attempt {
       return !why;
     });
     if (viable.length === 0) {
-      this.fail('PACKAGE_CONFLICT', [...p.chain, formatDep(p.dep)], [...new Set(reasons)].join('; '), 'Remove one of the conflicting packages from the Box or its fragments.', culprits);
+      this.fail(
+        'PACKAGE_CONFLICT',
+        [...p.chain, formatDep(p.dep)],
+        [...new Set(reasons)].join('; '),
+        'Remove one of the conflicting packages from the Box or its fragments.',
+        culprits,
+      );
     }
     return viable;
   }
@@ -473,12 +504,18 @@ class Attempt {
     // Bounds, as plain errors (no backtracking can help): chains are copied per package, so depth × packages is the cost.
     if (chain.length >= limits.dependencyDepth) {
       const shown = [...chain.slice(0, 3), `… ${chain.length - 5} more …`, ...chain.slice(-2), pkg.name];
-      throw new NexusError('DEPENDENCY_TOO_DEEP', `${shown.join(' → ')}: the dependency chain is more than ${limits.dependencyDepth} packages deep; refusing to follow it (real Alpine chains are under 30).`,
-        'The index is malformed or hostile; use another mirror or branch.');
+      throw new NexusError(
+        'DEPENDENCY_TOO_DEEP',
+        `${shown.join(' → ')}: the dependency chain is more than ${limits.dependencyDepth} packages deep; refusing to follow it (real Alpine chains are under 30).`,
+        'The index is malformed or hostile; use another mirror or branch.',
+      );
     }
     if (this.chosen.size >= limits.resolvedPackages) {
-      throw new NexusError('RESOLUTION_TOO_LARGE', `${[...chain, pkg.name].slice(0, 4).join(' → ')}: the package set grew beyond ${limits.resolvedPackages} packages; refusing to go on.`,
-        'The index is malformed or hostile, or the Box asks for far too much; check the Box\'s packages and the mirror.');
+      throw new NexusError(
+        'RESOLUTION_TOO_LARGE',
+        `${[...chain, pkg.name].slice(0, 4).join(' → ')}: the package set grew beyond ${limits.resolvedPackages} packages; refusing to go on.`,
+        "The index is malformed or hostile, or the Box asks for far too much; check the Box's packages and the mirror.",
+      );
     }
     const sel: Selection = { pkg, chain, viaInstallIf, allowed };
     this.chosen.set(pkg.name, sel);
@@ -538,19 +575,35 @@ class Attempt {
     const { dep, chain } = p;
     const label = [...chain, formatDep(dep)];
     const all = this.index.get(dep.name);
-    if (all.length === 0) this.fail('PACKAGE_NOT_FOUND', label, `not in ${this.where}`, 'Check the package name, or add the repository that has it to the feed.', chain);
+    if (all.length === 0)
+      this.fail('PACKAGE_NOT_FOUND', label, `not in ${this.where}`, 'Check the package name, or add the repository that has it to the feed.', chain);
     const installable = all.filter((c) => !this.index.brokenReason(c.pkg));
     if (installable.length === 0) {
       const pkg = all[0]!.pkg;
-      this.fail('PACKAGE_UNINSTALLABLE', label, `${pkg.name} ${this.index.brokenReason(pkg)}`, 'This index entry cannot be installed here; use another branch or update Nexus.', chain);
+      this.fail(
+        'PACKAGE_UNINSTALLABLE',
+        label,
+        `${pkg.name} ${this.index.brokenReason(pkg)}`,
+        'This index entry cannot be installed here; use another branch or update Nexus.',
+        chain,
+      );
     }
     const allowed = this.allowedFor(p);
     const masked = installable.find((c) => !tagOk(c.pkg, allowed) && matchesDep(c, dep));
-    const note = masked ? `; ${masked.pkg.name} ${masked.pkg.version} is only in the repository tagged @${masked.pkg.repo.tag} (ask for ${dep.name}@${masked.pkg.repo.tag})` : '';
+    const note = masked
+      ? `; ${masked.pkg.name} ${masked.pkg.version} is only in the repository tagged @${masked.pkg.repo.tag} (ask for ${dep.name}@${masked.pkg.repo.tag})`
+      : '';
     const usable = installable.filter((c) => tagOk(c.pkg, allowed));
-    if (usable.length === 0) this.fail('PACKAGE_NOT_FOUND', label, `not in ${this.where}${note}`, 'Ask for the package with the tag of the repository that has it.', chain);
+    if (usable.length === 0)
+      this.fail('PACKAGE_NOT_FOUND', label, `not in ${this.where}${note}`, 'Ask for the package with the tag of the repository that has it.', chain);
     const have = [...new Set(usable.map((c) => `${c.pkg.name} ${c.version ?? '(virtual)'}`))].slice(0, 5).join(', ');
-    return this.fail('PACKAGE_VERSION_UNAVAILABLE', label, `no version matches in ${this.where} (available: ${have})${note}`, 'Relax the version constraint or use a branch that has a matching version.', chain);
+    return this.fail(
+      'PACKAGE_VERSION_UNAVAILABLE',
+      label,
+      `no version matches in ${this.where} (available: ${have})${note}`,
+      'Relax the version constraint or use a branch that has a matching version.',
+      chain,
+    );
   }
 
   private result(): Resolution {
@@ -559,7 +612,10 @@ class Attempt {
       .map(({ pkg, chain, viaInstallIf }): ResolvedPackage => (pkg.repo.tag ? { pkg, chain, viaInstallIf, tag: pkg.repo.tag } : { pkg, chain, viaInstallIf }));
     return {
       packages,
-      installOrder: installOrder(packages.map((r) => r.pkg), (d) => this.providerOf(d)?.pkg),
+      installOrder: installOrder(
+        packages.map((r) => r.pkg),
+        (d) => this.providerOf(d)?.pkg,
+      ),
       totalSize: packages.reduce((s, r) => s + r.pkg.size, 0),
       totalInstalledSize: packages.reduce((s, r) => s + r.pkg.installedSize, 0),
     };
@@ -597,7 +653,12 @@ function compareCandidates(a: Candidate, b: Candidate, preferredTag: string | un
 function installOrder(pkgs: ApkPackage[], provider: (d: Dep) => ApkPackage | undefined): ApkPackage[] {
   const out: ApkPackage[] = [];
   const seen = new Set<string>();
-  const depsOf = (p: ApkPackage) => p.depends.filter((d) => !d.conflict).map(provider).filter((x): x is ApkPackage => !!x && x.name !== p.name).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const depsOf = (p: ApkPackage) =>
+    p.depends
+      .filter((d) => !d.conflict)
+      .map(provider)
+      .filter((x): x is ApkPackage => !!x && x.name !== p.name)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const root of pkgs) {
     if (seen.has(root.name)) continue;
     seen.add(root.name);

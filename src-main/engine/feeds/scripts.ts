@@ -9,7 +9,18 @@
 
 export type ScriptEffect =
   | { kind: 'group'; package: string; name: string; gid?: number; system: boolean }
-  | { kind: 'user'; package: string; name: string; uid?: number; group?: string; home?: string; shell?: string; gecos?: string; system: boolean; createHome: boolean }
+  | {
+      kind: 'user';
+      package: string;
+      name: string;
+      uid?: number;
+      group?: string;
+      home?: string;
+      shell?: string;
+      gecos?: string;
+      system: boolean;
+      createHome: boolean;
+    }
   | { kind: 'group-member'; package: string; user: string; group: string }
   | { kind: 'applet-links'; package: string; tool: 'busybox' | 'toybox'; symlinks: boolean }
   /** `ln -s TARGET /abs/path` in an install script, e.g. enabling a dinit service in /etc/dinit.d/boot.d/. */
@@ -80,7 +91,17 @@ function options(args: string[], withArg: string): { opts: Map<string, string>; 
       else opts.set(a[1]!, '');
     } else if (/^--[a-z-]+$/.test(a)) {
       const long = a.slice(2);
-      const map: Record<string, string> = { system: 'S', home: 'h', gid: 'g', uid: 'u', shell: 's', comment: 'c', 'no-create-home': 'H', 'ingroup': 'G', gecos: 'g' };
+      const map: Record<string, string> = {
+        system: 'S',
+        home: 'h',
+        gid: 'g',
+        uid: 'u',
+        shell: 's',
+        comment: 'c',
+        'no-create-home': 'H',
+        ingroup: 'G',
+        gecos: 'g',
+      };
       const short = map[long] ?? long;
       if (['h', 'g', 'u', 's', 'c', 'G'].includes(short)) opts.set(short, args[++i] ?? '');
       else opts.set(short, '');
@@ -96,7 +117,10 @@ const NO_EFFECT = /^(#|:|true|false|exit|set|fi|then|else|done|esac|;;|return|ec
 function rootPath(p: string | undefined): string | null {
   if (!p || p.includes('$') || p.includes('*')) return null;
   // Normalised or nothing: "." or ".." anywhere (ln -s . . made "/.") leaves the command unrecognised.
-  const segs = p.replace(/^\.\/+/, '').split('/').filter(Boolean);
+  const segs = p
+    .replace(/^\.\/+/, '')
+    .split('/')
+    .filter(Boolean);
   if (segs.some((s) => s === '.' || s === '..')) return null;
   return `/${segs.join('/')}`;
 }
@@ -116,7 +140,12 @@ const accountId = (v: string | undefined): number | undefined | null => {
   return /^\d{1,10}$/.test(v) && Number(v) <= 0xfffffffe ? Number(v) : null;
 };
 
-export function scriptEffects(pkg: string, version: string, scripts: Map<string, string>, triggers: string[] = []): { effects: ScriptEffect[]; skipped: SkippedScript[] } {
+export function scriptEffects(
+  pkg: string,
+  version: string,
+  scripts: Map<string, string>,
+  triggers: string[] = [],
+): { effects: ScriptEffect[]; skipped: SkippedScript[] } {
   const effects: ScriptEffect[] = [];
   const skipped: SkippedScript[] = [];
   const recognise = (tool: string, args: string[]): void => {
@@ -134,11 +163,20 @@ export function scriptEffects(pkg: string, version: string, scripts: Map<string,
       const { opts, rest } = options(args, busybox ? 'hgsGuk' : 'dgcsuGk');
       const name = rest[busybox ? 0 : rest.length - 1];
       if (!name || !rest.every((n) => ACCOUNT_NAME.test(n))) return;
-      const [homeArg, groupArg, gecosArg, shellArg] = [opts.get(busybox ? 'h' : 'd'), opts.get(busybox ? 'G' : 'g'), opts.get(busybox ? 'g' : 'c'), opts.get('s')];
-      if (accountId(opts.get('u')) === null || (groupArg !== undefined && !ACCOUNT_NAME.test(groupArg)) || (gecosArg !== undefined && !GECOS.test(gecosArg))) return;
+      const [homeArg, groupArg, gecosArg, shellArg] = [
+        opts.get(busybox ? 'h' : 'd'),
+        opts.get(busybox ? 'G' : 'g'),
+        opts.get(busybox ? 'g' : 'c'),
+        opts.get('s'),
+      ];
+      if (accountId(opts.get('u')) === null || (groupArg !== undefined && !ACCOUNT_NAME.test(groupArg)) || (gecosArg !== undefined && !GECOS.test(gecosArg)))
+        return;
       if ([homeArg, shellArg].some((p) => p !== undefined && p !== '' && !ACCOUNT_PATH.test(p))) return;
       const u: ScriptEffect = {
-        kind: 'user', package: pkg, name, system: opts.has('S') || opts.has('r'),
+        kind: 'user',
+        package: pkg,
+        name,
+        system: opts.has('S') || opts.has('r'),
         createHome: busybox ? !opts.has('H') : opts.has('m'),
       };
       const home = opts.get(busybox ? 'h' : 'd');
@@ -184,7 +222,8 @@ export function scriptEffects(pkg: string, version: string, scripts: Map<string,
     // Plain assignments ("user=dhcpcd", as aports' scripts name their accounts) are expanded in later commands;
     // anything else with a "$" stays unrecognised.
     const vars = new Map<string, string>();
-    const expand = (cmd: string) => cmd.replace(/\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))/g, (m, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? m);
+    const expand = (cmd: string) =>
+      cmd.replace(/\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))/g, (m, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? m);
     for (const rawLine of text.split('\n')) {
       const line = rawLine.trim();
       if (!line || line.startsWith('#')) continue;
@@ -212,8 +251,15 @@ export function scriptEffects(pkg: string, version: string, scripts: Map<string,
       }
     }
     skipped.push({
-      package: pkg, version, script, bytes: Buffer.byteLength(text), effects: effects.length - before, ignoredCommands: ignored,
-      understood: ignored.length === 0, text, ...(script === 'trigger' ? { triggers } : {}),
+      package: pkg,
+      version,
+      script,
+      bytes: Buffer.byteLength(text),
+      effects: effects.length - before,
+      ignoredCommands: ignored,
+      understood: ignored.length === 0,
+      text,
+      ...(script === 'trigger' ? { triggers } : {}),
     });
   }
   return { effects, skipped };

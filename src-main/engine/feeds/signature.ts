@@ -35,17 +35,34 @@ export async function loadTrustedKeys(dirs: string | string[]): Promise<TrustedK
     try {
       names = await readdir(dir);
     } catch (err) {
-      throw new NexusError('KEYS_MISSING', `Cannot read the trusted keys directory ${dir}: ${(err as Error).message}.`, 'Pass --keys DIR with the repository\'s *.rsa.pub files.');
+      throw new NexusError(
+        'KEYS_MISSING',
+        `Cannot read the trusted keys directory ${dir}: ${(err as Error).message}.`,
+        "Pass --keys DIR with the repository's *.rsa.pub files.",
+      );
     }
     for (const name of names.sort()) {
       if (!/\.(pub|pem)$/.test(name)) continue;
-      if ((await stat(join(dir, name)).then((s) => s.size, () => 0)) > MAX_KEY_FILE_BYTES) {
-        throw new NexusError('BAD_KEY', `The key ${join(dir, name)} is larger than ${MAX_KEY_FILE_BYTES / 1024} KiB; a PEM public key is a few KiB.`, 'Remove the file or replace it with the repository\'s .rsa.pub key.');
+      if (
+        (await stat(join(dir, name)).then(
+          (s) => s.size,
+          () => 0,
+        )) > MAX_KEY_FILE_BYTES
+      ) {
+        throw new NexusError(
+          'BAD_KEY',
+          `The key ${join(dir, name)} is larger than ${MAX_KEY_FILE_BYTES / 1024} KiB; a PEM public key is a few KiB.`,
+          "Remove the file or replace it with the repository's .rsa.pub key.",
+        );
       }
       try {
         keys.set(name, createPublicKey(await readFile(join(dir, name))));
       } catch (err) {
-        throw new NexusError('BAD_KEY', `The key ${join(dir, name)} is not a PEM public key (${(err as Error).message}).`, 'Remove the file or replace it with the repository\'s .rsa.pub key.');
+        throw new NexusError(
+          'BAD_KEY',
+          `The key ${join(dir, name)} is not a PEM public key (${(err as Error).message}).`,
+          "Remove the file or replace it with the repository's .rsa.pub key.",
+        );
       }
     }
   }
@@ -89,7 +106,15 @@ export async function verifyTrusted(what: string, sigs: SignatureEntry[], keys: 
     if (await verifyOne(sig, keys.get(sig.keyName)!, data())) return sig.keyName;
   }
   if (trusted.length > 0) {
-    throw new NexusError('BAD_SIGNATURE', `${what}: the signature by ${trusted.map((s) => s.keyName).join(', ')} does not match the content (the file was modified or damaged).`, 'Delete the file and download it again; if it persists the mirror is serving altered files.');
+    throw new NexusError(
+      'BAD_SIGNATURE',
+      `${what}: the signature by ${trusted.map((s) => s.keyName).join(', ')} does not match the content (the file was modified or damaged).`,
+      'Delete the file and download it again; if it persists the mirror is serving altered files.',
+    );
   }
-  throw new NexusError('UNTRUSTED_SIGNATURE', `${what} is signed by ${sigs.map((s) => s.keyName).join(', ')}, which is not a trusted key.`, 'Add the repository\'s public key with --keys DIR if you trust it, or use the official mirror.');
+  throw new NexusError(
+    'UNTRUSTED_SIGNATURE',
+    `${what} is signed by ${sigs.map((s) => s.keyName).join(', ')}, which is not a trusted key.`,
+    "Add the repository's public key with --keys DIR if you trust it, or use the official mirror.",
+  );
 }

@@ -59,7 +59,11 @@ export function planRequests(plan: BuildPlan): PackageRequest[] {
 
 function checkLockFeed(lock: PackageLock, feed: FeedConfig): void {
   if (lock.feed.arch !== feed.arch || lock.feed.branch !== feed.branch) {
-    throw new NexusError('LOCK_MISMATCH', `The lock file is for ${lock.feed.arch} ${lock.feed.branch}, but this build uses ${feed.arch} ${feed.branch}.`, 'Use the lock file written by a build of the same Box and architecture.');
+    throw new NexusError(
+      'LOCK_MISMATCH',
+      `The lock file is for ${lock.feed.arch} ${lock.feed.branch}, but this build uses ${feed.arch} ${feed.branch}.`,
+      'Use the lock file written by a build of the same Box and architecture.',
+    );
   }
 }
 
@@ -72,15 +76,42 @@ export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: Ap
     const hit = byKey.get(`${l.name}\0${l.checksum}`);
     if (hit) return hit;
     const repo = indexes.find((i) => i.repo.name === l.repository && i.repo.tag === l.tag)?.repo;
-    if (!repo) throw new NexusError('LOCK_MISMATCH', `The lock file needs repository "${l.tag ? `@${l.tag} ` : ''}${l.repository}", which the feed does not have.`, 'Use the same Box and feed as the locked build.');
+    if (!repo)
+      throw new NexusError(
+        'LOCK_MISMATCH',
+        `The lock file needs repository "${l.tag ? `@${l.tag} ` : ''}${l.repository}", which the feed does not have.`,
+        'Use the same Box and feed as the locked build.',
+      );
     return {
-      name: l.name, version: l.version, arch: l.arch, checksum: l.checksum, size: l.size, installedSize: l.installedSize, description: '', url: l.url,
-      license: l.license, origin: l.origin, maintainer: '', buildTime: 0, commit: '', depends: [], provides: [], installIf: [], providerPriority: 0, repo,
+      name: l.name,
+      version: l.version,
+      arch: l.arch,
+      checksum: l.checksum,
+      size: l.size,
+      installedSize: l.installedSize,
+      description: '',
+      url: l.url,
+      license: l.license,
+      origin: l.origin,
+      maintainer: '',
+      buildTime: 0,
+      commit: '',
+      depends: [],
+      provides: [],
+      installIf: [],
+      providerPriority: 0,
+      repo,
     };
   });
-  const index = new ProviderIndex([{ repo: indexes[0]?.repo ?? { name: '', branch: feed.branch, arch: feed.arch, base: '' }, description: '', signer: null, packages: pkgs }]);
+  const index = new ProviderIndex([
+    { repo: indexes[0]?.repo ?? { name: '', branch: feed.branch, arch: feed.arch, base: '' }, description: '', signer: null, packages: pkgs },
+  ]);
   // Re-resolving the exact names against only the locked packages gives the dependency order.
-  const res = resolvePackages(index, pkgs.map((p) => ({ dep: `${p.name}${p.repo.tag ? `@${p.repo.tag}` : ''}><${p.checksum}`, from: ['lock'] })), { assumeProvided });
+  const res = resolvePackages(
+    index,
+    pkgs.map((p) => ({ dep: `${p.name}${p.repo.tag ? `@${p.repo.tag}` : ''}><${p.checksum}`, from: ['lock'] })),
+    { assumeProvided },
+  );
   return res;
 }
 
@@ -99,10 +130,18 @@ export function resolveStage(opts: FeedStageOptions = {}): Stage<BuildPlan, Reso
       const indexes = await loadIndexes(feed, keys, { cache, offline: !!opts.offline, signal: ctx.signal, log: (l, m) => ctx.log(l, m) });
       ctx.throwIfCancelled();
       ctx.progress({ fraction: 0.5, message: 'Resolving dependencies' });
-      const resolution = lockFile ? resolveFromLock(lockFile, feed, indexes, plan.builderProvides) : resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed), assumeProvided: plan.builderProvides });
-      const lock = makeLock({ name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories, tagged: feed.tagged },
-        Object.fromEntries(indexes.map((i) => [i.repo.tag ? `@${i.repo.tag}` : i.repo.name, i.description])), resolution.packages.map((r) => r.pkg));
-      ctx.log('info', `${resolution.packages.length} packages, ${resolution.totalSize} bytes to download at most, ${resolution.totalInstalledSize} bytes installed`);
+      const resolution = lockFile
+        ? resolveFromLock(lockFile, feed, indexes, plan.builderProvides)
+        : resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed), assumeProvided: plan.builderProvides });
+      const lock = makeLock(
+        { name: feed.name, branch: feed.branch, arch: feed.arch, repositories: feed.repositories, tagged: feed.tagged },
+        Object.fromEntries(indexes.map((i) => [i.repo.tag ? `@${i.repo.tag}` : i.repo.name, i.description])),
+        resolution.packages.map((r) => r.pkg),
+      );
+      ctx.log(
+        'info',
+        `${resolution.packages.length} packages, ${resolution.totalSize} bytes to download at most, ${resolution.totalInstalledSize} bytes installed`,
+      );
       return { plan, feed, keys, indexes, resolution, lock };
     },
   };
@@ -113,11 +152,20 @@ export function fetchStage(opts: FeedStageOptions = {}): Stage<ResolvedFeed, Fet
     id: 'packages-fetch',
     title: 'Download packages',
     async run(input, ctx) {
-      const files = await fetchPackages(input.resolution.packages.map((r) => r.pkg), input.feed, input.keys, {
-        cache: opts.cache ?? new FeedCache(), offline: !!opts.offline, signal: ctx.signal, log: (l, m) => ctx.log(l, m),
-        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-        onProgress: (p) => ctx.progress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, message: `${p.packagesDone}/${p.packagesTotal} packages downloaded` }),
-      });
+      const files = await fetchPackages(
+        input.resolution.packages.map((r) => r.pkg),
+        input.feed,
+        input.keys,
+        {
+          cache: opts.cache ?? new FeedCache(),
+          offline: !!opts.offline,
+          signal: ctx.signal,
+          log: (l, m) => ctx.log(l, m),
+          ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+          onProgress: (p) =>
+            ctx.progress({ bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, message: `${p.packagesDone}/${p.packagesTotal} packages downloaded` }),
+        },
+      );
       return { ...input, files };
     },
   };
@@ -129,7 +177,9 @@ export function unpackStage(opts: FeedStageOptions = {}): Stage<FetchedFeed, Unp
     title: 'Unpack packages',
     async run(input, ctx) {
       const r = await unpackPackages(input.resolution.installOrder, input.files, input.keys, {
-        cache: opts.cache ?? new FeedCache(), signal: ctx.signal, log: (l, m) => ctx.log(l, m),
+        cache: opts.cache ?? new FeedCache(),
+        signal: ctx.signal,
+        log: (l, m) => ctx.log(l, m),
         onPackage: (done, total, name) => ctx.progress({ fraction: done / total, message: `Unpacked ${name}` }),
       });
       return { ...input, ...r };

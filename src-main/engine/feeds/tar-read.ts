@@ -10,7 +10,10 @@ export interface TarEntry {
 /** All entries of a (possibly "cut", EOF-less) tar held in memory. */
 export function readTar(buf: Buffer, what: string): Promise<TarEntry[]> {
   return new Promise((resolve, rejectRaw) => {
-    const reject = (err: Error) => rejectRaw(err instanceof NexusError ? err : new NexusError('BAD_TAR', `${what}: ${err.message}.`, 'Delete the file and download it again.', { cause: err }));
+    const reject = (err: Error) =>
+      rejectRaw(
+        err instanceof NexusError ? err : new NexusError('BAD_TAR', `${what}: ${err.message}.`, 'Delete the file and download it again.', { cause: err }),
+      );
     const entries: TarEntry[] = [];
     const ex = tar.extract();
     ex.on('entry', (header, stream, next) => {

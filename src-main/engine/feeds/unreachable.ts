@@ -6,7 +6,17 @@
 import { NexusError } from '../../../src-shared/errors';
 import { MIRROR_UNREACHABLE } from '../../../src-shared/offline-kit';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'ENETUNREACH', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** True when `err` says nothing answered: a network error, or retries that all failed without an answer (DOWNLOAD_FAILED). */
 export function isUnreachable(err: unknown): boolean {
@@ -17,6 +27,9 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 export function mirrorUnreachable(message: string): NexusError {
-  return new NexusError(MIRROR_UNREACHABLE, message,
-    'No package mirror can be reached. Build from the offline kit or the cache instead (the Build step offers it; on the command line: nexus build … --offline after nexus cache import FILE), or check the network and the mirror.');
+  return new NexusError(
+    MIRROR_UNREACHABLE,
+    message,
+    'No package mirror can be reached. Build from the offline kit or the cache instead (the Build step offers it; on the command line: nexus build … --offline after nexus cache import FILE), or check the network and the mirror.',
+  );
 }

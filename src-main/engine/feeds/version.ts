@@ -5,7 +5,15 @@
  * first with a leading zero compares as a string. Invalid versions fall back to plain string order.
  */
 
-const enum T { Digit, Letter, Suffix, SuffixNo, Hash, Revision, End }
+const enum T {
+  Digit,
+  Letter,
+  Suffix,
+  SuffixNo,
+  Hash,
+  Revision,
+  End,
+}
 
 type Token = [T, string];
 

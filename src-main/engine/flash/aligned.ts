@@ -22,7 +22,10 @@ export class AlignedPool {
 
   private rangeHasher: RangeHasher | null = null;
 
-  constructor(readonly slotSize: number, readonly slots: number) {
+  constructor(
+    readonly slotSize: number,
+    readonly slots: number,
+  ) {
     if (slotSize % ALIGNMENT !== 0) throw new Error(`slot size ${slotSize} is not a multiple of ${ALIGNMENT}`);
     const pages = Math.ceil((slotSize * slots) / WASM_PAGE);
     // shared: the buffer is a SharedArrayBuffer, so a hashing worker can read the slots in place.

@@ -49,7 +49,8 @@ export function parseBmap(xml: string): Bmap {
   // Every mapped block must lie inside the image: BlocksCount, when given, must agree with ImageSize.
   const blocks = Math.ceil(imageSize / blockSize);
   const declaredBlocks = tag(xml, 'BlocksCount');
-  if (declaredBlocks !== null && count(declaredBlocks) !== blocks) throw bad(`BlocksCount "${declaredBlocks.slice(0, 24)}" does not match ImageSize ${imageSize} / BlockSize ${blockSize} (${blocks} blocks)`);
+  if (declaredBlocks !== null && count(declaredBlocks) !== blocks)
+    throw bad(`BlocksCount "${declaredBlocks.slice(0, 24)}" does not match ImageSize ${imageSize} / BlockSize ${blockSize} (${blocks} blocks)`);
   const declared = (tag(xml, 'ChecksumType') ?? '').toLowerCase();
   const major = Number(version.split('.')[0]);
   const checksumType: Bmap['checksumType'] = declared === 'sha256' ? 'sha256' : declared === 'sha1' || (major < 2 && /sha1=/.test(xml)) ? 'sha1' : null;

@@ -39,7 +39,10 @@ export async function openTarget(drive: Drive): Promise<TargetDevice> {
 }
 
 class DirectDevice implements TargetDevice {
-  constructor(readonly device: string, private readonly fh: FileHandle) {}
+  constructor(
+    readonly device: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   async write(buf: Buffer, offset: number, length: number, position: number): Promise<void> {
     let done = 0;

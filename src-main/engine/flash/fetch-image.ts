@@ -29,14 +29,20 @@ async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
 export async function fetchImage(url: string, sha256: string, dir: string, o: FetchImageOptions = {}): Promise<string> {
   if (!/^https?:\/\//i.test(url)) throw new NexusError('BAD_URL', `${url} is not an http:// or https:// address.`, 'Paste the full address of the image.');
   const expected = sha256.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(expected)) throw new NexusError('CHECKSUM_REQUIRED', 'A download needs its SHA-256 checksum (64 hex digits).', 'Copy it from the page you got the link from.');
+  if (!/^[0-9a-f]{64}$/.test(expected))
+    throw new NexusError('CHECKSUM_REQUIRED', 'A download needs its SHA-256 checksum (64 hex digits).', 'Copy it from the page you got the link from.');
   const name = decodeURIComponent(basename(new URL(url).pathname)) || 'image.img';
   if (!IMAGE_FILE_NAME.test(name) || /[/\\\0]/.test(name) || name.startsWith('.')) {
     throw new NexusError('NOT_AN_IMAGE', `${name} does not look like a disk image.`, 'Give the address of a .img, .iso, .raw, .xz, .gz, .zst or .zip file.');
   }
   const folder = join(dir, expected);
   const final = join(folder, name);
-  if (await stat(final).then((s) => s.isFile(), () => false)) {
+  if (
+    await stat(final).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
     if ((await sha256File(final, o.signal)) === expected) return final;
     await rm(final, { force: true });
   }
@@ -54,7 +60,11 @@ export async function fetchImage(url: string, sha256: string, dir: string, o: Fe
   });
   if (got !== expected) {
     await rm(partial, { force: true });
-    throw new NexusError('SOURCE_CHECKSUM_MISMATCH', `The download of ${name} has SHA-256 ${got}, expected ${expected}.`, 'The file changed on the server or was damaged in transit; check the published checksum and retry.');
+    throw new NexusError(
+      'SOURCE_CHECKSUM_MISMATCH',
+      `The download of ${name} has SHA-256 ${got}, expected ${expected}.`,
+      'The file changed on the server or was damaged in transit; check the published checksum and retry.',
+    );
   }
   await rename(partial, final);
   return final;

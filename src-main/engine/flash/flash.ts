@@ -50,7 +50,8 @@ export async function loadBmap(path: string, pinned?: PinnedFile): Promise<Bmap>
   const xml = await (pinned ? readPinned(path, pinned) : readFile(path, 'utf8')).catch((e: Error) => {
     throw new NexusError('BMAP_NOT_FOUND', `Cannot read the block map ${path}${pinned ? ` (${e.message})` : ''}.`, 'Check the --bmap path.');
   });
-  if (!bmapSelfChecksumOk(xml)) throw new NexusError('BMAP_INVALID', `The block map ${path} fails its own checksum.`, 'The .bmap file is damaged; download it again.');
+  if (!bmapSelfChecksumOk(xml))
+    throw new NexusError('BMAP_INVALID', `The block map ${path} fails its own checksum.`, 'The .bmap file is damaged; download it again.');
   return parseBmap(xml);
 }
 
@@ -61,7 +62,13 @@ export function protectedPaths(req: FlashRequest): string[] {
 
 /** Policy verdicts for every requested target; throws TARGET_REFUSED naming each refusal. */
 export function enforcePolicy(req: FlashRequest, drives: readonly Drive[], imageSize: number | null): { targets: Drive[]; verdicts: TargetVerdict[] } {
-  const ctx = { imageSize, protectedPaths: protectedPaths(req), allDrives: drives, includeSystem: req.includeSystem, confirmedSystemDevices: req.confirmedSystemDevices };
+  const ctx = {
+    imageSize,
+    protectedPaths: protectedPaths(req),
+    allDrives: drives,
+    includeSystem: req.includeSystem,
+    confirmedSystemDevices: req.confirmedSystemDevices,
+  };
   const verdicts = req.targets.map((t) => checkRequestedTarget(t, ctx));
   const refused = verdicts.filter((v) => !v.allowed);
   if (refused.length) {
@@ -84,7 +91,11 @@ export async function flash(input: FlashRequestInput, o: FlashRunOptions = {}): 
     const drives = await listing;
     const size = bmap ? bmap.imageSize : source.size;
     if (bmap && source.size !== null && source.size !== bmap.imageSize) {
-      throw new NexusError('BMAP_MISMATCH', `The block map describes a ${bmap.imageSize}-byte image but ${source.name} is ${source.size} bytes.`, 'Use the .bmap generated for this image.');
+      throw new NexusError(
+        'BMAP_MISMATCH',
+        `The block map describes a ${bmap.imageSize}-byte image but ${source.name} is ${source.size} bytes.`,
+        'Use the .bmap generated for this image.',
+      );
     }
     const { targets, verdicts } = enforcePolicy(req, drives, size);
     for (const v of verdicts) for (const w of v.warnings) o.log?.('warn', w.message);

@@ -20,12 +20,21 @@ export async function unmountDrive(drive: Drive): Promise<void> {
     for (const m of mounts) {
       const u = await execa('umount', [m], { reject: false });
       if (u.exitCode !== 0) {
-        throw new NexusError('DEVICE_BUSY', `Could not unmount ${m} on ${drive.device}: ${String(u.stderr).trim()}.`, 'Close programs using files on the drive and try again.');
+        throw new NexusError(
+          'DEVICE_BUSY',
+          `Could not unmount ${m} on ${drive.device}: ${String(u.stderr).trim()}.`,
+          'Close programs using files on the drive and try again.',
+        );
       }
     }
   } else if (process.platform === 'darwin') {
     const u = await execa('diskutil', ['unmountDisk', drive.device], { reject: false });
-    if (u.exitCode !== 0) throw new NexusError('DEVICE_BUSY', `diskutil could not unmount ${drive.device}: ${String(u.stderr).trim()}.`, 'Close programs using the drive and try again.');
+    if (u.exitCode !== 0)
+      throw new NexusError(
+        'DEVICE_BUSY',
+        `diskutil could not unmount ${drive.device}: ${String(u.stderr).trim()}.`,
+        'Close programs using the drive and try again.',
+      );
   } else if (process.platform === 'win32') {
     // Take every volume on the disk offline so Windows releases its cache and locks (diskpart script via stdin).
     const num = /PhysicalDrive(\d+)/i.exec(drive.device)?.[1];

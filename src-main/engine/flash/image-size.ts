@@ -63,7 +63,11 @@ export async function countImageSize(path: string, o: CountOptions = {}): Promis
     await src.finish();
   } catch (e) {
     if (e instanceof NexusError || isCancelled(e) || o.signal?.aborted) throw o.signal?.aborted ? new CancelledError() : e;
-    throw new NexusError('SOURCE_CORRUPT', `The image ${src.name} could not be decompressed: ${(e as Error).message}.`, 'Download the image again; the file is damaged or truncated.');
+    throw new NexusError(
+      'SOURCE_CORRUPT',
+      `The image ${src.name} could not be decompressed: ${(e as Error).message}.`,
+      'Download the image again; the file is damaged or truncated.',
+    );
   } finally {
     await src.close();
   }

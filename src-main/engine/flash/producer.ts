@@ -81,7 +81,11 @@ export class ChunkProducer {
     const n = await this.read(buf, want);
     if (n < want) {
       this.pool.release(buf);
-      throw new NexusError('SOURCE_TRUNCATED', `The image ends at byte ${this.pos + n} but its block map expects data up to ${r.end}.`, 'The image and the .bmap file do not belong together, or the image is truncated.');
+      throw new NexusError(
+        'SOURCE_TRUNCATED',
+        `The image ends at byte ${this.pos + n} but its block map expects data up to ${r.end}.`,
+        'The image and the .bmap file do not belong together, or the image is truncated.',
+      );
     }
     // Checksums run in a worker over the shared pool memory; the verdict for a range arrives a
     // little later and fails the run before the held-back first MiB is written.
@@ -93,7 +97,11 @@ export class ChunkProducer {
           .digest(this.idBase + this.ri)
           .then((hex) => {
             if (hex !== r.checksum) {
-              throw new NexusError('BMAP_CHECKSUM_MISMATCH', `The image bytes ${r.start}-${r.end - 1} do not match the block map's checksum.`, 'The image is damaged or the .bmap belongs to another image; download both again.');
+              throw new NexusError(
+                'BMAP_CHECKSUM_MISMATCH',
+                `The image bytes ${r.start}-${r.end - 1} do not match the block map's checksum.`,
+                'The image is damaged or the .bmap belongs to another image; download both again.',
+              );
             }
           })
           .catch((e) => {

@@ -10,7 +10,10 @@ export interface ChunkReader {
 
 export class FileChunkReader implements ChunkReader {
   private pos = 0;
-  constructor(private readonly fh: FileHandle, private readonly onRead: (n: number) => void) {}
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly onRead: (n: number) => void,
+  ) {}
 
   async readInto(dst: Buffer, off: number, len: number): Promise<number> {
     let n = 0;

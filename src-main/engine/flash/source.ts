@@ -100,7 +100,11 @@ export async function decompressedSize(path: string, format: SourceFormat, fileS
 }
 
 function corrupt(name: string, detail: string): NexusError {
-  return new NexusError('SOURCE_CORRUPT', `The image ${name} could not be decompressed: ${detail.trim().split('\n').pop() ?? 'unknown error'}.`, 'Download the image again; the file is damaged or truncated.');
+  return new NexusError(
+    'SOURCE_CORRUPT',
+    `The image ${name} could not be decompressed: ${detail.trim().split('\n').pop() ?? 'unknown error'}.`,
+    'Download the image again; the file is damaged or truncated.',
+  );
 }
 
 /**
@@ -142,7 +146,10 @@ async function hostDecompress(format: SourceFormat, name: string, input: Readabl
     close() {
       if (!fromFile) input.destroy();
       if (proc.exitCode === null) proc.kill('SIGKILL');
-      return proc.then(() => undefined, () => undefined);
+      return proc.then(
+        () => undefined,
+        () => undefined,
+      );
     },
   };
 }
@@ -176,7 +183,11 @@ async function zipImageEntry(zip: yauzl.ZipFile, name: string): Promise<yauzl.En
   const files = entries.filter((e) => !e.fileName.endsWith('/') && !e.fileName.startsWith('__MACOSX/'));
   const images = files.length === 1 ? files : files.filter((e) => /\.(img|iso|raw|bin)$/i.test(e.fileName));
   if (images.length !== 1) {
-    throw new NexusError('ZIP_NOT_ONE_IMAGE', `${name} holds ${files.length} files and not exactly one image.`, 'Extract the image you want and flash that file.');
+    throw new NexusError(
+      'ZIP_NOT_ONE_IMAGE',
+      `${name} holds ${files.length} files and not exactly one image.`,
+      'Extract the image you want and flash that file.',
+    );
   }
   return images[0]!;
 }
@@ -191,7 +202,11 @@ async function openFile(path: string, signal?: AbortSignal, pinned?: PinnedFile)
   });
   if (!st.isFile()) throw new NexusError('SOURCE_NOT_FOUND', `${path} is not a regular file.`, 'Give the path of an image file.');
   const fh = await open(path, pinned ? constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK : 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new NexusError('SOURCE_CHANGED', `The image ${path} changed after it was checked (${e.code ?? e.message}).`, 'Choose the image again; nothing was written.');
+    throw new NexusError(
+      'SOURCE_CHANGED',
+      `The image ${path} changed after it was checked (${e.code ?? e.message}).`,
+      'Choose the image again; nothing was written.',
+    );
   });
   if (pinned) {
     const now = await fh.stat();
@@ -248,7 +263,15 @@ async function openFile(path: string, signal?: AbortSignal, pinned?: PinnedFile)
   }
 
   const size = await decompressedSize(path, format, st.size);
-  if (format === 'gz') return { ...base, size, ...gunzip(counting(fileStream(), (n) => (consumed += n)), name) };
+  if (format === 'gz')
+    return {
+      ...base,
+      size,
+      ...gunzip(
+        counting(fileStream(), (n) => (consumed += n)),
+        name,
+      ),
+    };
   const tool = await hostDecompress(format, name, pinned ? fileStream() : path, signal);
   let seen = 0;
   // rchar counts every byte the tool read (the file, shared libraries): clamp to the file size.
@@ -321,11 +344,16 @@ async function openUrl(url: string, expected: string, signal?: AbortSignal): Pro
   const { head, rest } = await peek(counted());
   const format = detectFormat(head);
   const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || url);
-  if (format === 'zip') throw new NexusError('ZIP_URL_UNSUPPORTED', 'A zip cannot be streamed from a URL (its index is at the end).', 'Download the zip first and flash the file.');
+  if (format === 'zip')
+    throw new NexusError('ZIP_URL_UNSUPPORTED', 'A zip cannot be streamed from a URL (its index is at the end).', 'Download the zip first and flash the file.');
   const checkSum = () => {
     const got = hash.digest('hex');
     if (got !== expected.toLowerCase()) {
-      throw new NexusError('SOURCE_CHECKSUM_MISMATCH', `The download of ${name} has SHA-256 ${got}, expected ${expected.toLowerCase()}.`, 'The file changed on the server or was damaged in transit; check the published checksum and retry.');
+      throw new NexusError(
+        'SOURCE_CHECKSUM_MISMATCH',
+        `The download of ${name} has SHA-256 ${got}, expected ${expected.toLowerCase()}.`,
+        'The file changed on the server or was damaged in transit; check the published checksum and retry.',
+      );
     }
     return got;
   };

@@ -35,7 +35,11 @@ async function openReadOnly(drive: Drive): Promise<TargetDevice> {
   };
 }
 
-export async function verifyDrive(imagePath: string, device: string, o: { bmap?: string | null; signal?: AbortSignal; onBytes?: (n: number) => void; listDrives?: () => Promise<Drive[]> } = {}): Promise<VerifyDriveResult> {
+export async function verifyDrive(
+  imagePath: string,
+  device: string,
+  o: { bmap?: string | null; signal?: AbortSignal; onBytes?: (n: number) => void; listDrives?: () => Promise<Drive[]> } = {},
+): Promise<VerifyDriveResult> {
   const drives = await (o.listDrives ?? (() => listDrives()))();
   const drive = drives.find((d) => d.device === device || d.raw === device);
   if (!drive) throw new NexusError('DRIVE_NOT_FOUND', `${device} is not a known drive.`, 'Run `nexus drives` to list the drives.');
@@ -43,8 +47,17 @@ export async function verifyDrive(imagePath: string, device: string, o: { bmap?:
   const source = await openSource({ kind: 'file', path: imagePath }, o.signal);
   const dev = await openReadOnly(drive);
   try {
-    const r = await verifyImageOnDevice(source, bmap, dev, { chunkSize: DEFAULT_CHUNK, ...(o.signal ? { signal: o.signal } : {}), ...(o.onBytes ? { onBytes: o.onBytes } : {}) });
-    return { device: drive.device, ok: r.mismatchOffset === undefined, bytesCompared: r.bytesCompared, ...(r.mismatchOffset !== undefined ? { mismatchOffset: r.mismatchOffset } : {}) };
+    const r = await verifyImageOnDevice(source, bmap, dev, {
+      chunkSize: DEFAULT_CHUNK,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    });
+    return {
+      device: drive.device,
+      ok: r.mismatchOffset === undefined,
+      bytesCompared: r.bytesCompared,
+      ...(r.mismatchOffset !== undefined ? { mismatchOffset: r.mismatchOffset } : {}),
+    };
   } finally {
     await dev.close().catch(() => undefined);
     await source.close().catch(() => undefined);

@@ -62,7 +62,12 @@ export async function verifySegments(dev: TargetDevice, segments: readonly Segme
   }
 }
 
-async function compareSegments(dev: TargetDevice, segments: readonly Segment[], o: VerifyOptions, pool: ReturnType<typeof borrowPool>): Promise<{ mismatchOffset?: number }> {
+async function compareSegments(
+  dev: TargetDevice,
+  segments: readonly Segment[],
+  o: VerifyOptions,
+  pool: ReturnType<typeof borrowPool>,
+): Promise<{ mismatchOffset?: number }> {
   const hasher = await createXXHash128();
   const read = async (s: Segment) => {
     const buf = await pool.acquire();
@@ -106,7 +111,12 @@ async function compareSegments(dev: TargetDevice, segments: readonly Segment[], 
 }
 
 /** Compares the (decompressed) image with the drive byte by byte; bmap: only mapped ranges. */
-export async function verifyImageOnDevice(source: OpenedSource, bmap: Bmap | null, dev: TargetDevice, o: VerifyOptions): Promise<{ mismatchOffset?: number; bytesCompared: number }> {
+export async function verifyImageOnDevice(
+  source: OpenedSource,
+  bmap: Bmap | null,
+  dev: TargetDevice,
+  o: VerifyOptions,
+): Promise<{ mismatchOffset?: number; bytesCompared: number }> {
   const pool = borrowPool(o.chunkSize, 3);
   const devPool = borrowPool(o.chunkSize, 2);
   const producer = new ChunkProducer(source.reader, pool, bmap);

@@ -152,10 +152,12 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
   const releaseAfterHash = (c: Chunk) => {
     if (!c.hashed) return pool.release(c.buf);
     const release = () => pool.release(c.buf);
-    releases.push(c.hashed.then(release, (e: unknown) => {
-      release();
-      throw e;
-    }));
+    releases.push(
+      c.hashed.then(release, (e: unknown) => {
+        release();
+        throw e;
+      }),
+    );
   };
   /** Stops reading ahead and hands back the chunks read but not written (at most one read is still running). */
   const drainReads = async () => {
@@ -272,7 +274,11 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
             const res = await verifySegments(r.dev!, segments, { chunkSize, signal, onBytes: (n) => r.meter.add(n), refine: o.source.readAt });
             if (res.mismatchOffset !== undefined) {
               r.mismatchOffset = res.mismatchOffset;
-              throw new NexusError('VERIFY_MISMATCH', `${r.drive.device} differs from the image at byte ${res.mismatchOffset}.`, 'The card may be fake or failing; try another card.');
+              throw new NexusError(
+                'VERIFY_MISMATCH',
+                `${r.drive.device} differs from the image at byte ${res.mismatchOffset}.`,
+                'The card may be fake or failing; try another card.',
+              );
             }
           } catch (e) {
             r.fail(signal.aborted ? new CancelledError() : e);
@@ -297,10 +303,19 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
             r.bytesWritten += headWrite;
             if (!o.verify) r.meter.add(headWrite);
             if (o.verify) {
-              const res = await verifySegments(r.dev!, [{ offset: 0, length: headWrite, hash: headHash }], { chunkSize, signal, onBytes: (n) => r.meter.add(n), refine: o.source.readAt });
+              const res = await verifySegments(r.dev!, [{ offset: 0, length: headWrite, hash: headHash }], {
+                chunkSize,
+                signal,
+                onBytes: (n) => r.meter.add(n),
+                refine: o.source.readAt,
+              });
               if (res.mismatchOffset !== undefined) {
                 r.mismatchOffset = res.mismatchOffset;
-                throw new NexusError('VERIFY_MISMATCH', `${r.drive.device} differs from the image at byte ${res.mismatchOffset}.`, 'The card may be fake or failing; try another card.');
+                throw new NexusError(
+                  'VERIFY_MISMATCH',
+                  `${r.drive.device} differs from the image at byte ${res.mismatchOffset}.`,
+                  'The card may be fake or failing; try another card.',
+                );
               }
             }
           }

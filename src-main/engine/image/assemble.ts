@@ -28,7 +28,13 @@ const CHUNK = 4 << 20;
 const ZERO = Buffer.alloc(BMAP_BLOCK);
 const isZero = (b: Buffer) => b.equals(ZERO);
 
-export async function assembleImage(path: string, size: number, regions: Region[], onBytes: (done: number, total: number) => void, signal?: AbortSignal): Promise<AssembleResult> {
+export async function assembleImage(
+  path: string,
+  size: number,
+  regions: Region[],
+  onBytes: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<AssembleResult> {
   const total = regions.reduce((n, r) => n + r.length, 0);
   const ordered = [...regions].sort((a, b) => a.offset - b.offset);
   const mapped: BlockRange[] = [];

@@ -16,7 +16,9 @@ export interface BlockRange {
 
 /** Merges byte regions into block ranges (sorted, coalesced). */
 export function blocksOfRegions(regions: Array<{ offset: number; length: number }>): BlockRange[] {
-  const ranges = regions.filter((r) => r.length > 0).map((r) => ({ first: Math.floor(r.offset / BMAP_BLOCK), last: Math.floor((r.offset + r.length - 1) / BMAP_BLOCK) }));
+  const ranges = regions
+    .filter((r) => r.length > 0)
+    .map((r) => ({ first: Math.floor(r.offset / BMAP_BLOCK), last: Math.floor((r.offset + r.length - 1) / BMAP_BLOCK) }));
   return coalesce(ranges);
 }
 
@@ -40,22 +42,23 @@ export interface BmapInput {
 export function bmapXml(input: BmapInput): string {
   const blocks = Math.ceil(input.imageSize / BMAP_BLOCK);
   const mapped = input.ranges.reduce((n, r) => n + r.last - r.first + 1, 0);
-  const render = (fileChecksum: string) => [
-    '<?xml version="1.0" ?>',
-    '<!-- Block map of a Nexus image, for bmaptool copy -->',
-    '<bmap version="2.0">',
-    `    <ImageSize> ${input.imageSize} </ImageSize>`,
-    `    <BlockSize> ${BMAP_BLOCK} </BlockSize>`,
-    `    <BlocksCount> ${blocks} </BlocksCount>`,
-    `    <MappedBlocksCount> ${mapped} </MappedBlocksCount>`,
-    '    <ChecksumType> sha256 </ChecksumType>',
-    `    <BmapFileChecksum> ${fileChecksum} </BmapFileChecksum>`,
-    '    <BlockMap>',
-    ...input.ranges.map((r) => `        <Range chksum="${r.sha256}"> ${r.first === r.last ? r.first : `${r.first}-${r.last}`} </Range>`),
-    '    </BlockMap>',
-    '</bmap>',
-    '',
-  ].join('\n');
+  const render = (fileChecksum: string) =>
+    [
+      '<?xml version="1.0" ?>',
+      '<!-- Block map of a Nexus image, for bmaptool copy -->',
+      '<bmap version="2.0">',
+      `    <ImageSize> ${input.imageSize} </ImageSize>`,
+      `    <BlockSize> ${BMAP_BLOCK} </BlockSize>`,
+      `    <BlocksCount> ${blocks} </BlocksCount>`,
+      `    <MappedBlocksCount> ${mapped} </MappedBlocksCount>`,
+      '    <ChecksumType> sha256 </ChecksumType>',
+      `    <BmapFileChecksum> ${fileChecksum} </BmapFileChecksum>`,
+      '    <BlockMap>',
+      ...input.ranges.map((r) => `        <Range chksum="${r.sha256}"> ${r.first === r.last ? r.first : `${r.first}-${r.last}`} </Range>`),
+      '    </BlockMap>',
+      '</bmap>',
+      '',
+    ].join('\n');
   const zero = '0'.repeat(64);
   const sum = createHash('sha256').update(render(zero)).digest('hex');
   return render(sum);
@@ -65,6 +68,10 @@ export function bmapXml(input: BmapInput): string {
 export function parseBmap(xml: string): { imageSize: number; ranges: Array<BlockRange & { sha256: string }> } {
   const size = /<ImageSize>\s*(\d+)\s*<\/ImageSize>/.exec(xml);
   if (!size) throw new NexusError('BMAP_INVALID', 'The block map has no <ImageSize>.', 'Rebuild the image: the builder writes its .bmap next to it.');
-  const ranges = [...xml.matchAll(/<Range chksum="([0-9a-f]+)">\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)].map((m) => ({ sha256: m[1]!, first: Number(m[2]), last: Number(m[3] ?? m[2]) }));
+  const ranges = [...xml.matchAll(/<Range chksum="([0-9a-f]+)">\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)].map((m) => ({
+    sha256: m[1]!,
+    first: Number(m[2]),
+    last: Number(m[3] ?? m[2]),
+  }));
   return { imageSize: Number(size[1]), ranges };
 }

@@ -47,7 +47,12 @@ const FROM_MINIROOTFS: Record<AppletDir, string> = {
 };
 
 export const APPLET_DIRS: ReadonlyMap<string, AppletDir> = new Map(
-  (Object.entries(FROM_MINIROOTFS) as Array<[AppletDir, string]>).flatMap(([dir, names]) => names.split(/\s+/).filter(Boolean).map((n) => [n, dir] as const)),
+  (Object.entries(FROM_MINIROOTFS) as Array<[AppletDir, string]>).flatMap(([dir, names]) =>
+    names
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((n) => [n, dir] as const),
+  ),
 );
 
 /**
@@ -91,7 +96,7 @@ export function readBusyboxVersion(binary: Uint8Array): [number, number, number]
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
 }
 
-const atLeast = (v: [number, number, number], w: [number, number, number]) => v[0] !== w[0] ? v[0] > w[0] : v[1] !== w[1] ? v[1] > w[1] : v[2] >= w[2];
+const atLeast = (v: [number, number, number], w: [number, number, number]) => (v[0] !== w[0] ? v[0] > w[0] : v[1] !== w[1] ? v[1] > w[1] : v[2] >= w[2]);
 
 export function appletDir(applet: string, version: [number, number, number] | null): { dir: AppletDir; known: boolean } {
   const moved = version ? APPLET_MOVES.find((m) => m.applet === applet && atLeast(version, m.since)) : undefined;
@@ -115,8 +120,13 @@ export interface AppletLinkPlan {
  */
 export function busyboxAppletLinks(binary: Uint8Array, pathsFile?: string): AppletLinkPlan | null {
   if (pathsFile !== undefined) {
-    const links = pathsFile.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => '/' + l.replace(/^\/+/, ''));
-    if (links.length && links.every((l) => /^\/(usr\/)?s?bin\/[^/]+$/.test(l))) return { links: [...new Set(links)].sort(), source: 'paths-file', defaulted: [] };
+    const links = pathsFile
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => '/' + l.replace(/^\/+/, ''));
+    if (links.length && links.every((l) => /^\/(usr\/)?s?bin\/[^/]+$/.test(l)))
+      return { links: [...new Set(links)].sort(), source: 'paths-file', defaulted: [] };
   }
   const applets = readBusyboxApplets(binary);
   if (!applets) return null;

@@ -21,13 +21,26 @@ export const ENTRIES_PER_STAGE = 8;
 async function prune(stageDir: string, keep: string): Promise<void> {
   const entries = (await readdir(stageDir)).filter((n) => !n.startsWith('.'));
   if (entries.length <= ENTRIES_PER_STAGE) return;
-  const aged = await Promise.all(entries.map(async (n) => ({ n, t: await stat(join(stageDir, n, '.done')).then((s) => s.mtimeMs, () => 0) })));
+  const aged = await Promise.all(
+    entries.map(async (n) => ({
+      n,
+      t: await stat(join(stageDir, n, '.done')).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    })),
+  );
   aged.sort((a, b) => b.t - a.t);
   for (const { n } of aged.slice(ENTRIES_PER_STAGE)) if (n !== keep) await rm(join(stageDir, n), { recursive: true, force: true });
 }
 
 /** `root` is a store's image-stages folder (the default store's unless given); its temp folders are the store's. */
-export async function cachedStage(stage: string, key: unknown, produce: (dir: string) => Promise<void>, root = new ContentStore().stagesRoot()): Promise<CacheHit> {
+export async function cachedStage(
+  stage: string,
+  key: unknown,
+  produce: (dir: string) => Promise<void>,
+  root = new ContentStore().stagesRoot(),
+): Promise<CacheHit> {
   const store = new ContentStore(dirname(root));
   const id = hashCanonical(key);
   const dir = join(root, stage, id);

@@ -78,7 +78,8 @@ export const configureStage: Stage<ComposeState, ComposeState> = {
   id: 'configure',
   title: 'Configure the root filesystem',
   async run(state, ctx) {
-    if (!state.plan.boot || !state.plan.filesystems) throw new NexusError('PLAN_NOT_COMPOSABLE', `${state.plan.box.name} is not built by composition.`, 'Use the official-image recipe for this Box.');
+    if (!state.plan.boot || !state.plan.filesystems)
+      throw new NexusError('PLAN_NOT_COMPOSABLE', `${state.plan.box.name} is not built by composition.`, 'Use the official-image recipe for this Box.');
     state.seed = layoutSeed(state.plan, state.epoch);
     state.configured = await configureRoot(state.manifest, state.plan, state.epoch, state.scripts, state.apk);
     for (const l of state.configured.log) ctx.log('info', l);
@@ -118,9 +119,16 @@ export const filesystemsStage: Stage<ComposeState, ComposeState> = {
       const key = { v: 3, tree: state.rootHash, uuid, salt, vuuid, epoch: state.epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
       const dir = await cached(state, ctx, 'root-erofs', key, async (d) => {
         const staged = await stageTree(state.configured!.rootfs, await ctx.tempDir('nexus-root-'), ctx.signal);
-        if (staged.ownershipNotApplied.length) ctx.log('warn', `not running as root: ${staged.ownershipNotApplied.length} non-root-owned files become root-owned in the EROFS root`);
+        if (staged.ownershipNotApplied.length)
+          ctx.log('warn', `not running as root: ${staged.ownershipNotApplied.length} non-root-owned files become root-owned in the EROFS root`);
         ctx.progress({ message: 'mkfs.erofs' });
-        await makeErofs(join(d, 'root.erofs'), staged.dir, { uuid, epoch: state.epoch, compression: fs.root.compression, allRoot: staged.ownershipNotApplied.length > 0, signal: ctx.signal });
+        await makeErofs(join(d, 'root.erofs'), staged.dir, {
+          uuid,
+          epoch: state.epoch,
+          compression: fs.root.compression,
+          allRoot: staged.ownershipNotApplied.length > 0,
+          signal: ctx.signal,
+        });
         // EROFS images need not be 4 KiB multiples; verity works in 4 KiB blocks.
         const size = (await stat(join(d, 'root.erofs'))).size;
         if (size % 4096) await writeFile(join(d, 'root.erofs'), Buffer.alloc(4096 - (size % 4096)), { flag: 'a' });
@@ -146,7 +154,16 @@ export const filesystemsStage: Stage<ComposeState, ComposeState> = {
         const content = [...state.configured!.rootfs.values()].reduce((n, e) => n + (e.type === 'file' ? Math.ceil(e.size / 4096) * 4096 + 256 : 256), 0);
         const sizeBytes = Math.ceil((content * 1.34 + 64 * 1048576) / 1048576) * 1048576;
         ctx.progress({ message: 'mke2fs -d' });
-        await makeExt4(join(d, 'root.ext4'), staged.dir, { sizeBytes, uuid, hashSeed, label: 'root', epoch: state.epoch, fixOwnership: staged.ownershipNotApplied, scratch, signal: ctx.signal });
+        await makeExt4(join(d, 'root.ext4'), staged.dir, {
+          sizeBytes,
+          uuid,
+          hashSeed,
+          label: 'root',
+          epoch: state.epoch,
+          fixOwnership: staged.ownershipNotApplied,
+          scratch,
+          signal: ctx.signal,
+        });
       });
       state.contents.set('root', { path: join(dir, 'root.ext4'), policy: { kind: 'all' } });
     }
@@ -171,11 +188,17 @@ function packageFiles(packages: FsManifest, from: string, dest: string): Array<{
   const [, pkg, path] = m as unknown as [string, string, string];
   if (path.endsWith('/')) {
     const found = [...packages.values()].filter((e) => e.type === 'file' && e.path.startsWith(path)).sort((a, b) => a.path.localeCompare(b.path));
-    if (!found.length) throw new NexusError('BOOT_FILE_MISSING', `The package "${pkg}" has no files under ${path}.`, 'Check the board\'s boot packages in the feed.');
+    if (!found.length)
+      throw new NexusError('BOOT_FILE_MISSING', `The package "${pkg}" has no files under ${path}.`, "Check the board's boot packages in the feed.");
     return found.map((entry) => ({ dest: dest.replace(/\/?$/, '/') + entry.path.slice(path.length), entry }));
   }
   const entry = packages.get(path) ?? dtbInOtherLayout(packages, pkg, path);
-  if (!entry || entry.type !== 'file') throw new NexusError('BOOT_FILE_MISSING', `The package "${pkg}" does not provide ${path}, which the board needs as ${dest}.`, `Check that the feed's ${pkg} package matches the board.`);
+  if (!entry || entry.type !== 'file')
+    throw new NexusError(
+      'BOOT_FILE_MISSING',
+      `The package "${pkg}" does not provide ${path}, which the board needs as ${dest}.`,
+      `Check that the feed's ${pkg} package matches the board.`,
+    );
   return [{ dest, entry }];
 }
 
@@ -211,7 +234,9 @@ export const bootStage: Stage<ComposeState, ComposeState> = {
     const files: FatFile[] = [];
     const kernelBytes = await readEntry(configured!.kernel.image);
     const initrd = await readFile(state.initramfs!);
-    const cmdline = [boot.kernelCmdline, state.verity ? `nexus.verity=${state.verity.rootHash}` : '', mbrPartitionHint(plan, state.seed!), 'panic=10'].filter(Boolean).join(' ');
+    const cmdline = [boot.kernelCmdline, state.verity ? `nexus.verity=${state.verity.rootHash}` : '', mbrPartitionHint(plan, state.seed!), 'panic=10']
+      .filter(Boolean)
+      .join(' ');
     state.kernelCmdline = cmdline;
     const kernelDest = boot.files.find((f) => f.from === 'kernel' || /vmlinu|Image/.test(f.from))?.dest ?? 'vmlinuz';
     const names: BootNames = { kernel: kernelDest, initramfs: boot.files.find((f) => f.from === 'generated:initramfs')?.dest ?? 'initramfs' };
@@ -219,16 +244,35 @@ export const bootStage: Stage<ComposeState, ComposeState> = {
     const text = (s: string) => new TextEncoder().encode(s);
     for (const f of boot.files) {
       switch (f.from) {
-        case 'kernel': files.push({ dest: f.dest, data: kernelBytes }); break;
-        case 'generated:initramfs': files.push({ dest: f.dest, data: initrd }); break;
-        case 'generated:config.txt': files.push({ dest: f.dest, data: text(rpiConfigTxt(names)) }); break;
-        case 'generated:cmdline.txt': files.push({ dest: f.dest, data: text(rpiCmdlineTxt(cmdline)) }); break;
-        case 'generated:extlinux.conf': files.push({ dest: f.dest, data: text(extlinuxConf(names, cmdline, fdtdir)) }); break;
-        case 'generated:loader.conf': files.push({ dest: f.dest, data: text(loaderConf()) }); break;
-        case 'generated:bls-entry': files.push({ dest: f.dest, data: text(blsEntry(`Nexus ${plan.box.name}`, names, cmdline)) }); break;
+        case 'kernel':
+          files.push({ dest: f.dest, data: kernelBytes });
+          break;
+        case 'generated:initramfs':
+          files.push({ dest: f.dest, data: initrd });
+          break;
+        case 'generated:config.txt':
+          files.push({ dest: f.dest, data: text(rpiConfigTxt(names)) });
+          break;
+        case 'generated:cmdline.txt':
+          files.push({ dest: f.dest, data: text(rpiCmdlineTxt(cmdline)) });
+          break;
+        case 'generated:extlinux.conf':
+          files.push({ dest: f.dest, data: text(extlinuxConf(names, cmdline, fdtdir)) });
+          break;
+        case 'generated:loader.conf':
+          files.push({ dest: f.dest, data: text(loaderConf()) });
+          break;
+        case 'generated:bls-entry':
+          files.push({ dest: f.dest, data: text(blsEntry(`Nexus ${plan.box.name}`, names, cmdline)) });
+          break;
         case 'generated:uki': {
           const stubEntry = [...configured!.packages.values()].find((e) => /\/linux(x64|aa64|riscv64)\.efi\.stub$/.test(e.path));
-          if (!stubEntry) throw new NexusError('BOOT_FILE_MISSING', 'No systemd EFI stub (systemd-efistub) in the packages, so no unified kernel image can be made.', 'Add systemd-efistub to the board\'s boot packages.');
+          if (!stubEntry)
+            throw new NexusError(
+              'BOOT_FILE_MISSING',
+              'No systemd EFI stub (systemd-efistub) in the packages, so no unified kernel image can be made.',
+              "Add systemd-efistub to the board's boot packages.",
+            );
           const stub = await readEntry(stubEntry);
           const osrel = osRelease(plan);
           const key = { v: 4, stub: sha256(stub), kernel: sha256(kernelBytes), initrd: sha256(initrd), cmdline, osrel, epoch: state.epoch };
@@ -245,18 +289,36 @@ export const bootStage: Stage<ComposeState, ComposeState> = {
     const part = plan.partitions.find((p) => p.role === 'esp' || p.role === 'boot')!;
     const sizeBytes = (part.sizeMiB === 'auto' ? 64 : part.sizeMiB) * 1024 * 1024;
     const total = files.reduce((n, f) => n + f.data.length, 0);
-    if (total > sizeBytes * 0.95) throw new NexusError('BOOT_PARTITION_FULL', `The boot files (${Math.ceil(total / 1048576)} MiB) do not fit the ${part.sizeMiB} MiB ${part.label} partition.`, 'Use a board definition with a larger boot partition.');
+    if (total > sizeBytes * 0.95)
+      throw new NexusError(
+        'BOOT_PARTITION_FULL',
+        `The boot files (${Math.ceil(total / 1048576)} MiB) do not fit the ${part.sizeMiB} MiB ${part.label} partition.`,
+        'Use a board definition with a larger boot partition.',
+      );
     const volumeId = state.seed!.hex('fat-volid', 4);
     const key = { v: 2, files: files.map((f) => [f.dest, sha256(f.data)]).sort(), sizeBytes, fat: boot.fat, label: part.label, volumeId, epoch: state.epoch };
     const dir = await cached(state, ctx, 'boot-fat', key, async (d) => {
-      await makeVfat(join(d, 'boot.vfat'), files, { sizeBytes, fat: boot.fat, label: part.label === 'ESP' ? 'NEXUSESP' : 'NEXUSBOOT', volumeId, epoch: state.epoch, scratch: await ctx.tempDir('nexus-fat-'), signal: ctx.signal });
+      await makeVfat(join(d, 'boot.vfat'), files, {
+        sizeBytes,
+        fat: boot.fat,
+        label: part.label === 'ESP' ? 'NEXUSESP' : 'NEXUSBOOT',
+        volumeId,
+        epoch: state.epoch,
+        scratch: await ctx.tempDir('nexus-fat-'),
+        signal: ctx.signal,
+      });
     });
     const path = join(dir, 'boot.vfat');
     state.contents.set(part.role, { path, policy: { kind: 'prefix', bytes: await fatUsedPrefix(path) } });
     for (const raw of plan.partitions.filter((p) => p.filesystem === 'raw')) {
       const [pf] = packageFiles(configured!.packages, raw.from!, raw.label);
       const data = await readEntry(pf!.entry);
-      if (typeof raw.sizeMiB === 'number' && data.length > raw.sizeMiB * 1048576) throw new NexusError('RAW_PARTITION_TOO_SMALL', `${raw.from} is larger than the ${raw.sizeMiB} MiB ${raw.label} partition.`, 'Fix the board definition.');
+      if (typeof raw.sizeMiB === 'number' && data.length > raw.sizeMiB * 1048576)
+        throw new NexusError(
+          'RAW_PARTITION_TOO_SMALL',
+          `${raw.from} is larger than the ${raw.sizeMiB} MiB ${raw.label} partition.`,
+          'Fix the board definition.',
+        );
       const rawDir = await cached(state, ctx, 'raw', { v: 1, sha: sha256(data) }, async (d) => writeFile(join(d, 'raw.bin'), data));
       state.contents.set(raw.role, { path: join(rawDir, 'raw.bin'), policy: { kind: 'all' } });
     }

@@ -21,7 +21,17 @@ import { readEntry } from './content';
 import { depmod, moduleInfo } from './depmod';
 import { COMPRESSED_MODULE, findKernel, moduleBytes, selectModules, type KernelInfo, type ModuleSelection } from './kernel-modules';
 import { addGenerated, ensureParents } from './manifest-ops';
-import { applyFileEffects, emulateBusyboxInstall, noPackageScripts, planScripts, remapOwners, shellsFile, triggerArgs, type PackageScripts, type ScriptRecord } from './script-effects';
+import {
+  applyFileEffects,
+  emulateBusyboxInstall,
+  noPackageScripts,
+  planScripts,
+  remapOwners,
+  shellsFile,
+  triggerArgs,
+  type PackageScripts,
+  type ScriptRecord,
+} from './script-effects';
 
 export interface ConfiguredRoot {
   /** The root filesystem (tinybox: the whole initramfs). */
@@ -47,8 +57,13 @@ export function findDinit(manifest: FsManifest): string {
   const found = candidates.find((e) => e.owner === 'dinit') ?? candidates[0];
   if (!found) {
     const owned = [...manifest.values()].some((e) => e.owner === 'dinit');
-    throw new NexusError('DINIT_NOT_FOUND', owned ? 'The dinit package installed no dinit binary (no /usr/sbin/dinit or /sbin/dinit among its files).' : 'No installed package provides the dinit binary: the dinit package is not in the Box.',
-      'The Box needs the dinit package (Alpine community) as its service manager; check the feed and the Box\'s packages.');
+    throw new NexusError(
+      'DINIT_NOT_FOUND',
+      owned
+        ? 'The dinit package installed no dinit binary (no /usr/sbin/dinit or /sbin/dinit among its files).'
+        : 'No installed package provides the dinit binary: the dinit package is not in the Box.',
+      "The Box needs the dinit package (Alpine community) as its service manager; check the feed and the Box's packages.",
+    );
   }
   return found.path;
 }
@@ -78,7 +93,8 @@ export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<
   out.push(...dinitEntries(plan.services, o.readyWaitsFor?.length ? { [READY_SERVICE]: o.readyWaitsFor } : {}));
   out.push(dir('/usr/libexec/nexus'), file('/usr/libexec/nexus/ready', readyScript(plan.box.name, plan.board.name), 0o755));
   out.push(...meshEntries(plan));
-  if (plan.filesystems?.vault) out.push(file('/usr/libexec/nexus/vault-setup', vaultSetupScript(plan.filesystems.vault.mountpoint, plan.filesystems.overlay?.mountpoint ?? null), 0o755));
+  if (plan.filesystems?.vault)
+    out.push(file('/usr/libexec/nexus/vault-setup', vaultSetupScript(plan.filesystems.vault.mountpoint, plan.filesystems.overlay?.mountpoint ?? null), 0o755));
   if (plan.filesystems?.root.type === 'initramfs') out.push(file('/init', ramInit(dinit), 0o755));
   else out.push(file('/sbin/nexus-init', rootInit(dinit), 0o755));
   if (plan.filesystems?.overlay) out.push(dir(plan.filesystems.overlay.mountpoint));
@@ -88,7 +104,13 @@ export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<
 }
 
 /** `apk`: the resolved packages and trusted keys, for apk's configuration and database on the device (config/apk.ts). */
-export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: number, pkgScripts: PackageScripts = noPackageScripts(), apk?: ApkDbInput): Promise<ConfiguredRoot> {
+export async function configureRoot(
+  input: FsManifest,
+  plan: BuildPlan,
+  epoch: number,
+  pkgScripts: PackageScripts = noPackageScripts(),
+  apk?: ApkDbInput,
+): Promise<ConfiguredRoot> {
   const warnings: string[] = [];
   const log: string[] = [];
   const boot = plan.boot!;
@@ -105,14 +127,23 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
   for (const e of input.values()) {
     if (bootPackages.has(e.owner)) continue; // loaders and stubs are build inputs, not part of the running system
     if (e.path.startsWith('/boot/')) continue; // the kernel and device trees live on the boot partition
-    if (kernel.moduleDir && e.path.startsWith(kernel.moduleDir + '/') && e.type !== 'dir' && !keepModules.has(e.path) && !/\/modules\.builtin(\.modinfo)?$/.test(e.path)) continue;
+    if (
+      kernel.moduleDir &&
+      e.path.startsWith(kernel.moduleDir + '/') &&
+      e.type !== 'dir' &&
+      !keepModules.has(e.path) &&
+      !/\/modules\.builtin(\.modinfo)?$/.test(e.path)
+    )
+      continue;
     rootfs.set(e.path, { ...e, mtime: Math.min(e.mtime, epoch) });
   }
   // Every script gets an outcome before anything is generated: a read-only root fails here, naming the script.
   const scriptPlan = planScripts(pkgScripts, rootType, rootfs);
   for (const pkg of scriptPlan.appletLinks) {
     const r = await emulateBusyboxInstall(rootfs, pkg, epoch);
-    log.push(`${pkg}: busybox --install -s emulated: ${r.added} applet links (from ${r.source}${r.defaulted.length ? `; placed by default: ${r.defaulted.join(' ')}` : ''})${r.kept.length ? `; kept existing ${r.kept.join(' ')}` : ''}`);
+    log.push(
+      `${pkg}: busybox --install -s emulated: ${r.added} applet links (from ${r.source}${r.defaulted.length ? `; placed by default: ${r.defaulted.join(' ')}` : ''})${r.kept.length ? `; kept existing ${r.kept.join(' ')}` : ''}`,
+    );
   }
   // Modules: decompressed (busybox insmod loads plain .ko only), then depmod over exactly what is in the image.
   const moduleFiles: string[] = [];
@@ -132,7 +163,8 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
   // Drop module directories left empty by the pruning.
   if (kernel.moduleDir) {
     const used = new Set<string>();
-    for (const p of rootfs.keys()) if (p.startsWith(kernel.moduleDir + '/') && rootfs.get(p)!.type !== 'dir') for (let d = posix.dirname(p); d.length > 1; d = posix.dirname(d)) used.add(d);
+    for (const p of rootfs.keys())
+      if (p.startsWith(kernel.moduleDir + '/') && rootfs.get(p)!.type !== 'dir') for (let d = posix.dirname(p); d.length > 1; d = posix.dirname(d)) used.add(d);
     for (const [p, e] of rootfs) if (e.type === 'dir' && p.startsWith(kernel.moduleDir + '/') && !used.has(p)) rootfs.delete(p);
   }
   // Accounts: Nexus's, the packages' files, the scripts' users and groups.
@@ -142,21 +174,35 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
   };
   const shipped = { passwd: await text('/etc/passwd'), group: await text('/etc/group'), shadow: await text('/etc/shadow') };
   const accountEffects = pkgScripts.effects.filter((e): e is AccountEffect => e.kind === 'user' || e.kind === 'group' || e.kind === 'group-member');
-  const merged: MergedAccounts = mergeAccounts(accounts(plan, epoch), Object.fromEntries(Object.entries(shipped).filter(([, v]) => v !== undefined)), accountEffects, Math.floor(epoch / 86400));
+  const merged: MergedAccounts = mergeAccounts(
+    accounts(plan, epoch),
+    Object.fromEntries(Object.entries(shipped).filter(([, v]) => v !== undefined)),
+    accountEffects,
+    Math.floor(epoch / 86400),
+  );
   if (merged.created.length) log.push(`accounts from install scripts: ${merged.created.join(', ')}`);
   const deferred = scriptPlan.deferred.map((script) => ({ script, args: script.script === 'trigger' ? triggerArgs(script.triggers ?? [], rootfs) : [] }));
 
   const shell = plan.box.loginShell;
   if (shell && !['file', 'symlink', 'hardlink'].includes(rootfs.get(shell)?.type ?? '')) {
-    throw new NexusError('LOGIN_SHELL_MISSING', `${plan.box.name} makes ${shell} the login shell, but no installed package provides ${shell}.`, 'Add the package that installs it (zsh for /bin/zsh) to the Box, or remove loginShell.');
+    throw new NexusError(
+      'LOGIN_SHELL_MISSING',
+      `${plan.box.name} makes ${shell} the login shell, but no installed package provides ${shell}.`,
+      'Add the package that installs it (zsh for /bin/zsh) to the Box, or remove loginShell.',
+    );
   }
   // A writable ext4 root (the last partition) grows to fill the medium on first boot, when the tools are there.
   const missingGrow = rootType === 'ext4' ? missingGrowTools(rootfs) : ['(not an ext4 root)'];
-  if (rootType === 'ext4' && missingGrow.length) log.push(`the root will not grow on first boot: no ${missingGrow.join(', ')} (packages ${missingGrow.map((t) => GROW_ROOT_TOOLS[t as keyof typeof GROW_ROOT_TOOLS]).join(', ')})`);
+  if (rootType === 'ext4' && missingGrow.length)
+    log.push(
+      `the root will not grow on first boot: no ${missingGrow.join(', ')} (packages ${missingGrow.map((t) => GROW_ROOT_TOOLS[t as keyof typeof GROW_ROOT_TOOLS]).join(', ')})`,
+    );
   const grow = missingGrow.length === 0;
   const waits = [...(deferred.length ? [FIRST_BOOT_SERVICE] : []), ...(grow ? [GROW_ROOT_SERVICE] : [])];
   const gen = generatedEntries(plan, epoch, installed, rootfs.has(`/usr/share/zoneinfo/${plan.customization.timezone}`), {
-    dinit, accounts: merged, ...(waits.length ? { readyWaitsFor: waits } : {}),
+    dinit,
+    accounts: merged,
+    ...(waits.length ? { readyWaitsFor: waits } : {}),
   });
   gen.push(...firstBootEntries(deferred));
   if (grow) gen.push(...growRootEntries());
@@ -171,12 +217,16 @@ export async function configureRoot(input: FsManifest, plan: BuildPlan, epoch: n
     const infos = await Promise.all(moduleFiles.map(async (p) => moduleInfo(p.slice(kernel.moduleDir!.length + 1), await readEntry(rootfs.get(p)!))));
     const d = depmod(infos);
     for (const name of ['modules.dep', 'modules.alias', 'modules.softdep'] as const) gen.push(file(`${kernel.moduleDir}/${name}`, d[name]));
-    if (infos.length) log.push(`depmod emulated for ${kernel.release}: ${infos.length} module(s)${d.unresolved.length ? `; dependencies not in the image (built in?): ${d.unresolved.join(' ')}` : ''}`);
+    if (infos.length)
+      log.push(
+        `depmod emulated for ${kernel.release}: ${infos.length} module(s)${d.unresolved.length ? `; dependencies not in the image (built in?): ${d.unresolved.join(' ')}` : ''}`,
+      );
   }
   // The init the kernel runs must be reachable as /sbin/init too, for boot loaders that ignore rdinit.
   if (rootType !== 'initramfs' && !rootfs.has('/sbin/init')) gen.push(symlink('/sbin/init', '/sbin/nexus-init'));
   // Alpine's busybox links /sbin/init to itself; Nexus's init must win there on a disk root.
-  if (rootType !== 'initramfs' && rootfs.get('/sbin/init')?.type === 'symlink' && rootfs.get('/sbin/init')!.linkTarget === '/bin/busybox') gen.push(symlink('/sbin/init', '/sbin/nexus-init'));
+  if (rootType !== 'initramfs' && rootfs.get('/sbin/init')?.type === 'symlink' && rootfs.get('/sbin/init')!.linkTarget === '/bin/busybox')
+    gen.push(symlink('/sbin/init', '/sbin/nexus-init'));
   for (const g of gen) addGenerated(rootfs, g, epoch);
   warnings.push(...applyFileEffects(rootfs, pkgScripts.effects, merged, epoch).map((w) => `install script effect not applied: ${w}`));
   const unknownOwners = remapOwners(rootfs, pkgScripts.ownerNames ?? new Map(), merged);

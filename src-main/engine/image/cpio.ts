@@ -27,7 +27,11 @@ const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
 const U32_MAX = 0xffffffff;
 
 function unrepresentable(name: string, what: string): NexusError {
-  return new NexusError('CPIO_UNREPRESENTABLE', `The initramfs cannot hold /${name}: ${what}.`, 'Report the package or profile entry that carries it; the newc format stores names without NUL and 32-bit owners, times and sizes.');
+  return new NexusError(
+    'CPIO_UNREPRESENTABLE',
+    `The initramfs cannot hold /${name}: ${what}.`,
+    'Report the package or profile entry that carries it; the newc format stores names without NUL and 32-bit owners, times and sizes.',
+  );
 }
 
 export function writeCpio(entries: CpioEntry[]): Buffer {
@@ -35,11 +39,20 @@ export function writeCpio(entries: CpioEntry[]): Buffer {
   let ino = 1;
   const emit = (name: string, mode: number, body: Uint8Array, e: Partial<CpioEntry>, nlink: number) => {
     if (name.includes('\0')) throw unrepresentable(name.replaceAll('\0', '\\0'), 'its name contains a NUL byte');
-    for (const [field, v] of [['uid', e.uid], ['gid', e.gid], ['mtime', e.mtime], ['rdevMajor', e.rdevMajor], ['rdevMinor', e.rdevMinor], ['size', body.length]] as const) {
+    for (const [field, v] of [
+      ['uid', e.uid],
+      ['gid', e.gid],
+      ['mtime', e.mtime],
+      ['rdevMajor', e.rdevMajor],
+      ['rdevMinor', e.rdevMinor],
+      ['size', body.length],
+    ] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= U32_MAX)) throw unrepresentable(name, `its ${field} ${v} is not a 32-bit unsigned number`);
     }
     const nameBytes = Buffer.from(name + '\0');
-    const header = '070701' + [ino++, mode, e.uid ?? 0, e.gid ?? 0, nlink, e.mtime ?? 0, body.length, 0, 0, e.rdevMajor ?? 0, e.rdevMinor ?? 0, nameBytes.length, 0].map(hex8).join('');
+    const header =
+      '070701' +
+      [ino++, mode, e.uid ?? 0, e.gid ?? 0, nlink, e.mtime ?? 0, body.length, 0, 0, e.rdevMajor ?? 0, e.rdevMinor ?? 0, nameBytes.length, 0].map(hex8).join('');
     chunks.push(Buffer.from(header, 'latin1'), nameBytes, Buffer.alloc(pad4(110 + nameBytes.length)));
     if (body.length) chunks.push(Buffer.from(body.buffer, body.byteOffset, body.byteLength), Buffer.alloc(pad4(body.length)));
   };
@@ -53,7 +66,11 @@ export function writeCpio(entries: CpioEntry[]): Buffer {
 }
 
 function badCpio(message: string): NexusError {
-  return new NexusError('BAD_CPIO', `The cpio archive is damaged: ${message}.`, 'Rebuild the image; an initramfs Nexus writes always ends with a TRAILER!!! entry.');
+  return new NexusError(
+    'BAD_CPIO',
+    `The cpio archive is damaged: ${message}.`,
+    'Rebuild the image; an initramfs Nexus writes always ends with a TRAILER!!! entry.',
+  );
 }
 
 /** Reads a newc archive back (tests, and checking what an initramfs holds); BAD_CPIO when it is damaged or truncated. */
@@ -68,7 +85,12 @@ export function readCpio(buf: Buffer): Array<{ path: string; mode: number; uid: 
       if (!/^[0-9a-fA-F]{8}$/.test(hex)) throw badCpio(`header field ${i} at byte ${o} is not 8 hex digits`);
       return parseInt(hex, 16);
     };
-    const mode = f(1), uid = f(2), gid = f(3), mtime = f(5), size = f(6), nameSize = f(11);
+    const mode = f(1),
+      uid = f(2),
+      gid = f(3),
+      mtime = f(5),
+      size = f(6),
+      nameSize = f(11);
     if (nameSize < 1 || o + 110 + nameSize > buf.length) throw badCpio(`the name of the entry at byte ${o} does not fit in the archive`);
     const name = buf.toString('utf8', o + 110, o + 110 + nameSize - 1);
     o += 110 + nameSize;

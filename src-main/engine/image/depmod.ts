@@ -19,13 +19,25 @@ export interface ModuleInfo {
 export function moduleInfo(rel: string, ko: Uint8Array): ModuleInfo {
   return {
     rel,
-    depends: (values(ko, 'depends')[0] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(normalizeModule),
+    depends: (values(ko, 'depends')[0] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(normalizeModule),
     aliases: values(ko, 'alias'),
-    softdeps: values(ko, 'softdep').map((s) => s.trim()).filter(Boolean),
+    softdeps: values(ko, 'softdep')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }
 
-const nameOf = (rel: string) => normalizeModule(rel.split('/').pop()!.replace(/\.ko(\.(gz|xz|zst))?$/, ''));
+const nameOf = (rel: string) =>
+  normalizeModule(
+    rel
+      .split('/')
+      .pop()!
+      .replace(/\.ko(\.(gz|xz|zst))?$/, ''),
+  );
 
 export interface DepmodFiles {
   'modules.dep': string;

@@ -14,6 +14,23 @@ export { BOOT_MARKER, BOOT_FAILED_MARKER } from './config/scripts';
 export type { ComposeState, PackResult, LockFile, PackageScripts, ScriptRecord };
 
 /** `scripts`: the unpack stage's effects, script records and owner names (UnpackedFeed), for the configure stage. */
-export function initialState(plan: BuildPlan, manifest: FsManifest, lock: LockFile, epoch?: number, cacheRoot?: string, scripts?: PackageScripts): ComposeState {
-  return { plan, manifest, lock, epoch: sourceDateEpoch(epoch), contents: new Map(), cacheHits: [], warnings: [], ...(cacheRoot ? { cacheRoot } : {}), ...(scripts ? { scripts } : {}) };
+export function initialState(
+  plan: BuildPlan,
+  manifest: FsManifest,
+  lock: LockFile,
+  epoch?: number,
+  cacheRoot?: string,
+  scripts?: PackageScripts,
+): ComposeState {
+  return {
+    plan,
+    manifest,
+    lock,
+    epoch: sourceDateEpoch(epoch),
+    contents: new Map(),
+    cacheHits: [],
+    warnings: [],
+    ...(cacheRoot ? { cacheRoot } : {}),
+    ...(scripts ? { scripts } : {}),
+  };
 }

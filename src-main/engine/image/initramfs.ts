@@ -33,7 +33,12 @@ async function toCpioEntries(manifest: FsManifest): Promise<CpioEntry[]> {
     else {
       // Hard links are stored as copies: simpler, and an initramfs has few of them.
       const src = e.type === 'hardlink' ? manifest.get(e.linkTarget ?? '') : e;
-      if (!src) throw new NexusError('ROOTFS_BAD_LINK', `${e.path} links to ${e.linkTarget}, which is not in the root filesystem.`, 'Report the package that ships it.');
+      if (!src)
+        throw new NexusError(
+          'ROOTFS_BAD_LINK',
+          `${e.path} links to ${e.linkTarget}, which is not in the root filesystem.`,
+          'Report the package that ships it.',
+        );
       out.push({ ...base, type: 'file', data: await readEntry(src) });
     }
     if (e.path === '/dev' && !hasDev) out.push(...EARLY_DEVICES.slice(1).map((d) => ({ ...d, mtime: e.mtime })));
@@ -58,7 +63,12 @@ const LIB_DIRS = ['/lib', '/usr/lib', '/lib64', '/usr/lib64'];
 async function copyWithDeps(root: FsManifest, out: FsManifest, path: string, triplets: string[]): Promise<void> {
   if (out.has(path)) return;
   const entry = root.get(path);
-  if (!entry) throw new NexusError('INITRAMFS_MISSING_FILE', `The initramfs needs ${path}, but no installed package provides it.`, 'Check the Box\'s packages (cryptsetup provides veritysetup).');
+  if (!entry)
+    throw new NexusError(
+      'INITRAMFS_MISSING_FILE',
+      `The initramfs needs ${path}, but no installed package provides it.`,
+      "Check the Box's packages (cryptsetup provides veritysetup).",
+    );
   if (entry.type === 'symlink') {
     out.set(path, entry);
     const target = entry.linkTarget!.startsWith('/') ? entry.linkTarget! : posix.join(posix.dirname(path), entry.linkTarget!);
@@ -66,7 +76,7 @@ async function copyWithDeps(root: FsManifest, out: FsManifest, path: string, tri
     if (resolved) await copyWithDeps(root, out, resolved.path, triplets);
     return;
   }
-  const real = entry.type === 'hardlink' ? root.get(entry.linkTarget ?? '') ?? entry : entry;
+  const real = entry.type === 'hardlink' ? (root.get(entry.linkTarget ?? '') ?? entry) : entry;
   out.set(path, { ...real, path, type: 'file' });
   const deps = readElfDeps(await readEntry(real));
   if (!deps) return;
@@ -74,7 +84,12 @@ async function copyWithDeps(root: FsManifest, out: FsManifest, path: string, tri
   for (const lib of deps.needed) {
     const dirs = [...LIB_DIRS, ...triplets.flatMap((t) => [`/lib/${t}`, `/usr/lib/${t}`])];
     const hit = dirs.map((d) => `${d}/${lib}`).find((p) => resolveInManifest(root, p));
-    if (!hit) throw new NexusError('INITRAMFS_MISSING_LIBRARY', `${path} needs ${lib}, which no installed package provides.`, 'The feed is incomplete for this architecture.');
+    if (!hit)
+      throw new NexusError(
+        'INITRAMFS_MISSING_LIBRARY',
+        `${path} needs ${lib}, which no installed package provides.`,
+        'The feed is incomplete for this architecture.',
+      );
     wanted.push(hit);
   }
   for (const w of wanted) await copyWithDeps(root, out, w, triplets);
@@ -87,7 +102,17 @@ export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, mo
   const multicall = ['/bin/busybox', '/bin/busybox.static', '/bin/toybox', '/usr/bin/toybox'].find((p) => rootfs.get(p)?.type === 'file');
   if (!multicall) throw new NexusError('INITRAMFS_NO_SHELL', 'No toybox or busybox binary in the root filesystem for the initramfs.', 'Add toybox to the Box.');
   await copyWithDeps(rootfs, out, multicall, triplets);
-  const link = (p: string, target: string): FsEntry => ({ path: p, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: epoch, size: 0, linkTarget: target, owner: 'nexus' });
+  const link = (p: string, target: string): FsEntry => ({
+    path: p,
+    type: 'symlink',
+    mode: 0o777,
+    uid: 0,
+    gid: 0,
+    mtime: epoch,
+    size: 0,
+    linkTarget: target,
+    owner: 'nexus',
+  });
   for (const a of INITRAMFS_APPLETS) {
     const p = ['insmod', 'switch_root', 'poweroff'].includes(a) ? `/sbin/${a}` : `/bin/${a}`;
     out.set(p, link(p, multicall));
@@ -95,7 +120,12 @@ export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, mo
   const needsVerity = !!plan.filesystems?.root.verity;
   if (needsVerity) {
     const verity = ['/sbin/veritysetup', '/usr/sbin/veritysetup', '/usr/bin/veritysetup'].find((p) => rootfs.has(p));
-    if (!verity) throw new NexusError('INITRAMFS_NO_VERITYSETUP', 'veritysetup is not in the root filesystem, so the initramfs cannot open the verity root.', 'Add cryptsetup to the Box.');
+    if (!verity)
+      throw new NexusError(
+        'INITRAMFS_NO_VERITYSETUP',
+        'veritysetup is not in the root filesystem, so the initramfs cannot open the verity root.',
+        'Add cryptsetup to the Box.',
+      );
     await copyWithDeps(rootfs, out, verity, triplets);
   }
   for (const m of moduleFiles) await copyWithDeps(rootfs, out, m, triplets);
@@ -105,8 +135,13 @@ export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, mo
     out.set(p, { path: p, type: 'file', mode, uid: 0, gid: 0, mtime: epoch, size: data.length, content: { kind: 'inline', data }, owner: 'nexus' });
   };
   add('/lib/modules/nexus-load-order', moduleFiles.map((m) => m + '\n').join(''), 0o644);
-  add('/init', diskInit({ verity: needsVerity, stateMountpoint: plan.filesystems?.overlay?.mountpoint ?? null, persist: plan.filesystems?.overlay?.persist ?? [] }), 0o755);
-  for (const d of ['/proc', '/sys', '/run', '/tmp', '/sysroot', '/etc']) out.set(d, { path: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: epoch, size: 0, owner: 'nexus' });
+  add(
+    '/init',
+    diskInit({ verity: needsVerity, stateMountpoint: plan.filesystems?.overlay?.mountpoint ?? null, persist: plan.filesystems?.overlay?.persist ?? [] }),
+    0o755,
+  );
+  for (const d of ['/proc', '/sys', '/run', '/tmp', '/sysroot', '/etc'])
+    out.set(d, { path: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: epoch, size: 0, owner: 'nexus' });
   ensureParents(out, epoch);
   return out;
 }

@@ -29,7 +29,12 @@ export async function moduleBytes(path: string, entry: FsEntry): Promise<Buffer>
     return Buffer.from((await execa(tool, ['-dc'], { input: bytes, encoding: 'buffer', stripFinalNewline: false })).stdout);
   } catch (err) {
     if (err instanceof NexusError) throw err;
-    throw new NexusError('MODULE_DECOMPRESS_FAILED', `Cannot decompress the kernel module ${path}: ${(err as Error).message}`, 'The kernel package may be damaged; clear the package cache (nexus cache clean) and build again.', { cause: err });
+    throw new NexusError(
+      'MODULE_DECOMPRESS_FAILED',
+      `Cannot decompress the kernel module ${path}: ${(err as Error).message}`,
+      'The kernel package may be damaged; clear the package cache (nexus cache clean) and build again.',
+      { cause: err },
+    );
   }
 }
 
@@ -47,7 +52,10 @@ export function modinfoValues(ko: Uint8Array, field: string): string[] {
 
 /** `depends=` of a module's .modinfo section (NUL-separated key=value strings). */
 export function parseModinfoDepends(ko: Uint8Array): string[] {
-  return (modinfoValues(ko, 'depends')[0] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (modinfoValues(ko, 'depends')[0] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Modules to load before this one (`softdep=pre: a b`): libcrc32c needs a crc32c provider, for example. */
@@ -60,7 +68,13 @@ export function parseModinfoAliases(ko: Uint8Array): string[] {
 }
 
 export const normalizeModule = (name: string) => name.replace(/-/g, '_');
-const moduleNameOf = (path: string) => normalizeModule(path.split('/').pop()!.replace(/\.ko(\.(gz|xz|zst))?$/, ''));
+const moduleNameOf = (path: string) =>
+  normalizeModule(
+    path
+      .split('/')
+      .pop()!
+      .replace(/\.ko(\.(gz|xz|zst))?$/, ''),
+  );
 
 export interface KernelInfo {
   /** Path of the kernel image in the manifest ("/boot/vmlinuz-virt"). */
@@ -75,11 +89,24 @@ export function findKernel(manifest: FsManifest, kernelPackage: string): KernelI
   const boots = [...manifest.values()].filter((e) => e.type === 'file' && /^\/boot\/(vmlinuz|vmlinux|Image)/.test(e.path));
   const image = boots.find((e) => e.path === `/boot/vmlinuz-${flavor}`) ?? boots.find((e) => e.owner === kernelPackage);
   if (!image) {
-    throw new NexusError('KERNEL_NOT_FOUND', `The kernel package "${kernelPackage}" installed no kernel image under /boot.`, 'Check that the feed provides the kernel package this board needs.');
+    throw new NexusError(
+      'KERNEL_NOT_FOUND',
+      `The kernel package "${kernelPackage}" installed no kernel image under /boot.`,
+      'Check that the feed provides the kernel package this board needs.',
+    );
   }
-  const dirs = [...manifest.values()].filter((e) => e.type === 'dir' && /^\/(usr\/)?lib\/modules\/[^/]+$/.test(e.path) && (e.owner === image.owner || e.owner === kernelPackage));
+  const dirs = [...manifest.values()].filter(
+    (e) => e.type === 'dir' && /^\/(usr\/)?lib\/modules\/[^/]+$/.test(e.path) && (e.owner === image.owner || e.owner === kernelPackage),
+  );
   const anyModule = [...manifest.keys()].find((p) => /^\/(usr\/)?lib\/modules\/[^/]+\//.test(p) && manifest.get(p)!.owner === image.owner);
-  const moduleDir = dirs[0]?.path ?? (anyModule ? anyModule.split('/').slice(0, anyModule.startsWith('/usr/') ? 4 : 3).join('/') : null);
+  const moduleDir =
+    dirs[0]?.path ??
+    (anyModule
+      ? anyModule
+          .split('/')
+          .slice(0, anyModule.startsWith('/usr/') ? 4 : 3)
+          .join('/')
+      : null);
   return { image, moduleDir, release: moduleDir ? moduleDir.split('/').pop()! : null };
 }
 
@@ -112,12 +139,20 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
   // modules.softdep ("softdep libcrc32c pre: crc32c") and modules.alias ("alias crc32c crc32c_generic"), as depmod writes them.
   const aliases = new Map<string, string>();
   const aliasEntry = manifest.get(`${moduleDir}/modules.alias`);
-  if (aliasEntry) for (const m of (await readEntry(aliasEntry)).toString().matchAll(/^alias\s+(\S+)\s+(\S+)/gm)) if (!aliases.has(m[1]!)) aliases.set(m[1]!, normalizeModule(m[2]!));
+  if (aliasEntry)
+    for (const m of (await readEntry(aliasEntry)).toString().matchAll(/^alias\s+(\S+)\s+(\S+)/gm))
+      if (!aliases.has(m[1]!)) aliases.set(m[1]!, normalizeModule(m[2]!));
   const softdeps = new Map<string, string[]>();
   const softEntry = manifest.get(`${moduleDir}/modules.softdep`);
   if (softEntry) {
     for (const m of (await readEntry(softEntry)).toString().matchAll(/^softdep\s+(\S+)\s+pre:\s*([^:\n]*?)(?:\s+post:.*)?$/gm)) {
-      softdeps.set(normalizeModule(m[1]!), m[2]!.split(/\s+/).filter(Boolean).map((n) => aliases.get(n) ?? normalizeModule(n)));
+      softdeps.set(
+        normalizeModule(m[1]!),
+        m[2]!
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((n) => aliases.get(n) ?? normalizeModule(n)),
+      );
     }
   }
   // Without a shipped modules.alias, a softdep that names an alias ("crc32c") is found the way depmod would: from

@@ -16,17 +16,36 @@ function refuse(path: string, why: string, hint: string): NexusError {
  */
 export function addGenerated(manifest: FsManifest, g: GeneratedEntry, mtime: number): void {
   if (!isNormalImagePath(g.path) || g.path === '/') {
-    throw refuse(JSON.stringify(g.path), 'it is not an absolute, normalised path inside the image (no "..", "." or empty segments)', 'Fix the path in the Box, fragment or plan: write it as an absolute path such as /etc/motd or /vault.');
+    throw refuse(
+      JSON.stringify(g.path),
+      'it is not an absolute, normalised path inside the image (no "..", "." or empty segments)',
+      'Fix the path in the Box, fragment or plan: write it as an absolute path such as /etc/motd or /vault.',
+    );
   }
   const parent = nonDirAncestor(manifest, g.path);
   if (parent) {
-    const what = parent.type === 'symlink' ? `a symlink (→ ${parent.linkTarget ?? ''}) installed by package ${parent.owner}` : `a ${parent.type === 'hardlink' ? 'hard link' : 'file'} installed by ${parent.owner === 'nexus' ? 'Nexus' : `package ${parent.owner}`}`;
-    throw refuse(g.path, `${parent.path} is ${what}; Nexus never writes through a package's symlink`,
-      parent.owner === 'nexus' ? 'Two generated paths collide; check the Box\'s files and mount points.' : `Remove ${parent.owner} from the Box or report it to the repository maintainers: a package that replaces ${parent.path} with a link is malformed or hostile.`);
+    const what =
+      parent.type === 'symlink'
+        ? `a symlink (→ ${parent.linkTarget ?? ''}) installed by package ${parent.owner}`
+        : `a ${parent.type === 'hardlink' ? 'hard link' : 'file'} installed by ${parent.owner === 'nexus' ? 'Nexus' : `package ${parent.owner}`}`;
+    throw refuse(
+      g.path,
+      `${parent.path} is ${what}; Nexus never writes through a package's symlink`,
+      parent.owner === 'nexus'
+        ? "Two generated paths collide; check the Box's files and mount points."
+        : `Remove ${parent.owner} from the Box or report it to the repository maintainers: a package that replaces ${parent.path} with a link is malformed or hostile.`,
+    );
   }
   const data = g.content === undefined ? undefined : typeof g.content === 'string' ? new TextEncoder().encode(g.content) : g.content;
   const e: FsEntry = {
-    path: g.path, type: g.type, mode: g.mode, uid: g.uid, gid: g.gid, mtime, size: data?.length ?? 0, owner: 'nexus',
+    path: g.path,
+    type: g.type,
+    mode: g.mode,
+    uid: g.uid,
+    gid: g.gid,
+    mtime,
+    size: data?.length ?? 0,
+    owner: 'nexus',
     ...(data ? { content: { kind: 'inline' as const, data } } : {}),
     ...(g.linkTarget !== undefined ? { linkTarget: g.linkTarget } : {}),
   };
@@ -34,8 +53,13 @@ export function addGenerated(manifest: FsManifest, g: GeneratedEntry, mtime: num
   // Generated directories keep a package's ownership/mode if the package already made them.
   if (prev && prev.type === 'dir' && g.type === 'dir') return;
   if (prev && prev.type === 'dir') {
-    throw refuse(g.path, `${prev.owner === 'nexus' ? 'Nexus generates' : `package ${prev.owner} installs`} a directory there, and a directory is never replaced by a ${g.type}`,
-      prev.owner === 'nexus' ? 'Two generated paths collide; check the Box\'s files and mount points.' : `Choose another path in the Box, or remove ${prev.owner} from it.`);
+    throw refuse(
+      g.path,
+      `${prev.owner === 'nexus' ? 'Nexus generates' : `package ${prev.owner} installs`} a directory there, and a directory is never replaced by a ${g.type}`,
+      prev.owner === 'nexus'
+        ? "Two generated paths collide; check the Box's files and mount points."
+        : `Choose another path in the Box, or remove ${prev.owner} from it.`,
+    );
   }
   manifest.set(g.path, e);
 }

@@ -51,85 +51,128 @@ function diskFull(err: unknown): boolean {
 
 export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeState & { result?: PackResult }> {
   return {
-  id: 'pack',
-  title: 'Write the image',
-  async run(state, ctx) {
-    const { plan } = state;
-    const sizes = await contentSizes(state);
-    const layout = layoutDisk(plan, (p) => sizes.get(p.role) ?? 0, (p) => state.seed!.uuid(`partition:${p.label}`));
-    state.layout = layout;
-    const regions: Region[] = [];
-    const entries = tableEntries(layout, plan);
-    let backup: { data: Buffer; offset: number } | null = null;
-    if (layout.table === 'gpt') {
-      const g = writeGpt(layout.size / SECTOR, state.seed!.uuid('disk'), entries);
-      regions.push({ offset: 0, source: g.primary, length: g.primary.length, policy: { kind: 'all' } });
-      backup = { data: g.backup, offset: g.backupOffset };
-    } else {
-      const mbr = writeMbr(mbrDiskId(state.seed!), entries);
-      regions.push({ offset: 0, source: mbr, length: mbr.length, policy: { kind: 'all' } });
-    }
-    for (const p of layout.partitions) {
-      const c = state.contents.get(p.role);
-      if (!c) throw new NexusError('PARTITION_EMPTY', `Nothing was built for the ${p.label} partition.`, 'This is a bug; please report it with the plan.');
-      regions.push({ offset: p.offset, source: c.path, length: sizes.get(p.role)!, policy: c.policy });
-    }
-    if (backup) regions.push({ offset: backup.offset, source: backup.data, length: backup.data.length, policy: { kind: 'all' } });
-
-    const out = plan.outputs;
-    await mkdir(dirname(out.image), { recursive: true });
-    // Standalone (no OutputSet given) the stage publishes its own files; in buildImage the caller's set is committed after
-    // the later stages (compression, boot test) so every output appears together.
-    const set = outputs ?? new OutputSet(out.image, out.manifest);
-    await set.check();
-    const cleanup = () => set.discard();
-    if (!outputs) ctx.onCleanup(cleanup);
-    try {
-      const partial = { image: await set.open(out.image, { image: true }), checksum: await set.open(out.checksum), bmap: await set.open(out.bmap), manifest: await set.open(out.manifest), sbom: await set.open(out.sbom), lock: await set.open(out.lock) };
-      ctx.progress({ message: `writing ${Math.round(layout.size / 1048576)} MiB image` });
-      const a = await assembleImage(partial.image, layout.size, regions, (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total }), ctx.signal);
-      const lock = state.lock;
-      const manifest = {
-        nexus: { version: NEXUS_VERSION, manifestVersion: 1 },
-        box: plan.box, board: plan.board, arch: plan.arch,
-        planHash: plan.planHash,
-        sourceDateEpoch: state.epoch,
-        image: { file: basename(out.image), size: layout.size, mappedBytes: a.mappedBytes, sha256: a.sha256 },
-        partitionTable: {
-          type: layout.table,
-          partitions: layout.partitions.map((p) => ({ index: p.index, label: p.label, role: p.role, type: p.type, uuid: layout.table === 'gpt' ? p.uuid : undefined, filesystem: p.filesystem, offset: p.offset, size: p.sizeBytes, contentBytes: sizes.get(p.role) ?? 0 })),
-        },
-        boot: { kernelCmdline: state.kernelCmdline, kernel: state.configured!.kernel.image.path, kernelRelease: state.configured!.kernel.release, modules: state.configured!.modules.files },
-        init: { dinit: state.configured!.dinit },
-        // What was done with each package install script and trigger instead of running it on the build host.
-        scripts: state.configured!.scripts,
-        accountsCreated: state.configured!.accountsCreated,
-        verity: state.verity ?? null,
-        tools: await imageToolVersions(state),
-        lock,
-        plan: redactSecrets(plan),
-        warnings: state.warnings,
-      };
-      await writeFile(partial.checksum, `${a.sha256}  ${basename(out.image)}\n`);
-      await writeFile(partial.bmap, bmapXml({ imageSize: layout.size, ranges: a.ranges }));
-      await writeFile(partial.manifest, JSON.stringify(manifest, null, 2) + '\n');
-      await writeFile(partial.sbom, JSON.stringify(spdxDocument(plan, lock, state.epoch, a.sha256), null, 2) + '\n');
-      await writeFile(partial.lock, serializeLock(lock));
-      ctx.throwIfCancelled();
-      const kinds: Array<[BuildOutputFile['kind'], string, string]> = [['image', out.image, partial.image], ['checksum', out.checksum, partial.checksum], ['bmap', out.bmap, partial.bmap], ['manifest', out.manifest, partial.manifest], ['sbom', out.sbom, partial.sbom], ['lock', out.lock, partial.lock]];
-      const files = await Promise.all(kinds.map(async ([kind, path, now]) => ({ kind, path, size: (await stat(now)).size })));
-      set.seal();
-      if (!outputs) await set.commit();
-      return { ...state, result: { image: out.image, source: set.current(out.image), sha256: a.sha256, size: layout.size, mappedBytes: a.mappedBytes, files, manifest } };
-    } catch (err) {
-      await cleanup();
-      if (diskFull(err)) {
-        throw new NexusError('DISK_FULL', `No space left in ${dirname(out.image)} while writing the image.`, 'Free some space or choose another output directory, then build again.', { cause: err });
+    id: 'pack',
+    title: 'Write the image',
+    async run(state, ctx) {
+      const { plan } = state;
+      const sizes = await contentSizes(state);
+      const layout = layoutDisk(
+        plan,
+        (p) => sizes.get(p.role) ?? 0,
+        (p) => state.seed!.uuid(`partition:${p.label}`),
+      );
+      state.layout = layout;
+      const regions: Region[] = [];
+      const entries = tableEntries(layout, plan);
+      let backup: { data: Buffer; offset: number } | null = null;
+      if (layout.table === 'gpt') {
+        const g = writeGpt(layout.size / SECTOR, state.seed!.uuid('disk'), entries);
+        regions.push({ offset: 0, source: g.primary, length: g.primary.length, policy: { kind: 'all' } });
+        backup = { data: g.backup, offset: g.backupOffset };
+      } else {
+        const mbr = writeMbr(mbrDiskId(state.seed!), entries);
+        regions.push({ offset: 0, source: mbr, length: mbr.length, policy: { kind: 'all' } });
       }
-      throw err;
-    }
-  },
-};
+      for (const p of layout.partitions) {
+        const c = state.contents.get(p.role);
+        if (!c) throw new NexusError('PARTITION_EMPTY', `Nothing was built for the ${p.label} partition.`, 'This is a bug; please report it with the plan.');
+        regions.push({ offset: p.offset, source: c.path, length: sizes.get(p.role)!, policy: c.policy });
+      }
+      if (backup) regions.push({ offset: backup.offset, source: backup.data, length: backup.data.length, policy: { kind: 'all' } });
+
+      const out = plan.outputs;
+      await mkdir(dirname(out.image), { recursive: true });
+      // Standalone (no OutputSet given) the stage publishes its own files; in buildImage the caller's set is committed after
+      // the later stages (compression, boot test) so every output appears together.
+      const set = outputs ?? new OutputSet(out.image, out.manifest);
+      await set.check();
+      const cleanup = () => set.discard();
+      if (!outputs) ctx.onCleanup(cleanup);
+      try {
+        const partial = {
+          image: await set.open(out.image, { image: true }),
+          checksum: await set.open(out.checksum),
+          bmap: await set.open(out.bmap),
+          manifest: await set.open(out.manifest),
+          sbom: await set.open(out.sbom),
+          lock: await set.open(out.lock),
+        };
+        ctx.progress({ message: `writing ${Math.round(layout.size / 1048576)} MiB image` });
+        const a = await assembleImage(partial.image, layout.size, regions, (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total }), ctx.signal);
+        const lock = state.lock;
+        const manifest = {
+          nexus: { version: NEXUS_VERSION, manifestVersion: 1 },
+          box: plan.box,
+          board: plan.board,
+          arch: plan.arch,
+          planHash: plan.planHash,
+          sourceDateEpoch: state.epoch,
+          image: { file: basename(out.image), size: layout.size, mappedBytes: a.mappedBytes, sha256: a.sha256 },
+          partitionTable: {
+            type: layout.table,
+            partitions: layout.partitions.map((p) => ({
+              index: p.index,
+              label: p.label,
+              role: p.role,
+              type: p.type,
+              uuid: layout.table === 'gpt' ? p.uuid : undefined,
+              filesystem: p.filesystem,
+              offset: p.offset,
+              size: p.sizeBytes,
+              contentBytes: sizes.get(p.role) ?? 0,
+            })),
+          },
+          boot: {
+            kernelCmdline: state.kernelCmdline,
+            kernel: state.configured!.kernel.image.path,
+            kernelRelease: state.configured!.kernel.release,
+            modules: state.configured!.modules.files,
+          },
+          init: { dinit: state.configured!.dinit },
+          // What was done with each package install script and trigger instead of running it on the build host.
+          scripts: state.configured!.scripts,
+          accountsCreated: state.configured!.accountsCreated,
+          verity: state.verity ?? null,
+          tools: await imageToolVersions(state),
+          lock,
+          plan: redactSecrets(plan),
+          warnings: state.warnings,
+        };
+        await writeFile(partial.checksum, `${a.sha256}  ${basename(out.image)}\n`);
+        await writeFile(partial.bmap, bmapXml({ imageSize: layout.size, ranges: a.ranges }));
+        await writeFile(partial.manifest, JSON.stringify(manifest, null, 2) + '\n');
+        await writeFile(partial.sbom, JSON.stringify(spdxDocument(plan, lock, state.epoch, a.sha256), null, 2) + '\n');
+        await writeFile(partial.lock, serializeLock(lock));
+        ctx.throwIfCancelled();
+        const kinds: Array<[BuildOutputFile['kind'], string, string]> = [
+          ['image', out.image, partial.image],
+          ['checksum', out.checksum, partial.checksum],
+          ['bmap', out.bmap, partial.bmap],
+          ['manifest', out.manifest, partial.manifest],
+          ['sbom', out.sbom, partial.sbom],
+          ['lock', out.lock, partial.lock],
+        ];
+        const files = await Promise.all(kinds.map(async ([kind, path, now]) => ({ kind, path, size: (await stat(now)).size })));
+        set.seal();
+        if (!outputs) await set.commit();
+        return {
+          ...state,
+          result: { image: out.image, source: set.current(out.image), sha256: a.sha256, size: layout.size, mappedBytes: a.mappedBytes, files, manifest },
+        };
+      } catch (err) {
+        await cleanup();
+        if (diskFull(err)) {
+          throw new NexusError(
+            'DISK_FULL',
+            `No space left in ${dirname(out.image)} while writing the image.`,
+            'Free some space or choose another output directory, then build again.',
+            { cause: err },
+          );
+        }
+        throw err;
+      }
+    },
+  };
 }
 
 export const packStage = makePackStage();

@@ -150,8 +150,12 @@ export function parsePartitionTable(head: Buffer): ParsedTable {
       if (e.subarray(0, 16).every((x) => x === 0)) continue;
       const start = Number(e.readBigUInt64LE(32));
       entries.push({
-        type: bytesToGuid(e.subarray(0, 16)), uuid: bytesToGuid(e.subarray(16, 32)), startLba: start, sizeLba: Number(e.readBigUInt64LE(40)) - start + 1,
-        attributes: e.readBigUInt64LE(48), name: e.subarray(56, 128).toString('utf16le').replace(/\0.*$/s, ''),
+        type: bytesToGuid(e.subarray(0, 16)),
+        uuid: bytesToGuid(e.subarray(16, 32)),
+        startLba: start,
+        sizeLba: Number(e.readBigUInt64LE(40)) - start + 1,
+        attributes: e.readBigUInt64LE(48),
+        name: e.subarray(56, 128).toString('utf16le').replace(/\0.*$/s, ''),
       });
     }
     return { kind: 'gpt', diskGuid: bytesToGuid(h.subarray(56, 72)), entries };
@@ -160,7 +164,12 @@ export function parsePartitionTable(head: Buffer): ParsedTable {
   for (let i = 0; i < 4; i++) {
     const o = 446 + i * 16;
     if (head[o + 4] === 0) continue;
-    entries.push({ type: head[o + 4]!.toString(16).padStart(2, '0'), startLba: head.readUInt32LE(o + 8), sizeLba: head.readUInt32LE(o + 12), bootable: head[o] === 0x80 });
+    entries.push({
+      type: head[o + 4]!.toString(16).padStart(2, '0'),
+      startLba: head.readUInt32LE(o + 8),
+      sizeLba: head.readUInt32LE(o + 12),
+      bootable: head[o] === 0x80,
+    });
   }
   return { kind: 'mbr', entries };
 }

@@ -17,7 +17,10 @@ export function sourceDateEpoch(explicit?: number): number {
 }
 
 export class Seed {
-  constructor(readonly planHash: string, readonly epoch: number) {}
+  constructor(
+    readonly planHash: string,
+    readonly epoch: number,
+  ) {}
 
   bytes(label: string, n: number): Buffer {
     const out: Buffer[] = [];

@@ -14,14 +14,22 @@ export function spdxDocument(plan: BuildPlan, lock: LockFile, epoch: number, ima
     SPDXID: `SPDXRef-Package-${SPDX_ID(p.name)}`,
     versionInfo: p.version,
     supplier: 'Organization: Alpine Linux',
-    downloadLocation: plan.feed?.mirrors[0] ? `${plan.feed.mirrors[0].replace(/\/$/, '')}/${lock.feed.branch}/${p.repository}/${p.arch}/${p.name}-${p.version}.apk` : 'NOASSERTION',
+    downloadLocation: plan.feed?.mirrors[0]
+      ? `${plan.feed.mirrors[0].replace(/\/$/, '')}/${lock.feed.branch}/${p.repository}/${p.arch}/${p.name}-${p.version}.apk`
+      : 'NOASSERTION',
     filesAnalyzed: false,
     homepage: p.url || 'NOASSERTION',
     licenseConcluded: 'NOASSERTION',
     licenseDeclared: p.license && LICENSE_EXPR.test(p.license) ? p.license : 'NOASSERTION',
     copyrightText: 'NOASSERTION',
     ...(p.checksum.startsWith('Q1') ? { checksums: [{ algorithm: 'SHA1', checksumValue: Buffer.from(p.checksum.slice(2), 'base64').toString('hex') }] } : {}),
-    externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:apk/alpine/${encodeURIComponent(p.name)}@${encodeURIComponent(p.version)}?arch=${p.arch}` }],
+    externalRefs: [
+      {
+        referenceCategory: 'PACKAGE-MANAGER',
+        referenceType: 'purl',
+        referenceLocator: `pkg:apk/alpine/${encodeURIComponent(p.name)}@${encodeURIComponent(p.version)}?arch=${p.arch}`,
+      },
+    ],
   }));
   return {
     spdxVersion: 'SPDX-2.3',

@@ -44,8 +44,14 @@ export interface ScriptRecord {
  * Keyed "package:script"; every entry says why.
  */
 export const NOT_NEEDED: ReadonlyMap<string, string> = new Map([
-  ['alpine-baselayout:post-install', 'renames an old color_prompt.sh link (a fresh root has none) and chowns /etc/shadow to root:shadow, which applied (and Nexus generates /etc/shadow as root:shadow 0640)'],
-  ['mkinitfs:trigger', 'builds /boot/initramfs-<flavour> for the installed kernels; Nexus builds the image\'s initramfs itself and /boot is not part of the root'],
+  [
+    'alpine-baselayout:post-install',
+    'renames an old color_prompt.sh link (a fresh root has none) and chowns /etc/shadow to root:shadow, which applied (and Nexus generates /etc/shadow as root:shadow 0640)',
+  ],
+  [
+    'mkinitfs:trigger',
+    "builds /boot/initramfs-<flavour> for the installed kernels; Nexus builds the image's initramfs itself and /boot is not part of the root",
+  ],
 ]);
 
 const NEVER_ON_INSTALL = new Set(['pre-upgrade', 'post-upgrade', 'pre-deinstall', 'post-deinstall']);
@@ -55,7 +61,7 @@ function emulation(s: SkippedScript, root: FsManifest): string | null {
   if (s.package === 'busybox' && s.script === 'trigger' && /--install\s+-s/.test(s.text)) {
     // The same trigger also runs bbsuid and busybox-extras --install: not emulated, so only when they are absent.
     if (root.has('/bin/bbsuid') || root.has('/bin/busybox-extras')) return null;
-    return 'applet links as `busybox --install -s` makes them; `busybox depmod` as modules.dep/alias/softdep computed from the modules\' .modinfo';
+    return "applet links as `busybox --install -s` makes them; `busybox depmod` as modules.dep/alias/softdep computed from the modules' .modinfo";
   }
   return null;
 }
@@ -91,30 +97,64 @@ export function planScripts(pkg: PackageScripts, rootType: 'ext4' | 'erofs' | 'i
       appletLinks.add(s.package);
     } else if (s.understood) {
       if (links && (s.script === 'post-install' || s.script === 'pre-install')) appletLinks.add(s.package);
-      records.push({ ...base, outcome: links ? 'emulated' : 'applied', detail: `${links ? 'applet links as `busybox --install -s` makes them; ' : ''}declarative effects applied: ${effectSummary(s, pkg.effects)}` });
+      records.push({
+        ...base,
+        outcome: links ? 'emulated' : 'applied',
+        detail: `${links ? 'applet links as `busybox --install -s` makes them; ' : ''}declarative effects applied: ${effectSummary(s, pkg.effects)}`,
+      });
     } else if (allowed) {
       records.push({ ...base, outcome: 'not-needed', detail: allowed });
     } else if (rootType === 'ext4') {
-      records.push({ ...base, outcome: 'first-boot', detail: `run once on the device's first boot by nexus-first-boot (not understood here: ${s.ignoredCommands.slice(0, 3).join(' | ')})` });
+      records.push({
+        ...base,
+        outcome: 'first-boot',
+        detail: `run once on the device's first boot by nexus-first-boot (not understood here: ${s.ignoredCommands.slice(0, 3).join(' | ')})`,
+      });
       deferred.push(s);
     } else {
-      throw new NexusError('SCRIPT_NEEDS_DEVICE',
+      throw new NexusError(
+        'SCRIPT_NEEDS_DEVICE',
         `The ${s.script} script of ${s.package}-${s.version} cannot be applied at build time (${s.ignoredCommands.slice(0, 3).join(' | ') || 'not understood'}), and this Box's ${rootType} root is read-only, so it cannot run on the device's first boot either.`,
-        `Remove ${s.package} from the Box or use a Box with a writable ext4 root. If the script is not needed in a fresh image, add "${s.package}:${s.script}" with the reason to NOT_NEEDED in src-main/engine/image/script-effects.ts.`);
+        `Remove ${s.package} from the Box or use a Box with a writable ext4 root. If the script is not needed in a fresh image, add "${s.package}:${s.script}" with the reason to NOT_NEEDED in src-main/engine/image/script-effects.ts.`,
+      );
     }
   }
   return { records, deferred, appletLinks: [...appletLinks] };
 }
 
-const entry = (path: string, type: FsEntry['type'], mode: number, mtime: number, owner: string, extra: Partial<FsEntry> = {}): FsEntry => ({ path, type, mode, uid: 0, gid: 0, mtime, size: 0, owner, ...extra });
+const entry = (path: string, type: FsEntry['type'], mode: number, mtime: number, owner: string, extra: Partial<FsEntry> = {}): FsEntry => ({
+  path,
+  type,
+  mode,
+  uid: 0,
+  gid: 0,
+  mtime,
+  size: 0,
+  owner,
+  ...extra,
+});
 
 /** `busybox --install -s` for the package's /bin/busybox: adds the links no other file occupies; returns how many. */
-export async function emulateBusyboxInstall(root: FsManifest, pkg: string, epoch: number): Promise<{ added: number; kept: string[]; source: string; defaulted: string[] }> {
+export async function emulateBusyboxInstall(
+  root: FsManifest,
+  pkg: string,
+  epoch: number,
+): Promise<{ added: number; kept: string[]; source: string; defaulted: string[] }> {
   const bin = root.get('/bin/busybox');
-  if (!bin || bin.type !== 'file') throw new NexusError('BUSYBOX_NOT_FOUND', `The ${pkg} package's install script runs /bin/busybox --install -s, but ${pkg} installed no /bin/busybox.`, 'Check the feed\'s busybox package.');
+  if (!bin || bin.type !== 'file')
+    throw new NexusError(
+      'BUSYBOX_NOT_FOUND',
+      `The ${pkg} package's install script runs /bin/busybox --install -s, but ${pkg} installed no /bin/busybox.`,
+      "Check the feed's busybox package.",
+    );
   const paths = root.get('/etc/busybox-paths.d/busybox');
   const plan = busyboxAppletLinks(await readEntry(bin), paths?.type === 'file' ? (await readEntry(paths)).toString('utf8') : undefined);
-  if (!plan) throw new NexusError('BUSYBOX_APPLETS_UNREADABLE', `Cannot read the applet list of ${pkg}'s /bin/busybox (no "[\\0[[\\0" applet name table).`, 'Report the busybox package; its applet links cannot be made without running it.');
+  if (!plan)
+    throw new NexusError(
+      'BUSYBOX_APPLETS_UNREADABLE',
+      `Cannot read the applet list of ${pkg}'s /bin/busybox (no "[\\0[[\\0" applet name table).`,
+      'Report the busybox package; its applet links cannot be made without running it.',
+    );
   let added = 0;
   const kept: string[] = [];
   for (const link of plan.links) {
@@ -164,7 +204,11 @@ export function applyFileEffects(root: FsManifest, effects: ScriptEffect[], acco
 }
 
 /** apk maps package files' owner *names* through the new root's accounts: do the same once they exist. */
-export function remapOwners(root: FsManifest, ownerNames: Map<string, { user: string; group: string }>, accounts: Pick<MergedAccounts, 'uids' | 'gids'>): string[] {
+export function remapOwners(
+  root: FsManifest,
+  ownerNames: Map<string, { user: string; group: string }>,
+  accounts: Pick<MergedAccounts, 'uids' | 'gids'>,
+): string[] {
   const unknown: string[] = [];
   for (const [path, o] of ownerNames) {
     const e = root.get(path);
@@ -188,7 +232,15 @@ export function shellsFile(shipped: string | null, shells: string[]): string {
 export function triggerArgs(globs: string[], root: FsManifest): string[] {
   const out: string[] = [];
   for (const g of globs) {
-    const re = new RegExp('^' + g.replace(/\/+$/, '').split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '$');
+    const re = new RegExp(
+      '^' +
+        g
+          .replace(/\/+$/, '')
+          .split('*')
+          .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^/]*') +
+        '$',
+    );
     for (const e of root.values()) if (e.type === 'dir' && re.test(e.path)) out.push(e.path);
   }
   return [...new Set(out)].sort();

@@ -57,10 +57,18 @@ async function freshRoot(dir: string): Promise<void> {
   const st = await lstat(dir);
   const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
   if (!st.isDirectory() || st.uid !== uid) {
-    throw new NexusError('STAGING_DIR_NOT_EMPTY', `Cannot stage the root filesystem in ${dir}: it is not a directory of this user (a symlink or another user's).`, 'This is a bug in the image stage; please report it.');
+    throw new NexusError(
+      'STAGING_DIR_NOT_EMPTY',
+      `Cannot stage the root filesystem in ${dir}: it is not a directory of this user (a symlink or another user's).`,
+      'This is a bug in the image stage; please report it.',
+    );
   }
   if ((await readdir(dir)).length) {
-    throw new NexusError('STAGING_DIR_NOT_EMPTY', `Cannot stage the root filesystem in ${dir}: the directory is not empty.`, 'Staging needs a fresh directory (a leftover tree may hold symlinks); this is a bug in the image stage, please report it.');
+    throw new NexusError(
+      'STAGING_DIR_NOT_EMPTY',
+      `Cannot stage the root filesystem in ${dir}: the directory is not empty.`,
+      'Staging needs a fresh directory (a leftover tree may hold symlinks); this is a bug in the image stage, please report it.',
+    );
   }
   await chmod(dir, 0o700);
 }
@@ -72,15 +80,23 @@ async function at<T>(e: FsEntry, op: string, f: () => Promise<T>): Promise<T> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (!code || err instanceof NexusError) throw err;
-    throw new NexusError('STAGING_FAILED', `Could not ${op} ${e.path} (from ${e.owner}) in the staging tree: ${code}.`, code === 'ENOSPC' ? 'Free space in the temporary directory and build again.' : 'This is a bug in the image stage; please report it with the build log.', { cause: err });
+    throw new NexusError(
+      'STAGING_FAILED',
+      `Could not ${op} ${e.path} (from ${e.owner}) in the staging tree: ${code}.`,
+      code === 'ENOSPC' ? 'Free space in the temporary directory and build again.' : 'This is a bug in the image stage; please report it with the build log.',
+      { cause: err },
+    );
   }
 }
 
 export async function stageTree(manifest: FsManifest, dir: string, signal?: AbortSignal): Promise<StagedTree> {
   const problems = treeProblems(manifest);
   if (problems.length) {
-    throw new NexusError('UNSAFE_PATH', `Refusing to stage the root filesystem: ${problems.join('; ')}.`,
-      'Nothing was written. The root filesystem breaks the rules that keep it inside the image (an entry below a link, or a path outside it): remove the package named, or report the bug with the build log.');
+    throw new NexusError(
+      'UNSAFE_PATH',
+      `Refusing to stage the root filesystem: ${problems.join('; ')}.`,
+      'Nothing was written. The root filesystem breaks the rules that keep it inside the image (an entry below a link, or a path outside it): remove the package named, or report the bug with the build log.',
+    );
   }
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const entries = sortedEntries(manifest);
@@ -103,7 +119,12 @@ export async function stageTree(manifest: FsManifest, dir: string, signal?: Abor
   const host = (p: string) => (p === '/' ? dir : dir + p);
   const made = new Set<string>(['/']);
   const inMadeDir = (e: FsEntry) => {
-    if (!made.has(posix.dirname(e.path))) throw new NexusError('UNSAFE_PATH', `Refusing to stage ${e.path}: its parent is not a directory staging created.`, 'This is a bug in the image stage; please report it.');
+    if (!made.has(posix.dirname(e.path)))
+      throw new NexusError(
+        'UNSAFE_PATH',
+        `Refusing to stage ${e.path}: its parent is not a directory staging created.`,
+        'This is a bug in the image stage; please report it.',
+      );
     return host(e.path);
   };
 

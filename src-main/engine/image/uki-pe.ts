@@ -24,7 +24,11 @@ const SYMBOL = 18;
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
 function badStub(why: string): NexusError {
-  return new NexusError('UKI_BAD_STUB', `The EFI stub cannot take the unified kernel image's sections: ${why}.`, 'Use the systemd-efistub package of the same Alpine release as the kernel.');
+  return new NexusError(
+    'UKI_BAD_STUB',
+    `The EFI stub cannot take the unified kernel image's sections: ${why}.`,
+    'Use the systemd-efistub package of the same Alpine release as the kernel.',
+  );
 }
 
 /** The PE checksum (as in Windows' CheckSumMappedFile): 16-bit one's-complement-style sum with the field as zero, plus the length. */
@@ -56,7 +60,8 @@ export function addPeSections(stub: Uint8Array, sections: PeSection[], epoch: nu
   const magic = src.readUInt16LE(opt);
   if (magic !== 0x20b && magic !== 0x10b) throw badStub(`unknown optional header magic 0x${magic.toString(16)}`);
   const securityDir = opt + (magic === 0x20b ? 112 : 96) + 4 * 8;
-  if (src.readUInt32LE(securityDir + 4) !== 0) throw badStub('it is signed (an Authenticode signature would not cover the new sections); use the unsigned stub');
+  if (src.readUInt32LE(securityDir + 4) !== 0)
+    throw badStub('it is signed (an Authenticode signature would not cover the new sections); use the unsigned stub');
   const sectionAlign = src.readUInt32LE(opt + 32);
   const fileAlign = src.readUInt32LE(opt + 36);
   const sizeOfHeaders = src.readUInt32LE(opt + 60);
@@ -67,7 +72,10 @@ export function addPeSections(stub: Uint8Array, sections: PeSection[], epoch: nu
   let firstRaw = sizeOfHeaders;
   for (let i = 0; i < count; i++) {
     const h = table + i * SECTION_HEADER;
-    const vsize = src.readUInt32LE(h + 8), va = src.readUInt32LE(h + 12), rsize = src.readUInt32LE(h + 16), rptr = src.readUInt32LE(h + 20);
+    const vsize = src.readUInt32LE(h + 8),
+      va = src.readUInt32LE(h + 12),
+      rsize = src.readUInt32LE(h + 16),
+      rptr = src.readUInt32LE(h + 20);
     vmaEnd = Math.max(vmaEnd, va + Math.max(vsize, rsize));
     if (rsize) {
       rawEnd = Math.max(rawEnd, rptr + rsize);
@@ -89,7 +97,8 @@ export function addPeSections(stub: Uint8Array, sections: PeSection[], epoch: nu
   let rptr = alignUp(rawEnd, fileAlign);
   let vma = alignUp(vmaEnd, sectionAlign);
   for (const s of sections) {
-    if (Buffer.byteLength(s.name, 'latin1') > 8 || !/^[\x21-\x7e]+$/.test(s.name)) throw new Error(`PE section name "${s.name}" must be 1-8 printable ASCII characters`);
+    if (Buffer.byteLength(s.name, 'latin1') > 8 || !/^[\x21-\x7e]+$/.test(s.name))
+      throw new Error(`PE section name "${s.name}" must be 1-8 printable ASCII characters`);
     const va = Math.max(s.vma ?? 0, vma);
     if (va % sectionAlign) throw new Error(`PE section ${s.name} address 0x${va.toString(16)} is not aligned to 0x${sectionAlign.toString(16)}`);
     const rsize = alignUp(s.data.length, fileAlign);
@@ -134,7 +143,9 @@ export function readPeSections(file: Uint8Array): Map<string, { va: number; data
   for (let i = 0; i < count; i++) {
     const h = table + i * SECTION_HEADER;
     const name = b.toString('latin1', h, h + 8).replace(/\0+$/, '');
-    const vsize = b.readUInt32LE(h + 8), rsize = b.readUInt32LE(h + 16), rptr = b.readUInt32LE(h + 20);
+    const vsize = b.readUInt32LE(h + 8),
+      rsize = b.readUInt32LE(h + 16),
+      rptr = b.readUInt32LE(h + 20);
     out.set(name, { va: b.readUInt32LE(h + 12), data: b.subarray(rptr, rptr + Math.min(vsize || rsize, rsize)) });
   }
   return out;

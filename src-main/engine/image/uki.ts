@@ -30,8 +30,12 @@ export const UKI_LAYOUT = [
 export function ukiSections(parts: UkiParts): PeSection[] {
   const enc = (s: string) => new TextEncoder().encode(s);
   const data: Record<(typeof UKI_LAYOUT)[number]['name'], Uint8Array | undefined> = {
-    '.osrel': enc(parts.osRelease), '.cmdline': enc(parts.cmdline), '.uname': parts.uname === undefined ? undefined : enc(parts.uname),
-    '.dtb': parts.dtb, '.linux': parts.kernel, '.initrd': parts.initrd,
+    '.osrel': enc(parts.osRelease),
+    '.cmdline': enc(parts.cmdline),
+    '.uname': parts.uname === undefined ? undefined : enc(parts.uname),
+    '.dtb': parts.dtb,
+    '.linux': parts.kernel,
+    '.initrd': parts.initrd,
   };
   return UKI_LAYOUT.flatMap((l) => (data[l.name] ? [{ name: l.name, vma: l.vma, data: data[l.name]! }] : []));
 }

@@ -61,7 +61,8 @@ export function veritySuperblock(dataBlocks: number, salt: Buffer, uuid: string)
  */
 export async function writeVerityTree(dataPath: string, hashPath: string, params: VerityParams, signal?: AbortSignal): Promise<VerityResult> {
   const salt = Buffer.from(params.salt, 'hex');
-  if (salt.length > 256 || salt.toString('hex') !== params.salt.toLowerCase()) throw new Error(`dm-verity salt must be hex of at most 256 bytes, got "${params.salt}"`);
+  if (salt.length > 256 || salt.toString('hex') !== params.salt.toLowerCase())
+    throw new Error(`dm-verity salt must be hex of at most 256 bytes, got "${params.salt}"`);
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(params.uuid)) throw new Error(`dm-verity uuid is not a UUID: "${params.uuid}"`);
   const data = await open(dataPath, 'r');
   let leaves: Buffer;

@@ -68,7 +68,11 @@ async function attempt(source: string, dest: string, opts: DownloadOptions): Pro
       else have = 0;
     } catch (err) {
       if (err instanceof NexusError) throw err;
-      throw new NexusError('NOT_FOUND', `${source} does not exist.`, opts.localLayoutHint ?? 'Check the mirror directory; it must have the Alpine layout <branch>/<repo>/<arch>/.');
+      throw new NexusError(
+        'NOT_FOUND',
+        `${source} does not exist.`,
+        opts.localLayoutHint ?? 'Check the mirror directory; it must have the Alpine layout <branch>/<repo>/<arch>/.',
+      );
     }
     body = createReadStream(path, { start: have, highWaterMark: 1024 * 1024 });
   } else {
@@ -91,7 +95,11 @@ async function attempt(source: string, dest: string, opts: DownloadOptions): Pro
     } else {
       res.resume();
       if (status >= 500 || status === 429 || status === 408) throw new RetryableError(`HTTP ${status}`);
-      throw new NexusError(status === 404 || status === 410 ? 'NOT_FOUND' : 'HTTP_ERROR', `${source}: HTTP ${status}.`, status === 404 ? 'The mirror does not have this file; it may be out of date. Try another mirror.' : 'Check the mirror URL.');
+      throw new NexusError(
+        status === 404 || status === 410 ? 'NOT_FOUND' : 'HTTP_ERROR',
+        `${source}: HTTP ${status}.`,
+        status === 404 ? 'The mirror does not have this file; it may be out of date. Try another mirror.' : 'Check the mirror URL.',
+      );
     }
     // What the server announces: refused before a byte is read when it is over the limit; a short body is retried.
     const length = Number(res.headers['content-length']);
@@ -129,16 +137,26 @@ async function attempt(source: string, dest: string, opts: DownloadOptions): Pro
 }
 
 function tooLarge(source: string, size: number, limit: number): NexusError {
-  return new NexusError('SIZE_LIMIT', `${source} is larger than the ${limit} bytes allowed (${size} bytes or more).`,
-    'The mirror is serving a different file than the index or checksum list announces; try another mirror.');
+  return new NexusError(
+    'SIZE_LIMIT',
+    `${source} is larger than the ${limit} bytes allowed (${size} bytes or more).`,
+    'The mirror is serving a different file than the index or checksum list announces; try another mirror.',
+  );
 }
 
 /** Downloads (or resumes) `source` into `dest`. */
 export async function download(source: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
   // Sizes come from indexes and lock files: refuse nonsense before touching the disk or the network.
-  for (const [name, v] of [['expected size', opts.expectedSize], ['size limit', opts.maxBytes]] as const) {
+  for (const [name, v] of [
+    ['expected size', opts.expectedSize],
+    ['size limit', opts.maxBytes],
+  ] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
-      throw new NexusError('BAD_SIZE', `Cannot download ${source}: the ${name} ${String(v)} is not a non-negative integer.`, 'The index entry is damaged or hostile; fetch the index again or use another mirror.');
+      throw new NexusError(
+        'BAD_SIZE',
+        `Cannot download ${source}: the ${name} ${String(v)} is not a non-negative integer.`,
+        'The index entry is damaged or hostile; fetch the index again or use another mirror.',
+      );
     }
   }
   const retries = opts.retries ?? 4;
@@ -150,8 +168,14 @@ export async function download(source: string, dest: string, opts: DownloadOptio
     } catch (err) {
       if (!(err instanceof RetryableError)) throw err;
       if (i >= retries) {
-        throw new NexusError('DOWNLOAD_FAILED', `Downloading ${source} failed after ${retries + 1} attempts: ${err.message}.`,
-          opts.retryHint ?? (opts.resume === false ? 'Check the network connection or try another mirror.' : 'Check the network connection or try another mirror; the partial file is kept and the next run resumes it.'));
+        throw new NexusError(
+          'DOWNLOAD_FAILED',
+          `Downloading ${source} failed after ${retries + 1} attempts: ${err.message}.`,
+          opts.retryHint ??
+            (opts.resume === false
+              ? 'Check the network connection or try another mirror.'
+              : 'Check the network connection or try another mirror; the partial file is kept and the next run resumes it.'),
+        );
       }
       await sleep(backoff * 2 ** i, opts.signal);
     }

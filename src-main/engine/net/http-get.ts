@@ -13,7 +13,11 @@ const MAX_REDIRECTS = 5;
 
 function getOnce(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, timeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers: { 'user-agent': 'nexus-imager', ...headers }, signal, timeout: timeoutMs });
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, {
+      headers: { 'user-agent': 'nexus-imager', ...headers },
+      signal,
+      timeout: timeoutMs,
+    });
     req.on('response', resolve);
     req.on('timeout', () => req.destroy(new RetryableError(`no data for ${timeoutMs / 1000} s`)));
     req.on('error', (err) => reject(signal?.aborted ? new CancelledError() : err instanceof RetryableError ? err : new RetryableError(err.message)));
@@ -22,7 +26,10 @@ function getOnce(url: string, headers: Record<string, string>, signal: AbortSign
 }
 
 /** The final response after redirects; the caller consumes or resumes its body. */
-export async function httpGet(url: string, o: { headers?: Record<string, string>; signal?: AbortSignal | undefined; timeoutMs: number }): Promise<IncomingMessage> {
+export async function httpGet(
+  url: string,
+  o: { headers?: Record<string, string>; signal?: AbortSignal | undefined; timeoutMs: number },
+): Promise<IncomingMessage> {
   for (let hops = 0; ; hops++) {
     const res = await getOnce(url, o.headers ?? {}, o.signal, o.timeoutMs);
     const loc = res.headers.location;

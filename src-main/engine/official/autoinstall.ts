@@ -97,9 +97,38 @@ const LOCKED = '*************';
 
 /** XKB layout → wscons layout name (kbd(8)); undefined when OpenBSD has no matching layout. */
 const KBD: Record<string, string> = {
-  us: 'us', de: 'de', fr: 'fr', gb: 'uk', uk: 'uk', es: 'es', it: 'it', jp: 'jp', no: 'no', se: 'sv', sv: 'sv', fi: 'fi',
-  dk: 'dk', pt: 'pt', br: 'br', ru: 'ru', ua: 'ua', pl: 'pl', hu: 'hu', cz: 'cz', si: 'si', ch: 'sg', be: 'be', nl: 'nl',
-  tr: 'tr', is: 'is', ee: 'ee', lt: 'lt', lv: 'lv', latam: 'la', la: 'la', ca: 'cf',
+  us: 'us',
+  de: 'de',
+  fr: 'fr',
+  gb: 'uk',
+  uk: 'uk',
+  es: 'es',
+  it: 'it',
+  jp: 'jp',
+  no: 'no',
+  se: 'sv',
+  sv: 'sv',
+  fi: 'fi',
+  dk: 'dk',
+  pt: 'pt',
+  br: 'br',
+  ru: 'ru',
+  ua: 'ua',
+  pl: 'pl',
+  hu: 'hu',
+  cz: 'cz',
+  si: 'si',
+  ch: 'sg',
+  be: 'be',
+  nl: 'nl',
+  tr: 'tr',
+  is: 'is',
+  ee: 'ee',
+  lt: 'lt',
+  lv: 'lv',
+  latam: 'la',
+  la: 'la',
+  ca: 'cf',
 };
 
 function mirrorHostAndDir(mirror: string, version: string, arch: string): { host: string; dir: string } {
@@ -110,12 +139,14 @@ function mirrorHostAndDir(mirror: string, version: string, arch: string): { host
 
 export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOptions = {}): Promise<Autoinstall> {
   const o = plan.official;
-  if (!o || o.os !== 'openbsd') throw new NexusError('NOT_OPENBSD', 'install.conf answers are only made for OpenBSD official images.', 'Choose the openbox Box.');
+  if (!o || o.os !== 'openbsd')
+    throw new NexusError('NOT_OPENBSD', 'install.conf answers are only made for OpenBSD official images.', 'Choose the openbox Box.');
   const c = plan.customization;
   const answers: Array<{ question: string; answer: string }> = [];
   const warnings: string[] = [];
   const put = (question: string, answer: string) => {
-    if (/[\r\n]/.test(answer)) throw new NexusError('ANSWER_INVALID', `The answer to "${question}" contains a line break.`, 'Remove line breaks from the value.');
+    if (/[\r\n]/.test(answer))
+      throw new NexusError('ANSWER_INVALID', `The answer to "${question}" contains a line break.`, 'Remove line breaks from the value.');
     answers.push({ question, answer });
   };
 
@@ -132,7 +163,10 @@ export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOpti
 
   // Network: the first interface by DHCP (the installer's default interface), nothing else.
   put('IPv4 address for', 'autoconf');
-  if (c.wifi) warnings.push(`Wi-Fi "${c.wifi.ssid}" is not put into install.conf: OpenBSD names Wi-Fi interfaces per driver and the installer would need the passphrase in plain text. The installer uses the wired network; configure Wi-Fi after the first boot (hostname.if(5)).`);
+  if (c.wifi)
+    warnings.push(
+      `Wi-Fi "${c.wifi.ssid}" is not put into install.conf: OpenBSD names Wi-Fi interfaces per driver and the installer would need the passphrase in plain text. The installer uses the wired network; configure Wi-Fi after the first boot (hostname.if(5)).`,
+    );
 
   const keys = c.sshKeys;
   const user = c.user;
@@ -146,10 +180,15 @@ export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOpti
     temporaryRootPassword = opts.temporaryPassword ?? randomBytes(9).toString('base64url');
     const hash = await bcrypt({ password: temporaryRootPassword, salt: randomBytes(16), costFactor: 10, outputType: 'encoded' });
     rootAnswer = hash.replace(/^\$2a\$/, '$2b$');
-    warnings.push(`No SSH key and no OpenBSD-usable password were given, so root gets a temporary password: ${temporaryRootPassword} (only its bcrypt hash is in install.conf). Log in on the console as root and change it with passwd(1).`);
+    warnings.push(
+      `No SSH key and no OpenBSD-usable password were given, so root gets a temporary password: ${temporaryRootPassword} (only its bcrypt hash is in install.conf). Log in on the console as root and change it with passwd(1).`,
+    );
   }
   if (c.rootPasswordHash && !isBcrypt(c.rootPasswordHash)) {
-    warnings.push('The root password hash is yescrypt/SHA-512; OpenBSD\'s installer only takes bcrypt ($2b$) hashes, so it is not used' + (temporaryRootPassword ? '.' : ': root password login stays disabled (set one after the first login with passwd(1)).'));
+    warnings.push(
+      "The root password hash is yescrypt/SHA-512; OpenBSD's installer only takes bcrypt ($2b$) hashes, so it is not used" +
+        (temporaryRootPassword ? '.' : ': root password login stays disabled (set one after the first login with passwd(1)).'),
+    );
   }
   put('Password for root account', rootAnswer);
   put('Start sshd(8) by default', 'yes');
@@ -162,10 +201,13 @@ export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOpti
     put(`Full name for user ${user.name}`, user.name);
     put(`Password for user ${user.name}`, userHash ?? LOCKED);
     if (!userHash) {
-      warnings.push(user.passwordHash
-        ? `The password hash for ${user.name} is yescrypt/SHA-512, which OpenBSD cannot use: password login for ${user.name} is disabled (13 "*"); log in with the SSH key and run passwd(1) to set one.`
-        : `${user.name} has no password: password login is disabled; log in with the SSH key and run passwd(1) to set one.`);
-      if (!keys.length) warnings.push(`${user.name} has neither a usable password nor an SSH key and cannot log in until root sets a password (passwd ${user.name}).`);
+      warnings.push(
+        user.passwordHash
+          ? `The password hash for ${user.name} is yescrypt/SHA-512, which OpenBSD cannot use: password login for ${user.name} is disabled (13 "*"); log in with the SSH key and run passwd(1) to set one.`
+          : `${user.name} has no password: password login is disabled; log in with the SSH key and run passwd(1) to set one.`,
+      );
+      if (!keys.length)
+        warnings.push(`${user.name} has neither a usable password nor an SSH key and cannot log in until root sets a password (passwd ${user.name}).`);
     }
     put(`Public ssh key for user ${user.name}`, keys[0] ?? 'none');
     put('Public ssh key for root account', 'none');
@@ -175,13 +217,20 @@ export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOpti
     put('Public ssh key for root account', keys[0] ?? 'none');
     put('Allow root ssh login', keys.length ? 'prohibit-password' : 'no');
   }
-  if (keys.length > 1) warnings.push(`The installer takes one SSH key per account; only the first is installed. Add the other ${keys.length - 1} to ~/.ssh/authorized_keys after the first login.`);
-  if (user?.admin) warnings.push(`${user.name} is put into the wheel group by the installer; doas(1) is not configured: create /etc/doas.conf with "permit persist :wheel" to use it.`);
+  if (keys.length > 1)
+    warnings.push(
+      `The installer takes one SSH key per account; only the first is installed. Add the other ${keys.length - 1} to ~/.ssh/authorized_keys after the first login.`,
+    );
+  if (user?.admin)
+    warnings.push(
+      `${user.name} is put into the wheel group by the installer; doas(1) is not configured: create /etc/doas.conf with "permit persist :wheel" to use it.`,
+    );
 
   put('What timezone are you in', c.timezone);
 
   if (opts.rootDisk) {
-    if (!/^(sd|wd|vnd)\d+$/.test(opts.rootDisk)) throw new NexusError('ANSWER_INVALID', `"${opts.rootDisk}" is not an OpenBSD disk name.`, 'Use a name such as sd0 or wd0.');
+    if (!/^(sd|wd|vnd)\d+$/.test(opts.rootDisk))
+      throw new NexusError('ANSWER_INVALID', `"${opts.rootDisk}" is not an OpenBSD disk name.`, 'Use a name such as sd0 or wd0.');
     put('Which disk is the root disk', opts.rootDisk);
   }
   // Disk layout. On the boards (arm64, riscv64) the installer usually installs onto the card it booted
@@ -197,7 +246,12 @@ export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOpti
     put('Is the disk partition already mounted', 'no');
   } else {
     const mirror = o.mirrors.find((m) => /^https?:\/\//.test(m));
-    if (!mirror) throw new NexusError('ANSWER_INVALID', 'The release lists no http(s) mirror for the installer to take the sets from.', 'Add a mirror to profiles/releases/.');
+    if (!mirror)
+      throw new NexusError(
+        'ANSWER_INVALID',
+        'The release lists no http(s) mirror for the installer to take the sets from.',
+        'Add a mirror to profiles/releases/.',
+      );
     const { host, dir } = mirrorHostAndDir(mirror, o.version, o.arch);
     put('Location of sets', 'http');
     put('HTTP proxy URL', 'none');

@@ -25,12 +25,16 @@ export interface BundleEntry {
   path: string;
 }
 
-export const isOfficialEntryName = (name: string) => /^official\/(refs\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\.json|blobs\/[0-9a-f]{64})$/.test(name);
+export const isOfficialEntryName = (name: string) =>
+  /^official\/(refs\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\.json|blobs\/[0-9a-f]{64})$/.test(name);
 
 async function refFiles(store: OfficialStore): Promise<string[]> {
   const base = join(store.root, 'official', 'refs');
   try {
-    return (await readdir(base, { recursive: true })).filter((f) => f.endsWith('.json')).map((f) => join(base, f)).sort();
+    return (await readdir(base, { recursive: true }))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(base, f))
+      .sort();
   } catch {
     return [];
   }
@@ -84,7 +88,10 @@ async function sha256File(path: string): Promise<string> {
  * Verifies staged bundle entries (entry name → temporary file) and moves them into the store.
  * `keysDir` holds the trusted signify keys (default: the shipped resources/keys/openbsd).
  */
-export async function importOfficialEntries(staged: Map<string, string>, opts: { store?: OfficialStore; keysDir?: string; what?: string } = {}): Promise<{ releases: number; files: number }> {
+export async function importOfficialEntries(
+  staged: Map<string, string>,
+  opts: { store?: OfficialStore; keysDir?: string; what?: string } = {},
+): Promise<{ releases: number; files: number }> {
   const store = opts.store ?? new OfficialStore();
   const what = opts.what ?? 'the cache export';
   const keys = await trustedKeys(opts.keysDir ?? join(resourcesDir(), 'keys', 'openbsd'));
@@ -96,10 +103,20 @@ export async function importOfficialEntries(staged: Map<string, string>, opts: {
     const listTmp = staged.get(`official/blobs/${ref.checksumFileSha256}`);
     if (!listTmp) throw new NexusError('BAD_EXPORT', `${what} lacks the checksum list of ${ref.os} ${ref.version} ${ref.arch}.`, 'Export the cache again.');
     const bytes = await readFile(listTmp);
-    if (createHash('sha256').update(bytes).digest('hex') !== ref.checksumFileSha256) throw new NexusError('CHECKSUM_MISMATCH', `The checksum list of ${ref.os} ${ref.version} ${ref.arch} in ${what} does not match its name.`, 'The export is damaged; create it again.');
+    if (createHash('sha256').update(bytes).digest('hex') !== ref.checksumFileSha256)
+      throw new NexusError(
+        'CHECKSUM_MISMATCH',
+        `The checksum list of ${ref.os} ${ref.version} ${ref.arch} in ${what} does not match its name.`,
+        'The export is damaged; create it again.',
+      );
     const { signature, message } = parseEmbedded(bytes);
     const key = keys.find((k) => k.keynum === signature.keynum);
-    if (!key) throw new NexusError('SIGNIFY_KEY_MISMATCH', `The ${ref.os} ${ref.version} ${ref.arch} checksum list in ${what} is signed by key ${signature.keynum}, which is not trusted here.`, 'Import on a Nexus with the same release keys, or pass the keys directory that has this key.');
+    if (!key)
+      throw new NexusError(
+        'SIGNIFY_KEY_MISMATCH',
+        `The ${ref.os} ${ref.version} ${ref.arch} checksum list in ${what} is signed by key ${signature.keynum}, which is not trusted here.`,
+        'Import on a Nexus with the same release keys, or pass the keys directory that has this key.',
+      );
     verifySignature(key, signature, message, `the ${ref.os} ${ref.version} ${ref.arch} checksum list in ${what}`);
     for (const e of parseChecksumList(message)) listed.add(e.hex);
     listed.add(ref.checksumFileSha256);
@@ -111,8 +128,14 @@ export async function importOfficialEntries(staged: Map<string, string>, opts: {
     const m = /^official\/blobs\/([0-9a-f]{64})$/.exec(name);
     if (!m) continue;
     const sha = m[1]!;
-    if (!listed.has(sha)) throw new NexusError('BAD_EXPORT', `${what} carries ${name}, which no verified checksum list names.`, 'Nexus only imports files it can verify; create the export again with "nexus cache export".');
-    if ((await sha256File(tmp)) !== sha) throw new NexusError('CHECKSUM_MISMATCH', `${name} in ${what} does not match its SHA-256.`, 'The export is damaged; create it again.');
+    if (!listed.has(sha))
+      throw new NexusError(
+        'BAD_EXPORT',
+        `${what} carries ${name}, which no verified checksum list names.`,
+        'Nexus only imports files it can verify; create the export again with "nexus cache export".',
+      );
+    if ((await sha256File(tmp)) !== sha)
+      throw new NexusError('CHECKSUM_MISMATCH', `${name} in ${what} does not match its SHA-256.`, 'The export is damaged; create it again.');
     blobs.push([sha, tmp]);
   }
   let files = 0;

@@ -69,13 +69,20 @@ interface AnswersState extends ImageState {
 
 export async function loadTrustedKey(plan: BuildPlan, keysDir?: string): Promise<{ key: SignifyPublicKey; file: string }> {
   const o = plan.official!;
-  if (!o.signifyKey) throw new NexusError('TRUSTED_KEY_MISSING', `${o.release} ${o.version} names no signify key.`, 'Add signifyKey to the release in profiles/releases/.');
+  if (!o.signifyKey)
+    throw new NexusError('TRUSTED_KEY_MISSING', `${o.release} ${o.version} names no signify key.`, 'Add signifyKey to the release in profiles/releases/.');
   const file = keysDir ? join(keysDir, basename(o.signifyKey)) : join(resourcesDir(), o.signifyKey);
   let text: Buffer;
   try {
     text = await readFile(file);
   } catch {
-    throw new NexusError('TRUSTED_KEY_MISSING', `The trusted key ${file} is missing.`, keysDir ? `Put ${basename(o.signifyKey)} into ${keysDir}, or drop --keys to use the shipped keys.` : 'Reinstall Nexus: the shipped OpenBSD keys live in resources/keys/openbsd/.');
+    throw new NexusError(
+      'TRUSTED_KEY_MISSING',
+      `The trusted key ${file} is missing.`,
+      keysDir
+        ? `Put ${basename(o.signifyKey)} into ${keysDir}, or drop --keys to use the shipped keys.`
+        : 'Reinstall Nexus: the shipped OpenBSD keys live in resources/keys/openbsd/.',
+    );
   }
   return { key: parsePublicKey(text), file };
 }
@@ -118,7 +125,11 @@ function checksumsStage(plan: BuildPlan, options: BuildOptions, store: OfficialS
       if (options.offline) {
         const cached = await fromCache('Offline');
         if (cached) return cached;
-        throw new NexusError('OFFLINE_MISSING', `Offline build, but the cache has no verified ${o.checksumFile} for ${o.os} ${o.version} ${o.arch}.`, 'Build once with network access (or a local --mirror), or import a cache with "nexus cache import".');
+        throw new NexusError(
+          'OFFLINE_MISSING',
+          `Offline build, but the cache has no verified ${o.checksumFile} for ${o.os} ${o.version} ${o.arch}.`,
+          'Build once with network access (or a local --mirror), or import a cache with "nexus cache import".',
+        );
       }
       const errors: unknown[] = [];
       for (const mirror of releaseMirrors(plan, options)) {
@@ -127,13 +138,26 @@ function checksumsStage(plan: BuildPlan, options: BuildOptions, store: OfficialS
         const tmp = await store.tempPath('.sig');
         try {
           await download(src, tmp, {
-            signal: ctx.signal, maxBytes: MAX_LIST_BYTES, resume: false, retries: isRemote(mirror) ? 3 : 0, backoffMs: 300,
-            localLayoutHint: LOCAL_MIRROR_LAYOUT, retryHint: 'Check the network connection or try another mirror (--mirror).',
+            signal: ctx.signal,
+            maxBytes: MAX_LIST_BYTES,
+            resume: false,
+            retries: isRemote(mirror) ? 3 : 0,
+            backoffMs: 300,
+            localLayoutHint: LOCAL_MIRROR_LAYOUT,
+            retryHint: 'Check the network connection or try another mirror (--mirror).',
           });
           const bytes = await readFile(tmp);
           const { entries, comment } = verifyList(bytes, key, `${o.checksumFile} from ${src}`);
           const listSha256 = await store.putBytes(bytes);
-          await store.putRef({ os: o.os, version: o.version, arch: o.arch, checksumFileSha256: listSha256, keynum: key.keynum, source: src, fetchedAt: new Date().toISOString() });
+          await store.putRef({
+            os: o.os,
+            version: o.version,
+            arch: o.arch,
+            checksumFileSha256: listSha256,
+            keynum: key.keynum,
+            source: src,
+            fetchedAt: new Date().toISOString(),
+          });
           for (const e of errors) warnings.push(`Skipped a mirror: ${(e as Error).message}`);
           return finish(entries, listSha256, src, comment);
         } catch (err) {
@@ -169,7 +193,12 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
         }
         ctx.log('warn', `the cached copy of ${o.image} was damaged and has been removed`);
       }
-      if (options.offline) throw new NexusError('OFFLINE_MISSING', `Offline build, but ${o.image} (${list.expected}) is not in the cache.`, 'Build once with network access (or a local --mirror), or import a cache with "nexus cache import".');
+      if (options.offline)
+        throw new NexusError(
+          'OFFLINE_MISSING',
+          `Offline build, but ${o.image} (${list.expected}) is not in the cache.`,
+          'Build once with network access (or a local --mirror), or import a cache with "nexus cache import".',
+        );
       const errors: unknown[] = [];
       const listMirror = releaseMirrors(plan, options).find((m) => list.listSource.startsWith(isRemote(m) ? m.replace(/\/+$/, '') : mirrorPath(m)));
       const mirrors = [...new Set([...(listMirror ? [listMirror] : []), ...releaseMirrors(plan, options)])];
@@ -184,14 +213,21 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
         try {
           let done = 0;
           await download(src, partial, {
-            signal: ctx.signal, maxBytes: MAX_IMAGE_BYTES, retries: isRemote(mirror) ? 4 : 0, localLayoutHint: LOCAL_MIRROR_LAYOUT,
+            signal: ctx.signal,
+            maxBytes: MAX_IMAGE_BYTES,
+            retries: isRemote(mirror) ? 4 : 0,
+            localLayoutHint: LOCAL_MIRROR_LAYOUT,
             onBytes: (delta) => ctx.progress({ bytesDone: (done += delta), message: `downloading ${o.image}` }),
           });
           ctx.progress({ message: `checking ${o.image} against the signed list` });
           const { sha256, size } = await hashFile(partial, ctx.signal);
           if (sha256 !== list.expected) {
             await store.discard(partial);
-            throw new NexusError('CHECKSUM_MISMATCH', `${o.image} from ${src} has SHA-256 ${sha256}, but the signed ${o.checksumFile} says ${list.expected}: the image was altered or damaged.`, 'The file was deleted and nothing was written. Try another mirror.');
+            throw new NexusError(
+              'CHECKSUM_MISMATCH',
+              `${o.image} from ${src} has SHA-256 ${sha256}, but the signed ${o.checksumFile} says ${list.expected}: the image was altered or damaged.`,
+              'The file was deleted and nothing was written. Try another mirror.',
+            );
           }
           await store.promoteBlob(partial, list.expected);
           for (const e of errors) list.warnings.push(`Skipped a mirror: ${(e as Error).message}`);
@@ -247,7 +283,12 @@ async function copyVerified(src: string, dest: string, expected: string, signal:
     { signal },
   );
   const got = h.digest('hex');
-  if (got !== expected) throw new NexusError('CHECKSUM_MISMATCH', `The cached image changed while it was copied (SHA-256 ${got}, expected ${expected}).`, 'Run the build again; the damaged cache entry is checked and replaced.');
+  if (got !== expected)
+    throw new NexusError(
+      'CHECKSUM_MISMATCH',
+      `The cached image changed while it was copied (SHA-256 ${got}, expected ${expected}).`,
+      'Run the build again; the damaged cache entry is checked and replaced.',
+    );
 }
 
 function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore) {
@@ -269,7 +310,9 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
       };
 
       const tmpImage = await outputs.open(out, { image: true });
-      await copyVerified(store.blobPath(state.expected), tmpImage, state.expected, ctx.signal, (n) => ctx.progress({ bytesDone: n, bytesTotal: state.size, message: 'copying the verified image' }));
+      await copyVerified(store.blobPath(state.expected), tmpImage, state.expected, ctx.signal, (n) =>
+        ctx.progress({ bytesDone: n, bytesTotal: state.size, message: 'copying the verified image' }),
+      );
 
       const answersPath = `${stem}.install.conf`;
       const warnings = [...state.warnings, ...state.answers.warnings];
@@ -286,15 +329,28 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
         arch: plan.arch,
         fragments: plan.fragments,
         official: {
-          os: o.os, release: o.release, version: o.version, arch: o.arch,
+          os: o.os,
+          release: o.release,
+          version: o.version,
+          arch: o.arch,
           image: { file: o.image, sha256: state.expected, size: state.size, source: state.imageSource, fromCache: state.fromCache },
-          checksumFile: { file: o.checksumFile, sha256: state.listSha256, source: state.listSource, signatureComment: state.signatureComment, entries: state.entries.length },
-          verification: { method: o.verification, key: { file: basename(state.keyFile), comment: state.key.comment, keynum: state.key.keynum, base64: state.key.base64 } },
+          checksumFile: {
+            file: o.checksumFile,
+            sha256: state.listSha256,
+            source: state.listSource,
+            signatureComment: state.signatureComment,
+            entries: state.entries.length,
+          },
+          verification: {
+            method: o.verification,
+            key: { file: basename(state.keyFile), comment: state.key.comment, keynum: state.key.keynum, base64: state.key.base64 },
+          },
         },
         answers: {
           file: basename(answersPath),
           sha256: createHash('sha256').update(state.answers.text).digest('hex'),
-          delivery: 'HTTP on the local network: "nexus serve-answers FILE", then answer the installer\'s "Response file location?" with the printed URL (see docs/openbox.md)',
+          delivery:
+            'HTTP on the local network: "nexus serve-answers FILE", then answer the installer\'s "Response file location?" with the printed URL (see docs/openbox.md)',
         },
         packagesAfterInstall: state.answers.packagesAfterInstall,
         notes: [...plan.notes, ...o.notes],
@@ -309,7 +365,12 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
       await outputs.commit();
 
       const files: BuildOutputFile[] = [];
-      for (const [kind, path] of [['image', out], ['checksum', checksumPath], ['answers', answersPath], ['manifest', plan.outputs.manifest]] as const) {
+      for (const [kind, path] of [
+        ['image', out],
+        ['checksum', checksumPath],
+        ['answers', answersPath],
+        ['manifest', plan.outputs.manifest],
+      ] as const) {
         files.push({ kind, path, size: (await stat(path)).size });
       }
       for (const w of warnings.filter((x) => !state.answers.warnings.includes(x))) ctx.log('warn', w);
@@ -321,9 +382,14 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
 /** Builds an official-image plan: verified release image + install.conf + .sha256 + manifest. */
 export async function buildOfficial(plan: BuildPlan, options: BuildOptions = {}, extras: OfficialBuildExtras = {}): Promise<BuildResult> {
   const o = plan.official;
-  if (plan.box.recipe !== 'official-image' || !o) throw new NexusError('RECIPE_MISMATCH', `${plan.box.name} is not an official-image Box.`, 'build.ts dispatches compose plans to the image builder.');
+  if (plan.box.recipe !== 'official-image' || !o)
+    throw new NexusError('RECIPE_MISMATCH', `${plan.box.name} is not an official-image Box.`, 'build.ts dispatches compose plans to the image builder.');
   if (o.verification !== 'signify') {
-    throw new NexusError('RECIPE_UNSUPPORTED', `${o.os} images are verified with "${o.verification}", which Nexus does not implement.`, 'Only signify-verified releases (OpenBSD) are built; see docs/openbox.md for why DragonFly BSD is left out.');
+    throw new NexusError(
+      'RECIPE_UNSUPPORTED',
+      `${o.os} images are verified with "${o.verification}", which Nexus does not implement.`,
+      'Only signify-verified releases (OpenBSD) are built; see docs/openbox.md for why DragonFly BSD is left out.',
+    );
   }
   const store = new OfficialStore(extras.cacheRoot);
   const pipeline = Pipeline.start<unknown>()

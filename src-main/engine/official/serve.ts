@@ -67,17 +67,30 @@ export async function serveAnswers(text: string, opts: ServeAnswersOptions = {})
   const host = opts.host ?? '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new NexusError('SERVE_FAILED', `Cannot listen on ${host}:${opts.port ?? 8080}: ${err.code ?? err.message}.`, err.code === 'EACCES' ? 'Ports below 1024 need administrator rights; choose 8080 or another port above 1024.' : 'Choose another port (--port on the command line), or stop the program that uses it.')));
+      reject(
+        new NexusError(
+          'SERVE_FAILED',
+          `Cannot listen on ${host}:${opts.port ?? 8080}: ${err.code ?? err.message}.`,
+          err.code === 'EACCES'
+            ? 'Ports below 1024 need administrator rights; choose 8080 or another port above 1024.'
+            : 'Choose another port (--port on the command line), or stop the program that uses it.',
+        ),
+      ),
+    );
     server.listen(opts.port ?? 8080, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const addrs = host === '0.0.0.0' ? lanAddresses() : [host];
   const urls = (addrs.length ? addrs : ['127.0.0.1']).map((a) => `http://${a}${port === 80 ? '' : `:${port}`}/install.conf`);
   return {
-    port, host, urls, requests,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    port,
+    host,
+    urls,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -141,10 +141,15 @@ export function parseChecksumList(message: Buffer | string): ChecksumEntry[] {
   lines.forEach((line, i) => {
     const m = LINE.exec(line);
     if (!m) {
-      throw new NexusError('CHECKSUM_LIST_INVALID', `Line ${i + 1} of the checksum list is not "SHA256 (file) = <64 hex digits>": ${JSON.stringify(line.slice(0, 80))}.`, 'The list is signed but not in the expected format; Nexus refuses to guess. Try another mirror or release.');
+      throw new NexusError(
+        'CHECKSUM_LIST_INVALID',
+        `Line ${i + 1} of the checksum list is not "SHA256 (file) = <64 hex digits>": ${JSON.stringify(line.slice(0, 80))}.`,
+        'The list is signed but not in the expected format; Nexus refuses to guess. Try another mirror or release.',
+      );
     }
     const file = m[2]!;
-    if (seen.has(file)) throw new NexusError('CHECKSUM_LIST_INVALID', `The checksum list names "${file}" twice.`, 'Nexus refuses an ambiguous list. Try another mirror.');
+    if (seen.has(file))
+      throw new NexusError('CHECKSUM_LIST_INVALID', `The checksum list names "${file}" twice.`, 'Nexus refuses an ambiguous list. Try another mirror.');
     seen.add(file);
     entries.push({ algorithm: 'SHA256', file, hex: m[3]! });
   });
@@ -155,7 +160,14 @@ export function parseChecksumList(message: Buffer | string): ChecksumEntry[] {
 export function expectedSha256(entries: ChecksumEntry[], file: string): string {
   const e = entries.find((x) => x.file === file);
   if (!e) {
-    throw new NexusError('CHECKSUM_ENTRY_MISSING', `The signed checksum list does not list "${file}", so it cannot be verified.`, `Listed files include: ${entries.slice(0, 8).map((x) => x.file).join(', ')}${entries.length > 8 ? ', …' : ''}. Check the release's image names in profiles/releases/.`);
+    throw new NexusError(
+      'CHECKSUM_ENTRY_MISSING',
+      `The signed checksum list does not list "${file}", so it cannot be verified.`,
+      `Listed files include: ${entries
+        .slice(0, 8)
+        .map((x) => x.file)
+        .join(', ')}${entries.length > 8 ? ', …' : ''}. Check the release's image names in profiles/releases/.`,
+    );
   }
   return e.hex;
 }

@@ -62,15 +62,27 @@ export async function prepareKit(catalog: Catalog, choices: KitChoice[], file: s
   const kit = await planKit(catalog, choices, { ...o, cache });
   const unsupported = kit.choices.filter((c) => !c.supported);
   if (unsupported.length === kit.choices.length) {
-    throw new NexusError('KIT_NOTHING', `Nothing to put in the kit: ${unsupported.map((c) => c.reason).join(' ')}`, 'Tick at least one Linux Box (tinybox … linbox).');
+    throw new NexusError(
+      'KIT_NOTHING',
+      `Nothing to put in the kit: ${unsupported.map((c) => c.reason).join(' ')}`,
+      'Tick at least one Linux Box (tinybox … linbox).',
+    );
   }
   // Download every package not yet in the cache (verified before it enters), with byte progress.
   const total = kit.resolved.reduce((s, r) => s + r.packages.length, 0);
   let doneBefore = 0;
   for (const r of kit.resolved) {
     await fetchPackages(r.packages, r.feed, r.keys, {
-      cache, ...(o.signal ? { signal: o.signal } : {}), ...(o.log ? { log: o.log } : {}),
-      onProgress: (p) => progress({ phase: 'download', message: `Downloading packages (${doneBefore + p.packagesDone}/${total})`, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+      cache,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      onProgress: (p) =>
+        progress({
+          phase: 'download',
+          message: `Downloading packages (${doneBefore + p.packagesDone}/${total})`,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+        }),
     });
     doneBefore += r.packages.length;
   }
@@ -97,19 +109,35 @@ export async function prepareKit(catalog: Catalog, choices: KitChoice[], file: s
         await place(cache.packagePath(p.checksum), view.packagePath(p.checksum));
       }
     }
-    const manifest: KitManifest = { format: KIT_FORMAT, version: 1, created: new Date().toISOString(), choices: kit.choices.filter((c) => c.supported).map((c) => c.choice) };
+    const manifest: KitManifest = {
+      format: KIT_FORMAT,
+      version: 1,
+      created: new Date().toISOString(),
+      choices: kit.choices.filter((c) => c.supported).map((c) => c.choice),
+    };
     await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
     // The export reports no progress of its own: its growing temporary file does.
-    poll = setInterval(() => void stat(tmpFile).then((st) => progress({ phase: 'write', message: `Writing ${basename(file)}`, bytesDone: st.size, bytesTotal: kit.bytes }), () => undefined), 500);
+    poll = setInterval(
+      () =>
+        void stat(tmpFile).then(
+          (st) => progress({ phase: 'write', message: `Writing ${basename(file)}`, bytesDone: st.size, bytesTotal: kit.bytes }),
+          () => undefined,
+        ),
+      500,
+    );
     progress({ phase: 'write', message: `Writing ${basename(file)}`, bytesDone: 0, bytesTotal: kit.bytes });
     const r = await exportCache(file, { cache: view, keyDirs: [o.apkKeysDir], extra: [{ name: KIT_MANIFEST, path: manifestPath }] });
     clearInterval(poll);
     const size = (await stat(file)).size;
     let hashed = 0;
-    const sha256 = await sha256File(file, (n) => {
-      hashed += n;
-      progress({ phase: 'checksum', message: 'Computing the checksum', bytesDone: hashed, bytesTotal: size });
-    }, o.signal);
+    const sha256 = await sha256File(
+      file,
+      (n) => {
+        hashed += n;
+        progress({ phase: 'checksum', message: 'Computing the checksum', bytesDone: hashed, bytesTotal: size });
+      },
+      o.signal,
+    );
     const checksumFile = `${file}.sha256`;
     await writeFile(checksumFile, `${sha256}  ${basename(file)}\n`);
     return { file, sha256, checksumFile, bytes: size, packages: r.packages, indexes: r.indexes, seconds: (Date.now() - started) / 1000 };
@@ -127,7 +155,12 @@ async function sidecarChecksum(file: string): Promise<string | null> {
   const text = await readFile(`${file}.sha256`, 'utf8').catch(() => null);
   if (text === null) return null;
   const m = /^([0-9a-f]{64})\b/i.exec(text.trim());
-  if (!m) throw new NexusError('KIT_CHECKSUM', `${basename(file)}.sha256 does not hold a SHA-256 checksum.`, 'Copy the kit and its .sha256 file again from the machine that prepared them.');
+  if (!m)
+    throw new NexusError(
+      'KIT_CHECKSUM',
+      `${basename(file)}.sha256 does not hold a SHA-256 checksum.`,
+      'Copy the kit and its .sha256 file again from the machine that prepared them.',
+    );
   return m[1]!.toLowerCase();
 }
 
@@ -155,15 +188,24 @@ export async function importKit(catalog: Catalog, file: string, o: KitJobOptions
   const cache = o.cache ?? new FeedCache();
   const progress = o.onProgress ?? (() => {});
   const st = await stat(file).catch(() => null);
-  if (!st?.isFile()) throw new NexusError('NOT_FOUND', `${file} is not a file.`, 'Choose the kit file (…​.tar) you carried over, for example from the USB stick.');
+  if (!st?.isFile())
+    throw new NexusError('NOT_FOUND', `${file} is not a file.`, 'Choose the kit file (…​.tar) you carried over, for example from the USB stick.');
   const expected = await sidecarChecksum(file);
   let hashed = 0;
-  const sha256 = await sha256File(file, (n) => {
-    hashed += n;
-    progress({ phase: 'verify', message: 'Checking the kit\'s checksum', bytesDone: hashed, bytesTotal: st.size });
-  }, o.signal);
+  const sha256 = await sha256File(
+    file,
+    (n) => {
+      hashed += n;
+      progress({ phase: 'verify', message: "Checking the kit's checksum", bytesDone: hashed, bytesTotal: st.size });
+    },
+    o.signal,
+  );
   if (expected && expected !== sha256) {
-    throw new NexusError('KIT_CHECKSUM', `${basename(file)} does not match its checksum file (expected ${expected}, got ${sha256}): it was damaged while being copied.`, 'Copy the kit again from the machine that prepared it; nothing was imported.');
+    throw new NexusError(
+      'KIT_CHECKSUM',
+      `${basename(file)} does not match its checksum file (expected ${expected}, got ${sha256}): it was damaged while being copied.`,
+      'Copy the kit again from the machine that prepared it; nothing was imported.',
+    );
   }
   progress({ phase: 'import', message: 'Verifying every index and package signature' });
   let manifest: KitManifest | null = null;
@@ -176,11 +218,16 @@ export async function importKit(catalog: Catalog, file: string, o: KitJobOptions
         const m = staged.get(KIT_MANIFEST);
         if (m) {
           const parsed = JSON.parse(await readFile(m, 'utf8')) as Partial<KitManifest>;
-          if (parsed.format !== KIT_FORMAT || !Array.isArray(parsed.choices)) throw new NexusError('BAD_EXPORT', `${basename(file)} has a ${KIT_MANIFEST} that is not a Nexus kit description.`, 'Prepare the kit again.');
+          if (parsed.format !== KIT_FORMAT || !Array.isArray(parsed.choices))
+            throw new NexusError('BAD_EXPORT', `${basename(file)} has a ${KIT_MANIFEST} that is not a Nexus kit description.`, 'Prepare the kit again.');
           manifest = { ...parsed, choices: parsed.choices.map((c) => KitChoice.parse(c)) } as KitManifest;
           staged.delete(KIT_MANIFEST);
         }
-        return importOfficialEntries(staged, { what: basename(file), store: new OfficialStore(cache.root), ...(o.officialKeysDir ? { keysDir: o.officialKeysDir } : {}) });
+        return importOfficialEntries(staged, {
+          what: basename(file),
+          store: new OfficialStore(cache.root),
+          ...(o.officialKeysDir ? { keysDir: o.officialKeysDir } : {}),
+        });
       },
     },
   });
@@ -195,4 +242,3 @@ export function kitFileName(choices: KitChoice[], now = new Date()): string {
   const first = choices[0] ? `${choices[0].profile}${choices[0].fragments.length ? `-${choices[0].fragments.join('-')}` : ''}-${choices[0].target}` : 'empty';
   return `nexus-kit-${first.replace(/[^A-Za-z0-9_-]/g, '_')}-${now.toISOString().slice(0, 10)}.tar`;
 }
-

@@ -47,11 +47,21 @@ export function estimateImageBytes(plan: BuildPlan, installedBytes: number): num
 }
 
 export async function resolveChoice(catalog: Catalog, choice: KitChoice, o: KitFeedOptions): Promise<ResolvedChoice> {
-  const plan = resolvePlan(catalog, { profile: choice.profile, target: choice.target, fragments: choice.fragments, ...(choice.branch ? { branch: choice.branch } : {}) });
+  const plan = resolvePlan(catalog, {
+    profile: choice.profile,
+    target: choice.target,
+    fragments: choice.fragments,
+    ...(choice.branch ? { branch: choice.branch } : {}),
+  });
   if (!plan.feed) throw new Error(`${plan.box.name} has no package feed`);
   const feed = feedConfig(plan.feed, { ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.keysDir ? { keysDir: o.keysDir } : {}) });
   const keys = await feedKeys(feed);
-  const indexes = await loadIndexes(feed, keys, { cache: o.cache ?? new FeedCache(), offline: !!o.offline, ...(o.signal ? { signal: o.signal } : {}), ...(o.log ? { log: o.log } : {}) });
+  const indexes = await loadIndexes(feed, keys, {
+    cache: o.cache ?? new FeedCache(),
+    offline: !!o.offline,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
   const res = resolvePackages(indexes, planRequests(plan), { describeRepos: describeFeed(feed), assumeProvided: plan.builderProvides });
   return { plan, feed, keys, indexes, packages: res.packages.map((r) => r.pkg) };
 }
@@ -74,7 +84,17 @@ export async function planKit(catalog: Catalog, choices: KitChoice[], o: KitFeed
     const box = catalog.boxes.get(choice.profile);
     if (box?.recipe === 'official-image') {
       const plan = resolvePlan(catalog, { profile: choice.profile, target: choice.target, fragments: choice.fragments });
-      out.push({ choice, label, supported: false, reason: `${choice.profile} is written from the official release images, which the kit does not carry yet: use "nexus cache export" after one online build.`, packages: 0, downloadBytes: 0, installedBytes: 0, imageBytes: estimateImageBytes(plan, 0), stick: smallestCardFor(estimateImageBytes(plan, 0)) });
+      out.push({
+        choice,
+        label,
+        supported: false,
+        reason: `${choice.profile} is written from the official release images, which the kit does not carry yet: use "nexus cache export" after one online build.`,
+        packages: 0,
+        downloadBytes: 0,
+        installedBytes: 0,
+        imageBytes: estimateImageBytes(plan, 0),
+        stick: smallestCardFor(estimateImageBytes(plan, 0)),
+      });
       continue;
     }
     const r = await resolveChoice(catalog, choice, { ...o, cache });
@@ -86,12 +106,26 @@ export async function planKit(catalog: Catalog, choices: KitChoice[], o: KitFeed
         indexIds.add(id);
         // Alpine's indexes are a few hundred KiB to ~2 MiB compressed; the cache knows the exact size.
         const ref = await cache.getIndexRef(id);
-        if (ref) indexBytes += await stat(cache.indexPath(ref.sha256)).then((st) => st.size, () => 0);
+        if (ref)
+          indexBytes += await stat(cache.indexPath(ref.sha256)).then(
+            (st) => st.size,
+            () => 0,
+          );
       }
     }
     const installed = r.packages.reduce((s, p) => s + p.installedSize, 0);
     const imageBytes = estimateImageBytes(r.plan, installed);
-    out.push({ choice, label, supported: true, reason: null, packages: r.packages.length, downloadBytes: r.packages.reduce((s, p) => s + p.size, 0), installedBytes: installed, imageBytes, stick: smallestCardFor(imageBytes) });
+    out.push({
+      choice,
+      label,
+      supported: true,
+      reason: null,
+      packages: r.packages.length,
+      downloadBytes: r.packages.reduce((s, p) => s + p.size, 0),
+      installedBytes: installed,
+      imageBytes,
+      stick: smallestCardFor(imageBytes),
+    });
   }
   const packageBytes = [...unique.values()].reduce((s, p) => s + p.size, 0);
   // Tar headers (512 bytes per entry, padding) and the trusted keys are small next to the packages.

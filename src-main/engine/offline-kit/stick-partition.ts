@@ -39,31 +39,52 @@ Every package in it is verified again against Alpine's signing keys when it is i
 
 /** Writes `out`: `image` plus a NEXUS-KIT partition holding `kitFile` and `kitFile.sha256`. */
 export async function imageWithKit(image: string, kitFile: string, out: string): Promise<KitOnImage> {
-  const kitSize = (await stat(kitFile).catch(() => {
-    throw new NexusError('NOT_FOUND', `${kitFile} does not exist.`, 'Prepare the offline kit first.');
-  })).size;
+  const kitSize = (
+    await stat(kitFile).catch(() => {
+      throw new NexusError('NOT_FOUND', `${kitFile} does not exist.`, 'Prepare the offline kit first.');
+    })
+  ).size;
   const checksum = `${kitFile}.sha256`;
-  const checksumSize = (await stat(checksum).catch(() => {
-    throw new NexusError('NOT_FOUND', `${checksum} does not exist.`, 'Prepare the offline kit again: its .sha256 is written next to it.');
-  })).size;
+  const checksumSize = (
+    await stat(checksum).catch(() => {
+      throw new NexusError('NOT_FOUND', `${checksum} does not exist.`, 'Prepare the offline kit again: its .sha256 is written next to it.');
+    })
+  ).size;
   const partial = join(dirname(out), `.${basename(out)}.partial`);
   try {
     await copyFile(image, partial);
     const imageSize = (await stat(partial)).size;
     // Room for the files, FAT32's tables and clusters (a few %), rounded to MiB.
     const partMiB = Math.max(MIN_FAT32_MIB, Math.ceil(((kitSize + checksumSize + 64 * 1024) * 1.04) / MiB) + 2);
-    const before = JSON.parse(await runTool('sfdisk', ['--json', partial], 'reading the partition table')) as { partitiontable: { label?: string; partitions?: unknown[] } };
+    const before = JSON.parse(await runTool('sfdisk', ['--json', partial], 'reading the partition table')) as {
+      partitiontable: { label?: string; partitions?: unknown[] };
+    };
     // sgdisk would turn an MBR disk (the Raspberry Pi's) into GPT, which its boot ROM cannot read.
-    if (before.partitiontable.label !== 'gpt') throw new NexusError('KIT_NEEDS_GPT', `${basename(image)} has an ${before.partitiontable.label ?? 'unknown'} partition table; the kit partition is added to GPT images only (PC, VisionFive 2, the VMs).`, 'Carry the kit file on a separate stick for this board.');
+    if (before.partitiontable.label !== 'gpt')
+      throw new NexusError(
+        'KIT_NEEDS_GPT',
+        `${basename(image)} has an ${before.partitiontable.label ?? 'unknown'} partition table; the kit partition is added to GPT images only (PC, VisionFive 2, the VMs).`,
+        'Carry the kit file on a separate stick for this board.',
+      );
     const index = (before.partitiontable.partitions?.length ?? 0) + 1;
     await truncate(partial, Math.ceil(imageSize / MiB) * MiB + (partMiB + 1) * MiB);
     await runTool('sgdisk', ['-e', partial], 'moving the backup partition table to the end of the grown image');
-    await runTool('sgdisk', ['-n', `${index}:0:+${partMiB}M`, '-t', `${index}:0700`, '-c', `${index}:${KIT_PARTITION_LABEL}`, partial], 'adding the NEXUS-KIT partition');
-    const after = JSON.parse(await runTool('sfdisk', ['--json', partial], 'reading the partition table')) as { partitiontable: { sectorsize?: number; partitions: Array<{ start: number; size: number; name?: string }> } };
+    await runTool(
+      'sgdisk',
+      ['-n', `${index}:0:+${partMiB}M`, '-t', `${index}:0700`, '-c', `${index}:${KIT_PARTITION_LABEL}`, partial],
+      'adding the NEXUS-KIT partition',
+    );
+    const after = JSON.parse(await runTool('sfdisk', ['--json', partial], 'reading the partition table')) as {
+      partitiontable: { sectorsize?: number; partitions: Array<{ start: number; size: number; name?: string }> };
+    };
     const p = after.partitiontable.partitions[index - 1];
     if (!p || p.name !== KIT_PARTITION_LABEL) throw new NexusError('INTERNAL', `The ${KIT_PARTITION_LABEL} partition was not created as partition ${index}.`);
     const sector = after.partitiontable.sectorsize ?? 512;
-    await runTool('mkfs.vfat', ['-F', '32', '-n', KIT_PARTITION_LABEL, `--offset=${p.start}`, partial, String(Math.floor((p.size * sector) / 1024))], 'making the NEXUS-KIT file system');
+    await runTool(
+      'mkfs.vfat',
+      ['-F', '32', '-n', KIT_PARTITION_LABEL, `--offset=${p.start}`, partial, String(Math.floor((p.size * sector) / 1024))],
+      'making the NEXUS-KIT file system',
+    );
     const at = `${partial}@@${p.start * sector}`;
     const env = { MTOOLS_SKIP_CHECK: '1' };
     const readme = join(dirname(out), `.${basename(out)}.readme`);

@@ -22,7 +22,11 @@ export interface ResolveOptions {
 function pickBoxAndTarget(catalog: Catalog, req: BuildRequest): { box: Box; arch: Arch; board: Board } {
   const box = catalog.boxes.get(req.profile);
   if (!box) {
-    throw new NexusError('UNKNOWN_BOX', `There is no Box called "${req.profile}".`, `${didYouMean(req.profile, [...catalog.boxes.keys()])}Run "nexus build --list-profiles" to see them all.`);
+    throw new NexusError(
+      'UNKNOWN_BOX',
+      `There is no Box called "${req.profile}".`,
+      `${didYouMean(req.profile, [...catalog.boxes.keys()])}Run "nexus build --list-profiles" to see them all.`,
+    );
   }
   let arch: Arch | undefined;
   if (req.arch !== undefined) {
@@ -32,10 +36,19 @@ function pickBoxAndTarget(catalog: Catalog, req: BuildRequest): { box: Box; arch
   let board: Board | undefined;
   if (req.target !== undefined) {
     board = catalog.boards.get(req.target);
-    if (!board) throw new NexusError('UNKNOWN_BOARD', `There is no board called "${req.target}".`, `${didYouMean(req.target, [...catalog.boards.keys()])}Boards: ${[...catalog.boards.keys()].join(', ')}.`);
+    if (!board)
+      throw new NexusError(
+        'UNKNOWN_BOARD',
+        `There is no board called "${req.target}".`,
+        `${didYouMean(req.target, [...catalog.boards.keys()])}Boards: ${[...catalog.boards.keys()].join(', ')}.`,
+      );
     if (arch && board.arch !== arch) {
       const alternatives = [...catalog.boards.values()].filter((b) => b.arch === arch).map((b) => b.name);
-      throw new NexusError('BOARD_ARCH_MISMATCH', `${board.title} (${board.name}) is ${board.arch}, not ${arch}.`, `Use --arch=${board.arch}, or for ${arch} choose --target=${alternatives.join(' or --target=')}.`);
+      throw new NexusError(
+        'BOARD_ARCH_MISMATCH',
+        `${board.title} (${board.name}) is ${board.arch}, not ${arch}.`,
+        `Use --arch=${board.arch}, or for ${arch} choose --target=${alternatives.join(' or --target=')}.`,
+      );
     }
     arch = board.arch;
   }
@@ -55,11 +68,16 @@ export function expandFragments(catalog: Catalog, names: readonly string[]): Fra
   const out: Fragment[] = [];
   const visit = (name: string, via: string[]) => {
     if (out.some((f) => f.name === name)) return;
-    if (via.includes(name)) throw new NexusError('CATALOG_CYCLE', `Fragment requirements form a cycle: ${[...via, name].join(' → ')}.`, 'Remove one of the "requires" entries.');
+    if (via.includes(name))
+      throw new NexusError('CATALOG_CYCLE', `Fragment requirements form a cycle: ${[...via, name].join(' → ')}.`, 'Remove one of the "requires" entries.');
     const f = catalog.fragments.get(name);
     if (!f) {
       const known = [...catalog.fragments.keys()];
-      throw new NexusError('UNKNOWN_FRAGMENT', `There is no fragment called "${name}"${via.length ? ` (required by ${via.at(-1)})` : ''}.`, `${didYouMean(name, known)}Fragments: ${known.join(', ')}.`);
+      throw new NexusError(
+        'UNKNOWN_FRAGMENT',
+        `There is no fragment called "${name}"${via.length ? ` (required by ${via.at(-1)})` : ''}.`,
+        `${didYouMean(name, known)}Fragments: ${known.join(', ')}.`,
+      );
     }
     for (const r of f.requires) visit(r, [...via, name]);
     out.push(f);
@@ -92,26 +110,35 @@ class Collector<T> {
   }
 }
 
-const serviceName = (s: unknown) => (typeof s === 'string' ? s : (s as { name?: string })?.name ?? '');
+const serviceName = (s: unknown) => (typeof s === 'string' ? s : ((s as { name?: string })?.name ?? ''));
 const normalizeService = (s: ServiceSpec) => ({ type: 'process' as const, dependsOn: [] as string[], ...s });
 
 function outputPaths(req: BuildRequest, box: Box, board: Board, cwd: string) {
   const image = resolvePath(cwd, req.output ?? join('dist', `${box.name}-${board.name}.img`));
   const stem = join(dirname(image), basename(image).replace(/\.img$/i, ''));
-  return { image, checksum: `${image}.sha256`, bmap: `${stem}.bmap`, manifest: `${stem}.manifest.json`, sbom: `${stem}.spdx.json`, lock: `${stem}.packages.lock.json` };
+  return {
+    image,
+    checksum: `${image}.sha256`,
+    bmap: `${stem}.bmap`,
+    manifest: `${stem}.manifest.json`,
+    sbom: `${stem}.spdx.json`,
+    lock: `${stem}.packages.lock.json`,
+  };
 }
 
 export function resolvePlan(catalog: Catalog, req: BuildRequest, options: ResolveOptions = {}): BuildPlan {
   const { box, arch, board } = pickBoxAndTarget(catalog, req);
-  const chain = [...(function* () {
-    let b: Box | undefined = box;
-    const names: string[] = [];
-    while (b) {
-      names.unshift(b.name);
-      b = b.extends ? catalog.boxes.get(b.extends) : undefined;
-    }
-    yield* names;
-  })()];
+  const chain = [
+    ...(function* () {
+      let b: Box | undefined = box;
+      const names: string[] = [];
+      while (b) {
+        names.unshift(b.name);
+        b = b.extends ? catalog.boxes.get(b.extends) : undefined;
+      }
+      yield* names;
+    })(),
+  ];
   const fragments = expandFragments(catalog, req.fragments ?? box.defaultFragments);
   const parsed = CustomizationSchema.safeParse({ hostname: box.name, ...(req.customization ?? {}) });
   if (!parsed.success) {
@@ -158,18 +185,35 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
   const byKey = <T>(c: Collector<T>) => [...c.items.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const feedDef = official ? undefined : [...catalog.feeds.values()][0];
   if (!official && !feedDef) throw new NexusError('CATALOG_INVALID', 'No package feed is defined in profiles/feeds/.', 'Restore profiles/feeds/alpine.yaml.');
-  const feed = feedDef ? planFeed(feedDef, req.branch, arch, repositories, byKey(packages).map(([n]) => n)) : null;
+  const feed = feedDef
+    ? planFeed(
+        feedDef,
+        req.branch,
+        arch,
+        repositories,
+        byKey(packages).map(([n]) => n),
+      )
+    : null;
 
   let officialPlan: BuildPlan['official'] = null;
   if (official && box.official) {
     const rel = catalog.releases.get(box.official.release)!;
     const osArch = box.official.os === 'openbsd' ? OPENBSD_ARCH[arch] : arch;
     const image = rel.images[osArch];
-    if (!image) throw new NexusError('ARCH_UNSUPPORTED', `${rel.name} ${rel.version} has no image for ${osArch}.`, `Available: ${Object.keys(rel.images).join(', ')}.`);
+    if (!image)
+      throw new NexusError('ARCH_UNSUPPORTED', `${rel.name} ${rel.version} has no image for ${osArch}.`, `Available: ${Object.keys(rel.images).join(', ')}.`);
     officialPlan = {
-      os: box.official.os, release: rel.name, version: rel.version, arch: osArch, image, checksumFile: rel.checksumFile,
+      os: box.official.os,
+      release: rel.name,
+      version: rel.version,
+      arch: osArch,
+      image,
+      checksumFile: rel.checksumFile,
       ...(rel.signifyKey ? { signifyKey: rel.signifyKey } : {}),
-      verification: box.official.verification, mirrors: rel.mirrors, packages: byKey(packages).map(([n]) => n), notes: rel.notes,
+      verification: box.official.verification,
+      mirrors: rel.mirrors,
+      packages: byKey(packages).map(([n]) => n),
+      notes: rel.notes,
     };
   }
 
@@ -192,16 +236,32 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
     filesystems: fs,
     partitionTable: board.partitionTable,
     partitions: fs ? planPartitions(board, fs) : [],
-    boot: official ? null : {
-      method: board.boot.method, loader: board.boot.loader, kernelPackage: board.kernelPackage, bootPackages: board.bootPackages,
-      fat: board.boot.fat, kernelCmdline: cmdline, files: board.boot.files,
-    },
+    boot: official
+      ? null
+      : {
+          method: board.boot.method,
+          loader: board.boot.loader,
+          kernelPackage: board.kernelPackage,
+          bootPackages: board.bootPackages,
+          fat: board.boot.fat,
+          kernelCmdline: cmdline,
+          files: board.boot.files,
+        },
     official: officialPlan,
     customization,
     budgets: box.budgets,
     notes,
-    warnings: official ? [] : [...choiceWarnings(customization, byKey(packages).map(([n]) => n)),
-      ...(customization.mesh && !byKey(services).some(([n]) => n === 'mesh') ? ['Mesh settings were given, but this build has no mesh service: add the "mesh" fragment to bring up wg0.'] : [])],
+    warnings: official
+      ? []
+      : [
+          ...choiceWarnings(
+            customization,
+            byKey(packages).map(([n]) => n),
+          ),
+          ...(customization.mesh && !byKey(services).some(([n]) => n === 'mesh')
+            ? ['Mesh settings were given, but this build has no mesh service: add the "mesh" fragment to bring up wg0.']
+            : []),
+        ],
   };
   // The output location does not change the image, so it is not part of the plan's identity.
   const plan: BuildPlan = { ...partial, planHash: hashCanonical(hashInput(partial)), outputs: outputPaths(req, box, board, options.cwd ?? process.cwd()) };
@@ -215,16 +275,33 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
 function planFeed(feed: Feed, requested: string | undefined, arch: Arch, repositories: Set<string>, packages: string[]): NonNullable<BuildPlan['feed']> {
   const branch = requested ?? feed.branch;
   if (!AlpineBranch.safeParse(branch).success) {
-    throw new NexusError('UNKNOWN_BRANCH', `"${branch}" is not an Alpine branch.`, `Use one of: ${feed.branches.join(', ')} (a stable branch is written like "v3.24").`);
+    throw new NexusError(
+      'UNKNOWN_BRANCH',
+      `"${branch}" is not an Alpine branch.`,
+      `Use one of: ${feed.branches.join(', ')} (a stable branch is written like "v3.24").`,
+    );
   }
   const tags = new Set(packages.map((p) => /@([a-z][a-z0-9_-]*)/.exec(p)?.[1]).filter((t): t is string => !!t));
   const tagged = [...tags].sort().map((tag) => {
     const t = feed.tagged.find((x) => x.tag === tag);
     const users = packages.filter((p) => p.includes(`@${tag}`)).join(', ');
-    if (!t) throw new NexusError('UNKNOWN_REPOSITORY_TAG', `${users} asks for the repository tag "@${tag}", which the ${feed.name} feed does not define.`, `Tags: ${feed.tagged.map((x) => `@${x.tag} (${x.repository} of ${x.branch})`).join(', ') || 'none'}.`);
+    if (!t)
+      throw new NexusError(
+        'UNKNOWN_REPOSITORY_TAG',
+        `${users} asks for the repository tag "@${tag}", which the ${feed.name} feed does not define.`,
+        `Tags: ${feed.tagged.map((x) => `@${x.tag} (${x.repository} of ${x.branch})`).join(', ') || 'none'}.`,
+      );
     return { tag: t.tag, branch: t.branch, repository: t.repository };
   });
-  return { name: feed.name, branch, arch: ALPINE_ARCH[arch], repositories: ['main', 'community'].filter((r) => repositories.has(r)), tagged, mirrors: feed.mirrors, keys: feed.keys };
+  return {
+    name: feed.name,
+    branch,
+    arch: ALPINE_ARCH[arch],
+    repositories: ['main', 'community'].filter((r) => repositories.has(r)),
+    tagged,
+    mirrors: feed.mirrors,
+    keys: feed.keys,
+  };
 }
 
 /**
@@ -236,7 +313,11 @@ export function loginServices(board: Board): ServiceSpec[] {
   const [device, baud] = board.console.split(',');
   const out: ServiceSpec[] = [];
   const getty = (name: string, tty: string, speed: string, what: string): ServiceSpec => ({
-    name, type: 'process', command: `/sbin/getty -L ${speed} ${tty} vt100`, dependsOn: [], description: `Login prompt on ${what}.`,
+    name,
+    type: 'process',
+    command: `/sbin/getty -L ${speed} ${tty} vt100`,
+    dependsOn: [],
+    description: `Login prompt on ${what}.`,
   });
   if (device && !/^tty\d+$/.test(device)) out.push(getty('getty-serial', device, baud ?? '115200', `the serial console (${device})`));
   if (board.kind === 'hardware') out.push(getty('getty-tty1', 'tty1', '38400', 'the screen (first virtual terminal)'));
@@ -265,7 +346,8 @@ function hashInput(partial: Omit<BuildPlan, 'planHash' | 'outputs'>): unknown {
   const wifi = partial.customization.wifi;
   if (!wifi?.passphrase) return partial;
   // A 64-hex PSK is written to the image as given, a passphrase as a passphrase: keep the two forms apart.
-  const stands = /^[0-9a-fA-F]{64}$/.test(wifi.passphrase) ? `raw-psk:${wifi.passphrase}` : `passphrase-psk:${pbkdf2Sync(wifi.passphrase, wifi.ssid, 4096, 32, 'sha1').toString('hex')}`;
+  const stands = /^[0-9a-fA-F]{64}$/.test(wifi.passphrase)
+    ? `raw-psk:${wifi.passphrase}`
+    : `passphrase-psk:${pbkdf2Sync(wifi.passphrase, wifi.ssid, 4096, 32, 'sha1').toString('hex')}`;
   return { ...partial, customization: { ...partial.customization, wifi: { ...wifi, passphrase: stands } } };
 }
-

@@ -44,7 +44,10 @@ export type FsManifest = Map<string, FsEntry>;
 export function isNormalImagePath(path: string): boolean {
   if (path === '/') return true;
   if (!path.startsWith('/') || path.endsWith('/') || path.includes('\0')) return false;
-  return path.slice(1).split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+  return path
+    .slice(1)
+    .split('/')
+    .every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
 /** The outermost ancestor of `path` that the manifest holds as something other than a directory. */
@@ -73,7 +76,8 @@ export function treeProblems(manifest: FsManifest): string[] {
       const a = nonDirAncestor(manifest, p);
       if (a) out.push(`${p} (${e.owner}): lies under ${a.path}, a ${a.type} owned by ${a.owner}`);
     }
-    if (e.type === 'hardlink' && (!e.linkTarget || manifest.get(e.linkTarget)?.type !== 'file')) out.push(`${p}: hard link to ${e.linkTarget ?? '(nothing)'}, which is not a regular file in the manifest`);
+    if (e.type === 'hardlink' && (!e.linkTarget || manifest.get(e.linkTarget)?.type !== 'file'))
+      out.push(`${p}: hard link to ${e.linkTarget ?? '(nothing)'}, which is not a regular file in the manifest`);
     if (out.length >= 20) break;
   }
   return out;

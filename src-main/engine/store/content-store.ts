@@ -103,8 +103,12 @@ export async function sweepTemp(tmpRoot: string, maxAgeMs = TEMP_SWEEP_AGE_MS, n
 /** ENOSPC while writing into the store becomes an error that says what to do; anything else passes through. */
 export function storeWriteError(err: unknown, root: string, what: string): unknown {
   if (errnoCode(err) !== 'ENOSPC') return err;
-  return new NexusError('DISK_FULL', `The disk holding the cache (${root}) is full: cannot store ${what}.`,
-    'Free some space there (`nexus cache clean` deletes everything that can be downloaded again), or put the cache on a disk with room: NEXUS_CACHE_DIR=/path/with/space.', { cause: err });
+  return new NexusError(
+    'DISK_FULL',
+    `The disk holding the cache (${root}) is full: cannot store ${what}.`,
+    'Free some space there (`nexus cache clean` deletes everything that can be downloaded again), or put the cache on a disk with room: NEXUS_CACHE_DIR=/path/with/space.',
+    { cause: err },
+  );
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;

@@ -75,9 +75,13 @@ export async function cacheInfo(root?: string): Promise<CacheInfo> {
   }
   const releases: CacheInfo['releases'] = [];
   for (const f of await listFiles(join(feeds.root, 'official', 'refs'))) {
-    const ref = await readFile(f, 'utf8').then((t) => JSON.parse(t) as ReleaseRef, () => null);
+    const ref = await readFile(f, 'utf8').then(
+      (t) => JSON.parse(t) as ReleaseRef,
+      () => null,
+    );
     // A ref whose checksum list is gone is of no use offline: not listed (and removed by clean with the rest).
-    if (ref && (await store.hasBlob(ref.checksumFileSha256).catch(() => false))) releases.push({ os: ref.os, version: ref.version, arch: ref.arch, fetchedAt: ref.fetchedAt, source: ref.source });
+    if (ref && (await store.hasBlob(ref.checksumFileSha256).catch(() => false)))
+      releases.push({ os: ref.os, version: ref.version, arch: ref.arch, fetchedAt: ref.fetchedAt, source: ref.source });
   }
   const tmp = join(feeds.root, 'tmp');
   const info = {

@@ -89,7 +89,10 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
       resolve();
     };
     const timer = setTimeout(
-      () => finish(o.keepRunning && markerSeen ? { passed: true, markerLine: markerSeen } : { passed: false, reason: `timeout after ${o.timeoutSeconds ?? 180} s` }),
+      () =>
+        finish(
+          o.keepRunning && markerSeen ? { passed: true, markerLine: markerSeen } : { passed: false, reason: `timeout after ${o.timeoutSeconds ?? 180} s` },
+        ),
       (o.timeoutSeconds ?? 180) * 1000,
     );
     // Stopping a VM that already booted is the normal end of "Try in a VM", not a cancellation.
@@ -121,7 +124,9 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
       }
       settleSession();
     });
-    void child.then(() => finish(markerSeen && o.keepRunning ? { passed: true, markerLine: markerSeen } : { passed: false, reason: 'qemu exited before the boot marker' }));
+    void child.then(() =>
+      finish(markerSeen && o.keepRunning ? { passed: true, markerLine: markerSeen } : { passed: false, reason: 'qemu exited before the boot marker' }),
+    );
     cleanupTimer = () => {
       clearTimeout(timer);
       clearInterval(poll);
@@ -140,7 +145,11 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const r = state.outcome!;
   if (r.reason === 'cancelled') throw new CancelledError();
   return {
-    passed: r.passed, seconds: (Date.now() - started) / 1000, log, ...(r.reason ? { reason: r.reason } : {}), ...(r.markerLine ? { markerLine: r.markerLine } : {}),
+    passed: r.passed,
+    seconds: (Date.now() - started) / 1000,
+    log,
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.markerLine ? { markerLine: r.markerLine } : {}),
     ...(session ? { commands: session.results } : {}),
   };
 }

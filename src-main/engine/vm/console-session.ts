@@ -28,15 +28,17 @@ export interface ConsoleSessionPlan {
   stepSeconds?: number;
 }
 
-type Step =
-  | { kind: 'await-login-prompt' }
-  | { kind: 'await-password-prompt' }
-  | { kind: 'await-shell' }
-  | { kind: 'await-end'; index: number };
+type Step = { kind: 'await-login-prompt' } | { kind: 'await-password-prompt' } | { kind: 'await-shell' } | { kind: 'await-end'; index: number };
 
 const END = /__NX_END_(\d+)__/;
 /** The echoed `echo __NX_END_$?__`, possibly broken by line wraps anywhere inside it. */
-const ECHOED_END = new RegExp('__NX_END_$?__'.split('').map((c) => c.replace(/[$?]/, '\\$&')).join('\\n?'), 'g');
+const ECHOED_END = new RegExp(
+  '__NX_END_$?__'
+    .split('')
+    .map((c) => c.replace(/[$?]/, '\\$&'))
+    .join('\\n?'),
+  'g',
+);
 /** Terminal control sequences (colours, ash's cursor-position query ESC[6n) carry no text a test reads. */
 // eslint-disable-next-line no-control-regex -- matching the terminal's escape character is the point
 const ANSI = /\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Z0-9]|[=>])/g;
@@ -54,7 +56,10 @@ export class ConsoleSession {
   private failure: string | null = null;
   private finished = false;
 
-  constructor(private readonly plan: ConsoleSessionPlan, private readonly write: (text: string) => void) {}
+  constructor(
+    private readonly plan: ConsoleSessionPlan,
+    private readonly write: (text: string) => void,
+  ) {}
 
   get done(): boolean {
     return this.finished;
@@ -72,7 +77,7 @@ export class ConsoleSession {
     const cut = PARTIAL_ANSI.exec(pending);
     this.partial = cut ? cut[0] : '';
     this.buffer += (cut ? pending.slice(0, cut.index) : pending).replace(/\r/g, '').replace(ANSI, '');
-    for (let progressed = true; progressed && !this.finished; ) progressed = this.advance();
+    for (let progressed = true; progressed && !this.finished;) progressed = this.advance();
   }
 
   /**
@@ -92,10 +97,14 @@ export class ConsoleSession {
 
   private describeStep(): string {
     switch (this.step.kind) {
-      case 'await-login-prompt': return 'login prompt ("login:") on the console';
-      case 'await-password-prompt': return 'password prompt after the user name';
-      case 'await-shell': return 'shell prompt after the password';
-      case 'await-end': return `end of the output of "${this.plan.commands[this.step.index]}"`;
+      case 'await-login-prompt':
+        return 'login prompt ("login:") on the console';
+      case 'await-password-prompt':
+        return 'password prompt after the user name';
+      case 'await-shell':
+        return 'shell prompt after the password';
+      case 'await-end':
+        return `end of the output of "${this.plan.commands[this.step.index]}"`;
     }
   }
 
@@ -162,7 +171,7 @@ export class ConsoleSession {
         let echoEnd = -1;
         for (const e of before.matchAll(ECHOED_END)) echoEnd = e.index + e[0].length;
         const afterEcho = echoEnd < 0 ? before : before.slice(echoEnd);
-        const body = (echoEnd < 0 ? afterEcho.split('\n') : afterEcho.split('\n').slice(1));
+        const body = echoEnd < 0 ? afterEcho.split('\n') : afterEcho.split('\n').slice(1);
         if (body.length && !body[body.length - 1]!.trim()) body.pop();
         this.results.push({ command, output: body.join('\n').trim(), status: Number(m[1]) });
         this.from += m.index + m[0].length;

@@ -14,14 +14,19 @@ export interface QemuSetup {
 }
 
 const FIRMWARE = {
-  x86_64: { code: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'], vars: ['/usr/share/OVMF/OVMF_VARS_4M.fd', '/usr/share/OVMF/OVMF_VARS.fd'], pkg: 'ovmf' },
+  x86_64: {
+    code: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'],
+    vars: ['/usr/share/OVMF/OVMF_VARS_4M.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
+    pkg: 'ovmf',
+  },
   arm64: { code: ['/usr/share/AAVMF/AAVMF_CODE.fd'], vars: ['/usr/share/AAVMF/AAVMF_VARS.fd'], pkg: 'qemu-efi-aarch64' },
   riscv64: { code: ['/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin'], vars: [], pkg: 'u-boot-qemu' },
 } as const;
 
 function firstExisting(paths: readonly string[], pkg: string, what: string): string {
   const hit = paths.find((p) => existsSync(p));
-  if (!hit) throw new NexusError('FIRMWARE_MISSING', `${what} is not installed (looked for ${paths.join(', ')}).`, `Debian/Ubuntu: sudo apt-get install ${pkg}`);
+  if (!hit)
+    throw new NexusError('FIRMWARE_MISSING', `${what} is not installed (looked for ${paths.join(', ')}).`, `Debian/Ubuntu: sudo apt-get install ${pkg}`);
   return hit;
 }
 
@@ -44,7 +49,12 @@ const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
 /** A virtio NIC on QEMU's user network with the port forwards (no option ROM: the firmware must not try PXE). */
 function userNetwork(forwards: ReadonlyArray<{ host: number; guest: number }>): string[] {
   for (const f of forwards) {
-    if (!isPort(f.host) || !isPort(f.guest)) throw new NexusError('USAGE_PORT', `Port forward ${f.host} → ${f.guest} is not a pair of TCP ports (1-65535).`, 'Give whole numbers between 1 and 65535.');
+    if (!isPort(f.host) || !isPort(f.guest))
+      throw new NexusError(
+        'USAGE_PORT',
+        `Port forward ${f.host} → ${f.guest} is not a pair of TCP ports (1-65535).`,
+        'Give whole numbers between 1 and 65535.',
+      );
   }
   const fwd = forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
   return ['-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile='];

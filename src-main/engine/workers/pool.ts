@@ -46,7 +46,11 @@ function workerSource(): { code: string } | null {
   if (here.endsWith('.ts')) {
     const entry = new URL('./worker-main.ts', here).href;
     // tsx's ESM entry (the CommonJS one registers a path that does not resolve inside a worker).
-    const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const tsx = pathToFileURL(
+      createRequire(here)
+        .resolve('tsx/esm/api')
+        .replace(/\.cjs$/, '.mjs'),
+    ).href;
     return { code: `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })` };
   }
   const ext = here.endsWith('.cjs') ? 'cjs' : 'mjs';

@@ -1,4 +1,18 @@
-import { Accordion, AccordionDetails, AccordionSummary, Alert, AlertTitle, Box, Button, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import {
+  Accordion,
+  AccordionDetails,
+  AccordionSummary,
+  Alert,
+  AlertTitle,
+  Box,
+  Button,
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  Typography,
+} from '@mui/material';
 import { cardFitText } from '../../../src-shared/card-sizes';
 import { BuildProgress } from '../BuildProgress';
 import { WarningList } from '../WarningList';
@@ -26,8 +40,15 @@ import { VmConsole } from '../VmConsole';
 
 /** Output files in plain words (the engine's kind in brackets for those who know it). */
 const FILE_KINDS: Record<string, string> = {
-  image: 'Disk image', checksum: 'SHA-256 checksum', bmap: 'Block map (writes only the used blocks)', manifest: 'Build record (manifest)',
-  sbom: 'Software bill of materials', lock: 'Exact package versions', compressed: 'Compressed copy', 'console-log': 'VM console log', answers: 'OpenBSD install answers',
+  image: 'Disk image',
+  checksum: 'SHA-256 checksum',
+  bmap: 'Block map (writes only the used blocks)',
+  manifest: 'Build record (manifest)',
+  sbom: 'Software bill of materials',
+  lock: 'Exact package versions',
+  compressed: 'Compressed copy',
+  'console-log': 'VM console log',
+  answers: 'OpenBSD install answers',
 };
 
 /** Identifies the choices a build was made from (no secrets: only whether a password is set). */
@@ -54,42 +75,81 @@ export function BuildStep() {
   useEffect(() => {
     const fields = useCustomizeStore.getState().fields;
     // The preview needs no password hash: it does not change the packages or the layout.
-    void resolvePlan({ profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), ...(branch ? { branch } : {}), customization: toCustomization({ ...fields, password: '' }) });
+    void resolvePlan({
+      profile: box!,
+      ...(arch ? { arch } : {}),
+      ...(board ? { target: board } : {}),
+      ...(fragments ? { fragments } : {}),
+      ...(branch ? { branch } : {}),
+      customization: toCustomization({ ...fields, password: '' }),
+    });
   }, [box, arch, board, fragments, branch, resolvePlan]);
   const plan = b.plan.value;
 
   // The password is hashed (in main) as part of starting; a failure there shows like any build error.
   const start = (offline = false) =>
-    b.start(async (): Promise<BuildRequest> => {
-      const customization = await useCustomizeStore.getState().prepare();
-      return { profile: box!, ...(arch ? { arch } : {}), ...(board ? { target: board } : {}), ...(fragments ? { fragments } : {}), ...(branch ? { branch } : {}), customization };
-    }, selectionKey(), { offline });
+    b.start(
+      async (): Promise<BuildRequest> => {
+        const customization = await useCustomizeStore.getState().prepare();
+        return {
+          profile: box!,
+          ...(arch ? { arch } : {}),
+          ...(board ? { target: board } : {}),
+          ...(fragments ? { fragments } : {}),
+          ...(branch ? { branch } : {}),
+          customization,
+        };
+      },
+      selectionKey(),
+      { offline },
+    );
 
   return (
     <section>
       <StepHeading>Build</StepHeading>
-      <Typography sx={{ mb: 1 }}>{box} for the {boardView?.title ?? board} ({arch}){fragments?.length ? ` with ${fragments.join(', ')}` : ''}</Typography>
+      <Typography sx={{ mb: 1 }}>
+        {box} for the {boardView?.title ?? board} ({arch}){fragments?.length ? ` with ${fragments.join(', ')}` : ''}
+      </Typography>
       {plan && (
         <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} aria-label="Build plan">
-          {plan.packages.length} packages · {plan.partitionTable.toUpperCase()}: {plan.partitions.map((p) => `${p.label} (${p.filesystem}${p.sizeMiB === 'auto' ? '' : `, ${p.sizeMiB} MiB`})`).join(', ') || 'official image layout'}
+          {plan.packages.length} packages · {plan.partitionTable.toUpperCase()}:{' '}
+          {plan.partitions.map((p) => `${p.label} (${p.filesystem}${p.sizeMiB === 'auto' ? '' : `, ${p.sizeMiB} MiB`})`).join(', ') || 'official image layout'}
         </Typography>
       )}
       {b.status !== 'done' && plan && <WarningList warnings={plan.warnings} label="Before you build" />}
       {b.plan.error && <ErrorAlert error={b.plan.error} title="These choices cannot be built" />}
-      {!customizeValid && <Alert severity="error" role="alert" sx={{ mb: 2 }}>Some settings need your attention: go back to Customize (for example, a password to enter again after a reload).</Alert>}
-      {(b.status === 'idle' || stale || b.status === 'failed' || b.status === 'cancelled') && (
-        <Button variant="contained" onClick={() => start()} disabled={!!b.plan.error || !customizeValid}>{b.status === 'idle' ? 'Start build' : 'Build again'}</Button>
+      {!customizeValid && (
+        <Alert severity="error" role="alert" sx={{ mb: 2 }}>
+          Some settings need your attention: go back to Customize (for example, a password to enter again after a reload).
+        </Alert>
       )}
-      {stale && <Alert severity="info" sx={{ mt: 2 }}>Your choices changed since this image was built: build again to apply them.</Alert>}
+      {(b.status === 'idle' || stale || b.status === 'failed' || b.status === 'cancelled') && (
+        <Button variant="contained" onClick={() => start()} disabled={!!b.plan.error || !customizeValid}>
+          {b.status === 'idle' ? 'Start build' : 'Build again'}
+        </Button>
+      )}
+      {stale && (
+        <Alert severity="info" sx={{ mt: 2 }}>
+          Your choices changed since this image was built: build again to apply them.
+        </Alert>
+      )}
       {b.status === 'running' && (
-        <Button color="warning" variant="outlined" onClick={() => setConfirmCancel(true)} disabled={b.cancelling}>{b.cancelling ? 'Cancelling…' : 'Cancel build'}</Button>
+        <Button color="warning" variant="outlined" onClick={() => setConfirmCancel(true)} disabled={b.cancelling}>
+          {b.cancelling ? 'Cancelling…' : 'Cancel build'}
+        </Button>
       )}
       {b.stages.length > 0 && <BuildProgress stages={b.stages} startedAt={b.startedAt} running={b.status === 'running'} />}
       <StageList stages={b.stages} />
       {b.log.length > 0 && <LogPanel log={b.log} />}
       {b.status === 'failed' && b.error && <ErrorAlert error={b.error} title="The build failed" />}
-      {b.status === 'failed' && b.error?.code === MIRROR_UNREACHABLE && <OfflineBuildOffer onBuildOffline={() => start(true)} onOpenKit={() => useKitStore.getState().setDialogOpen(true)} />}
-      {b.status === 'cancelled' && <Alert severity="warning" role="status" sx={{ my: 2 }}>The build was cancelled. Nothing was left behind.</Alert>}
+      {b.status === 'failed' && b.error?.code === MIRROR_UNREACHABLE && (
+        <OfflineBuildOffer onBuildOffline={() => start(true)} onOpenKit={() => useKitStore.getState().setDialogOpen(true)} />
+      )}
+      {b.status === 'cancelled' && (
+        <Alert severity="warning" role="status" sx={{ my: 2 }}>
+          The build was cancelled. Nothing was left behind.
+        </Alert>
+      )}
       {b.status === 'done' && b.result && (
         <Box sx={{ my: 2 }}>
           <Alert severity="success" role="status">
@@ -98,14 +158,28 @@ export function BuildStep() {
           </Alert>
           <WarningList warnings={b.result.warnings} label="Build warnings" />
           <Accordion disableGutters sx={{ mt: 1 }}>
-            <AccordionSummary aria-controls="build-files" id="build-files-header"><Typography>Details: files and checksum</Typography></AccordionSummary>
+            <AccordionSummary aria-controls="build-files" id="build-files-header">
+              <Typography>Details: files and checksum</Typography>
+            </AccordionSummary>
             <AccordionDetails id="build-files">
-              <Typography variant="body2" sx={{ mb: 1, wordBreak: 'break-all' }}>SHA-256 <code>{b.result.sha256}</code></Typography>
+              <Typography variant="body2" sx={{ mb: 1, wordBreak: 'break-all' }}>
+                SHA-256 <code>{b.result.sha256}</code>
+              </Typography>
               <Table size="small" aria-label="Output files">
-                <TableHead><TableRow><TableCell>File</TableCell><TableCell>What it is</TableCell><TableCell align="right">Size</TableCell></TableRow></TableHead>
+                <TableHead>
+                  <TableRow>
+                    <TableCell>File</TableCell>
+                    <TableCell>What it is</TableCell>
+                    <TableCell align="right">Size</TableCell>
+                  </TableRow>
+                </TableHead>
                 <TableBody>
                   {b.result.files.map((f) => (
-                    <TableRow key={f.path}><TableCell sx={{ wordBreak: 'break-all' }}>{f.path}</TableCell><TableCell title={f.kind}>{FILE_KINDS[f.kind] ?? f.kind}</TableCell><TableCell align="right">{formatBytes(f.size)}</TableCell></TableRow>
+                    <TableRow key={f.path}>
+                      <TableCell sx={{ wordBreak: 'break-all' }}>{f.path}</TableCell>
+                      <TableCell title={f.kind}>{FILE_KINDS[f.kind] ?? f.kind}</TableCell>
+                      <TableCell align="right">{formatBytes(f.size)}</TableCell>
+                    </TableRow>
                   ))}
                 </TableBody>
               </Table>
@@ -116,7 +190,14 @@ export function BuildStep() {
         </Box>
       )}
       <StepNav onBack={() => back('build')} onNext={() => next('build')} nextDisabled={b.status !== 'done' || stale} nextLabel="Next: choose the drive" />
-      <ConfirmDialog open={confirmCancel} title="Cancel the build?" confirmLabel="Cancel build" danger onConfirm={b.cancel} onClose={() => setConfirmCancel(false)}>
+      <ConfirmDialog
+        open={confirmCancel}
+        title="Cancel the build?"
+        confirmLabel="Cancel build"
+        danger
+        onConfirm={b.cancel}
+        onClose={() => setConfirmCancel(false)}
+      >
         The work done so far is thrown away; downloaded packages stay in the cache.
       </ConfirmDialog>
     </section>

@@ -25,7 +25,9 @@ function SizeCount({ path }: { path: string }) {
     <Box role="status" sx={{ my: 2 }}>
       <Typography variant="body2">Counting how much this compressed image needs on the drive (its file does not say)… {Math.floor(pct)}%</Typography>
       <LinearProgress variant={s.total > 0 ? 'determinate' : 'indeterminate'} value={pct} aria-label="Counting the image size" />
-      <Button size="small" onClick={() => void s.cancel()} sx={{ mt: 1 }}>Stop counting</Button>
+      <Button size="small" onClick={() => void s.cancel()} sx={{ mt: 1 }}>
+        Stop counting
+      </Button>
     </Box>
   );
 }
@@ -50,7 +52,9 @@ function UrlDownload({ url, sha256 }: { url: string; sha256: string }) {
     <Box role="status" sx={{ my: 2 }}>
       <Typography variant="body2">Downloading and checking the image: {formatBytes(f.received)} so far…</Typography>
       <LinearProgress aria-label="Downloading the image" />
-      <Button size="small" onClick={() => void f.cancel()} sx={{ mt: 1 }}>Stop the download</Button>
+      <Button size="small" onClick={() => void f.cancel()} sx={{ mt: 1 }}>
+        Stop the download
+      </Button>
     </Box>
   );
 }
@@ -76,17 +80,35 @@ export function DriveStep() {
   const hiddenVirtual = safe.length - shown.length;
   const busyBy = (d: Drive) => busy.find((w) => w.targets.includes(d.device));
   const verdict = (d: Drive): TargetVerdict => {
-    const v = checkTarget(d, { imageSize: write?.imageSize ?? null, protectedPaths: write?.source.kind === 'file' ? [write.source.path] : [], allDrives: drives, includeSystem: false, confirmedSystemDevices: [] });
+    const v = checkTarget(d, {
+      imageSize: write?.imageSize ?? null,
+      protectedPaths: write?.source.kind === 'file' ? [write.source.path] : [],
+      allDrives: drives,
+      includeSystem: false,
+      confirmedSystemDevices: [],
+    });
     const w = busyBy(d);
     if (!w) return v;
-    return { ...v, allowed: false, refusals: [{ code: 'DRIVE_BUSY', message: `In use: Nexus Imager is writing ${w.source.split('/').at(-1)} to it.`, hint: 'Wait for that write to finish.' }, ...v.refusals] };
+    return {
+      ...v,
+      allowed: false,
+      refusals: [
+        { code: 'DRIVE_BUSY', message: `In use: Nexus Imager is writing ${w.source.split('/').at(-1)} to it.`, hint: 'Wait for that write to finish.' },
+        ...v.refusals,
+      ],
+    };
   };
   const targets = shown.filter((d) => selected.includes(d.device) && verdict(d).allowed);
 
   const doWrite = async () => {
     if (!write) return;
     next(mode);
-    await startFlash(write.source, write.bmap, targets.map((d) => d.device), { verify: true, eject });
+    await startFlash(
+      write.source,
+      write.bmap,
+      targets.map((d) => d.device),
+      { verify: true, eject },
+    );
   };
 
   return (
@@ -101,7 +123,11 @@ export function DriveStep() {
       {write?.needsDownload && write.source.kind === 'url' && <UrlDownload url={write.source.url} sha256={write.source.sha256} />}
       {write?.needsCount && write.source.kind === 'file' && <SizeCount path={write.source.path} />}
       {error && <ErrorAlert error={error} title="The drives could not be listed" />}
-      {busy.length > 0 && <Alert severity="info" sx={{ mb: 1 }}>A write is running: {busy.map((w) => `${w.source.split('/').at(-1)} → ${w.targets.join(', ')}`).join('; ')}.</Alert>}
+      {busy.length > 0 && (
+        <Alert severity="info" sx={{ mb: 1 }}>
+          A write is running: {busy.map((w) => `${w.source.split('/').at(-1)} → ${w.targets.join(', ')}`).join('; ')}.
+        </Alert>
+      )}
       {loaded && shown.length === 0 && <Alert severity="info">Insert an SD card or a USB stick; it appears here by itself.</Alert>}
       <List aria-label="Drives">
         {shown.map((d) => {
@@ -125,9 +151,21 @@ export function DriveStep() {
                 primary={driveLabel(d)}
                 secondary={
                   <Box component="span" id={`${labelId}-why`} sx={{ display: 'block' }}>
-                    {!v.allowed && <Box component="span" sx={{ display: 'block', color: 'error.dark', fontWeight: 500 }}>{reasons}</Box>}
-                    {v.allowed && !sizeKnown && <Box component="span" sx={{ display: 'block' }}>Waiting for the image's size.</Box>}
-                    {v.warnings.filter((w) => w.code === 'LARGE_DRIVE').map((w) => <Chip key={w.code} component="span" size="small" color="warning" label={`Large drive: ${w.message}`} sx={{ mt: 0.5 }} />)}
+                    {!v.allowed && (
+                      <Box component="span" sx={{ display: 'block', color: 'error.dark', fontWeight: 500 }}>
+                        {reasons}
+                      </Box>
+                    )}
+                    {v.allowed && !sizeKnown && (
+                      <Box component="span" sx={{ display: 'block' }}>
+                        Waiting for the image's size.
+                      </Box>
+                    )}
+                    {v.warnings
+                      .filter((w) => w.code === 'LARGE_DRIVE')
+                      .map((w) => (
+                        <Chip key={w.code} component="span" size="small" color="warning" label={`Large drive: ${w.message}`} sx={{ mt: 0.5 }} />
+                      ))}
                   </Box>
                 }
               />
@@ -136,12 +174,40 @@ export function DriveStep() {
         })}
       </List>
       <FormControlLabel control={<Checkbox checked={eject} onChange={(e) => setEject(e.target.checked)} />} label="Eject when done" />
-      {(hiddenVirtual > 0 || showVirtual) && <FormControlLabel control={<Checkbox checked={showVirtual} onChange={(e) => setShowVirtual(e.target.checked)} />} label={`Show virtual drives${hiddenVirtual > 0 ? ` (${hiddenVirtual} hidden: RAM, loop or network devices, never an SD card)` : ''}`} />}
-      {hiddenSystem > 0 && <Typography variant="caption" component="p">{hiddenSystem} system drive{hiddenSystem > 1 ? 's are' : ' is'} hidden to keep your computer safe.</Typography>}
-      <StepNav onBack={() => back(mode)} onNext={() => setConfirm(true)} nextDisabled={!write || !sizeKnown || targets.length === 0} nextLabel={targets.length > 1 ? `Write ${targets.length} drives` : 'Write'} />
-      <ConfirmDialog open={confirm} title="Erase and write?" confirmLabel="Erase and write" cancelLabel="Go back" danger onConfirm={doWrite} onClose={() => setConfirm(false)}>
+      {(hiddenVirtual > 0 || showVirtual) && (
+        <FormControlLabel
+          control={<Checkbox checked={showVirtual} onChange={(e) => setShowVirtual(e.target.checked)} />}
+          label={`Show virtual drives${hiddenVirtual > 0 ? ` (${hiddenVirtual} hidden: RAM, loop or network devices, never an SD card)` : ''}`}
+        />
+      )}
+      {hiddenSystem > 0 && (
+        <Typography variant="caption" component="p">
+          {hiddenSystem} system drive{hiddenSystem > 1 ? 's are' : ' is'} hidden to keep your computer safe.
+        </Typography>
+      )}
+      <StepNav
+        onBack={() => back(mode)}
+        onNext={() => setConfirm(true)}
+        nextDisabled={!write || !sizeKnown || targets.length === 0}
+        nextLabel={targets.length > 1 ? `Write ${targets.length} drives` : 'Write'}
+      />
+      <ConfirmDialog
+        open={confirm}
+        title="Erase and write?"
+        confirmLabel="Erase and write"
+        cancelLabel="Go back"
+        danger
+        onConfirm={doWrite}
+        onClose={() => setConfirm(false)}
+      >
         <Typography>Everything on these drives will be erased:</Typography>
-        <ul>{targets.map((d) => <li key={d.device}><strong>{driveLabel(d)}</strong></li>)}</ul>
+        <ul>
+          {targets.map((d) => (
+            <li key={d.device}>
+              <strong>{driveLabel(d)}</strong>
+            </li>
+          ))}
+        </ul>
       </ConfirmDialog>
     </section>
   );

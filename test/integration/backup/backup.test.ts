@@ -80,11 +80,18 @@ describe.skipIf(!isRoot)('backup a card and restore it (loop devices, real files
     const result = JSON.parse(r.stdout).value;
     expect(result).toMatchObject({ device: a.device, image: out, imageSize: 160 * MiB, verified: true });
     const methods = Object.fromEntries(result.regions.map((x: { label: string; method: string }) => [x.label, x.method]));
-    expect(methods).toMatchObject({ 'p1 FAT32': 'fat-table', 'p2 ext4': 'ext4-bitmap', 'boot area before the first partition': 'unpartitioned', 'GPT partition table': 'partition-table' });
+    expect(methods).toMatchObject({
+      'p1 FAT32': 'fat-table',
+      'p2 ext4': 'ext4-bitmap',
+      'boot area before the first partition': 'unpartitioned',
+      'GPT partition table': 'partition-table',
+    });
     // 3 MiB of ESP files and 12 MiB of root files, plus metadata and the journal: far below the 160 MiB drive.
     expect(result.mappedBytes).toBeGreaterThan(15 * MiB);
     expect(result.mappedBytes).toBeLessThan(40 * MiB);
-    console.log(`backup: read ${(result.mappedBytes / MiB).toFixed(1)} MiB of ${result.imageSize / MiB} MiB, file ${(result.compressedSize / MiB).toFixed(1)} MiB, ${result.seconds.toFixed(2)} s`);
+    console.log(
+      `backup: read ${(result.mappedBytes / MiB).toFixed(1)} MiB of ${result.imageSize / MiB} MiB, file ${(result.compressedSize / MiB).toFixed(1)} MiB, ${result.seconds.toFixed(2)} s`,
+    );
 
     const bmap = siblingBmap(out);
     expect(bmap).toBe(join(dir, 'card.bmap'));
@@ -126,7 +133,10 @@ describe.skipIf(!isRoot)('backup a card and restore it (loop devices, real files
     await writeFile(join(dir, 'bad.bmap'), await readFile(join(dir, 'again.bmap')));
     // The backup's own check (run before a backup gets its name) refuses it too.
     await expect(verifyBackup(bad, 160 * MiB)).rejects.toMatchObject({ code: 'BACKUP_VERIFY_FAILED' });
-    const restored = await flash({ source: { kind: 'file', path: bad }, bmap: join(dir, 'bad.bmap'), targets: [b.device], verify: true }, { listDrives: list, skipUnmount: true }).catch((e) => e);
+    const restored = await flash(
+      { source: { kind: 'file', path: bad }, bmap: join(dir, 'bad.bmap'), targets: [b.device], verify: true },
+      { listDrives: list, skipUnmount: true },
+    ).catch((e) => e);
     const ok = 'ok' in restored ? restored.ok : false;
     expect(ok).toBe(false);
   }, 120_000);

@@ -14,17 +14,40 @@ describe('nexus CLI (foundation)', () => {
     expect(JSON.parse(json.stdout).map((r: { name: string }) => r.name)).toEqual(['tinybox', 'cryptobox', 'dragonbox', 'nexbox', 'linbox', 'openbox']);
   });
 
-  it('prints a complete plan for the spec\'s openbox command', async () => {
-    const r = await nexus(['build', '--profile=openbox', '--arch=arm64', '--target=rpi5', '--fragments=base,mesh,media', '--output=./dist/openbox-rpi5.img', '--plan', '--json']);
+  it("prints a complete plan for the spec's openbox command", async () => {
+    const r = await nexus([
+      'build',
+      '--profile=openbox',
+      '--arch=arm64',
+      '--target=rpi5',
+      '--fragments=base,mesh,media',
+      '--output=./dist/openbox-rpi5.img',
+      '--plan',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const plan = BuildPlanSchema.parse(JSON.parse(r.stdout));
-    expect(plan).toMatchObject({ box: { name: 'openbox', recipe: 'official-image' }, arch: 'arm64', board: { name: 'rpi5' }, fragments: ['base', 'mesh', 'media'] });
+    expect(plan).toMatchObject({
+      box: { name: 'openbox', recipe: 'official-image' },
+      arch: 'arm64',
+      board: { name: 'rpi5' },
+      fragments: ['base', 'mesh', 'media'],
+    });
     expect(plan.outputs.image).toMatch(/\/dist\/openbox-rpi5\.img$/);
   });
 
   it('prints a human plan with customization flags applied (and never a password)', async () => {
     const hash = '$6$saltsalt$' + 'b'.repeat(86);
-    const r = await nexus(['build', '--profile=cryptobox', '--target=rpi5', '--hostname=vault-pi', '--user=alice', `--password-hash=${hash}`, '--timezone=Europe/Berlin', '--plan']);
+    const r = await nexus([
+      'build',
+      '--profile=cryptobox',
+      '--target=rpi5',
+      '--hostname=vault-pi',
+      '--user=alice',
+      `--password-hash=${hash}`,
+      '--timezone=Europe/Berlin',
+      '--plan',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Box\s+cryptobox \(STC-2, "The Vault"\)\s+chain: tinybox → cryptobox/);
     expect(r.stdout).toMatch(/Host\s+vault-pi, user alice \(password set\)/);

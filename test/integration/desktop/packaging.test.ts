@@ -12,7 +12,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensureRendererBuilt } from '../../support/e2e/renderer-build';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('desktop packaging', () => {
   it('keeps the initial route of the renderer within 500 KB gzip', async () => {
@@ -32,7 +36,8 @@ describe('desktop packaging', () => {
 
   it('bundles the Electron main process, a self-contained preload and the privileged helper', async () => {
     await execa('node', ['src-main/electron/bundle.mjs'], { cwd: ROOT });
-    for (const f of ['build/electron/main.cjs', 'build/electron/preload.cjs', 'build/privileged/helper-main.js']) expect(await exists(join(ROOT, f))).toBe(true);
+    for (const f of ['build/electron/main.cjs', 'build/electron/preload.cjs', 'build/privileged/helper-main.js'])
+      expect(await exists(join(ROOT, f))).toBe(true);
     const preload = await readFile(join(ROOT, 'build/electron/preload.cjs'), 'utf8');
     // A sandboxed preload may only require "electron".
     const requires = [...preload.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
@@ -48,7 +53,11 @@ describe('desktop packaging', () => {
     await writeFile(join(stub, 'electron'), '#!/bin/sh\necho stub\n');
     await chmod(join(stub, 'electron'), 0o755);
     const out = join(work, 'dist');
-    const r = await execa('npx', ['electron-builder', '--linux', 'dir', `-c.electronDist=${stub}`, `-c.directories.output=${out}`, '-c.npmRebuild=false'], { cwd: ROOT, reject: false, all: true });
+    const r = await execa('npx', ['electron-builder', '--linux', 'dir', `-c.electronDist=${stub}`, `-c.directories.output=${out}`, '-c.npmRebuild=false'], {
+      cwd: ROOT,
+      reject: false,
+      all: true,
+    });
     expect(r.exitCode, r.all).toBe(0);
     const app = join(out, 'linux-unpacked');
     expect(await exists(join(app, 'nexus-imager'))).toBe(true);
@@ -56,7 +65,14 @@ describe('desktop packaging', () => {
     expect(await exists(join(app, 'resources', 'polkit', 'nexus-flash-helper'))).toBe(true);
     expect(await exists(join(app, 'resources', 'polkit', 'io.nexus_imager.flash.policy'))).toBe(true);
     const { stdout } = await execa('npx', ['asar', 'list', join(app, 'resources', 'app.asar')], { cwd: ROOT });
-    for (const f of ['/build/renderer/index.html', '/build/electron/main.cjs', '/build/electron/preload.cjs', '/build/privileged/helper-main.js', '/profiles/boxes/tinybox.yaml', '/resources/boards/visionfive2.svg']) {
+    for (const f of [
+      '/build/renderer/index.html',
+      '/build/electron/main.cjs',
+      '/build/electron/preload.cjs',
+      '/build/privileged/helper-main.js',
+      '/profiles/boxes/tinybox.yaml',
+      '/resources/boards/visionfive2.svg',
+    ]) {
       expect(stdout).toContain(f);
     }
     expect(stdout).not.toContain('/resources/polkit/');

@@ -18,18 +18,36 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nexus-feeds-cli-'));
   // Alpine's layout: v3.24 main + community, toybox only in edge/testing (a tagged repository for the plan).
   const key = generateSigningKey();
-  const musl = { name: 'musl', version: '1.2.5-r10', arch: 'riscv64', provides: ['so:libc.musl-riscv64.so.1=1'], files: [{ path: 'lib/ld-musl-riscv64.so.1', content: 'm' }] };
+  const musl = {
+    name: 'musl',
+    version: '1.2.5-r10',
+    arch: 'riscv64',
+    provides: ['so:libc.musl-riscv64.so.1=1'],
+    files: [{ path: 'lib/ld-musl-riscv64.so.1', content: 'm' }],
+  };
   repo = await writeApkRepo(join(dir, 'mirror'), {
-    key, arch: 'riscv64', branch: 'v3.24',
+    key,
+    arch: 'riscv64',
+    branch: 'v3.24',
     repositories: {
-      main: [musl, { name: 'busybox', version: '1.37.0-r30', depends: ['so:libc.musl-riscv64.so.1'], files: [{ path: 'bin/busybox', content: 'busybox' }] },
-        { name: 'linux-lts', version: '6.18.29-r0', depends: ['initramfs-generator', 'linux-firmware-any'], files: [{ path: 'boot/vmlinuz-lts', content: 'kernel' }] },
-        { name: 'linux-firmware-none', version: '20260410-r0', provides: ['linux-firmware-any'], providerPriority: 1 }],
+      main: [
+        musl,
+        { name: 'busybox', version: '1.37.0-r30', depends: ['so:libc.musl-riscv64.so.1'], files: [{ path: 'bin/busybox', content: 'busybox' }] },
+        {
+          name: 'linux-lts',
+          version: '6.18.29-r0',
+          depends: ['initramfs-generator', 'linux-firmware-any'],
+          files: [{ path: 'boot/vmlinuz-lts', content: 'kernel' }],
+        },
+        { name: 'linux-firmware-none', version: '20260410-r0', provides: ['linux-firmware-any'], providerPriority: 1 },
+      ],
       community: [{ name: 'dinit', version: '0.21.0-r0', depends: ['so:libc.musl-riscv64.so.1'], files: [{ path: 'usr/sbin/dinit', content: 'dinit' }] }],
     },
   });
   edge = await writeApkRepo(join(dir, 'mirror'), {
-    key, arch: 'riscv64', branch: 'edge',
+    key,
+    arch: 'riscv64',
+    branch: 'edge',
     repositories: { testing: [{ name: 'toybox', version: '0.8.13-r0', files: [{ path: 'bin/toybox', content: 'toybox' }] }] },
   });
 }, 60_000);
@@ -50,11 +68,32 @@ describe('nexus packages / nexus cache', () => {
     expect(r.stdout).toMatch(/5 packages for tinybox \(riscv64\/main, riscv64\/community of v3\.24\)/);
     expect(r.stdout).toMatch(/Package budget of tinybox: at most \d+ \(met\)/);
     // One package pinned to edge/testing: shown with its tag; everything else stays on v3.24.
-    const toy = await nexus(['packages', 'resolve', '--profile=tinybox', '--arch=riscv64', '--fragments=toybox', '--mirror', repo.mirror, '--keys', repo.keysDir]);
+    const toy = await nexus([
+      'packages',
+      'resolve',
+      '--profile=tinybox',
+      '--arch=riscv64',
+      '--fragments=toybox',
+      '--mirror',
+      repo.mirror,
+      '--keys',
+      repo.keysDir,
+    ]);
     expect(toy.exitCode).toBe(0);
     expect(toy.stdout).toMatch(/toybox\s+0\.8\.13-r0\s+@testing \(testing of edge\)/);
     expect(toy.stdout).toMatch(/6 packages for tinybox \(riscv64\/main, riscv64\/community of v3\.24 \(@testing: riscv64\/testing of edge\)\)/);
-    const j = await nexus(['packages', 'resolve', '--profile=tinybox', '--arch=riscv64', '--mirror', repo.mirror, '--keys', repo.keysDir, '--json', '--offline']);
+    const j = await nexus([
+      'packages',
+      'resolve',
+      '--profile=tinybox',
+      '--arch=riscv64',
+      '--mirror',
+      repo.mirror,
+      '--keys',
+      repo.keysDir,
+      '--json',
+      '--offline',
+    ]);
     expect(j.exitCode).toBe(0);
     const out = JSON.parse(j.stdout);
     expect(out.packages.map((p: { name: string }) => p.name)).toEqual(['busybox', 'dinit', 'linux-firmware-none', 'linux-lts', 'musl']);

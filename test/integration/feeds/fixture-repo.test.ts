@@ -9,8 +9,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FeedCache, exportCache, feedKeys, fetchPackages, fetchStage, importCache, loadIndexes, readLockFile, resolveStage, resolvePackages,
-  serializeLock, unpackPackages, unpackStage, verifyApkFile, writeLockStage, type FeedConfig,
+  FeedCache,
+  exportCache,
+  feedKeys,
+  fetchPackages,
+  fetchStage,
+  importCache,
+  loadIndexes,
+  readLockFile,
+  resolveStage,
+  resolvePackages,
+  serializeLock,
+  unpackPackages,
+  unpackStage,
+  verifyApkFile,
+  writeLockStage,
+  type FeedConfig,
 } from '../../../src-main/engine/feeds';
 import { Pipeline } from '../../../src-main/engine/runner';
 import type { BuildPlan } from '../../../src-shared/plan';
@@ -18,20 +32,57 @@ import { generateSigningKey, writeApkRepo, type ApkPackageSpec, type TestSigning
 import { serveDirectory, type TestHttpServer } from '../../support/http-server';
 
 /** 3 MiB that gzip cannot shrink (deterministic), so the .apk is large enough to cut mid-file. */
-const big = Buffer.concat(Array.from({ length: 3 * 1024 * 1024 / 32 }, (_, i) => createHash('sha256').update(String(i)).digest()));
+const big = Buffer.concat(Array.from({ length: (3 * 1024 * 1024) / 32 }, (_, i) => createHash('sha256').update(String(i)).digest()));
 
 const MAIN: ApkPackageSpec[] = [
-  { name: 'musl', version: '1.2.5-r10', provides: ['so:libc.musl-x86_64.so.1=1'], files: [{ path: 'lib' }, { path: 'lib/ld-musl-x86_64.so.1', content: 'musl', mode: 0o755 }, { path: 'lib/libc.musl-x86_64.so.1', target: 'ld-musl-x86_64.so.1' }] },
-  { name: 'busybox', version: '1.37.0-r19', depends: ['so:libc.musl-x86_64.so.1'], provides: ['cmd:sh=1.37.0-r19', '/bin/sh'], providerPriority: 100,
+  {
+    name: 'musl',
+    version: '1.2.5-r10',
+    provides: ['so:libc.musl-x86_64.so.1=1'],
+    files: [
+      { path: 'lib' },
+      { path: 'lib/ld-musl-x86_64.so.1', content: 'musl', mode: 0o755 },
+      { path: 'lib/libc.musl-x86_64.so.1', target: 'ld-musl-x86_64.so.1' },
+    ],
+  },
+  {
+    name: 'busybox',
+    version: '1.37.0-r19',
+    depends: ['so:libc.musl-x86_64.so.1'],
+    provides: ['cmd:sh=1.37.0-r19', '/bin/sh'],
+    providerPriority: 100,
     files: [{ path: 'bin' }, { path: 'bin/busybox', content: 'bb', mode: 0o755 }, { path: 'bin/sh', target: '/bin/busybox' }],
-    scripts: { 'post-install': '#!/bin/busybox sh\n/bin/busybox --install -s || exit 1\n' } },
-  { name: 'dash', version: '0.5.12-r3', depends: ['so:libc.musl-x86_64.so.1'], provides: ['/bin/sh'], providerPriority: 10, files: [{ path: 'usr/bin/dash', content: 'dash', mode: 0o755 }] },
-  { name: 'libbig', version: '2.0-r0', provides: ['so:libbig.so.2=2.0'], files: [{ path: 'usr' }, { path: 'usr/lib' }, { path: 'usr/lib/libbig.so.2', content: big }] },
+    scripts: { 'post-install': '#!/bin/busybox sh\n/bin/busybox --install -s || exit 1\n' },
+  },
+  {
+    name: 'dash',
+    version: '0.5.12-r3',
+    depends: ['so:libc.musl-x86_64.so.1'],
+    provides: ['/bin/sh'],
+    providerPriority: 10,
+    files: [{ path: 'usr/bin/dash', content: 'dash', mode: 0o755 }],
+  },
+  {
+    name: 'libbig',
+    version: '2.0-r0',
+    provides: ['so:libbig.so.2=2.0'],
+    files: [{ path: 'usr' }, { path: 'usr/lib' }, { path: 'usr/lib/libbig.so.2', content: big }],
+  },
   { name: 'libbig', version: '1.9-r0', provides: ['so:libbig.so.2=1.9'], indexOnly: true },
-  { name: 'hello', version: '1.0-r0', depends: ['so:libc.musl-x86_64.so.1', 'so:libbig.so.2', '/bin/sh', 'hello-data>=1.0'],
-    files: [{ path: 'usr/bin/hello', content: '#!/bin/sh\necho hi\n', mode: 0o755 }, { path: 'usr/bin/hi', type: 'hardlink', target: 'usr/bin/hello' },
-      { path: 'var/lib/hello', uid: 1234, gid: 1234, uname: 'hello', gname: 'hello', mode: 0o750 }],
-    scripts: { 'pre-install': 'addgroup -S hello 2>/dev/null\nadduser -S -D -H -h /var/lib/hello -s /sbin/nologin -G hello -g "Hello daemon" hello 2>/dev/null\nexit 0\n' } },
+  {
+    name: 'hello',
+    version: '1.0-r0',
+    depends: ['so:libc.musl-x86_64.so.1', 'so:libbig.so.2', '/bin/sh', 'hello-data>=1.0'],
+    files: [
+      { path: 'usr/bin/hello', content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+      { path: 'usr/bin/hi', type: 'hardlink', target: 'usr/bin/hello' },
+      { path: 'var/lib/hello', uid: 1234, gid: 1234, uname: 'hello', gname: 'hello', mode: 0o750 },
+    ],
+    scripts: {
+      'pre-install':
+        'addgroup -S hello 2>/dev/null\nadduser -S -D -H -h /var/lib/hello -s /sbin/nologin -G hello -g "Hello daemon" hello 2>/dev/null\nexit 0\n',
+    },
+  },
   { name: 'hello-data', version: '1.1-r0', files: [{ path: 'usr/share/hello/greeting', content: 'hi' }] },
   { name: 'hello-doc', version: '1.0-r0', installIf: ['hello=1.0-r0', 'docs'], files: [{ path: 'usr/share/doc/hello', content: 'doc' }] },
   { name: 'hello-bash-completion', version: '1.0-r0', installIf: ['hello', 'busybox'], files: [{ path: 'usr/share/bash-completion/hello', content: 'c' }] },
@@ -44,7 +95,14 @@ let key: TestSigningKey;
 let repo: WrittenApkRepo;
 let server: TestHttpServer;
 
-const feedFor = (mirror: string, keysDir = repo.keysDir, repositories = ['main']): FeedConfig => ({ name: 'test', branch: 'v3.22', arch: 'x86_64', repositories, mirrors: [mirror], keyDirs: [keysDir] });
+const feedFor = (mirror: string, keysDir = repo.keysDir, repositories = ['main']): FeedConfig => ({
+  name: 'test',
+  branch: 'v3.22',
+  arch: 'x86_64',
+  repositories,
+  mirrors: [mirror],
+  keyDirs: [keysDir],
+});
 
 async function newCache(name: string): Promise<FeedCache> {
   return new FeedCache(join(dir, 'caches', name));
@@ -86,7 +144,12 @@ describe('fixture repository over loopback HTTP', () => {
     expect(names).toEqual(['busybox-1.37.0-r19', 'hello-1.0-r0', 'hello-bash-completion-1.0-r0', 'hello-data-1.1-r0', 'libbig-2.0-r0', 'musl-1.2.5-r10']);
     expect(res.installOrder.map((p) => p.name).indexOf('musl')).toBeLessThan(res.installOrder.map((p) => p.name).indexOf('hello'));
     let lastBytes = 0;
-    const files = await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, onProgress: (p) => (lastBytes = p.bytesDone) });
+    const files = await fetchPackages(
+      res.packages.map((p) => p.pkg),
+      feed,
+      keys,
+      { cache, onProgress: (p) => (lastBytes = p.bytesDone) },
+    );
     expect(lastBytes).toBe(res.totalSize);
     const out = await unpackPackages(res.installOrder, files, keys, { cache });
     const hello = out.manifest.get('/usr/bin/hello')!;
@@ -98,16 +161,32 @@ describe('fixture repository over loopback HTTP', () => {
     expect(out.manifest.get('/usr/bin')).toMatchObject({ type: 'dir' });
     expect(out.manifest.get('/var/lib/hello')).toMatchObject({ type: 'dir', mode: 0o750 });
     expect([...out.ownerNames]).toEqual([['/var/lib/hello', { user: 'hello', group: 'hello' }]]);
-    expect(out.effects).toEqual(expect.arrayContaining([
-      { kind: 'group', package: 'hello', name: 'hello', system: true },
-      expect.objectContaining({ kind: 'user', name: 'hello', home: '/var/lib/hello', shell: '/sbin/nologin', group: 'hello', gecos: 'Hello daemon', system: true, createHome: false }),
-      { kind: 'applet-links', package: 'busybox', tool: 'busybox', symlinks: true },
-    ]));
+    expect(out.effects).toEqual(
+      expect.arrayContaining([
+        { kind: 'group', package: 'hello', name: 'hello', system: true },
+        expect.objectContaining({
+          kind: 'user',
+          name: 'hello',
+          home: '/var/lib/hello',
+          shell: '/sbin/nologin',
+          group: 'hello',
+          gecos: 'Hello daemon',
+          system: true,
+          createHome: false,
+        }),
+        { kind: 'applet-links', package: 'busybox', tool: 'busybox', symlinks: true },
+      ]),
+    );
     expect(out.skippedScripts.map((s) => `${s.package}:${s.script}`)).toEqual(['busybox:post-install', 'hello:pre-install']);
     await expectConsistent(cache);
 
     const before = server.log.length;
-    await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache });
+    await fetchPackages(
+      res.packages.map((p) => p.pkg),
+      feed,
+      keys,
+      { cache },
+    );
     expect(server.log.length).toBe(before); // everything came from the cache
   });
 
@@ -119,7 +198,12 @@ describe('fixture repository over loopback HTTP', () => {
     const path = `/v3.22/main/x86_64/libbig-2.0-r0.apk`;
     server.faults.push({ path, cutAfter: 1_000_000, times: 1 });
     const before = server.count(path);
-    await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, backoffMs: 10 });
+    await fetchPackages(
+      res.packages.map((p) => p.pkg),
+      feed,
+      keys,
+      { cache, backoffMs: 10 },
+    );
     const reqs = server.log.filter((r) => r.path === path).slice(before);
     expect(reqs.length).toBe(2);
     expect(reqs[1]!.range).toBe('bytes=1000000-');
@@ -135,7 +219,12 @@ describe('fixture repository over loopback HTTP', () => {
     const path = `/v3.22/main/x86_64/libbig-2.0-r0.apk`;
     server.faults.push({ path, cutAfter: 500_000, delayMs: 50, times: 5 });
     const ac = new AbortController();
-    const pending = fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, signal: ac.signal, backoffMs: 2000 });
+    const pending = fetchPackages(
+      res.packages.map((p) => p.pkg),
+      feed,
+      keys,
+      { cache, signal: ac.signal, backoffMs: 2000 },
+    );
     setTimeout(() => ac.abort(), 400);
     await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
     server.faults.length = 0;
@@ -143,7 +232,12 @@ describe('fixture repository over loopback HTTP', () => {
     await expectConsistent(cache);
     // The next run resumes and completes; progress counts only what is still missing.
     let total = -1;
-    await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, onProgress: (p) => (total = p.bytesTotal) });
+    await fetchPackages(
+      res.packages.map((p) => p.pkg),
+      feed,
+      keys,
+      { cache, onProgress: (p) => (total = p.bytesTotal) },
+    );
     expect(total).toBeLessThan(res.totalSize);
     await expectConsistent(cache);
   });
@@ -157,8 +251,21 @@ describe('fixture repository over loopback HTTP', () => {
     const path = `/v3.22/main/x86_64/libbig-2.0-r0.apk`;
     server.faults.push({ path, cutAfter: 700_000, times: 1 }, { path, ignoreRange: true, times: 1 });
     const before = server.count(path);
-    await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, backoffMs: 10 });
-    expect(server.log.filter((r) => r.path === path).slice(before).map((r) => [r.range ?? '', r.status])).toEqual([['', 200], ['bytes=700000-', 200]]);
+    await fetchPackages(
+      res.packages.map((p) => p.pkg),
+      feed,
+      keys,
+      { cache, backoffMs: 10 },
+    );
+    expect(
+      server.log
+        .filter((r) => r.path === path)
+        .slice(before)
+        .map((r) => [r.range ?? '', r.status]),
+    ).toEqual([
+      ['', 200],
+      ['bytes=700000-', 200],
+    ]);
     await expectConsistent(cache);
     // An index that announces fewer bytes than the mirror serves: the download stops at the limit.
     const small = await newCache('limit');
@@ -171,8 +278,11 @@ describe('fixture repository over loopback HTTP', () => {
 
   it('rejects a package whose bytes do not match C: and leaves nothing in the cache', async () => {
     const r2 = await writeApkRepo(join(dir, 'mirror-badc'), {
-      key, repositories: { main: MAIN.slice(0, 1) },
-      mutateIndex: (_repo, st) => { st[0]!.C = 'Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA='; },
+      key,
+      repositories: { main: MAIN.slice(0, 1) },
+      mutateIndex: (_repo, st) => {
+        st[0]!.C = 'Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+      },
     });
     const s = await serveDirectory(r2.mirror);
     try {
@@ -180,7 +290,14 @@ describe('fixture repository over loopback HTTP', () => {
       const feed = feedFor(s.url, r2.keysDir);
       const keys = await feedKeys(feed);
       const res = resolvePackages(await loadIndexes(feed, keys, { cache }), [{ dep: 'musl', from: ['t'] }]);
-      await expect(fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, backoffMs: 1 })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH', message: expect.stringContaining('musl-1.2.5-r10.apk') });
+      await expect(
+        fetchPackages(
+          res.packages.map((p) => p.pkg),
+          feed,
+          keys,
+          { cache, backoffMs: 1 },
+        ),
+      ).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH', message: expect.stringContaining('musl-1.2.5-r10.apk') });
       expect(await readdir(join(cache.root, 'apk', 'packages')).catch(() => [])).toEqual([]);
       expect(await readdir(join(cache.root, 'apk', 'partial')).catch(() => [])).toEqual([]);
       await expectConsistent(cache);
@@ -199,7 +316,14 @@ describe('fixture repository over loopback HTTP', () => {
     const feed = feedFor(r2.mirror, r2.keysDir);
     const keys = await feedKeys(feed);
     const res = resolvePackages(await loadIndexes(feed, keys, { cache }), [{ dep: 'libbig', from: ['t'] }]);
-    await expect(fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache })).rejects.toMatchObject({ code: expect.stringMatching(/DATAHASH_MISMATCH|BAD_GZIP/) });
+    await expect(
+      fetchPackages(
+        res.packages.map((p) => p.pkg),
+        feed,
+        keys,
+        { cache },
+      ),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/DATAHASH_MISMATCH|BAD_GZIP/) });
     await expectConsistent(cache);
   });
 
@@ -210,7 +334,10 @@ describe('fixture repository over loopback HTTP', () => {
     try {
       const cache = await newCache('untrusted');
       const feed = feedFor(s.url, r2.keysDir);
-      await expect(loadIndexes(feed, await feedKeys(feed), { cache })).rejects.toMatchObject({ code: 'UNTRUSTED_SIGNATURE', message: expect.stringContaining('intruder.rsa.pub') });
+      await expect(loadIndexes(feed, await feedKeys(feed), { cache })).rejects.toMatchObject({
+        code: 'UNTRUSTED_SIGNATURE',
+        message: expect.stringContaining('intruder.rsa.pub'),
+      });
       expect(await cache.getIndexRef('test/v3.22/main/x86_64')).toBeNull();
     } finally {
       await s.close();
@@ -230,7 +357,12 @@ describe('fixture repository over loopback HTTP', () => {
     const feed = feedFor(r2.mirror, r2.keysDir);
     const keys = await feedKeys(feed);
     const res = resolvePackages(await loadIndexes(feed, keys, { cache }), [{ dep: pkg.name, from: ['t'] }]);
-    const files = await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache });
+    const files = await fetchPackages(
+      res.packages.map((p) => p.pkg),
+      feed,
+      keys,
+      { cache },
+    );
     const err = await unpackPackages(res.installOrder, files, keys, { cache }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UNSAFE_PATH' });
     expect((err as Error).message).toContain(pkg.name);
@@ -242,8 +374,9 @@ describe('fixture repository over loopback HTTP', () => {
     const cache = await newCache('missing');
     const feed = feedFor(server.url);
     const indexes = await loadIndexes(feed, await feedKeys(feed), { cache });
-    expect(() => resolvePackages(indexes, [{ dep: 'needs-missing', from: ['nexbox'] }], { describeRepos: 'x86_64/main of v3.22' }))
-      .toThrow('nexbox → needs-missing → libnowhere>=2: not in x86_64/main of v3.22');
+    expect(() => resolvePackages(indexes, [{ dep: 'needs-missing', from: ['nexbox'] }], { describeRepos: 'x86_64/main of v3.22' })).toThrow(
+      'nexbox → needs-missing → libnowhere>=2: not in x86_64/main of v3.22',
+    );
     expect(() => resolvePackages(indexes, [{ dep: 'hello-data>=2', from: ['nexbox'] }])).toThrow(/no version matches.*hello-data 1\.1-r0/);
   });
 
@@ -251,7 +384,12 @@ describe('fixture repository over loopback HTTP', () => {
     const cache = await newCache('conflict');
     const feed = feedFor(server.url);
     const indexes = await loadIndexes(feed, await feedKeys(feed), { cache });
-    expect(() => resolvePackages(indexes, [{ dep: 'dash', from: ['box'] }, { dep: 'no-dash', from: ['box'] }])).toThrow(/no-dash conflicts with dash/);
+    expect(() =>
+      resolvePackages(indexes, [
+        { dep: 'dash', from: ['box'] },
+        { dep: 'no-dash', from: ['box'] },
+      ]),
+    ).toThrow(/no-dash conflicts with dash/);
   });
 
   it('fails on two packages writing the same file unless one replaces the other', async () => {
@@ -264,24 +402,52 @@ describe('fixture repository over loopback HTTP', () => {
     const keys = await feedKeys(feed);
     const indexes = await loadIndexes(feed, keys, { cache });
     const run = async (names: string[]) => {
-      const res = resolvePackages(indexes, names.map((n) => ({ dep: n, from: ['t'] })));
-      return unpackPackages(res.installOrder, await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache }), keys, { cache });
+      const res = resolvePackages(
+        indexes,
+        names.map((n) => ({ dep: n, from: ['t'] })),
+      );
+      return unpackPackages(
+        res.installOrder,
+        await fetchPackages(
+          res.packages.map((p) => p.pkg),
+          feed,
+          keys,
+          { cache },
+        ),
+        keys,
+        { cache },
+      );
     };
-    await expect(run(['aaa', 'bbb'])).rejects.toMatchObject({ code: 'FILE_CONFLICT', message: expect.stringMatching(/aaa and bbb both install \/etc\/shared\.conf/) });
+    await expect(run(['aaa', 'bbb'])).rejects.toMatchObject({
+      code: 'FILE_CONFLICT',
+      message: expect.stringMatching(/aaa and bbb both install \/etc\/shared\.conf/),
+    });
     const ok = await run(['aaa', 'ccc']);
     expect(ok.manifest.get('/etc/shared.conf')!.owner).toBe('ccc');
     expect(ok.replaced).toEqual([{ path: '/etc/shared.conf', winner: 'ccc', loser: 'aaa' }]);
   });
 
   it('runs as pipeline stages, and an offline export/import round trip gives the same lock file', async () => {
-    const plan = { box: { name: 'testbox' }, feed: { name: 'test', branch: 'v3.22', arch: 'x86_64', repositories: ['main'], mirrors: [server.url], keys: repo.keysDir },
-      packages: [{ name: 'hello', from: ['box:testbox'] }] } as unknown as BuildPlan;
+    const plan = {
+      box: { name: 'testbox' },
+      feed: { name: 'test', branch: 'v3.22', arch: 'x86_64', repositories: ['main'], mirrors: [server.url], keys: repo.keysDir },
+      packages: [{ name: 'hello', from: ['box:testbox'] }],
+    } as unknown as BuildPlan;
     const online = await newCache('online');
     const o = { cache: online };
     const events: number[] = [];
     const lockPath = join(dir, 'packages.lock.json');
-    const first = await Pipeline.start<BuildPlan>().then(resolveStage(o)).then(fetchStage(o)).then(unpackStage(o)).then(writeLockStage(lockPath))
-      .run(plan, { throttleMs: 0, onEvent: (e) => { if (e.type === 'progress' && e.stage === 'packages-fetch' && e.bytesDone) events.push(e.bytesDone); } });
+    const first = await Pipeline.start<BuildPlan>()
+      .then(resolveStage(o))
+      .then(fetchStage(o))
+      .then(unpackStage(o))
+      .then(writeLockStage(lockPath))
+      .run(plan, {
+        throttleMs: 0,
+        onEvent: (e) => {
+          if (e.type === 'progress' && e.stage === 'packages-fetch' && e.bytesDone) events.push(e.bytesDone);
+        },
+      });
     expect(events.at(-1)).toBe(first.resolution.totalSize);
     expect(await readFile(lockPath, 'utf8')).toBe(serializeLock(first.lock));
     expect(first.lock.packages.find((p) => p.name === 'hello')).toMatchObject({ version: '1.0-r0', repository: 'main', license: 'MIT', origin: 'hello' });
@@ -290,7 +456,11 @@ describe('fixture repository over loopback HTTP', () => {
     await exportCache(bundle, { cache: online, keyDirs: [repo.keysDir] });
     const offline = await newCache('offline');
     // Offline with an empty cache fails early and says what is missing.
-    await expect(Pipeline.start<BuildPlan>().then(resolveStage({ cache: offline, offline: true })).run(plan)).rejects.toMatchObject({ code: 'OFFLINE_MISSING' });
+    await expect(
+      Pipeline.start<BuildPlan>()
+        .then(resolveStage({ cache: offline, offline: true }))
+        .run(plan),
+    ).rejects.toMatchObject({ code: 'OFFLINE_MISSING' });
     const imported = await importCache(bundle, await feedKeys(feedFor(server.url)), { cache: offline });
     expect(imported.packages).toBe(first.resolution.packages.length);
     const deadMirror = { ...plan, feed: { ...plan.feed!, mirrors: ['http://127.0.0.1:9'] } } as BuildPlan;
@@ -301,9 +471,15 @@ describe('fixture repository over loopback HTTP', () => {
     await expectConsistent(offline);
 
     // --lock reproduces the same set from the lock file.
-    const locked = await Pipeline.start<BuildPlan>().then(resolveStage({ ...oo, lockFile: lockPath })).run(deadMirror);
+    const locked = await Pipeline.start<BuildPlan>()
+      .then(resolveStage({ ...oo, lockFile: lockPath }))
+      .run(deadMirror);
     expect(serializeLock(locked.lock)).toBe(serializeLock(await readLockFile(lockPath)));
     const otherArch = { ...deadMirror, feed: { ...deadMirror.feed!, arch: 'aarch64' } } as BuildPlan;
-    await expect(Pipeline.start<BuildPlan>().then(resolveStage({ ...oo, lockFile: lockPath })).run(otherArch)).rejects.toMatchObject({ code: 'LOCK_MISMATCH' });
+    await expect(
+      Pipeline.start<BuildPlan>()
+        .then(resolveStage({ ...oo, lockFile: lockPath }))
+        .run(otherArch),
+    ).rejects.toMatchObject({ code: 'LOCK_MISMATCH' });
   });
 });

@@ -8,11 +8,25 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedCache, feedKeys, fetchPackages, loadIndexes, resolvePackages, unpackPackages, verifyApkFile, type FeedConfig } from '../../../src-main/engine/feeds';
+import {
+  FeedCache,
+  feedKeys,
+  fetchPackages,
+  loadIndexes,
+  resolvePackages,
+  unpackPackages,
+  verifyApkFile,
+  type FeedConfig,
+} from '../../../src-main/engine/feeds';
 import { generateSigningKey, writeApkRepo, type ApkPackageSpec } from '../../support/apk-repo';
 
 const MAIN: ApkPackageSpec[] = [
-  { name: 'musl', version: '1.2.5-r10', provides: ['so:libc.musl-x86_64.so.1=1'], files: [{ path: 'lib' }, { path: 'lib/ld-musl-x86_64.so.1', content: 'musl', mode: 0o755 }] },
+  {
+    name: 'musl',
+    version: '1.2.5-r10',
+    provides: ['so:libc.musl-x86_64.so.1=1'],
+    files: [{ path: 'lib' }, { path: 'lib/ld-musl-x86_64.so.1', content: 'musl', mode: 0o755 }],
+  },
   { name: 'hello', version: '1.0-r0', depends: ['so:libc.musl-x86_64.so.1'], files: [{ path: 'usr/bin/hello', content: '#!/bin/sh\necho hi\n', mode: 0o755 }] },
 ];
 
@@ -22,7 +36,14 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const feedOf = (mirror: string, keysDir: string): FeedConfig => ({ name: 'test', branch: 'v3.22', arch: 'x86_64', repositories: ['main'], mirrors: [mirror], keyDirs: [keysDir] });
+const feedOf = (mirror: string, keysDir: string): FeedConfig => ({
+  name: 'test',
+  branch: 'v3.22',
+  arch: 'x86_64',
+  repositories: ['main'],
+  mirrors: [mirror],
+  keyDirs: [keysDir],
+});
 
 describe('a signing key regenerated under the same name', () => {
   it('cached packages signed by the old key are downloaded again, not fatal', async () => {
@@ -46,10 +67,22 @@ describe('a signing key regenerated under the same name', () => {
     // Offline, the stale copies count as missing (with the usual hint), not as a signature failure.
     const logs: string[] = [];
     const log = (_l: string, m: string) => void logs.push(m);
-    await expect(fetchPackages(res.packages.map((p) => p.pkg), newFeed, newKeys, { cache, offline: true, log })).rejects.toMatchObject({ code: 'OFFLINE_MISSING', message: expect.stringMatching(/hello-1\.0-r0/) });
+    await expect(
+      fetchPackages(
+        res.packages.map((p) => p.pkg),
+        newFeed,
+        newKeys,
+        { cache, offline: true, log },
+      ),
+    ).rejects.toMatchObject({ code: 'OFFLINE_MISSING', message: expect.stringMatching(/hello-1\.0-r0/) });
     expect(logs.join('\n')).toMatch(/hello-1\.0-r0\.apk \(cached\).*downloading it again/s);
 
-    const files = await fetchPackages(res.packages.map((p) => p.pkg), newFeed, newKeys, { cache, log });
+    const files = await fetchPackages(
+      res.packages.map((p) => p.pkg),
+      newFeed,
+      newKeys,
+      { cache, log },
+    );
     for (const path of files.values()) await verifyApkFile(path, newKeys);
     const out = await unpackPackages(res.installOrder, files, newKeys, { cache });
     expect(out.manifest.get('/usr/bin/hello')).toMatchObject({ type: 'file', mode: 0o755 });

@@ -42,7 +42,7 @@ describe('offline kit on the rescue stick (NEXUS-KIT partition)', () => {
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('appends a FAT32 partition named NEXUS-KIT after the image\'s own; the GPT is valid', async () => {
+  it("appends a FAT32 partition named NEXUS-KIT after the image's own; the GPT is valid", async () => {
     expect(result.partition.index).toBe(2);
     const { stdout: verify } = await execa('sgdisk', ['-v', result.image]);
     expect(verify).toMatch(/No problems found/);
@@ -50,7 +50,14 @@ describe('offline kit on the rescue stick (NEXUS-KIT partition)', () => {
     expect(info).toMatch(new RegExp(`Partition name: '${KIT_PARTITION_LABEL}'`));
     expect(info).toMatch(/EBD0A0A2-B9E5-4433-87C0-68B6B72699C7/); // Microsoft basic data: mounts on every OS
     const part = join(dir, 'kit-part.img');
-    await execa('dd', [`if=${result.image}`, `of=${part}`, 'bs=512', `skip=${result.partition.startSector}`, `count=${result.partition.sectors}`, 'status=none']);
+    await execa('dd', [
+      `if=${result.image}`,
+      `of=${part}`,
+      'bs=512',
+      `skip=${result.partition.startSector}`,
+      `count=${result.partition.sectors}`,
+      'status=none',
+    ]);
     await execa('fsck.vfat', ['-n', part]);
     expect((await execa('blkid', ['-o', 'value', '-s', 'LABEL', part])).stdout).toBe(KIT_PARTITION_LABEL);
   });
@@ -65,7 +72,7 @@ describe('offline kit on the rescue stick (NEXUS-KIT partition)', () => {
     expect(await readFile(join(dir, 'back.sha256'), 'utf8')).toBe(await readFile(`${kit}.sha256`, 'utf8'));
   });
 
-  it('refuses an MBR image (a Raspberry Pi\'s boot ROM cannot read the GPT sgdisk would make of it), leaving nothing behind', async () => {
+  it("refuses an MBR image (a Raspberry Pi's boot ROM cannot read the GPT sgdisk would make of it), leaving nothing behind", async () => {
     const mbr = join(dir, 'pi.img');
     await writeFile(mbr, '');
     await truncate(mbr, 40 * MiB);
@@ -74,8 +81,9 @@ describe('offline kit on the rescue stick (NEXUS-KIT partition)', () => {
     expect((await execa('ls', ['-a', dir])).stdout).not.toMatch(/pi-with-kit/);
   });
 
-  it('leaves the image\'s own partition untouched, and writes the new image\'s checksum', async () => {
-    const esp = (f: string) => execa('dd', [`if=${f}`, 'bs=1M', 'skip=1', 'count=34', 'status=none'], { encoding: 'buffer' }).then((r) => sha(Buffer.from(r.stdout)));
+  it("leaves the image's own partition untouched, and writes the new image's checksum", async () => {
+    const esp = (f: string) =>
+      execa('dd', [`if=${f}`, 'bs=1M', 'skip=1', 'count=34', 'status=none'], { encoding: 'buffer' }).then((r) => sha(Buffer.from(r.stdout)));
     expect(await esp(result.image)).toBe(await esp(image));
     expect(await readFile(result.checksumFile, 'utf8')).toBe(`${sha(await readFile(result.image))}  rescue-with-kit.img\n`);
   });

@@ -49,7 +49,13 @@ describe('offline kit (engine)', () => {
     expect(plan.choices[0]!.stick).toMatch(/MB|GB/);
     expect(plan.indexes).toEqual(expect.arrayContaining([expect.stringMatching(/\/main\/x86_64$/), expect.stringMatching(/\/community\/x86_64$/)]));
     const phases = new Set<string>();
-    kit = await prepareKit(catalog, [CHOICE], join(dir, 'kit.tar'), { mirror: mirror.url, keysDir: feed.keysDir, cache, apkKeysDir: feed.keysDir, onProgress: (p) => phases.add(p.phase) });
+    kit = await prepareKit(catalog, [CHOICE], join(dir, 'kit.tar'), {
+      mirror: mirror.url,
+      keysDir: feed.keysDir,
+      cache,
+      apkKeysDir: feed.keysDir,
+      onProgress: (p) => phases.add(p.phase),
+    });
     expect([...phases]).toEqual(expect.arrayContaining(['resolve', 'download', 'write', 'checksum']));
     expect(kit).toMatchObject({ packages: 7, indexes: plan.indexes.length });
     const bytes = await readFile(kit.file);
@@ -79,13 +85,18 @@ describe('offline kit (engine)', () => {
     await fh.write(b, 0, 1, Math.floor(size / 2));
     await fh.close();
     const cache = new FeedCache(join(dir, 'damaged-cache'));
-    await expect(importKit(catalog, damaged, { mirror: deadMirror, keysDir: feed.keysDir, cache, apkKeysDir: feed.keysDir })).rejects.toMatchObject({ code: 'KIT_CHECKSUM' });
+    await expect(importKit(catalog, damaged, { mirror: deadMirror, keysDir: feed.keysDir, cache, apkKeysDir: feed.keysDir })).rejects.toMatchObject({
+      code: 'KIT_CHECKSUM',
+    });
     expect(await readdir(join(dir, 'damaged-cache', 'apk')).catch(() => [])).toEqual([]);
   });
 
   it('with no mirror answering and an empty cache: MIRROR_UNREACHABLE, and the cache cannot build the choice', async () => {
     const cache = new FeedCache(join(dir, 'empty'));
-    await expect(planKit(catalog, [CHOICE], { mirror: deadMirror, keysDir: feed.keysDir, cache })).rejects.toMatchObject({ code: 'MIRROR_UNREACHABLE', hint: expect.stringMatching(/offline kit/) });
+    await expect(planKit(catalog, [CHOICE], { mirror: deadMirror, keysDir: feed.keysDir, cache })).rejects.toMatchObject({
+      code: 'MIRROR_UNREACHABLE',
+      hint: expect.stringMatching(/offline kit/),
+    });
     const [status] = await buildableOffline(catalog, [CHOICE], { keysDir: feed.keysDir, cache });
     expect(status).toMatchObject({ buildable: false });
     expect(status!.missing.join(' ')).toMatch(/Offline, and the cache lacks the indexes/);

@@ -8,7 +8,16 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedCache, loadTrustedKeys, readApkIndex, resolvePackages, verifyApkFile, verifyApkHeader, type ApkIndex, type TrustedKeys } from '../../../src-main/engine/feeds';
+import {
+  FeedCache,
+  loadTrustedKeys,
+  readApkIndex,
+  resolvePackages,
+  verifyApkFile,
+  verifyApkHeader,
+  type ApkIndex,
+  type TrustedKeys,
+} from '../../../src-main/engine/feeds';
 import { newUnpackState, unpackApk } from '../../../src-main/engine/feeds/extract';
 import { readGzipMembers } from '../../../src-main/engine/feeds/gzip-members';
 import { alpineTestdata, keyFile, OFFICIAL_INDEXES, OFFICIAL_PACKAGES } from '../../support/alpine-testdata';
@@ -21,7 +30,9 @@ let tmp: string;
 
 /** Trusted keys with `name` mapped to the wrong key material (a key swapped under the right file name). */
 function wrongKeyUnder(name: string): TrustedKeys {
-  const other = [...allKeys.entries()].find(([n, k]) => n !== name && k.asymmetricKeyDetails?.modulusLength === allKeys.get(name)!.asymmetricKeyDetails?.modulusLength)!;
+  const other = [...allKeys.entries()].find(
+    ([n, k]) => n !== name && k.asymmetricKeyDetails?.modulusLength === allKeys.get(name)!.asymmetricKeyDetails?.modulusLength,
+  )!;
   return new Map([[name, other[1]]]);
 }
 
@@ -142,7 +153,9 @@ describe('official and third-party packages', () => {
     await expect(verifyApkFile(await write('dat', dat), allKeys)).rejects.toMatchObject({ code: 'DATAHASH_MISMATCH' });
     await expect(verifyApkFile(await write('nosig', bytes.subarray(sig!.end)), allKeys)).rejects.toMatchObject({ code: 'UNSIGNED' });
     await expect(verifyApkFile(await write('trunc', bytes.subarray(0, control!.start + 100)), allKeys)).rejects.toMatchObject({ code: 'TRUNCATED_FILE' });
-    await expect(verifyApkFile(await write('trunc2', bytes.subarray(0, bytes.length - 10)), allKeys, { size: bytes.length })).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+    await expect(verifyApkFile(await write('trunc2', bytes.subarray(0, bytes.length - 10)), allKeys, { size: bytes.length })).rejects.toMatchObject({
+      code: 'SIZE_MISMATCH',
+    });
   });
 
   it('unpacks real packages into the manifest, checking every PAX SHA-1 written by abuild-tar', async () => {
@@ -176,7 +189,11 @@ describe('resolution against the real v3.22 x86_64 main index', () => {
   beforeAll(async () => {
     idx = await readApkIndex(await readFile(official('v3.22.2-main-x86_64-APKINDEX.tar.gz')), repo('main'), allKeys);
   });
-  const resolve = (...names: string[]) => resolvePackages([idx], names.map((n) => ({ dep: n, from: ['nexbox'] })));
+  const resolve = (...names: string[]) =>
+    resolvePackages(
+      [idx],
+      names.map((n) => ({ dep: n, from: ['nexbox'] })),
+    );
   const names = (r: ReturnType<typeof resolve>) => r.packages.map((p) => p.pkg.name);
 
   /** Every dependency of every chosen package is satisfied inside the set; one version per name. */
@@ -184,13 +201,33 @@ describe('resolution against the real v3.22 x86_64 main index', () => {
     const pkgs = r.packages.map((p) => p.pkg);
     expect(new Set(pkgs.map((p) => p.name)).size).toBe(pkgs.length);
     const provides = new Set(pkgs.flatMap((p) => [p.name, ...p.provides.map((x) => x.name)]));
-    for (const p of pkgs) for (const d of p.depends) expect(d.conflict ? !provides.has(d.name) || d.name === p.name : provides.has(d.name), `${p.name} needs ${d.name}`).toBe(true);
+    for (const p of pkgs)
+      for (const d of p.depends) expect(d.conflict ? !provides.has(d.name) || d.name === p.name : provides.has(d.name), `${p.name} needs ${d.name}`).toBe(true);
   }
 
   it('alpine-base: the closure apk installs, with ssl_client through install_if', () => {
     const r = resolve('alpine-base');
     expectClosed(r);
-    expect(names(r)).toEqual(expect.arrayContaining(['alpine-base', 'alpine-baselayout', 'alpine-conf', 'alpine-keys', 'alpine-release', 'apk-tools', 'busybox', 'busybox-binsh', 'musl', 'musl-utils', 'openrc', 'libcrypto3', 'libssl3', 'zlib', 'scanelf', 'ssl_client']));
+    expect(names(r)).toEqual(
+      expect.arrayContaining([
+        'alpine-base',
+        'alpine-baselayout',
+        'alpine-conf',
+        'alpine-keys',
+        'alpine-release',
+        'apk-tools',
+        'busybox',
+        'busybox-binsh',
+        'musl',
+        'musl-utils',
+        'openrc',
+        'libcrypto3',
+        'libssl3',
+        'zlib',
+        'scanelf',
+        'ssl_client',
+      ]),
+    );
     const ssl = r.packages.find((p) => p.pkg.name === 'ssl_client')!;
     expect(ssl.viaInstallIf).toBe(true);
     expect(ssl.pkg.installIf.map((d) => d.name).sort()).toEqual(['busybox', 'libssl3']);
@@ -203,7 +240,9 @@ describe('resolution against the real v3.22 x86_64 main index', () => {
     expectClosed(r);
     const curl = r.packages.find((p) => p.pkg.name === 'curl')!.pkg;
     expect(curl.depends.some((d) => d.name.startsWith('so:'))).toBe(true);
-    expect(names(r)).toEqual(expect.arrayContaining(['curl', 'libcurl', 'musl', 'zlib', 'ca-certificates-bundle', 'libssl3', 'libcrypto3', 'nghttp2-libs', 'brotli-libs']));
+    expect(names(r)).toEqual(
+      expect.arrayContaining(['curl', 'libcurl', 'musl', 'zlib', 'ca-certificates-bundle', 'libssl3', 'libcrypto3', 'nghttp2-libs', 'brotli-libs']),
+    );
     const musl = r.packages.find((p) => p.pkg.name === 'musl')!;
     expect(musl.pkg.provides.map((p) => p.name)).toContain('so:libc.musl-x86_64.so.1');
     // apk ranks providers by the version they provide before provider_priority: dropbear-ssh's cmd:ssh=2025.88
@@ -216,23 +255,32 @@ describe('resolution against the real v3.22 x86_64 main index', () => {
   it('is deterministic whatever the order of the index', () => {
     const a = names(resolve('openssh', 'chrony', 'nftables', 'e2fsprogs', 'iproute2'));
     const shuffled = { ...idx, packages: [...idx.packages].reverse() };
-    const b = resolvePackages([shuffled], ['openssh', 'chrony', 'nftables', 'e2fsprogs', 'iproute2'].map((n) => ({ dep: n, from: ['x'] })));
+    const b = resolvePackages(
+      [shuffled],
+      ['openssh', 'chrony', 'nftables', 'e2fsprogs', 'iproute2'].map((n) => ({ dep: n, from: ['x'] })),
+    );
     expect(b.packages.map((p) => p.pkg.name)).toEqual(a);
   });
 
-  it('the kernel\'s initramfs-generator dependency is met by the builder (plan.builderProvides), not by mkinitfs', () => {
+  it("the kernel's initramfs-generator dependency is met by the builder (plan.builderProvides), not by mkinitfs", () => {
     const kernel = idx.packages.find((p) => p.name === 'linux-virt')!;
     expect(kernel.depends.map((d) => d.name)).toContain('initramfs-generator');
     const withApkRules = resolve('linux-virt', 'systemd-efistub');
     expect(names(withApkRules)).toContain('mkinitfs'); // what apk would install: mkinitfs and its 20-odd dependencies
-    const byNexus = resolvePackages([idx], ['linux-virt', 'systemd-efistub'].map((n) => ({ dep: n, from: ['tinybox'] })), { assumeProvided: ['initramfs-generator'] });
+    const byNexus = resolvePackages(
+      [idx],
+      ['linux-virt', 'systemd-efistub'].map((n) => ({ dep: n, from: ['tinybox'] })),
+      { assumeProvided: ['initramfs-generator'] },
+    );
     expect(names(byNexus)).toEqual(['linux-virt', 'systemd-efistub']);
     // A package that really is wanted still comes in, even when it provides an assumed name.
     expect(names(resolvePackages([idx], [{ dep: 'mkinitfs', from: ['x'] }], { assumeProvided: ['initramfs-generator'] }))).toContain('mkinitfs');
   });
 
   it('says which chain failed when a package is not in the repository', () => {
-    expect(() => resolvePackages([idx], [{ dep: 'neovim', from: ['nexbox'] }], { describeRepos: 'x86_64/main of v3.22' })).toThrow('nexbox → neovim: not in x86_64/main of v3.22');
+    expect(() => resolvePackages([idx], [{ dep: 'neovim', from: ['nexbox'] }], { describeRepos: 'x86_64/main of v3.22' })).toThrow(
+      'nexbox → neovim: not in x86_64/main of v3.22',
+    );
   });
 });
 
@@ -242,10 +290,21 @@ describe('resolution against the real v3.12 x86_64 main + community indexes', ()
     const community = await readApkIndex(await readFile(official('v3.12.3-community-x86_64-APKINDEX.tar.gz')), repo('community', 'x86_64', 'v3.12'), allKeys);
     expect(main.packages.find((p) => p.name === 'busybox')!.provides).toContainEqual({ name: '/bin/sh' });
     // busybox alone provides /bin/sh here, without k:, so apk wants it named (apk's provides14 case).
-    expect(() => resolvePackages([main, community], [{ dep: 'rsyslog', from: ['box'] }])).toThrow('box → rsyslog → /bin/sh: a virtual package provided by busybox, none preferred');
-    const r = resolvePackages([main, community], [{ dep: 'rsyslog', from: ['box'] }, { dep: 'busybox', from: ['box'] }]);
+    expect(() => resolvePackages([main, community], [{ dep: 'rsyslog', from: ['box'] }])).toThrow(
+      'box → rsyslog → /bin/sh: a virtual package provided by busybox, none preferred',
+    );
+    const r = resolvePackages(
+      [main, community],
+      [
+        { dep: 'rsyslog', from: ['box'] },
+        { dep: 'busybox', from: ['box'] },
+      ],
+    );
     expect(r.packages.map((p) => p.pkg.name)).toEqual(expect.arrayContaining(['rsyslog', 'busybox', 'musl']));
-    const mu4e = [{ dep: 'mu4e', from: ['box'] }, { dep: 'busybox', from: ['box'] }];
+    const mu4e = [
+      { dep: 'mu4e', from: ['box'] },
+      { dep: 'busybox', from: ['box'] },
+    ];
     expect(() => resolvePackages([main, community], mu4e)).toThrow(/cmd:emacs: a virtual package provided by emacs-gtk2, emacs-nox, emacs-x11/);
     expect(resolvePackages([main, community], [...mu4e, { dep: 'emacs-nox', from: ['box'] }]).packages.map((p) => p.pkg.name)).toContain('emacs-nox');
   });

@@ -73,16 +73,28 @@ describe('tinybox and cryptobox on Alpine v3.24, every architecture and board', 
     }
   }
 
-  it('the kernel flavour per board is Alpine\'s: virt where it exists, lts on riscv64 and real PCs, rpi on the Pi 5', () => {
+  it("the kernel flavour per board is Alpine's: virt where it exists, lts on riscv64 and real PCs, rpi on the Pi 5", () => {
     const kernel = (board: string) => resolvePlan(catalog, { profile: 'tinybox', target: board }).boot!.kernelPackage;
-    expect(Object.fromEntries(Object.values(BOARDS).flat().map((b) => [b, kernel(b)]))).toEqual({
-      'qemu-x86_64': 'linux-virt', pc: 'linux-lts', 'qemu-arm64': 'linux-virt', rpi5: 'linux-rpi', 'qemu-riscv64': 'linux-lts', visionfive2: 'linux-lts',
+    expect(
+      Object.fromEntries(
+        Object.values(BOARDS)
+          .flat()
+          .map((b) => [b, kernel(b)]),
+      ),
+    ).toEqual({
+      'qemu-x86_64': 'linux-virt',
+      pc: 'linux-lts',
+      'qemu-arm64': 'linux-virt',
+      rpi5: 'linux-rpi',
+      'qemu-riscv64': 'linux-lts',
+      visionfive2: 'linux-lts',
     });
     // Alpine has no linux-virt for riscv64: a board asking for it would fail, naming where it looked.
     const riscv = v324.get('riscv64')!;
     expect(riscv[0]!.packages.some((p) => p.name === 'linux-virt')).toBe(false);
-    expect(() => resolvePackages(riscv, [{ dep: 'linux-virt', from: ['tinybox'] }], { describeRepos: 'riscv64/main, riscv64/community of v3.24' }))
-      .toThrow(/tinybox → linux-virt: not in riscv64\/main, riscv64\/community of v3\.24/);
+    expect(() => resolvePackages(riscv, [{ dep: 'linux-virt', from: ['tinybox'] }], { describeRepos: 'riscv64/main, riscv64/community of v3.24' })).toThrow(
+      /tinybox → linux-virt: not in riscv64\/main, riscv64\/community of v3\.24/,
+    );
   });
 
   it('toybox comes from edge/testing only when pinned (toybox@testing), everything else stays on v3.24', () => {
@@ -121,7 +133,11 @@ describe('against Alpine-signed indexes (x86_64)', () => {
     const withFirmware = resolvePackages([main], [{ dep: 'linux-lts', from: ['pc'] }], { assumeProvided: ['initramfs-generator'] });
     expect(withFirmware.packages.length).toBeGreaterThan(100);
     expect(withFirmware.totalInstalledSize).toBeGreaterThan(700 * 1024 * 1024);
-    const none = resolvePackages([main], ['linux-lts', 'linux-firmware-none'].map((dep) => ({ dep, from: ['pc'] })), { assumeProvided: ['initramfs-generator'] });
+    const none = resolvePackages(
+      [main],
+      ['linux-lts', 'linux-firmware-none'].map((dep) => ({ dep, from: ['pc'] })),
+      { assumeProvided: ['initramfs-generator'] },
+    );
     expect(names(none)).toEqual(['linux-firmware-none', 'linux-lts']);
   });
 
@@ -129,13 +145,24 @@ describe('against Alpine-signed indexes (x86_64)', () => {
     const main19 = await officialIndex('v3.19.1-main-x86_64-APKINDEX.tar.gz', 'main', 'v3.19', 'x86_64');
     const community19 = await officialIndex('v3.19.1-community-x86_64-APKINDEX.tar.gz', 'community', 'v3.19', 'x86_64');
     const only = (i: ApkIndex, names: string[]): ApkIndex => ({ ...i, packages: i.packages.filter((p) => names.includes(p.name)) });
-    const newer = [only(await realStanzaIndex('v3.24', 'main', 'x86_64'), ['systemd-efistub']), only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit'])];
+    const newer = [
+      only(await realStanzaIndex('v3.24', 'main', 'x86_64'), ['systemd-efistub']),
+      only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit']),
+    ];
     for (const box of ['dragonbox', 'nexbox', 'linbox']) {
       const plan = resolvePlan(catalog, { profile: box, target: 'qemu-x86_64' });
       const requests = planRequests(plan).filter((r) => r.dep !== 'niri');
       const r = resolvePackages([main19, community19, ...newer], requests, { assumeProvided: plan.builderProvides });
       expectClosed(r, plan.builderProvides);
-      expect(names(r)).toEqual(expect.arrayContaining({ dragonbox: ['containerd', 'runc', 'cni-plugins'], nexbox: ['gcc', 'git', 'neovim', 'python3', 'zsh'], linbox: ['plasma-desktop', 'firefox', 'pipewire', 'greetd'] }[box]!));
+      expect(names(r)).toEqual(
+        expect.arrayContaining(
+          {
+            dragonbox: ['containerd', 'runc', 'cni-plugins'],
+            nexbox: ['gcc', 'git', 'neovim', 'python3', 'zsh'],
+            linbox: ['plasma-desktop', 'firefox', 'pipewire', 'greetd'],
+          }[box]!,
+        ),
+      );
       counts.push(`${box} qemu-x86_64 (v3.19.1 main + community${box === 'linbox' ? ', without niri' : ''}): ${r.packages.length} packages`);
       // linbox's "more than 500" is about a current Plasma: on v3.19 it is just under (see the Box's notes).
       if (box !== 'linbox') expect(budgetWarnings(box, plan.budgets, { packages: r.packages.length, mappedBytes: 0 }), box).toEqual([]);
@@ -145,7 +172,7 @@ describe('against Alpine-signed indexes (x86_64)', () => {
 });
 
 describe('closure sizes', () => {
-  it('prints them (for the README and the Boxes\' notes)', () => {
+  it("prints them (for the README and the Boxes' notes)", () => {
     process.stdout.write(`\n${counts.join('\n')}\n`);
     expect(counts.length).toBeGreaterThan(12);
   });

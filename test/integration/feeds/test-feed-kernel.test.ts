@@ -12,13 +12,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { debs, kernelForFeed, resolveKernel, type AptContext, type AptRunner } from '../../support/debian-apt';
 import { feedDirName } from '../../support/debian-test-feed';
 
-interface Mirror { kernel: string; version: string; others: Record<string, string> }
+interface Mirror {
+  kernel: string;
+  version: string;
+  others: Record<string, string>;
+}
 
-const packagesText = (m: Mirror) => [
-  `Package: linux-image-amd64\nSource: linux-signed-amd64 (6.1.176+1)\nVersion: 6.1.176-1\nArchitecture: amd64\nDepends: ${m.kernel} (= ${m.version})\nDescription: Linux for 64-bit PCs (meta-package)\n`,
-  `Package: ${m.kernel}\nSource: linux-signed-amd64 (6.1.176+1)\nVersion: ${m.version}\nArchitecture: amd64\nDepends: kmod, linux-base (>= 4.3~), initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool\nDescription: Linux 6.1 for 64-bit PCs (signed)\n`,
-  ...Object.entries(m.others).map(([n, v]) => `Package: ${n}\nVersion: ${v}\nArchitecture: amd64\nDescription: x\n`),
-].join('\n');
+const packagesText = (m: Mirror) =>
+  [
+    `Package: linux-image-amd64\nSource: linux-signed-amd64 (6.1.176+1)\nVersion: 6.1.176-1\nArchitecture: amd64\nDepends: ${m.kernel} (= ${m.version})\nDescription: Linux for 64-bit PCs (meta-package)\n`,
+    `Package: ${m.kernel}\nSource: linux-signed-amd64 (6.1.176+1)\nVersion: ${m.version}\nArchitecture: amd64\nDepends: kmod, linux-base (>= 4.3~), initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool\nDescription: Linux 6.1 for 64-bit PCs (signed)\n`,
+    ...Object.entries(m.others).map(([n, v]) => `Package: ${n}\nVersion: ${v}\nArchitecture: amd64\nDescription: x\n`),
+  ].join('\n');
 
 let root: string;
 let calls: string[][];

@@ -17,21 +17,71 @@ const ARCHES: ReplicaArch[] = ['x86_64', 'aarch64', 'riscv64'];
 const musl = (arch: ReplicaArch) => (t: string) => t.replace(/musl-x86_64\.so/g, `musl-${arch}.so`);
 const split = (v?: string) => (v ? v.split(' ').filter(Boolean) : []);
 const meta = (st: Record<string, string>, arch?: ReplicaArch) => ({
-  P: st.P, V: st.V, D: split(st.D).map(arch ? musl(arch) : (x) => x), p: split(st.p).map(arch ? musl(arch) : (x) => x), i: split(st.i), o: st.o, k: st.k,
+  P: st.P,
+  V: st.V,
+  D: split(st.D).map(arch ? musl(arch) : (x) => x),
+  p: split(st.p).map(arch ? musl(arch) : (x) => x),
+  i: split(st.i),
+  o: st.o,
+  k: st.k,
 });
 
 /** alpine-facts.md, restated: what the packages missing from the real data look like. */
 const FACTS: Record<string, (arch: ReplicaArch) => { V: string; repo: string; D: string[]; o: string; files?: string[]; arches: ReplicaArch[] }> = {
-  dinit: (a) => ({ V: '0.21.0-r0', repo: 'community', o: 'dinit', D: [`so:libc.musl-${a}.so.1`, 'so:libgcc_s.so.1', 'so:libstdc++.so.6'], files: ['usr/sbin/dinit', 'usr/sbin/dinitcheck', 'usr/sbin/dinitctl'], arches: ARCHES }),
+  dinit: (a) => ({
+    V: '0.21.0-r0',
+    repo: 'community',
+    o: 'dinit',
+    D: [`so:libc.musl-${a}.so.1`, 'so:libgcc_s.so.1', 'so:libstdc++.so.6'],
+    files: ['usr/sbin/dinit', 'usr/sbin/dinitcheck', 'usr/sbin/dinitctl'],
+    arches: ARCHES,
+  }),
   toybox: (a) => ({ V: '0.8.13-r0', repo: 'testing', o: 'toybox', D: [`so:libc.musl-${a}.so.1`], files: ['bin/toybox'], arches: ARCHES }),
-  'linux-virt': (a) => ({ V: a === 'aarch64' ? '6.18.26-r0' : '6.18.36-r0', repo: 'main', o: 'linux-lts', D: ['initramfs-generator'], arches: ['x86_64', 'aarch64'] }),
-  'linux-lts': (a) => ({ V: a === 'aarch64' ? '6.18.26-r0' : a === 'riscv64' ? '6.18.29-r0' : '6.18.36-r0', repo: 'main', o: 'linux-lts', D: ['initramfs-generator', 'linux-firmware-any'], arches: ARCHES }),
-  'linux-rpi': () => ({ V: '6.12.85-r0', repo: 'main', o: 'linux-rpi', D: ['initramfs-generator', 'linux-firmware-brcm', 'linux-firmware-cypress'], arches: ['aarch64'] }),
-  'u-boot-starfive': () => ({ V: '2026.04-r0', repo: 'main', o: 'u-boot-starfive', D: [], files: ['usr/share/u-boot/starfive_visionfive2/u-boot-spl.bin.normal.out', 'usr/share/u-boot/starfive_visionfive2/u-boot.itb'], arches: ['riscv64'] }),
+  'linux-virt': (a) => ({
+    V: a === 'aarch64' ? '6.18.26-r0' : '6.18.36-r0',
+    repo: 'main',
+    o: 'linux-lts',
+    D: ['initramfs-generator'],
+    arches: ['x86_64', 'aarch64'],
+  }),
+  'linux-lts': (a) => ({
+    V: a === 'aarch64' ? '6.18.26-r0' : a === 'riscv64' ? '6.18.29-r0' : '6.18.36-r0',
+    repo: 'main',
+    o: 'linux-lts',
+    D: ['initramfs-generator', 'linux-firmware-any'],
+    arches: ARCHES,
+  }),
+  'linux-rpi': () => ({
+    V: '6.12.85-r0',
+    repo: 'main',
+    o: 'linux-rpi',
+    D: ['initramfs-generator', 'linux-firmware-brcm', 'linux-firmware-cypress'],
+    arches: ['aarch64'],
+  }),
+  'u-boot-starfive': () => ({
+    V: '2026.04-r0',
+    repo: 'main',
+    o: 'u-boot-starfive',
+    D: [],
+    files: ['usr/share/u-boot/starfive_visionfive2/u-boot-spl.bin.normal.out', 'usr/share/u-boot/starfive_visionfive2/u-boot.itb'],
+    arches: ['riscv64'],
+  }),
 };
 /** cryptobox's tools and their Alpine closure, on every arch. */
-const CRYPTOBOX_TOOLS = ['cryptsetup', 'cryptsetup-libs', 'device-mapper-libs', 'json-c', 'libblkid', 'libcrypto3', 'libeconf', 'libuuid', 'popt', 'f2fs-tools', 'f2fs-tools-libs',
-  'wireguard-tools-wg'];
+const CRYPTOBOX_TOOLS = [
+  'cryptsetup',
+  'cryptsetup-libs',
+  'device-mapper-libs',
+  'json-c',
+  'libblkid',
+  'libcrypto3',
+  'libeconf',
+  'libuuid',
+  'popt',
+  'f2fs-tools',
+  'f2fs-tools-libs',
+  'wireguard-tools-wg',
+];
 /** Packages whose metadata must equal the v3.23.4 index's, per arch (systemd-efistub on riscv64: v3.24 fact). */
 const FROM_INDEX: Record<ReplicaArch, string[]> = {
   x86_64: ['libstdc++', 'libgcc', 'linux-firmware-none', 'linux-firmware', 'systemd-efistub', ...CRYPTOBOX_TOOLS],
@@ -41,7 +91,11 @@ const FROM_INDEX: Record<ReplicaArch, string[]> = {
 /** Packages that are Alpine's own (bytes or minirootfs payload); everything else must say STAND-IN. */
 const REAL = new Set(['busybox', 'busybox-binsh', 'musl']);
 
-interface FeedPkg { repo: string; st: Record<string, string>; file: string }
+interface FeedPkg {
+  repo: string;
+  st: Record<string, string>;
+  file: string;
+}
 const feeds = new Map<ReplicaArch, { feed: TestFeed; pkgs: Map<string, FeedPkg> }>();
 
 async function loadFeed(arch: ReplicaArch) {
@@ -50,12 +104,17 @@ async function loadFeed(arch: ReplicaArch) {
   for (const repo of ['main', 'community', 'testing']) {
     const dir = feed.repoDir(repo);
     const idx = parseTar(gunzipSync(gzipMembers(await readFile(join(dir, 'APKINDEX.tar.gz')))[1]!));
-    for (const st of parseIndexText(idx.find((e) => e.path === 'APKINDEX')!.body!.toString('utf8'))) pkgs.set(st.P!, { repo, st, file: join(dir, `${st.P}-${st.V}.apk`) });
+    for (const st of parseIndexText(idx.find((e) => e.path === 'APKINDEX')!.body!.toString('utf8')))
+      pkgs.set(st.P!, { repo, st, file: join(dir, `${st.P}-${st.V}.apk`) });
   }
   feeds.set(arch, { feed, pkgs });
 }
 
-const filesOf = async (file: string) => (await readRealApk(file)).items.filter((e) => e.type !== 'dir').map((e) => e.path).sort();
+const filesOf = async (file: string) =>
+  (await readRealApk(file)).items
+    .filter((e) => e.type !== 'dir')
+    .map((e) => e.path)
+    .sort();
 
 beforeAll(async () => {
   for (const a of ARCHES) await loadFeed(a);
@@ -74,15 +133,20 @@ describe.each(ARCHES)('test feed %s: a replica of Alpine', (arch) => {
     }
   });
 
-  it('busybox, busybox-binsh and musl are Alpine\'s own: bytes (x86_64) or the minirootfs\' metadata, files and scripts', async () => {
+  it("busybox, busybox-binsh and musl are Alpine's own: bytes (x86_64) or the minirootfs' metadata, files and scripts", async () => {
     const { pkgs } = feeds.get(arch)!;
     if (arch === 'x86_64') {
       const index = await realIndexV3234();
-      for (const [name, rel] of [['busybox', 'x86_64/busybox-1.37.0-r30.apk'], ['busybox-binsh', 'noarch/busybox-binsh-1.37.0-r30.apk'], ['musl', 'x86_64/musl-1.2.5-r21.apk']] as const) {
+      for (const [name, rel] of [
+        ['busybox', 'x86_64/busybox-1.37.0-r30.apk'],
+        ['busybox-binsh', 'noarch/busybox-binsh-1.37.0-r30.apk'],
+        ['musl', 'x86_64/musl-1.2.5-r21.apk'],
+      ] as const) {
         const p = pkgs.get(name)!;
         const real = await readFile(alpineTestdata('official', 'packages', rel));
         expect((await readFile(p.file)).equals(real), `${name} is served byte for byte`).toBe(true);
-        if (index.get(name)!.V === p.st.V) expect(p.st).toEqual(index.get(name)); // the real stanza, field for field
+        if (index.get(name)!.V === p.st.V)
+          expect(p.st).toEqual(index.get(name)); // the real stanza, field for field
         else expect(p.st.C).toBe((await readRealApk(p.file)).checksum);
       }
       const keys = await readdir(feeds.get(arch)!.feed.keysDir);
@@ -138,7 +202,14 @@ describe.each(ARCHES)('test feed %s: a replica of Alpine', (arch) => {
       expect(p, `${name} is in the ${arch} feed`).toBeDefined();
       expect({ V: p!.st.V, repo: p!.repo, o: p!.st.o, D: split(p!.st.D), i: split(p!.st.i) }, name).toEqual({ V: f.V, repo: f.repo, o: f.o, D: f.D, i: [] });
       const apk = await readRealApk(p!.file);
-      if (f.files) expect(apk.items.filter((e) => e.type !== 'dir').map((e) => e.path).sort(), `${name} files`).toEqual(f.files);
+      if (f.files)
+        expect(
+          apk.items
+            .filter((e) => e.type !== 'dir')
+            .map((e) => e.path)
+            .sort(),
+          `${name} files`,
+        ).toEqual(f.files);
       if (name === 'dinit' || name === 'toybox') expect([...apk.scripts.keys()], `${name} has no scripts`).toEqual([]);
       if (name.startsWith('linux-')) {
         const flavour = name.slice(6);
@@ -146,9 +217,16 @@ describe.each(ARCHES)('test feed %s: a replica of Alpine', (arch) => {
         expect(paths).toEqual(expect.arrayContaining([`boot/vmlinuz-${flavour}`, `boot/config-${flavour}`, `usr/share/kernel/${flavour}/kernel.release`]));
         const mods = paths.filter((x) => x.startsWith('lib/modules/') && /\.ko/.test(x));
         expect(mods.length).toBeGreaterThan(5);
-        expect(mods.filter((m) => !m.endsWith('.ko.gz')), 'modules are gzip-compressed as Alpine ships them').toEqual([]);
-        expect(paths.filter((x) => /modules\.(dep|alias|softdep|symbols)$/.test(x)), 'no depmod output (the busybox trigger makes it)').toEqual([]);
-        if (name === 'linux-rpi') expect(paths).toEqual(expect.arrayContaining(['boot/bcm2712-rpi-5-b.dtb', 'boot/bcm2712d0-rpi-5-b.dtb', 'boot/overlays/README']));
+        expect(
+          mods.filter((m) => !m.endsWith('.ko.gz')),
+          'modules are gzip-compressed as Alpine ships them',
+        ).toEqual([]);
+        expect(
+          paths.filter((x) => /modules\.(dep|alias|softdep|symbols)$/.test(x)),
+          'no depmod output (the busybox trigger makes it)',
+        ).toEqual([]);
+        if (name === 'linux-rpi')
+          expect(paths).toEqual(expect.arrayContaining(['boot/bcm2712-rpi-5-b.dtb', 'boot/bcm2712d0-rpi-5-b.dtb', 'boot/overlays/README']));
         if (arch === 'riscv64') expect(paths).toContain('boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb');
       }
     }

@@ -15,7 +15,9 @@ const list = () => listDrives({ extraDevices: loops.devices(), drivelist: async 
 let dir: string;
 
 async function readDevice(dev: string, len: number, direct = true): Promise<Buffer> {
-  const r = await execa('dd', [`if=${dev}`, 'bs=1M', `count=${Math.ceil(len / MiB)}`, ...(direct ? ['iflag=direct'] : []), 'status=none'], { encoding: 'buffer' });
+  const r = await execa('dd', [`if=${dev}`, 'bs=1M', `count=${Math.ceil(len / MiB)}`, ...(direct ? ['iflag=direct'] : []), 'status=none'], {
+    encoding: 'buffer',
+  });
   return Buffer.from(r.stdout).subarray(0, len);
 }
 
@@ -83,7 +85,9 @@ describe('bmap', () => {
     const other = join(dir, 'other.img');
     await writeFile(other, patternBytes(3 * MiB));
     const t = await loops.create(40 * MiB);
-    await expect(flash({ source: { kind: 'file', path: other }, bmap, targets: [t.device] }, { listDrives: list })).rejects.toMatchObject({ code: 'BMAP_MISMATCH' });
+    await expect(flash({ source: { kind: 'file', path: other }, bmap, targets: [t.device] }, { listDrives: list })).rejects.toMatchObject({
+      code: 'BMAP_MISMATCH',
+    });
   });
 });
 
@@ -100,37 +104,40 @@ describe('verification bypasses the page cache', () => {
     const { openTarget } = await import('../../../src-main/engine/flash');
     let writes = 0;
     let tampered: Promise<void> | undefined;
-    const r = await flash({ source: { kind: 'file', path }, targets: [t.device] }, {
-      listDrives: list,
-      openTarget: async (d) => {
-        const real = await openTarget(d);
-        return {
-          ...real,
-          device: real.device,
-          write: async (b, off, len, pos) => {
-            writes++;
-            return real.write(b, off, len, pos);
-          },
-          read: async (b, off, len, pos) => {
-            // The first read-back does the tampering; concurrent read-aheads wait for it.
-            tampered ??= (async () => {
-              const cached = await readDevice(t.device, 8 * MiB, false); // buffered: fills the cache
-              expect(cached.subarray(MiB).equals(image.subarray(MiB))).toBe(true);
-              const fh = await open(t.backing, 'r+');
-              await fh.write(Buffer.from([image[changedAt]! ^ 0xff]), 0, 1, changedAt);
-              await fh.close();
-              // Proof that a cached read would have passed: the buffered view still shows the old byte.
-              const again = await readDevice(t.device, 8 * MiB, false);
-              expect(again[changedAt]).toBe(image[changedAt]);
-            })();
-            await tampered;
-            return real.read(b, off, len, pos);
-          },
-          flush: () => real.flush(),
-          close: () => real.close(),
-        };
+    const r = await flash(
+      { source: { kind: 'file', path }, targets: [t.device] },
+      {
+        listDrives: list,
+        openTarget: async (d) => {
+          const real = await openTarget(d);
+          return {
+            ...real,
+            device: real.device,
+            write: async (b, off, len, pos) => {
+              writes++;
+              return real.write(b, off, len, pos);
+            },
+            read: async (b, off, len, pos) => {
+              // The first read-back does the tampering; concurrent read-aheads wait for it.
+              tampered ??= (async () => {
+                const cached = await readDevice(t.device, 8 * MiB, false); // buffered: fills the cache
+                expect(cached.subarray(MiB).equals(image.subarray(MiB))).toBe(true);
+                const fh = await open(t.backing, 'r+');
+                await fh.write(Buffer.from([image[changedAt]! ^ 0xff]), 0, 1, changedAt);
+                await fh.close();
+                // Proof that a cached read would have passed: the buffered view still shows the old byte.
+                const again = await readDevice(t.device, 8 * MiB, false);
+                expect(again[changedAt]).toBe(image[changedAt]);
+              })();
+              await tampered;
+              return real.read(b, off, len, pos);
+            },
+            flush: () => real.flush(),
+            close: () => real.close(),
+          };
+        },
       },
-    });
+    );
     expect(writes).toBeGreaterThan(0);
     expect(r.targets[0]).toMatchObject({ status: 'failed', state: 'blank-head', mismatchOffset: changedAt });
     expect(r.targets[0]!.error?.code).toBe('VERIFY_MISMATCH');

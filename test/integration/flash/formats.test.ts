@@ -28,7 +28,7 @@ const list = () => listDrives({ extraDevices: loops.devices(), drivelist: async 
 beforeAll(async () => {
   dir = await loops.workDir();
   // 12 MiB: random head, text-like middle (compresses), an odd tail (not a sector multiple).
-  image = Buffer.concat([patternBytes(5 * MiB, 7), Buffer.from('nexus '.repeat(6 * MiB / 6)), patternBytes(MiB + 333, 9)]);
+  image = Buffer.concat([patternBytes(5 * MiB, 7), Buffer.from('nexus '.repeat((6 * MiB) / 6)), patternBytes(MiB + 333, 9)]);
   files.raw = join(dir, 'image.img');
   await writeFile(files.raw, image);
   await execa('xz', ['-k', '-1', '-T2', files.raw]);
@@ -46,7 +46,10 @@ describe('flash: every source format to a loop device', () => {
     it(`writes and verifies a ${fmt} image`, async () => {
       await execa('dd', ['if=/dev/zero', `of=${target.device}`, 'bs=1M', 'count=32', 'oflag=direct', 'status=none']);
       const progress: FlashProgress[] = [];
-      const r = await flash({ source: { kind: 'file', path: files[fmt]! }, targets: [target.device] }, { listDrives: list, onProgress: (p) => progress.push(p), progressIntervalMs: 20 });
+      const r = await flash(
+        { source: { kind: 'file', path: files[fmt]! }, targets: [target.device] },
+        { listDrives: list, onProgress: (p) => progress.push(p), progressIntervalMs: 20 },
+      );
       expect(r.targets[0]).toMatchObject({ status: 'done', state: 'image', verified: true });
       expect(r.ok).toBe(true);
       expect(r.imageSize).toBe(image.length);
@@ -92,7 +95,9 @@ describe('flash: every source format to a loop device', () => {
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
     it('streams a .zst download, checks its SHA-256 and verifies the drive', async () => {
-      const sha256 = createHash('sha256').update(await readFile(files.zst!)).digest('hex');
+      const sha256 = createHash('sha256')
+        .update(await readFile(files.zst!))
+        .digest('hex');
       const r = await flash({ source: { kind: 'url', url: `${base}/image.img.zst`, sha256 }, targets: [target.device] }, { listDrives: list });
       expect(r.targets[0]).toMatchObject({ status: 'done', verified: true });
       expect(r.sourceSha256).toBe(sha256);

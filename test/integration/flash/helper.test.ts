@@ -33,7 +33,13 @@ async function spawnHelper(extra: string[] = [], args: string[] = []): Promise<H
   const tokenFile = join(dir, 'token');
   await writeFile(tokenFile, token, { mode: 0o600 });
   const [cmd, ...pre] = helperProgram();
-  const proc = execa(cmd!, [...pre, '--token-file', tokenFile, ...(extra.length ? ['--extra-drives', extra.join(',')] : []), ...args], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
+  const proc = execa(cmd!, [...pre, '--token-file', tokenFile, ...(extra.length ? ['--extra-drives', extra.join(',')] : []), ...args], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+  });
   const queue: HelperToApp[] = [];
   const waiters: Array<(m: HelperToApp) => void> = [];
   void (async () => {
@@ -136,7 +142,10 @@ describe('privileged helper protocol', () => {
   it('startFlash() writes a loop device through the helper, with progress', async () => {
     const t = await loops.create(32 * MiB);
     const progress: FlashProgress[] = [];
-    const r = await startFlash({ source: { kind: 'file', path: imagePath }, targets: [t.device] }, { elevation: 'none', extraDevices: [t.device], onProgress: (p) => progress.push(p) });
+    const r = await startFlash(
+      { source: { kind: 'file', path: imagePath }, targets: [t.device] },
+      { elevation: 'none', extraDevices: [t.device], onProgress: (p) => progress.push(p) },
+    );
     expect(r).toMatchObject({ ok: true, targets: [{ device: t.device, status: 'done', verified: true }] });
     expect(progress.length).toBeGreaterThan(1);
     expect((await execa('cmp', ['-n', String(24 * MiB), imagePath, t.device], { reject: false })).exitCode).toBe(0);
@@ -144,6 +153,8 @@ describe('privileged helper protocol', () => {
 
   it('startFlash() reports the policy refusal from the helper as an error with a hint', async () => {
     const small = await loops.create(16 * MiB);
-    await expect(startFlash({ source: { kind: 'file', path: imagePath }, targets: [small.device] }, { elevation: 'none', extraDevices: [small.device] })).rejects.toMatchObject({ code: 'DRIVE_TOO_SMALL', hint: expect.any(String) });
+    await expect(
+      startFlash({ source: { kind: 'file', path: imagePath }, targets: [small.device] }, { elevation: 'none', extraDevices: [small.device] }),
+    ).rejects.toMatchObject({ code: 'DRIVE_TOO_SMALL', hint: expect.any(String) });
   });
 });

@@ -32,7 +32,8 @@ beforeAll(async () => {
 describe('image sizes before the drive step', () => {
   it('reads the exact size from xz, zstd and zip records and the raw file; bzip2 and a zstd stream are counted', async () => {
     expect(await recordedImageSize(join(dir, 'disk.img'))).toMatchObject({ size: SIZE, method: 'raw', exact: true });
-    for (const f of ['disk.img.xz', 'disk.img.zst', 'disk.zip']) expect(await recordedImageSize(join(dir, f)), f).toMatchObject({ size: SIZE, method: 'index', exact: true });
+    for (const f of ['disk.img.xz', 'disk.img.zst', 'disk.zip'])
+      expect(await recordedImageSize(join(dir, f)), f).toMatchObject({ size: SIZE, method: 'index', exact: true });
     expect(await recordedImageSize(join(dir, 'disk.img.bz2'))).toMatchObject({ size: null, exact: false });
     expect(await recordedImageSize(join(dir, 'piped.img.zst'))).toMatchObject({ size: null });
     const seen: number[] = [];
@@ -41,12 +42,19 @@ describe('image sizes before the drive step', () => {
     expect(seen.at(-1)).toBeGreaterThan(0);
   });
 
-  it('trusts a gzip ISIZE only below deflate\'s ratio bound: past it the size is counted (bounded)', async () => {
+  it("trusts a gzip ISIZE only below deflate's ratio bound: past it the size is counted (bounded)", async () => {
     // A small gzip file: its ISIZE is exact.
     expect((await recordedImageSize(join(dir, 'disk.img.gz'))).size).toBe(statSync(join(dir, 'disk.img.gz')).size * DEFLATE_MAX_RATIO < 2 ** 32 ? SIZE : null);
     // 1.5 GiB of zeros in twelve gzip members (~7 MB): the last ISIZE says 128 MiB, far from the truth.
     const big = join(dir, 'wrap.img.gz');
-    const r = await execa('sh', ['-c', `head -c ${128 * MiB} /dev/zero | gzip -1 > m.gz && for i in 1 2 3 4 5 6 7 8 9 10 11 12; do cat m.gz; done > '${big}' && rm m.gz && stat -c %s '${big}'`], { cwd: dir });
+    const r = await execa(
+      'sh',
+      [
+        '-c',
+        `head -c ${128 * MiB} /dev/zero | gzip -1 > m.gz && for i in 1 2 3 4 5 6 7 8 9 10 11 12; do cat m.gz; done > '${big}' && rm m.gz && stat -c %s '${big}'`,
+      ],
+      { cwd: dir },
+    );
     expect(Number(r.stdout) * DEFLATE_MAX_RATIO).toBeGreaterThan(2 ** 32);
     expect((await recordedImageSize(big)).size).toBeNull();
     // Counted (bounded here to keep the test short): past the limit the answer is "at least".
@@ -55,7 +63,7 @@ describe('image sizes before the drive step', () => {
     expect(bounded.size).toBeGreaterThan(64 * MiB);
   }, 120_000);
 
-  it('a damaged compressed file fails the count with the decompressor\'s verdict', async () => {
+  it("a damaged compressed file fails the count with the decompressor's verdict", async () => {
     const bad = join(dir, 'bad.img.gz');
     const good = gzipSync(patternBytes(MiB, 3));
     await writeFile(bad, good.subarray(0, good.length - 100));

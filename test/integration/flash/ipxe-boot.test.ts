@@ -27,7 +27,12 @@ describe('real image: ipxe.iso', () => {
     expect(verifyRun.code, verifyRun.stderr).toBe(0);
     expect(JSON.parse(verifyRun.stdout)).toMatchObject({ ok: true });
 
-    const qemu = execa('qemu-system-x86_64', ['-m', '256', '-nographic', '-no-reboot', '-drive', `file=${t.device},format=raw,if=ide`, '-net', 'none'], { reject: false, stdin: 'ignore', buffer: false, timeout: 90_000 });
+    const qemu = execa('qemu-system-x86_64', ['-m', '256', '-nographic', '-no-reboot', '-drive', `file=${t.device},format=raw,if=ide`, '-net', 'none'], {
+      reject: false,
+      stdin: 'ignore',
+      buffer: false,
+      timeout: 90_000,
+    });
     let out = '';
     const banner = /Open Source Network Boot Firmware/;
     try {

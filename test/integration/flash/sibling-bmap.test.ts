@@ -22,7 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => loops.detachAll());
 
-const written = (stdout: string) => (JSON.parse(stdout.trim().split('\n').at(-1)!) as { targets: Array<{ bytesWritten: number; verified: boolean }> }).targets[0]!;
+const written = (stdout: string) =>
+  (JSON.parse(stdout.trim().split('\n').at(-1)!) as { targets: Array<{ bytesWritten: number; verified: boolean }> }).targets[0]!;
 
 describe.skipIf(process.getuid?.() !== 0)('nexus flash and the block map next to the image', () => {
   it('uses IMAGE.img.bmap or IMAGE.bmap by itself, and --no-bmap writes everything', async () => {

@@ -62,7 +62,13 @@ describe('flash targets', () => {
     const good2 = await loops.create(32 * MiB);
     const source = await openSource({ kind: 'file', path: imagePath });
     // writeImage directly: this bypasses the policy, so the kernel's EPERM on write is what is tested.
-    const r = await writeImage({ source, bmap: null, targets: [await driveOf(good.device), await driveOf(ro.device), await driveOf(good2.device)], verify: true, eject: false });
+    const r = await writeImage({
+      source,
+      bmap: null,
+      targets: [await driveOf(good.device), await driveOf(ro.device), await driveOf(good2.device)],
+      verify: true,
+      eject: false,
+    });
     expect(r.targets.map((x) => x.status)).toEqual(['done', 'failed', 'done']);
     expect(r.targets[1]!.error?.code).toBe('WRITE_PROTECTED');
     expect(r.targets[1]!.error?.message).toMatch(/write-protected/);
@@ -72,13 +78,18 @@ describe('flash targets', () => {
 
   it('refuses a read-only drive up front with a write-protected message', async () => {
     const ro = await loops.create(32 * MiB, { readOnly: true });
-    await expect(flash({ source: { kind: 'file', path: imagePath }, targets: [ro.device] }, { listDrives: list })).rejects.toMatchObject({ code: 'WRITE_PROTECTED', message: expect.stringMatching(/write-protected/) });
+    await expect(flash({ source: { kind: 'file', path: imagePath }, targets: [ro.device] }, { listDrives: list })).rejects.toMatchObject({
+      code: 'WRITE_PROTECTED',
+      message: expect.stringMatching(/write-protected/),
+    });
   });
 
   it('refuses a 16 MiB drive for a 24 MiB image before writing a byte', async () => {
     const fill = patternBytes(16 * MiB, 99);
     const small = await loops.create(16 * MiB, { fill });
-    await expect(flash({ source: { kind: 'file', path: imagePath }, targets: [small.device] }, { listDrives: list })).rejects.toMatchObject({ code: 'DRIVE_TOO_SMALL' });
+    await expect(flash({ source: { kind: 'file', path: imagePath }, targets: [small.device] }, { listDrives: list })).rejects.toMatchObject({
+      code: 'DRIVE_TOO_SMALL',
+    });
     expect((await readDevice(small.device, 16 * MiB)).equals(fill)).toBe(true);
   });
 
@@ -87,7 +98,11 @@ describe('flash targets', () => {
     const source = await openSource({ kind: 'file', path: imagePath });
     const shrinkAt = 4; // after two image chunks are on the drive
     const r = await writeImage({
-      source, bmap: null, targets: [await driveOf(t.device)], verify: true, eject: false,
+      source,
+      bmap: null,
+      targets: [await driveOf(t.device)],
+      verify: true,
+      eject: false,
       openTarget: instrumented(async (n) => {
         if (n === shrinkAt) {
           await execa('truncate', ['-s', `${8 * MiB}`, t.backing]);
@@ -107,7 +122,14 @@ describe('flash targets', () => {
     let writesAfterAbort = 0;
     const source = await openSource({ kind: 'file', path: imagePath });
     const r = await writeImage({
-      source, bmap: null, targets: [await driveOf(t.device)], verify: true, eject: false, signal: ac.signal, chunkSize: MiB, writeDepth: 2,
+      source,
+      bmap: null,
+      targets: [await driveOf(t.device)],
+      verify: true,
+      eject: false,
+      signal: ac.signal,
+      chunkSize: MiB,
+      writeDepth: 2,
       openTarget: instrumented((n) => {
         if (ac.signal.aborted) writesAfterAbort++;
         if (n === 6) ac.abort();

@@ -11,7 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianTestFeed } from '../../support/debian-test-feed';
-import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIRST_COMMANDS, planFor, readTable, sharedNexusCache, TEST_USER } from '../../support/image-build';
+import {
+  buildFromTestFeed,
+  commandOutput,
+  consoleSession,
+  extractPartition,
+  FIRST_COMMANDS,
+  planFor,
+  readTable,
+  sharedNexusCache,
+  TEST_USER,
+} from '../../support/image-build';
 
 let dir: string;
 const MT = { env: { MTOOLS_SKIP_CHECK: '1' } };
@@ -35,7 +45,16 @@ describe('rpi5', () => {
     await execa('fsck.vfat', ['-n', boot]);
     expect((await execa('file', ['-s', boot])).stdout).toMatch(/FAT \(32 bit\)/);
     const files = await mlist(boot);
-    for (const f of ['::/config.txt', '::/cmdline.txt', '::/vmlinuz-rpi', '::/initramfs-rpi', '::/bcm2712-rpi-5-b.dtb', '::/bcm2712d0-rpi-5-b.dtb', '::/overlays/README']) expect(files).toContain(f);
+    for (const f of [
+      '::/config.txt',
+      '::/cmdline.txt',
+      '::/vmlinuz-rpi',
+      '::/initramfs-rpi',
+      '::/bcm2712-rpi-5-b.dtb',
+      '::/bcm2712d0-rpi-5-b.dtb',
+      '::/overlays/README',
+    ])
+      expect(files).toContain(f);
     expect(files.some((f) => /start.*\.elf|fixup|bootcode/i.test(f))).toBe(false);
     const config = await mtype(boot, 'config.txt');
     expect(config).toMatch(/^arm_64bit=1$/m);
@@ -56,27 +75,46 @@ describe('visionfive2', () => {
     const t = await readTable(img);
     expect(t.kind).toBe('gpt');
     expect(t.entries.map((e) => [e.name, e.type])).toEqual([
-      ['spl', '2E54B353-1271-4842-806F-E436D6AF6985'], ['uboot', 'BC13C2FF-59E6-4262-A352-B275FD6F7172'], ['BOOT', 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'],
+      ['spl', '2E54B353-1271-4842-806F-E436D6AF6985'],
+      ['uboot', 'BC13C2FF-59E6-4262-A352-B275FD6F7172'],
+      ['BOOT', 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'],
     ]);
     expect(t.entries[2]!.attributes).toBe(4n); // legacy BIOS bootable: what U-Boot's distro boot scans
     const { stdout: v } = await execa('sgdisk', ['-v', img]);
     expect(v).toMatch(/No problems found/);
     // SPL and FIT are byte-identical to Debian's u-boot-starfive files, at the start of their partitions.
     const feed = await debianTestFeed('riscv64');
-    const apk = join(feed.repoDir('main'), (await execa('ls', [feed.repoDir('main')])).stdout.split('\n').find((f) => f.startsWith('u-boot-starfive-'))!);
+    const apk = join(
+      feed.repoDir('main'),
+      (await execa('ls', [feed.repoDir('main')])).stdout.split('\n').find((f) => f.startsWith('u-boot-starfive-'))!,
+    );
     const unpacked = join(dir, 'uboot');
     await execa('mkdir', ['-p', unpacked]);
     await execa('tar', ['-xzf', apk, '-C', unpacked], { reject: false }); // three gzip members; tar reads them as one stream
     const imgBytes = await readFile(img);
-    for (const [i, f] of [[0, 'u-boot-spl.bin.normal.out'], [1, 'u-boot.itb']] as const) {
+    for (const [i, f] of [
+      [0, 'u-boot-spl.bin.normal.out'],
+      [1, 'u-boot.itb'],
+    ] as const) {
       const want = await readFile(join(unpacked, 'usr/share/u-boot/starfive_visionfive2', f));
       const start = t.entries[i]!.startLba * 512;
-      expect(createHash('sha256').update(imgBytes.subarray(start, start + want.length)).digest('hex')).toBe(createHash('sha256').update(want).digest('hex'));
+      expect(
+        createHash('sha256')
+          .update(imgBytes.subarray(start, start + want.length))
+          .digest('hex'),
+      ).toBe(createHash('sha256').update(want).digest('hex'));
     }
     const boot = await extractPartition(img, t.entries[2]!, join(dir, 'vf2-boot.img'));
     await execa('fsck.vfat', ['-n', boot]);
     const files = await mlist(boot);
-    for (const f of ['::/extlinux/extlinux.conf', '::/vmlinuz', '::/initramfs', '::/dtbs/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb', '::/dtbs/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb']) expect(files).toContain(f);
+    for (const f of [
+      '::/extlinux/extlinux.conf',
+      '::/vmlinuz',
+      '::/initramfs',
+      '::/dtbs/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb',
+      '::/dtbs/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb',
+    ])
+      expect(files).toContain(f);
     const ext = await mtype(boot, 'extlinux/extlinux.conf');
     expect(ext).toMatch(/^\tkernel \/vmlinuz$/m);
     expect(ext).toMatch(/^\tinitrd \/initramfs$/m);
@@ -89,15 +127,19 @@ describe('tinybox boots in QEMU on the other architectures', () => {
   it.each([
     ['qemu-riscv64', 'OpenSBI and U-Boot from extlinux.conf'],
     ['qemu-arm64', 'UEFI (AAVMF) and systemd-boot'],
-  ])('%s: through %s to the marker, then a console login runs the real dinit and BusyBox', async (board) => {
-    const img = join(dir, `${board}.img`);
-    const b = await buildFromTestFeed(await planFor('tinybox', board, img, TEST_USER), { bootTest: true, bootTestSession: consoleSession(FIRST_COMMANDS) });
-    expect(b.result.bootTest?.reason).toBeUndefined();
-    expect(b.result.bootTest?.passed).toBe(true);
-    expect(await readFile(join(dir, `${board}.console.log`), 'utf8')).toMatch(new RegExp(`NEXUS-BOOT-OK box=tinybox board=${board}`));
-    expect(commandOutput(b, 'mount').output).toMatch(/^devtmpfs on \/dev type devtmpfs/m);
-    expect(commandOutput(b, 'ls /usr/sbin/dinit')).toMatchObject({ output: '/usr/sbin/dinit', status: 0 });
-    expect(commandOutput(b, 'dinitctl list').output).toMatch(/^\[\{\+\}\s*\] getty-serial \(pid: \d+\)$/m);
-    expect(commandOutput(b, 'id').output).toMatch(/^uid=0\(root\)/);
-  }, 400_000);
+  ])(
+    '%s: through %s to the marker, then a console login runs the real dinit and BusyBox',
+    async (board) => {
+      const img = join(dir, `${board}.img`);
+      const b = await buildFromTestFeed(await planFor('tinybox', board, img, TEST_USER), { bootTest: true, bootTestSession: consoleSession(FIRST_COMMANDS) });
+      expect(b.result.bootTest?.reason).toBeUndefined();
+      expect(b.result.bootTest?.passed).toBe(true);
+      expect(await readFile(join(dir, `${board}.console.log`), 'utf8')).toMatch(new RegExp(`NEXUS-BOOT-OK box=tinybox board=${board}`));
+      expect(commandOutput(b, 'mount').output).toMatch(/^devtmpfs on \/dev type devtmpfs/m);
+      expect(commandOutput(b, 'ls /usr/sbin/dinit')).toMatchObject({ output: '/usr/sbin/dinit', status: 0 });
+      expect(commandOutput(b, 'dinitctl list').output).toMatch(/^\[\{\+\}\s*\] getty-serial \(pid: \d+\)$/m);
+      expect(commandOutput(b, 'id').output).toMatch(/^uid=0\(root\)/);
+    },
+    400_000,
+  );
 });

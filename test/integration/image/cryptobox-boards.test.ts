@@ -11,7 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBuild } from '../../support/image-build';
-import { buildFromTestFeed, commandOutput, consoleSession, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_USER } from '../../support/image-build';
+import {
+  buildFromTestFeed,
+  commandOutput,
+  consoleSession,
+  extractPartition,
+  FIRST_COMMANDS,
+  planFor,
+  readJson,
+  readTable,
+  sharedNexusCache,
+  TEST_USER,
+} from '../../support/image-build';
 
 let dir: string;
 const STATE = '/var/lib/nexus/state';
@@ -36,9 +47,14 @@ describe.each(Object.keys(ARCH) as Array<keyof typeof ARCH>)('cryptobox on %s', 
 
   beforeAll(async () => {
     const started = Date.now();
-    build = await buildFromTestFeed(await planFor('cryptobox', board, image(), TEST_USER), { bootTest: true, bootTestSession: consoleSession([...FIRST_COMMANDS, ...VAULT_COMMANDS]) });
+    build = await buildFromTestFeed(await planFor('cryptobox', board, image(), TEST_USER), {
+      bootTest: true,
+      bootTestSession: consoleSession([...FIRST_COMMANDS, ...VAULT_COMMANDS]),
+    });
     log = await readFile(join(dir, board, 'cryptobox.console.log'), 'utf8').catch(() => '');
-    console.log(`cryptobox ${board}: build + boot ${((Date.now() - started) / 1000).toFixed(1)} s, boot test ${build.result.bootTest?.seconds} s, ${build.result.packageCount} packages`);
+    console.log(
+      `cryptobox ${board}: build + boot ${((Date.now() - started) / 1000).toFixed(1)} s, boot test ${build.result.bootTest?.seconds} s, ${build.result.packageCount} packages`,
+    );
   }, 300_000);
 
   it('boots through the verity root to the marker and the login prompt', async () => {
@@ -62,11 +78,13 @@ describe.each(Object.keys(ARCH) as Array<keyof typeof ARCH>)('cryptobox on %s', 
 
   it('creates the vault unattended on the first boot (LUKS2 with a random key file, F2FS inside) and mounts it on /vault', () => {
     expect(commandOutput(build, VAULT_COMMANDS[0]!).output).toMatch(/^\/dev\/mapper\/vault on \/vault type f2fs \(rw/m);
-    expect(commandOutput(build, VAULT_COMMANDS[1]!).output).toMatch(/first boot: creating the vault[\s\S]*created [\s\S]*mounted \/dev\/mapper\/vault on \/vault$/);
+    expect(commandOutput(build, VAULT_COMMANDS[1]!).output).toMatch(
+      /first boot: creating the vault[\s\S]*created [\s\S]*mounted \/dev\/mapper\/vault on \/vault$/,
+    );
     expect(commandOutput(build, VAULT_COMMANDS[2]!)).toMatchObject({ output: 'in-the-vault', status: 0 });
   });
 
-  it('runs the real dinit (Alpine\'s path) with nexus-ready and getty-serial started; the user is root on the console', () => {
+  it("runs the real dinit (Alpine's path) with nexus-ready and getty-serial started; the user is root on the console", () => {
     expect(commandOutput(build, 'ls /usr/sbin/dinit')).toMatchObject({ output: '/usr/sbin/dinit', status: 0 });
     const list = commandOutput(build, 'dinitctl list');
     expect(list.status).toBe(0);
@@ -79,7 +97,7 @@ describe.each(Object.keys(ARCH) as Array<keyof typeof ARCH>)('cryptobox on %s', 
   let unpacked: Promise<string[]> | undefined;
   const initramfs = () => (unpacked ??= initramfsFiles(image(), join(dir, board, 'initrd')));
 
-  it('has this architecture\'s veritysetup with its glibc loader and libraries in the initramfs (read from its own ELF headers)', async () => {
+  it("has this architecture's veritysetup with its glibc loader and libraries in the initramfs (read from its own ELF headers)", async () => {
     const files = await initramfs();
     const a = ARCH[board];
     expect(files).toEqual(expect.arrayContaining([a.loader, `usr/lib/${a.triplet}/libc.so.6`, `usr/lib/${a.triplet}/libcryptsetup.so.12`]));
@@ -89,23 +107,30 @@ describe.each(Object.keys(ARCH) as Array<keyof typeof ARCH>)('cryptobox on %s', 
 
   it('loads the crypto crc32 driver before f2fs in the initramfs (F2FS asks for "crc32" when it mounts; there is no modprobe)', async () => {
     await initramfs();
-    const order = (await readFile(join(dir, board, 'initrd', 'x', 'lib/modules/nexus-load-order'), 'utf8')).split('\n').filter(Boolean).map((m) => m.replace(/^.*\//, ''));
+    const order = (await readFile(join(dir, board, 'initrd', 'x', 'lib/modules/nexus-load-order'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((m) => m.replace(/^.*\//, ''));
     const at = (m: string) => order.findIndex((f) => f.startsWith(`${m}.ko`));
     expect(at('crc32_generic'), `${CRC32_WHY}\nload order: ${order.join(' ')}`).toBeGreaterThanOrEqual(0);
     expect(at('crc32_generic')).toBeLessThan(at('f2fs'));
   });
 });
 
-const CRC32_WHY = 'crc32_generic is not loaded before f2fs in the initramfs. f2fs.ko says "softdep=pre: crc32", and "crc32" is both '
-  + 'the built-in lib/crc32 (modules.builtin: kernel/lib/crc32.ko, CONFIG_CRC32=y) and an alias of crc32_generic (the crypto '
-  + 'driver F2FS allocates, CONFIG_CRYPTO_CRC32=m in Debian\'s arm64/riscv64 kernels). selectModules '
-  + '(src-main/engine/image/kernel-modules.ts, resolveSoft) must look a name up as kmod does: a module, then an alias (from '
-  + 'the modules\' .modinfo when the kernel ships no modules.alias), and only then a built-in.';
+const CRC32_WHY =
+  'crc32_generic is not loaded before f2fs in the initramfs. f2fs.ko says "softdep=pre: crc32", and "crc32" is both ' +
+  'the built-in lib/crc32 (modules.builtin: kernel/lib/crc32.ko, CONFIG_CRC32=y) and an alias of crc32_generic (the crypto ' +
+  "driver F2FS allocates, CONFIG_CRYPTO_CRC32=m in Debian's arm64/riscv64 kernels). selectModules " +
+  '(src-main/engine/image/kernel-modules.ts, resolveSoft) must look a name up as kmod does: a module, then an alias (from ' +
+  "the modules' .modinfo when the kernel ships no modules.alias), and only then a built-in.";
 
 /** Why the state partition was not mounted, from the console log. */
 function stateWhy(log: string): string {
   if (/F2FS-fs \(\S+\): Cannot load crc32 driver/.test(log)) return `F2FS: "Cannot load crc32 driver". ${CRC32_WHY}`;
-  return `the state partition is not mounted; console: ${log.split('\n').filter((l) => /f2fs|state/i.test(l)).join(' | ')}`;
+  return `the state partition is not mounted; console: ${log
+    .split('\n')
+    .filter((l) => /f2fs|state/i.test(l))
+    .join(' | ')}`;
 }
 
 /** Unpacks the image's initramfs (from the boot FAT partition) into `out`/x and lists its paths. */

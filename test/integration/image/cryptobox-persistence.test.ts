@@ -17,16 +17,28 @@ import { bootTest, type BootTestResult } from '../../../src-main/engine/vm/boot-
 import type { ConsoleCommandResult } from '../../../src-main/engine/vm/console-session';
 import { Filesystems } from '../../../src-shared/catalog';
 import { debianTestFeed } from '../../support/debian-test-feed';
-import { buildFromTestFeed, consoleSession, extractPartition, freePort, planFor, readTable, sharedNexusCache, TEST_MESH, TEST_USER } from '../../support/image-build';
+import {
+  buildFromTestFeed,
+  consoleSession,
+  extractPartition,
+  freePort,
+  planFor,
+  readTable,
+  sharedNexusCache,
+  TEST_MESH,
+  TEST_USER,
+} from '../../support/image-build';
 
 const VAULT_DIR = '/var/lib/nexus/state/vault';
 /** The serial getty does not wait for the boot marker: the first command waits until nexus-ready (and so the vault) is up. */
-const WAIT_READY = "i=0; until dinitctl list | grep -q '^\\[{+}.*\\] nexus-ready$' || [ $i -ge 50 ]; do sleep 1; i=$((i+1)); done; dinitctl list | grep nexus-ready";
+const WAIT_READY =
+  "i=0; until dinitctl list | grep -q '^\\[{+}.*\\] nexus-ready$' || [ $i -ge 50 ]; do sleep 1; i=$((i+1)); done; dinitctl list | grep nexus-ready";
 /**
  * The mesh service starts after the network's (DHCP), which starts after the marker: wait for it first, so the
  * service manager's "[  OK  ]" lines are on the console before the commands whose output the test reads.
  */
-const WAIT_MESH = "i=0; until dinitctl list | grep -q '^\\[{+}.*\\] mesh$' || [ $i -ge 90 ]; do sleep 1; i=$((i+1)); done; sleep 2; dinitctl list | grep ' mesh'";
+const WAIT_MESH =
+  "i=0; until dinitctl list | grep -q '^\\[{+}.*\\] mesh$' || [ $i -ge 90 ]; do sleep 1; i=$((i+1)); done; sleep 2; dinitctl list | grep ' mesh'";
 const WG_KEY = '/var/lib/nexus/state/wireguard';
 /** The full check a user can run: read every block of the verified root once (timed), and the same with veritysetup. */
 const FULL_READ = 'time cat /dev/mapper/nexus-root > /dev/null';
@@ -85,16 +97,39 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nexus-it-persist-'));
   const image = join(dir, 'cryptobox.img');
   const feed = await debianTestFeed('x86_64', { packs: ['ssh'] }); // the mesh fragment requires base (dhcpcd)
-  await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image, { ...TEST_USER, mesh: { ...TEST_MESH, peers: TEST_MESH.peers.map((p) => ({ ...p, allowedIps: [...p.allowedIps] })) } }, ['mesh']), { feed });
+  await buildFromTestFeed(
+    await planFor(
+      'cryptobox',
+      'qemu-x86_64',
+      image,
+      { ...TEST_USER, mesh: { ...TEST_MESH, peers: TEST_MESH.peers.map((p) => ({ ...p, allowedIps: [...p.allowedIps] })) } },
+      ['mesh'],
+    ),
+    { feed },
+  );
   // The build's image stays untouched: both boots write into a copy.
   const disk = join(dir, 'disk.img');
   await execa('cp', ['--sparse=always', image, disk]);
   // A NIC on QEMU's user network: the mesh's service starts after the network's (DHCP).
   const net = { forwardPorts: [{ host: await freePort(), guest: 22 }] };
-  boot1 = await bootTest(disk, { arch: 'x86_64', timeoutSeconds: 300, writable: true, logPath: join(dir, 'boot1.log'), session: consoleSession(BOOT1), ...net });
+  boot1 = await bootTest(disk, {
+    arch: 'x86_64',
+    timeoutSeconds: 300,
+    writable: true,
+    logPath: join(dir, 'boot1.log'),
+    session: consoleSession(BOOT1),
+    ...net,
+  });
   console1 = await readFile(boot1.log, 'utf8');
   flipped = await flipByteInFile(disk, '/sbin/mkfs.f2fs');
-  boot2 = await bootTest(disk, { arch: 'x86_64', timeoutSeconds: 300, writable: true, logPath: join(dir, 'boot2.log'), session: consoleSession(BOOT2), ...net });
+  boot2 = await bootTest(disk, {
+    arch: 'x86_64',
+    timeoutSeconds: 300,
+    writable: true,
+    logPath: join(dir, 'boot2.log'),
+    session: consoleSession(BOOT2),
+    ...net,
+  });
   console.log(`cryptobox persistence: boot 1 (vault created) ${boot1.seconds.toFixed(1)} s, boot 2 (vault opened) ${boot2.seconds.toFixed(1)} s`);
 }, 900_000);
 /**
@@ -167,7 +202,9 @@ describe('cryptobox on qemu-x86_64 across two boots of one disk', () => {
     expect(mount).toMatch(/^\/dev\/mapper\/vault on \/vault type f2fs \(rw,/m);
     expect(mount).toMatch(/^\/dev\/mapper\/nexus-root on \/run\/nexus\/lower type erofs \(ro,/m);
     const vaultLog = out(boot2, `cat ${VAULT_DIR}/vault.log`).output;
-    expect(vaultLog).toMatch(/first boot: creating the vault[\s\S]*created [\s\S]*opened \/var\/lib\/nexus\/state\/vault\/vault.luks with [\s\S]*mounted \/dev\/mapper\/vault on \/vault$/);
+    expect(vaultLog).toMatch(
+      /first boot: creating the vault[\s\S]*created [\s\S]*opened \/var\/lib\/nexus\/state\/vault\/vault.luks with [\s\S]*mounted \/dev\/mapper\/vault on \/vault$/,
+    );
     expect(vaultLog.match(/creating the vault/g)).toHaveLength(1);
     // Outside the persisted paths nothing survives, and / is still writable (in RAM).
     expect(out(boot2, 'ls /usr/nexus-ephemeral').status).not.toBe(0);

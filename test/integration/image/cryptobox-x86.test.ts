@@ -13,7 +13,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTest, type BootTestResult } from '../../../src-main/engine/vm/boot-test';
 import type { SshResult, TestBuild } from '../../support/image-build';
 import { debianTestFeed, type TestFeed } from '../../support/debian-test-feed';
-import { bootOutput, bootWithSsh, buildFromTestFeed, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER, testSshKey } from '../../support/image-build';
+import {
+  bootOutput,
+  bootWithSsh,
+  buildFromTestFeed,
+  extractPartition,
+  FIRST_COMMANDS,
+  planFor,
+  readJson,
+  readTable,
+  sharedNexusCache,
+  TEST_LOGIN,
+  TEST_USER,
+  testSshKey,
+} from '../../support/image-build';
 
 let dir: string;
 let build: TestBuild;
@@ -30,8 +43,13 @@ beforeAll(async () => {
   sshKey = (await testSshKey()).publicKey;
   feed = await debianTestFeed('x86_64', { packs: ['ssh'] });
   build = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', image(), { ...TEST_USER, sshKeys: [sshKey] }, ['ssh']), { feed });
-  ({ boot, ssh } = await bootWithSsh(image(), { arch: 'x86_64', logPath: join(dir, 'cryptobox.console.log'), commands: FIRST_COMMANDS, user: TEST_LOGIN.user,
-    sshCommand: 'id; hostname; mount | grep -c " on / type overlay"; touch /etc/x 2>&1 | head -n 1' }));
+  ({ boot, ssh } = await bootWithSsh(image(), {
+    arch: 'x86_64',
+    logPath: join(dir, 'cryptobox.console.log'),
+    commands: FIRST_COMMANDS,
+    user: TEST_LOGIN.user,
+    sshCommand: 'id; hostname; mount | grep -c " on / type overlay"; touch /etc/x 2>&1 | head -n 1',
+  }));
   console.log(`cryptobox: boot ${boot.seconds.toFixed(1)} s; ssh after ${ssh.attempts} attempt(s)`);
 }, 600_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -63,7 +81,12 @@ describe('cryptobox on qemu-x86_64', () => {
 
   it('has ESP, root, root-verity and state partitions with DPS types; every filesystem checks clean; verity verifies', async () => {
     const t = await readTable(image());
-    expect(t.entries.map((e) => [e.name, e.type])).toEqual([['ESP', 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B'], ['root', GPT.root], ['root-verity', GPT.verity], ['state', GPT.linux]]);
+    expect(t.entries.map((e) => [e.name, e.type])).toEqual([
+      ['ESP', 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B'],
+      ['root', GPT.root],
+      ['root-verity', GPT.verity],
+      ['state', GPT.linux],
+    ]);
     const [esp, root, hash, state] = await Promise.all(t.entries.map((e, i) => extractPartition(image(), e, join(dir, `p${i + 1}.img`))));
     await execa('fsck.vfat', ['-n', esp!]);
     await execa('fsck.erofs', [root!]);
@@ -74,7 +97,12 @@ describe('cryptobox on qemu-x86_64', () => {
   });
 
   it('rebuilds a hostname-only change reusing the initramfs and the state filesystem', async () => {
-    const again = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(dir, 'renamed.img'), { ...TEST_USER, sshKeys: [sshKey], hostname: `renamed-${Date.now().toString(36)}` }, ['ssh']), { feed });
+    const again = await buildFromTestFeed(
+      await planFor('cryptobox', 'qemu-x86_64', join(dir, 'renamed.img'), { ...TEST_USER, sshKeys: [sshKey], hostname: `renamed-${Date.now().toString(36)}` }, [
+        'ssh',
+      ]),
+      { feed },
+    );
     expect(again.reused).toEqual(expect.arrayContaining(['initramfs', 'state-f2fs']));
     expect(again.reused).not.toContain('root-erofs');
   });
@@ -92,7 +120,10 @@ describe('cryptobox on qemu-x86_64', () => {
     await fh.write(b, 0, 1, at);
     await fh.close();
     const m = await readJson<{ verity: { rootHash: string } }>(join(dir, 'cryptobox.manifest.json'));
-    const [r, h] = await Promise.all([extractPartition(broken, root, join(dir, 'broken-root.img')), extractPartition(broken, t.entries[2]!, join(dir, 'broken-hash.img'))]);
+    const [r, h] = await Promise.all([
+      extractPartition(broken, root, join(dir, 'broken-root.img')),
+      extractPartition(broken, t.entries[2]!, join(dir, 'broken-hash.img')),
+    ]);
     const verify = await execa('veritysetup', ['verify', r, h, m.verity.rootHash], { reject: false });
     expect(verify.exitCode).not.toBe(0);
     const boot = await bootTest(broken, { arch: 'x86_64', timeoutSeconds: 150 });

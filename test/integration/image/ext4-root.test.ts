@@ -20,8 +20,12 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('ext4 root', () => {
-  it('is built with the manifest\'s ownership, checks clean and boots', async () => {
-    const base = await planFor('tinybox', 'qemu-x86_64', join(dir, 'ext4.img'), { hostname: 'ext4box', user: { name: 'ada' }, sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@host'] });
+  it("is built with the manifest's ownership, checks clean and boots", async () => {
+    const base = await planFor('tinybox', 'qemu-x86_64', join(dir, 'ext4.img'), {
+      hostname: 'ext4box',
+      user: { name: 'ada' },
+      sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@host'],
+    });
     const plan: BuildPlan = {
       ...base,
       filesystems: { root: { type: 'ext4', verity: false } },

@@ -21,7 +21,8 @@ const fresh = () => `t${process.pid}-${Date.now().toString(36)}-${n++}`;
 async function findPartials(root: string): Promise<string[]> {
   if (!existsSync(root)) return [];
   const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) if (e.name.startsWith('.tmp-') || e.name.endsWith('.partial')) out.push(join(e.parentPath, e.name));
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true }))
+    if (e.name.startsWith('.tmp-') || e.name.endsWith('.partial')) out.push(join(e.parentPath, e.name));
   return out;
 }
 
@@ -69,35 +70,48 @@ describe.skipIf(!isRoot)('the output disk is full', () => {
 
 describe('cancellation', () => {
   const cases: Array<[string, string, number]> = [
-    ['packages-resolve', 'tinybox', 0], ['packages-fetch', 'tinybox', 0], ['packages-unpack', 'tinybox', 0], ['configure', 'tinybox', 0],
-    ['initramfs', 'tinybox', 0], ['filesystems', 'cryptobox', 300], ['boot', 'tinybox', 200], ['pack', 'cryptobox', 100], ['boot-test', 'tinybox', 3000],
+    ['packages-resolve', 'tinybox', 0],
+    ['packages-fetch', 'tinybox', 0],
+    ['packages-unpack', 'tinybox', 0],
+    ['configure', 'tinybox', 0],
+    ['initramfs', 'tinybox', 0],
+    ['filesystems', 'cryptobox', 300],
+    ['boot', 'tinybox', 200],
+    ['pack', 'cryptobox', 100],
+    ['boot-test', 'tinybox', 3000],
   ];
-  it.each(cases)('in %s (%s) leaves no temporary files, no unfinished outputs and no half cache entries', async (stage, box, delayMs) => {
-    const tmp = await mkdtemp(join(dir, `tmp-${stage}-`));
-    const out = join(dir, `out-${stage}`);
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = tmp;
-    const ac = new AbortController();
-    try {
-      const err = await buildFromTestFeed(await planFor(box, 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() }), {
-        signal: ac.signal,
-        bootTest: stage === 'boot-test',
-        onEvent: (e) => {
-          if (e.type === 'progress' && e.stage === stage && e.status === 'running' && !ac.signal.aborted) setTimeout(() => ac.abort(), delayMs);
-        },
-      }).catch((e: unknown) => e);
-      expect((err as NexusError).code).toBe('CANCELLED');
-    } finally {
-      process.env.TMPDIR = saved;
-    }
-    expect(await readdir(tmp)).toEqual([]);
-    const left = existsSync(out) ? await readdir(out) : [];
-    if (stage === 'boot-test') {
-      // The image was complete before the boot test started: it stays, whole and matching its checksum.
-      expect(left.filter((f) => f.includes('.partial'))).toEqual([]);
-      const sha = createHash('sha256').update(await readFile(join(out, 'x.img'))).digest('hex');
-      expect(await readFile(join(out, 'x.img.sha256'), 'utf8')).toBe(`${sha}  x.img\n`);
-    } else expect(left).toEqual([]);
-    expect(await findPartials(join(dir, 'cache', 'image-stages'))).toEqual([]);
-  }, 120_000);
+  it.each(cases)(
+    'in %s (%s) leaves no temporary files, no unfinished outputs and no half cache entries',
+    async (stage, box, delayMs) => {
+      const tmp = await mkdtemp(join(dir, `tmp-${stage}-`));
+      const out = join(dir, `out-${stage}`);
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = tmp;
+      const ac = new AbortController();
+      try {
+        const err = await buildFromTestFeed(await planFor(box, 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() }), {
+          signal: ac.signal,
+          bootTest: stage === 'boot-test',
+          onEvent: (e) => {
+            if (e.type === 'progress' && e.stage === stage && e.status === 'running' && !ac.signal.aborted) setTimeout(() => ac.abort(), delayMs);
+          },
+        }).catch((e: unknown) => e);
+        expect((err as NexusError).code).toBe('CANCELLED');
+      } finally {
+        process.env.TMPDIR = saved;
+      }
+      expect(await readdir(tmp)).toEqual([]);
+      const left = existsSync(out) ? await readdir(out) : [];
+      if (stage === 'boot-test') {
+        // The image was complete before the boot test started: it stays, whole and matching its checksum.
+        expect(left.filter((f) => f.includes('.partial'))).toEqual([]);
+        const sha = createHash('sha256')
+          .update(await readFile(join(out, 'x.img')))
+          .digest('hex');
+        expect(await readFile(join(out, 'x.img.sha256'), 'utf8')).toBe(`${sha}  x.img\n`);
+      } else expect(left).toEqual([]);
+      expect(await findPartials(join(dir, 'cache', 'image-stages'))).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -23,7 +23,17 @@ import { writeApkRepo } from '../../support/apk-repo';
 import { debianTestFeed, FEED_BRANCH, type TestFeed } from '../../support/debian-test-feed';
 import { serveDirectory, type TestHttpServer } from '../../support/http-server';
 import type { TestBuild } from '../../support/image-build';
-import { buildFromTestFeed, consoleSession, extractPartition, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER } from '../../support/image-build';
+import {
+  buildFromTestFeed,
+  consoleSession,
+  extractPartition,
+  planFor,
+  readJson,
+  readTable,
+  sharedNexusCache,
+  TEST_LOGIN,
+  TEST_USER,
+} from '../../support/image-build';
 import { officialIndex, realStanzaIndex } from '../../support/real-alpine-indexes';
 
 let dir: string;
@@ -61,13 +71,29 @@ async function freePort(): Promise<number> {
 async function localRepo(): Promise<string> {
   const apk = await readRealApk(alpineTestdata('official', 'packages', 'x86_64', 'tini-0.19.0-r0.apk'));
   const members = gzipMembers(await readFile(alpineTestdata('official', 'v3.12.3-community-x86_64-APKINDEX.tar.gz')));
-  const text = parseTar(gunzipSync(members[1]!)).find((e) => e.path === 'APKINDEX')!.body!.toString('utf8');
+  const text = parseTar(gunzipSync(members[1]!))
+    .find((e) => e.path === 'APKINDEX')!
+    .body!.toString('utf8');
   const stanza = parseIndexText(text).find((s) => s.P === 'tini' && s.V === '0.19.0-r0')!;
   expect(stanza.C).toBe(apk.checksum);
   const repo = join(dir, 'repo');
   await writeApkRepo(repo, {
-    key: feed.key, arch: 'x86_64', branch: FEED_BRANCH,
-    repositories: { community: [{ name: 'tini', version: '0.19.0-r0', arch: 'x86_64', depends: ['so:libc.musl-x86_64.so.1'], provides: ['cmd:tini'], prebuilt: apk.bytes, indexFields: { ...stanza } }] },
+    key: feed.key,
+    arch: 'x86_64',
+    branch: FEED_BRANCH,
+    repositories: {
+      community: [
+        {
+          name: 'tini',
+          version: '0.19.0-r0',
+          arch: 'x86_64',
+          depends: ['so:libc.musl-x86_64.so.1'],
+          provides: ['cmd:tini'],
+          prebuilt: apk.bytes,
+          indexFields: { ...stanza },
+        },
+      ],
+    },
   });
   return repo;
 }
@@ -91,13 +117,18 @@ beforeAll(async () => {
   server = await serveDirectory(await localRepo());
   const url = server.url.replace('127.0.0.1', '10.0.2.2');
   boot = await bootTest(medium, {
-    arch: 'x86_64', writable: true, timeoutSeconds: 600, forwardPorts: [{ host: await freePort(), guest: 22 }],
+    arch: 'x86_64',
+    writable: true,
+    timeoutSeconds: 600,
+    forwardPorts: [{ host: await freePort(), guest: 22 }],
     session: { ...consoleSession([C.shell, C.grown, C.gcc, C.python, C.git, C.apkConfig, C.net, C.apkAdd(url)]), stepSeconds: 240 },
   });
   const r = build.result;
-  console.log(`nexbox qemu-x86_64: ${r.packageCount} packages, image ${r.size} bytes (${(await stat(image())).blocks * 512} allocated), build ${seconds.build} s, `
-    + `rebuild ${seconds.warm} s (reused: ${warm.reused.join(', ') || 'none'}), boot to the marker ${boot.seconds} s\n`
-    + (boot.commands ?? []).map((c) => `$ ${c.command}\n${c.output}\n(exit ${c.status})`).join('\n'));
+  console.log(
+    `nexbox qemu-x86_64: ${r.packageCount} packages, image ${r.size} bytes (${(await stat(image())).blocks * 512} allocated), build ${seconds.build} s, ` +
+      `rebuild ${seconds.warm} s (reused: ${warm.reused.join(', ') || 'none'}), boot to the marker ${boot.seconds} s\n` +
+      (boot.commands ?? []).map((c) => `$ ${c.command}\n${c.output}\n(exit ${c.status})`).join('\n'),
+  );
 }, 1_800_000);
 afterAll(async () => {
   await server?.close();
@@ -149,7 +180,7 @@ describe('nexbox on qemu-x86_64', () => {
     expect(git.output).toMatch(/^[0-9a-f]{7,} (\(HEAD -> master\) )?first forge$/m);
   });
 
-  it('has apk set up: Alpine\'s repositories for the branch, the keys the build trusted, the world and its database', async () => {
+  it("has apk set up: Alpine's repositories for the branch, the keys the build trusted, the world and its database", async () => {
     const c = out(C.apkConfig);
     expect(c.status).toBe(0);
     expect(c.output).toContain(`https://dl-cdn.alpinelinux.org/alpine/${FEED_BRANCH}/main\nhttps://dl-cdn.alpinelinux.org/alpine/${FEED_BRANCH}/community`);
@@ -158,7 +189,7 @@ describe('nexbox on qemu-x86_64', () => {
     expect(c.output).toMatch(/^musl\ngcc\nzsh$/m);
   });
 
-  it('apk adds Alpine\'s signed tini from a local repository over HTTP, installing nothing else, and it runs', () => {
+  it("apk adds Alpine's signed tini from a local repository over HTTP, installing nothing else, and it runs", () => {
     const add = out(C.apkAdd(server.url.replace('127.0.0.1', '10.0.2.2')));
     expect(add.status).toBe(0);
     expect(add.output).toMatch(/\(1\/1\) Installing tini \(0\.19\.0-r0\)/);
@@ -167,11 +198,14 @@ describe('nexbox on qemu-x86_64', () => {
     expect(server.log.some((r) => r.path.endsWith('/tini-0.19.0-r0.apk'))).toBe(true);
   });
 
-  it('installs exactly the closure Alpine\'s own indexes give (signed v3.23.4 main + v3.19.1 community, v3.24 dinit)', async () => {
+  it("installs exactly the closure Alpine's own indexes give (signed v3.23.4 main + v3.19.1 community, v3.24 dinit)", async () => {
     const lock = await readJson<{ packages: Array<{ name: string }> }>(build.result.files.find((f) => f.kind === 'lock')!.path);
     const only = (i: ApkIndex, names: string[]): ApkIndex => ({ ...i, packages: i.packages.filter((p) => names.includes(p.name)) });
-    const indexes = [await officialIndex('v3.23.4-main-x86_64-APKINDEX.tar.gz', 'main', 'v3.23', 'x86_64'),
-      await officialIndex('v3.19.1-community-x86_64-APKINDEX.tar.gz', 'community', 'v3.19', 'x86_64'), only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit'])];
+    const indexes = [
+      await officialIndex('v3.23.4-main-x86_64-APKINDEX.tar.gz', 'main', 'v3.23', 'x86_64'),
+      await officialIndex('v3.19.1-community-x86_64-APKINDEX.tar.gz', 'community', 'v3.19', 'x86_64'),
+      only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit']),
+    ];
     const plan = build.result.plan;
     const real = resolvePackages(indexes, planRequests(plan), { assumeProvided: plan.builderProvides });
     expect(lock.packages.map((p) => p.name).sort()).toEqual(real.packages.map((p) => p.pkg.name).sort());

@@ -48,10 +48,17 @@ beforeAll(async () => {
     const real = await whichTool(tool);
     if (!real) continue;
     // $0 inside the inner shell is the fake banner; "$@" the real tool and its arguments.
-    await writeFile(join(fakeBin, tool), `#!/bin/sh\necho ${tool} >> '${fakeLog}'\nexec unshare ${unshare} sh -c 'mount --bind "$0" /proc/version && exec setarch --uname-2.6 "$@"' '${banner}' '${real}' "$@"\n`);
+    await writeFile(
+      join(fakeBin, tool),
+      `#!/bin/sh\necho ${tool} >> '${fakeLog}'\nexec unshare ${unshare} sh -c 'mount --bind "$0" /proc/version && exec setarch --uname-2.6 "$@"' '${banner}' '${real}' "$@"\n`,
+    );
     await chmod(join(fakeBin, tool), 0o755);
   }
-  const probe = await execa('unshare', [unshare, 'sh', '-c', `mount --bind "$0" /proc/version && setarch --uname-2.6 sh -c 'head -n1 /proc/version; uname -r'`, banner], { reject: false });
+  const probe = await execa(
+    'unshare',
+    [unshare, 'sh', '-c', `mount --bind "$0" /proc/version && setarch --uname-2.6 sh -c 'head -n1 /proc/version; uname -r'`, banner],
+    { reject: false },
+  );
   canFakeHost = probe.exitCode === 0 && probe.stdout.includes(FAKE_RELEASE) && !probe.stdout.includes(HOST_RELEASE);
   if (!canFakeHost) console.warn(`cannot simulate another build host here (unshare -rm / setarch): ${probe.stderr || probe.stdout}`);
 }, 30_000);
@@ -86,7 +93,9 @@ async function freshBuild(plan: BuildPlan, fakeHost: boolean) {
 /** The layout seed as compose.ts derives it: the plan without the user's customization, the hash and the outputs. */
 function expectedVolumeId(plan: BuildPlan): string {
   const { customization: _c, planHash: _h, outputs: _o, ...rest } = plan;
-  return seedFor({ ...plan, planHash: hashCanonical(rest) }, EPOCH).hex('fat-volid', 4).toUpperCase();
+  return seedFor({ ...plan, planHash: hashCanonical(rest) }, EPOCH)
+    .hex('fat-volid', 4)
+    .toUpperCase();
 }
 
 async function partitionFile(image: string, plan: BuildPlan, role: string, out: string): Promise<string> {
@@ -120,10 +129,16 @@ async function occurrences(path: string, needle: string): Promise<number[]> {
 async function differingPartitions(a: string, b: string, plan: BuildPlan): Promise<string> {
   const out: string[] = [];
   for (const p of plan.partitions) {
-    const [x, y] = await Promise.all([readFile(await partitionFile(a, plan, p.role, `a-${p.role}`)), readFile(await partitionFile(b, plan, p.role, `b-${p.role}`))]);
+    const [x, y] = await Promise.all([
+      readFile(await partitionFile(a, plan, p.role, `a-${p.role}`)),
+      readFile(await partitionFile(b, plan, p.role, `b-${p.role}`)),
+    ]);
     let i = 0;
     while (i < Math.min(x.length, y.length) && x[i] === y[i]) i++;
-    if (i < x.length || x.length !== y.length) out.push(`${p.role} (${p.filesystem}) from byte ${i}: ${JSON.stringify(x.toString('latin1', i, i + 48))} vs ${JSON.stringify(y.toString('latin1', i, i + 48))}`);
+    if (i < x.length || x.length !== y.length)
+      out.push(
+        `${p.role} (${p.filesystem}) from byte ${i}: ${JSON.stringify(x.toString('latin1', i, i + 48))} vs ${JSON.stringify(y.toString('latin1', i, i + 48))}`,
+      );
   }
   return out.join('; ') || 'outside the partitions (tables)';
 }
@@ -140,7 +155,10 @@ describe('reproducible across build hosts', () => {
   it('cryptobox: no filesystem holds the build host’s kernel string; F2FS says "nexus-imager" in all four fields', async () => {
     for (const needle of [HOST_RELEASE, HOST_BANNER.slice(0, 60)]) expect(await occurrences(here.image, needle), needle).toEqual([]);
     const state = await partitionFile(here.image, cryptoPlan, 'state', 'state.f2fs');
-    expect(await readF2fsVersions(state)).toEqual({ version: [F2FS_VERSION_STRING, F2FS_VERSION_STRING], initVersion: [F2FS_VERSION_STRING, F2FS_VERSION_STRING] });
+    expect(await readF2fsVersions(state)).toEqual({
+      version: [F2FS_VERSION_STRING, F2FS_VERSION_STRING],
+      initVersion: [F2FS_VERSION_STRING, F2FS_VERSION_STRING],
+    });
     const fsck = await execa('fsck.f2fs', ['--dry-run', state], { reject: false, all: true });
     expect(fsck.exitCode, String(fsck.all)).toBe(0);
     expect(String(fsck.all)).toContain(`MKFS version\n  "${F2FS_VERSION_STRING}"`);
@@ -193,10 +211,20 @@ describe('reproducible across build hosts', () => {
 });
 
 describe('FAT volume id', () => {
-  it.each(['fat16', 'fat32'] as const)('%s: the given id in the boot sector (and FAT32\'s backup), fsck.vfat clean', async (fat) => {
+  it.each(['fat16', 'fat32'] as const)("%s: the given id in the boot sector (and FAT32's backup), fsck.vfat clean", async (fat) => {
     const out = join(dir, `${fat}.vfat`);
-    const files = [{ dest: 'EFI/BOOT/BOOTX64.EFI', data: new Uint8Array(70_000).fill(7) }, { dest: 'loader/loader.conf', data: new TextEncoder().encode('timeout 0\n') }];
-    await makeVfat(out, files, { sizeBytes: (fat === 'fat32' ? 64 : 32) * 1048576, fat, label: 'NEXUSESP', volumeId: '0badf00d', epoch: EPOCH, scratch: await mkdtemp(join(dir, 'scratch-')) });
+    const files = [
+      { dest: 'EFI/BOOT/BOOTX64.EFI', data: new Uint8Array(70_000).fill(7) },
+      { dest: 'loader/loader.conf', data: new TextEncoder().encode('timeout 0\n') },
+    ];
+    await makeVfat(out, files, {
+      sizeBytes: (fat === 'fat32' ? 64 : 32) * 1048576,
+      fat,
+      label: 'NEXUSESP',
+      volumeId: '0badf00d',
+      epoch: EPOCH,
+      scratch: await mkdtemp(join(dir, 'scratch-')),
+    });
     expect(await readFatVolumeId(out)).toBe('0BADF00D');
     const head = Buffer.alloc(7 * 512);
     const fh = await open(out, 'r');

@@ -23,10 +23,14 @@ async function coldBuild(box: string, n: number) {
 }
 
 describe('reproducible builds', () => {
-  it.each(['tinybox', 'cryptobox'])('%s: two cold builds are bit-identical', async (box) => {
-    const a = await coldBuild(box, 1);
-    const b = await coldBuild(box, 2);
-    expect(b.sha256).toBe(a.sha256);
-    expect(b.size).toBe(a.size);
-  }, 150_000);
+  it.each(['tinybox', 'cryptobox'])(
+    '%s: two cold builds are bit-identical',
+    async (box) => {
+      const a = await coldBuild(box, 1);
+      const b = await coldBuild(box, 2);
+      expect(b.sha256).toBe(a.sha256);
+      expect(b.size).toBe(a.size);
+    },
+    150_000,
+  );
 });

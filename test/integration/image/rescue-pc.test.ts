@@ -27,17 +27,50 @@ import { buildFromTestFeed, sharedNexusCache, TEST_LOGIN, TEST_USER, type TestBu
 
 /** Kept after the run (the test's folder is not): what the serial port received. */
 const SERIAL_LOG = join(process.cwd(), 'test-results', 'rescue-pc-serial.log');
-const hasQemu = await execa('qemu-system-x86_64', ['--version']).then(() => true, () => false);
+const hasQemu = await execa('qemu-system-x86_64', ['--version']).then(
+  () => true,
+  () => false,
+);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface CommandResult { command: string; output: string; status: number }
+interface CommandResult {
+  command: string;
+  output: string;
+  status: number;
+}
 
 /** The US keyboard: a character → the QEMU key codes (qcodes) pressed together. */
 function keysFor(ch: string): string[] {
   if (/[a-z0-9]/.test(ch)) return [ch];
   if (/[A-Z]/.test(ch)) return ['shift', ch.toLowerCase()];
-  const plain: Record<string, string> = { ' ': 'spc', '\n': 'ret', '-': 'minus', '/': 'slash', '.': 'dot', ';': 'semicolon', '=': 'equal', ',': 'comma', "'": 'apostrophe' };
-  const shifted: Record<string, string> = { _: 'minus', '>': 'dot', '<': 'comma', '&': '7', $: '4', '?': 'slash', '|': 'backslash', ':': 'semicolon', '"': 'apostrophe', '(': '9', ')': '0', '*': '8', '+': 'equal', '{': 'bracket_left', '}': 'bracket_right' };
+  const plain: Record<string, string> = {
+    ' ': 'spc',
+    '\n': 'ret',
+    '-': 'minus',
+    '/': 'slash',
+    '.': 'dot',
+    ';': 'semicolon',
+    '=': 'equal',
+    ',': 'comma',
+    "'": 'apostrophe',
+  };
+  const shifted: Record<string, string> = {
+    _: 'minus',
+    '>': 'dot',
+    '<': 'comma',
+    '&': '7',
+    $: '4',
+    '?': 'slash',
+    '|': 'backslash',
+    ':': 'semicolon',
+    '"': 'apostrophe',
+    '(': '9',
+    ')': '0',
+    '*': '8',
+    '+': 'equal',
+    '{': 'bracket_left',
+    '}': 'bracket_right',
+  };
   if (plain[ch]) return [plain[ch]];
   if (shifted[ch]) return ['shift', shifted[ch]];
   throw new Error(`no key for ${JSON.stringify(ch)}`);
@@ -53,7 +86,7 @@ async function qmpKeyboard(socket: string): Promise<{ type(text: string): Promis
     });
     if (!conn) await sleep(100);
   }
-  if (!conn) throw new Error('QEMU\'s QMP socket did not open');
+  if (!conn) throw new Error("QEMU's QMP socket did not open");
   const c = conn;
   let buffered = '';
   const waiters: Array<(reply: Record<string, unknown>) => void> = [];
@@ -65,10 +98,11 @@ async function qmpKeyboard(socket: string): Promise<{ type(text: string): Promis
       if ('return' in reply || 'error' in reply) waiters.shift()?.(reply);
     }
   });
-  const exec = (cmd: object) => new Promise<Record<string, unknown>>((resolve) => {
-    waiters.push(resolve);
-    c.write(`${JSON.stringify(cmd)}\n`);
-  });
+  const exec = (cmd: object) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      waiters.push(resolve);
+      c.write(`${JSON.stringify(cmd)}\n`);
+    });
   await exec({ execute: 'qmp_capabilities' });
   return {
     async type(text) {
@@ -93,8 +127,13 @@ async function bootAndType(image: string, extraDisk: string, commands: string[],
   const qmp = join(scratch, 'qmp.sock');
   const setup = qemuSetup('x86_64', image, vars);
   await copyFile(setup.varsTemplate!, vars);
-  const child = execa(setup.binary, [...setup.args, '-drive', `file=${extraDisk},format=raw,if=virtio`, '-qmp', `unix:${qmp},server=on,wait=off`],
-    { reject: false, stdin: 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
+  const child = execa(setup.binary, [...setup.args, '-drive', `file=${extraDisk},format=raw,if=virtio`, '-qmp', `unix:${qmp},server=on,wait=off`], {
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+    all: true,
+    killSignal: 'SIGKILL',
+  });
   let serial = '';
   child.all!.on('data', (chunk: Buffer) => {
     serial += chunk.toString('utf8').replace(/\r/g, '');
@@ -125,7 +164,10 @@ async function bootAndType(image: string, extraDisk: string, commands: string[],
       await keyboard.type(`${TEST_LOGIN.password}\n`);
       await sleep(3000);
       await keyboard.type('echo NX_TTY1_$((20+3)) >/dev/ttyS0\n');
-      loggedIn = await waitFor(/NX_TTY1_23/, 0, 20).then(() => true, () => false);
+      loggedIn = await waitFor(/NX_TTY1_23/, 0, 20).then(
+        () => true,
+        () => false,
+      );
     }
     if (!loggedIn) throw new Error(`no shell on tty1 after typing the login (see ${log})`);
     const results: CommandResult[] = [];
@@ -165,7 +207,13 @@ describe.skipIf(!hasQemu || !hasNtfsTools)('rescue stick for a PC (tinybox + res
     await mkdir(join(process.cwd(), 'test-results'), { recursive: true });
     dir = await mkdtemp(join(tmpdir(), 'nexus-it-rescue-'));
     const feed = await debianTestFeed('x86_64', { packs: ['rescue'] });
-    const plan = resolvePlan(await loadCatalog(), { profile: 'tinybox', target: 'pc', fragments: ['rescue'], output: join(dir, 'rescue-pc.img'), customization: TEST_USER });
+    const plan = resolvePlan(await loadCatalog(), {
+      profile: 'tinybox',
+      target: 'pc',
+      fragments: ['rescue'],
+      output: join(dir, 'rescue-pc.img'),
+      customization: TEST_USER,
+    });
     build = await buildFromTestFeed(plan, { feed });
     const disk = await damagedDisk(dir);
     const commands = [PARTS, CHECK_Y, CHECK_N, MOUNT, NTFSLS];
@@ -181,7 +229,7 @@ describe.skipIf(!hasQemu || !hasNtfsTools)('rescue stick for a PC (tinybox + res
   }, 900_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('builds the PC rescue stick from Alpine\'s rescue packages (the whole closure resolves, no file conflicts)', () => {
+  it("builds the PC rescue stick from Alpine's rescue packages (the whole closure resolves, no file conflicts)", () => {
     expect(build.result.packageCount).toBeGreaterThan(60);
     expect(build.result.files.map((f) => f.kind)).toContain('image');
   });

@@ -15,7 +15,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BootTestResult } from '../../../src-main/engine/vm/boot-test';
 import type { SshResult, TestBuild } from '../../support/image-build';
 import { debianTestFeed, type TestFeed } from '../../support/debian-test-feed';
-import { bootOutput, bootWithSsh, buildFromTestFeed, extractPartition, FIRST_COMMANDS, planFor, readJson, readTable, sharedNexusCache, TEST_LOGIN, TEST_USER, testSshKey } from '../../support/image-build';
+import {
+  bootOutput,
+  bootWithSsh,
+  buildFromTestFeed,
+  extractPartition,
+  FIRST_COMMANDS,
+  planFor,
+  readJson,
+  readTable,
+  sharedNexusCache,
+  TEST_LOGIN,
+  TEST_USER,
+  testSshKey,
+} from '../../support/image-build';
 import { nexus } from '../../support/run-cli';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
@@ -38,7 +51,13 @@ beforeAll(async () => {
   // One feed for every build here: the base feed plus the ssh pack (a plan without ssh resolves as on the base feed).
   feed = await debianTestFeed('x86_64', { packs: ['ssh'] });
   build = await buildFromTestFeed(await planFor('tinybox', 'qemu-x86_64', image(), { ...TEST_USER, sshKeys: [key.publicKey] }, ['ssh']), { feed });
-  ({ boot, ssh } = await bootWithSsh(image(), { arch: 'x86_64', logPath: join(dir, 'tinybox.console.log'), commands: [WAIT_BOOTED, ...FIRST_COMMANDS], user: TEST_LOGIN.user, sshCommand: SSH_COMMAND }));
+  ({ boot, ssh } = await bootWithSsh(image(), {
+    arch: 'x86_64',
+    logPath: join(dir, 'tinybox.console.log'),
+    commands: [WAIT_BOOTED, ...FIRST_COMMANDS],
+    user: TEST_LOGIN.user,
+    sshCommand: SSH_COMMAND,
+  }));
   console.log(`tinybox: boot ${boot.seconds.toFixed(1)} s; ssh after ${ssh.attempts} attempt(s)`);
 }, 600_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -68,7 +87,7 @@ describe('tinybox on qemu-x86_64', () => {
     expect(bootOutput(boot, 'dinitctl list').output).toMatch(/^\[\{\+\}\s*\] dropbear \(pid: \d+\)$/m);
   });
 
-  it('lets a user log in on the serial console; the real dinit (Alpine\'s path) runs the Box\'s services; BusyBox gives the tools', () => {
+  it("lets a user log in on the serial console; the real dinit (Alpine's path) runs the Box's services; BusyBox gives the tools", () => {
     const commandOutput = (_: unknown, command: string) => bootOutput(boot, command);
     const mount = commandOutput(build, 'mount');
     expect(mount.status).toBe(0);
@@ -107,7 +126,9 @@ describe('tinybox on qemu-x86_64', () => {
     expect(a.equals(b)).toBe(true);
     const sha = createHash('sha256').update(a).digest('hex');
     expect(await readFile(join(dir, 'tinybox.img.sha256'), 'utf8')).toBe(`${sha}  tinybox.img\n`);
-    const m = await readJson<{ image: { sha256: string; mappedBytes: number }; partitionTable: { type: string }; lock: { packages: unknown[] } }>(join(dir, 'tinybox.manifest.json'));
+    const m = await readJson<{ image: { sha256: string; mappedBytes: number }; partitionTable: { type: string }; lock: { packages: unknown[] } }>(
+      join(dir, 'tinybox.manifest.json'),
+    );
     expect(m.image.sha256).toBe(sha);
     expect(m.partitionTable.type).toBe('gpt');
     expect(m.image.mappedBytes).toBeLessThan(a.length / 2);
@@ -140,7 +161,9 @@ describe('tinybox on qemu-x86_64', () => {
     expect(plan.packages.map((p) => p.name)).toContain('toybox@testing');
     const b = await buildFromTestFeed(plan, { feed });
     expect(b.result.packageCount).toBe(7 + 1);
-    const lock = await readJson<{ feed: { tagged: unknown[] }; packages: Array<{ name: string; repository: string; tag?: string }> }>(join(dir, 'toybox', 'tinybox.packages.lock.json'));
+    const lock = await readJson<{ feed: { tagged: unknown[] }; packages: Array<{ name: string; repository: string; tag?: string }> }>(
+      join(dir, 'toybox', 'tinybox.packages.lock.json'),
+    );
     expect(lock.feed.tagged).toEqual([{ tag: 'testing', branch: 'edge', repository: 'testing' }]);
     expect(lock.packages.find((p) => p.name === 'toybox')).toMatchObject({ repository: 'testing', tag: 'testing' });
     expect(lock.packages.filter((p) => p.tag).map((p) => p.name)).toEqual(['toybox']);
@@ -171,11 +194,16 @@ describe('tinybox on qemu-x86_64', () => {
 
   it('works from the command line: nexus build --profile=tinybox --target=qemu-x86_64 --boot-test (NDJSON progress, boot marker)', async () => {
     const out = join(dir, 'cli', 'tinybox.img');
-    const r = await nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', '--boot-test', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
-      { env: { NEXUS_CACHE_DIR: process.env.NEXUS_CACHE_DIR! }, timeout: 240_000 });
+    const r = await nexus(
+      ['build', '--profile=tinybox', '--target=qemu-x86_64', '--boot-test', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
+      { env: { NEXUS_CACHE_DIR: process.env.NEXUS_CACHE_DIR! }, timeout: 240_000 },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const final = lines.at(-1) as { ok: boolean; value: { image: string; bootTest: { passed: boolean } } };
     expect(final).toMatchObject({ ok: true, value: { image: out, bootTest: { passed: true } } });
     const stages = new Set(lines.flatMap((l) => (l.type === 'progress' && typeof l.stage === 'string' ? [l.stage] : [])));
@@ -193,9 +221,23 @@ describe('tinybox on qemu-x86_64', () => {
     expect(im.code, im.stderr).toBe(0);
     // No --mirror: the profile's Alpine mirrors are unreachable here, so anything not in the cache would fail.
     const out = join(dir, 'offline', 'tinybox.img');
-    const r = await nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', '--offline', `--user=${TEST_LOGIN.user}`, `--password-hash=${TEST_LOGIN.passwordHash}`,
-      `--root-password-hash=${TEST_LOGIN.passwordHash}`, '--fragments=ssh', `--ssh-key=${(await testSshKey()).publicKey}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
-      { env: { NEXUS_CACHE_DIR: fresh }, timeout: 240_000 });
+    const r = await nexus(
+      [
+        'build',
+        '--profile=tinybox',
+        '--target=qemu-x86_64',
+        '--offline',
+        `--user=${TEST_LOGIN.user}`,
+        `--password-hash=${TEST_LOGIN.passwordHash}`,
+        `--root-password-hash=${TEST_LOGIN.passwordHash}`,
+        '--fragments=ssh',
+        `--ssh-key=${(await testSshKey()).publicKey}`,
+        `--keys=${feed.keysDir}`,
+        `--output=${out}`,
+        '--json',
+      ],
+      { env: { NEXUS_CACHE_DIR: fresh }, timeout: 240_000 },
+    );
     expect(r.code, r.stdout.slice(-2000)).toBe(0);
     const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { value: { sha256: string } };
     expect(final.value.sha256).toBe(build.result.sha256);

@@ -21,8 +21,12 @@ const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 const have = existsSync(STUB) && !!(await whichTool('objcopy'));
 let dir: string;
 
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'nexus-uki-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nexus-uki-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 async function parts(kernelBytes: number, initrdBytes: number): Promise<UkiParts> {
   return {
@@ -49,10 +53,23 @@ describe.skipIf(!have)('unified kernel image written in-process', () => {
     await makeUki(join(dir, 'objcopy.efi'), p, dir);
     const theirs = await readFile(join(dir, 'objcopy.efi'));
     expect(ours.length).toBe(theirs.length);
-    expect(ours.equals(theirs), 'the in-process UKI differs from objcopy\'s').toBe(true);
+    expect(ours.equals(theirs), "the in-process UKI differs from objcopy's").toBe(true);
     const listed = await objdumpSections(join(dir, 'ours.efi'));
     expect(listed).toEqual(await objdumpSections(join(dir, 'objcopy.efi')));
-    expect(listed.map((l) => l.split(' ')[0])).toEqual(['.text', '.reloc', '.data', '.dynamic', '.rela', '.dynsym', '.sbat', '.sdmagic', '.osrel', '.cmdline', '.linux', '.initrd']);
+    expect(listed.map((l) => l.split(' ')[0])).toEqual([
+      '.text',
+      '.reloc',
+      '.data',
+      '.dynamic',
+      '.rela',
+      '.dynsym',
+      '.sbat',
+      '.sdmagic',
+      '.osrel',
+      '.cmdline',
+      '.linux',
+      '.initrd',
+    ]);
     const s = readPeSections(ours);
     expect(s.get('.linux')!.data.equals(Buffer.from(p.kernel))).toBe(true);
     expect(s.get('.initrd')!.data.equals(Buffer.from(p.initrd))).toBe(true);
@@ -70,7 +87,8 @@ describe.skipIf(!have)('unified kernel image written in-process', () => {
     const p = await parts(17 * 1048576 + 3, 1000);
     const out = buildUki(p);
     const s = readPeSections(out);
-    const linux = s.get('.linux')!, initrd = s.get('.initrd')!;
+    const linux = s.get('.linux')!,
+      initrd = s.get('.initrd')!;
     expect(initrd.va).toBeGreaterThanOrEqual(linux.va + linux.data.length);
     expect(initrd.data.equals(Buffer.from(p.initrd))).toBe(true);
     await writeFile(join(dir, 'big.efi'), out);

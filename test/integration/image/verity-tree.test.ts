@@ -32,13 +32,22 @@ async function erofsImage(name: string, files: number, size: number): Promise<st
   return img;
 }
 
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'nexus-verity-tree-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nexus-verity-tree-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe.skipIf(!haveTools)('dm-verity hash tree written in-process', () => {
   // Data blocks: a few (one leaf block), past 128 (two leaf blocks, two levels), past 128² (three levels, last
   // blocks part full) and a mid size that is no multiple of anything.
-  const cases: [string, number, number][] = [['tiny', 3, 5000], ['two-leaves', 40, 15_000], ['three-levels', 70, 1_000_000], ['odd', 13, 777_777]];
+  const cases: [string, number, number][] = [
+    ['tiny', 3, 5000],
+    ['two-leaves', 40, 15_000],
+    ['three-levels', 70, 1_000_000],
+    ['odd', 13, 777_777],
+  ];
   for (const [name, files, size] of cases) {
     it(`${name}: byte-identical to veritysetup format, verify accepts ours`, async () => {
       const img = await erofsImage(name, files, size);
@@ -46,7 +55,10 @@ describe.skipIf(!haveTools)('dm-verity hash tree written in-process', () => {
       const ours = await writeVerityTree(img, join(dir, `${name}.ours`), { salt: SALT, uuid: UUID });
       const theirs = await verityFormat(img, join(dir, `${name}.theirs`), SALT, UUID);
       expect(ours.rootHash, `${blocks} data blocks`).toBe(theirs.rootHash);
-      expect((await readFile(join(dir, `${name}.ours`))).equals(await readFile(join(dir, `${name}.theirs`))), `${blocks} data blocks: hash devices differ`).toBe(true);
+      expect(
+        (await readFile(join(dir, `${name}.ours`))).equals(await readFile(join(dir, `${name}.theirs`))),
+        `${blocks} data blocks: hash devices differ`,
+      ).toBe(true);
       await execa('veritysetup', ['verify', img, join(dir, `${name}.ours`), ours.rootHash]);
       const dump = await execa('veritysetup', ['dump', join(dir, `${name}.ours`)]);
       expect(dump.stdout).toMatch(new RegExp(`Data blocks:\\s+${blocks}\\b`));

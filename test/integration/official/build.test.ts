@@ -41,7 +41,14 @@ async function makeMirror(name: string, files: Record<string, Buffer>): Promise<
 const goodSig = () => signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'INSTALL.arm64': Buffer.from('notes'), 'miniroot80.img': IMAGE }));
 
 function planFor(out: string): BuildPlan {
-  return resolvePlan(catalog, { profile: 'openbox', arch: 'arm64', target: 'rpi5', fragments: ['base', 'mesh', 'media'], output: out, customization: CustomizationSchema.parse({ hostname: 'fortress', user: { name: 'puffy' }, sshKeys: [KEY] }) });
+  return resolvePlan(catalog, {
+    profile: 'openbox',
+    arch: 'arm64',
+    target: 'rpi5',
+    fragments: ['base', 'mesh', 'media'],
+    output: out,
+    customization: CustomizationSchema.parse({ hostname: 'fortress', user: { name: 'puffy' }, sshKeys: [KEY] }),
+  });
 }
 
 async function scenario(name: string) {
@@ -100,7 +107,12 @@ describe('official image from a signed fixture mirror', () => {
     expect(manifest.official.image).toMatchObject({ file: 'miniroot80.img', sha256: sha, fromCache: false });
     expect(manifest.official.verification.key.keynum).toBe(signer.keynum.toString('hex'));
     expect(manifest.packagesAfterInstall).toEqual(['ffmpeg', 'mpv']);
-    expect(events.filter((e) => e.type === 'progress' && e.status === 'done').map((e) => e.stage)).toEqual(['official-checksums', 'official-image', 'official-answers', 'official-output']);
+    expect(events.filter((e) => e.type === 'progress' && e.status === 'done').map((e) => e.stage)).toEqual([
+      'official-checksums',
+      'official-image',
+      'official-answers',
+      'official-output',
+    ]);
     expect(server.count('/8.0/arm64/miniroot80.img')).toBe(1);
     expect((await readdir(join(out, '..'))).filter((f) => f.includes('.partial-'))).toEqual([]);
 
@@ -115,7 +127,9 @@ describe('official image from a signed fixture mirror', () => {
     const offline = await buildOfficial(planFor(off.out), { offline: true, keysDir }, { cacheRoot: cache });
     expect(offline.sha256).toBe(sha);
     expect(offline.warnings.join('\n')).toMatch(/Offline: using the SHA256.sig cached/);
-    await expect(buildOfficial(planFor(off.out), { offline: true, keysDir }, { cacheRoot: join(root, 'empty-cache') })).rejects.toMatchObject({ code: 'OFFLINE_MISSING' });
+    await expect(buildOfficial(planFor(off.out), { offline: true, keysDir }, { cacheRoot: join(root, 'empty-cache') })).rejects.toMatchObject({
+      code: 'OFFLINE_MISSING',
+    });
   });
 
   it('works from a local mirror directory too', async () => {
@@ -130,34 +144,60 @@ describe('official image from a signed fixture mirror', () => {
     const { out, cache } = await scenario('outputs');
     await mkdir(dirname(out), { recursive: true });
     await mkdir(out.replace(/\.img$/, '.install.conf'));
-    const err = await buildOfficial(planFor(out), { mirror, keysDir }, { cacheRoot: cache }).then(() => null, (e: unknown) => e);
+    const err = await buildOfficial(planFor(out), { mirror, keysDir }, { cacheRoot: cache }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'OUTPUT_IS_DIRECTORY', hint: expect.any(String) });
     // Before: the image was renamed into place first, then a raw EISDIR left it without its checksum and manifest.
     expect(await readdir(dirname(out))).toEqual([basename(out).replace(/\.img$/, '.install.conf')]);
   });
 
   const refusals: Array<[string, () => Promise<Record<string, Buffer>>, string, RegExp, Record<string, string>?]> = [
-    ['wrong key', async () => ({ 'SHA256.sig': signEmbedded(makeSignifyKey(), sha256List({ 'miniroot80.img': IMAGE })), 'miniroot80.img': IMAGE }), 'SIGNIFY_KEY_MISMATCH', /was made by key [0-9a-f]{16}, not by the trusted key/],
-    ['tampered list', async () => {
-      const sig = goodSig();
-      const text = sig.toString('latin1');
-      const i = text.indexOf('(miniroot80.img) = ') + '(miniroot80.img) = '.length;
-      const swapped = text.slice(0, i) + (text[i] === '0' ? '1' : '0') + text.slice(i + 1);
-      return { 'SHA256.sig': Buffer.from(swapped, 'latin1'), 'miniroot80.img': IMAGE };
-    }, 'SIGNIFY_BAD_SIGNATURE', /does not verify .* altered after signing/],
-    ['tampered image', async () => {
-      const evil = Buffer.from(IMAGE);
-      evil[1_000_000] = evil[1_000_000]! ^ 0x01;
-      return { 'SHA256.sig': goodSig(), 'miniroot80.img': evil };
-    }, 'CHECKSUM_MISMATCH', /miniroot80.img from .* has SHA-256 [0-9a-f]{64}, but the signed SHA256.sig says/],
-    ['missing entry', async () => ({ 'SHA256.sig': signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'install80.img': IMAGE })), 'miniroot80.img': IMAGE }), 'CHECKSUM_ENTRY_MISSING', /does not list "miniroot80.img"/],
+    [
+      'wrong key',
+      async () => ({ 'SHA256.sig': signEmbedded(makeSignifyKey(), sha256List({ 'miniroot80.img': IMAGE })), 'miniroot80.img': IMAGE }),
+      'SIGNIFY_KEY_MISMATCH',
+      /was made by key [0-9a-f]{16}, not by the trusted key/,
+    ],
+    [
+      'tampered list',
+      async () => {
+        const sig = goodSig();
+        const text = sig.toString('latin1');
+        const i = text.indexOf('(miniroot80.img) = ') + '(miniroot80.img) = '.length;
+        const swapped = text.slice(0, i) + (text[i] === '0' ? '1' : '0') + text.slice(i + 1);
+        return { 'SHA256.sig': Buffer.from(swapped, 'latin1'), 'miniroot80.img': IMAGE };
+      },
+      'SIGNIFY_BAD_SIGNATURE',
+      /does not verify .* altered after signing/,
+    ],
+    [
+      'tampered image',
+      async () => {
+        const evil = Buffer.from(IMAGE);
+        evil[1_000_000] = evil[1_000_000]! ^ 0x01;
+        return { 'SHA256.sig': goodSig(), 'miniroot80.img': evil };
+      },
+      'CHECKSUM_MISMATCH',
+      /miniroot80.img from .* has SHA-256 [0-9a-f]{64}, but the signed SHA256.sig says/,
+    ],
+    [
+      'missing entry',
+      async () => ({ 'SHA256.sig': signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'install80.img': IMAGE })), 'miniroot80.img': IMAGE }),
+      'CHECKSUM_ENTRY_MISSING',
+      /does not list "miniroot80.img"/,
+    ],
   ];
 
   for (const [name, files, code, message] of refusals) {
     it(`refuses: ${name}`, async () => {
       const server = await serve(await makeMirror(`mirror-${name.replace(' ', '-')}`, await files()));
       const { out, cache } = await scenario(name.replace(' ', '-'));
-      const err = await buildOfficial(planFor(out), { mirror: server.url, keysDir }, { cacheRoot: cache }).then(() => null, (e: unknown) => e);
+      const err = await buildOfficial(planFor(out), { mirror: server.url, keysDir }, { cacheRoot: cache }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ code });
       expect((err as Error).message).toMatch(message);
       expect((err as { hint?: string }).hint).toBeTruthy();
@@ -179,7 +219,11 @@ describe('official image from a signed fixture mirror', () => {
     const a = await scenario('export-a');
     await buildOfficial(planFor(a.out), { mirror, keysDir }, { cacheRoot: a.cache });
     const entries = await officialExportEntries(new OfficialStore(a.cache));
-    expect(entries.map((e) => e.name.replace(/[0-9a-f]{64}/, 'SHA'))).toEqual(['official/refs/openbsd/8.0/arm64.json', 'official/blobs/SHA', 'official/blobs/SHA']);
+    expect(entries.map((e) => e.name.replace(/[0-9a-f]{64}/, 'SHA'))).toEqual([
+      'official/refs/openbsd/8.0/arm64.json',
+      'official/blobs/SHA',
+      'official/blobs/SHA',
+    ]);
 
     const stage = async (tamper: boolean) => {
       const dir = await mkdtemp(join(root, 'stage-'));
@@ -193,9 +237,13 @@ describe('official image from a signed fixture mirror', () => {
       return staged;
     };
     const bad = await scenario('export-bad');
-    await expect(importOfficialEntries(await stage(true), { store: new OfficialStore(bad.cache), keysDir })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    await expect(importOfficialEntries(await stage(true), { store: new OfficialStore(bad.cache), keysDir })).rejects.toMatchObject({
+      code: 'CHECKSUM_MISMATCH',
+    });
     expect(await blobs(bad.cache)).toEqual([]);
-    await expect(importOfficialEntries(await stage(false), { store: new OfficialStore(bad.cache), keysDir: join(appRoot(), 'resources', 'keys', 'openbsd') })).rejects.toMatchObject({ code: 'SIGNIFY_KEY_MISMATCH' });
+    await expect(
+      importOfficialEntries(await stage(false), { store: new OfficialStore(bad.cache), keysDir: join(appRoot(), 'resources', 'keys', 'openbsd') }),
+    ).rejects.toMatchObject({ code: 'SIGNIFY_KEY_MISMATCH' });
 
     const b = await scenario('export-b');
     expect(await importOfficialEntries(await stage(false), { store: new OfficialStore(b.cache), keysDir })).toEqual({ releases: 1, files: 2 });
@@ -219,7 +267,9 @@ describe('official image from a signed fixture mirror', () => {
   });
 
   it('falls back to the next mirror when one serves a bad signature, and says so', async () => {
-    const evil = await serve(await makeMirror('mirror-evil', { 'SHA256.sig': signEmbedded(makeSignifyKey(), sha256List({ 'miniroot80.img': IMAGE })), 'miniroot80.img': IMAGE }));
+    const evil = await serve(
+      await makeMirror('mirror-evil', { 'SHA256.sig': signEmbedded(makeSignifyKey(), sha256List({ 'miniroot80.img': IMAGE })), 'miniroot80.img': IMAGE }),
+    );
     const good = await serve(await makeMirror('mirror-second', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
     const { out, cache } = await scenario('fallback');
     const base = planFor(out);
@@ -248,7 +298,9 @@ describe('official image from a signed fixture mirror', () => {
     const { out, cache } = await scenario('cancel');
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 150);
-    await expect(buildOfficial(planFor(out), { mirror: server.url, keysDir, signal: ac.signal }, { cacheRoot: cache })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(buildOfficial(planFor(out), { mirror: server.url, keysDir, signal: ac.signal }, { cacheRoot: cache })).rejects.toMatchObject({
+      code: 'CANCELLED',
+    });
     expect(existsSync(out)).toBe(false);
     expect(await readdir(join(cache, 'tmp'))).toEqual([]);
     expect(await blobs(cache)).toHaveLength(1); // the verified SHA256.sig only
@@ -256,13 +308,29 @@ describe('official image from a signed fixture mirror', () => {
 
   it('refuses when the trusted key is missing', async () => {
     const { out, cache } = await scenario('nokey');
-    await expect(buildOfficial(planFor(out), { mirror: join(root, 'mirror-good'), keysDir: join(root, 'no-such-dir') }, { cacheRoot: cache })).rejects.toMatchObject({ code: 'TRUSTED_KEY_MISSING' });
+    await expect(
+      buildOfficial(planFor(out), { mirror: join(root, 'mirror-good'), keysDir: join(root, 'no-such-dir') }, { cacheRoot: cache }),
+    ).rejects.toMatchObject({ code: 'TRUSTED_KEY_MISSING' });
   });
 
   it('nexus build --profile=openbox --arch=arm64 --target=rpi5 end to end through the CLI', async () => {
     const server = await serve(await makeMirror('mirror-cli', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
     const { out, cache } = await scenario('cli');
-    const r = await execa('node', [join(appRoot(), 'bin', 'nexus.js'), 'build', '--profile=openbox', '--arch=arm64', '--target=rpi5', '--fragments=base,mesh,media', `--output=${out}`, `--mirror=${server.url}`, `--keys=${keysDir}`], { env: { NEXUS_CACHE_DIR: cache }, reject: false });
+    const r = await execa(
+      'node',
+      [
+        join(appRoot(), 'bin', 'nexus.js'),
+        'build',
+        '--profile=openbox',
+        '--arch=arm64',
+        '--target=rpi5',
+        '--fragments=base,mesh,media',
+        `--output=${out}`,
+        `--mirror=${server.url}`,
+        `--keys=${keysDir}`,
+      ],
+      { env: { NEXUS_CACHE_DIR: cache }, reject: false },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(Buffer.compare(await readFile(out), IMAGE)).toBe(0);
     expect(existsSync(join(out, '..', 'openbox-rpi5.install.conf'))).toBe(true);

@@ -42,7 +42,14 @@ afterAll(async () => {
 describe('openbox image through the flashing path', () => {
   it('writes the verified OpenBSD image to a loop device and verifies it', async () => {
     const catalog = await loadCatalog();
-    const plan = resolvePlan(catalog, { profile: 'openbox', arch: 'arm64', target: 'rpi5', fragments: ['base', 'mesh', 'media'], output: join(dir, 'dist', 'openbox-rpi5.img'), customization: CustomizationSchema.parse({ sshKeys: [] }) });
+    const plan = resolvePlan(catalog, {
+      profile: 'openbox',
+      arch: 'arm64',
+      target: 'rpi5',
+      fragments: ['base', 'mesh', 'media'],
+      output: join(dir, 'dist', 'openbox-rpi5.img'),
+      customization: CustomizationSchema.parse({ sshKeys: [] }),
+    });
     const built = await buildOfficial(plan, { mirror: server.url, keysDir: join(dir, 'keys') }, { cacheRoot: join(dir, 'cache') });
     const signed = createHash('sha256').update(image).digest('hex');
     expect(built.sha256).toBe(signed);

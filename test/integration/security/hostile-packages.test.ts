@@ -29,7 +29,11 @@ let basePlan: BuildPlan;
 /** What every configurable root needs: a kernel and the service manager. */
 const BASE: ApkPackageSpec[] = [
   { name: 'linux-virt', version: '6.12.1-r0', files: [{ path: 'boot' }, { path: 'boot/vmlinuz-virt', content: 'kernel' }] },
-  { name: 'dinit', version: '0.19.4-r0', files: [{ path: 'usr' }, { path: 'usr/sbin' }, { path: 'usr/sbin/dinit', content: '#!/bin/sh\n# dinit\n', mode: 0o755 }] },
+  {
+    name: 'dinit',
+    version: '0.19.4-r0',
+    files: [{ path: 'usr' }, { path: 'usr/sbin' }, { path: 'usr/sbin/dinit', content: '#!/bin/sh\n# dinit\n', mode: 0o755 }],
+  },
 ];
 
 beforeAll(async () => {
@@ -53,8 +57,16 @@ async function unpack(pkgs: ApkPackageSpec[], wanted: string[]): Promise<FsManif
   const feed: FeedConfig = { name: 'test', branch: repo.branch, arch: 'x86_64', repositories: ['main'], mirrors: [repo.mirror], keyDirs: [repo.keysDir] };
   const cache = new FeedCache(join(dir, `cache-${name}`));
   const keys = await feedKeys(feed);
-  const res = resolvePackages(await loadIndexes(feed, keys, { cache }), wanted.map((dep) => ({ dep, from: ['test'] })));
-  const files = await fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache });
+  const res = resolvePackages(
+    await loadIndexes(feed, keys, { cache }),
+    wanted.map((dep) => ({ dep, from: ['test'] })),
+  );
+  const files = await fetchPackages(
+    res.packages.map((p) => p.pkg),
+    feed,
+    keys,
+    { cache },
+  );
   return (await unpackPackages(res.installOrder, files, keys, { cache })).manifest;
 }
 
@@ -64,7 +76,15 @@ async function buildRoot(manifest: FsManifest, plan: BuildPlan = basePlan): Prom
   const configured = await configureRoot(manifest, plan, EPOCH);
   const staged = await stageTree(configured.rootfs, join(work, 'tree'));
   const image = join(work, 'root.ext4');
-  await makeExt4(image, staged.dir, { sizeBytes: 16 * 1024 * 1024, uuid: '5e1f6c1e-0000-4000-8000-000000000013', hashSeed: '5e1f6c1e-0000-4000-8000-000000000014', label: 'root', epoch: EPOCH, fixOwnership: staged.ownershipNotApplied, scratch: work });
+  await makeExt4(image, staged.dir, {
+    sizeBytes: 16 * 1024 * 1024,
+    uuid: '5e1f6c1e-0000-4000-8000-000000000013',
+    hashSeed: '5e1f6c1e-0000-4000-8000-000000000014',
+    label: 'root',
+    epoch: EPOCH,
+    fixOwnership: staged.ownershipNotApplied,
+    scratch: work,
+  });
   return { image, tree: staged.dir };
 }
 
@@ -96,27 +116,49 @@ async function debugfs(image: string, cmd: string): Promise<string> {
 describe('hostile packages cannot write on the build host', () => {
   it('same package: a file, then a symlink to a host directory over its parent', async () => {
     const c = await canary();
-    const evil: ApkPackageSpec = { name: 'evil-same', version: '1.0-r0', files: [
-      { path: 'x' }, { path: 'x/victim', content: 'pwned\n', mode: 0o4755 }, { path: 'x', target: c.path },
-    ] };
+    const evil: ApkPackageSpec = {
+      name: 'evil-same',
+      version: '1.0-r0',
+      files: [{ path: 'x' }, { path: 'x/victim', content: 'pwned\n', mode: 0o4755 }, { path: 'x', target: c.path }],
+    };
     const err = await unpack([...BASE, evil], ['evil-same']).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'UNSAFE_PATH', message: expect.stringMatching(/evil-same contains "x".*replace the directory \/x with a symlink.*\/x\/victim/) });
+    expect(err).toMatchObject({
+      code: 'UNSAFE_PATH',
+      message: expect.stringMatching(/evil-same contains "x".*replace the directory \/x with a symlink.*\/x\/victim/),
+    });
     expect((err as { hint?: string }).hint).toMatch(/hostile/);
     await c.check();
   });
 
   it('same package: a symlink to a host directory, then a file under it', async () => {
     const c = await canary();
-    const evil: ApkPackageSpec = { name: 'evil-order', version: '1.0-r0', files: [{ path: 'x', target: c.path }, { path: 'x/victim', content: 'pwned\n', mode: 0o4755 }] };
-    await expect(unpack([...BASE, evil], ['evil-order'])).rejects.toMatchObject({ code: 'UNSAFE_PATH', message: expect.stringMatching(/evil-order contains "x\/victim".*parent \/x is a symlink/) });
+    const evil: ApkPackageSpec = {
+      name: 'evil-order',
+      version: '1.0-r0',
+      files: [
+        { path: 'x', target: c.path },
+        { path: 'x/victim', content: 'pwned\n', mode: 0o4755 },
+      ],
+    };
+    await expect(unpack([...BASE, evil], ['evil-order'])).rejects.toMatchObject({
+      code: 'UNSAFE_PATH',
+      message: expect.stringMatching(/evil-order contains "x\/victim".*parent \/x is a symlink/),
+    });
     await c.check();
   });
 
   it('a package that `replaces` dinit and ships usr/sbin as a symlink to a host directory', async () => {
     const c = await canary();
-    const evil: ApkPackageSpec = { name: 'evil-replaces', version: '1.0-r0', depends: ['dinit'], replaces: ['dinit'], files: [{ path: 'usr' }, { path: 'usr/sbin', target: c.path }] };
+    const evil: ApkPackageSpec = {
+      name: 'evil-replaces',
+      version: '1.0-r0',
+      depends: ['dinit'],
+      replaces: ['dinit'],
+      files: [{ path: 'usr' }, { path: 'usr/sbin', target: c.path }],
+    };
     await expect(unpack([...BASE, evil], ['linux-virt', 'evil-replaces'])).rejects.toMatchObject({
-      code: 'UNSAFE_PATH', message: expect.stringMatching(/evil-replaces contains "usr\/sbin".*replace the directory \/usr\/sbin with a symlink.*\/usr\/sbin\/dinit \(from dinit\)/),
+      code: 'UNSAFE_PATH',
+      message: expect.stringMatching(/evil-replaces contains "usr\/sbin".*replace the directory \/usr\/sbin with a symlink.*\/usr\/sbin\/dinit \(from dinit\)/),
     });
     await c.check();
   });
@@ -126,7 +168,8 @@ describe('hostile packages cannot write on the build host', () => {
     const evil: ApkPackageSpec = { name: 'evil-first', version: '1.0-r0', replaces: ['dinit'], files: [{ path: 'usr' }, { path: 'usr/sbin', target: c.path }] };
     const dinit: ApkPackageSpec = { ...BASE[1]!, depends: ['evil-first'] };
     await expect(unpack([BASE[0]!, dinit, evil], ['linux-virt', 'dinit'])).rejects.toMatchObject({
-      code: 'UNSAFE_PATH', message: expect.stringMatching(/dinit contains "usr\/sbin\/dinit".*parent \/usr\/sbin is a symlink.*installed by evil-first/),
+      code: 'UNSAFE_PATH',
+      message: expect.stringMatching(/dinit contains "usr\/sbin\/dinit".*parent \/usr\/sbin is a symlink.*installed by evil-first/),
     });
     await c.check();
   });
@@ -136,7 +179,11 @@ describe('hostile packages cannot write on the build host', () => {
     ['sbin', '/sbin', 'nexus-init'],
   ])('an absolute symlink %s → host directory, where the configure stage generates files', async (link, linkPath, written) => {
     const c = await canary();
-    const evil: ApkPackageSpec = { name: 'evil-gen', version: '1.0-r0', files: link.includes('/') ? [{ path: 'usr' }, { path: link, target: c.path }] : [{ path: link, target: c.path }] };
+    const evil: ApkPackageSpec = {
+      name: 'evil-gen',
+      version: '1.0-r0',
+      files: link.includes('/') ? [{ path: 'usr' }, { path: link, target: c.path }] : [{ path: link, target: c.path }],
+    };
     const manifest = await unpack([...BASE, evil], ['linux-virt', 'dinit', 'evil-gen']);
     expect(manifest.get(linkPath)).toMatchObject({ type: 'symlink', owner: 'evil-gen' });
     const err = await buildRoot(manifest).catch((e: unknown) => e);
@@ -157,7 +204,10 @@ describe('hostile packages cannot write on the build host', () => {
     const bad = { ...basePlan, filesystems: { root: { type: 'ext4', verity: false }, vault: { ...vault, mountpoint: traversal } } };
     expect(BuildPlanSchema.safeParse(bad).success).toBe(false);
     // A plan that bypassed the schemas is still refused by the engine before anything is written.
-    await expect(buildRoot(await unpack(BASE, ['linux-virt', 'dinit']), bad as BuildPlan)).rejects.toMatchObject({ code: 'UNSAFE_PATH', message: expect.stringContaining(traversal) });
+    await expect(buildRoot(await unpack(BASE, ['linux-virt', 'dinit']), bad as BuildPlan)).rejects.toMatchObject({
+      code: 'UNSAFE_PATH',
+      message: expect.stringContaining(traversal),
+    });
     await c.check();
   });
 });
@@ -172,8 +222,19 @@ describe('profile paths are checked by the schemas', () => {
     ['root', '/', /not its root/],
     ['newline', '/etc/x\ny', /control characters/],
   ])('files[].path: %s is refused', (_n, path, why) => {
-    const r = BoxSchema.safeParse({ name: 'b', tier: 'STC-1', nickname: 'n', philosophy: 'p', description: 'd', users: ['u'], recipe: 'compose', architectures: ['x86_64'],
-      filesystems: { root: { type: 'erofs' } }, budgets: { packages: {} }, files: [{ path, content: 'x' }] });
+    const r = BoxSchema.safeParse({
+      name: 'b',
+      tier: 'STC-1',
+      nickname: 'n',
+      philosophy: 'p',
+      description: 'd',
+      users: ['u'],
+      recipe: 'compose',
+      architectures: ['x86_64'],
+      filesystems: { root: { type: 'erofs' } },
+      budgets: { packages: {} },
+      files: [{ path, content: 'x' }],
+    });
     expect(r.success).toBe(false);
     expect(r.error!.issues.find((i) => i.path.join('.') === 'files.0.path')?.message).toMatch(why);
   });
@@ -183,19 +244,45 @@ describe('profile paths are checked by the schemas', () => {
     const ok = Filesystems.parse({ root: { type: 'erofs' }, overlay: { type: 'f2fs', sizeMiB: 256 }, vault });
     expect(ok.vault!.mountpoint).toBe('/vault');
     expect(ok.overlay!.mountpoint).toBe('/var/lib/nexus/state');
-    for (const m of ['/vault/', '/mnt/$(reboot)', '/my vault', 'vault', '/']) expect(Filesystems.safeParse({ root: { type: 'erofs' }, vault: { ...vault, mountpoint: m } }).success, m).toBe(false);
+    for (const m of ['/vault/', '/mnt/$(reboot)', '/my vault', 'vault', '/'])
+      expect(Filesystems.safeParse({ root: { type: 'erofs' }, vault: { ...vault, mountpoint: m } }).success, m).toBe(false);
     expect(Filesystems.safeParse({ root: { type: 'erofs' }, overlay: { type: 'f2fs', sizeMiB: 256, mountpoint: '/var/../../tmp' } }).success).toBe(false);
   });
 });
 
 describe('staging never writes outside its directory, even from a broken manifest', () => {
-  const entry = (path: string, type: FsEntry['type'], extra: Partial<FsEntry> = {}): FsEntry => ({ path, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: EPOCH, size: 0, owner: 'evil', ...extra });
+  const entry = (path: string, type: FsEntry['type'], extra: Partial<FsEntry> = {}): FsEntry => ({
+    path,
+    type,
+    mode: type === 'dir' ? 0o755 : 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: EPOCH,
+    size: 0,
+    owner: 'evil',
+    ...extra,
+  });
 
   it.each([
-    ['an entry under a symlink', (c: string) => [entry('/x', 'symlink', { linkTarget: c, mode: 0o777 }), entry('/x/victim', 'file', { mode: 0o4755, content: { kind: 'inline', data: Buffer.from('pwned') }, size: 5 })], /\/x\/victim.*under \/x, a symlink owned by evil/],
-    ['a path with ".."', (c: string) => [entry(`/../../../../../..${c}/victim`, 'file', { content: { kind: 'inline', data: Buffer.from('pwned') }, size: 5 })], /not an absolute, normalised path/],
+    [
+      'an entry under a symlink',
+      (c: string) => [
+        entry('/x', 'symlink', { linkTarget: c, mode: 0o777 }),
+        entry('/x/victim', 'file', { mode: 0o4755, content: { kind: 'inline', data: Buffer.from('pwned') }, size: 5 }),
+      ],
+      /\/x\/victim.*under \/x, a symlink owned by evil/,
+    ],
+    [
+      'a path with ".."',
+      (c: string) => [entry(`/../../../../../..${c}/victim`, 'file', { content: { kind: 'inline', data: Buffer.from('pwned') }, size: 5 })],
+      /not an absolute, normalised path/,
+    ],
     ['a directory with ".."', (c: string) => [entry(`/../../../../../..${c}`, 'dir', { mode: 0o700 })], /not an absolute, normalised path/],
-    ['a hard link to a symlink', (c: string) => [entry('/x', 'symlink', { linkTarget: `${c}/victim`, mode: 0o777 }), entry('/y', 'hardlink', { linkTarget: '/x' })], /hard link to \/x/],
+    [
+      'a hard link to a symlink',
+      (c: string) => [entry('/x', 'symlink', { linkTarget: `${c}/victim`, mode: 0o777 }), entry('/y', 'hardlink', { linkTarget: '/x' })],
+      /hard link to \/x/,
+    ],
   ])('refuses %s before writing anything', async (_n, make, why) => {
     const c = await canary();
     const m: FsManifest = new Map(make(c.path).map((e) => [e.path, e]));
@@ -218,10 +305,30 @@ describe('legitimate symlinks keep working', () => {
     const c = await canary();
     const pkgs: ApkPackageSpec[] = [
       ...BASE,
-      { name: 'musl', version: '1.2.5-r10', files: [{ path: 'lib' }, { path: 'lib/ld-musl-x86_64.so.1', content: 'musl', mode: 0o755 }, { path: 'lib/libc.musl-x86_64.so.1', target: 'ld-musl-x86_64.so.1' }] },
-      { name: 'compat', version: '1.0-r0', depends: ['musl'], files: [{ path: 'lib64', target: 'lib' }, { path: 'usr' }, { path: 'usr/bin' }, { path: 'usr/bin/ldd', target: '/lib/ld-musl-x86_64.so.1' },
-        // A package may point a symlink anywhere: it is only ever stored, never followed on the build host.
-        { path: 'usr/bin/host-looking', target: `${c.path}/victim` }, { path: 'etc' }, { path: 'etc/motd', content: 'old\n' }] },
+      {
+        name: 'musl',
+        version: '1.2.5-r10',
+        files: [
+          { path: 'lib' },
+          { path: 'lib/ld-musl-x86_64.so.1', content: 'musl', mode: 0o755 },
+          { path: 'lib/libc.musl-x86_64.so.1', target: 'ld-musl-x86_64.so.1' },
+        ],
+      },
+      {
+        name: 'compat',
+        version: '1.0-r0',
+        depends: ['musl'],
+        files: [
+          { path: 'lib64', target: 'lib' },
+          { path: 'usr' },
+          { path: 'usr/bin' },
+          { path: 'usr/bin/ldd', target: '/lib/ld-musl-x86_64.so.1' },
+          // A package may point a symlink anywhere: it is only ever stored, never followed on the build host.
+          { path: 'usr/bin/host-looking', target: `${c.path}/victim` },
+          { path: 'etc' },
+          { path: 'etc/motd', content: 'old\n' },
+        ],
+      },
       { name: 'compat-new', version: '1.0-r0', depends: ['compat'], replaces: ['compat'], files: [{ path: 'etc' }, { path: 'etc/motd', content: 'new\n' }] },
     ];
     const manifest = await unpack(pkgs, ['linux-virt', 'dinit', 'compat-new']);
@@ -241,7 +348,11 @@ describe('legitimate symlinks keep working', () => {
     const work = await mkdtemp(join(dir, 'erofs-'));
     const configured = await configureRoot(manifest, { ...basePlan, filesystems: { root: { type: 'erofs', verity: false } } }, EPOCH);
     const staged = await stageTree(configured.rootfs, join(work, 'tree'));
-    await makeErofs(join(work, 'root.erofs'), staged.dir, { uuid: '5e1f6c1e-0000-4000-8000-000000000015', epoch: EPOCH, allRoot: staged.ownershipNotApplied.length > 0 });
+    await makeErofs(join(work, 'root.erofs'), staged.dir, {
+      uuid: '5e1f6c1e-0000-4000-8000-000000000015',
+      epoch: EPOCH,
+      allRoot: staged.ownershipNotApplied.length > 0,
+    });
     await execa('fsck.erofs', [join(work, 'root.erofs')]);
     const extracted = join(work, 'extracted');
     await execa('fsck.erofs', [`--extract=${extracted}`, join(work, 'root.erofs')]);

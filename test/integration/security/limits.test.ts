@@ -13,13 +13,31 @@ import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FeedCache, feedKeys, fetchPackages, loadIndexes, parseApkIndexText, readApkIndex, resolvePackages, unpackPackages, verifyApkFile,
-  type ApkIndex, type ApkPackage, type FeedConfig, type RepoRef,
+  FeedCache,
+  feedKeys,
+  fetchPackages,
+  loadIndexes,
+  parseApkIndexText,
+  readApkIndex,
+  resolvePackages,
+  unpackPackages,
+  verifyApkFile,
+  type ApkIndex,
+  type ApkPackage,
+  type FeedConfig,
+  type RepoRef,
 } from '../../../src-main/engine/feeds';
 import { download } from '../../../src-main/engine/net/download';
 import { DEFAULT_LIMITS, limits, withLimits } from '../../../src-main/engine/feeds/limits';
 import {
-  buildApk, buildApkIndex, generateSigningKey, indexStanza, signatureMember, writeApkRepo, type ApkPackageSpec, type TestSigningKey,
+  buildApk,
+  buildApkIndex,
+  generateSigningKey,
+  indexStanza,
+  signatureMember,
+  writeApkRepo,
+  type ApkPackageSpec,
+  type TestSigningKey,
 } from '../../support/apk-repo';
 import { nexus } from '../../support/run-cli';
 
@@ -36,7 +54,9 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 /** Every file under `root` (relative paths), [] when it does not exist. */
 async function filesUnder(root: string): Promise<string[]> {
   try {
-    return (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1));
+    return (await readdir(root, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(root.length + 1));
   } catch {
     return [];
   }
@@ -72,7 +92,10 @@ describe('index decompression bombs', () => {
     expect(bytes.length).toBeLessThan(64 * 1024);
     const keys = await keysMap();
     await withLimits({ indexInflated: 1024 * 1024 }, async () => {
-      await expect(readApkIndex(bytes, repoRef, keys)).rejects.toMatchObject({ code: 'INDEX_TOO_LARGE', message: expect.stringMatching(/APKINDEX member inflates to more than 1\.0 MiB/) });
+      await expect(readApkIndex(bytes, repoRef, keys)).rejects.toMatchObject({
+        code: 'INDEX_TOO_LARGE',
+        message: expect.stringMatching(/APKINDEX member inflates to more than 1\.0 MiB/),
+      });
     });
     // With the production cap the same (small) file is fine: the cap is what refused it.
     expect((await readApkIndex(bytes, repoRef, keys)).packages.map((p) => p.name)).toEqual(['a']);
@@ -120,15 +143,29 @@ async function keysMap() {
 
 describe('package decompression bombs', () => {
   // ~8 MiB of zeros compress to ~8 KiB: the package says it installs 1 KiB.
-  const bomb: ApkPackageSpec = { name: 'bomb', version: '1-r0', installedSize: 1024, files: [{ path: 'usr' }, { path: 'usr/zeros', content: new Uint8Array(8 * 1024 * 1024) }] };
+  const bomb: ApkPackageSpec = {
+    name: 'bomb',
+    version: '1-r0',
+    installedSize: 1024,
+    files: [{ path: 'usr' }, { path: 'usr/zeros', content: new Uint8Array(8 * 1024 * 1024) }],
+  };
   const small = { dataSlack: 256 * 1024 };
 
   it('a signed package inflating far beyond its I:/size is refused at fetch: DECOMPRESSION_LIMIT, no .part, nothing in the cache', async () => {
     const { feed, cache, cacheRoot, keys } = await repoWith([bomb]);
     const res = resolvePackages(await loadIndexes(feed, keys, { cache }), [{ dep: 'bomb', from: ['test'] }]);
     await withLimits(small, async () => {
-      await expect(fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, retries: 0 })).rejects.toMatchObject({
-        code: 'DECOMPRESSION_LIMIT', message: expect.stringMatching(/bomb-1-r0\.apk.*inflates to more than .*installed size of 1\.0 KiB/), hint: expect.stringMatching(/Nothing from it was kept/),
+      await expect(
+        fetchPackages(
+          res.packages.map((p) => p.pkg),
+          feed,
+          keys,
+          { cache, retries: 0 },
+        ),
+      ).rejects.toMatchObject({
+        code: 'DECOMPRESSION_LIMIT',
+        message: expect.stringMatching(/bomb-1-r0\.apk.*inflates to more than .*installed size of 1\.0 KiB/),
+        hint: expect.stringMatching(/Nothing from it was kept/),
       });
     });
     const left = await filesUnder(cacheRoot);
@@ -143,7 +180,9 @@ describe('package decompression bombs', () => {
     await mkdir(join(cacheRoot, 'apk', 'packages'), { recursive: true });
     await writeFile(cache.packagePath(pkg.checksum), built.bytes);
     await withLimits(small, async () => {
-      await expect(unpackPackages(res.installOrder, new Map([['bomb', cache.packagePath(pkg.checksum)]]), keys, { cache })).rejects.toMatchObject({ code: 'DECOMPRESSION_LIMIT' });
+      await expect(unpackPackages(res.installOrder, new Map([['bomb', cache.packagePath(pkg.checksum)]]), keys, { cache })).rejects.toMatchObject({
+        code: 'DECOMPRESSION_LIMIT',
+      });
     });
     expect((await filesUnder(cacheRoot)).filter((f) => f.startsWith('blobs/'))).toEqual([]);
   });
@@ -154,11 +193,23 @@ describe('package decompression bombs', () => {
     const idx = await loadIndexes(feed, keys, { cache });
     const big = resolvePackages(idx, [{ dep: 'big', from: ['t'] }]);
     await withLimits({ dataInflated: 1024 * 1024 }, async () => {
-      await expect(fetchPackages(big.packages.map((p) => p.pkg), feed, keys, { cache, retries: 0 })).rejects.toMatchObject({ code: 'DECOMPRESSION_LIMIT' });
+      await expect(
+        fetchPackages(
+          big.packages.map((p) => p.pkg),
+          feed,
+          keys,
+          { cache, retries: 0 },
+        ),
+      ).rejects.toMatchObject({ code: 'DECOMPRESSION_LIMIT' });
     });
     const ok = resolvePackages(idx, [{ dep: 'ok', from: ['t'] }]);
     await withLimits(small, async () => {
-      const files = await fetchPackages(ok.packages.map((p) => p.pkg), feed, keys, { cache });
+      const files = await fetchPackages(
+        ok.packages.map((p) => p.pkg),
+        feed,
+        keys,
+        { cache },
+      );
       const r = await unpackPackages(ok.installOrder, files, keys, { cache });
       expect(r.manifest.get('/etc/ok')?.size).toBe(3);
     });
@@ -195,14 +246,20 @@ describe('dependency walks', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toMatchObject({ code: 'DEPENDENCY_TOO_DEEP', message: expect.stringMatching(/^box → p00000 → p00001 → … \d+ more … → .*more than 1000 packages deep/) });
+    expect(err).toMatchObject({
+      code: 'DEPENDENCY_TOO_DEEP',
+      message: expect.stringMatching(/^box → p00000 → p00001 → … \d+ more … → .*more than 1000 packages deep/),
+    });
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('installs a 20 000-package chain asked for name by name in dependency order (iterative ordering)', () => {
     const idx = chainIndex(20_000);
     const t0 = Date.now();
-    const res = resolvePackages([idx], Array.from({ length: 20_000 }, (_, i) => ({ dep: `p${String(19_999 - i).padStart(5, '0')}`, from: ['box'] })));
+    const res = resolvePackages(
+      [idx],
+      Array.from({ length: 20_000 }, (_, i) => ({ dep: `p${String(19_999 - i).padStart(5, '0')}`, from: ['box'] })),
+    );
     expect(res.installOrder).toHaveLength(20_000);
     expect(res.installOrder[0]!.name).toBe('p19999');
     expect(res.installOrder.at(-1)!.name).toBe('p00000');
@@ -211,7 +268,9 @@ describe('dependency walks', () => {
 
   it('the package count is bounded', () => {
     const idx = chainIndex(50);
-    expect(() => withLimitsSync({ resolvedPackages: 10 }, () => resolvePackages([idx], [{ dep: 'p00000', from: ['box'] }]))).toThrow(expect.objectContaining({ code: 'RESOLUTION_TOO_LARGE' }));
+    expect(() => withLimitsSync({ resolvedPackages: 10 }, () => resolvePackages([idx], [{ dep: 'p00000', from: ['box'] }]))).toThrow(
+      expect.objectContaining({ code: 'RESOLUTION_TOO_LARGE' }),
+    );
     expect(limits.resolvedPackages).toBe(DEFAULT_LIMITS.resolvedPackages);
   });
 });
@@ -227,13 +286,29 @@ function withLimitsSync<T>(changes: Partial<typeof limits>, fn: () => T): T {
 }
 
 describe('S: and I: values', () => {
-  it.each([['S', '1e20'], ['S', '-5'], ['S', 'abc'], ['S', '99999999999999999'], ['I', '1e20'], ['I', '-1'], ['I', ''], ['S', '0x10']])('%s:%s makes the package uninstallable with a clear reason', async (field, value) => {
-    const { feed, cache, cacheRoot, keys } = await repoWith([{ name: 'odd', version: '1-r0', files: [{ path: 'etc' }, { path: 'etc/odd', content: 'x' }] }], (st) => { st[0]![field] = value; });
+  it.each([
+    ['S', '1e20'],
+    ['S', '-5'],
+    ['S', 'abc'],
+    ['S', '99999999999999999'],
+    ['I', '1e20'],
+    ['I', '-1'],
+    ['I', ''],
+    ['S', '0x10'],
+  ])('%s:%s makes the package uninstallable with a clear reason', async (field, value) => {
+    const { feed, cache, cacheRoot, keys } = await repoWith(
+      [{ name: 'odd', version: '1-r0', files: [{ path: 'etc' }, { path: 'etc/odd', content: 'x' }] }],
+      (st) => {
+        st[0]![field] = value;
+      },
+    );
     const idx = await loadIndexes(feed, keys, { cache });
     expect(idx[0]!.packages[0]!.uninstallable).toMatch(new RegExp(`invalid ${field}: size`));
     expect(Number.isSafeInteger(idx[0]!.packages[0]!.size) && idx[0]!.packages[0]!.size >= 0).toBe(true);
-    expect(() => resolvePackages(idx, [{ dep: 'odd', from: ['box'] }])).toThrow(expect.objectContaining({ code: 'PACKAGE_UNINSTALLABLE', message: expect.stringMatching(/odd is marked uninstallable \(invalid [SI]: size/) }));
-    expect((await filesUnder(join(cacheRoot, 'apk', 'partial')))).toEqual([]);
+    expect(() => resolvePackages(idx, [{ dep: 'odd', from: ['box'] }])).toThrow(
+      expect.objectContaining({ code: 'PACKAGE_UNINSTALLABLE', message: expect.stringMatching(/odd is marked uninstallable \(invalid [SI]: size/) }),
+    );
+    expect(await filesUnder(join(cacheRoot, 'apk', 'partial'))).toEqual([]);
   });
 
   it('sizes that bypass the parser (lock files, callers) are refused before any download: no .part, no retries', async () => {
@@ -255,7 +330,11 @@ describe('S: and I: values', () => {
 });
 
 describe('per-file checksums', () => {
-  const liar: ApkPackageSpec = { name: 'liar', version: '1-r0', files: [{ path: 'etc' }, { path: 'etc/motd', content: 'hello\n', checksumSha1: '0'.repeat(40) }] };
+  const liar: ApkPackageSpec = {
+    name: 'liar',
+    version: '1-r0',
+    files: [{ path: 'etc' }, { path: 'etc/motd', content: 'hello\n', checksumSha1: '0'.repeat(40) }],
+  };
 
   it('packages verify checks the PAX sha1 like unpacking does (and says what it checked when OK)', async () => {
     const kd = await keysDir();
@@ -276,7 +355,14 @@ describe('per-file checksums', () => {
   it('a package whose PAX sha1 lies never enters the cache (refused at fetch, not retried)', async () => {
     const { feed, cache, cacheRoot, keys } = await repoWith([liar]);
     const res = resolvePackages(await loadIndexes(feed, keys, { cache }), [{ dep: 'liar', from: ['box'] }]);
-    await expect(fetchPackages(res.packages.map((p) => p.pkg), feed, keys, { cache, retries: 0 })).rejects.toMatchObject({ code: 'FILE_CHECKSUM_MISMATCH' });
+    await expect(
+      fetchPackages(
+        res.packages.map((p) => p.pkg),
+        feed,
+        keys,
+        { cache, retries: 0 },
+      ),
+    ).rejects.toMatchObject({ code: 'FILE_CHECKSUM_MISMATCH' });
     expect((await filesUnder(cacheRoot)).filter((f) => /\.(apk|part)$/.test(f))).toEqual([]);
   });
 
@@ -287,7 +373,8 @@ describe('per-file checksums', () => {
     await mkdir(join(cacheRoot, 'apk', 'packages'), { recursive: true });
     await writeFile(cache.packagePath(pkg.checksum), repo.packages.main![0]!.bytes);
     await expect(unpackPackages(res.installOrder, new Map([['liar', cache.packagePath(pkg.checksum)]]), keys, { cache })).rejects.toMatchObject({
-      code: 'FILE_CHECKSUM_MISMATCH', hint: expect.stringMatching(/Downloading it again cannot help \(the cached copy was removed\)/),
+      code: 'FILE_CHECKSUM_MISMATCH',
+      hint: expect.stringMatching(/Downloading it again cannot help \(the cached copy was removed\)/),
     });
     expect(await cache.has(cache.packagePath(pkg.checksum))).toBe(false);
   });

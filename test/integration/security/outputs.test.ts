@@ -25,8 +25,10 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 function build(output: string, extra: string[] = []) {
-  return nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${output}`, ...extra],
-    { env: { NEXUS_CACHE_DIR: cache() }, timeout: 240_000 });
+  return nexus(['build', '--profile=tinybox', '--target=qemu-x86_64', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${output}`, ...extra], {
+    env: { NEXUS_CACHE_DIR: cache() },
+    timeout: 240_000,
+  });
 }
 
 /** Names in `d` other than `keep`: what a refused build must not have written. */
@@ -125,13 +127,19 @@ describe('nexus cache import', () => {
     const src = join(dir, 'cache-src');
     const dst = join(dir, 'cache-dst');
     // Fill a cache with the feed's indexes and packages (a resolve is enough for indexes; a plan-only fetch for the rest).
-    const res = await nexus(['packages', 'resolve', '--profile=tinybox', '--arch=x86_64', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`], { env: { NEXUS_CACHE_DIR: src } });
+    const res = await nexus(['packages', 'resolve', '--profile=tinybox', '--arch=x86_64', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`], {
+      env: { NEXUS_CACHE_DIR: src },
+    });
     expect(res.code).toBe(0);
     const bundle = join(dir, 'export.tar');
     const ex = await nexus(['cache', 'export', bundle, `--keys=${feed.keysDir}`], { env: { NEXUS_CACHE_DIR: src } });
     expect(ex.code).toBe(0);
     const whole = await readFile(bundle);
-    for (const [name, bytes] of [['truncated.tar', whole.subarray(0, Math.floor(whole.length * 0.6))], ['cut-early.tar', whole.subarray(0, 3000)], ['foreign.tar', Buffer.from('not a tar at all\n'.repeat(200))]] as const) {
+    for (const [name, bytes] of [
+      ['truncated.tar', whole.subarray(0, Math.floor(whole.length * 0.6))],
+      ['cut-early.tar', whole.subarray(0, 3000)],
+      ['foreign.tar', Buffer.from('not a tar at all\n'.repeat(200))],
+    ] as const) {
       await writeFile(join(dir, name), bytes);
       const r = await nexus(['cache', 'import', join(dir, name), `--keys=${feed.keysDir}`], { env: { NEXUS_CACHE_DIR: dst } });
       expect(r.code, r.stderr).toBe(1);

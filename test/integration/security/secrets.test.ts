@@ -33,7 +33,10 @@ beforeAll(async () => {
   publicLine = opensshPublic(spki.subarray(spki.length - 32), 'me@host');
   pkcs8Pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   // The shape of ssh-keygen's output ("openssh-key-v1" container); the content only has to look like one.
-  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), randomBytes(200)]).toString('base64').match(/.{1,70}/g)!.join('\n');
+  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), randomBytes(200)])
+    .toString('base64')
+    .match(/.{1,70}/g)!
+    .join('\n');
   opensshPrivate = `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`;
   secretLines = [...pkcs8Pem.split('\n'), ...opensshPrivate.split('\n')].filter((l) => l.length > 20 && !l.startsWith('-----'));
 });
@@ -59,16 +62,26 @@ describe('--ssh-key', () => {
     }
   }, 60_000);
 
-  it.each([['an OpenSSH private key as text', () => opensshPrivate], ['a PKCS#8 private key as text', () => pkcs8Pem]])('refuses %s without printing it', async (_what, value) => {
-    const r = await plan('--user', 'bob', '--ssh-key', value());
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/The --ssh-key value is a private key; refusing it \(it was not printed or stored\)/);
-    expect(r.stderr).toMatch(/hint: Pass the public half instead/);
-    expectNoSecret(r.stdout + r.stderr);
-  }, 60_000);
+  it.each([
+    ['an OpenSSH private key as text', () => opensshPrivate],
+    ['a PKCS#8 private key as text', () => pkcs8Pem],
+  ])(
+    'refuses %s without printing it',
+    async (_what, value) => {
+      const r = await plan('--user', 'bob', '--ssh-key', value());
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/The --ssh-key value is a private key; refusing it \(it was not printed or stored\)/);
+      expect(r.stderr).toMatch(/hint: Pass the public half instead/);
+      expectNoSecret(r.stdout + r.stderr);
+    },
+    60_000,
+  );
 
   it('refuses a private key file without printing its content', async () => {
-    for (const [name, text] of [['id_ed25519', opensshPrivate], ['key.pem', pkcs8Pem]] as const) {
+    for (const [name, text] of [
+      ['id_ed25519', opensshPrivate],
+      ['key.pem', pkcs8Pem],
+    ] as const) {
       const path = join(dir, name);
       await writeFile(path, text);
       await chmod(path, 0o600);

@@ -27,8 +27,11 @@ describe('Ctrl-C during a build', () => {
     const cache = sharedNexusCache('security-signals');
     await rm(join(cache, 'blobs'), { recursive: true, force: true });
     const out = join(dir, 'out', 'tinybox.img');
-    const proc = execa(process.execPath, [NEXUS_BIN, 'build', '--profile=tinybox', '--target=qemu-x86_64', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
-      { reject: false, env: { NO_COLOR: '1', NEXUS_CACHE_DIR: cache }, timeout: 240_000, buffer: { stdout: false, stderr: true } });
+    const proc = execa(
+      process.execPath,
+      [NEXUS_BIN, 'build', '--profile=tinybox', '--target=qemu-x86_64', `--mirror=${feed.mirror}`, `--keys=${feed.keysDir}`, `--output=${out}`, '--json'],
+      { reject: false, env: { NO_COLOR: '1', NEXUS_CACHE_DIR: cache }, timeout: 240_000, buffer: { stdout: false, stderr: true } },
+    );
     let signalled = false;
     let watching: NodeJS.Timeout | undefined;
     const sizes = new Map<string, number>();

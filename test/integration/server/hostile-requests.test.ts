@@ -19,7 +19,11 @@ import WebSocket from 'ws';
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'hostile-server-child.ts');
 const HOST = '127.0.0.1';
 
-interface Served { origin: string; token: string; port: number }
+interface Served {
+  origin: string;
+  token: string;
+  port: number;
+}
 
 let child: ChildProcess;
 let served: Served;
@@ -75,11 +79,13 @@ function exchange(bytes: Buffer | string, o: { ms?: number; end?: boolean } = {}
 }
 
 const hostHeader = () => `${HOST}:${served.port}`;
-const request = (line: string, headers: string[] = []) =>
-  `${line}\r\n${[`Host: ${hostHeader()}`, 'Connection: close', ...headers].join('\r\n')}\r\n\r\n`;
+const request = (line: string, headers: string[] = []) => `${line}\r\n${[`Host: ${hostHeader()}`, 'Connection: close', ...headers].join('\r\n')}\r\n\r\n`;
 const upgradeHeaders = () => [
-  'Upgrade: websocket', 'Connection: Upgrade', `Origin: http://${hostHeader()}`,
-  `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13',
+  'Upgrade: websocket',
+  'Connection: Upgrade',
+  `Origin: http://${hostHeader()}`,
+  `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+  'Sec-WebSocket-Version: 13',
 ];
 
 /** A normal authenticated request over HTTP, and (optionally) a contract call over a WebSocket. */
@@ -113,17 +119,23 @@ async function openClient() {
     if (f.kind === 'evt') events.push({ name: f.name!, payload: f.payload });
   });
   let next = 1;
-  const call = (name: string, payload: unknown) => new Promise<unknown>((resolve) => {
-    const id = next++;
-    waiting.set(id, resolve);
-    ws.send(JSON.stringify({ kind: 'req', id, name, payload }));
-  });
+  const call = (name: string, payload: unknown) =>
+    new Promise<unknown>((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      ws.send(JSON.stringify({ kind: 'req', id, name, payload }));
+    });
   return { ws, call, events };
 }
 
 // ---- raw WebSocket frames -------------------------------------------------------------------------------------
 
-interface FrameOptions { fin?: boolean; rsv?: number; mask?: boolean; declaredLength?: number }
+interface FrameOptions {
+  fin?: boolean;
+  rsv?: number;
+  mask?: boolean;
+  declaredLength?: number;
+}
 
 /** A client frame, masked as RFC 6455 requires unless told otherwise; `declaredLength` may lie about the payload. */
 function wsFrame(opcode: number, payload: Buffer, o: FrameOptions = {}): Buffer {
@@ -217,7 +229,11 @@ describe('nexus serve survives hostile requests (issue 13)', () => {
     // A write in progress: its heartbeat (progress events) must outlive everything below.
     writer = await openClient();
     writer.ws.send(JSON.stringify({ kind: 'sub', name: 'flash.progress' }));
-    writeResult = writer.call('flash.start', { jobId: 'hostile-write', source: { kind: 'file', path: join(dir, 'images', 'disk.img') }, targets: ['/dev/loop63'] });
+    writeResult = writer.call('flash.start', {
+      jobId: 'hostile-write',
+      source: { kind: 'file', path: join(dir, 'images', 'disk.img') },
+      targets: ['/dev/loop63'],
+    });
     await vi.waitFor(() => expect(heartbeats()).toBeGreaterThan(0), { timeout: 5000 });
   });
 
@@ -267,7 +283,8 @@ describe('nexus serve survives hostile requests (issue 13)', () => {
 
   it('survives connections reset in the middle of a request or an upgrade', async () => {
     for (const partial of [
-      'GET /?tok', `GET /ws?token=${'x'.repeat(32)} HTTP/1.1\r\nUpgrade: websocket\r\nConn`,
+      'GET /?tok',
+      `GET /ws?token=${'x'.repeat(32)} HTTP/1.1\r\nUpgrade: websocket\r\nConn`,
       request(`GET /ws?token=${served.token} HTTP/1.1`, upgradeHeaders()).replace('Connection: close\r\n', '').slice(0, -3),
     ]) {
       await new Promise<void>((resolve) => {
@@ -299,7 +316,11 @@ describe('nexus serve survives hostile requests (issue 13)', () => {
     const cases: Array<[string, Buffer, number]> = [
       ['text message of 1 MiB + 1 byte', wsFrame(0x1, Buffer.alloc(1024 * 1024 + 1, 0x20)), 1009],
       ['header declaring 2^40 bytes', wsFrame(0x2, Buffer.alloc(0), { declaredLength: 2 ** 40 }), 1009],
-      ['fragments adding up to more than 1 MiB', Buffer.concat([wsFrame(0x1, Buffer.alloc(700_000, 0x20), { fin: false }), wsFrame(0x0, Buffer.alloc(700_000, 0x20))]), 1009],
+      [
+        'fragments adding up to more than 1 MiB',
+        Buffer.concat([wsFrame(0x1, Buffer.alloc(700_000, 0x20), { fin: false }), wsFrame(0x0, Buffer.alloc(700_000, 0x20))]),
+        1009,
+      ],
       ['text message with invalid UTF-8', wsFrame(0x1, INVALID_UTF8), 1007],
       ['binary message with invalid UTF-8', wsFrame(0x2, INVALID_UTF8), 1007],
       ['close frame with an invalid UTF-8 reason', wsFrame(0x8, Buffer.concat([Buffer.from([0x03, 0xe8]), INVALID_UTF8])), 1007],
@@ -331,27 +352,29 @@ describe('nexus serve survives hostile requests (issue 13)', () => {
     const gen = generators(rnd);
     const BATCH = 10;
     for (let i = 0; i < runs; i += BATCH) {
-      await Promise.all(Array.from({ length: Math.min(BATCH, runs - i) }, async () => {
-        const kind = rnd() < 0.7 ? 'http' : 'ws';
-        if (kind === 'http') {
-          const r = await exchange(gen.httpRequest(), { ms: 300, end: rnd() < 0.5 });
-          const key = r.status === null ? 'none' : String(r.status);
-          statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        } else {
-          const frames = gen.wsFrames();
-          const raw = await rawWebSocket().catch(() => null);
-          if (!raw) {
-            statuses.set('ws:refused', (statuses.get('ws:refused') ?? 0) + 1);
-            return;
+      await Promise.all(
+        Array.from({ length: Math.min(BATCH, runs - i) }, async () => {
+          const kind = rnd() < 0.7 ? 'http' : 'ws';
+          if (kind === 'http') {
+            const r = await exchange(gen.httpRequest(), { ms: 300, end: rnd() < 0.5 });
+            const key = r.status === null ? 'none' : String(r.status);
+            statuses.set(key, (statuses.get(key) ?? 0) + 1);
+          } else {
+            const frames = gen.wsFrames();
+            const raw = await rawWebSocket().catch(() => null);
+            if (!raw) {
+              statuses.set('ws:refused', (statuses.get('ws:refused') ?? 0) + 1);
+              return;
+            }
+            for (const f of frames) raw.socket.write(f);
+            raw.socket.end();
+            const code = await Promise.race([raw.closeCode(), new Promise<null>((r) => setTimeout(() => r(null), 300))]);
+            raw.socket.destroy();
+            const key = `ws:${code ?? 'open'}`;
+            statuses.set(key, (statuses.get(key) ?? 0) + 1);
           }
-          for (const f of frames) raw.socket.write(f);
-          raw.socket.end();
-          const code = await Promise.race([raw.closeCode(), new Promise<null>((r) => setTimeout(() => r(null), 300))]);
-          raw.socket.destroy();
-          const key = `ws:${code ?? 'open'}`;
-          statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        }
-      }));
+        }),
+      );
       expect(alive(), `seed ${seed}, iteration ${i}: the server process died:\n${stderr}`).toBe(true);
       if ((i / BATCH) % 5 === 4) await assertServing(false);
     }
@@ -391,29 +414,50 @@ function generators(rnd: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
   const latin1 = (n: number) => bytes(n).toString('latin1');
-  const percent = () => Array.from({ length: 1 + int(4) }, () => pick(['%', '%E0', '%A4%A', '%ZZ', '%00', '%C3%28', `%${int(256).toString(16)}`, 'a', '='])).join('');
+  const percent = () =>
+    Array.from({ length: 1 + int(4) }, () => pick(['%', '%E0', '%A4%A', '%ZZ', '%00', '%C3%28', `%${int(256).toString(16)}`, 'a', '='])).join('');
   const token = () => pick([served.token, '', 'nope', percent(), served.token.slice(1), `${served.token}x`]);
 
   const methods = ['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS', 'CONNECT', 'TRACE', 'PRI', 'G\u0000T', '', 'GET GET', 'get'];
-  const targets = () => pick([
-    '/', `/?token=${token()}`, 'http://[/', 'http://[/ws', `/ws?token=${token()}`, `/${percent()}`, `/${percent()}?token=${served.token}`,
-    `/?token=${percent()}`, '*', '//', `http://${hostHeader()}/?token=${token()}`, `/assets/%2e%2e/%2e%2e/x?token=${served.token}`,
-    `/${'a'.repeat(int(20_000))}`, `/${latin1(1 + int(40))}`, 'http://[::1/', 'http://a b/', `/?${'&'.repeat(int(5000))}`, '',
-  ]);
+  const targets = () =>
+    pick([
+      '/',
+      `/?token=${token()}`,
+      'http://[/',
+      'http://[/ws',
+      `/ws?token=${token()}`,
+      `/${percent()}`,
+      `/${percent()}?token=${served.token}`,
+      `/?token=${percent()}`,
+      '*',
+      '//',
+      `http://${hostHeader()}/?token=${token()}`,
+      `/assets/%2e%2e/%2e%2e/x?token=${served.token}`,
+      `/${'a'.repeat(int(20_000))}`,
+      `/${latin1(1 + int(40))}`,
+      'http://[::1/',
+      'http://a b/',
+      `/?${'&'.repeat(int(5000))}`,
+      '',
+    ]);
   const versions = ['HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1 x', '', 'HTTP/9.9', 'HTTP/1.1\u0000'];
-  const header = () => pick([
-    `Host: ${pick([hostHeader(), 'evil.example', '', '[', `localhost:${served.port}`, latin1(8)])}`,
-    `Cookie: ${pick([`nexus_token=${token()}`, `nexus_token=${percent()}`, 'nexus_token', '=;=;;', `a=${percent()}; nexus_token=${percent()}`, latin1(1 + int(30))])}`,
-    'Upgrade: websocket', 'Connection: Upgrade', 'Connection: close', 'Connection: keep-alive',
-    `Sec-WebSocket-Key: ${pick([randomBytes(16).toString('base64'), '', 'short', latin1(24)])}`,
-    `Sec-WebSocket-Version: ${pick(['13', '8', '99', ''])}`,
-    `Sec-WebSocket-Extensions: ${pick(['permessage-deflate', 'permessage-deflate; client_max_window_bits=7', latin1(10)])}`,
-    `Origin: ${pick([`http://${hostHeader()}`, 'http://evil.example', 'null', '', latin1(12)])}`,
-    `Content-Length: ${pick(['0', '5', '-1', '99999999999999999999', 'abc', '1, 2'])}`,
-    `Transfer-Encoding: ${pick(['chunked', 'gzip, chunked', 'identity', latin1(6)])}`,
-    `${latin1(1 + int(12))}: ${latin1(int(40))}`,
-    `X-Long: ${'v'.repeat(int(20_000))}`,
-  ]);
+  const header = () =>
+    pick([
+      `Host: ${pick([hostHeader(), 'evil.example', '', '[', `localhost:${served.port}`, latin1(8)])}`,
+      `Cookie: ${pick([`nexus_token=${token()}`, `nexus_token=${percent()}`, 'nexus_token', '=;=;;', `a=${percent()}; nexus_token=${percent()}`, latin1(1 + int(30))])}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Connection: close',
+      'Connection: keep-alive',
+      `Sec-WebSocket-Key: ${pick([randomBytes(16).toString('base64'), '', 'short', latin1(24)])}`,
+      `Sec-WebSocket-Version: ${pick(['13', '8', '99', ''])}`,
+      `Sec-WebSocket-Extensions: ${pick(['permessage-deflate', 'permessage-deflate; client_max_window_bits=7', latin1(10)])}`,
+      `Origin: ${pick([`http://${hostHeader()}`, 'http://evil.example', 'null', '', latin1(12)])}`,
+      `Content-Length: ${pick(['0', '5', '-1', '99999999999999999999', 'abc', '1, 2'])}`,
+      `Transfer-Encoding: ${pick(['chunked', 'gzip, chunked', 'identity', latin1(6)])}`,
+      `${latin1(1 + int(12))}: ${latin1(int(40))}`,
+      `X-Long: ${'v'.repeat(int(20_000))}`,
+    ]);
 
   const httpRequest = (): Buffer => {
     const eol = rnd() < 0.9 ? '\r\n' : pick(['\n', '\r', '\n\r']);
@@ -425,25 +469,38 @@ function generators(rnd: () => number) {
     return Buffer.from(line + (headers.length ? eol + headers.join(eol) : '') + ending + body, 'latin1');
   };
 
-  const payload = (): Buffer => pick([
-    () => Buffer.from(JSON.stringify({ kind: 'req', id: int(5), name: pick(['system.info', 'settings.get', 'toString', '__proto__', 'constructor', 'catalog.get', 'history.list', 'flash.cancel', 'drives.list']), payload: pick([{}, null, { jobId: 'fuzz-job' }, [], 'x']) })),
-    () => Buffer.from(JSON.stringify({ kind: pick(['sub', 'unsub']), name: pick(['flash.progress', 'drives.changed', 'hasOwnProperty', '']) })),
-    () => Buffer.from(JSON.stringify({ kind: 'req', id: pick([-1, 1.5, 2 ** 60, 'x']), name: 'system.info' })),
-    () => Buffer.from(pick(['{', 'null', '[]', '"x"', '{"kind":"req"}', '1e999999', `{"a":${'['.repeat(5000)}`])),
-    () => INVALID_UTF8,
-    () => bytes(int(200)),
-    () => Buffer.alloc(int(3) === 0 ? 1024 * 1024 + 1 : int(70_000), 0x20),
-  ])();
+  const payload = (): Buffer =>
+    pick([
+      () =>
+        Buffer.from(
+          JSON.stringify({
+            kind: 'req',
+            id: int(5),
+            name: pick(['system.info', 'settings.get', 'toString', '__proto__', 'constructor', 'catalog.get', 'history.list', 'flash.cancel', 'drives.list']),
+            payload: pick([{}, null, { jobId: 'fuzz-job' }, [], 'x']),
+          }),
+        ),
+      () => Buffer.from(JSON.stringify({ kind: pick(['sub', 'unsub']), name: pick(['flash.progress', 'drives.changed', 'hasOwnProperty', '']) })),
+      () => Buffer.from(JSON.stringify({ kind: 'req', id: pick([-1, 1.5, 2 ** 60, 'x']), name: 'system.info' })),
+      () => Buffer.from(pick(['{', 'null', '[]', '"x"', '{"kind":"req"}', '1e999999', `{"a":${'['.repeat(5000)}`])),
+      () => INVALID_UTF8,
+      () => bytes(int(200)),
+      () => Buffer.alloc(int(3) === 0 ? 1024 * 1024 + 1 : int(70_000), 0x20),
+    ])();
 
-  const wsFrames = (): Buffer[] => Array.from({ length: 1 + int(4) }, () => {
-    const p = payload();
-    const opcode = rnd() < 0.7 ? pick([0x1, 0x2]) : int(16);
-    const declared = rnd() < 0.8 ? undefined : pick([0, 125, 126, 65535, 65536, 2 ** 32, 2 ** 53 - 1, p.length + 1]);
-    const frame = wsFrame(opcode, opcode >= 0x8 ? p.subarray(0, 125) : p, {
-      fin: rnd() < 0.85, rsv: rnd() < 0.9 ? 0 : int(8), mask: rnd() < 0.95, ...(declared !== undefined ? { declaredLength: declared } : {}),
+  const wsFrames = (): Buffer[] =>
+    Array.from({ length: 1 + int(4) }, () => {
+      const p = payload();
+      const opcode = rnd() < 0.7 ? pick([0x1, 0x2]) : int(16);
+      const declared = rnd() < 0.8 ? undefined : pick([0, 125, 126, 65535, 65536, 2 ** 32, 2 ** 53 - 1, p.length + 1]);
+      const frame = wsFrame(opcode, opcode >= 0x8 ? p.subarray(0, 125) : p, {
+        fin: rnd() < 0.85,
+        rsv: rnd() < 0.9 ? 0 : int(8),
+        mask: rnd() < 0.95,
+        ...(declared !== undefined ? { declaredLength: declared } : {}),
+      });
+      return rnd() < 0.15 ? frame.subarray(0, int(frame.length)) : frame;
     });
-    return rnd() < 0.15 ? frame.subarray(0, int(frame.length)) : frame;
-  });
 
   return { httpRequest, wsFrames };
 }

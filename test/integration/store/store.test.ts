@@ -45,7 +45,12 @@ async function holdScratch(root: string): Promise<{ proc: ResultPromise; file: s
     process.stdin.resume();
     process.stdin.on('end', () => process.exit(0));
   `;
-  const proc = execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, root], { cwd: appRoot(), reject: false, stdin: 'pipe', buffer: false });
+  const proc = execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, root], {
+    cwd: appRoot(),
+    reject: false,
+    stdin: 'pipe',
+    buffer: false,
+  });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (c: Buffer) => {
@@ -58,12 +63,22 @@ async function holdScratch(root: string): Promise<{ proc: ResultPromise; file: s
 }
 
 describe('one store', () => {
-  it('cache info counts everything and cache clean removes it all except a running build\'s scratch files', async () => {
+  it("cache info counts everything and cache clean removes it all except a running build's scratch files", async () => {
     const root = join(dir, 'clean');
     const feeds = new FeedCache(root);
     const official = new OfficialStore(root);
     // Feeds: an index with its ref, a package, an interrupted download, an extracted file.
-    await feeds.putIndex({ id: 'test/v3.24/main/x86_64', source: 'https://mirror.invalid', base: 'https://mirror.invalid/v3.24/main', fetchedAt: '2026-01-01T00:00:00Z', signer: 'k.rsa.pub', description: 'v3.24.0' }, Buffer.from('index'));
+    await feeds.putIndex(
+      {
+        id: 'test/v3.24/main/x86_64',
+        source: 'https://mirror.invalid',
+        base: 'https://mirror.invalid/v3.24/main',
+        fetchedAt: '2026-01-01T00:00:00Z',
+        signer: 'k.rsa.pub',
+        description: 'v3.24.0',
+      },
+      Buffer.from('index'),
+    );
     await mkdir(join(root, 'apk', 'packages'), { recursive: true });
     await writeFile(feeds.packagePath('Q1' + Buffer.alloc(20, 1).toString('base64')), 'apk');
     await mkdir(join(root, 'apk', 'partial'), { recursive: true });
@@ -71,7 +86,15 @@ describe('one store', () => {
     await feeds.putBytes(Buffer.from('an extracted file'));
     // Official: a verified checksum list blob and its ref, an interrupted image download.
     const list = await official.putBytes(Buffer.from('SHA256 (install.img) = ...'));
-    await official.putRef({ os: 'openbsd', version: '7.8', arch: 'arm64', checksumFileSha256: list, keynum: null, source: 'https://cdn.invalid', fetchedAt: '2026-01-01T00:00:00Z' });
+    await official.putRef({
+      os: 'openbsd',
+      version: '7.8',
+      arch: 'arm64',
+      checksumFileSha256: list,
+      keynum: null,
+      source: 'https://cdn.invalid',
+      fetchedAt: '2026-01-01T00:00:00Z',
+    });
     const imageSha = createHash('sha256').update('img').digest('hex');
     await mkdir(join(root, 'official', 'partial'), { recursive: true });
     await writeFile(official.partialPath(imageSha), 'partial image');

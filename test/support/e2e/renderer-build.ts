@@ -34,7 +34,12 @@ async function fingerprint(): Promise<string> {
   return h.digest('hex');
 }
 
-const fresh = async (fp: string) => (await readFile(STAMP, 'utf8').catch(() => '')) === fp && (await stat(join(RENDERER_DIR, 'index.html')).then(() => true, () => false));
+const fresh = async (fp: string) =>
+  (await readFile(STAMP, 'utf8').catch(() => '')) === fp &&
+  (await stat(join(RENDERER_DIR, 'index.html')).then(
+    () => true,
+    () => false,
+  ));
 
 export async function ensureRendererBuilt(): Promise<string> {
   const fp = await fingerprint();

@@ -93,8 +93,24 @@ p:oci-runtime cmd:runc=1.4.3-r1
 const COMMUNITY = new Set(['containerd', 'containerd-ctr', 'runc', 'cni-plugins']);
 const MAIN = ['iptables', 'libxtables', 'libmnl', 'libnftnl', 'libseccomp'];
 /** The nft front ends Alpine's iptables links to xtables-nft-multi (its cmd: provides). */
-const NFT_LINKS = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore', 'iptables-nft', 'iptables-nft-save',
-  'iptables-nft-restore', 'ip6tables-nft', 'ip6tables-nft-save', 'ip6tables-nft-restore', 'iptables-translate', 'ip6tables-translate', 'ebtables', 'arptables'];
+const NFT_LINKS = [
+  'iptables',
+  'iptables-save',
+  'iptables-restore',
+  'ip6tables',
+  'ip6tables-save',
+  'ip6tables-restore',
+  'iptables-nft',
+  'iptables-nft-save',
+  'iptables-nft-restore',
+  'ip6tables-nft',
+  'ip6tables-nft-save',
+  'ip6tables-nft-restore',
+  'iptables-translate',
+  'ip6tables-translate',
+  'ebtables',
+  'arptables',
+];
 
 /** Files of a Debian binary closure with the binary itself moved to Alpine's path (its libraries stay at Debian's). */
 function relocate(files: ApkFileSpec[], moves: Record<string, string>): ApkFileSpec[] {
@@ -117,29 +133,57 @@ async function specs(ctx: ReplicaPackContext): Promise<ApkPackageSpec[]> {
   const out: ApkPackageSpec[] = [];
 
   // containerd: the daemon, the runc v2 shim and the config Alpine generates (CNI plugins in /usr/libexec/cni).
-  const debConfig = (await readFile(join(ctx.debTree, 'etc/containerd/config.toml'), 'utf8')).replaceAll('/usr/lib/cni', '/usr/libexec/cni').replaceAll('/opt/cni/bin', '/usr/libexec/cni');
-  out.push(stand(communitySpec(ctx, 'containerd'), [
-    ...(await ctx.debBinaryFiles(['usr/bin/containerd', 'usr/bin/containerd-shim-runc-v2'])),
-    { path: 'etc/containerd', type: 'dir', mode: 0o755 },
-    { path: 'etc/containerd/config.toml', content: debConfig, mode: 0o644 },
-  ], "Debian's containerd and containerd-shim-runc-v2 with the glibc libraries they load; Debian's config.toml with Alpine's CNI plugin path"));
+  const debConfig = (await readFile(join(ctx.debTree, 'etc/containerd/config.toml'), 'utf8'))
+    .replaceAll('/usr/lib/cni', '/usr/libexec/cni')
+    .replaceAll('/opt/cni/bin', '/usr/libexec/cni');
+  out.push(
+    stand(
+      communitySpec(ctx, 'containerd'),
+      [
+        ...(await ctx.debBinaryFiles(['usr/bin/containerd', 'usr/bin/containerd-shim-runc-v2'])),
+        { path: 'etc/containerd', type: 'dir', mode: 0o755 },
+        { path: 'etc/containerd/config.toml', content: debConfig, mode: 0o644 },
+      ],
+      "Debian's containerd and containerd-shim-runc-v2 with the glibc libraries they load; Debian's config.toml with Alpine's CNI plugin path",
+    ),
+  );
   out.push(stand(communitySpec(ctx, 'containerd-ctr'), await ctx.debBinaryFiles(['usr/bin/ctr']), "Debian's ctr with the glibc libraries it loads"));
-  out.push(stand(communitySpec(ctx, 'runc'), relocate(await ctx.debBinaryFiles(['usr/sbin/runc']), { 'usr/sbin/runc': 'usr/bin/runc' }),
-    "Debian's runc (at Alpine's /usr/bin/runc) with the glibc libraries it loads (libseccomp among them)"));
+  out.push(
+    stand(
+      communitySpec(ctx, 'runc'),
+      relocate(await ctx.debBinaryFiles(['usr/sbin/runc']), { 'usr/sbin/runc': 'usr/bin/runc' }),
+      "Debian's runc (at Alpine's /usr/bin/runc) with the glibc libraries it loads (libseccomp among them)",
+    ),
+  );
 
   // cni-plugins: every Debian plugin, at Alpine's /usr/libexec/cni.
   const plugins = (await readdir(join(ctx.debTree, 'usr/lib/cni'))).sort();
   const moves = Object.fromEntries(plugins.map((p) => [`usr/lib/cni/${p}`, `usr/libexec/cni/${p}`]));
-  out.push(stand(communitySpec(ctx, 'cni-plugins'), [{ path: 'usr/libexec/cni', type: 'dir', mode: 0o755 }, ...relocate(await ctx.debBinaryFiles(Object.keys(moves)), moves)],
-    `Debian's CNI plugins (${plugins.join(', ')}) at Alpine's /usr/libexec/cni, with the glibc libraries they load`));
+  out.push(
+    stand(
+      communitySpec(ctx, 'cni-plugins'),
+      [{ path: 'usr/libexec/cni', type: 'dir', mode: 0o755 }, ...relocate(await ctx.debBinaryFiles(Object.keys(moves)), moves)],
+      `Debian's CNI plugins (${plugins.join(', ')}) at Alpine's /usr/libexec/cni, with the glibc libraries they load`,
+    ),
+  );
 
   // iptables: the nft multi-binary, its front-end links and extensions.
   const extDir = `usr/lib/${ctx.triplet}/xtables`;
-  const exts = (await readdir(join(ctx.debTree, extDir))).filter((f) => f.endsWith('.so')).sort().map((f) => `${extDir}/${f}`);
+  const exts = (await readdir(join(ctx.debTree, extDir)))
+    .filter((f) => f.endsWith('.so'))
+    .sort()
+    .map((f) => `${extDir}/${f}`);
   const ipt = ctx.indexSpec('iptables');
-  out.push(stand(ipt, [...(await ctx.debBinaryFiles(['usr/sbin/xtables-nft-multi', ...exts])),
-    ...NFT_LINKS.map((l): ApkFileSpec => ({ path: `usr/sbin/${l}`, type: 'symlink', target: 'xtables-nft-multi' }))],
-  `Debian's xtables-nft-multi (iptables ${ipt.version}'s nft back end, Alpine's default) and its ${exts.length} extensions, with the glibc libraries they load`));
+  out.push(
+    stand(
+      ipt,
+      [
+        ...(await ctx.debBinaryFiles(['usr/sbin/xtables-nft-multi', ...exts])),
+        ...NFT_LINKS.map((l): ApkFileSpec => ({ path: `usr/sbin/${l}`, type: 'symlink', target: 'xtables-nft-multi' })),
+      ],
+      `Debian's xtables-nft-multi (iptables ${ipt.version}'s nft back end, Alpine's default) and its ${exts.length} extensions, with the glibc libraries they load`,
+    ),
+  );
   for (const n of MAIN.filter((m) => m !== 'iptables')) {
     const sp = ctx.indexSpec(n);
     out.push(stand(sp, [], 'Metadata of the real package; its glibc counterpart travels with the binaries that load it'));

@@ -46,12 +46,76 @@ import type { ReplicaPack, ReplicaPackContext } from './index';
 
 /** The nexbox closure on v3.23.4 main, minus the base feed's and the dragonbox pack's packages. */
 const FROM_MAIN = [
-  'apk-tools', 'apk-tools-zsh-completion', 'binutils', 'brotli-libs', 'build-base', 'c-ares', 'ca-certificates-bundle', 'e2fsprogs', 'e2fsprogs-extra',
-  'e2fsprogs-libs', 'file', 'fortify-headers', 'g++', 'gcc', 'gcc-zsh-completion', 'gdbm', 'git', 'git-init-template', 'git-zsh-completion', 'gmp', 'isl26',
-  'jansson', 'libapk', 'libatomic', 'libbz2', 'libcap2', 'libcom_err', 'libcurl', 'libedit', 'libexpat', 'libfdisk', 'libffi', 'libgomp', 'libidn2', 'libintl',
-  'libmagic', 'libncursesw', 'libpanelw', 'libpsl', 'libsmartcols', 'libssl3', 'libstdc++-dev', 'libunistring', 'libuv', 'luajit', 'make', 'mpc1', 'mpdecimal',
-  'mpfr4', 'musl-dev', 'ncurses-terminfo-base', 'nghttp2-libs', 'openssh-client-common', 'openssh-client-default', 'openssh-keygen', 'partx', 'patch', 'pcre2', 'pyc',
-  'python3', 'python3-pyc', 'python3-pycache-pyc0', 'readline', 'sfdisk', 'sqlite-libs', 'ssl_client', 'xz-libs', 'zlib', 'zsh', 'zstd-libs',
+  'apk-tools',
+  'apk-tools-zsh-completion',
+  'binutils',
+  'brotli-libs',
+  'build-base',
+  'c-ares',
+  'ca-certificates-bundle',
+  'e2fsprogs',
+  'e2fsprogs-extra',
+  'e2fsprogs-libs',
+  'file',
+  'fortify-headers',
+  'g++',
+  'gcc',
+  'gcc-zsh-completion',
+  'gdbm',
+  'git',
+  'git-init-template',
+  'git-zsh-completion',
+  'gmp',
+  'isl26',
+  'jansson',
+  'libapk',
+  'libatomic',
+  'libbz2',
+  'libcap2',
+  'libcom_err',
+  'libcurl',
+  'libedit',
+  'libexpat',
+  'libfdisk',
+  'libffi',
+  'libgomp',
+  'libidn2',
+  'libintl',
+  'libmagic',
+  'libncursesw',
+  'libpanelw',
+  'libpsl',
+  'libsmartcols',
+  'libssl3',
+  'libstdc++-dev',
+  'libunistring',
+  'libuv',
+  'luajit',
+  'make',
+  'mpc1',
+  'mpdecimal',
+  'mpfr4',
+  'musl-dev',
+  'ncurses-terminfo-base',
+  'nghttp2-libs',
+  'openssh-client-common',
+  'openssh-client-default',
+  'openssh-keygen',
+  'partx',
+  'patch',
+  'pcre2',
+  'pyc',
+  'python3',
+  'python3-pyc',
+  'python3-pycache-pyc0',
+  'readline',
+  'sfdisk',
+  'sqlite-libs',
+  'ssl_client',
+  'xz-libs',
+  'zlib',
+  'zsh',
+  'zstd-libs',
 ];
 const FROM_COMMUNITY_V3191 = ['libluv', 'libtermkey', 'libvterm', 'msgpack-c', 'neovim', 'tree-sitter', 'unibilium'];
 /** The base feed's musl (Alpine's real musl-1.2.5-r21.apk). */
@@ -64,7 +128,9 @@ let community: Map<string, Record<string, string>> | undefined;
 async function communityV3191(): Promise<Map<string, Record<string, string>>> {
   if (!community) {
     const members = gzipMembers(await readFile(alpineTestdata('official', 'v3.19.1-community-x86_64-APKINDEX.tar.gz')));
-    const text = parseTar(gunzipSync(members[1]!)).find((e) => e.path === 'APKINDEX')!.body!.toString('utf8');
+    const text = parseTar(gunzipSync(members[1]!))
+      .find((e) => e.path === 'APKINDEX')!
+      .body!.toString('utf8');
     community = new Map(parseIndexText(text).map((s) => [s.P!, s]));
   }
   return community;
@@ -75,7 +141,11 @@ async function debPaths(ctx: ReplicaPackContext, deb: string): Promise<string[]>
   const file = ctx.debFiles.get(deb);
   if (!file) throw new Error(`nexbox pack: Debian package ${deb} was not downloaded (debs(): ${DEBS.join(', ')})`);
   const { stdout } = await execa('dpkg-deb', ['-c', file]);
-  return stdout.split('\n').filter((l) => !l.startsWith('d')).map((l) => l.replace(/^.*? \.\//, '').replace(/ -> .*$/, '')).filter(Boolean);
+  return stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('d'))
+    .map((l) => l.replace(/^.*? \.\//, '').replace(/ -> .*$/, ''))
+    .filter(Boolean);
 }
 
 /** Regular files and symlinks of the tree, as they are (read now: the tree is removed before the repository is written). */
@@ -94,7 +164,8 @@ async function buildApkTools(work: string): Promise<{ apk: string; lib: string }
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const up = process.env.NEXUS_UPSTREAM_TESTDATA ? resolve(process.env.NEXUS_UPSTREAM_TESTDATA) : resolve(repoRoot, 'test', 'fixtures', 'upstream');
   const tarball = join(up, `apk-tools-${APK_TOOLS_VERSION}.tar.gz`);
-  if (!existsSync(tarball)) throw new Error(`The apk-tools source tarball is missing at ${tarball} (test/fixtures/upstream/README.md says where it comes from).`);
+  if (!existsSync(tarball))
+    throw new Error(`The apk-tools source tarball is missing at ${tarball} (test/fixtures/upstream/README.md says where it comes from).`);
   await execa('tar', ['-xzf', tarball, '-C', work]);
   const src = join(work, `apk-tools-${APK_TOOLS_VERSION}`);
   // LUA=no: no Lua on the build host, so `apk --help` prints no long help (the commands are all there).
@@ -114,7 +185,9 @@ async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files
   const linuxHeaders = [...ctx.debFiles.keys()].find((n) => n === 'linux-libc-dev');
   const headers = [...libc6dev, ...(linuxHeaders ? await debPaths(ctx, linuxHeaders) : [])].filter((p) => p.startsWith('usr/include/'));
   const crt = libc6dev.filter((p) => new RegExp(`^usr/lib/${t}/(S?crt1|crti|crtn)\\.o$|^usr/lib/${t}/libc(_nonshared\\.a|\\.so)$`).test(p));
-  const gccData = (await debPaths(ctx, `libgcc-${gccVer}-dev`)).filter((p) => p.startsWith(`${gv}/`) && /(\.o|libgcc(_eh)?\.a|libgcc_s\.so|include\/[^/]+\.h)$/.test(p));
+  const gccData = (await debPaths(ctx, `libgcc-${gccVer}-dev`)).filter(
+    (p) => p.startsWith(`${gv}/`) && /(\.o|libgcc(_eh)?\.a|libgcc_s\.so|include\/[^/]+\.h)$/.test(p),
+  );
   const pyMinimal = (await debPaths(ctx, `lib${pyExe}-minimal`)).filter((p) => p.startsWith(`usr/lib/${pyExe}/`));
   // apk and libapk join the extracted tree, so their ELF closure (libcrypto, zlib, glibc) comes from Debian's packages.
   const apk = await buildApkTools(ctx.work);
@@ -125,26 +198,50 @@ async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files
   const bins = (paths: string[]) => ctx.debBinaryFiles(paths);
   return {
     gcc: {
-      files: [...(await bins([`usr/bin/${t}-gcc-${gccVer}`, `${gv}/cc1`, `${gv}/collect2`, `${gv}/lto-wrapper`, `${gv}/liblto_plugin.so`, `lib/${t}/libgcc_s.so.1`])),
-        ...(await treeFiles(ctx, gccData)), link('usr/bin/gcc', `${t}-gcc-${gccVer}`), link('usr/bin/cc', 'gcc'),
+      files: [
+        ...(await bins([`usr/bin/${t}-gcc-${gccVer}`, `${gv}/cc1`, `${gv}/collect2`, `${gv}/lto-wrapper`, `${gv}/liblto_plugin.so`, `lib/${t}/libgcc_s.so.1`])),
+        ...(await treeFiles(ctx, gccData)),
+        link('usr/bin/gcc', `${t}-gcc-${gccVer}`),
+        link('usr/bin/cc', 'gcc'),
         // ld looks in /usr/lib/<triplet> before /usr/lib, where the base feed's libgcc keeps a STAND-IN text file.
-        link(`usr/lib/${t}/libgcc_s.so.1`, `../../../lib/${t}/libgcc_s.so.1`)],
+        link(`usr/lib/${t}/libgcc_s.so.1`, `../../../lib/${t}/libgcc_s.so.1`),
+      ],
       what: `Debian's gcc ${gccVer} driver, cc1, collect2 and lto-wrapper with the libraries they load, libgcc and gcc's own headers (a glibc gcc stands in for Alpine's musl gcc)`,
     },
     binutils: {
-      files: [...(await bins([`usr/bin/${t}-as`, `usr/bin/${t}-ld.bfd`])), link('usr/bin/as', `${t}-as`), link('usr/bin/ld', `${t}-ld.bfd`), link('usr/bin/ld.bfd', `${t}-ld.bfd`)],
+      files: [
+        ...(await bins([`usr/bin/${t}-as`, `usr/bin/${t}-ld.bfd`])),
+        link('usr/bin/as', `${t}-as`),
+        link('usr/bin/ld', `${t}-ld.bfd`),
+        link('usr/bin/ld.bfd', `${t}-ld.bfd`),
+      ],
       what: "Debian's as and ld.bfd with the libraries they load",
     },
-    'musl-dev': { files: await treeFiles(ctx, [...headers, ...crt]), what: "glibc's headers (libc6-dev, linux-libc-dev), crt objects, libc.so and libc_nonshared.a from Debian, standing in for musl's" },
+    'musl-dev': {
+      files: await treeFiles(ctx, [...headers, ...crt]),
+      what: "glibc's headers (libc6-dev, linux-libc-dev), crt objects, libc.so and libc_nonshared.a from Debian, standing in for musl's",
+    },
     make: { files: await bins(['usr/bin/make']), what: "Debian's make with the libraries it loads" },
     git: { files: await bins(['usr/bin/git']), what: "Debian's git with the libraries it loads (builtins only: no helpers or docs)" },
-    'git-init-template': { files: await treeFiles(ctx, (await debPaths(ctx, 'git')).filter((p) => p.startsWith('usr/share/git-core/templates/'))), what: "Debian's git templates" },
-    zsh: { files: [{ path: 'bin/zsh', content: await readFile(join(ctx.debTree, 'bin/zsh-static')), mode: 0o755 }], what: "Debian's zsh-static (every module built in) as Alpine's /bin/zsh" },
+    'git-init-template': {
+      files: await treeFiles(
+        ctx,
+        (await debPaths(ctx, 'git')).filter((p) => p.startsWith('usr/share/git-core/templates/')),
+      ),
+      what: "Debian's git templates",
+    },
+    zsh: {
+      files: [{ path: 'bin/zsh', content: await readFile(join(ctx.debTree, 'bin/zsh-static')), mode: 0o755 }],
+      what: "Debian's zsh-static (every module built in) as Alpine's /bin/zsh",
+    },
     python3: {
       files: [...(await bins([`usr/bin/${pyExe}`])), link('usr/bin/python3', pyExe), ...(await treeFiles(ctx, pyMinimal))],
       what: `Debian's ${pyExe} with its minimal standard library (lib${pyExe}-minimal) at /usr/lib/${pyExe}`,
     },
-    'apk-tools': { files: await bins(['sbin/apk']), what: `the real apk-tools ${APK_TOOLS_VERSION} built from upstream here (Alpine v3.23: 3.0.6), /sbin/apk and /lib/libapk.so.${APK_TOOLS_VERSION}, linked against glibc, libcrypto and zlib (Debian's, like every payload here)` },
+    'apk-tools': {
+      files: await bins(['sbin/apk']),
+      what: `the real apk-tools ${APK_TOOLS_VERSION} built from upstream here (Alpine v3.23: 3.0.6), /sbin/apk and /lib/libapk.so.${APK_TOOLS_VERSION}, linked against glibc, libcrypto and zlib (Debian's, like every payload here)`,
+    },
     sfdisk: { files: await bins(['sbin/sfdisk']), what: "Debian's sfdisk with the libraries it loads" },
     partx: { files: await bins(['usr/bin/partx']), what: "Debian's partx with the libraries it loads" },
     'e2fsprogs-extra': { files: await bins(['sbin/resize2fs']), what: "Debian's resize2fs with the libraries it loads" },
@@ -175,7 +272,9 @@ export const nexboxPack: ReplicaPack = {
     const from = `Debian ${ctx.debsUsed.join(', ')}`;
     for (const sp of specs) {
       const p = pay[sp.name];
-      sp.files = p ? [...p.files, ctx.note(sp.name, `${p.what}; from ${sp.name === 'apk-tools' ? 'upstream apk-tools' : from}.`)] : [ctx.note(sp.name, 'Metadata of the real Alpine package; no payload.')];
+      sp.files = p
+        ? [...p.files, ctx.note(sp.name, `${p.what}; from ${sp.name === 'apk-tools' ? 'upstream apk-tools' : from}.`)]
+        : [ctx.note(sp.name, 'Metadata of the real Alpine package; no payload.')];
       sp.description = `STAND-IN payload for ${sp.description ?? sp.name}`;
       delete sp.installedSize;
     }

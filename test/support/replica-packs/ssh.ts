@@ -45,13 +45,24 @@ cp /run/dhcpcd/$first.pid /run/dhcpcd/pid
 `;
 
 /** Debian ships these under /usr/lib/dhcpcd like Alpine (--libexecdir=/usr/lib/dhcpcd). */
-const DHCPCD_HOOKS = ['usr/lib/dhcpcd/dhcpcd-run-hooks', 'usr/lib/dhcpcd/dhcpcd-hooks/01-test', 'usr/lib/dhcpcd/dhcpcd-hooks/20-resolv.conf', 'usr/lib/dhcpcd/dhcpcd-hooks/30-hostname'];
+const DHCPCD_HOOKS = [
+  'usr/lib/dhcpcd/dhcpcd-run-hooks',
+  'usr/lib/dhcpcd/dhcpcd-hooks/01-test',
+  'usr/lib/dhcpcd/dhcpcd-hooks/20-resolv.conf',
+  'usr/lib/dhcpcd/dhcpcd-hooks/30-hostname',
+];
 
 async function dropbear(ctx: ReplicaPackContext): Promise<ApkPackageSpec> {
   const sp = ctx.indexSpec('dropbear');
-  const files: ApkFileSpec[] = [{ path: 'etc', type: 'dir' }, { path: 'etc/dropbear', type: 'dir', mode: 0o755 },
+  const files: ApkFileSpec[] = [
+    { path: 'etc', type: 'dir' },
+    { path: 'etc/dropbear', type: 'dir', mode: 0o755 },
     ...(await ctx.debBinaryFiles(['usr/sbin/dropbear', 'usr/bin/dropbearkey'])),
-    ctx.note('dropbear', `Debian's dropbear and dropbearkey (${ctx.debsUsed.filter((d) => d.startsWith('dropbear')).join(', ')}) with the glibc libraries they load.`)];
+    ctx.note(
+      'dropbear',
+      `Debian's dropbear and dropbearkey (${ctx.debsUsed.filter((d) => d.startsWith('dropbear')).join(', ')}) with the glibc libraries they load.`,
+    ),
+  ];
   return { ...sp, description: `STAND-IN payload for ${sp.description ?? 'dropbear'}`, files, installedSize: undefined };
 }
 
@@ -67,11 +78,25 @@ async function dhcpcd(ctx: ReplicaPackContext): Promise<ApkPackageSpec> {
   const bins = await ctx.debBinaryFiles(['usr/sbin/dhcpcd']);
   const hooks: ApkFileSpec[] = [];
   for (const h of DHCPCD_HOOKS) hooks.push({ path: h, content: await readFile(join(ctx.debTree, h)), mode: h.endsWith('run-hooks') ? 0o755 : 0o644 });
-  const files: ApkFileSpec[] = [{ path: 'sbin', type: 'dir' }, { path: 'sbin/dhcpcd', content: DHCPCD_WRAPPER, mode: 0o755 }, ...bins, ...hooks,
+  const files: ApkFileSpec[] = [
+    { path: 'sbin', type: 'dir' },
+    { path: 'sbin/dhcpcd', content: DHCPCD_WRAPPER, mode: 0o755 },
+    ...bins,
+    ...hooks,
     { path: 'etc/dhcpcd.conf', content: await readFile(join(ctx.debTree, 'etc/dhcpcd.conf')), mode: 0o644 },
     { path: 'var/lib/dhcpcd', type: 'dir', mode: 0o755 },
-    ctx.note('dhcpcd', `Debian's dhcpcd (${ctx.debsUsed.filter((d) => d.startsWith('dhcpcd')).join(', ')}) run per interface by the STAND-IN wrapper /sbin/dhcpcd (its manager mode crashes), Debian's hooks.`)];
-  return { ...sp, description: `STAND-IN payload for ${sp.description ?? 'dhcpcd'}`, files, scripts: { 'pre-install': DHCPCD_PRE_INSTALL }, installedSize: undefined };
+    ctx.note(
+      'dhcpcd',
+      `Debian's dhcpcd (${ctx.debsUsed.filter((d) => d.startsWith('dhcpcd')).join(', ')}) run per interface by the STAND-IN wrapper /sbin/dhcpcd (its manager mode crashes), Debian's hooks.`,
+    ),
+  ];
+  return {
+    ...sp,
+    description: `STAND-IN payload for ${sp.description ?? 'dhcpcd'}`,
+    files,
+    scripts: { 'pre-install': DHCPCD_PRE_INSTALL },
+    installedSize: undefined,
+  };
 }
 
 function noteOnly(ctx: ReplicaPackContext, name: string, what: string): ApkPackageSpec {

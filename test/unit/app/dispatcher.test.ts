@@ -14,22 +14,38 @@ import type { BuildOutputFile } from '../../../src-main/engine/build-types';
 import { createThrottle } from '../../../src-main/app/throttle';
 
 const progress = (stage: string, fraction: number, status: 'running' | 'done' = 'running') => ({
-  type: 'progress' as const, stage, status, fraction, bytesDone: null, bytesTotal: null, rate: null, etaSeconds: null, message: '',
+  type: 'progress' as const,
+  stage,
+  status,
+  fraction,
+  bytesDone: null,
+  bytesTotal: null,
+  rate: null,
+  etaSeconds: null,
+  message: '',
 });
 
 function fakePorts(over: Partial<AppPorts> = {}): AppPorts {
   return {
-    loadCatalog: async () => { throw new Error('unused'); },
+    loadCatalog: async () => {
+      throw new Error('unused');
+    },
     resourcesDir: () => '/nonexistent',
-    build: async () => { throw new Error('unused'); },
+    build: async () => {
+      throw new Error('unused');
+    },
     bootTest: async () => ({ passed: true, seconds: 1, log: '' }),
     listDrives: async () => [],
     async *watchDrives() {},
-    flash: async () => { throw new Error('unused'); },
+    flash: async () => {
+      throw new Error('unused');
+    },
     qemuArches: async () => ['x86_64'],
     pickImage: async () => null,
     imageSize: defaultPorts().imageSize,
-    backup: async () => { throw new Error('unused'); },
+    backup: async () => {
+      throw new Error('unused');
+    },
     ...over,
   };
 }
@@ -51,21 +67,29 @@ describe('dispatcher', () => {
     const r = await d.invoke('password.hash', { password: '' });
     expect(r).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', hint: expect.any(String) } });
     expect(r.ok ? '' : r.error.message).toContain('password');
-    expect(await d.invoke('system.info', {})).toEqual({ ok: true, value: { version: '9.9', platform: process.platform, transport: 'memory', qemu: ['x86_64'] } });
+    expect(await d.invoke('system.info', {})).toEqual({
+      ok: true,
+      value: { version: '9.9', platform: process.platform, transport: 'memory', qemu: ['x86_64'] },
+    });
   });
 
   it('carries engine errors across as data, hint included, never a stack', async () => {
-    const d = await app({ listDrives: async () => { throw new NexusError('DRIVELIST_UNAVAILABLE', 'cannot list', 'reinstall'); } });
+    const d = await app({
+      listDrives: async () => {
+        throw new NexusError('DRIVELIST_UNAVAILABLE', 'cannot list', 'reinstall');
+      },
+    });
     expect(await d.invoke('drives.list', {})).toEqual({ ok: false, error: { code: 'DRIVELIST_UNAVAILABLE', message: 'cannot list', hint: 'reinstall' } });
   });
 
   it('cancels a running job by id through its cancel command, and only that job', async () => {
     let seen: AbortSignal | null = null;
     const d = await app({
-      flash: (_req, { signal }) => new Promise((_, reject) => {
-        seen = signal;
-        signal.addEventListener('abort', () => reject(new CancelledError()));
-      }),
+      flash: (_req, { signal }) =>
+        new Promise((_, reject) => {
+          seen = signal;
+          signal.addEventListener('abort', () => reject(new CancelledError()));
+        }),
     });
     const req = { jobId: 'write-1', source: { kind: 'file', path: '/x.img' }, targets: ['/dev/loop9'] };
     const running = d.invoke('flash.start', req);
@@ -80,7 +104,9 @@ describe('dispatcher', () => {
   it('throttles progress to about 10 per second per job but never drops a stage change or the last update', async () => {
     const got: Array<Payload<'build.progress'>> = [];
     const d = await app({
-      loadCatalog: async () => { throw new NexusError('X', 'stop here'); },
+      loadCatalog: async () => {
+        throw new NexusError('X', 'stop here');
+      },
     });
     d.subscribe('build.progress', (p) => got.push(p as Payload<'build.progress'>));
     for (let i = 0; i < 200; i++) d.emit('build.progress', { jobId: 'job-aaaa', event: progress('fetch', i / 200) });
@@ -95,8 +121,21 @@ describe('dispatcher', () => {
   it('starts the drive watcher with the first subscriber and stops it with the last', async () => {
     let active = 0;
     const drive: Drive = {
-      device: '/dev/loop7', raw: '/dev/loop7', description: 'loop', size: 1 << 26, blockSize: 512, logicalBlockSize: 512, bus: 'LOOP',
-      removable: true, usb: false, card: false, system: false, readOnly: false, virtual: true, mountpoints: [], source: 'extra',
+      device: '/dev/loop7',
+      raw: '/dev/loop7',
+      description: 'loop',
+      size: 1 << 26,
+      blockSize: 512,
+      logicalBlockSize: 512,
+      bus: 'LOOP',
+      removable: true,
+      usb: false,
+      card: false,
+      system: false,
+      readOnly: false,
+      virtual: true,
+      mountpoints: [],
+      source: 'extra',
     };
     const d = await app({
       async *watchDrives(signal) {
@@ -119,8 +158,13 @@ describe('dispatcher', () => {
 
   it('remembers settings without secrets, and the history of builds', async () => {
     const d = await app();
-    expect(await d.invoke('settings.save', { box: 'tinybox', customization: { hostname: 'pi', wifiPassphrase: 'hunter22' } })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
-    expect(await d.invoke('settings.save', { box: 'tinybox', arch: 'arm64', customization: { hostname: 'pi', userName: 'alice' } })).toMatchObject({ ok: true });
+    expect(await d.invoke('settings.save', { box: 'tinybox', customization: { hostname: 'pi', wifiPassphrase: 'hunter22' } })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_REQUEST' },
+    });
+    expect(await d.invoke('settings.save', { box: 'tinybox', arch: 'arm64', customization: { hostname: 'pi', userName: 'alice' } })).toMatchObject({
+      ok: true,
+    });
     const file = await readFile(join(dir!, 'settings.json'), 'utf8');
     expect(JSON.parse(file)).toMatchObject({ box: 'tinybox', arch: 'arm64', customization: { hostname: 'pi', userName: 'alice' } });
     expect(await d.invoke('settings.get', {})).toMatchObject({ ok: true, value: { box: 'tinybox' } });
@@ -132,10 +176,16 @@ describe('image.inspect', () => {
   it('gives the size of an existing image, whether it is compressed, and its block map next to it', async () => {
     const d = await app();
     await writeFile(join(dir!, 'disk.img'), Buffer.alloc(4096));
-    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img') })).toEqual({ ok: true, value: { path: join(dir!, 'disk.img'), size: 4096, compressed: false, bmap: null, imageSize: 4096 } });
+    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img') })).toEqual({
+      ok: true,
+      value: { path: join(dir!, 'disk.img'), size: 4096, compressed: false, bmap: null, imageSize: 4096 },
+    });
     await writeFile(join(dir!, 'disk.bmap'), '<bmap/>');
     await writeFile(join(dir!, 'disk.img.xz'), Buffer.alloc(10));
-    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img.xz') })).toMatchObject({ ok: true, value: { compressed: true, bmap: join(dir!, 'disk.bmap') } });
+    expect(await d.invoke('image.inspect', { path: join(dir!, 'disk.img.xz') })).toMatchObject({
+      ok: true,
+      value: { compressed: true, bmap: join(dir!, 'disk.bmap') },
+    });
     expect(await d.invoke('image.inspect', { path: join(dir!, 'notes.txt') })).toMatchObject({ ok: false, error: { code: 'NOT_AN_IMAGE' } });
   });
 });
@@ -165,13 +215,19 @@ describe('openbox builds in the app', () => {
     const tiny = await built('tinybox');
     expect(await tiny.d.invoke('answers.serve', { jobId: 'job-share', historyId: tiny.historyId })).toMatchObject({ ok: false, error: { code: 'NO_ANSWERS' } });
     expect(await tiny.d.invoke('answers.serve', { jobId: 'job-share', historyId: 'nope' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_BUILD' } });
-    expect(await tiny.d.invoke('answers.serve', { jobId: 'job-share', historyId: tiny.historyId, port: 80 })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    expect(await tiny.d.invoke('answers.serve', { jobId: 'job-share', historyId: tiny.historyId, port: 80 })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_REQUEST' },
+    });
     expect(await tiny.d.invoke('answers.stop', { jobId: 'job-share' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_JOB' } });
     await rm(dir!, { recursive: true, force: true });
     const obsd = await built('openbox');
     expect(await obsd.d.invoke('vm.try', { jobId: 'job-vm', historyId: obsd.historyId })).toMatchObject({ ok: false, error: { code: 'VM_UNSUPPORTED' } });
     await unlink(join(dir!, 'openbox.install.conf'));
-    expect(await obsd.d.invoke('answers.serve', { jobId: 'job-share', historyId: obsd.historyId })).toMatchObject({ ok: false, error: { code: 'ANSWERS_MISSING' } });
+    expect(await obsd.d.invoke('answers.serve', { jobId: 'job-share', historyId: obsd.historyId })).toMatchObject({
+      ok: false,
+      error: { code: 'ANSWERS_MISSING' },
+    });
   });
 
   it('shares the answers until stopped, reporting URLs and fetches as events', async () => {

@@ -16,10 +16,20 @@ let seen: FlashRequestInput[];
 const result: FlashResult = { type: 'flash.result', ok: true, cancelled: false, imageSize: 4096, durationMs: 1, targets: [] } as unknown as FlashResult;
 
 function app() {
-  const unused = async () => { throw new Error('unused'); };
+  const unused = async () => {
+    throw new Error('unused');
+  };
   const ports = {
-    loadCatalog: unused, resourcesDir: () => dir, build: unused, bootTest: unused, listDrives: async () => [], async *watchDrives() {},
-    qemuArches: async () => [], pickImage: async () => null, imageSize: defaultPorts().imageSize, backup: unused,
+    loadCatalog: unused,
+    resourcesDir: () => dir,
+    build: unused,
+    bootTest: unused,
+    listDrives: async () => [],
+    async *watchDrives() {},
+    qemuArches: async () => [],
+    pickImage: async () => null,
+    imageSize: defaultPorts().imageSize,
+    backup: unused,
     flash: async (request: FlashRequestInput) => {
       seen.push(request);
       return result;
@@ -41,7 +51,10 @@ describe('flash.start source rule (the same as image.inspect)', () => {
     'refuses %s with NOT_AN_IMAGE and a hint, without starting a write',
     async (path) => {
       const r = await start({ kind: 'file', path });
-      expect(r).toMatchObject({ ok: false, error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining('does not look like a disk image'), hint: expect.stringMatching(/\.img.*\.iso/) } });
+      expect(r).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining('does not look like a disk image'), hint: expect.stringMatching(/\.img.*\.iso/) },
+      });
       expect(seen).toEqual([]);
     },
   );
@@ -58,7 +71,10 @@ describe('flash.start source rule (the same as image.inspect)', () => {
 
   it('refuses something named like an image that is not a regular file (a directory)', async () => {
     await mkdir(join(dir, 'trap.img'));
-    expect(await start({ kind: 'file', path: join(dir, 'trap.img') })).toMatchObject({ ok: false, error: { code: 'IMAGE_NOT_FOUND', hint: expect.any(String) } });
+    expect(await start({ kind: 'file', path: join(dir, 'trap.img') })).toMatchObject({
+      ok: false,
+      error: { code: 'IMAGE_NOT_FOUND', hint: expect.any(String) },
+    });
     expect(seen).toEqual([]);
   });
 
@@ -91,10 +107,14 @@ describe('flash.start source rule (the same as image.inspect)', () => {
   it('checks the block map too: named .bmap, a regular file once links are followed, bounded; the write gets real paths', async () => {
     await writeFile(join(dir, 'disk.img'), Buffer.alloc(16));
     const img = { kind: 'file', path: join(dir, 'disk.img') };
-    const withBmap = (bmap: string) => app().invoke('flash.start', { jobId: `job-b-${Math.random().toString(36).slice(2, 8)}`, source: img, bmap, targets: ['/dev/loop9'] });
+    const withBmap = (bmap: string) =>
+      app().invoke('flash.start', { jobId: `job-b-${Math.random().toString(36).slice(2, 8)}`, source: img, bmap, targets: ['/dev/loop9'] });
     expect(await withBmap('/etc/shadow')).toMatchObject({ ok: false, error: { code: 'NOT_A_BMAP', hint: expect.any(String) } });
     await symlink('/etc/shadow', join(dir, 'trap.bmap'));
-    expect(await withBmap(join(dir, 'trap.bmap'))).toMatchObject({ ok: false, error: { code: 'NOT_A_BMAP', message: expect.stringContaining('is a link to /etc/shadow') } });
+    expect(await withBmap(join(dir, 'trap.bmap'))).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_A_BMAP', message: expect.stringContaining('is a link to /etc/shadow') },
+    });
     await mkdir(join(dir, 'dir.bmap'));
     expect(await withBmap(join(dir, 'dir.bmap'))).toMatchObject({ ok: false, error: { code: 'BMAP_NOT_FOUND' } });
     expect(await withBmap(join(dir, 'missing.bmap'))).toMatchObject({ ok: false, error: { code: 'BMAP_NOT_FOUND' } });
@@ -105,7 +125,12 @@ describe('flash.start source rule (the same as image.inspect)', () => {
     await writeFile(join(dir, 'disk.bmap'), '<bmap version="2.0"/>');
     await symlink(join(dir, 'disk.bmap'), join(dir, 'link.bmap'));
     await symlink(join(dir, 'disk.img'), join(dir, 'link.img'));
-    const r = await app().invoke('flash.start', { jobId: 'job-b-real', source: { kind: 'file', path: join(dir, 'link.img') }, bmap: join(dir, 'link.bmap'), targets: ['/dev/loop9'] });
+    const r = await app().invoke('flash.start', {
+      jobId: 'job-b-real',
+      source: { kind: 'file', path: join(dir, 'link.img') },
+      bmap: join(dir, 'link.bmap'),
+      targets: ['/dev/loop9'],
+    });
     expect(r).toMatchObject({ ok: true });
     expect(seen[0]).toMatchObject({ source: { kind: 'file', path: await realpath(join(dir, 'disk.img')) }, bmap: await realpath(join(dir, 'disk.bmap')) });
   });

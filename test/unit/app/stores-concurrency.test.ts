@@ -22,8 +22,18 @@ afterEach(async () => rm(dir, { recursive: true, force: true }));
 const N = 40;
 const settingsN = (i: number) => Settings.parse({ box: `box-${i}`, arch: i % 2 ? 'arm64' : 'x86_64', customization: { hostname: `host-${i}` } });
 const entry = (i: number) => ({
-  id: `build-${i}`, time: i, box: 'tinybox', arch: 'x86_64' as const, board: 'pc', fragments: [], image: `/images/tinybox-${i}.img`,
-  sha256: 'a'.repeat(64), size: i, manifest: null, bmap: null, answers: null,
+  id: `build-${i}`,
+  time: i,
+  box: 'tinybox',
+  arch: 'x86_64' as const,
+  board: 'pc',
+  fragments: [],
+  image: `/images/tinybox-${i}.img`,
+  sha256: 'a'.repeat(64),
+  size: i,
+  manifest: null,
+  bmap: null,
+  answers: null,
 });
 
 describe('settings store under concurrent saves', () => {
@@ -50,10 +60,21 @@ describe('settings store under concurrent saves', () => {
   });
 
   it('through the dispatcher, as `nexus serve` runs it: 40 concurrent settings.save all answer ok', async () => {
-    const unused = async () => { throw new Error('unused'); };
+    const unused = async () => {
+      throw new Error('unused');
+    };
     const ports = {
-      loadCatalog: unused, resourcesDir: () => dir, build: unused, bootTest: unused, listDrives: async () => [], async *watchDrives() {},
-      flash: unused, qemuArches: async () => [], pickImage: async () => null, imageSize: unused, backup: unused,
+      loadCatalog: unused,
+      resourcesDir: () => dir,
+      build: unused,
+      bootTest: unused,
+      listDrives: async () => [],
+      async *watchDrives() {},
+      flash: unused,
+      qemuArches: async () => [],
+      pickImage: async () => null,
+      imageSize: unused,
+      backup: unused,
     } satisfies AppPorts;
     const d = createApp(ports, { version: '0', transport: 'memory', configDir: dir, outputDir: dir }, { checkResponses: true });
     const saves = Array.from({ length: N }, (_, i) => ({ box: `box-${i}`, customization: { hostname: `host-${i}` } }));

@@ -7,13 +7,51 @@ import type { AppPorts } from '../../../src-main/app/ports';
 describe('contract', () => {
   it('has the surface the UI relies on (a change here must be deliberate)', () => {
     expect(COMMAND_NAMES).toEqual([
-      'system.info', 'catalog.get', 'plan.resolve', 'password.hash', 'build.start', 'build.cancel', 'vm.try', 'vm.stop', 'vm.input',
-      'image.pick', 'image.inspect', 'image.measure', 'image.fetch', 'image.cancel', 'drives.list', 'flash.start', 'flash.cancel', 'flash.running',
-      'backup.start', 'backup.cancel', 'answers.serve', 'answers.stop', 'history.list', 'history.remove', 'settings.get', 'settings.save',
-      'kit.plan', 'kit.prepare', 'kit.import', 'kit.status', 'kit.cancel', 'kit.attach',
+      'system.info',
+      'catalog.get',
+      'plan.resolve',
+      'password.hash',
+      'build.start',
+      'build.cancel',
+      'vm.try',
+      'vm.stop',
+      'vm.input',
+      'image.pick',
+      'image.inspect',
+      'image.measure',
+      'image.fetch',
+      'image.cancel',
+      'drives.list',
+      'flash.start',
+      'flash.cancel',
+      'flash.running',
+      'backup.start',
+      'backup.cancel',
+      'answers.serve',
+      'answers.stop',
+      'history.list',
+      'history.remove',
+      'settings.get',
+      'settings.save',
+      'kit.plan',
+      'kit.prepare',
+      'kit.import',
+      'kit.status',
+      'kit.cancel',
+      'kit.attach',
     ]);
     expect(EVENT_NAMES).toEqual([
-      'build.progress', 'build.log', 'flash.progress', 'flash.finished', 'vm.console', 'image.progress', 'backup.progress', 'drives.changed', 'answers.ready', 'answers.request', 'kit.progress',
+      'build.progress',
+      'build.log',
+      'flash.progress',
+      'flash.finished',
+      'vm.console',
+      'image.progress',
+      'backup.progress',
+      'drives.changed',
+      'answers.ready',
+      'answers.request',
+      'kit.progress',
     ]);
     expect(API_KEYS).toHaveLength(COMMAND_NAMES.length + EVENT_NAMES.length);
   });
@@ -21,7 +59,17 @@ describe('contract', () => {
   it('names commands domain.verb and marks exactly the long jobs cancellable, each with its cancel command', () => {
     for (const name of COMMAND_NAMES) expect(name).toMatch(/^[a-z]+\.[a-z]+$/);
     const cancellable = COMMAND_NAMES.filter((n) => commands[n].cancellable);
-    expect(cancellable).toEqual(['build.start', 'vm.try', 'image.measure', 'image.fetch', 'flash.start', 'backup.start', 'answers.serve', 'kit.prepare', 'kit.import']);
+    expect(cancellable).toEqual([
+      'build.start',
+      'vm.try',
+      'image.measure',
+      'image.fetch',
+      'flash.start',
+      'backup.start',
+      'answers.serve',
+      'kit.prepare',
+      'kit.import',
+    ]);
     for (const n of cancellable) expect(CANCEL_COMMAND[n], n).toBeDefined();
     for (const n of cancellable) expect(commands[n].request.safeParse({}).success).toBe(false); // jobId is required
     expect(CANCEL_COMMAND['build.start']).toBe('build.cancel');
@@ -49,7 +97,11 @@ describe('contract', () => {
   });
 
   it('the app implements one handler per command (the mapped type makes a missing one a compile error)', () => {
-    const handlers: Handlers = createHandlers({} as AppPorts, { version: 't', transport: 'memory', configDir: '/nonexistent', outputDir: '/nonexistent' }, new JobRegistry());
+    const handlers: Handlers = createHandlers(
+      {} as AppPorts,
+      { version: 't', transport: 'memory', configDir: '/nonexistent', outputDir: '/nonexistent' },
+      new JobRegistry(),
+    );
     expect(Object.keys(handlers).sort()).toEqual([...COMMAND_NAMES].sort());
     // @ts-expect-error a handler map without 'drives.list' does not type-check
     const missing: Handlers = { ...handlers, 'drives.list': undefined };

@@ -16,7 +16,12 @@ interface FakeContents {
   openHandler?: (d: { url: string }) => { action: string };
   on(event: string, fn: (...args: unknown[]) => void): void;
   setWindowOpenHandler(fn: (d: { url: string }) => { action: string }): void;
-  session: { permission?: (wc: unknown, p: string, cb: (ok: boolean) => void) => void; check?: () => boolean; setPermissionRequestHandler(f: never): void; setPermissionCheckHandler(f: never): void };
+  session: {
+    permission?: (wc: unknown, p: string, cb: (ok: boolean) => void) => void;
+    check?: () => boolean;
+    setPermissionRequestHandler(f: never): void;
+    setPermissionCheckHandler(f: never): void;
+  };
 }
 
 function fakeContents(): FakeContents {
@@ -119,7 +124,14 @@ describe('window factory', () => {
     const { createMainWindow } = await import('../../../src-main/electron/window');
     createMainWindow('/app/build/electron/preload.cjs');
     const [{ options, contents }] = h.windows as [(typeof h.windows)[number]];
-    expect(options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false, preload: '/app/build/electron/preload.cjs' });
+    expect(options.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      webviewTag: false,
+      preload: '/app/build/electron/preload.cjs',
+    });
 
     const navigate = (url: string) => {
       const event = { preventDefault: vi.fn() };

@@ -22,27 +22,146 @@ const CLOSURE_SKIPPED = new Set(['mkinitfs']);
 const MANIFEST: Record<string, { sha256: string; names: string[] }> = {
   'v3.24/community/aarch64/APKINDEX.part': {
     sha256: '18ce8b3328126c6fac8ccb1666e156cc6f5dbbbcbeca311735918d7f8a19c3af',
-    names: ["dinit", "dinit-shutdown", "iwd"],
+    names: ['dinit', 'dinit-shutdown', 'iwd'],
   },
   'v3.24/community/riscv64/APKINDEX.part': {
     sha256: 'bcbe61719dd7f81553f626c77eaad60acff760475276666f62eeada1e29c291f',
-    names: ["dinit", "dinit-shutdown", "iwd"],
+    names: ['dinit', 'dinit-shutdown', 'iwd'],
   },
   'v3.24/community/x86_64/APKINDEX.part': {
     sha256: 'a5ac7298a24c85818ce10d3a412be92c3a840b5321289e32878c5e93bd581f17',
-    names: ["dinit", "dinit-shutdown", "iwd"],
+    names: ['dinit', 'dinit-shutdown', 'iwd'],
   },
   'v3.24/main/aarch64/APKINDEX.part': {
     sha256: 'd58eded08e250a706d9fb10bb0398ba8a21b1b3796483708280916bc31d220f4',
-    names: ["busybox", "busybox-binsh", "busybox-static", "ca-certificates-bundle", "cryptsetup", "cryptsetup-libs", "dbus", "dbus-libs", "device-mapper-libs", "dhcpcd", "dropbear", "f2fs-tools", "f2fs-tools-libs", "json-c", "libblkid", "libcrypto3", "libeconf", "libexpat", "libgcc", "libncursesw", "libstdc++", "libuuid", "linux-firmware-brcm", "linux-firmware-cypress", "linux-firmware-none", "linux-firmware-synaptics", "linux-lts", "linux-rpi", "linux-virt", "mkinitfs", "musl", "ncurses-terminfo-base", "popt", "readline", "skalibs-libs", "systemd-boot", "systemd-efistub", "utmps-libs", "wireguard-tools-wg", "wireless-regdb", "zlib"],
+    names: [
+      'busybox',
+      'busybox-binsh',
+      'busybox-static',
+      'ca-certificates-bundle',
+      'cryptsetup',
+      'cryptsetup-libs',
+      'dbus',
+      'dbus-libs',
+      'device-mapper-libs',
+      'dhcpcd',
+      'dropbear',
+      'f2fs-tools',
+      'f2fs-tools-libs',
+      'json-c',
+      'libblkid',
+      'libcrypto3',
+      'libeconf',
+      'libexpat',
+      'libgcc',
+      'libncursesw',
+      'libstdc++',
+      'libuuid',
+      'linux-firmware-brcm',
+      'linux-firmware-cypress',
+      'linux-firmware-none',
+      'linux-firmware-synaptics',
+      'linux-lts',
+      'linux-rpi',
+      'linux-virt',
+      'mkinitfs',
+      'musl',
+      'ncurses-terminfo-base',
+      'popt',
+      'readline',
+      'skalibs-libs',
+      'systemd-boot',
+      'systemd-efistub',
+      'utmps-libs',
+      'wireguard-tools-wg',
+      'wireless-regdb',
+      'zlib',
+    ],
   },
   'v3.24/main/riscv64/APKINDEX.part': {
     sha256: 'a8e5c50f38d040d7f68a8fe2b99882c58dea4b6255cc9450c678cfdf40945a4c',
-    names: ["busybox", "busybox-binsh", "busybox-static", "ca-certificates-bundle", "cryptsetup", "cryptsetup-libs", "dbus", "dbus-libs", "device-mapper-libs", "dhcpcd", "dropbear", "f2fs-tools", "f2fs-tools-libs", "json-c", "libblkid", "libcrypto3", "libeconf", "libexpat", "libgcc", "libncursesw", "libstdc++", "libuuid", "linux-firmware-none", "linux-lts", "mkinitfs", "musl", "ncurses-terminfo-base", "popt", "readline", "skalibs-libs", "systemd-boot", "systemd-efistub", "u-boot", "u-boot-starfive", "utmps-libs", "wireguard-tools-wg", "wireless-regdb", "zlib"],
+    names: [
+      'busybox',
+      'busybox-binsh',
+      'busybox-static',
+      'ca-certificates-bundle',
+      'cryptsetup',
+      'cryptsetup-libs',
+      'dbus',
+      'dbus-libs',
+      'device-mapper-libs',
+      'dhcpcd',
+      'dropbear',
+      'f2fs-tools',
+      'f2fs-tools-libs',
+      'json-c',
+      'libblkid',
+      'libcrypto3',
+      'libeconf',
+      'libexpat',
+      'libgcc',
+      'libncursesw',
+      'libstdc++',
+      'libuuid',
+      'linux-firmware-none',
+      'linux-lts',
+      'mkinitfs',
+      'musl',
+      'ncurses-terminfo-base',
+      'popt',
+      'readline',
+      'skalibs-libs',
+      'systemd-boot',
+      'systemd-efistub',
+      'u-boot',
+      'u-boot-starfive',
+      'utmps-libs',
+      'wireguard-tools-wg',
+      'wireless-regdb',
+      'zlib',
+    ],
   },
   'v3.24/main/x86_64/APKINDEX.part': {
     sha256: 'edef5d95066cf7e2a076741cdc773e4bf5180dea31a4d76f223781d0e27857ad',
-    names: ["busybox", "busybox-binsh", "busybox-static", "ca-certificates-bundle", "cryptsetup", "cryptsetup-libs", "dbus", "dbus-libs", "device-mapper-libs", "dhcpcd", "dropbear", "f2fs-tools", "f2fs-tools-libs", "json-c", "libblkid", "libcrypto3", "libeconf", "libexpat", "libgcc", "libncursesw", "libstdc++", "libuuid", "linux-firmware-none", "linux-lts", "linux-virt", "mkinitfs", "musl", "ncurses-terminfo-base", "popt", "readline", "skalibs-libs", "systemd-boot", "systemd-efistub", "utmps-libs", "wireguard-tools-wg", "wireless-regdb", "zlib"],
+    names: [
+      'busybox',
+      'busybox-binsh',
+      'busybox-static',
+      'ca-certificates-bundle',
+      'cryptsetup',
+      'cryptsetup-libs',
+      'dbus',
+      'dbus-libs',
+      'device-mapper-libs',
+      'dhcpcd',
+      'dropbear',
+      'f2fs-tools',
+      'f2fs-tools-libs',
+      'json-c',
+      'libblkid',
+      'libcrypto3',
+      'libeconf',
+      'libexpat',
+      'libgcc',
+      'libncursesw',
+      'libstdc++',
+      'libuuid',
+      'linux-firmware-none',
+      'linux-lts',
+      'linux-virt',
+      'mkinitfs',
+      'musl',
+      'ncurses-terminfo-base',
+      'popt',
+      'readline',
+      'skalibs-libs',
+      'systemd-boot',
+      'systemd-efistub',
+      'utmps-libs',
+      'wireguard-tools-wg',
+      'wireless-regdb',
+      'zlib',
+    ],
   },
 };
 
@@ -58,8 +177,11 @@ function load(rel: string): { bytes: Buffer; pkgs: ApkPackage[] } {
 
 /** Raw stanzas (for field presence: the parser fills defaults for missing fields). */
 function rawStanzas(bytes: Buffer): Array<Map<string, string>> {
-  return bytes.toString('utf8').split('\n\n').filter((s) => s.trim() !== '').map((s) =>
-    new Map(s.split('\n').map((l) => [l.slice(0, 1), l.slice(2)] as [string, string])));
+  return bytes
+    .toString('utf8')
+    .split('\n\n')
+    .filter((s) => s.trim() !== '')
+    .map((s) => new Map(s.split('\n').map((l) => [l.slice(0, 1), l.slice(2)] as [string, string])));
 }
 
 describe('alpine-real fixture', () => {
@@ -106,7 +228,8 @@ describe('alpine-real fixture', () => {
 
   describe.each(ARCHES)('%s main+community closure', (arch) => {
     const pkgs = [`v3.24/main/${arch}/APKINDEX.part`, `v3.24/community/${arch}/APKINDEX.part`]
-      .filter((rel) => rel in MANIFEST).flatMap((rel) => load(rel).pkgs);
+      .filter((rel) => rel in MANIFEST)
+      .flatMap((rel) => load(rel).pkgs);
 
     /** name → versions it is provided at (a package's own name, and its p: entries). */
     const provided = new Map<string, Array<string | undefined>>();
@@ -123,9 +246,8 @@ describe('alpine-real fixture', () => {
         for (const d of p.depends) {
           if (d.conflict) continue;
           const versions = provided.get(d.name) ?? [];
-          const ok = d.op === undefined || d.version === undefined
-            ? versions.length > 0
-            : versions.some((v) => v !== undefined && satisfies(v, d.op!, d.version!));
+          const ok =
+            d.op === undefined || d.version === undefined ? versions.length > 0 : versions.some((v) => v !== undefined && satisfies(v, d.op!, d.version!));
           if (!ok) missing.push(`${p.name} -> ${d.name}${d.op ?? ''}${d.version ?? ''}`);
         }
       }
@@ -134,8 +256,23 @@ describe('alpine-real fixture', () => {
 
     it('holds the packages the Boxes need', () => {
       const names = new Set(pkgs.map((p) => p.name));
-      for (const n of ['busybox', 'busybox-binsh', 'busybox-static', 'musl', 'libgcc', 'libstdc++', 'dinit', 'linux-lts',
-        'linux-firmware-none', 'mkinitfs', 'systemd-efistub', 'systemd-boot', 'cryptsetup', 'f2fs-tools', 'wireguard-tools-wg']) {
+      for (const n of [
+        'busybox',
+        'busybox-binsh',
+        'busybox-static',
+        'musl',
+        'libgcc',
+        'libstdc++',
+        'dinit',
+        'linux-lts',
+        'linux-firmware-none',
+        'mkinitfs',
+        'systemd-efistub',
+        'systemd-boot',
+        'cryptsetup',
+        'f2fs-tools',
+        'wireguard-tools-wg',
+      ]) {
         expect(names, n).toContain(n);
       }
     });

@@ -57,13 +57,18 @@ function parseSolverCase(name: string, text: string): SolverCase | null {
   // --force-broken-world and -t (a virtual world package) change what the case means for a fresh image.
   if (args.includes('--force-broken-world') || args.includes('-t')) return null;
   const requests = args.slice(add + 1).filter((a) => !a.startsWith('-'));
-  const installing = out.map((l) => /^\(\d+\/\d+\) Installing (\S+) \((.+)\)$/.exec(l)).filter((m) => m !== null).map((m) => `${m[1]} (${m[2]})`);
+  const installing = out
+    .map((l) => /^\(\d+\/\d+\) Installing (\S+) \((.+)\)$/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => `${m[1]} (${m[2]})`);
   const failed = out.some((l) => l.startsWith('ERROR'));
   return { name, world: [...world, ...requests], repos, expected: failed ? null : [...installing].sort(), order: installing };
 }
 
 function loadCases(): SolverCase[] {
-  return readdirSync(SUITE).filter((f) => f.endsWith('.test')).sort()
+  return readdirSync(SUITE)
+    .filter((f) => f.endsWith('.test'))
+    .sort()
     .map((f) => parseSolverCase(f.replace(/\.test$/, ''), readFileSync(join(SUITE, f), 'utf8')))
     .filter((c): c is SolverCase => c !== null);
 }
@@ -83,11 +88,18 @@ interface Outcome {
 
 function runCase(c: SolverCase): Outcome {
   try {
-    const res = resolvePackages(indexesOf(c), c.world.map((dep) => ({ dep, from: ['world'] })));
+    const res = resolvePackages(
+      indexesOf(c),
+      c.world.map((dep) => ({ dep, from: ['world'] })),
+    );
     const label = (p: { name: string; version: string; repo: { tag?: string } }) => `${p.name}${p.repo.tag ? `@${p.repo.tag}` : ''} (${p.version})`;
     const got = res.packages.map((r) => label(r.pkg)).sort();
     const order = res.installOrder.map(label);
-    return { agrees: c.expected !== null && JSON.stringify(got) === JSON.stringify(c.expected), got: got.join(', '), orderAgrees: JSON.stringify(order) === JSON.stringify(c.order) };
+    return {
+      agrees: c.expected !== null && JSON.stringify(got) === JSON.stringify(c.expected),
+      got: got.join(', '),
+      orderAgrees: JSON.stringify(order) === JSON.stringify(c.order),
+    };
   } catch (e) {
     if (!(e instanceof NexusError)) throw e;
     return { agrees: c.expected === null, got: `${e.code}: ${e.message}` };

@@ -50,20 +50,60 @@ describe('dependency tokens', () => {
 
 describe('APKINDEX text', () => {
   const text = [
-    'C:Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=', 'P:foo', 'V:1.0-r0', 'A:x86_64', 'S:1234', 'I:4096', 'T:Foo tool', 'U:https://foo', 'L:MIT',
-    'o:foo-src', 'm:Someone <a@b>', 't:1700000000', 'c:abcdef', 'k:50', 'D:so:libc.musl-x86_64.so.1 !bar', 'p:cmd:foo=1.0-r0 foo-any', 'i:base docs', 'x:unknown lower', '',
-    'P:newfmt', 'V:2', 'Z:unknown upper', '',
-    'P:noversion', '',
+    'C:Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=',
+    'P:foo',
+    'V:1.0-r0',
+    'A:x86_64',
+    'S:1234',
+    'I:4096',
+    'T:Foo tool',
+    'U:https://foo',
+    'L:MIT',
+    'o:foo-src',
+    'm:Someone <a@b>',
+    't:1700000000',
+    'c:abcdef',
+    'k:50',
+    'D:so:libc.musl-x86_64.so.1 !bar',
+    'p:cmd:foo=1.0-r0 foo-any',
+    'i:base docs',
+    'x:unknown lower',
+    '',
+    'P:newfmt',
+    'V:2',
+    'Z:unknown upper',
+    '',
+    'P:noversion',
+    '',
   ].join('\n');
 
   it('reads every field letter, ignores unknown lower-case letters, marks unknown upper-case ones uninstallable', () => {
     const [foo, nf, ...rest] = parseApkIndexText(text, repo);
     expect(rest).toEqual([]);
     expect(foo).toMatchObject({
-      checksum: 'Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=', name: 'foo', version: '1.0-r0', arch: 'x86_64', size: 1234, installedSize: 4096, description: 'Foo tool',
-      url: 'https://foo', license: 'MIT', origin: 'foo-src', maintainer: 'Someone <a@b>', buildTime: 1700000000, commit: 'abcdef', providerPriority: 50,
-      depends: [{ name: 'so:libc.musl-x86_64.so.1', conflict: false }, { name: 'bar', conflict: true }],
-      provides: [{ name: 'cmd:foo', version: '1.0-r0' }, { name: 'foo-any' }], installIf: [{ name: 'base', conflict: false }, { name: 'docs', conflict: false }],
+      checksum: 'Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=',
+      name: 'foo',
+      version: '1.0-r0',
+      arch: 'x86_64',
+      size: 1234,
+      installedSize: 4096,
+      description: 'Foo tool',
+      url: 'https://foo',
+      license: 'MIT',
+      origin: 'foo-src',
+      maintainer: 'Someone <a@b>',
+      buildTime: 1700000000,
+      commit: 'abcdef',
+      providerPriority: 50,
+      depends: [
+        { name: 'so:libc.musl-x86_64.so.1', conflict: false },
+        { name: 'bar', conflict: true },
+      ],
+      provides: [{ name: 'cmd:foo', version: '1.0-r0' }, { name: 'foo-any' }],
+      installIf: [
+        { name: 'base', conflict: false },
+        { name: 'docs', conflict: false },
+      ],
     });
     expect(foo!.uninstallable).toBeUndefined();
     expect(nf!.uninstallable).toMatch(/Z:/);
@@ -91,7 +131,11 @@ describe('APKINDEX text', () => {
     const pkgs = (r: typeof repo & { tag?: string }, text: string) => ({ repo: r, description: '', signer: null, packages: parseApkIndexText(text, r) });
     const testing = { ...repo, name: 'testing', tag: 'testing' };
     const idx = [pkgs(repo, 'P:app\nV:1\nD:lib\n\nP:lib\nV:1\n'), pkgs(testing, 'P:app\nV:2\nD:lib>=2 extra\n\nP:lib\nV:2\n\nP:extra\nV:1\n')];
-    const got = (...deps: string[]) => resolvePackages(idx, deps.map((dep) => ({ dep, from: ['b'] }))).packages.map((p) => `${p.pkg.name}${p.tag ? `@${p.tag}` : ''}-${p.pkg.version}`);
+    const got = (...deps: string[]) =>
+      resolvePackages(
+        idx,
+        deps.map((dep) => ({ dep, from: ['b'] })),
+      ).packages.map((p) => `${p.pkg.name}${p.tag ? `@${p.tag}` : ''}-${p.pkg.version}`);
     expect(got('app')).toEqual(['app-1', 'lib-1']);
     expect(got('app@testing')).toEqual(['app@testing-2', 'extra@testing-1', 'lib@testing-2']);
     expect(() => got('extra')).toThrow(/extra 1 is only in the repository tagged @testing \(ask for extra@testing\)/);
@@ -112,11 +156,21 @@ describe('APKINDEX text', () => {
     const idx = [{ repo, description: '', signer: null, packages: [pk('low', 'p:server\nk:10'), pk('high', 'p:server\nk:200'), pk('none', 'p:server')] }];
     expect(resolvePackages(idx, [{ dep: 'server', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['high']);
     // An explicit request elsewhere wins over the priority (settled before ambiguous deps).
-    expect(resolvePackages(idx, [{ dep: 'server', from: ['b'] }, { dep: 'low', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['low']);
+    expect(
+      resolvePackages(idx, [
+        { dep: 'server', from: ['b'] },
+        { dep: 'low', from: ['b'] },
+      ]).packages.map((p) => p.pkg.name),
+    ).toEqual(['low']);
     // Without priorities even a single virtual provider must be asked for (apk's provides14), or be wanted anyway.
     const one = [{ repo, description: '', signer: null, packages: [pk('none', 'p:server')] }];
     expect(() => resolvePackages(one, [{ dep: 'server', from: ['b'] }])).toThrow('b → server: a virtual package provided by none, none preferred');
-    expect(resolvePackages(one, [{ dep: 'server', from: ['b'] }, { dep: 'none', from: ['b'] }]).packages.map((p) => p.pkg.name)).toEqual(['none']);
+    expect(
+      resolvePackages(one, [
+        { dep: 'server', from: ['b'] },
+        { dep: 'none', from: ['b'] },
+      ]).packages.map((p) => p.pkg.name),
+    ).toEqual(['none']);
     const two = [{ repo, description: '', signer: null, packages: [pk('none', 'p:server'), pk('other', 'p:server')] }];
     expect(() => resolvePackages(two, [{ dep: 'server', from: ['b'] }])).toThrow('b → server: a virtual package provided by none, other, none preferred');
   });
@@ -128,10 +182,18 @@ describe('gzip members', () => {
     // Hand-made header with FEXTRA + FNAME + FCOMMENT flags around a raw deflate body of the second member.
     const raw = gzipSync(Buffer.from('second member'));
     const body = raw.subarray(10);
-    const header = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 4 | 8 | 16, 0, 0, 0, 0, 0, 3]), Buffer.from([2, 0, 0xaa, 0xbb]), Buffer.from('name\0'), Buffer.from('comment\0')]);
+    const header = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 8, 4 | 8 | 16, 0, 0, 0, 0, 0, 3]),
+      Buffer.from([2, 0, 0xaa, 0xbb]),
+      Buffer.from('name\0'),
+      Buffer.from('comment\0'),
+    ]);
     const buf = Buffer.concat([plain, header, body]);
     const members = readGzipMembers(buf, 'test')!;
-    expect(members.map((m) => [m.start, m.end, m.data.toString()])).toEqual([[0, plain.length, 'first'], [plain.length, buf.length, 'second member']]);
+    expect(members.map((m) => [m.start, m.end, m.data.toString()])).toEqual([
+      [0, plain.length, 'first'],
+      [plain.length, buf.length, 'second member'],
+    ]);
     expect(readGzipMembers(buf.subarray(0, buf.length - 3), 'test', Infinity, true)).toBeNull();
     expect(() => readGzipMembers(buf.subarray(0, buf.length - 3), 'test')).toThrow(/truncated inside gzip member 2/);
     expect(() => readGzipMembers(Buffer.from('not gzip at all'), 'x')).toThrow(/no gzip member/);
@@ -146,7 +208,10 @@ describe('gzip members', () => {
 describe('install script effects', () => {
   it('reads users, groups, memberships and applet installs; reports every script as skipped', () => {
     const scripts = new Map([
-      ['pre-install', '#!/bin/sh\naddgroup -S -g 101 nginx 2>/dev/null\nadduser -S -D -H -h /var/lib/nginx -s /sbin/nologin -G nginx -g "Nginx web server" nginx 2>/dev/null\naddgroup nginx www-data\nexit 0\n'],
+      [
+        'pre-install',
+        '#!/bin/sh\naddgroup -S -g 101 nginx 2>/dev/null\nadduser -S -D -H -h /var/lib/nginx -s /sbin/nologin -G nginx -g "Nginx web server" nginx 2>/dev/null\naddgroup nginx www-data\nexit 0\n',
+      ],
       ['post-install', 'useradd -r -d /srv/x -s /bin/false -c "X user" xuser\ngroupadd -r xgrp\n/bin/busybox --install -s\nupdate-ca-certificates --fresh\n'],
       ['post-upgrade', 'adduser -S ignored\n'],
     ]);
@@ -154,33 +219,72 @@ describe('install script effects', () => {
     // apk's order on a fresh install: pre-install, post-install (upgrade scripts are never run there).
     expect(effects).toEqual([
       { kind: 'group', package: 'nginx', name: 'nginx', gid: 101, system: true },
-      { kind: 'user', package: 'nginx', name: 'nginx', home: '/var/lib/nginx', shell: '/sbin/nologin', group: 'nginx', gecos: 'Nginx web server', system: true, createHome: false },
+      {
+        kind: 'user',
+        package: 'nginx',
+        name: 'nginx',
+        home: '/var/lib/nginx',
+        shell: '/sbin/nologin',
+        group: 'nginx',
+        gecos: 'Nginx web server',
+        system: true,
+        createHome: false,
+      },
       { kind: 'group-member', package: 'nginx', user: 'nginx', group: 'www-data' },
       { kind: 'user', package: 'nginx', name: 'xuser', home: '/srv/x', shell: '/bin/false', gecos: 'X user', system: true, createHome: false },
       { kind: 'group', package: 'nginx', name: 'xgrp', system: true },
       { kind: 'applet-links', package: 'nginx', tool: 'busybox', symlinks: true },
     ]);
-    expect(skipped.map((s) => [s.script, s.effects, s.understood])).toEqual([['pre-install', 3, true], ['post-install', 3, false], ['post-upgrade', 0, false]]);
+    expect(skipped.map((s) => [s.script, s.effects, s.understood])).toEqual([
+      ['pre-install', 3, true],
+      ['post-install', 3, false],
+      ['post-upgrade', 0, false],
+    ]);
     expect(skipped[1]!.ignoredCommands).toEqual(['update-ca-certificates --fresh']);
     expect(skipped[1]!.text).toBe(scripts.get('post-install'));
   });
 
-  it('expands plain variable assignments, as aports\' dhcpcd.pre-install names its account; leaves unknown variables unrecognised', () => {
+  it("expands plain variable assignments, as aports' dhcpcd.pre-install names its account; leaves unknown variables unrecognised", () => {
     // aports main/dhcpcd/dhcpcd.pre-install, verbatim.
-    const text = '#!/bin/sh\n\nuser=dhcpcd\ngroup=dhcpcd\n\naddgroup -S $group 2>/dev/null\nadduser -S -D -h /var/lib/$user -s /sbin/nologin -G $group -g $user $user 2>/dev/null\n\nexit 0\n';
-    const { effects, skipped } = scriptEffects('dhcpcd', '10.3.0-r0', new Map([['pre-install', text], ['post-install', 'x=$(id -u)\nadduser -S ${nobody}\n']]));
+    const text =
+      '#!/bin/sh\n\nuser=dhcpcd\ngroup=dhcpcd\n\naddgroup -S $group 2>/dev/null\nadduser -S -D -h /var/lib/$user -s /sbin/nologin -G $group -g $user $user 2>/dev/null\n\nexit 0\n';
+    const { effects, skipped } = scriptEffects(
+      'dhcpcd',
+      '10.3.0-r0',
+      new Map([
+        ['pre-install', text],
+        ['post-install', 'x=$(id -u)\nadduser -S ${nobody}\n'],
+      ]),
+    );
     expect(effects).toEqual([
       { kind: 'group', package: 'dhcpcd', name: 'dhcpcd', system: true },
-      { kind: 'user', package: 'dhcpcd', name: 'dhcpcd', home: '/var/lib/dhcpcd', shell: '/sbin/nologin', group: 'dhcpcd', gecos: 'dhcpcd', system: true, createHome: true },
+      {
+        kind: 'user',
+        package: 'dhcpcd',
+        name: 'dhcpcd',
+        home: '/var/lib/dhcpcd',
+        shell: '/sbin/nologin',
+        group: 'dhcpcd',
+        gecos: 'dhcpcd',
+        system: true,
+        createHome: true,
+      },
     ]);
-    expect(skipped.map((s) => [s.script, s.understood])).toEqual([['pre-install', true], ['post-install', false]]);
+    expect(skipped.map((s) => [s.script, s.understood])).toEqual([
+      ['pre-install', true],
+      ['post-install', false],
+    ]);
     expect(skipped[1]!.ignoredCommands).toEqual(['x=$(id -u)', 'adduser -S ${nobody}']);
   });
 });
 
 describe('install script symlinks', () => {
   it('records ln -s links (dinit service enablement; relative to the root apk runs scripts in) and ignores hostile ones', () => {
-    const { effects } = scriptEffects('sshd', '1-r0', new Map([['post-install', 'ln -sf ../sshd /etc/dinit.d/boot.d/sshd\nln -s /x /etc/../../escape\nln -s a relative\nln -s /y $HOME/z\n']]));
+    const { effects } = scriptEffects(
+      'sshd',
+      '1-r0',
+      new Map([['post-install', 'ln -sf ../sshd /etc/dinit.d/boot.d/sshd\nln -s /x /etc/../../escape\nln -s a relative\nln -s /y $HOME/z\n']]),
+    );
     expect(effects).toEqual([
       { kind: 'symlink', package: 'sshd', path: '/etc/dinit.d/boot.d/sshd', target: '../sshd', force: true },
       { kind: 'symlink', package: 'sshd', path: '/relative', target: 'a', force: false },
@@ -195,7 +299,18 @@ describe('lock file', () => {
     const b = serializeLock(makeLock({ name: 'alpine', branch: 'v3.22', arch: 'x86_64', repositories: ['main'] }, { main: 'v3.22.2' }, [...pkgs].reverse()));
     expect(a).toBe(b);
     expect(JSON.parse(a).packages.map((p: { name: string }) => p.name)).toEqual(['alpha', 'zeta']);
-    expect(JSON.parse(a).packages[0]).toEqual({ name: 'alpha', version: '2', arch: 'x86_64', repository: 'main', checksum: 'Q1a', size: 1, installedSize: 2, license: 'GPL-2.0-only', origin: 'alpha-src', url: '' });
+    expect(JSON.parse(a).packages[0]).toEqual({
+      name: 'alpha',
+      version: '2',
+      arch: 'x86_64',
+      repository: 'main',
+      checksum: 'Q1a',
+      size: 1,
+      installedSize: 2,
+      license: 'GPL-2.0-only',
+      origin: 'alpha-src',
+      url: '',
+    });
   });
 });
 

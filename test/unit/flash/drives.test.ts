@@ -5,19 +5,77 @@ import { watchDrives } from '../../../src-main/engine/drives/watch';
 import type { Drive } from '../../../src-shared/drives';
 import { driveLabel, formatSize } from '../../../src-shared/drives';
 
-const dl = { device: '/dev/sdb', raw: '/dev/sdb', description: 'SanDisk Ultra', size: 31914983424, blockSize: 512, logicalBlockSize: 512, busType: 'USB', isReadOnly: false, isSystem: false, isRemovable: true, isVirtual: false, isUSB: true, isCard: null, mountpoints: [{ path: '/media/u/boot', label: 'boot' }] };
+const dl = {
+  device: '/dev/sdb',
+  raw: '/dev/sdb',
+  description: 'SanDisk Ultra',
+  size: 31914983424,
+  blockSize: 512,
+  logicalBlockSize: 512,
+  busType: 'USB',
+  isReadOnly: false,
+  isSystem: false,
+  isRemovable: true,
+  isVirtual: false,
+  isUSB: true,
+  isCard: null,
+  mountpoints: [{ path: '/media/u/boot', label: 'boot' }],
+};
 
 describe('drive normalization', () => {
   it('maps drivelist entries', () => {
-    expect(fromDrivelist(dl)).toEqual({ device: '/dev/sdb', raw: '/dev/sdb', description: 'SanDisk Ultra', size: 31914983424, blockSize: 512, logicalBlockSize: 512, bus: 'USB', removable: true, usb: true, card: false, system: false, readOnly: false, virtual: false, mountpoints: [{ path: '/media/u/boot', label: 'boot' }], source: 'drivelist' });
+    expect(fromDrivelist(dl)).toEqual({
+      device: '/dev/sdb',
+      raw: '/dev/sdb',
+      description: 'SanDisk Ultra',
+      size: 31914983424,
+      blockSize: 512,
+      logicalBlockSize: 512,
+      bus: 'USB',
+      removable: true,
+      usb: true,
+      card: false,
+      system: false,
+      readOnly: false,
+      virtual: false,
+      mountpoints: [{ path: '/media/u/boot', label: 'boot' }],
+      source: 'drivelist',
+    });
     expect(fromDrivelist({ ...dl, size: null, raw: '', blockSize: 0 })).toMatchObject({ size: null, raw: '/dev/sdb', blockSize: 512 });
   });
 
   it('maps lsblk -J -b -O devices (loops, read-only, system mounts in children)', () => {
-    const loop = fromLsblk({ path: '/dev/loop3', name: 'loop3', size: 16777216, ro: false, rm: false, type: 'loop', tran: null, 'log-sec': 512, 'phy-sec': 512, mountpoints: [null] });
-    expect(loop).toMatchObject({ device: '/dev/loop3', size: 16777216, removable: true, virtual: true, system: false, readOnly: false, mountpoints: [], source: 'extra' });
+    const loop = fromLsblk({
+      path: '/dev/loop3',
+      name: 'loop3',
+      size: 16777216,
+      ro: false,
+      rm: false,
+      type: 'loop',
+      tran: null,
+      'log-sec': 512,
+      'phy-sec': 512,
+      mountpoints: [null],
+    });
+    expect(loop).toMatchObject({
+      device: '/dev/loop3',
+      size: 16777216,
+      removable: true,
+      virtual: true,
+      system: false,
+      readOnly: false,
+      mountpoints: [],
+      source: 'extra',
+    });
     expect(fromLsblk({ path: '/dev/loop4', name: 'loop4', size: '8388608', ro: '1', type: 'loop' })).toMatchObject({ readOnly: true, size: 8388608 });
-    const sys = fromLsblk({ path: '/dev/loop5', name: 'loop5', size: 1, type: 'loop', mountpoints: [null], children: [{ name: 'loop5p1', mountpoints: ['/boot'] }] });
+    const sys = fromLsblk({
+      path: '/dev/loop5',
+      name: 'loop5',
+      size: 1,
+      type: 'loop',
+      mountpoints: [null],
+      children: [{ name: 'loop5p1', mountpoints: ['/boot'] }],
+    });
     expect(sys.system).toBe(true);
     expect(sys.mountpoints.map((m) => m.path)).toEqual(['/boot']);
   });
@@ -64,12 +122,17 @@ describe('watchDrives', () => {
     let i = 0;
     const ac = new AbortController();
     const seen: number[] = [];
-    for await (const drives of watchDrives({ intervalMs: 1, signal: ac.signal, list: async () => {
-      i++;
-      if (i === 1) throw new Error('transient');
-      if (i > 3) ac.abort();
-      return [];
-    } })) seen.push(drives.length);
+    for await (const drives of watchDrives({
+      intervalMs: 1,
+      signal: ac.signal,
+      list: async () => {
+        i++;
+        if (i === 1) throw new Error('transient');
+        if (i > 3) ac.abort();
+        return [];
+      },
+    }))
+      seen.push(drives.length);
     expect(seen).toEqual([0]);
   });
 });

@@ -68,7 +68,10 @@ describe('elevation', () => {
 
   it('builds the command lines without a shell on Linux and with careful quoting elsewhere', () => {
     const prog = ['/opt/Nexus Imager/helper', "--x='y'"];
-    expect(elevatedCommand('pkexec', prog, ['--token-file', '/tmp/t'])).toEqual({ command: 'pkexec', args: ['/opt/Nexus Imager/helper', "--x='y'", '--token-file', '/tmp/t'] });
+    expect(elevatedCommand('pkexec', prog, ['--token-file', '/tmp/t'])).toEqual({
+      command: 'pkexec',
+      args: ['/opt/Nexus Imager/helper', "--x='y'", '--token-file', '/tmp/t'],
+    });
     expect(elevatedCommand('none', prog, [])).toEqual({ command: '/opt/Nexus Imager/helper', args: ["--x='y'"] });
     const mac = elevatedCommand('osascript', prog, ['--socket', '/tmp/a b/s']);
     expect(mac.command).toBe('osascript');
@@ -85,7 +88,7 @@ describe('elevation', () => {
     ['pkexec', 126, '', 'PROMPT_DISMISSED'],
     ['osascript', 1, '0:125: execution error: User canceled. (-128)', 'PROMPT_DISMISSED'],
     ['uac', 1, 'Start-Process : This command cannot be run due to the error: The operation was canceled by the user.', 'PROMPT_DISMISSED'],
-    ['none', 1, 'Error: EACCES: permission denied, open \'/dev/sdb\'', 'PERMISSION_DENIED'],
+    ['none', 1, "Error: EACCES: permission denied, open '/dev/sdb'", 'PERMISSION_DENIED'],
     ['none', 139, 'Segmentation fault', 'HELPER_FAILED'],
   ] as const)('%s exit %s → %s', (elevation, code, stderr, expected) => {
     const e = classifyElevationFailure(elevation, code, stderr);

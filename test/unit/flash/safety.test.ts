@@ -1,14 +1,58 @@
 import { describe, expect, it } from 'vitest';
 import type { Drive } from '../../../src-shared/drives';
-import { LARGE_DRIVE_THRESHOLD, checkRequestedTarget, checkTarget, driveOwningPath, holdsProtectedPath, isLarge, isTooSmall, visibleDrives, type SafetyContext } from '../../../src-shared/safety';
+import {
+  LARGE_DRIVE_THRESHOLD,
+  checkRequestedTarget,
+  checkTarget,
+  driveOwningPath,
+  holdsProtectedPath,
+  isLarge,
+  isTooSmall,
+  visibleDrives,
+  type SafetyContext,
+} from '../../../src-shared/safety';
 
 const GiB = 1024 ** 3;
 function drive(p: Partial<Drive> = {}): Drive {
-  return { device: '/dev/sdb', raw: '/dev/sdb', description: 'SD card', size: 32 * GiB, blockSize: 512, logicalBlockSize: 512, bus: 'USB', removable: true, usb: true, card: true, system: false, readOnly: false, virtual: false, mountpoints: [], source: 'drivelist', ...p };
+  return {
+    device: '/dev/sdb',
+    raw: '/dev/sdb',
+    description: 'SD card',
+    size: 32 * GiB,
+    blockSize: 512,
+    logicalBlockSize: 512,
+    bus: 'USB',
+    removable: true,
+    usb: true,
+    card: true,
+    system: false,
+    readOnly: false,
+    virtual: false,
+    mountpoints: [],
+    source: 'drivelist',
+    ...p,
+  };
 }
-const sysDisk = drive({ device: '/dev/sda', raw: '/dev/sda', system: true, removable: false, size: 512 * GiB, mountpoints: [{ path: '/', label: null }, { path: '/home', label: null }] });
+const sysDisk = drive({
+  device: '/dev/sda',
+  raw: '/dev/sda',
+  system: true,
+  removable: false,
+  size: 512 * GiB,
+  mountpoints: [
+    { path: '/', label: null },
+    { path: '/home', label: null },
+  ],
+});
 function ctx(p: Partial<SafetyContext> = {}): SafetyContext {
-  return { imageSize: 4 * GiB, protectedPaths: ['/home/u/images/os.img'], allDrives: [sysDisk, drive()], includeSystem: false, confirmedSystemDevices: [], ...p };
+  return {
+    imageSize: 4 * GiB,
+    protectedPaths: ['/home/u/images/os.img'],
+    allDrives: [sysDisk, drive()],
+    includeSystem: false,
+    confirmedSystemDevices: [],
+    ...p,
+  };
 }
 const codes = (v: { refusals: Array<{ code: string }> }) => v.refusals.map((r) => r.code).sort();
 
@@ -46,7 +90,12 @@ describe('safety predicates', () => {
 });
 
 describe('checkTarget: every combination', () => {
-  const sizes: Array<[string, number | null]> = [['unknown', null], ['too small', 2 * GiB], ['exact', 4 * GiB], ['huge', 2 * LARGE_DRIVE_THRESHOLD]];
+  const sizes: Array<[string, number | null]> = [
+    ['unknown', null],
+    ['too small', 2 * GiB],
+    ['exact', 4 * GiB],
+    ['huge', 2 * LARGE_DRIVE_THRESHOLD],
+  ];
   for (const system of [false, true])
     for (const readOnly of [false, true])
       for (const [sizeName, size] of sizes)
@@ -56,7 +105,15 @@ describe('checkTarget: every combination', () => {
               const name = `system=${system} ro=${readOnly} size=${sizeName} source=${holdsSource} include=${includeSystem} confirmed=${confirmed}`;
               it(name, () => {
                 const d = drive({ system, readOnly, size, mountpoints: holdsSource ? [{ path: '/media/u/SD', label: null }] : [] });
-                const v = checkTarget(d, ctx({ allDrives: [sysDisk, d], protectedPaths: ['/media/u/SD/os.img'], includeSystem, confirmedSystemDevices: confirmed ? ['/dev/sdb'] : [] }));
+                const v = checkTarget(
+                  d,
+                  ctx({
+                    allDrives: [sysDisk, d],
+                    protectedPaths: ['/media/u/SD/os.img'],
+                    includeSystem,
+                    confirmedSystemDevices: confirmed ? ['/dev/sdb'] : [],
+                  }),
+                );
                 const expected: string[] = [];
                 if (system && !(includeSystem && confirmed)) expected.push('SYSTEM_DRIVE');
                 if (holdsSource) expected.push('SOURCE_DRIVE');

@@ -114,7 +114,10 @@ describe('the privileged helper re-checks and pins what it reads', () => {
     await writeFile(secret, Buffer.alloc(512));
     await chown(secret, 0, 0);
     await chmod(secret, 0o600);
-    await expect(pinSources({ source: { kind: 'file', path: secret }, bmap: null }, user)).rejects.toMatchObject({ code: 'SOURCE_NOT_READABLE', hint: expect.any(String) });
+    await expect(pinSources({ source: { kind: 'file', path: secret }, bmap: null }, user)).rejects.toMatchObject({
+      code: 'SOURCE_NOT_READABLE',
+      hint: expect.any(String),
+    });
     await chown(secret, user.uid, 0);
     expect((await pinSources({ source: { kind: 'file', path: secret }, bmap: null }, user)).pinnedSource).toBeDefined();
 
@@ -125,7 +128,11 @@ describe('the privileged helper re-checks and pins what it reads', () => {
     const big = join(dir, 'big.bmap');
     await writeFile(big, '');
     await truncate(big, MAX_BMAP_BYTES + 1);
-    await expect(pinSources({ source: { kind: 'url', url: 'http://x/y.img', sha256: 'a'.repeat(64) }, bmap: big }, null)).rejects.toMatchObject({ code: 'BMAP_TOO_LARGE' });
-    await expect(pinSources({ source: { kind: 'url', url: 'http://x/y.img', sha256: 'a'.repeat(64) }, bmap: '/etc/shadow' }, null)).rejects.toMatchObject({ code: 'NOT_A_BMAP' });
+    await expect(pinSources({ source: { kind: 'url', url: 'http://x/y.img', sha256: 'a'.repeat(64) }, bmap: big }, null)).rejects.toMatchObject({
+      code: 'BMAP_TOO_LARGE',
+    });
+    await expect(pinSources({ source: { kind: 'url', url: 'http://x/y.img', sha256: 'a'.repeat(64) }, bmap: '/etc/shadow' }, null)).rejects.toMatchObject({
+      code: 'NOT_A_BMAP',
+    });
   });
 });

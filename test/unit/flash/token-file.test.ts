@@ -27,13 +27,13 @@ async function launcherDir(): Promise<{ dir: string; file: string; token: string
 }
 
 describe('helper --token-file', () => {
-  it('reads and deletes the launcher\'s private token file', async () => {
+  it("reads and deletes the launcher's private token file", async () => {
     const { file, token } = await launcherDir();
     expect(await takeTokenFile(file, { expectedUid: me })).toEqual({ token, deleted: true });
     expect(existsSync(file)).toBe(false);
   });
 
-  it('never deletes a file that is not the launcher\'s: wrong name, wrong directory, or a non-private directory', async () => {
+  it("never deletes a file that is not the launcher's: wrong name, wrong directory, or a non-private directory", async () => {
     const token = newToken();
     const other = join(root, 'victim');
     await writeFile(other, token, { mode: 0o600 });
@@ -86,24 +86,24 @@ describe('helper --token-file', () => {
     if (me !== 0) await expect(takeTokenFile(file, { expectedUid: me + 1 })).rejects.toMatchObject({ code: 'HELPER_BAD_TOKEN_FILE' });
   });
 
-  it.each([['through the held directory (/proc/self/fd)', false], ['portably (identity re-checked)', true]] as const)(
-    'a directory swapped after the checks cannot redirect the unlink, %s',
-    async (_how, noProc) => {
-      const { dir, file, token } = await launcherDir();
-      // The attacker's swap: the checked directory moves away and its name now leads to another private token file.
-      const victimDir = await mkdtemp(join(root, 'victim-'));
-      const victim = join(victimDir, 'token');
-      await writeFile(victim, token, { mode: 0o600 });
-      const beforeUnlink = async () => {
-        await rename(dir, `${dir}-moved`);
-        await symlink(victimDir, dir);
-      };
-      const r = await takeTokenFile(file, { expectedUid: me, noProc, beforeUnlink });
-      expect(r.token).toBe(token);
-      expect(await readFile(victim, 'utf8')).toBe(token);
-      // Through /proc the launcher's own file (in the moved directory) is the one removed; portably nothing is.
-      expect(existsSync(join(`${dir}-moved`, 'token'))).toBe(noProc);
-      expect(r.deleted).toBe(!noProc);
-    },
-  );
+  it.each([
+    ['through the held directory (/proc/self/fd)', false],
+    ['portably (identity re-checked)', true],
+  ] as const)('a directory swapped after the checks cannot redirect the unlink, %s', async (_how, noProc) => {
+    const { dir, file, token } = await launcherDir();
+    // The attacker's swap: the checked directory moves away and its name now leads to another private token file.
+    const victimDir = await mkdtemp(join(root, 'victim-'));
+    const victim = join(victimDir, 'token');
+    await writeFile(victim, token, { mode: 0o600 });
+    const beforeUnlink = async () => {
+      await rename(dir, `${dir}-moved`);
+      await symlink(victimDir, dir);
+    };
+    const r = await takeTokenFile(file, { expectedUid: me, noProc, beforeUnlink });
+    expect(r.token).toBe(token);
+    expect(await readFile(victim, 'utf8')).toBe(token);
+    // Through /proc the launcher's own file (in the moved directory) is the one removed; portably nothing is.
+    expect(existsSync(join(`${dir}-moved`, 'token'))).toBe(noProc);
+    expect(r.deleted).toBe(!noProc);
+  });
 });

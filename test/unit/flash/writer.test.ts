@@ -15,7 +15,23 @@ let imagePath: string;
 let image: Buffer;
 
 function drive(device: string, size = 16 * MiB): Drive {
-  return { device, raw: device, description: 'fake', size, blockSize: 512, logicalBlockSize: 512, bus: 'FAKE', removable: true, usb: false, card: false, system: false, readOnly: false, virtual: true, mountpoints: [], source: 'extra' };
+  return {
+    device,
+    raw: device,
+    description: 'fake',
+    size,
+    blockSize: 512,
+    logicalBlockSize: 512,
+    bus: 'FAKE',
+    removable: true,
+    usb: false,
+    card: false,
+    system: false,
+    readOnly: false,
+    virtual: true,
+    mountpoints: [],
+    source: 'extra',
+  };
 }
 
 interface Fake extends TargetDevice {
@@ -64,7 +80,16 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const run = async (targets: Drive[], fakes: Map<string, Fake>, extra: Partial<Parameters<typeof writeImage>[0]> = {}) =>
-  writeImage({ source: await openSource({ kind: 'file', path: imagePath }), bmap: null, targets, verify: true, eject: false, chunkSize: MiB, openTarget: async (d) => fakes.get(d.device)!, ...extra });
+  writeImage({
+    source: await openSource({ kind: 'file', path: imagePath }),
+    bmap: null,
+    targets,
+    verify: true,
+    eject: false,
+    chunkSize: MiB,
+    openTarget: async (d) => fakes.get(d.device)!,
+    ...extra,
+  });
 
 describe('writeImage', () => {
   it('zeroes head and tail first, writes the first MiB last, after verifying the rest', async () => {
@@ -96,11 +121,20 @@ describe('writeImage', () => {
 
   it('isolates a failing target', async () => {
     const [a, b, c] = [drive('/dev/a'), drive('/dev/b'), drive('/dev/c')];
-    const fakes = new Map([[a.device, fake(a)], [b.device, fake(b, { failWriteAt: 5, errCode: 'EIO' })], [c.device, fake(c)]]);
+    const fakes = new Map([
+      [a.device, fake(a)],
+      [b.device, fake(b, { failWriteAt: 5, errCode: 'EIO' })],
+      [c.device, fake(c)],
+    ]);
     const r = await run([a, b, c], fakes);
     expect(r.targets.map((t) => t.status)).toEqual(['done', 'failed', 'done']);
     expect(r.targets[1]).toMatchObject({ state: 'blank-head', error: { code: 'IO_ERROR' } });
-    expect(fakes.get('/dev/b')!.mem.subarray(0, MiB).every((x) => x === 0)).toBe(true);
+    expect(
+      fakes
+        .get('/dev/b')!
+        .mem.subarray(0, MiB)
+        .every((x) => x === 0),
+    ).toBe(true);
     expect(fakes.get('/dev/c')!.mem.subarray(0, image.length).equals(image)).toBe(true);
   });
 

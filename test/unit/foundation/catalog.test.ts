@@ -11,7 +11,7 @@ const expectError = async (p: Promise<unknown>, code: string, message: RegExp) =
 };
 
 describe('the shipped catalog', () => {
-  it('validates every file and has the spec\'s Boxes, boards and fragments', async () => {
+  it("validates every file and has the spec's Boxes, boards and fragments", async () => {
     const c = await loadCatalog();
     expect([...c.boxes.keys()].sort()).toEqual(['cryptobox', 'dragonbox', 'linbox', 'nexbox', 'openbox', 'tinybox']);
     expect([...c.boards.keys()].sort()).toEqual(['pc', 'qemu-arm64', 'qemu-riscv64', 'qemu-x86_64', 'rpi5', 'visionfive2']);
@@ -26,7 +26,13 @@ describe('the shipped catalog', () => {
 
   it('layers the Boxes as the spec says, with tiers, nicknames and budgets', async () => {
     const c = await loadCatalog();
-    const spec = { tinybox: ['STC-1', 'The Spark', undefined], cryptobox: ['STC-2', 'The Vault', 'tinybox'], dragonbox: ['STC-3', 'The Swarm', 'cryptobox'], nexbox: ['STC-4', 'The Forge', 'dragonbox'], linbox: ['STC-5', 'The Station', 'nexbox'] } as const;
+    const spec = {
+      tinybox: ['STC-1', 'The Spark', undefined],
+      cryptobox: ['STC-2', 'The Vault', 'tinybox'],
+      dragonbox: ['STC-3', 'The Swarm', 'cryptobox'],
+      nexbox: ['STC-4', 'The Forge', 'dragonbox'],
+      linbox: ['STC-5', 'The Station', 'nexbox'],
+    } as const;
     for (const [name, [tier, nickname, parent]] of Object.entries(spec)) {
       const b = c.boxes.get(name)!;
       expect([b.tier, b.nickname, b.extends]).toEqual([tier, nickname, parent]);
@@ -56,7 +62,13 @@ describe('the shipped catalog', () => {
       { a: 1, list: ['x', 'y'], obj: { k: 1, j: 2 }, services: [{ name: 's', command: 'old' }], budgets: { packages: { max: 4 } } },
       { a: 2, list: ['y', 'z'], obj: { k: 3 }, services: [{ name: 's', command: 'new' }], budgets: { packages: { min: 500 } } },
     ]);
-    expect(merged).toEqual({ a: 2, list: ['x', 'y', 'z'], obj: { k: 3, j: 2 }, services: [{ name: 's', command: 'new' }], budgets: { packages: { min: 500 } } });
+    expect(merged).toEqual({
+      a: 2,
+      list: ['x', 'y', 'z'],
+      obj: { k: 3, j: 2 },
+      services: [{ name: 's', command: 'new' }],
+      budgets: { packages: { min: 500 } },
+    });
     expect(mergeLayers([{ list: ['x'] }, { list: [] }, { list: ['q'] }])).toEqual({ list: ['q'] });
   });
 });
@@ -85,7 +97,15 @@ describe('catalog errors name the file and line', () => {
       },
       (d) => expectError(loadCatalog(d), 'CATALOG_CYCLE', /tinybox → linbox → nexbox → dragonbox → cryptobox → tinybox|cycle/),
     );
-    expect(() => inheritanceChain('a', new Map([['a', { extends: 'b' }], ['b', { extends: 'a' }]]))).toThrow(/a → b → a/);
+    expect(() =>
+      inheritanceChain(
+        'a',
+        new Map([
+          ['a', { extends: 'b' }],
+          ['b', { extends: 'a' }],
+        ]),
+      ),
+    ).toThrow(/a → b → a/);
   });
 
   it('refuses an unknown parent with a suggestion', async () => {

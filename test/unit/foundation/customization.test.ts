@@ -1,6 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CustomizationSchema, Hostname, PasswordHash, SshPublicKey, UserName, WifiSettings, TimeZone, checkSshPublicKey } from '../../../src-shared/customization';
+import {
+  CustomizationSchema,
+  Hostname,
+  PasswordHash,
+  SshPublicKey,
+  UserName,
+  WifiSettings,
+  TimeZone,
+  checkSshPublicKey,
+} from '../../../src-shared/customization';
 
 function opensshEd25519(): string {
   const { publicKey } = generateKeyPairSync('ed25519');

@@ -57,7 +57,12 @@ describe('checkOutputTargets', () => {
     await symlink('/etc/hostname', join(d, 'link'));
     await mkdir(join(d, 'dir'));
     await writeFile(join(d, 'foreign'), 'x');
-    for (const [t, code] of [['/dev/null', 'OUTPUT_NOT_REGULAR'], [join(d, 'fifo'), 'OUTPUT_NOT_REGULAR'], [join(d, 'link'), 'OUTPUT_NOT_REGULAR'], [join(d, 'dir'), 'OUTPUT_IS_DIRECTORY']]) {
+    for (const [t, code] of [
+      ['/dev/null', 'OUTPUT_NOT_REGULAR'],
+      [join(d, 'fifo'), 'OUTPUT_NOT_REGULAR'],
+      [join(d, 'link'), 'OUTPUT_NOT_REGULAR'],
+      [join(d, 'dir'), 'OUTPUT_IS_DIRECTORY'],
+    ]) {
       await expect(checkOutputTargets(t!, null, [t!], { force: true })).rejects.toMatchObject({ code, hint: expect.any(String) });
     }
     await expect(checkOutputTargets(join(d, 'foreign'), null, [join(d, 'foreign')])).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });

@@ -59,7 +59,7 @@ describe('every Box × board combination', () => {
 });
 
 describe('defaults and merging', () => {
-  it('defaults the target to the QEMU VM of the architecture and the arch to the board\'s', () => {
+  it("defaults the target to the QEMU VM of the architecture and the arch to the board's", () => {
     expect(resolvePlan(c, { profile: 'tinybox' }).board.name).toBe('qemu-x86_64');
     expect(resolvePlan(c, { profile: 'tinybox', arch: 'aarch64' }).board.name).toBe('qemu-arm64');
     expect(resolvePlan(c, { profile: 'tinybox', target: 'visionfive2' }).arch).toBe('riscv64');
@@ -78,7 +78,7 @@ describe('defaults and merging', () => {
     expect(plan.feed?.tagged).toEqual([]);
   });
 
-  it('builds from Alpine\'s current stable branch unless another is asked for; testing only as a tagged repository', () => {
+  it("builds from Alpine's current stable branch unless another is asked for; testing only as a tagged repository", () => {
     const stable = resolvePlan(c, { profile: 'nexbox' });
     expect(stable.feed).toMatchObject({ branch: 'v3.24', repositories: ['main', 'community'], tagged: [] });
     expect(resolvePlan(c, { profile: 'tinybox', branch: 'v3.23' }).feed?.branch).toBe('v3.23');
@@ -86,14 +86,26 @@ describe('defaults and merging', () => {
     // Pinning one package to @testing brings edge/testing in as a tagged repository only.
     const toy = resolvePlan(c, { profile: 'tinybox', fragments: ['toybox'] });
     expect(toy.packages.map((p) => p.name)).toContain('toybox@testing');
-    expect(toy.feed).toMatchObject({ branch: 'v3.24', repositories: ['main', 'community'], tagged: [{ tag: 'testing', branch: 'edge', repository: 'testing' }] });
-    expect(() => resolvePlan(c, { profile: 'tinybox', branch: '3.24' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_BRANCH', hint: expect.stringContaining('v3.24, v3.23, edge') }));
+    expect(toy.feed).toMatchObject({
+      branch: 'v3.24',
+      repositories: ['main', 'community'],
+      tagged: [{ tag: 'testing', branch: 'edge', repository: 'testing' }],
+    });
+    expect(() => resolvePlan(c, { profile: 'tinybox', branch: '3.24' })).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_BRANCH', hint: expect.stringContaining('v3.24, v3.23, edge') }),
+    );
   });
 
   it('refuses an untagged testing repository and a tag the feed does not define, saying what to do instead', () => {
     const box = { ...c.boxes.get('tinybox')!, packages: ['busybox', 'dinit', 'foo@nightly'] };
     const withTag = { ...c, boxes: new Map([...c.boxes, ['tinybox', box]]) };
-    expect(() => resolvePlan(withTag, { profile: 'tinybox' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_REPOSITORY_TAG', message: expect.stringContaining('foo@nightly'), hint: expect.stringContaining('@testing (testing of edge)') }));
+    expect(() => resolvePlan(withTag, { profile: 'tinybox' })).toThrow(
+      expect.objectContaining({
+        code: 'UNKNOWN_REPOSITORY_TAG',
+        message: expect.stringContaining('foo@nightly'),
+        hint: expect.stringContaining('@testing (testing of edge)'),
+      }),
+    );
     const r = BoxSchema.safeParse({ ...c.rawBoxes.get('tinybox'), repositories: ['main', 'testing'] });
     expect(r.success).toBe(false);
     expect(JSON.stringify(r.error?.issues)).toContain('exists only on edge: pin single packages to it with name@testing');
@@ -105,10 +117,11 @@ describe('defaults and merging', () => {
     expect(from['linux-firmware-intel']).toEqual(['board:pc']);
     expect(from['linux-firmware-none']).toEqual(['board:pc']);
     expect(resolvePlan(c, { profile: 'tinybox', target: 'pc' }).packages.map((p) => p.name)).not.toContain('linux-firmware-intel');
-    for (const target of ['qemu-riscv64', 'visionfive2', 'pc']) expect(resolvePlan(c, { profile: 'tinybox', target }).packages.map((p) => p.name)).toContain('linux-firmware-none');
+    for (const target of ['qemu-riscv64', 'visionfive2', 'pc'])
+      expect(resolvePlan(c, { profile: 'tinybox', target }).packages.map((p) => p.name)).toContain('linux-firmware-none');
   });
 
-  it('uses the Box\'s default fragments unless told otherwise, and none for an empty list', () => {
+  it("uses the Box's default fragments unless told otherwise, and none for an empty list", () => {
     expect(resolvePlan(c, { profile: 'tinybox', fragments: [] }).fragments).toEqual([]);
     expect(resolvePlan(c, { profile: 'tinybox', fragments: ['ssh'] }).fragments).toEqual(['base', 'ssh']);
   });
@@ -117,19 +130,27 @@ describe('defaults and merging', () => {
     const crypto = resolvePlan(c, { profile: 'cryptobox', target: 'qemu-x86_64' });
     expect(crypto.partitionTable).toBe('gpt');
     expect(crypto.partitions.map((p) => [p.role, p.type])).toEqual([
-      ['esp', GPT_TYPES.esp], ['root', GPT_TYPES.root.x86_64], ['root-verity', GPT_TYPES.rootVerity.x86_64], ['state', GPT_TYPES.linuxData],
+      ['esp', GPT_TYPES.esp],
+      ['root', GPT_TYPES.root.x86_64],
+      ['root-verity', GPT_TYPES.rootVerity.x86_64],
+      ['state', GPT_TYPES.linuxData],
     ]);
     const tiny = resolvePlan(c, { profile: 'tinybox', target: 'qemu-arm64' });
     expect(tiny.partitions.map((p) => p.role)).toEqual(['esp']);
     const pi = resolvePlan(c, { profile: 'nexbox', target: 'rpi5' });
     expect(pi.partitionTable).toBe('mbr');
     // A writable ext4 root is the last partition, so the first boot can grow it to fill the card.
-    expect(pi.partitions.map((p) => [p.role, p.type])).toEqual([['boot', '0c'], ['state', '83'], ['root', '83']]);
+    expect(pi.partitions.map((p) => [p.role, p.type])).toEqual([
+      ['boot', '0c'],
+      ['state', '83'],
+      ['root', '83'],
+    ]);
     expect(pi.boot?.files.map((f) => f.dest)).toEqual(expect.arrayContaining(['config.txt', 'cmdline.txt', 'bcm2712-rpi-5-b.dtb', 'overlays/']));
     expect(pi.boot?.files.some((f) => /start.*\.elf/.test(f.dest))).toBe(false);
     const vf2 = resolvePlan(c, { profile: 'tinybox', target: 'visionfive2' });
     expect(vf2.partitions.slice(0, 2).map((p) => [p.index, p.role, p.type])).toEqual([
-      [1, 'spl', '2E54B353-1271-4842-806F-E436D6AF6985'], [2, 'uboot', 'BC13C2FF-59E6-4262-A352-B275FD6F7172'],
+      [1, 'spl', '2E54B353-1271-4842-806F-E436D6AF6985'],
+      [2, 'uboot', 'BC13C2FF-59E6-4262-A352-B275FD6F7172'],
     ]);
   });
 
@@ -140,10 +161,15 @@ describe('defaults and merging', () => {
     expect(a.planHash).toBe(b.planHash);
     expect(h.planHash).not.toBe(a.planHash);
     expect(a.customization.hostname).toBe('tinybox');
-    expect(a.outputs).toMatchObject({ checksum: '/tmp/a.img.sha256', bmap: '/tmp/a.bmap', manifest: '/tmp/a.manifest.json', lock: '/tmp/a.packages.lock.json' });
+    expect(a.outputs).toMatchObject({
+      checksum: '/tmp/a.img.sha256',
+      bmap: '/tmp/a.bmap',
+      manifest: '/tmp/a.manifest.json',
+      lock: '/tmp/a.packages.lock.json',
+    });
   });
 
-  it('plans the spec\'s openbox command completely', () => {
+  it("plans the spec's openbox command completely", () => {
     const plan = resolvePlan(c, { profile: 'openbox', arch: 'arm64', target: 'rpi5', fragments: ['base', 'mesh', 'media'], output: './dist/openbox-rpi5.img' });
     expect(plan.official).toMatchObject({ os: 'openbsd', arch: 'arm64', verification: 'signify' });
     expect(plan.official!.image).toMatch(/\.img$/);
@@ -156,14 +182,18 @@ describe('defaults and merging', () => {
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl puffy@example';
     const wifi = { ssid: 'home', passphrase: 'correct horse', country: 'DE' };
     const bare = resolvePlan(c, { profile: 'tinybox', customization: { sshKeys: [key], wifi } });
-    expect(bare.warnings).toEqual([expect.stringMatching(/no SSH server: add the "ssh" fragment/), expect.stringMatching(/Wi-Fi "home" .*add the "wifi" fragment/)]);
+    expect(bare.warnings).toEqual([
+      expect.stringMatching(/no SSH server: add the "ssh" fragment/),
+      expect.stringMatching(/Wi-Fi "home" .*add the "wifi" fragment/),
+    ]);
     expect(resolvePlan(c, { profile: 'tinybox', fragments: ['ssh', 'wifi'], customization: { sshKeys: [key], wifi } }).warnings).toEqual([]);
     expect(resolvePlan(c, { profile: 'tinybox' }).warnings).toEqual([]);
     expect(resolvePlan(c, { profile: 'openbox', target: 'pc', customization: { sshKeys: [key] } }).warnings).toEqual([]); // OpenBSD always has sshd
   });
 
   it('keeps the Wi-Fi passphrase out of what is printed or saved, and out of reach of cheap guesses through the plan hash', () => {
-    const withPass = (passphrase: string) => resolvePlan(c, { profile: 'tinybox', fragments: ['wifi'], customization: { wifi: { ssid: 'IEEE', passphrase, country: 'DE' } } });
+    const withPass = (passphrase: string) =>
+      resolvePlan(c, { profile: 'tinybox', fragments: ['wifi'], customization: { wifi: { ssid: 'IEEE', passphrase, country: 'DE' } } });
     const plan = withPass('password');
     expect(plan.customization.wifi?.passphrase).toBe('password'); // the image needs it
     const shown = redactSecrets(plan);
@@ -179,7 +209,7 @@ describe('defaults and merging', () => {
     expect(withPass(psk).planHash).not.toBe(plan.planHash);
   });
 
-  it('gives openbox the board\'s OpenBSD notes, never the ones about Nexus\' own Linux images', () => {
+  it("gives openbox the board's OpenBSD notes, never the ones about Nexus' own Linux images", () => {
     const vf2 = resolvePlan(c, { profile: 'openbox', target: 'visionfive2' }).notes.join(' ');
     expect(vf2).toMatch(/QSPI/);
     expect(vf2).not.toMatch(/RGPIO_0=1/); // the Linux image's "boot from SD" switch setting
@@ -204,17 +234,30 @@ describe('refusals are clear and actionable', () => {
   it('unknown architecture, unknown board, board/architecture mismatch', () => {
     expect(err(() => resolvePlan(c, { profile: 'tinybox', arch: 'mips' }))).toMatchObject({ code: 'UNKNOWN_ARCH' });
     expect(err(() => resolvePlan(c, { profile: 'tinybox', target: 'rpi4' }))).toMatchObject({ code: 'UNKNOWN_BOARD', hint: expect.stringContaining('"rpi5"') });
-    expect(err(() => resolvePlan(c, { profile: 'tinybox', arch: 'x86_64', target: 'rpi5' }))).toMatchObject({ code: 'BOARD_ARCH_MISMATCH', message: expect.stringContaining('arm64'), hint: expect.stringContaining('--arch=arm64') });
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', arch: 'x86_64', target: 'rpi5' }))).toMatchObject({
+      code: 'BOARD_ARCH_MISMATCH',
+      message: expect.stringContaining('arm64'),
+      hint: expect.stringContaining('--arch=arm64'),
+    });
   });
   it('unknown fragment lists the known ones', () => {
-    expect(err(() => resolvePlan(c, { profile: 'tinybox', fragments: ['base', 'meshh'] }))).toMatchObject({ code: 'UNKNOWN_FRAGMENT', hint: expect.stringContaining('"mesh"') });
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', fragments: ['base', 'meshh'] }))).toMatchObject({
+      code: 'UNKNOWN_FRAGMENT',
+      hint: expect.stringContaining('"mesh"'),
+    });
   });
   it('an architecture the Box does not support', () => {
     const narrowed: Catalog = { ...c, boxes: new Map(c.boxes) };
     narrowed.boxes.set('tinybox', { ...c.boxes.get('tinybox')!, architectures: ['x86_64'] });
-    expect(err(() => resolvePlan(narrowed, { profile: 'tinybox', arch: 'riscv64' }))).toMatchObject({ code: 'ARCH_UNSUPPORTED', hint: expect.stringContaining('x86_64') });
+    expect(err(() => resolvePlan(narrowed, { profile: 'tinybox', arch: 'riscv64' }))).toMatchObject({
+      code: 'ARCH_UNSUPPORTED',
+      hint: expect.stringContaining('x86_64'),
+    });
   });
   it('invalid customization names the field', () => {
-    expect(err(() => resolvePlan(c, { profile: 'tinybox', customization: { hostname: 'bad_host!' } as never }))).toMatchObject({ code: 'INVALID_CUSTOMIZATION', message: expect.stringContaining('hostname') });
+    expect(err(() => resolvePlan(c, { profile: 'tinybox', customization: { hostname: 'bad_host!' } as never }))).toMatchObject({
+      code: 'INVALID_CUSTOMIZATION',
+      message: expect.stringContaining('hostname'),
+    });
   });
 });

@@ -6,11 +6,14 @@ import { appRoot } from '../../../src-main/engine/paths';
 import { NEXUS_VERSION } from '../../../src-shared/version';
 
 describe('version', () => {
-  it('equals package.json\'s version, and no source file writes another one', async () => {
+  it("equals package.json's version, and no source file writes another one", async () => {
     const pkg = JSON.parse(await readFile(join(appRoot(), 'package.json'), 'utf8')) as { version: string };
     expect(NEXUS_VERSION).toBe(pkg.version);
     const { execa } = await import('execa');
-    const hits = await execa('git', ['grep', '--untracked', '-n', '-F', `'${pkg.version}'`, '--', 'src-main', 'src-shared', 'src-renderer'], { cwd: appRoot(), reject: false });
+    const hits = await execa('git', ['grep', '--untracked', '-n', '-F', `'${pkg.version}'`, '--', 'src-main', 'src-shared', 'src-renderer'], {
+      cwd: appRoot(),
+      reject: false,
+    });
     expect(hits.stdout.split('\n').filter(Boolean)).toEqual([`src-shared/version.ts:2:export const NEXUS_VERSION = '${pkg.version}';`]);
   });
 });

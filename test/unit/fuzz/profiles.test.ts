@@ -25,7 +25,8 @@ beforeAll(async () => {
   await cp(profilesDir(), dir, { recursive: true });
   files = [];
   for (const sub of ['boxes', 'boards', 'fragments', 'feeds', 'releases']) {
-    for (const f of (await readdir(join(dir, sub))).filter((x) => x.endsWith('.yaml')).sort()) files.push({ rel: `${sub}/${f}`, text: await readFile(join(dir, sub, f), 'utf8') });
+    for (const f of (await readdir(join(dir, sub))).filter((x) => x.endsWith('.yaml')).sort())
+      files.push({ rel: `${sub}/${f}`, text: await readFile(join(dir, sub, f), 'utf8') });
   }
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -63,7 +64,11 @@ async function loadWith(rel: string, text: string): Promise<Catalog | undefined>
     const msg = (err as NexusError).message;
     // Errors name files of the profile directory by their relative path, never a path outside it.
     const first = /^([^\s:]+\.ya?ml)/.exec(msg)?.[1];
-    if (first) expect(files.some((f) => f.rel === first), `error names ${first}`).toBe(true);
+    if (first)
+      expect(
+        files.some((f) => f.rel === first),
+        `error names ${first}`,
+      ).toBe(true);
     return undefined;
   } finally {
     await writeFile(join(dir, rel), original);
@@ -71,11 +76,39 @@ async function loadWith(rel: string, text: string): Promise<Catalog | undefined>
 }
 
 const scalar = fc.oneof(
-  fc.string({ maxLength: 30 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
-  fc.constantFrom('/../../../../tmp/x', '../../etc/passwd', '/etc/../etc/shadow', 'EFI//BOOT', './x', 'a\nb', '/', '', '~', '0o777', '1e400', '__proto__', 'constructor', '.nan'),
+  fc.string({ maxLength: 30 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom(
+    '/../../../../tmp/x',
+    '../../etc/passwd',
+    '/etc/../etc/shadow',
+    'EFI//BOOT',
+    './x',
+    'a\nb',
+    '/',
+    '',
+    '~',
+    '0o777',
+    '1e400',
+    '__proto__',
+    'constructor',
+    '.nan',
+  ),
 );
 const value = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('name', 'path', 'dest', 'from', 'files', 'extends', 'mountpoint', '__proto__')), tie('v'), { maxKeys: 3 })),
+  v: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.array(tie('v'), { maxLength: 3 }),
+    fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('name', 'path', 'dest', 'from', 'files', 'extends', 'mountpoint', '__proto__')),
+      tie('v'),
+      { maxKeys: 3 },
+    ),
+  ),
 })).v;
 
 /** Sets `v` at a random place of a parsed document (an existing key path, or a new key). */
@@ -142,33 +175,61 @@ describe('fuzz: profile loading', () => {
     checkCatalog(await loadCatalog(dir));
   });
 
-  it('line edits of a real profile file: a sane catalog or a typed CATALOG_* error', async () => {
-    await fc.assert(fc.asyncProperty(fc.nat(), lineEdits, async (pick, edits) => {
-      const f = files[pick % files.length]!;
-      await loadWith(f.rel, editLines(f.text, edits));
-    }), params(25));
-  }, timeout);
+  it(
+    'line edits of a real profile file: a sane catalog or a typed CATALOG_* error',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.nat(), lineEdits, async (pick, edits) => {
+          const f = files[pick % files.length]!;
+          await loadWith(f.rel, editLines(f.text, edits));
+        }),
+        params(25),
+      );
+    },
+    timeout,
+  );
 
-  it('random values planted anywhere in a real profile file: a sane catalog or a typed CATALOG_* error', async () => {
-    await fc.assert(fc.asyncProperty(fc.nat(), fc.array(fc.nat(), { maxLength: 4 }), fc.string({ minLength: 1, maxLength: 12 }), value, async (pick, path, key, v) => {
-      const f = files[pick % files.length]!;
-      await loadWith(f.rel, plant(f.text, path, key, v));
-    }), params(35));
-  }, timeout);
+  it(
+    'random values planted anywhere in a real profile file: a sane catalog or a typed CATALOG_* error',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.nat(), fc.array(fc.nat(), { maxLength: 4 }), fc.string({ minLength: 1, maxLength: 12 }), value, async (pick, path, key, v) => {
+          const f = files[pick % files.length]!;
+          await loadWith(f.rel, plant(f.text, path, key, v));
+        }),
+        params(35),
+      );
+    },
+    timeout,
+  );
 
-  it('hostile YAML in any profile file: a typed error, never a crash', async () => {
-    // Each hostile text once, in a file of another kind each time (boxes are merged, the rest validated alone).
-    for (const [i, text] of HOSTILE.entries()) await loadWith(files[(i * 7) % files.length]!.rel, text);
-  }, timeout);
+  it(
+    'hostile YAML in any profile file: a typed error, never a crash',
+    async () => {
+      // Each hostile text once, in a file of another kind each time (boxes are merged, the rest validated alone).
+      for (const [i, text] of HOSTILE.entries()) await loadWith(files[(i * 7) % files.length]!.rel, text);
+    },
+    timeout,
+  );
 
   it('regressions found by the fuzzer', async () => {
     // An alias bomb crashed the loader with yaml's raw ReferenceError ("Excessive alias count…").
-    await expect(loadWith('boxes/tinybox.yaml', 'name: tinybox\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n')).resolves.toBeUndefined();
-    await expect(loadCatalogWith('boxes/tinybox.yaml', 'name: tinybox\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n'))
-      .rejects.toMatchObject({ code: 'CATALOG_SYNTAX', message: expect.stringMatching(/^boxes\/tinybox\.yaml: .*alias/) });
+    await expect(
+      loadWith(
+        'boxes/tinybox.yaml',
+        'name: tinybox\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+      ),
+    ).resolves.toBeUndefined();
+    await expect(
+      loadCatalogWith(
+        'boxes/tinybox.yaml',
+        'name: tinybox\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+      ),
+    ).rejects.toMatchObject({ code: 'CATALOG_SYNTAX', message: expect.stringMatching(/^boxes\/tinybox\.yaml: .*alias/) });
     // A "__proto__" key became the prototype of the merged Box when merged (smuggling keys past the strict schema).
-    await expect(loadCatalogWith('boxes/tinybox.yaml', `${files.find((f) => f.rel === 'boxes/tinybox.yaml')!.text}\n__proto__: {recipe: official-image}\n`))
-      .rejects.toMatchObject({ code: 'CATALOG_INVALID', message: expect.stringMatching(/__proto__/) });
+    await expect(
+      loadCatalogWith('boxes/tinybox.yaml', `${files.find((f) => f.rel === 'boxes/tinybox.yaml')!.text}\n__proto__: {recipe: official-image}\n`),
+    ).rejects.toMatchObject({ code: 'CATALOG_INVALID', message: expect.stringMatching(/__proto__/) });
   });
 
   it('board boot files stay on the boot partition (the boot stage writes them under a host staging directory)', async () => {
@@ -183,13 +244,20 @@ describe('fuzz: profile loading', () => {
       ["{ dest: x, from: 'package:linux-rpi:/boot/../../etc/shadow' }", 'from'],
       ["{ dest: x, from: 'file:/etc/shadow' }", 'from'],
     ] as const) {
-      await expect(loadCatalogWith('boards/rpi5.yaml', withFile(line)), line).rejects.toMatchObject({ code: 'CATALOG_INVALID', message: expect.stringContaining(`boot.files.0.${field}`) });
+      await expect(loadCatalogWith('boards/rpi5.yaml', withFile(line)), line).rejects.toMatchObject({
+        code: 'CATALOG_INVALID',
+        message: expect.stringContaining(`boot.files.0.${field}`),
+      });
     }
     const vf2 = files.find((f) => f.rel === 'boards/visionfive2.yaml')!.text;
-    await expect(loadCatalogWith('boards/visionfive2.yaml', vf2.replace("from: 'package:u-boot-starfive:/usr/share/", "from: 'package:u-boot-starfive:/usr/../share/")))
-      .rejects.toMatchObject({ code: 'CATALOG_INVALID', message: expect.stringMatching(/boot\.raw\.\d\.from/) });
+    await expect(
+      loadCatalogWith('boards/visionfive2.yaml', vf2.replace("from: 'package:u-boot-starfive:/usr/share/", "from: 'package:u-boot-starfive:/usr/../share/")),
+    ).rejects.toMatchObject({ code: 'CATALOG_INVALID', message: expect.stringMatching(/boot\.raw\.\d\.from/) });
     // What the shipped boards use stays valid: nested paths and a package directory copied to a directory.
-    expect((await loadCatalogWith('boards/rpi5.yaml', withFile("{ dest: overlays2/, from: 'package:linux-rpi:/boot/overlays/' }"))).boards.get('rpi5')!.boot.files[0]!.dest).toBe('overlays2/');
+    expect(
+      (await loadCatalogWith('boards/rpi5.yaml', withFile("{ dest: overlays2/, from: 'package:linux-rpi:/boot/overlays/' }"))).boards.get('rpi5')!.boot
+        .files[0]!.dest,
+    ).toBe('overlays2/');
   });
 });
 

@@ -21,7 +21,16 @@ describe('stage cache', () => {
     const a = await cachedStage('s', { k: 1 }, produce, root);
     const b = await cachedStage('s', { k: 1 }, produce, root);
     expect([a.hit, b.hit, runs, a.dir === b.dir]).toEqual([false, true, 1, true]);
-    await expect(cachedStage('s', { k: 2 }, async () => { throw new Error('boom'); }, root)).rejects.toThrow('boom');
+    await expect(
+      cachedStage(
+        's',
+        { k: 2 },
+        async () => {
+          throw new Error('boom');
+        },
+        root,
+      ),
+    ).rejects.toThrow('boom');
     // The failed entry was built under the store's tmp/ (this run's lease) and removed; nothing half-made remains.
     expect(await readdir(join(store, 'tmp'))).toEqual([]);
     expect((await readdir(join(root, 's'))).filter((n) => n.startsWith('.'))).toEqual([]);

@@ -10,20 +10,41 @@ import { CustomizationSchema } from '../../../src-shared/customization';
 const HASH6 = '$6$saltsalt$' + 'a'.repeat(86);
 function plan(over: Partial<BuildPlan> = {}): BuildPlan {
   return {
-    schemaVersion: 1, planHash: 'f'.repeat(64), box: { name: 'cryptobox', tier: 'STC-2', nickname: 'The Vault', recipe: 'compose' }, chain: ['tinybox', 'cryptobox'], arch: 'x86_64',
-    board: { name: 'qemu-x86_64', title: 'QEMU', kind: 'vm', console: 'ttyS0' }, fragments: [],
+    schemaVersion: 1,
+    planHash: 'f'.repeat(64),
+    box: { name: 'cryptobox', tier: 'STC-2', nickname: 'The Vault', recipe: 'compose' },
+    chain: ['tinybox', 'cryptobox'],
+    arch: 'x86_64',
+    board: { name: 'qemu-x86_64', title: 'QEMU', kind: 'vm', console: 'ttyS0' },
+    fragments: [],
     feed: { name: 'alpine', branch: 'v3.22', arch: 'x86_64', repositories: ['main'], mirrors: ['https://dl-cdn.alpinelinux.org/alpine'], keys: 'keys/alpine' },
-    packages: [], builderProvides: [],
+    packages: [],
+    builderProvides: [],
     services: [
       { name: 'nexus-ready', type: 'scripted', command: '/usr/libexec/nexus/ready', dependsOn: [], from: ['box:tinybox'] },
       { name: 'dhcpcd', type: 'bgprocess', command: '/sbin/dhcpcd --background', dependsOn: ['nexus-ready'], from: ['fragment:base'] },
       { name: 'dropbear', type: 'process', command: '/usr/sbin/dropbear -F -R -s', dependsOn: ['dhcpcd'], from: ['fragment:ssh'] },
     ],
-    files: [], kernelModules: [], slots: [],
+    files: [],
+    kernelModules: [],
+    slots: [],
     filesystems: { root: { type: 'erofs', verity: true }, overlay: { type: 'f2fs', sizeMiB: 256, mountpoint: '/var/lib/nexus/state' } },
-    partitionTable: 'gpt', partitions: [], boot: null, official: null,
-    customization: CustomizationSchema.parse({ hostname: 'vault', user: { name: 'ada', passwordHash: HASH6 }, sshKeys: [], wifi: { ssid: 'Café Net', passphrase: 'correct horse', country: 'de' }, timezone: 'Europe/Berlin', keyboard: 'de', locale: 'de_DE.UTF-8' }),
-    budgets: { packages: {} }, outputs: { image: '/x.img', checksum: '', bmap: '', manifest: '', sbom: '', lock: '' }, notes: [],
+    partitionTable: 'gpt',
+    partitions: [],
+    boot: null,
+    official: null,
+    customization: CustomizationSchema.parse({
+      hostname: 'vault',
+      user: { name: 'ada', passwordHash: HASH6 },
+      sshKeys: [],
+      wifi: { ssid: 'Café Net', passphrase: 'correct horse', country: 'de' },
+      timezone: 'Europe/Berlin',
+      keyboard: 'de',
+      locale: 'de_DE.UTF-8',
+    }),
+    budgets: { packages: {} },
+    outputs: { image: '/x.img', checksum: '', bmap: '', manifest: '', sbom: '', lock: '' },
+    notes: [],
     ...over,
   } as BuildPlan;
 }
@@ -42,7 +63,9 @@ describe('dinit service files', () => {
   it('the validator rejects what dinit would reject', () => {
     expect(validateDinitService('type = bgprocess\ncommand = /x\n')).toContain('a bgprocess service needs a pid-file');
     expect(validateDinitService('type = daemon\n')).toContain('unknown type "daemon"');
-    expect(validateDinitService('type = process\nexec-start = /x\n')).toEqual(expect.arrayContaining([expect.stringMatching(/unknown setting/), 'a process service needs a command']));
+    expect(validateDinitService('type = process\nexec-start = /x\n')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/unknown setting/), 'a process service needs a command']),
+    );
   });
 });
 
@@ -77,7 +100,7 @@ describe('Wi-Fi, locale and friends', () => {
     expect(wpaSupplicantConf(wifi)).toMatch(/^country=DE$/m);
     const e = etcEntries({ plan: p, epoch: 0, installed: new Set(['iwd']), hasZoneinfo: true });
     expect(String(e.find((x) => x.path === '/etc/modprobe.d/nexus-wifi.conf')!.content)).toBe('options cfg80211 ieee80211_regdom=DE\n');
-    expect(e.find((x) => x.path.startsWith('/var/lib/iwd/=') )!.mode).toBe(0o600);
+    expect(e.find((x) => x.path.startsWith('/var/lib/iwd/='))!.mode).toBe(0o600);
     expect(e.find((x) => x.path === '/etc/localtime')!.linkTarget).toBe('/usr/share/zoneinfo/Europe/Berlin');
     expect(String(e.find((x) => x.path === '/etc/hostname')!.content)).toBe('vault\n');
   });
@@ -115,9 +138,30 @@ describe('reproducible seeds and SBOM', () => {
   });
 
   it('writes SPDX 2.3 with one package per locked package', () => {
-    const lock = { lockVersion: 1 as const, feed: { name: 'alpine', branch: 'v3.24', arch: 'x86_64', repositories: ['main'], tagged: [] }, indexes: {},
-      packages: [{ name: 'toybox', version: '0.8.13-r0', arch: 'x86_64', repository: 'main', checksum: 'Q1' + Buffer.alloc(20, 1).toString('base64'), size: 1, installedSize: 1, license: '0BSD', origin: 'toybox', url: '' }] };
-    const d = spdxDocument(plan(), lock, 1_704_067_200, 'c'.repeat(64)) as { spdxVersion: string; packages: Array<{ name: string; licenseDeclared: string; checksums?: unknown }>; creationInfo: { created: string } };
+    const lock = {
+      lockVersion: 1 as const,
+      feed: { name: 'alpine', branch: 'v3.24', arch: 'x86_64', repositories: ['main'], tagged: [] },
+      indexes: {},
+      packages: [
+        {
+          name: 'toybox',
+          version: '0.8.13-r0',
+          arch: 'x86_64',
+          repository: 'main',
+          checksum: 'Q1' + Buffer.alloc(20, 1).toString('base64'),
+          size: 1,
+          installedSize: 1,
+          license: '0BSD',
+          origin: 'toybox',
+          url: '',
+        },
+      ],
+    };
+    const d = spdxDocument(plan(), lock, 1_704_067_200, 'c'.repeat(64)) as {
+      spdxVersion: string;
+      packages: Array<{ name: string; licenseDeclared: string; checksums?: unknown }>;
+      creationInfo: { created: string };
+    };
     expect(d.spdxVersion).toBe('SPDX-2.3');
     expect(d.creationInfo.created).toBe('2024-01-01T00:00:00Z');
     expect(d.packages[1]).toMatchObject({ name: 'toybox', licenseDeclared: '0BSD', checksums: [{ algorithm: 'SHA1', checksumValue: '01'.repeat(20) }] });

@@ -8,11 +8,18 @@ import { CNI_DEFAULT_BIN_DIR, CNI_PLUGIN_DIR, containerEntries } from '../../../
 import { ramInit, rootInit } from '../../../src-main/engine/image/config/scripts';
 
 describe('container glue', () => {
-  const has = (...paths: string[]) => (p: string) => paths.includes(p);
+  const has =
+    (...paths: string[]) =>
+    (p: string) =>
+      paths.includes(p);
 
-  it('links /opt/cni/bin to Alpine\'s plugin directory when cni-plugins is installed', () => {
+  it("links /opt/cni/bin to Alpine's plugin directory when cni-plugins is installed", () => {
     const out = containerEntries(new Set(['cni-plugins', 'containerd']), has(CNI_PLUGIN_DIR));
-    expect(out.map((e) => [e.path, e.type, e.linkTarget])).toEqual([['/opt', 'dir', undefined], ['/opt/cni', 'dir', undefined], [CNI_DEFAULT_BIN_DIR, 'symlink', '/usr/libexec/cni']]);
+    expect(out.map((e) => [e.path, e.type, e.linkTarget])).toEqual([
+      ['/opt', 'dir', undefined],
+      ['/opt/cni', 'dir', undefined],
+      [CNI_DEFAULT_BIN_DIR, 'symlink', '/usr/libexec/cni'],
+    ]);
   });
 
   it('adds nothing without cni-plugins, without its directory, or when /opt/cni/bin already exists', () => {

@@ -30,7 +30,24 @@ describe('cpio newc writer', () => {
   it('matches the byte layout of GNU cpio -H newc for one file', () => {
     const one = writeCpio([{ path: 'a', type: 'file', mode: 0o644, data: Buffer.from('x'), mtime: 0 }]);
     // 110-byte header + "a\0" = 112 (aligned), 1 byte data + 3 padding
-    expect(one.toString('latin1', 0, 110)).toBe('070701' + ['00000001', '000081a4', '00000000', '00000000', '00000001', '00000000', '00000001', '00000000', '00000000', '00000000', '00000000', '00000002', '00000000'].join(''));
+    expect(one.toString('latin1', 0, 110)).toBe(
+      '070701' +
+        [
+          '00000001',
+          '000081a4',
+          '00000000',
+          '00000000',
+          '00000001',
+          '00000000',
+          '00000001',
+          '00000000',
+          '00000000',
+          '00000000',
+          '00000000',
+          '00000002',
+          '00000000',
+        ].join(''),
+    );
     expect(one.subarray(110, 116)).toEqual(Buffer.from('a\0x\0\0\0'));
   });
 });

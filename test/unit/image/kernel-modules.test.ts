@@ -24,9 +24,14 @@ describe('kernel modules', () => {
   it('orders dependencies and soft dependencies first, and reports built-in and missing names', async () => {
     const m = manifest({
       '/boot/vmlinuz-virt': 'kernel',
-      [`${D}/kernel/fs/ext4/ext4.ko`]: '', [`${D}/kernel/fs/jbd2/jbd2.ko`]: '', [`${D}/kernel/fs/mbcache.ko`]: '',
-      [`${D}/kernel/lib/libcrc32c.ko`]: '', [`${D}/kernel/crypto/crc32c_generic.ko`]: '', [`${D}/kernel/drivers/block/virtio_blk.ko`]: '',
-      [`${D}/modules.dep`]: 'kernel/fs/ext4/ext4.ko: kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko\nkernel/fs/jbd2/jbd2.ko:\nkernel/fs/mbcache.ko:\nkernel/lib/libcrc32c.ko:\nkernel/crypto/crc32c_generic.ko:\nkernel/drivers/block/virtio_blk.ko:\n',
+      [`${D}/kernel/fs/ext4/ext4.ko`]: '',
+      [`${D}/kernel/fs/jbd2/jbd2.ko`]: '',
+      [`${D}/kernel/fs/mbcache.ko`]: '',
+      [`${D}/kernel/lib/libcrc32c.ko`]: '',
+      [`${D}/kernel/crypto/crc32c_generic.ko`]: '',
+      [`${D}/kernel/drivers/block/virtio_blk.ko`]: '',
+      [`${D}/modules.dep`]:
+        'kernel/fs/ext4/ext4.ko: kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko\nkernel/fs/jbd2/jbd2.ko:\nkernel/fs/mbcache.ko:\nkernel/lib/libcrc32c.ko:\nkernel/crypto/crc32c_generic.ko:\nkernel/drivers/block/virtio_blk.ko:\n',
       [`${D}/modules.softdep`]: 'softdep libcrc32c pre: crc32c\n',
       [`${D}/modules.alias`]: 'alias crc32c crc32c_generic\n',
       [`${D}/modules.builtin`]: 'kernel/drivers/virtio/virtio_pci.ko\n',
@@ -35,7 +40,13 @@ describe('kernel modules', () => {
     expect(k.image.path).toBe('/boot/vmlinuz-virt');
     expect(k.moduleDir).toBe(D);
     const sel = await selectModules(m, k.moduleDir, ['ext4', 'libcrc32c', 'virtio-pci', 'nvme']);
-    expect(sel.files.map((f) => f.slice(D.length + 1))).toEqual(['kernel/fs/mbcache.ko', 'kernel/fs/jbd2/jbd2.ko', 'kernel/fs/ext4/ext4.ko', 'kernel/crypto/crc32c_generic.ko', 'kernel/lib/libcrc32c.ko']);
+    expect(sel.files.map((f) => f.slice(D.length + 1))).toEqual([
+      'kernel/fs/mbcache.ko',
+      'kernel/fs/jbd2/jbd2.ko',
+      'kernel/fs/ext4/ext4.ko',
+      'kernel/crypto/crc32c_generic.ko',
+      'kernel/lib/libcrc32c.ko',
+    ]);
     expect(sel.builtin).toEqual(['virtio_pci']);
     expect(sel.missing).toEqual(['nvme']);
   });

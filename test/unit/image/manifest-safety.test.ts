@@ -8,7 +8,17 @@ import { addGenerated } from '../../../src-main/engine/image/manifest-ops';
 import { entryUnder, isNormalImagePath, nonDirAncestor, treeProblems, type FsEntry, type FsManifest } from '../../../src-main/engine/rootfs/entries';
 
 const T = 1_700_000_000;
-const e = (path: string, type: FsEntry['type'], owner = 'pkg', extra: Partial<FsEntry> = {}): FsEntry => ({ path, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: T, size: 0, owner, ...extra });
+const e = (path: string, type: FsEntry['type'], owner = 'pkg', extra: Partial<FsEntry> = {}): FsEntry => ({
+  path,
+  type,
+  mode: type === 'dir' ? 0o755 : 0o644,
+  uid: 0,
+  gid: 0,
+  mtime: T,
+  size: 0,
+  owner,
+  ...extra,
+});
 const manifest = (...entries: FsEntry[]): FsManifest => new Map(entries.map((x) => [x.path, x]));
 
 describe('tree rules', () => {
@@ -27,8 +37,23 @@ describe('tree rules', () => {
   });
 
   it('accepts a sound tree and names every kind of problem', () => {
-    expect(treeProblems(manifest(e('/', 'dir'), e('/lib', 'dir'), e('/lib64', 'symlink', 'compat', { linkTarget: 'lib' }), e('/lib/a', 'file'), e('/lib/b', 'hardlink', 'p', { linkTarget: '/lib/a' })))).toEqual([]);
-    const bad = new Map<string, FsEntry>([['/a', e('/b', 'file')], ['/x/../y', e('/x/../y', 'file')], ['/h', e('/h', 'hardlink', 'p', { linkTarget: '/lib64' })], ['/lib64', e('/lib64', 'symlink', 'p', { linkTarget: 'lib' })]]);
+    expect(
+      treeProblems(
+        manifest(
+          e('/', 'dir'),
+          e('/lib', 'dir'),
+          e('/lib64', 'symlink', 'compat', { linkTarget: 'lib' }),
+          e('/lib/a', 'file'),
+          e('/lib/b', 'hardlink', 'p', { linkTarget: '/lib/a' }),
+        ),
+      ),
+    ).toEqual([]);
+    const bad = new Map<string, FsEntry>([
+      ['/a', e('/b', 'file')],
+      ['/x/../y', e('/x/../y', 'file')],
+      ['/h', e('/h', 'hardlink', 'p', { linkTarget: '/lib64' })],
+      ['/lib64', e('/lib64', 'symlink', 'p', { linkTarget: 'lib' })],
+    ]);
     expect(treeProblems(bad)).toEqual([
       '/a: entry says its path is /b',
       '/x/../y: not an absolute, normalised path',
@@ -38,12 +63,15 @@ describe('tree rules', () => {
 });
 
 describe('addGenerated', () => {
-  it('refuses to generate below a package\'s symlink, naming the package and the link', () => {
+  it("refuses to generate below a package's symlink, naming the package and the link", () => {
     const m = manifest(e('/usr', 'dir'), e('/usr/libexec', 'symlink', 'evil-pkg', { linkTarget: '/root/.ssh' }));
-    expect(() => addGenerated(m, dir('/usr/libexec/nexus'), T)).toThrow(expect.objectContaining({
-      code: 'UNSAFE_PATH', message: expect.stringMatching(/cannot generate \/usr\/libexec\/nexus: \/usr\/libexec is a symlink \(→ \/root\/\.ssh\) installed by package evil-pkg/),
-      hint: expect.stringMatching(/Remove evil-pkg from the Box/),
-    }));
+    expect(() => addGenerated(m, dir('/usr/libexec/nexus'), T)).toThrow(
+      expect.objectContaining({
+        code: 'UNSAFE_PATH',
+        message: expect.stringMatching(/cannot generate \/usr\/libexec\/nexus: \/usr\/libexec is a symlink \(→ \/root\/\.ssh\) installed by package evil-pkg/),
+        hint: expect.stringMatching(/Remove evil-pkg from the Box/),
+      }),
+    );
     expect(() => addGenerated(m, file('/usr/libexec/nexus/ready', 'x', 0o755), T)).toThrow(/\/usr\/libexec is a symlink/);
     // A relative symlink inside the image is refused as well: generated paths are never resolved through links.
     const rel = manifest(e('/sbin', 'symlink', 'usrmerge', { linkTarget: 'usr/sbin' }));
@@ -59,11 +87,18 @@ describe('addGenerated', () => {
   });
 
   it.each(['/../../../../tmp/x', 'etc/x', '/etc/./x', '/etc//x', '/etc/x/', '/'])('refuses the path %j', (p) => {
-    expect(() => addGenerated(new Map(), dir(p, 0o700), T)).toThrow(expect.objectContaining({ code: 'UNSAFE_PATH', message: expect.stringMatching(/not an absolute, normalised path/) }));
+    expect(() => addGenerated(new Map(), dir(p, 0o700), T)).toThrow(
+      expect.objectContaining({ code: 'UNSAFE_PATH', message: expect.stringMatching(/not an absolute, normalised path/) }),
+    );
   });
 
-  it('still replaces package files and symlinks, and keeps a package\'s directory', () => {
-    const m = manifest(e('/sbin', 'dir'), e('/sbin/init', 'symlink', 'busybox', { linkTarget: '/bin/busybox' }), e('/etc', 'dir', 'base', { mode: 0o750 }), e('/etc/hostname', 'file', 'base'));
+  it("still replaces package files and symlinks, and keeps a package's directory", () => {
+    const m = manifest(
+      e('/sbin', 'dir'),
+      e('/sbin/init', 'symlink', 'busybox', { linkTarget: '/bin/busybox' }),
+      e('/etc', 'dir', 'base', { mode: 0o750 }),
+      e('/etc/hostname', 'file', 'base'),
+    );
     addGenerated(m, symlink('/sbin/init', '/sbin/nexus-init'), T);
     addGenerated(m, file('/etc/hostname', 'box\n'), T);
     addGenerated(m, dir('/etc'), T);

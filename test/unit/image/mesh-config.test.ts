@@ -8,9 +8,22 @@ const KEY = 'cKHVgYAxc37yQJPWOEjeUJ3PLMraTYUJP7hsqviHDnA=';
 
 describe('mesh settings', () => {
   it('accept an address with prefix and peers with key, allowed IPs, endpoint and keepalive', () => {
-    const c = CustomizationSchema.parse({ mesh: { address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32', 'fd00::/64'], endpoint: 'peer.example.net:51820', persistentKeepalive: 25 }] } });
-    expect(c.mesh).toEqual({ address: '10.77.0.2/24', listenPort: 51820, peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32', 'fd00::/64'], endpoint: 'peer.example.net:51820', persistentKeepalive: 25 }] });
-    for (const endpoint of ['203.0.113.7:51820', '[2001:db8::7]:51820']) expect(CustomizationSchema.safeParse({ mesh: { address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['0.0.0.0/0'], endpoint }] } }).success, endpoint).toBe(true);
+    const c = CustomizationSchema.parse({
+      mesh: {
+        address: '10.77.0.2/24',
+        peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32', 'fd00::/64'], endpoint: 'peer.example.net:51820', persistentKeepalive: 25 }],
+      },
+    });
+    expect(c.mesh).toEqual({
+      address: '10.77.0.2/24',
+      listenPort: 51820,
+      peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32', 'fd00::/64'], endpoint: 'peer.example.net:51820', persistentKeepalive: 25 }],
+    });
+    for (const endpoint of ['203.0.113.7:51820', '[2001:db8::7]:51820'])
+      expect(
+        CustomizationSchema.safeParse({ mesh: { address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['0.0.0.0/0'], endpoint }] } }).success,
+        endpoint,
+      ).toBe(true);
   });
 
   it('refuse what wg or ip would refuse, with a message that says what is expected', () => {
@@ -21,16 +34,27 @@ describe('mesh settings', () => {
     expect(checkCidr('fd00::1/129')).toMatch(/0-128/);
     expect(checkCidr('fd00:::1/64')).toMatch(/not an IPv4 or IPv6/);
     expect(checkCidr('2001:db8::1/64')).toBeUndefined();
-    expect(bad({ address: '10.77.0.2/24', peers: [{ publicKey: 'not-a-key', allowedIps: ['10.77.0.1/32'] }] }).error?.issues[0]?.message).toMatch(/44 base64 characters/);
+    expect(bad({ address: '10.77.0.2/24', peers: [{ publicKey: 'not-a-key', allowedIps: ['10.77.0.1/32'] }] }).error?.issues[0]?.message).toMatch(
+      /44 base64 characters/,
+    );
     expect(bad({ address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: [] }] }).error?.issues[0]?.message).toMatch(/at least one allowed IP/);
-    expect(bad({ address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32'], endpoint: 'peer.example.net' }] }).error?.issues[0]?.message).toMatch(/HOST:PORT/);
+    expect(
+      bad({ address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32'], endpoint: 'peer.example.net' }] }).error?.issues[0]?.message,
+    ).toMatch(/HOST:PORT/);
     expect(bad({ address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32'], endpoint: 'a b:1' }] }).success).toBe(false);
     expect(bad({ address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32\nPostUp = sh'] }] }).success).toBe(false);
     expect(bad({ address: '10.77.0.2/24', peers: [], privateKey: KEY }).success).toBe(false);
   });
 
   it('are written as wg-quick style wg0.conf without a private key', () => {
-    const text = wg0Conf(CustomizationSchema.parse({ mesh: { address: '10.77.0.2/24', peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32', '10.88.0.0/16'], endpoint: '192.0.2.10:51820', persistentKeepalive: 25 }] } }).mesh!);
+    const text = wg0Conf(
+      CustomizationSchema.parse({
+        mesh: {
+          address: '10.77.0.2/24',
+          peers: [{ publicKey: KEY, allowedIps: ['10.77.0.1/32', '10.88.0.0/16'], endpoint: '192.0.2.10:51820', persistentKeepalive: 25 }],
+        },
+      }).mesh!,
+    );
     expect(text).toContain('[Interface]\nAddress = 10.77.0.2/24\nListenPort = 51820\n');
     expect(text).toContain(`[Peer]\nPublicKey = ${KEY}\nAllowedIPs = 10.77.0.1/32, 10.88.0.0/16\nEndpoint = 192.0.2.10:51820\nPersistentKeepalive = 25\n`);
     expect(text).not.toMatch(/PrivateKey *=/);
@@ -45,7 +69,12 @@ describe('mesh settings', () => {
   });
 
   it('--mesh-peer takes key=value pairs and names what is wrong', () => {
-    expect(parseMeshPeer(`key=${KEY} allowed-ips=10.77.0.1/32,10.88.0.0/16 endpoint=peer:51820 keepalive=25`)).toEqual({ publicKey: KEY, allowedIps: ['10.77.0.1/32', '10.88.0.0/16'], endpoint: 'peer:51820', persistentKeepalive: 25 });
+    expect(parseMeshPeer(`key=${KEY} allowed-ips=10.77.0.1/32,10.88.0.0/16 endpoint=peer:51820 keepalive=25`)).toEqual({
+      publicKey: KEY,
+      allowedIps: ['10.77.0.1/32', '10.88.0.0/16'],
+      endpoint: 'peer:51820',
+      persistentKeepalive: 25,
+    });
     expect(() => parseMeshPeer(`key=${KEY}`)).toThrow(/needs key= and allowed-ips=/);
     expect(() => parseMeshPeer(`key=${KEY} allowed-ips=10.0.0.1/32 port=1`)).toThrow(/unknown setting "port"/);
     expect(() => parseMeshPeer('key=')).toThrow(/has no value/);

@@ -29,7 +29,10 @@ describe('GPT writer', () => {
     const t = parsePartitionTable(g.primary);
     expect(t.kind).toBe('gpt');
     expect(t.diskGuid).toBe('01234567-89AB-4CDE-8F01-23456789ABCD');
-    expect(t.entries.map((e) => [e.type, e.startLba, e.sizeLba, e.name, e.attributes])).toEqual([[ESP, 2048, 65536, 'ESP', 0n], [ROOT, 67584, 4096, 'root', 4n]]);
+    expect(t.entries.map((e) => [e.type, e.startLba, e.sizeLba, e.name, e.attributes])).toEqual([
+      [ESP, 2048, 65536, 'ESP', 0n],
+      [ROOT, 67584, 4096, 'root', 4n],
+    ]);
     const bad = Buffer.from(g.primary);
     bad[2 * SECTOR + 100] = bad[2 * SECTOR + 100]! ^ 1;
     expect(() => parsePartitionTable(bad)).toThrow(/CRC/);

@@ -17,13 +17,23 @@ created with a size of 1024 bytes times BLOCKS, which must be specified.
 /** [tool, stdout, stderr, expected line] as the tools print them. */
 const RECORDED: Array<[string, string, string, string]> = [
   ['mkfs.vfat', 'mkfs.fat 4.2 (2021-01-31)\n', MKFS_FAT_USAGE, 'mkfs.fat 4.2 (2021-01-31)'],
-  ['mkfs.erofs', 'mkfs.erofs 1.5\n', "mkfs.erofs: invalid option -- 'V'\nusage: [options] FILE DIRECTORY\n\n -d#                   set output message level to # (maximum 9)\n", 'mkfs.erofs 1.5'],
+  [
+    'mkfs.erofs',
+    'mkfs.erofs 1.5\n',
+    "mkfs.erofs: invalid option -- 'V'\nusage: [options] FILE DIRECTORY\n\n -d#                   set output message level to # (maximum 9)\n",
+    'mkfs.erofs 1.5',
+  ],
   ['mkfs.erofs', 'mkfs.erofs (erofs-utils) 1.7.1\n', '', 'mkfs.erofs (erofs-utils) 1.7.1'],
   ['mkfs.f2fs', 'mkfs.f2fs 1.15.0 (2022-05-13)\n', '', 'mkfs.f2fs 1.15.0 (2022-05-13)'],
   ['veritysetup', 'veritysetup 2.6.1 flags: UDEV BLKID KEYRING KERNEL_CAPI \n', '', 'veritysetup 2.6.1 flags: UDEV BLKID KEYRING KERNEL_CAPI'],
   ['mke2fs', '', 'mke2fs 1.47.0 (5-Feb-2023)\n\tUsing EXT2FS Library version 1.47.0\n', 'mke2fs 1.47.0 (5-Feb-2023)'],
   ['mcopy', 'mcopy (GNU mtools) 4.0.32\nconfigured with the following options: enable-xdf disable-vold\n', '', 'mcopy (GNU mtools) 4.0.32'],
-  ['objcopy', 'GNU objcopy (GNU Binutils for Debian) 2.40\nCopyright (C) 2023 Free Software Foundation, Inc.\n', '', 'GNU objcopy (GNU Binutils for Debian) 2.40'],
+  [
+    'objcopy',
+    'GNU objcopy (GNU Binutils for Debian) 2.40\nCopyright (C) 2023 Free Software Foundation, Inc.\n',
+    '',
+    'GNU objcopy (GNU Binutils for Debian) 2.40',
+  ],
 ];
 
 describe('tool version lines', () => {

@@ -21,10 +21,13 @@ const plan = (customization: CustomizationInput = {}, arch = 'arm64', target = '
 
 /** Reads install.conf the way install.sub's _autorespond does: "question = answer", comments and junk skipped. */
 function readAnswers(text: string): Array<[string, string]> {
-  return text.split('\n').filter((l) => /^[^#=].*=.+/.test(l)).map((l) => {
-    const i = l.indexOf('=');
-    return [l.slice(0, i).trim(), l.slice(i + 1).trim()] as [string, string];
-  });
+  return text
+    .split('\n')
+    .filter((l) => /^[^#=].*=.+/.test(l))
+    .map((l) => {
+      const i = l.indexOf('=');
+      return [l.slice(0, i).trim(), l.slice(i + 1).trim()] as [string, string];
+    });
 }
 
 /** The installer's question for a key, with the interface and user names filled in. */
@@ -32,7 +35,9 @@ const questionsFor = (user: string) => INSTALLER_QUESTIONS.map((q) => ({ ...q, q
 
 describe('install.conf against the installer question set', () => {
   it('answers every required question, and each line matches exactly one installer question', async () => {
-    const ai = await generateAutoinstall(plan({ hostname: 'fortress', user: { name: 'puffy', passwordHash: SHA512 }, sshKeys: [KEY1], timezone: 'Europe/Berlin' }));
+    const ai = await generateAutoinstall(
+      plan({ hostname: 'fortress', user: { name: 'puffy', passwordHash: SHA512 }, sshKeys: [KEY1], timezone: 'Europe/Berlin' }),
+    );
     const qs = questionsFor('puffy');
     const lines = readAnswers(ai.text);
     for (const [key] of lines) {
@@ -41,7 +46,11 @@ describe('install.conf against the installer question set', () => {
       // One question, or variants of one question (the partitioning prompt differs per platform).
       expect(new Set(hits.map((h) => h.group ?? h.question)).size, key).toBe(1);
     }
-    for (const q of qs.filter((x) => x.required)) expect(lines.some(([k]) => answerMatches(k, q.question)), q.question).toBe(true);
+    for (const q of qs.filter((x) => x.required))
+      expect(
+        lines.some(([k]) => answerMatches(k, q.question)),
+        q.question,
+      ).toBe(true);
     const get = (k: string) => lines.find(([key]) => key === k)?.[1];
     expect(get('System hostname')).toBe('fortress');
     expect(get('Setup a user')).toBe('puffy');

@@ -18,8 +18,17 @@ import { CATALOG, drive, fakeApi } from '../../support/renderer/fake-api';
 
 const MiB = 1024 * 1024;
 const result = (size: number) => ({
-  historyId: 'h1', planHash: 'p', image: '/out/tinybox.img', sha256: 'a'.repeat(64), size, packageCount: 4, warnings: [],
-  files: [{ kind: 'image' as const, path: '/out/tinybox.img', size }, { kind: 'bmap' as const, path: '/out/tinybox.bmap', size: 700 }],
+  historyId: 'h1',
+  planHash: 'p',
+  image: '/out/tinybox.img',
+  sha256: 'a'.repeat(64),
+  size,
+  packageCount: 4,
+  warnings: [],
+  files: [
+    { kind: 'image' as const, path: '/out/tinybox.img', size },
+    { kind: 'bmap' as const, path: '/out/tinybox.bmap', size: 700 },
+  ],
 });
 
 beforeEach(() => {
@@ -69,7 +78,12 @@ describe('components (roles and names as the e2e tests use them)', () => {
   });
 
   it('Customize: the Alpine release defaults to the current stable one; another is remembered and sent with the build', async () => {
-    const fake = fakeApi({ 'settings.save': (s) => s, 'plan.resolve': () => { throw { code: 'X', message: 'not needed here' }; } });
+    const fake = fakeApi({
+      'settings.save': (s) => s,
+      'plan.resolve': () => {
+        throw { code: 'X', message: 'not needed here' };
+      },
+    });
     setApi(fake.api);
     render(<CustomizeStep />);
     const release = screen.getByRole('combobox', { name: 'Alpine Linux release' });
@@ -89,7 +103,12 @@ describe('components (roles and names as the e2e tests use them)', () => {
 
   it('Build: a failure shows its message and what to try', () => {
     setApi(fakeApi({ 'plan.resolve': () => new Promise(() => undefined) }).api);
-    useBuildStore.setState({ status: 'failed', stages: [], log: [], error: { code: 'INDEX_UNAVAILABLE', message: 'Cannot fetch the index.', hint: 'Check the mirror.' } });
+    useBuildStore.setState({
+      status: 'failed',
+      stages: [],
+      log: [],
+      error: { code: 'INDEX_UNAVAILABLE', message: 'Cannot fetch the index.', hint: 'Check the mirror.' },
+    });
     render(<BuildStep />);
     const alert = screen.getByRole('alert');
     expect(alert.textContent).toContain('Cannot fetch the index.');
@@ -126,7 +145,12 @@ describe('components (roles and names as the e2e tests use them)', () => {
   });
 
   it('Build: an impossible selection is reported before building, and Start is disabled', async () => {
-    setApi(fakeApi({ 'plan.resolve': () => Promise.reject({ code: 'ARCH_UNSUPPORTED', message: 'dragonbox is not available for riscv64.', hint: 'dragonbox supports x86_64.' }) }).api);
+    setApi(
+      fakeApi({
+        'plan.resolve': () =>
+          Promise.reject({ code: 'ARCH_UNSUPPORTED', message: 'dragonbox is not available for riscv64.', hint: 'dragonbox supports x86_64.' }),
+      }).api,
+    );
     useBuildStore.setState({ status: 'idle', stages: [], log: [], error: null, plan: { value: null, error: null } });
     render(<BuildStep />);
     const alert = await screen.findByRole('alert');
@@ -134,11 +158,22 @@ describe('components (roles and names as the e2e tests use them)', () => {
     expect((screen.getByRole('button', { name: 'Start build' }) as HTMLButtonElement).disabled).toBe(true);
   });
 
-  it('Write and verify: per-drive progress, then the board\'s next steps', () => {
+  it("Write and verify: per-drive progress, then the board's next steps", () => {
     useSelectionStore.setState({ board: 'rpi5' });
     useFlashStore.setState({
-      status: 'running', jobId: 'j', targets: ['/dev/sde'], result: null, error: null,
-      progress: { type: 'flash.progress', phase: 'writing', sourceBytesRead: 0, sourceBytesTotal: null, elapsedMs: 1, targets: [{ device: '/dev/sde', phase: 'writing', bytesDone: 32 * MiB, bytesTotal: 64 * MiB, speed: 10 * MiB, avgSpeed: 10 * MiB, etaSeconds: 3 }] },
+      status: 'running',
+      jobId: 'j',
+      targets: ['/dev/sde'],
+      result: null,
+      error: null,
+      progress: {
+        type: 'flash.progress',
+        phase: 'writing',
+        sourceBytesRead: 0,
+        sourceBytesTotal: null,
+        elapsedMs: 1,
+        targets: [{ device: '/dev/sde', phase: 'writing', bytesDone: 32 * MiB, bytesTotal: 64 * MiB, speed: 10 * MiB, avgSpeed: 10 * MiB, etaSeconds: 3 }],
+      },
     });
     const view = render(<WriteStep />);
     expect(screen.getByRole('progressbar', { name: /\/dev\/sde Writing progress/ }).getAttribute('aria-valuenow')).toBe('50');
@@ -147,7 +182,11 @@ describe('components (roles and names as the e2e tests use them)', () => {
     useFlashStore.setState({ status: 'done', result: { type: 'flash.result', ok: true, cancelled: false, imageSize: 1, durationMs: 1, targets: [] } });
     render(<WriteStep />);
     const steps = screen.getByRole('list', { name: 'Next steps' });
-    expect(within(steps).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['Insert the card', 'Power on']);
+    expect(
+      within(steps)
+        .getAllByRole('listitem')
+        .map((li) => li.textContent),
+    ).toEqual(['Insert the card', 'Power on']);
   });
 });
 
@@ -155,7 +194,20 @@ describe('build history', () => {
   it('lists recent builds and writes one again without rebuilding', async () => {
     const { HistoryDialog } = await import('../../../src-renderer/components/HistoryDialog');
     const { useWizardStore } = await import('../../../src-renderer/stores/wizard-store');
-    const entry = { id: 'h1', time: 0, box: 'tinybox', arch: 'x86_64' as const, board: 'rpi5', fragments: [], image: '/out/t.img', sha256: 'b'.repeat(64), size: 64 * MiB, manifest: '/out/t.manifest.json', bmap: '/out/t.bmap', present: true };
+    const entry = {
+      id: 'h1',
+      time: 0,
+      box: 'tinybox',
+      arch: 'x86_64' as const,
+      board: 'rpi5',
+      fragments: [],
+      image: '/out/t.img',
+      sha256: 'b'.repeat(64),
+      size: 64 * MiB,
+      manifest: '/out/t.manifest.json',
+      bmap: '/out/t.bmap',
+      present: true,
+    };
     setApi(fakeApi({ 'history.list': () => [entry, { ...entry, id: 'h2', board: 'pc', present: false }] }).api);
     let closed = false;
     render(<HistoryDialog open onClose={() => (closed = true)} />);
@@ -164,6 +216,11 @@ describe('build history', () => {
     fireEvent.click(again);
     expect(closed).toBe(true);
     expect(useWizardStore.getState().step).toBe('drive');
-    expect(useSelectionStore.getState()).toMatchObject({ mode: 'image', board: 'rpi5', imageBmap: '/out/t.bmap', imageInfo: { path: '/out/t.img', size: 64 * MiB } });
+    expect(useSelectionStore.getState()).toMatchObject({
+      mode: 'image',
+      board: 'rpi5',
+      imageBmap: '/out/t.bmap',
+      imageInfo: { path: '/out/t.img', size: 64 * MiB },
+    });
   });
 });

@@ -22,7 +22,17 @@ beforeEach(() => {
 describe('customize validation (same zod schemas as the CLI)', () => {
   it('accepts the defaults and reports each bad field with a helpful message', () => {
     expect(validateFields(EMPTY_FIELDS)).toEqual({});
-    const e = validateFields({ ...EMPTY_FIELDS, hostname: '-bad', userName: 'Root', password: 'a', passwordConfirm: 'b', sshKeys: 'ssh-rsa nope', wifiSsid: 'home', wifiCountry: 'XX', timezone: 'Mars/Olympus' });
+    const e = validateFields({
+      ...EMPTY_FIELDS,
+      hostname: '-bad',
+      userName: 'Root',
+      password: 'a',
+      passwordConfirm: 'b',
+      sshKeys: 'ssh-rsa nope',
+      wifiSsid: 'home',
+      wifiCountry: 'XX',
+      timezone: 'Mars/Olympus',
+    });
     expect(Object.keys(e).sort()).toEqual(['hostname', 'passwordConfirm', 'sshKeys', 'timezone', 'userName', 'wifiCountry']);
     expect(e.passwordConfirm).toBe('the two passwords differ');
   });
@@ -91,7 +101,10 @@ describe('job stores', () => {
     setApi(f.api);
     const done = useBuildStore.getState().start({ profile: 'tinybox' }, 'k');
     const jobId = useBuildStore.getState().jobId!;
-    const ev = (stage: string, status: 'running' | 'done') => ({ jobId, event: { type: 'progress' as const, stage, status, fraction: 0.5, bytesDone: null, bytesTotal: null, rate: null, etaSeconds: null, message: '' } });
+    const ev = (stage: string, status: 'running' | 'done') => ({
+      jobId,
+      event: { type: 'progress' as const, stage, status, fraction: 0.5, bytesDone: null, bytesTotal: null, rate: null, etaSeconds: null, message: '' },
+    });
     useBuildStore.getState().onProgress(ev('fetch', 'running'));
     useBuildStore.getState().onProgress(ev('unpack', 'running'));
     useBuildStore.getState().onProgress(ev('fetch', 'done'));
@@ -102,7 +115,10 @@ describe('job stores', () => {
   });
 
   it('flash: a cancelled result is shown as cancelled', async () => {
-    const f = fakeApi({ 'flash.start': () => ({ type: 'flash.result', ok: false, cancelled: true, imageSize: 1, durationMs: 1, targets: [] }), 'flash.cancel': () => ({ ok: true }) });
+    const f = fakeApi({
+      'flash.start': () => ({ type: 'flash.result', ok: false, cancelled: true, imageSize: 1, durationMs: 1, targets: [] }),
+      'flash.cancel': () => ({ ok: true }),
+    });
     setApi(f.api);
     await useFlashStore.getState().start({ kind: 'file', path: '/a.img' }, null, ['/dev/sdz'], { verify: true, eject: false });
     expect(useFlashStore.getState().status).toBe('cancelled');
@@ -132,7 +148,16 @@ describe('customize store: secrets after a reload, add-ons the fields need, obvi
   const settings = (c: object, fragments?: string[]) => ({ customization: c, verifyAfterWrite: true, ...(fragments ? { fragments } : {}) });
 
   beforeEach(() => {
-    useCustomizeStore.setState({ fields: { ...EMPTY_FIELDS }, errors: {}, notes: {}, fragments: null, autoFragments: [], declined: [], reenter: { password: false, wifiPassphrase: false }, branch: null });
+    useCustomizeStore.setState({
+      fields: { ...EMPTY_FIELDS },
+      errors: {},
+      notes: {},
+      fragments: null,
+      autoFragments: [],
+      declined: [],
+      reenter: { password: false, wifiPassphrase: false },
+      branch: null,
+    });
   });
 
   it('remembers only that a password / passphrase was set, and asks for them again after a reload', async () => {

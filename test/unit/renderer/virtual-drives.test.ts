@@ -5,8 +5,22 @@ import type { Drive } from '../../../src-shared/drives';
 import { isHiddenVirtual } from '../../../src-shared/safety';
 
 const drive = (device: string, o: Partial<Drive> = {}): Drive => ({
-  device, raw: device, description: '', size: 8 << 30, blockSize: 512, logicalBlockSize: 512, bus: 'USB', removable: true, usb: true, card: false,
-  system: false, readOnly: false, virtual: false, mountpoints: [], source: 'drivelist', ...o,
+  device,
+  raw: device,
+  description: '',
+  size: 8 << 30,
+  blockSize: 512,
+  logicalBlockSize: 512,
+  bus: 'USB',
+  removable: true,
+  usb: true,
+  card: false,
+  system: false,
+  readOnly: false,
+  virtual: false,
+  mountpoints: [],
+  source: 'drivelist',
+  ...o,
 });
 
 describe('virtual drives', () => {

@@ -6,7 +6,11 @@ import { boardGuide, fillNextSteps } from '../../../src-shared/board-guide';
 describe('next steps', () => {
   it('fill in the image, the user and the host name (root when there is no user); an unknown build keeps the words', () => {
     const steps = ['Run it: nexus vm IMAGE', 'Log in as USER on the console.', 'ssh USER@ADDRESS (the Box calls itself HOSTNAME)'];
-    expect(fillNextSteps(steps, { image: '/out/box.img', user: 'ada', hostname: 'kiosk' })).toEqual(['Run it: nexus vm /out/box.img', 'Log in as ada on the console.', 'ssh ada@ADDRESS (the Box calls itself kiosk)']);
+    expect(fillNextSteps(steps, { image: '/out/box.img', user: 'ada', hostname: 'kiosk' })).toEqual([
+      'Run it: nexus vm /out/box.img',
+      'Log in as ada on the console.',
+      'ssh ada@ADDRESS (the Box calls itself kiosk)',
+    ]);
     expect(fillNextSteps(steps, { image: null, user: null, hostname: 'nexus' })[2]).toBe('ssh root@ADDRESS (the Box calls itself nexus)');
     expect(fillNextSteps(steps, { image: null })).toEqual(steps);
   });

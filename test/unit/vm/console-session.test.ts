@@ -55,7 +55,7 @@ function run(commands: string[], password: string, typedPassword = password) {
 }
 
 describe('console session', () => {
-  it('logs in and reads each command\'s output and exit status', () => {
+  it("logs in and reads each command's output and exit status", () => {
     const s = run(['mount', 'ls /usr/sbin/dinit', 'ls /nope'], 'correct horse');
     expect(s.error).toBeNull();
     expect(s.done).toBe(true);
@@ -66,11 +66,14 @@ describe('console session', () => {
     ]);
   });
 
-  it('finds the end of a long command\'s echo that the terminal wrapped inside the marker', () => {
+  it("finds the end of a long command's echo that the terminal wrapped inside the marker", () => {
     expect(`tinybox:~$ ${LONG}; echo __NX_END_$?__`.length).toBeGreaterThan(80);
     const s = run([LONG, 'ls /usr/sbin/dinit'], 'pw');
     expect(s.error).toBeNull();
-    expect(s.results).toEqual([{ command: LONG, output: '600 root', status: 0 }, { command: 'ls /usr/sbin/dinit', output: '/usr/sbin/dinit', status: 0 }]);
+    expect(s.results).toEqual([
+      { command: LONG, output: '600 root', status: 0 },
+      { command: 'ls /usr/sbin/dinit', output: '/usr/sbin/dinit', status: 0 },
+    ]);
   });
 
   it('fails clearly on a refused login', () => {

@@ -22,9 +22,24 @@ describe('dropdown lists', () => {
   });
 
   it('prefills from this computer: de-DE in Berlin, en-GB, a bare "en", an unknown zone', () => {
-    expect(hostDefaults({ timeZone: 'Europe/Berlin', languages: ['de-DE', 'de'] })).toEqual({ timezone: 'Europe/Berlin', keyboard: 'de', locale: 'de_DE.UTF-8', wifiCountry: 'DE' });
-    expect(hostDefaults({ timeZone: 'Europe/London', languages: ['en-GB'] })).toEqual({ timezone: 'Europe/London', keyboard: 'gb', locale: 'en_GB.UTF-8', wifiCountry: 'GB' });
-    expect(hostDefaults({ timeZone: 'America/New_York', languages: ['en'] })).toEqual({ timezone: 'America/New_York', keyboard: 'us', locale: 'C.UTF-8', wifiCountry: '' });
+    expect(hostDefaults({ timeZone: 'Europe/Berlin', languages: ['de-DE', 'de'] })).toEqual({
+      timezone: 'Europe/Berlin',
+      keyboard: 'de',
+      locale: 'de_DE.UTF-8',
+      wifiCountry: 'DE',
+    });
+    expect(hostDefaults({ timeZone: 'Europe/London', languages: ['en-GB'] })).toEqual({
+      timezone: 'Europe/London',
+      keyboard: 'gb',
+      locale: 'en_GB.UTF-8',
+      wifiCountry: 'GB',
+    });
+    expect(hostDefaults({ timeZone: 'America/New_York', languages: ['en'] })).toEqual({
+      timezone: 'America/New_York',
+      keyboard: 'us',
+      locale: 'C.UTF-8',
+      wifiCountry: '',
+    });
     expect(hostDefaults({ timeZone: 'Mars/Olympus', languages: [] }).timezone).toBe('UTC');
     // Whatever is suggested builds.
     const d = hostDefaults({ timeZone: 'Europe/Zurich', languages: ['de-CH'] });
@@ -45,8 +60,17 @@ describe('dropdown lists', () => {
   });
 });
 
-const ev = (stage: string, status: ProgressEvent['status'], fraction: number | null = null, etaSeconds: number | null = null): ProgressEvent =>
-  ({ type: 'progress', stage, status, fraction, bytesDone: null, bytesTotal: null, rate: null, etaSeconds, message: '' });
+const ev = (stage: string, status: ProgressEvent['status'], fraction: number | null = null, etaSeconds: number | null = null): ProgressEvent => ({
+  type: 'progress',
+  stage,
+  status,
+  fraction,
+  bytesDone: null,
+  bytesTotal: null,
+  rate: null,
+  etaSeconds,
+  message: '',
+});
 
 describe('overall build progress', () => {
   const ids = ['packages-resolve', 'packages-fetch', 'packages-unpack', 'packages-lock', 'rootfs', 'configure', 'initramfs', 'filesystems', 'boot', 'pack'];
@@ -57,14 +81,24 @@ describe('overall build progress', () => {
     expect(stageName('something-new', 'Do something new')).toBe('Do something new');
   });
 
-  it('weights finished stages and the running one; time left follows this computer\'s pace, not the download\'s', () => {
+  it("weights finished stages and the running one; time left follows this computer's pace, not the download's", () => {
     const t0 = 1_000_000;
     // All pending: nothing done, no estimate yet.
-    expect(overallProgress(ids.map((id) => ev(id, 'pending')), {}, t0)).toEqual({ fraction: 0, etaSeconds: null });
+    expect(
+      overallProgress(
+        ids.map((id) => ev(id, 'pending')),
+        {},
+        t0,
+      ),
+    ).toEqual({ fraction: 0, etaSeconds: null });
     const w = (id: string) => STAGES[id]!.weight;
     // resolve and fetch done, unpack half way; local stages ran at `pace` × their weights, the download took `fetchS`.
     const at = (pace: number, fetchS: number) => {
-      const started = { 'packages-resolve': t0, 'packages-fetch': t0 + w('packages-resolve') * pace * 1000, 'packages-unpack': t0 + (w('packages-resolve') * pace + fetchS) * 1000 };
+      const started = {
+        'packages-resolve': t0,
+        'packages-fetch': t0 + w('packages-resolve') * pace * 1000,
+        'packages-unpack': t0 + (w('packages-resolve') * pace + fetchS) * 1000,
+      };
       const now = started['packages-unpack'] + (w('packages-unpack') / 2) * pace * 1000;
       const stages = ids.map((id, i) => (i < 2 ? ev(id, 'done') : i === 2 ? ev(id, 'running', 0.5) : ev(id, 'pending')));
       return overallProgress(stages, started, now);
@@ -85,7 +119,13 @@ describe('overall build progress', () => {
     const p = overallProgress(fetching, { 'packages-resolve': t0, 'packages-fetch': t0 + w('packages-resolve') * 1000 }, t0 + 2000);
     expect(p.etaSeconds).toBeGreaterThanOrEqual(42);
     // Done is 100 %, nothing left.
-    expect(overallProgress(ids.map((id) => ev(id, 'done')), { 'packages-resolve': t0 }, t0 + 9000)).toEqual({ fraction: 1, etaSeconds: 0 });
+    expect(
+      overallProgress(
+        ids.map((id) => ev(id, 'done')),
+        { 'packages-resolve': t0 },
+        t0 + 9000,
+      ),
+    ).toEqual({ fraction: 1, etaSeconds: 0 });
   });
 
   it('a running stage without a fraction creeps forward but never counts as finished', () => {
@@ -97,8 +137,11 @@ describe('overall build progress', () => {
 });
 
 describe('warnings and card sizes', () => {
-  it('ranks what breaks the user\'s intent first', () => {
-    const r = rankWarnings(['tinybox resolved to 12 packages, over its budget of at most 9.', 'SSH keys were given, but this build has no SSH server: add the "ssh" fragment to log in over the network.']);
+  it("ranks what breaks the user's intent first", () => {
+    const r = rankWarnings([
+      'tinybox resolved to 12 packages, over its budget of at most 9.',
+      'SSH keys were given, but this build has no SSH server: add the "ssh" fragment to log in over the network.',
+    ]);
     expect(r.map((w) => w.rank)).toEqual(['blocking', 'worth-knowing']);
   });
 

@@ -29,7 +29,7 @@ describe('reading an index on the engine worker', () => {
     expect(musl.description).toBe(here.packages.find((p) => p.name === 'musl')!.description);
   });
 
-  it('errors keep their code and hint; the caller\'s limits hold in the worker', async () => {
+  it("errors keep their code and hint; the caller's limits hold in the worker", async () => {
     const keys = await loadTrustedKeys(alpineTestdata('keys'));
     const garbage = await readApkIndexOffThread(Buffer.from('not an index'), repo, keys).catch((e: unknown) => e);
     expect(garbage).toBeInstanceOf(NexusError);

@@ -15,18 +15,45 @@ export interface AccountFiles {
   shadow: string;
 }
 
-interface Passwd { name: string; uid: number; gid: number; gecos: string; home: string; shell: string }
-interface Group { name: string; gid: number; members: string[] }
+interface Passwd {
+  name: string;
+  uid: number;
+  gid: number;
+  gecos: string;
+  home: string;
+  shell: string;
+}
+interface Group {
+  name: string;
+  gid: number;
+  members: string[];
+}
 
-const parsePasswd = (text: string): Passwd[] => text.split('\n').filter((l) => l && !l.startsWith('#')).flatMap((l) => {
-  const f = l.split(':');
-  return f.length >= 7 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!) ? [{ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, home: f[5]!, shell: f[6]! }] : [];
-});
-const parseGroup = (text: string): Group[] => text.split('\n').filter((l) => l && !l.startsWith('#')).flatMap((l) => {
-  const f = l.split(':');
-  return f.length >= 4 && /^\d+$/.test(f[2]!) ? [{ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').filter(Boolean) }] : [];
-});
-const parseShadow = (text: string): Map<string, string> => new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.split(':')[0]!, l]));
+const parsePasswd = (text: string): Passwd[] =>
+  text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .flatMap((l) => {
+      const f = l.split(':');
+      return f.length >= 7 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!)
+        ? [{ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, home: f[5]!, shell: f[6]! }]
+        : [];
+    });
+const parseGroup = (text: string): Group[] =>
+  text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .flatMap((l) => {
+      const f = l.split(':');
+      return f.length >= 4 && /^\d+$/.test(f[2]!) ? [{ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').filter(Boolean) }] : [];
+    });
+const parseShadow = (text: string): Map<string, string> =>
+  new Map(
+    text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => [l.split(':')[0]!, l]),
+  );
 
 export interface MergedAccounts extends AccountFiles {
   uids: Map<string, number>;
@@ -78,12 +105,23 @@ export function mergeAccounts(generated: AccountFiles, shipped: Partial<AccountF
       // As busybox adduser does (loginutils/adduser.c): a system account without -G joins "nogroup" and gets
       // /bin/false; another gets a group of its own name (gid = uid when free). Home defaults to /home/NAME.
       const uid = e.uid !== undefined && !usedUids().has(e.uid) ? e.uid : freeId(usedUids(), e.system);
-      const group = e.group ? groups.get(e.group) ?? addGroup(e.group, e.system, e.package)
-        : e.system ? groups.get('nogroup') ?? addGroup('nogroup', true, e.package, 65533) : addGroup(e.name, false, e.package, uid);
+      const group = e.group
+        ? (groups.get(e.group) ?? addGroup(e.group, e.system, e.package))
+        : e.system
+          ? (groups.get('nogroup') ?? addGroup('nogroup', true, e.package, 65533))
+          : addGroup(e.name, false, e.package, uid);
       const home = e.home ?? `/home/${e.name}`;
-      users.set(e.name, { name: e.name, uid, gid: group.gid, gecos: e.gecos ?? 'Linux User,,,', home, shell: e.shell ?? (e.system ? '/bin/false' : '/bin/sh') });
+      users.set(e.name, {
+        name: e.name,
+        uid,
+        gid: group.gid,
+        gecos: e.gecos ?? 'Linux User,,,',
+        home,
+        shell: e.shell ?? (e.system ? '/bin/false' : '/bin/sh'),
+      });
       created.push(`user ${e.name} (${e.package})`);
-      if (e.createHome && home.startsWith('/') && home !== '/' && home !== '/dev/null' && !home.startsWith('/dev/')) homes.push({ path: home, uid, gid: group.gid });
+      if (e.createHome && home.startsWith('/') && home !== '/' && home !== '/dev/null' && !home.startsWith('/dev/'))
+        homes.push({ path: home, uid, gid: group.gid });
     } else {
       const g = groups.get(e.group);
       if (!g || g.members.includes(e.user)) continue;
@@ -94,17 +132,28 @@ export function mergeAccounts(generated: AccountFiles, shipped: Partial<AccountF
   for (const u of users.values()) if (!shadow.has(u.name)) shadow.set(u.name, `${u.name}:!:${days}:0:::::`);
 
   // Generated accounts first (root on the first line, as every tool expects), then the shipped and created ones.
-  const order = <T extends { name: string }>(all: Map<string, T>, first: string[]) => [...first.filter((n) => all.has(n)).map((n) => all.get(n)!), ...[...all.values()].filter((x) => !first.includes(x.name))];
+  const order = <T extends { name: string }>(all: Map<string, T>, first: string[]) => [
+    ...first.filter((n) => all.has(n)).map((n) => all.get(n)!),
+    ...[...all.values()].filter((x) => !first.includes(x.name)),
+  ];
   const genNames = genUsers.map((u) => u.name);
   const shippedNames = parsePasswd(shipped.passwd ?? '').map((u) => u.name);
   const userOrder = order(users, [...new Set([...genNames.slice(0, 1), ...shippedNames, ...genNames])]);
-  const groupOrder = order(groups, [...new Set([...parseGroup(generated.group).slice(0, 1).map((g) => g.name), ...parseGroup(shipped.group ?? '').map((g) => g.name)])]);
+  const groupOrder = order(groups, [
+    ...new Set([
+      ...parseGroup(generated.group)
+        .slice(0, 1)
+        .map((g) => g.name),
+      ...parseGroup(shipped.group ?? '').map((g) => g.name),
+    ]),
+  ]);
   return {
     passwd: userOrder.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.gecos}:${u.home}:${u.shell}`).join('\n') + '\n',
     group: groupOrder.map((g) => `${g.name}:x:${g.gid}:${g.members.join(',')}`).join('\n') + '\n',
     shadow: userOrder.map((u) => shadow.get(u.name)!).join('\n') + '\n',
     uids: new Map([...users.values()].map((u) => [u.name, u.uid])),
     gids: new Map([...groups.values()].map((g) => [g.name, g.gid])),
-    created, homes,
+    created,
+    homes,
   };
 }

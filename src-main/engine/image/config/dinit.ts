@@ -36,7 +36,10 @@ const LOGIN_PROMPT = /^(\S*\/)?a?getty(\s|$)/;
  */
 export function setupServices(services: Service[]): string[] {
   if (!services.some((s) => s.name === READY_SERVICE)) return [];
-  return services.filter((s) => s.type === 'scripted' && s.command && s.name !== READY_SERVICE && s.dependsOn.length === 0).map((s) => s.name).sort();
+  return services
+    .filter((s) => s.type === 'scripted' && s.command && s.name !== READY_SERVICE && s.dependsOn.length === 0)
+    .map((s) => s.name)
+    .sort();
 }
 
 /**
@@ -50,7 +53,9 @@ export function dinitEntries(services: Service[], extraWaitsFor: Record<string, 
   const waiters = setup.length ? [READY_SERVICE, ...services.filter((s) => LOGIN_PROMPT.test(s.command ?? '')).map((s) => s.name)] : [];
   for (const w of waiters) waitsFor[w] = [...new Set([...(waitsFor[w] ?? []), ...setup])];
   const out: GeneratedEntry[] = [dir(DINIT_DIR), dir(`${DINIT_DIR}/boot.d`)];
-  out.push(file(`${DINIT_DIR}/boot`, '# The service dinit starts at boot; everything linked in boot.d is started with it.\ntype = internal\nwaits-for.d = boot.d\n'));
+  out.push(
+    file(`${DINIT_DIR}/boot`, '# The service dinit starts at boot; everything linked in boot.d is started with it.\ntype = internal\nwaits-for.d = boot.d\n'),
+  );
   for (const s of [...services].sort((a, b) => a.name.localeCompare(b.name))) {
     if (s.command || s.type === 'internal') out.push(file(`${DINIT_DIR}/${s.name}`, serviceFile(s, waitsFor[s.name] ?? [])));
     out.push(symlink(`${DINIT_DIR}/boot.d/${s.name}`, `../${s.name}`));
@@ -60,10 +65,50 @@ export function dinitEntries(services: Service[], extraWaitsFor: Record<string, 
 
 /** Checks a service description against dinit's documented syntax (used by tests on what we generate). */
 export function validateDinitService(text: string): string[] {
-  const known = new Set(['type', 'command', 'stop-command', 'working-dir', 'run-as', 'env-file', 'restart', 'smooth-recovery', 'restart-delay', 'restart-limit-interval',
-    'restart-limit-count', 'stop-timeout', 'start-timeout', 'pid-file', 'depends-on', 'depends-ms', 'waits-for', 'waits-for.d', 'depends-on.d', 'depends-ms.d', 'after', 'before',
-    'chain-to', 'socket-listen', 'socket-permissions', 'socket-uid', 'socket-gid', 'logfile', 'options', 'load-options', 'term-signal', 'ready-notification', 'inittab-id',
-    'inittab-line', 'rlimit-nofile', 'rlimit-core', 'rlimit-data', 'rlimit-addrspace', 'consumer-of', 'log-type', 'log-buffer-size', 'restart-delay']);
+  const known = new Set([
+    'type',
+    'command',
+    'stop-command',
+    'working-dir',
+    'run-as',
+    'env-file',
+    'restart',
+    'smooth-recovery',
+    'restart-delay',
+    'restart-limit-interval',
+    'restart-limit-count',
+    'stop-timeout',
+    'start-timeout',
+    'pid-file',
+    'depends-on',
+    'depends-ms',
+    'waits-for',
+    'waits-for.d',
+    'depends-on.d',
+    'depends-ms.d',
+    'after',
+    'before',
+    'chain-to',
+    'socket-listen',
+    'socket-permissions',
+    'socket-uid',
+    'socket-gid',
+    'logfile',
+    'options',
+    'load-options',
+    'term-signal',
+    'ready-notification',
+    'inittab-id',
+    'inittab-line',
+    'rlimit-nofile',
+    'rlimit-core',
+    'rlimit-data',
+    'rlimit-addrspace',
+    'consumer-of',
+    'log-type',
+    'log-buffer-size',
+    'restart-delay',
+  ]);
   const problems: string[] = [];
   let type: string | undefined;
   const settings = new Map<string, string>();

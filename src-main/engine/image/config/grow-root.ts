@@ -63,5 +63,11 @@ logfile = ${GROW_ROOT_LOG}
 }
 
 export function growRootEntries(): GeneratedEntry[] {
-  return [dir('/usr/libexec/nexus'), file(GROW_ROOT_SCRIPT, growRootScript(), 0o755), dir('/var'), dir('/var/log'), file(`/etc/dinit.d/${GROW_ROOT_SERVICE}`, growRootService())];
+  return [
+    dir('/usr/libexec/nexus'),
+    file(GROW_ROOT_SCRIPT, growRootScript(), 0o755),
+    dir('/var'),
+    dir('/var/log'),
+    file(`/etc/dinit.d/${GROW_ROOT_SERVICE}`, growRootService()),
+  ];
 }

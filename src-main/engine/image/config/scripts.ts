@@ -121,9 +121,13 @@ mount -t erofs -o ro /dev/mapper/nexus-root /run/nexus/lower || fail "dm-verity:
 mount -t tmpfs -o mode=0755 tmpfs /run/nexus/rw
 mkdir -p /run/nexus/rw/upper /run/nexus/rw/work
 mount -t overlay overlay -o lowerdir=/run/nexus/lower,upperdir=/run/nexus/rw/upper,workdir=/run/nexus/rw/work /sysroot || fail "overlay mount failed"
-${stateMountpoint ? `STATE_OK=0
+${
+  stateMountpoint
+    ? `STATE_OK=0
 STATE=$(part state) && mkdir -p /sysroot${stateMountpoint} && mount -t f2fs -o noatime "$STATE" /sysroot${stateMountpoint} && STATE_OK=1 || echo "nexus: state partition not mounted" > /dev/console
-${persistOverlays(stateMountpoint, persist)}` : ''}
+${persistOverlays(stateMountpoint, persist)}`
+    : ''
+}
 mkdir -p /sysroot/run/nexus/lower
 mount --move /run/nexus/lower /sysroot/run/nexus/lower 2>/dev/null
 mount --move /dev /sysroot/dev; mount --move /proc /sysroot/proc; mount --move /sys /sysroot/sys; mount --move /run /sysroot/run

@@ -9,6 +9,13 @@ export interface GeneratedEntry {
   linkTarget?: string;
 }
 
-export const file = (path: string, content: string | Uint8Array, mode = 0o644, uid = 0, gid = 0): GeneratedEntry => ({ path, type: 'file', mode, uid, gid, content });
+export const file = (path: string, content: string | Uint8Array, mode = 0o644, uid = 0, gid = 0): GeneratedEntry => ({
+  path,
+  type: 'file',
+  mode,
+  uid,
+  gid,
+  content,
+});
 export const dir = (path: string, mode = 0o755, uid = 0, gid = 0): GeneratedEntry => ({ path, type: 'dir', mode, uid, gid });
 export const symlink = (path: string, target: string): GeneratedEntry => ({ path, type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkTarget: target });

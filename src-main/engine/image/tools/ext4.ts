@@ -22,8 +22,27 @@ export interface Ext4Options {
 export async function makeExt4(out: string, tree: string, o: Ext4Options): Promise<void> {
   // E2FSPROGS_FAKE_TIME fixes the superblock and inode timestamps mke2fs would take from the clock.
   const env = { E2FSPROGS_FAKE_TIME: String(o.epoch), SOURCE_DATE_EPOCH: String(o.epoch) };
-  await runTool('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', o.label, '-U', o.uuid, '-E', `hash_seed=${o.hashSeed},lazy_itable_init=0,root_owner=0:0`, '-d', tree, out, `${Math.floor(o.sizeBytes / 1024)}k`],
-    'making the ext4 root filesystem', { signal: o.signal, env });
+  await runTool(
+    'mke2fs',
+    [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-L',
+      o.label,
+      '-U',
+      o.uuid,
+      '-E',
+      `hash_seed=${o.hashSeed},lazy_itable_init=0,root_owner=0:0`,
+      '-d',
+      tree,
+      out,
+      `${Math.floor(o.sizeBytes / 1024)}k`,
+    ],
+    'making the ext4 root filesystem',
+    { signal: o.signal, env },
+  );
   if (o.fixOwnership.length) {
     const script = o.fixOwnership.flatMap((e) => [`sif "${e.path}" uid ${e.uid}`, `sif "${e.path}" gid ${e.gid}`]).join('\n') + '\n';
     const f = join(o.scratch, 'debugfs.cmds');

@@ -35,7 +35,9 @@ export async function makeF2fs(out: string, sizeBytes: number, o: { uuid: string
   await writeFile(out, '');
   await truncate(out, sizeBytes);
   // -r: fixed checkpoint seed, -T: fixed timestamps, -U: fixed UUID: the same plan gives the same bytes.
-  await runTool('mkfs.f2fs', ['-q', '-f', '-l', o.label, '-U', o.uuid, '-r', '-T', String(o.epoch), out], 'making the F2FS state partition', { signal: o.signal });
+  await runTool('mkfs.f2fs', ['-q', '-f', '-l', o.label, '-U', o.uuid, '-r', '-T', String(o.epoch), out], 'making the F2FS state partition', {
+    signal: o.signal,
+  });
   // ...and the same bytes on every build host: replace the host kernel string mkfs.f2fs wrote.
   await setF2fsVersion(out, F2FS_VERSION_STRING);
 }
@@ -70,7 +72,8 @@ export async function setF2fsVersion(path: string, value: string): Promise<void>
       field.copy(sb, F2FS_SB.initVersion);
       if (sb.readUInt32LE(F2FS_SB.feature) & F2FS_SB.featureSbChecksum) {
         const at = sb.readUInt32LE(F2FS_SB.checksumOffset);
-        if (at < F2FS_SB.initVersion + F2FS_SB.versionLen || at + 4 > F2FS_SB.size) throw new Error(`F2FS superblock checksum offset ${at} is outside the superblock`);
+        if (at < F2FS_SB.initVersion + F2FS_SB.versionLen || at + 4 > F2FS_SB.size)
+          throw new Error(`F2FS superblock checksum offset ${at} is outside the superblock`);
         sb.writeUInt32LE(f2fsCrc32(F2FS_SB.magic, sb.subarray(0, at)), at);
       }
       await fh.write(sb, 0, sb.length, base);

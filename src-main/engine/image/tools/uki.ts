@@ -22,13 +22,31 @@ export async function makeUki(out: string, parts: UkiParts, scratch: string, sig
   await writeFile(f('cmdline'), parts.cmdline);
   await writeFile(f('linux'), parts.kernel);
   await writeFile(f('initrd'), parts.initrd);
-  await runTool('objcopy', [
-    '--add-section', `.osrel=${f('osrel')}`, '--change-section-vma', '.osrel=0x20000',
-    '--add-section', `.cmdline=${f('cmdline')}`, '--change-section-vma', '.cmdline=0x30000',
-    '--add-section', `.linux=${f('linux')}`, '--change-section-vma', '.linux=0x2000000',
-    '--add-section', `.initrd=${f('initrd')}`, '--change-section-vma', '.initrd=0x3000000',
-    f('stub.efi'), out,
-  ], 'making the unified kernel image', { signal });
+  await runTool(
+    'objcopy',
+    [
+      '--add-section',
+      `.osrel=${f('osrel')}`,
+      '--change-section-vma',
+      '.osrel=0x20000',
+      '--add-section',
+      `.cmdline=${f('cmdline')}`,
+      '--change-section-vma',
+      '.cmdline=0x30000',
+      '--add-section',
+      `.linux=${f('linux')}`,
+      '--change-section-vma',
+      '.linux=0x2000000',
+      '--add-section',
+      `.initrd=${f('initrd')}`,
+      '--change-section-vma',
+      '.initrd=0x3000000',
+      f('stub.efi'),
+      out,
+    ],
+    'making the unified kernel image',
+    { signal },
+  );
   await fixPeTimestamp(out, parts.epoch);
 }
 

@@ -26,8 +26,23 @@ export async function makeVfat(out: string, files: FatFile[], o: FatOptions): Pr
   if (!/^[0-9a-f]{8}$/i.test(o.volumeId)) throw new Error(`invalid FAT volume id "${o.volumeId}"`);
   // --invariant fixes the label entry's time, but also sets the volume id to 1234-ABCD: mkfs.fat (4.2) applies
   // options in order, so it must come before -i. setFatVolumeId then makes sure whatever mkfs.fat did.
-  await runTool('mkfs.vfat', ['-C', '-F', o.fat === 'fat32' ? '32' : '16', '-n', o.label.toUpperCase().slice(0, 11), '--invariant', '-i', o.volumeId, out, String(Math.floor(o.sizeBytes / 1024))],
-    'making the FAT boot partition', { signal: o.signal });
+  await runTool(
+    'mkfs.vfat',
+    [
+      '-C',
+      '-F',
+      o.fat === 'fat32' ? '32' : '16',
+      '-n',
+      o.label.toUpperCase().slice(0, 11),
+      '--invariant',
+      '-i',
+      o.volumeId,
+      out,
+      String(Math.floor(o.sizeBytes / 1024)),
+    ],
+    'making the FAT boot partition',
+    { signal: o.signal },
+  );
   await setFatVolumeId(out, o.volumeId);
   if (files.length === 0) return;
   const stage = join(o.scratch, 'fat');
@@ -42,7 +57,8 @@ export async function makeVfat(out: string, files: FatFile[], o: FatOptions): Pr
   // mtools stamps directories it creates with the current time unless SOURCE_DATE_EPOCH is set.
   const env = { SOURCE_DATE_EPOCH: String(o.epoch), MTOOLS_SKIP_CHECK: '1', TZ: 'UTC' };
   const sortedDirs = [...dirs].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
-  if (sortedDirs.length) await runTool('mmd', ['-i', out, ...sortedDirs.map((d) => `::/${d}`)], 'creating directories on the FAT partition', { signal: o.signal, env });
+  if (sortedDirs.length)
+    await runTool('mmd', ['-i', out, ...sortedDirs.map((d) => `::/${d}`)], 'creating directories on the FAT partition', { signal: o.signal, env });
   for (const f of [...files].sort((a, b) => a.dest.localeCompare(b.dest))) {
     await runTool('mcopy', ['-m', '-o', '-i', out, join(stage, f.dest), `::/${f.dest}`], 'copying boot files to the FAT partition', { signal: o.signal, env });
   }
