@@ -15,7 +15,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../support/e2e/browser';
-import { startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
+import { fetchHistory, startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
 import { shot } from '../support/e2e/screenshots';
 import { debianTestFeed } from '../support/debian-test-feed';
 import { LoopSet, type Loop } from '../support/loop-devices';
@@ -157,24 +157,3 @@ describe.skipIf(!hasChromium() || !isRoot)('offline kit: prepare online, import 
     await page.close();
   }, 900_000);
 });
-
-async function fetchHistory(app: E2eApp) {
-  const { connectWebSocket } = await import('../../src-renderer/transport/ws-client');
-  const { default: WebSocket } = await import('ws');
-  class OriginWs extends WebSocket {
-    constructor(url: string) {
-      super(url, { headers: { Origin: app.server.origin } });
-    }
-  }
-  const client = await connectWebSocket(
-    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
-    OriginWs as unknown as typeof globalThis.WebSocket,
-  );
-  try {
-    const r = await client.api['history.list']({});
-    if (!r.ok) throw new Error(r.error.message);
-    return r.value;
-  } finally {
-    client.close();
-  }
-}

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
+import { fetchHistory, startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
 import { axeViolations, describeFindings, type AxeFinding } from '../support/e2e/axe';
 import { hasChromium } from '../support/e2e/browser';
 import { tallShot } from '../support/e2e/tall-shot';
@@ -222,24 +222,3 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard: the Raspberry Pi 5 path, dev
     await page.close();
   }, 600_000);
 });
-
-async function fetchHistory(app: E2eApp) {
-  const { connectWebSocket } = await import('../../src-renderer/transport/ws-client');
-  const { default: WebSocket } = await import('ws');
-  class OriginWs extends WebSocket {
-    constructor(url: string) {
-      super(url, { headers: { Origin: app.server.origin } });
-    }
-  }
-  const client = await connectWebSocket(
-    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
-    OriginWs as unknown as typeof globalThis.WebSocket,
-  );
-  try {
-    const r = await client.api['history.list']({});
-    if (!r.ok) throw new Error(r.error.message);
-    return r.value;
-  } finally {
-    client.close();
-  }
-}

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDACTED } from '../../src-shared/plan';
-import { startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
+import { fetchHistory, startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
 import { axeViolations, describeFindings, type AxeFinding } from '../support/e2e/axe';
 import { hasChromium } from '../support/e2e/browser';
 import { tallShot } from '../support/e2e/tall-shot';
@@ -115,24 +115,3 @@ describe.skipIf(!hasChromium())('wizard: secrets after a reload (real engine)', 
     await page.close();
   }, 420_000);
 });
-
-async function fetchHistory(app: E2eApp) {
-  const { connectWebSocket } = await import('../../src-renderer/transport/ws-client');
-  const { default: WebSocket } = await import('ws');
-  class OriginWs extends WebSocket {
-    constructor(url: string) {
-      super(url, { headers: { Origin: app.server.origin } });
-    }
-  }
-  const client = await connectWebSocket(
-    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
-    OriginWs as unknown as typeof globalThis.WebSocket,
-  );
-  try {
-    const r = await client.api['history.list']({});
-    if (!r.ok) throw new Error(r.error.message);
-    return r.value;
-  } finally {
-    client.close();
-  }
-}

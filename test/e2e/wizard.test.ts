@@ -9,7 +9,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../support/e2e/browser';
-import { startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
+import { fetchHistory, startE2eApp, type E2eApp } from '../support/e2e/app-fixture';
 import { arrowTo, press, tabTo, typeInto } from '../support/e2e/keyboard';
 import { shot } from '../support/e2e/screenshots';
 import { serveDirectory } from '../support/http-server';
@@ -234,24 +234,3 @@ describe.skipIf(!hasChromium() || !isRoot)('wizard end to end (real engine, loop
     }
   }, 120_000);
 });
-
-async function fetchHistory(app: E2eApp) {
-  const { connectWebSocket } = await import('../../src-renderer/transport/ws-client');
-  const { default: WebSocket } = await import('ws');
-  class OriginWs extends WebSocket {
-    constructor(url: string) {
-      super(url, { headers: { Origin: app.server.origin } });
-    }
-  }
-  const client = await connectWebSocket(
-    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
-    OriginWs as unknown as typeof globalThis.WebSocket,
-  );
-  try {
-    const r = await client.api['history.list']({});
-    if (!r.ok) throw new Error(r.error.message);
-    return r.value;
-  } finally {
-    client.close();
-  }
-}

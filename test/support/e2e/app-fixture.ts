@@ -82,3 +82,25 @@ export async function startE2eApp(o: { withFeed?: boolean | { arch?: FeedArch; p
     },
   };
 }
+
+/** The app's build history, read over the real WebSocket API (as the page would, with its Origin). */
+export async function fetchHistory(app: E2eApp) {
+  const { connectWebSocket } = await import('../../../src-renderer/transport/ws-client');
+  const { default: WebSocket } = await import('ws');
+  class OriginWs extends WebSocket {
+    constructor(url: string) {
+      super(url, { headers: { Origin: app.server.origin } });
+    }
+  }
+  const client = await connectWebSocket(
+    `${app.server.origin.replace('http', 'ws')}/ws?token=${app.server.token}`,
+    OriginWs as unknown as typeof globalThis.WebSocket,
+  );
+  try {
+    const r = await client.api['history.list']({});
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  } finally {
+    client.close();
+  }
+}
