@@ -51,10 +51,11 @@ describe.skipIf(!hasChromium() || !existsSync('/usr/bin/qemu-system-x86_64'))('l
 
     // What a user does next: log in on that console and run a command.
     const input = page.getByRole('textbox', { name: 'Type on the console' });
-    await expect.poll(() => consoleView.innerText(), { timeout: 90_000 }).toMatch(/login: *$/m);
+    // dinit may still print a status line ("[  OK  ] nexus-ready") right after getty's prompt, on the same line.
+    await expect.poll(() => consoleView.innerText(), { timeout: 90_000 }).toMatch(/login: /);
     await input.fill('ada');
     await input.press('Enter');
-    await expect.poll(() => consoleView.innerText(), { timeout: 60_000 }).toMatch(/Password: *$/m);
+    await expect.poll(() => consoleView.innerText(), { timeout: 60_000 }).toMatch(/Password:/);
     await input.fill(PASSWORD);
     await input.press('Enter');
     await expect.poll(() => consoleView.innerText(), { timeout: 60_000 }).toMatch(/[$#] *$/m);
