@@ -11,7 +11,7 @@ export interface HostTool {
   command: string;
   /** Features that need it (shown by `nexus doctor`). */
   features: string[];
-  packages: { apt?: string; dnf?: string; pacman?: string; brew?: string };
+  packages: { apt?: string; dnf?: string; pacman?: string; brew?: string; winget?: string };
   /** Absolute files that are not executables but are needed (firmware blobs etc.). */
   optional?: boolean;
 }
@@ -63,20 +63,25 @@ export const HOST_TOOLS: readonly HostTool[] = [
     packages: { apt: 'binutils', dnf: 'binutils', pacman: 'binutils', brew: 'binutils' },
     optional: true,
   },
+  // The boot test and "Try in a VM" are offered only where QEMU is found: optional, never needed to build.
+  // The .deb recommends these packages and their firmware (electron-builder.yml, kept in step by a unit test).
   {
     command: 'qemu-system-x86_64',
-    features: ['boot test: x86_64'],
-    packages: { apt: 'qemu-system-x86', dnf: 'qemu-system-x86', pacman: 'qemu-system-x86', brew: 'qemu' },
+    features: ['optional: boot test and "Try in a VM" for x86_64 (UEFI firmware: ovmf)'],
+    packages: { apt: 'qemu-system-x86', dnf: 'qemu-system-x86', pacman: 'qemu-system-x86', brew: 'qemu', winget: 'SoftwareFreedomConservancy.QEMU' },
+    optional: true,
   },
   {
     command: 'qemu-system-aarch64',
-    features: ['boot test: arm64'],
-    packages: { apt: 'qemu-system-arm', dnf: 'qemu-system-aarch64', pacman: 'qemu-system-aarch64', brew: 'qemu' },
+    features: ['optional: boot test and "Try in a VM" for arm64 (UEFI firmware: qemu-efi-aarch64)'],
+    packages: { apt: 'qemu-system-arm', dnf: 'qemu-system-aarch64', pacman: 'qemu-system-aarch64', brew: 'qemu', winget: 'SoftwareFreedomConservancy.QEMU' },
+    optional: true,
   },
   {
     command: 'qemu-system-riscv64',
-    features: ['boot test: riscv64'],
-    packages: { apt: 'qemu-system-misc', dnf: 'qemu-system-riscv', pacman: 'qemu-system-riscv', brew: 'qemu' },
+    features: ['optional: boot test and "Try in a VM" for riscv64 (firmware: u-boot-qemu)'],
+    packages: { apt: 'qemu-system-misc', dnf: 'qemu-system-riscv', pacman: 'qemu-system-riscv', brew: 'qemu', winget: 'SoftwareFreedomConservancy.QEMU' },
+    optional: true,
   },
   { command: 'bmaptool', features: ['tests: bmap interoperability'], packages: { apt: 'bmap-tools', dnf: 'bmap-tools', pacman: 'bmap-tools' }, optional: true },
   {
@@ -123,6 +128,7 @@ export function installHint(command: string): string {
     p.dnf && `Fedora: sudo dnf install ${p.dnf}`,
     p.pacman && `Arch: sudo pacman -S ${p.pacman}`,
     p.brew && `macOS: brew install ${p.brew}`,
+    p.winget && `Windows: winget install ${p.winget}`,
   ].filter(Boolean);
   return parts.join('; ');
 }

@@ -13,7 +13,7 @@ export interface QemuSetup {
   varsTemplate?: string;
 }
 
-const FIRMWARE = {
+export const FIRMWARE = {
   x86_64: {
     code: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'],
     vars: ['/usr/share/OVMF/OVMF_VARS_4M.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
