@@ -273,7 +273,7 @@ export async function unpackApk(
               'The package is damaged; delete it from the cache (nexus cache clean) and build again.',
             );
           }
-          fsEntry = { ...base, type: 'file', size: blob.size, content: { kind: 'blob', sha256: blob.sha256, path: blob.path } };
+          fsEntry = { ...base, type: 'file', size: blob.size, content: { kind: 'blob', sha256: blob.sha256, path: blob.path, sha1: blob.sha1 } };
           files++;
           bytes += blob.size;
           break;

@@ -7,6 +7,11 @@ import { createPublicKey } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { execa } from 'execa';
+import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FeedCache,
@@ -19,6 +24,7 @@ import {
   type TrustedKeys,
 } from '../../../src-main/engine/feeds';
 import { newUnpackState, unpackApk } from '../../../src-main/engine/feeds/extract';
+import { installedDb } from '../../../src-main/engine/image/config/apk';
 import { readGzipMembers } from '../../../src-main/engine/feeds/gzip-members';
 import { alpineTestdata, keyFile, OFFICIAL_INDEXES, OFFICIAL_PACKAGES } from '../../support/alpine-testdata';
 
@@ -172,6 +178,65 @@ describe('official and third-party packages', () => {
     expect([...m.values()].filter((e) => e.owner === 'libc6-compat').some((e) => e.type === 'symlink')).toBe(true);
     const bash = m.get('/bin/bash')!;
     expect((await readFile((bash.content as { path: string }).path)).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+  });
+
+  it("writes apk's installed database for real packages as apk-tools does: a:/M: lines and Z: = each file's PAX SHA-1", async () => {
+    const cache = new FeedCache(join(tmp, 'cache-db'));
+    const state = newUnpackState();
+    const idx = await readApkIndex(await readFile(official('v3.23.4-main-x86_64-APKINDEX.tar.gz')), repo('main', 'x86_64', 'v3.23'), allKeys);
+    const files = ['packages/x86_64/busybox-1.37.0-r30.apk', 'packages/noarch/busybox-binsh-1.37.0-r30.apk', 'packages/x86_64/musl-1.2.5-r21.apk'];
+    // What abuild-tar recorded per file (read here with tar-stream, independently of the engine's extractor).
+    const pax = new Map<string, string>();
+    for (const f of files) {
+      const h = await verifyApkHeader(official(f), allKeys);
+      await unpackApk(official(f), h, { name: h.pkginfo.name, origin: h.pkginfo.origin, replaces: h.pkginfo.replaces }, state, cache);
+      const ex = tarStream.extract();
+      ex.on('entry', (hd, stream, next) => {
+        const sum = hd.pax?.['APK-TOOLS.checksum.SHA1'];
+        if (sum && !hd.name.startsWith('.')) pax.set(`/${hd.name}`, Buffer.from(sum, 'hex').toString('base64'));
+        stream.on('end', next).resume();
+      });
+      const raw = await readFile(official(f));
+      await pipeline(Readable.from([raw.subarray(h.dataOffset)]), createGunzip(), ex);
+    }
+    // The index holds musl r23, not this r21 (see PROVENANCE-2.md): its record stands in for the stanza's header only.
+    const record = (n: string) => idx.packages.find((p) => p.name === n);
+    const pkgs = [record('busybox'), record('busybox-binsh'), record('musl')];
+    expect(pkgs.every((p) => p !== undefined)).toBe(true);
+    const db = installedDb(
+      pkgs.filter((p) => p !== undefined),
+      state.manifest,
+    );
+    const lines = db.split('\n');
+    // Every file line carries its Z: from the package; symlinks are 0:0:777 with the SHA-1 of their target.
+    let checked = 0;
+    for (let i = 0, dir = ''; i < lines.length; i++) {
+      if (lines[i]!.startsWith('F:')) dir = `/${lines[i]!.slice(2)}`;
+      if (!lines[i]!.startsWith('R:')) continue;
+      const path = `${dir}/${lines[i]!.slice(2)}`;
+      const e = state.manifest.get(path)!;
+      const rest = lines.slice(i + 1, i + 3).filter((l) => /^[aZ]:/.test(l));
+      const z = rest.find((l) => l.startsWith('Z:'));
+      expect(z, path).toBe(`Z:Q1${pax.get(path)}`);
+      const mode = e.mode & 0o7777;
+      if (e.type === 'symlink') expect(rest[0], path).toBe('a:0:0:777');
+      else if (mode !== 0o644) expect(rest[0], path).toBe(`a:0:0:${mode.toString(8)}`);
+      else expect(rest[0], path).toBe(z);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(3);
+    // musl's file section is exactly the one in Alpine's own minirootfs (same files, modes and symlink checksum;
+    // the library's Z: differs only because that minirootfs holds another build of musl 1.2.5).
+    const real = await execa('tar', ['xzf', alpineTestdata('minirootfs', 'alpine-minirootfs-20240923-x86_64.tar.gz'), '-O', './lib/apk/db/installed']);
+    const section = (text: string) => {
+      const stanza = text.split('\n\n').find((s) => /^P:musl$/m.test(s))!;
+      return stanza
+        .split('\n')
+        .filter((l) => /^[FRaMZ]:/.test(l))
+        .map((l) => (l.startsWith('Z:') ? l.slice(0, 2) : l));
+    };
+    expect(section(db)).toEqual(section(real.stdout));
+    expect(db).toContain('R:libc.musl-x86_64.so.1\na:0:0:777\nZ:Q17yJ3JFNypA4mxhJJr0ou6CzsJVI=\n');
   });
 
   it('loads keys as SPKI PEM exactly like Alpine ships them', async () => {

@@ -11,14 +11,16 @@
  * - /etc/apk/world: the packages the plan asked for; /etc/apk/arch.
  * - /lib/apk/db/installed: apk's installed database (APK v2 format: one stanza per package with the index fields,
  *   then F: directory / R: file lines of the files the package owns in the image), so apk knows what is installed
- *   and resolves new packages against it instead of reinstalling the system. Files carry no Z: checksums: `apk
- *   audit` reports every file as changed (it would need a hash of each file at build time).
+ *   and resolves new packages against it instead of reinstalling the system. As apk-tools 2.14 writes it
+ *   (database.c, apk_db_write_fdb): M:uid:gid:mode after a directory and a:uid:gid:mode after a file whose
+ *   ownership or mode is not the default (0:0:755 / 0:0:644; symlinks are 777), and Z:Q1<base64 SHA-1> of each
+ *   file's bytes as the image has them (of the target for a symlink), so `apk audit` finds the root unchanged.
  */
 import { createHash } from 'node:crypto';
 import type { BuildPlan } from '../../../../src-shared/plan';
 import type { ApkPackage } from '../../feeds/apkindex';
 import { formatDep } from '../../feeds/deps';
-import type { FsManifest } from '../../rootfs/entries';
+import type { FsEntry, FsManifest } from '../../rootfs/entries';
 import { dir, file, type GeneratedEntry } from './types';
 
 export const APK_TOOLS = 'apk-tools';
@@ -43,8 +45,33 @@ export function apkRepositories(feed: NonNullable<BuildPlan['feed']>): string {
   return lines.join('\n') + '\n';
 }
 
-/** One package's stanza of /lib/apk/db/installed, with the F:/R: lines of its files in `rootfs`. */
-export function installedStanza(p: ApkPackage, paths: { dirs: Set<string>; files: string[] }): string {
+/** apk's "a:"/"M:" line when an entry's ownership or permission bits differ from apk's defaults. */
+function aclLine(field: 'a' | 'M', e: FsEntry | undefined, defaultMode: number): string[] {
+  if (!e) return [];
+  const mode = e.mode & 0o7777;
+  return e.uid === 0 && e.gid === 0 && mode === defaultMode ? [] : [`${field}:${e.uid}:${e.gid}:${mode.toString(8)}`];
+}
+
+/** apk's per-file checksum (Q1 + base64 SHA-1), when the bytes are known here without reading the disk. */
+function fileChecksum(e: FsEntry | undefined): string | undefined {
+  if (!e) return undefined;
+  const q1 = (sha1: Uint8Array | string) => `Q1${(typeof sha1 === 'string' ? Buffer.from(sha1, 'hex') : Buffer.from(sha1)).toString('base64')}`;
+  if (e.type === 'symlink' && e.linkTarget !== undefined) return q1(createHash('sha1').update(e.linkTarget).digest());
+  if (e.type !== 'file' || !e.content) return undefined;
+  if (e.content.kind === 'inline') return q1(createHash('sha1').update(e.content.data).digest());
+  if (e.content.kind === 'blob' && e.content.sha1 && /^[0-9a-f]{40}$/i.test(e.content.sha1)) return q1(e.content.sha1);
+  return undefined;
+}
+
+/**
+ * One package's stanza of /lib/apk/db/installed, with the F:/R: lines of its files in `rootfs` (and, given
+ * `entryOf`, their M:/a: permission and Z: checksum lines).
+ */
+export function installedStanza(
+  p: ApkPackage,
+  paths: { dirs: Set<string>; files: string[] },
+  entryOf: (path: string) => FsEntry | undefined = () => undefined,
+): string {
   const lines = [
     `C:${p.checksum}`,
     `P:${p.name}`,
@@ -76,7 +103,13 @@ export function installedStanza(p: ApkPackage, paths: { dirs: Set<string>; files
   }
   for (const d of [...byDir.keys()].sort()) {
     lines.push(`F:${d.slice(1)}`);
-    for (const name of byDir.get(d)!.sort()) lines.push(`R:${name}`);
+    if (paths.dirs.has(d)) lines.push(...aclLine('M', entryOf(d), 0o755));
+    for (const name of (byDir.get(d) ?? []).sort()) {
+      const e = entryOf(`${d}/${name}`);
+      lines.push(`R:${name}`, ...aclLine('a', e, e?.type === 'symlink' ? -1 : 0o644));
+      const z = fileChecksum(e);
+      if (z) lines.push(`Z:${z}`);
+    }
   }
   return lines.join('\n') + '\n';
 }
@@ -116,7 +149,7 @@ export function installedDb(packages: ApkPackage[], rootfs: FsManifest, builderP
     } else o.files.push(e.path);
   }
   const sorted = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const stanzas = sorted.map((p) => installedStanza(p, owned.get(p.name) ?? { dirs: new Set(), files: [] }));
+  const stanzas = sorted.map((p) => installedStanza(p, owned.get(p.name) ?? { dirs: new Set(), files: [] }, (path) => rootfs.get(path)));
   if (builderProvides.length) stanzas.push(builderStanza(builderProvides, arch));
   return stanzas.join('\n') + '\n';
 }
