@@ -3,109 +3,24 @@
  * feed (resolve → fetch → unpack) → image (configure → initramfs → filesystems → boot → pack)
  * → optional compression → optional QEMU boot test. Official-image Boxes go to the official recipe.
  */
-import { execa } from 'execa';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CancelledError, NexusError } from '../../src-shared/errors';
 import type { BuildPlan } from '../../src-shared/plan';
-import type { BuildOptions, BuildOutputFile, BuildResult } from './build-types';
-import { fetchStage, resolveStage, unpackStage, type FeedStageOptions, type UnpackedFeed } from './feeds/index';
-import { bootStage, configureStage, filesystemsStage, initramfsStage, type ComposeState } from './image/compose';
-import { initialState } from './image/index';
-import { runTool } from './image/tools/run';
-import { makePackStage, type PackResult } from './image/pack';
+import type { BuildOptions, BuildResult } from './build-types';
+import { fetchStage, resolveStage, unpackStage, type FeedStageOptions } from './feeds/index';
+import { bootTestStage } from './image/stages/boot-test';
+import { buildInitramfsStage } from './image/stages/build-initramfs';
+import { collectRootStage } from './image/stages/collect-root';
+import type { ComposeState } from './image/stages/compose-state';
+import { compressStage, type Packed } from './image/stages/compress-image';
+import { configureRootStage } from './image/stages/configure-root';
+import { makeBootPartitionStage } from './image/stages/make-boot-partition';
+import { makeFilesystemsStage } from './image/stages/make-filesystems';
+import { makePackStage } from './image/stages/write-image';
 import { OutputSet, checkOutputTargets } from './outputs';
 import { buildOfficial } from './official/index';
 import { budgetWarnings } from '../../src-shared/budgets';
-import { requireTool } from './host-tools';
 import { Pipeline, type Stage } from './runner';
-import { bootTest, consoleLogPath } from './vm/boot-test';
-
-/** The public keys in the feed's key directories (name → PEM), as the build trusted them. */
-async function trustedKeyFiles(dirs: string[]): Promise<Array<{ name: string; pem: string }>> {
-  const keys = new Map<string, string>();
-  for (const d of dirs) {
-    for (const name of (await readdir(d).catch(() => [] as string[])).filter((n) => n.endsWith('.pub')).sort()) {
-      if (!keys.has(name)) keys.set(name, await readFile(join(d, name), 'utf8'));
-    }
-  }
-  return [...keys].map(([name, pem]) => ({ name, pem }));
-}
-
-type Packed = ComposeState & { result?: PackResult; extraFiles?: BuildOutputFile[]; bootTest?: BuildResult['bootTest'] };
-
-function toCompose(options: BuildOptions): Stage<UnpackedFeed, ComposeState> {
-  return {
-    id: 'rootfs',
-    title: 'Collect the root filesystem',
-    async run(feed) {
-      // Effects and script records go on to the configure stage, which applies, emulates, defers or refuses each
-      // script (image/script-effects.ts) and logs what it did.
-      const state = initialState(feed.plan, feed.manifest, feed.lock, options.sourceDateEpoch, undefined, {
-        effects: feed.effects,
-        scripts: feed.skippedScripts,
-        ownerNames: feed.ownerNames,
-      });
-      // apk on the device: the packages as the indexes describe them and the keys this build trusted.
-      return { ...state, apk: { packages: feed.resolution.packages.map((p) => p.pkg), keys: await trustedKeyFiles(feed.feed.keyDirs) } };
-    },
-  };
-}
-
-function compressStage(kinds: Array<'zst' | 'xz'>, outputs: OutputSet): Stage<Packed, Packed> {
-  return {
-    id: 'compress',
-    title: 'Compress the image',
-    async run(state, ctx) {
-      const image = state.result!.image;
-      const source = state.result!.source;
-      state.extraFiles ??= [];
-      for (const k of kinds) {
-        const out = `${image}.${k}`;
-        const partial = await outputs.open(out, { image: true });
-        ctx.progress({ message: `${k} compression` });
-        if (k === 'zst') await runTool('zstd', ['-q', '-f', '-T0', '-10', '-o', partial, source], 'compressing the image with zstd', { signal: ctx.signal });
-        else {
-          await requireTool('xz', 'compressing the image with xz');
-          await execa('xz', ['-q', '-T0', '-6', '--stdout', source], { stdout: { file: partial }, cancelSignal: ctx.signal });
-        }
-        state.extraFiles.push({ kind: 'compressed', path: out, size: (await stat(partial)).size });
-      }
-      return state;
-    },
-  };
-}
-
-function bootTestStage(session: BuildOptions['bootTestSession'], outputs: OutputSet): Stage<Packed, Packed> {
-  return {
-    id: 'boot-test',
-    title: 'Boot test in QEMU',
-    async run(state, ctx) {
-      const log = consoleLogPath(state.result!.image);
-      const logPath = await outputs.open(log);
-      const r0 = await bootTest(state.result!.source, {
-        arch: state.plan.arch,
-        signal: ctx.signal,
-        logPath,
-        onLine: (l) => ctx.log('debug', l),
-        ...(session ? { session } : {}),
-      });
-      const r = { ...r0, log };
-      state.bootTest = {
-        passed: r.passed,
-        seconds: r.seconds,
-        log: r.log,
-        ...(r.reason ? { reason: r.reason } : {}),
-        ...(r.commands ? { commands: r.commands } : {}),
-      };
-      for (const c of r.commands ?? []) ctx.log('info', `console: ${c.command} → exit ${c.status}`);
-      ctx.log(r.passed ? 'info' : 'error', r.passed ? `boot marker after ${r.seconds.toFixed(1)} s: ${r.markerLine}` : `boot test failed: ${r.reason}`);
-      state.extraFiles ??= [];
-      state.extraFiles.push({ kind: 'console-log', path: r.log, size: (await stat(logPath)).size });
-      return state;
-    },
-  };
-}
+import { consoleLogPath } from './vm/boot-test';
 
 export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): Promise<BuildResult> {
   if (plan.box.recipe === 'official-image') {
@@ -138,11 +53,11 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
     .then(resolveStage(feedOpts))
     .then(fetchStage(feedOpts))
     .then(unpackStage(feedOpts))
-    .then(toCompose(options))
-    .then(configureStage)
-    .then(initramfsStage)
-    .then(filesystemsStage)
-    .then(bootStage)
+    .then(collectRootStage(options))
+    .then(configureRootStage)
+    .then(buildInitramfsStage)
+    .then(makeFilesystemsStage)
+    .then(makeBootPartitionStage)
     .then(makePackStage(outputs) as Stage<ComposeState, Packed>);
   if (options.compress?.length) p = p.then(compressStage(options.compress, outputs));
   if (options.bootTest) p = p.then(bootTestStage(options.bootTestSession, outputs));

@@ -34,7 +34,6 @@ describe('in-process dm-verity and UKI writers', () => {
       if (/runTool\(\s*'(veritysetup|objcopy)'/.test(await readFile(f, 'utf8'))) runners.push(f.slice(root.length + 1));
     }
     expect(runners.sort()).toEqual(['image/tools/uki.ts', 'image/tools/verity.ts']);
-    const compose = await readFile(join(root, 'image/compose.ts'), 'utf8');
-    expect(compose).not.toMatch(/from '\.\/tools\/(uki|verity)'/);
+    for (const f of await sources(join(root, 'image/stages'))) expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity)'/);
   });
 });

@@ -1,26 +1,28 @@
 /**
- * Pack stage: lay out the disk, write the sparse image with its partition table, then the sidecar files
+ * Stage "pack": lay out the disk, write the sparse image with its partition table, then the sidecar files
  * (.sha256, .bmap, manifest.json, SPDX SBOM, lock file). Everything is written under ".partial" names of an
  * OutputSet (../outputs.ts) and renamed only when all of it is complete (the image last), so a failed or cancelled
  * build leaves nothing that looks finished; partial files are removed on any error. The targets are checked first:
  * never a directory, device, FIFO or symlink, and an existing file only when it is a previous Nexus output.
  */
-import { redactSecrets } from '../../../src-shared/plan';
-import { NEXUS_VERSION } from '../../../src-shared/version';
+import type { PlannedPartition } from '../../../../src-shared/plan';
+import { redactSecrets } from '../../../../src-shared/plan';
+import { NEXUS_VERSION } from '../../../../src-shared/version';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { NexusError } from '../../../src-shared/errors';
-import type { BuildOutputFile } from '../build-types';
-import type { Stage } from '../runner';
-import { OutputSet } from '../outputs';
-import { assembleImage, type Region } from './assemble';
-import { bmapXml } from './bmap';
-import { contentSizes, mbrDiskId, type ComposeState } from './compose';
-import { layoutDisk, tableEntries } from './layout';
-import { SECTOR, writeGpt, writeMbr } from './partition-table';
-import { spdxDocument } from './sbom';
-import { toolVersion } from './tools/run';
-import { serializeLock } from '../feeds/lock';
+import { NexusError } from '../../../../src-shared/errors';
+import type { BuildOutputFile } from '../../build-types';
+import type { Stage } from '../../runner';
+import { OutputSet } from '../../outputs';
+import { assembleImage, type Region } from '../assemble';
+import { bmapXml } from '../bmap';
+import { layoutDisk, tableEntries } from '../layout';
+import { mbrDiskId } from '../mbr-hint';
+import { SECTOR, writeGpt, writeMbr } from '../partition-table';
+import { spdxDocument } from '../sbom';
+import { toolVersion } from '../tools/run';
+import { serializeLock } from '../../feeds/lock';
+import type { ComposeState } from './compose-state';
 
 export interface PackResult {
   image: string;
@@ -42,6 +44,13 @@ async function imageToolVersions(state: ComposeState): Promise<Record<string, st
   if (state.contents.has('state')) tools.push('mkfs.f2fs');
   const out: Record<string, string> = {};
   for (const t of tools) out[t === 'mcopy' ? 'mtools' : t] = await toolVersion(t);
+  return out;
+}
+
+/** Content size per planned partition, for "auto" sizes. */
+async function contentSizes(state: ComposeState): Promise<Map<PlannedPartition['role'], number>> {
+  const out = new Map<PlannedPartition['role'], number>();
+  for (const [role, c] of state.contents) out.set(role as PlannedPartition['role'], (await stat(c.path)).size);
   return out;
 }
 

@@ -1,0 +1,86 @@
+/** Stage "filesystems": the root (EROFS + dm-verity, or ext4) and the F2FS state partition, each cached by its inputs. */
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Stage } from '../../runner';
+import { f2fsMetadataPrefix } from '../fs-extent';
+import { stageTree } from '../staging';
+import { makeErofs } from '../tools/erofs';
+import { makeExt4 } from '../tools/ext4';
+import { makeF2fs } from '../tools/f2fs';
+import { writeVerityTree } from '../verity-tree';
+import { cached, type ComposeState } from './compose-state';
+
+export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
+  id: 'filesystems',
+  title: 'Make the filesystems',
+  async run(state, ctx) {
+    const { plan, seed } = state;
+    const fs = plan.filesystems!;
+    if (fs.root.type === 'erofs') {
+      const uuid = seed!.uuid('root-fs');
+      const salt = seed!.hex('verity-salt', 32);
+      const vuuid = seed!.uuid('verity');
+      const key = { v: 3, tree: state.rootHash, uuid, salt, vuuid, epoch: state.epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
+      const dir = await cached(state, ctx, 'root-erofs', key, async (d) => {
+        const staged = await stageTree(state.configured!.rootfs, await ctx.tempDir('nexus-root-'), ctx.signal);
+        if (staged.ownershipNotApplied.length)
+          ctx.log('warn', `not running as root: ${staged.ownershipNotApplied.length} non-root-owned files become root-owned in the EROFS root`);
+        ctx.progress({ message: 'mkfs.erofs' });
+        await makeErofs(join(d, 'root.erofs'), staged.dir, {
+          uuid,
+          epoch: state.epoch,
+          compression: fs.root.compression,
+          allRoot: staged.ownershipNotApplied.length > 0,
+          signal: ctx.signal,
+        });
+        // EROFS images need not be 4 KiB multiples; verity works in 4 KiB blocks.
+        const size = (await stat(join(d, 'root.erofs'))).size;
+        if (size % 4096) await writeFile(join(d, 'root.erofs'), Buffer.alloc(4096 - (size % 4096)), { flag: 'a' });
+        if (fs.root.verity) {
+          ctx.progress({ message: 'dm-verity hash tree' });
+          const v = await writeVerityTree(join(d, 'root.erofs'), join(d, 'root.verity'), { salt, uuid: vuuid }, ctx.signal);
+          await writeFile(join(d, 'verity.json'), JSON.stringify(v));
+        }
+      });
+      state.contents.set('root', { path: join(dir, 'root.erofs'), policy: { kind: 'all' } });
+      if (fs.root.verity) {
+        state.contents.set('root-verity', { path: join(dir, 'root.verity'), policy: { kind: 'all' } });
+        state.verity = JSON.parse(await readFile(join(dir, 'verity.json'), 'utf8')) as ComposeState['verity'];
+      }
+    } else if (fs.root.type === 'ext4') {
+      const uuid = seed!.uuid('root-fs');
+      const hashSeed = seed!.uuid('root-htree');
+      const key = { v: 2, tree: state.rootHash, uuid, hashSeed, epoch: state.epoch };
+      const dir = await cached(state, ctx, 'root-ext4', key, async (d) => {
+        const scratch = await ctx.tempDir('nexus-root-');
+        const staged = await stageTree(state.configured!.rootfs, join(scratch, 'tree'), ctx.signal);
+        // Content plus a third and 64 MiB of room to grow: "auto" sizes a writable root for use, not just to fit.
+        const content = [...state.configured!.rootfs.values()].reduce((n, e) => n + (e.type === 'file' ? Math.ceil(e.size / 4096) * 4096 + 256 : 256), 0);
+        const sizeBytes = Math.ceil((content * 1.34 + 64 * 1048576) / 1048576) * 1048576;
+        ctx.progress({ message: 'mke2fs -d' });
+        await makeExt4(join(d, 'root.ext4'), staged.dir, {
+          sizeBytes,
+          uuid,
+          hashSeed,
+          label: 'root',
+          epoch: state.epoch,
+          fixOwnership: staged.ownershipNotApplied,
+          scratch,
+          signal: ctx.signal,
+        });
+      });
+      state.contents.set('root', { path: join(dir, 'root.ext4'), policy: { kind: 'all' } });
+    }
+    if (fs.overlay) {
+      const part = plan.partitions.find((p) => p.role === 'state')!;
+      const sizeBytes = (part.sizeMiB === 'auto' ? fs.overlay.sizeMiB : part.sizeMiB) * 1024 * 1024;
+      const uuid = seed!.uuid('state-fs');
+      const dir = await cached(state, ctx, 'state-f2fs', { v: 2, sizeBytes, uuid, epoch: state.epoch }, async (d) => {
+        await makeF2fs(join(d, 'state.f2fs'), sizeBytes, { uuid, label: 'state', epoch: state.epoch, signal: ctx.signal });
+      });
+      const path = join(dir, 'state.f2fs');
+      state.contents.set('state', { path, policy: { kind: 'prefix', bytes: await f2fsMetadataPrefix(path) } });
+    }
+    return state;
+  },
+};
