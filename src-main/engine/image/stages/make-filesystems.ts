@@ -5,9 +5,9 @@ import type { Stage } from '../../runner';
 import { f2fsMetadataPrefix } from '../fs-extent';
 import { stageTree } from '../staging';
 import { makeErofs } from '../tools/erofs';
-import { makeExt4 } from '../tools/ext4';
 import { makeF2fs } from '../tools/f2fs';
 import { writeVerityTree } from '../verity-tree';
+import { writeExt4 } from '../ext4/writer';
 import { cached, type ComposeState } from './compose-state';
 
 export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
@@ -50,24 +50,14 @@ export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
     } else if (fs.root.type === 'ext4') {
       const uuid = seed!.uuid('root-fs');
       const hashSeed = seed!.uuid('root-htree');
-      const key = { v: 2, tree: state.rootHash, uuid, hashSeed, epoch: state.epoch };
+      // v3: written in-process by ext4/writer.ts (v2 and before: mke2fs -d).
+      const key = { v: 3, tree: state.rootHash, uuid, hashSeed, epoch: state.epoch };
       const dir = await cached(state, ctx, 'root-ext4', key, async (d) => {
-        const scratch = await ctx.tempDir('nexus-root-');
-        const staged = await stageTree(state.configured!.rootfs, join(scratch, 'tree'), ctx.signal);
         // Content plus a third and 64 MiB of room to grow: "auto" sizes a writable root for use, not just to fit.
         const content = [...state.configured!.rootfs.values()].reduce((n, e) => n + (e.type === 'file' ? Math.ceil(e.size / 4096) * 4096 + 256 : 256), 0);
         const sizeBytes = Math.ceil((content * 1.34 + 64 * 1048576) / 1048576) * 1048576;
-        ctx.progress({ message: 'mke2fs -d' });
-        await makeExt4(join(d, 'root.ext4'), staged.dir, {
-          sizeBytes,
-          uuid,
-          hashSeed,
-          label: 'root',
-          epoch: state.epoch,
-          fixOwnership: staged.ownershipNotApplied,
-          scratch,
-          signal: ctx.signal,
-        });
+        ctx.progress({ message: 'writing the ext4 root' });
+        await writeExt4(join(d, 'root.ext4'), state.configured!.rootfs, { sizeBytes, uuid, hashSeed, label: 'root', epoch: state.epoch, signal: ctx.signal });
       });
       state.contents.set('root', { path: join(dir, 'root.ext4'), policy: { kind: 'all' } });
     }
