@@ -1,0 +1,274 @@
+/**
+ * The in-process ext4 writer (image/ext4/writer.ts) checked by e2fsprogs. Input: Alpine's real x86_64 minirootfs
+ * (busybox applet symlinks, /etc/shadow owned by root and the shadow group, 0640) read into a FsManifest with its
+ * tar headers' owners, modes and times, plus what a nexbox root adds (a user's home 1000:1000, a setuid file, a hard link, a slow
+ * symlink, a directory of several blocks, a 255-byte name, a file of more than four extents). e2fsck -fn finds
+ * nothing on several sizes; debugfs lists every entry with the manifest's type, mode, owner and size, and its rdump
+ * gives back every file's bytes and every link target; dumpe2fs shows mke2fs's own feature set, journal and reserved
+ * GDT blocks with our UUID, label and hash seed; resize2fs grows a copy that stays clean; two writes are
+ * bit-identical; bad input gets a clear NexusError.
+ */
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { copyFile, lstat, mkdir, mkdtemp, readFile, readlink, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { extract } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NexusError } from '../../../src-shared/errors';
+import { whichTool } from '../../../src-main/engine/host-tools';
+import { writeExt4, type Ext4WriteOptions } from '../../../src-main/engine/image/ext4/writer';
+import type { FsEntry, FsManifest } from '../../../src-main/engine/rootfs/entries';
+import { alpineTestdata } from '../../support/alpine-testdata';
+
+const EPOCH = 1700000000;
+const OPTS = { uuid: '3f2c7a9e-5b1d-4e8f-a0c6-9d4b2e7f1a35', hashSeed: 'c8e1f0a2-6d3b-4c59-8e7a-1b2d3f4a5c6e', label: 'root', epoch: EPOCH };
+const haveTools = !!(await whichTool('e2fsck')) && !!(await whichTool('debugfs')) && !!(await whichTool('resize2fs'));
+let dir: string;
+let manifest: FsManifest;
+
+/** Alpine's minirootfs as a manifest, owners/modes/times from its tar headers. */
+async function minirootfsManifest(): Promise<FsManifest> {
+  const m: FsManifest = new Map();
+  m.set('/', { path: '/', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: EPOCH, size: 0, owner: 'alpine-baselayout' });
+  const ex = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const path = '/' + h.name.replace(/^\.?\/?/, '').replace(/\/$/, '');
+        const base = {
+          path,
+          mode: (h.mode ?? 0) & 0o7777,
+          uid: h.uid ?? 0,
+          gid: h.gid ?? 0,
+          mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
+          owner: 'minirootfs',
+        };
+        if (path === '/') return next();
+        if (h.type === 'directory') m.set(path, { ...base, type: 'dir', size: 0 });
+        else if (h.type === 'symlink') m.set(path, { ...base, type: 'symlink', size: 0, linkTarget: h.linkname! });
+        else if (h.type === 'link') m.set(path, { ...base, type: 'hardlink', size: 0, linkTarget: '/' + h.linkname!.replace(/^\.?\//, '') });
+        else if (h.type === 'file') {
+          const data = Buffer.concat(chunks);
+          m.set(path, { ...base, type: 'file', size: data.length, content: { kind: 'inline', data } });
+        }
+        next();
+      });
+      stream.on('error', reject);
+    });
+    ex.on('finish', () => resolve());
+    ex.on('error', reject);
+  });
+  ex.end(gunzipSync(await readFile(alpineTestdata('minirootfs', 'alpine-minirootfs-20240923-x86_64.tar.gz'))));
+  await done;
+  return m;
+}
+
+function file(path: string, data: Buffer, mode = 0o644, uid = 0, gid = 0): FsEntry {
+  return { path, type: 'file', mode, uid, gid, mtime: EPOCH - 60, size: data.length, content: { kind: 'inline', data }, owner: 'nexus' };
+}
+function dirEntry(path: string, mode = 0o755, uid = 0, gid = 0): FsEntry {
+  return { path, type: 'dir', mode, uid, gid, mtime: EPOCH - 60, size: 0, owner: 'nexus' };
+}
+function add(m: FsManifest, ...entries: FsEntry[]): void {
+  for (const e of entries) m.set(e.path, e);
+}
+
+async function e2fsck(img: string): Promise<void> {
+  const r = await execa('e2fsck', ['-fn', img], { reject: false });
+  expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+}
+
+async function write(name: string, m: FsManifest, sizeMiB: number, extra: Partial<Ext4WriteOptions> = {}): Promise<string> {
+  const img = join(dir, `${name}.ext4`);
+  await writeExt4(img, m, { ...OPTS, sizeBytes: sizeMiB * 1048576, ...extra });
+  return img;
+}
+
+/** Every entry debugfs sees, by path: "ls -p" of every directory in one debugfs run. */
+async function listing(img: string, m: FsManifest): Promise<Map<string, { mode: number; uid: number; gid: number; size: number; ino: number }>> {
+  const dirs = [...new Set([...m.values()].map((e) => (e.type === 'dir' ? e.path : posix.dirname(e.path))))].sort();
+  const cmds = join(dir, 'ls.cmds');
+  await writeFile(cmds, dirs.map((d) => `ls -p "${d}"`).join('\n') + '\n');
+  const { stdout } = await execa('debugfs', ['-f', cmds, img]);
+  const out = new Map<string, { mode: number; uid: number; gid: number; size: number; ino: number }>();
+  let current = '';
+  for (const line of stdout.split('\n')) {
+    const cmd = /^debugfs:\s+ls -p "(.*)"$/.exec(line);
+    if (cmd) current = cmd[1]!;
+    const f = /^\/(\d+)\/(\d+)\/(\d+)\/(\d+)\/(.*)\/(\d*)\/$/.exec(line);
+    if (!f || f[5] === '.' || f[5] === '..') continue;
+    out.set(posix.join(current, f[5]!), { ino: +f[1]!, mode: parseInt(f[2]!, 8), uid: +f[3]!, gid: +f[4]!, size: +(f[6] || 0) });
+  }
+  return out;
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nexus-ext4-writer-'));
+  manifest = await minirootfsManifest();
+  // What a nexbox root adds on top of Alpine's files.
+  add(
+    manifest,
+    dirEntry('/home/ada', 0o700, 1000, 1000),
+    dirEntry('/home/ada/.ssh', 0o700, 1000, 1000),
+    file(
+      '/home/ada/.ssh/authorized_keys',
+      Buffer.from('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@host\n'),
+      0o600,
+      1000,
+      1000,
+    ),
+    file('/usr/lib/libbig.so.1', Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) & 0xff))),
+    { ...file('/usr/lib/libbig.so', Buffer.alloc(0)), type: 'hardlink', linkTarget: '/usr/lib/libbig.so.1', content: undefined },
+    { ...file('/usr/lib/slow-link', Buffer.alloc(0)), type: 'symlink', mode: 0o777, linkTarget: '../../' + 'deep/'.repeat(20) + 'target', content: undefined },
+    file('/etc/empty.conf', Buffer.alloc(0)),
+    file('/usr/bin/doas', Buffer.from('\x7fELF setuid stand-in'), 0o4755),
+    file('/etc/' + 'n'.repeat(255), Buffer.from('a name of 255 bytes\n')),
+  );
+  for (let i = 0; i < 600; i++) add(manifest, file(`/usr/share/many/entry-with-a-name-of-some-length-${String(i).padStart(4, '0')}`, Buffer.from(`${i}\n`)));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe.skipIf(!haveTools)('in-process ext4 writer', () => {
+  it.each([16, 64, 300, 3000])('e2fsck -fn finds nothing on %i MiB', async (mib) => {
+    const img = await write(`size-${mib}`, manifest, mib);
+    await e2fsck(img);
+    await rm(img);
+  });
+
+  it("debugfs and rdump give back every entry with the manifest's type, mode, owner, size, bytes and link target", async () => {
+    const img = await write('content', manifest, 64);
+    const seen = await listing(img, manifest);
+    const types = { dir: 0o040000, file: 0o100000, hardlink: 0o100000, symlink: 0o120000 };
+    let checked = 0;
+    for (const e of manifest.values()) {
+      if (e.path === '/') continue;
+      const s = seen.get(e.path);
+      expect(s, e.path).toBeDefined();
+      const target = e.type === 'hardlink' ? manifest.get(e.linkTarget!)! : e;
+      expect(s!.mode, e.path).toBe(types[e.type] | (target.mode & 0o7777));
+      expect([s!.uid, s!.gid], e.path).toEqual([target.uid, target.gid]);
+      if (e.type === 'file') expect(s!.size, e.path).toBe(e.size);
+      if (e.type === 'symlink') expect(s!.size, e.path).toBe(Buffer.byteLength(e.linkTarget!));
+      if (e.type === 'hardlink') expect(s!.ino, e.path).toBe(seen.get(e.linkTarget!)!.ino);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(1000);
+    expect(seen.get('/lost+found')).toMatchObject({ mode: 0o040700, uid: 0 });
+    const stat = (await execa('debugfs', ['-R', 'stat /etc/shadow', img])).stdout;
+    expect(stat).toMatch(/Mode:\s+0640/);
+    const shadow = manifest.get('/etc/shadow')!;
+    expect(shadow.gid).not.toBe(0); // the shadow group of the tarball's builder
+    expect(stat).toMatch(new RegExp(`User:\\s+0\\s+Group:\\s+${shadow.gid}\\s`));
+    expect(stat).toMatch(new RegExp(`mtime: 0x${manifest.get('/etc/shadow')!.mtime.toString(16).padStart(8, '0')}`));
+    expect((await execa('debugfs', ['-R', 'stat /usr/bin/doas', img])).stdout).toMatch(/Mode:\s+04755/);
+    expect((await execa('debugfs', ['-R', 'stat /usr/lib/libbig.so.1', img])).stdout).toMatch(/Links: 2/);
+
+    const out = join(dir, 'rdump');
+    await mkdir(out);
+    await execa('debugfs', ['-R', `rdump / ${out}`, img]);
+    for (const e of manifest.values()) {
+      const p = out + e.path;
+      if (e.type === 'file') expect(sha(await readFile(p)), e.path).toBe(sha((e.content as { data: Uint8Array }).data));
+      if (e.type === 'symlink') expect(await readlink(p), e.path).toBe(e.linkTarget);
+      if (e.type === 'dir') expect((await lstat(p)).isDirectory(), e.path).toBe(true);
+    }
+  });
+
+  it("dumpe2fs shows mke2fs's ext4 features, journal and reserved GDT blocks, with our UUID, label and hash seed", async () => {
+    const img = await write('features', manifest, 600);
+    const ref = join(dir, 'mke2fs.ext4');
+    await writeFile(ref, '');
+    await truncate(ref, 600 * 1048576);
+    await execa('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', ref], { env: { E2FSPROGS_FAKE_TIME: String(EPOCH) } });
+    const header = async (f: string) => {
+      const { stdout } = await execa('dumpe2fs', ['-h', f]);
+      return Object.fromEntries(
+        stdout
+          .split('\n')
+          .map((l) => /^([^:]+):\s+(.*)$/.exec(l))
+          .filter((x) => !!x)
+          .map((x) => [x![1]!, x![2]!.trim()]),
+      );
+    };
+    const ours = await header(img);
+    const theirs = await header(ref);
+    for (const k of [
+      'Filesystem features',
+      'Filesystem flags',
+      'Default mount options',
+      'Block count',
+      'Reserved block count',
+      'Inode count',
+      'Block size',
+      'Reserved GDT blocks',
+      'Blocks per group',
+      'Inodes per group',
+      'Flex block group size',
+      'Inode size',
+      'Required extra isize',
+      'Journal inode',
+      'Total journal size',
+      'Journal backup',
+      'Checksum type',
+      'Default directory hash',
+      'Filesystem state',
+    ])
+      expect(ours[k], k).toBe(theirs[k]);
+    expect(ours['Filesystem UUID']).toBe(OPTS.uuid);
+    expect(ours['Directory Hash Seed']).toBe(OPTS.hashSeed);
+    expect(ours['Filesystem volume name']).toBe('root');
+    expect(ours['Filesystem created']).toBe(theirs['Filesystem created']);
+  });
+
+  it('resize2fs grows a copy to 4 GiB and e2fsck stays clean', async () => {
+    const img = await write('grow', manifest, 300);
+    const copy = join(dir, 'grown.ext4');
+    await copyFile(img, copy);
+    await truncate(copy, 4096 * 1048576);
+    await execa('resize2fs', [copy]);
+    await e2fsck(copy);
+    expect((await execa('dumpe2fs', ['-h', copy])).stdout).toMatch(/Block count:\s+1048576/);
+    expect((await execa('debugfs', ['-R', 'cat /home/ada/.ssh/authorized_keys', copy])).stdout).toMatch(/^ssh-ed25519 /);
+  });
+
+  it('a file of more than four extents gets an extent tree block', async () => {
+    // 640 MiB: five extents of at most 32768 blocks, more around the superblock copies of groups 1 and 3.
+    const m: FsManifest = new Map(manifest);
+    const big = Buffer.alloc(640 * 1048576);
+    for (let i = 0; i < big.length; i += 1048576) big.write(`MiB ${i / 1048576}\n`, i);
+    add(m, file('/var/big.img', big));
+    const img = await write('extents', m, 1024);
+    await e2fsck(img);
+    const stat = (await execa('debugfs', ['-R', 'stat /var/big.img', img])).stdout;
+    expect(stat).toMatch(/\(ETB0\):\d+/);
+    expect((await execa('debugfs', ['-R', 'dump /var/big.img ' + join(dir, 'big.out'), img])).exitCode).toBe(0);
+    expect(sha(await readFile(join(dir, 'big.out')))).toBe(sha(big));
+    await rm(img);
+  }, 120_000);
+
+  it('writes the same bytes twice', async () => {
+    const a = await write('twice-a', manifest, 160);
+    const b = await write('twice-b', manifest, 160);
+    expect(sha(await readFile(a))).toBe(sha(await readFile(b)));
+  });
+
+  it('refuses a tree too big for the size and a name over 255 bytes, with clear errors', async () => {
+    const m: FsManifest = new Map(manifest);
+    add(m, file('/var/blob', Buffer.alloc(12 * 1048576)));
+    const tooBig = write('too-big', m, 8).catch((e: unknown) => e);
+    await expect(tooBig).resolves.toBeInstanceOf(NexusError);
+    expect(await tooBig).toMatchObject({ code: 'EXT4_TOO_SMALL', message: expect.stringMatching(/needs about \d+ MiB .* 8 MiB has \d+ MiB free/) });
+
+    const long = new Map(manifest);
+    add(long, file('/etc/' + 'x'.repeat(256), Buffer.from('x')));
+    const err = await write('long', long, 64).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NexusError);
+    expect(err).toMatchObject({ code: 'EXT4_NAME_TOO_LONG', message: expect.stringContaining('256 bytes; ext4 allows at most 255') });
+  });
+});
