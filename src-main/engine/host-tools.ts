@@ -17,8 +17,19 @@ export interface HostTool {
 }
 
 export const HOST_TOOLS: readonly HostTool[] = [
-  { command: 'mke2fs', features: ['build: ext4 root'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
-  { command: 'e2fsck', features: ['build: filesystem checks'], packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' } },
+  // The build writes ext4 roots itself (image/ext4/); e2fsprogs only cross-checks them.
+  {
+    command: 'mke2fs',
+    features: ['cross-check: ext4 roots (the build writes them itself)'],
+    packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' },
+    optional: true,
+  },
+  {
+    command: 'e2fsck',
+    features: ['cross-check: ext4 filesystem checks (the build writes them itself)'],
+    packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' },
+    optional: true,
+  },
   {
     command: 'mkfs.erofs',
     features: ['build: cryptobox read-only root'],
@@ -37,8 +48,9 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'mmd', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
   {
     command: 'debugfs',
-    features: ['build: ext4 ownership without root'],
+    features: ['cross-check: ext4 contents and ownership (the build writes them itself)'],
     packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' },
+    optional: true,
   },
   {
     command: 'zstd',

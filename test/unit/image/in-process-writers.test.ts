@@ -1,6 +1,7 @@
 /**
- * `nexus doctor` after issue 17's first writers: veritysetup and objcopy are optional cross-checks, not build
- * requirements, and a build no longer asks for them (the engine's build code does not run them).
+ * `nexus doctor` after issue 17's in-process writers: veritysetup, objcopy and e2fsprogs (mke2fs, e2fsck, debugfs)
+ * are optional cross-checks, not build requirements, and a build no longer asks for them (the engine's build code
+ * does not run them).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,10 +17,10 @@ async function sources(dir: string): Promise<string[]> {
   return out;
 }
 
-describe('in-process dm-verity and UKI writers', () => {
-  it('doctor lists veritysetup and objcopy as optional cross-checks', async () => {
+describe('in-process dm-verity, UKI and ext4 writers', () => {
+  it('doctor lists veritysetup, objcopy, mke2fs, e2fsck and debugfs as optional cross-checks', async () => {
     const rows = await doctor();
-    for (const tool of ['veritysetup', 'objcopy']) {
+    for (const tool of ['veritysetup', 'objcopy', 'mke2fs', 'e2fsck', 'debugfs']) {
       const row = rows.find((r) => r.command === tool)!;
       expect(row.optional, tool).toBe(true);
       expect(row.features.join(' '), tool).toMatch(/^cross-check: .*the build writes them itself/);
@@ -27,13 +28,13 @@ describe('in-process dm-verity and UKI writers', () => {
     expect(rows.find((r) => r.command === 'mkfs.erofs')!.optional).toBe(false);
   });
 
-  it('no engine module but the cross-check wrappers runs veritysetup or objcopy', async () => {
+  it('no engine module but the cross-check wrappers runs veritysetup, objcopy or e2fsprogs', async () => {
     const root = join(__dirname, '../../../src-main/engine');
     const runners: string[] = [];
     for (const f of await sources(root)) {
-      if (/runTool\(\s*'(veritysetup|objcopy)'/.test(await readFile(f, 'utf8'))) runners.push(f.slice(root.length + 1));
+      if (/runTool\(\s*'(veritysetup|objcopy|mke2fs|e2fsck|debugfs)'/.test(await readFile(f, 'utf8'))) runners.push(f.slice(root.length + 1));
     }
-    expect(runners.sort()).toEqual(['image/tools/uki.ts', 'image/tools/verity.ts']);
-    for (const f of await sources(join(root, 'image/stages'))) expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity)'/);
+    expect(runners.sort()).toEqual(['image/tools/ext4.ts', 'image/tools/uki.ts', 'image/tools/verity.ts']);
+    for (const f of await sources(join(root, 'image/stages'))) expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4)'/);
   });
 });

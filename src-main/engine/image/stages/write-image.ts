@@ -39,8 +39,7 @@ export interface PackResult {
 async function imageToolVersions(state: ComposeState): Promise<Record<string, string>> {
   const fs = state.plan.filesystems;
   const tools: string[] = ['mkfs.vfat', 'mcopy'];
-  if (fs?.root.type === 'erofs' && state.contents.has('root')) tools.push('mkfs.erofs'); // the dm-verity tree (verity-tree.ts) and the UKI (uki.ts) are ours
-  if (fs?.root.type === 'ext4' && state.contents.has('root')) tools.push('mke2fs');
+  if (fs?.root.type === 'erofs' && state.contents.has('root')) tools.push('mkfs.erofs'); // the dm-verity tree (verity-tree.ts), the UKI (uki.ts) and ext4 roots (ext4/) are ours
   if (state.contents.has('state')) tools.push('mkfs.f2fs');
   const out: Record<string, string> = {};
   for (const t of tools) out[t === 'mcopy' ? 'mtools' : t] = await toolVersion(t);

@@ -1,4 +1,5 @@
 /**
+ * Cross-check only (the build writes ext4 roots in-process, ../ext4/writer.ts): the bench compares against it.
  * ext4 with `mke2fs -d` from a staging tree. mke2fs copies the tree's ownership; when the tree could not carry
  * it (not root), debugfs sets uid/gid afterwards, so a user build still gets root-owned system files.
  */
