@@ -43,6 +43,12 @@ export interface BootTestOptions {
   writable?: boolean;
   /** Host ports forwarded to the guest over QEMU's user network (qemu.ts); without them the VM has no network. */
   forwardPorts?: QemuOptions['forwardPorts'];
+  /** The display adapter (qemu.ts: 'none' or 'virtio-gpu'). */
+  display?: QemuOptions['display'];
+  /** A QMP socket path (qmp.ts reads the screen through it while the VM runs). */
+  qmpSocket?: string;
+  /** Guest RAM in MiB (default 512). */
+  memoryMiB?: number;
 }
 
 export interface BootTestResult {
@@ -65,7 +71,13 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const log = o.logPath ?? consoleLogPath(image);
   const scratch = await mkdtemp(join(tmpdir(), 'nexus-vm-'));
   const vars = join(scratch, 'vars.fd');
-  const setup = qemuSetup(o.arch, image, vars, { writable: o.writable ?? false, ...(o.forwardPorts ? { forwardPorts: o.forwardPorts } : {}) });
+  const setup = qemuSetup(o.arch, image, vars, {
+    writable: o.writable ?? false,
+    ...(o.forwardPorts ? { forwardPorts: o.forwardPorts } : {}),
+    ...(o.display ? { display: o.display } : {}),
+    ...(o.qmpSocket ? { qmpSocket: o.qmpSocket } : {}),
+    ...(o.memoryMiB ? { memoryMiB: o.memoryMiB } : {}),
+  });
   if (setup.varsTemplate) await copyFile(setup.varsTemplate, vars);
   const bin = await requireTool(setup.binary, `booting ${o.arch} images`);
   // A stream keeps the chunks in order (unawaited FileHandle writes may land out of order and scramble the log).

@@ -42,7 +42,17 @@ export interface QemuOptions {
    * 127.0.0.1 only; e.g. { host: 2222, guest: 22 } for `ssh -p 2222 USER@127.0.0.1`. Without it the VM has no network.
    */
   forwardPorts?: ReadonlyArray<{ host: number; guest: number }>;
+  /**
+   * The VM's display adapter: 'none' (default: serial console only) or 'virtio-gpu' (a virtio-gpu-pci card, for
+   * graphical sessions; the window is still not shown, so read the screen with QMP's `screendump`).
+   */
+  display?: QemuDisplay;
+  /** A QMP control socket at this path (a Unix socket QEMU listens on; qmp.ts talks to it). */
+  qmpSocket?: string;
 }
+
+export const QEMU_DISPLAYS = ['none', 'virtio-gpu'] as const;
+export type QemuDisplay = (typeof QEMU_DISPLAYS)[number];
 
 const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
 
@@ -60,12 +70,35 @@ function userNetwork(forwards: ReadonlyArray<{ host: number; guest: number }>): 
   return ['-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile='];
 }
 
+/** The display adapter's arguments (none: no card at all, so the guest has only its serial console). */
+function displayArgs(display: QemuDisplay | undefined): string[] {
+  if (display === undefined || display === 'none') return [];
+  if (display === 'virtio-gpu') return ['-device', 'virtio-gpu-pci'];
+  throw new NexusError(
+    'USAGE_DISPLAY',
+    `"${String(display)}" is not a VM display (known: ${QEMU_DISPLAYS.join(', ')}).`,
+    `Use one of: ${QEMU_DISPLAYS.join(', ')}.`,
+  );
+}
+
+/** QMP on a Unix socket; a path with a comma would be read as another QEMU option, so it is refused. */
+function qmpArgs(path: string | undefined): string[] {
+  if (path === undefined) return [];
+  if (!path.startsWith('/') || path.includes(','))
+    throw new NexusError(
+      'USAGE_QMP_SOCKET',
+      `QMP socket path "${path}" must be absolute and contain no comma.`,
+      'Pick an absolute path such as /tmp/vm/qmp.sock.',
+    );
+  return ['-qmp', `unix:${path},server=on,wait=off`];
+}
+
 export function qemuSetup(arch: Arch, image: string, varsCopy: string, o: QemuOptions = {}): QemuSetup {
   const fw = FIRMWARE[arch];
   const memoryMiB = o.memoryMiB ?? 512;
   const disk = ['-drive', `file=${image},format=raw,if=virtio${o.writable ? '' : ',snapshot=on'}`];
   const net = o.forwardPorts?.length ? userNetwork(o.forwardPorts) : ['-net', 'none'];
-  const common = ['-m', String(memoryMiB), '-nographic', '-no-reboot', ...net, '-smp', '1'];
+  const common = ['-m', String(memoryMiB), '-nographic', '-no-reboot', ...net, '-smp', '1', ...displayArgs(o.display), ...qmpArgs(o.qmpSocket)];
   if (arch === 'riscv64') {
     const uboot = firstExisting(fw.code, fw.pkg, 'U-Boot for QEMU riscv64');
     return { binary: 'qemu-system-riscv64', args: ['-M', 'virt', ...common, '-bios', 'default', '-kernel', uboot, ...disk] };

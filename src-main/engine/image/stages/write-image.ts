@@ -38,7 +38,7 @@ export interface PackResult {
 /** The host tools whose output is in this image, with the version line each prints (tools/run.ts). */
 async function imageToolVersions(state: ComposeState): Promise<Record<string, string>> {
   const fs = state.plan.filesystems;
-  const tools: string[] = ['mkfs.vfat', 'mcopy'];
+  const tools: string[] = []; // the boot partition's FAT is ours too (fat/)
   if (fs?.root.type === 'erofs' && state.contents.has('root')) tools.push('mkfs.erofs'); // the dm-verity tree (verity-tree.ts), the UKI (uki.ts) and ext4 roots (ext4/) are ours
   if (state.contents.has('state')) tools.push('mkfs.f2fs');
   const out: Record<string, string> = {};
