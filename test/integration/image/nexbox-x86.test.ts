@@ -54,6 +54,8 @@ const C = {
   python: 'python3 -c "import sys, os; print(\'python\', sys.version_info[0], sum(range(10)), os.uname().sysname)"',
   git: 'mkdir -p /root/forge && cd /root/forge && git init -q && git config user.email ada@example.org && git config user.name Ada && cp /tmp/hello.c . && git add hello.c && git commit -q -m "first forge" && git --no-pager log --oneline && cd /',
   apkConfig: 'cat /etc/apk/repositories; ls /etc/apk/keys; wc -l < /etc/apk/world; apk info -e musl gcc zsh',
+  // Before anything else writes to the root: every file apk's database lists is as it says (content, mode, owner).
+  audit: "apk audit --system --check-permissions 2>&1 | grep -E '^[UMxXe] ' | head -n 20; echo audit-end",
   net: 'ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2',
   apkAdd: (url: string) => `echo ${url}/${FEED_BRANCH}/community > /etc/apk/repositories && apk update && apk add tini && tini --version && apk info -e tini`,
 };
@@ -121,7 +123,7 @@ beforeAll(async () => {
     writable: true,
     timeoutSeconds: 600,
     forwardPorts: [{ host: await freePort(), guest: 22 }],
-    session: { ...consoleSession([C.shell, C.grown, C.gcc, C.python, C.git, C.apkConfig, C.net, C.apkAdd(url)]), stepSeconds: 240 },
+    session: { ...consoleSession([C.shell, C.grown, C.audit, C.gcc, C.python, C.git, C.apkConfig, C.net, C.apkAdd(url)]), stepSeconds: 240 },
   });
   const r = build.result;
   console.log(
@@ -187,6 +189,10 @@ describe('nexbox on qemu-x86_64', () => {
     expect(c.output).toContain(feed.key.pubName);
     expect(c.output).toContain('alpine-devel@lists.alpinelinux.org-4a6a0840.rsa.pub');
     expect(c.output).toMatch(/^musl\ngcc\nzsh$/m);
+  });
+
+  it('apk audit finds every file, link and directory the database lists unchanged (Z: checksums, a:/M: permissions)', () => {
+    expect(out(C.audit).output.trim()).toBe('audit-end');
   });
 
   it("apk adds Alpine's signed tini from a local repository over HTTP, installing nothing else, and it runs", () => {
