@@ -9,6 +9,7 @@ import type { BuildPlan } from '../../../src-shared/plan';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { mergeAccounts, type AccountEffect, type MergedAccounts } from './config/accounts';
 import { containerEntries } from './config/containers';
+import { desktopSessionAccounts, desktopSessionEntries } from './config/desktop-session';
 import { dinitEntries, READY_SERVICE } from './config/dinit';
 import { apkConfigEntries, installedDb, wantsApkConfig, type ApkDbInput } from './config/apk';
 import { accounts, etcEntries, USER_UID } from './config/etc';
@@ -173,7 +174,10 @@ export async function configureRoot(
     return e?.type === 'file' ? (await readEntry(e)).toString('utf8') : undefined;
   };
   const shipped = { passwd: await text('/etc/passwd'), group: await text('/etc/group'), shadow: await text('/etc/shadow') };
-  const accountEffects = pkgScripts.effects.filter((e): e is AccountEffect => e.kind === 'user' || e.kind === 'group' || e.kind === 'group-member');
+  const accountEffects = [
+    ...pkgScripts.effects.filter((e): e is AccountEffect => e.kind === 'user' || e.kind === 'group' || e.kind === 'group-member'),
+    ...desktopSessionAccounts(plan, installed),
+  ];
   const merged: MergedAccounts = mergeAccounts(
     accounts(plan, epoch),
     Object.fromEntries(Object.entries(shipped).filter(([, v]) => v !== undefined)),
@@ -209,6 +213,7 @@ export async function configureRoot(
   const apkConfig = apk && wantsApkConfig(plan, installed);
   if (apkConfig) gen.push(...apkConfigEntries(plan, apk));
   gen.push(...containerEntries(installed, (p) => rootfs.has(p)));
+  gen.push(...desktopSessionEntries(plan, installed));
   const shells = pkgScripts.effects.flatMap((e) => (e.kind === 'shell' ? [e.shell] : []));
   if (shells.length) gen.push(file('/etc/shells', shellsFile((await text('/etc/shells')) ?? null, shells)));
   for (const h of merged.homes) gen.push(dir(h.path, 0o755, h.uid, h.gid));
