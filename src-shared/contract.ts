@@ -4,8 +4,9 @@
  * every event stream has a zod payload schema. Adapters, the preload, the renderer client and the tests
  * are all derived from these two objects, so a name is written once.
  *
- * Cancellable commands are long-running jobs: the caller picks the `jobId`, the command resolves with the
- * job's result when it ends, its events carry the same `jobId`, and `<domain>.cancel({jobId})` aborts it.
+ * Long-running commands are jobs (`job` in their spec): the caller picks the `jobId`, the command resolves with
+ * the job's result when it ends, its events carry the same `jobId`, and `job.cancel({jobId})` stops it. Each job
+ * names its progress event; the dispatcher's throttling and the desktop's taskbar/notification follow from that.
  */
 import { z } from 'zod';
 import { Arch } from './arch';
@@ -79,6 +80,8 @@ export type SystemInfo = z.infer<typeof SystemInfo>;
 
 export const JobId = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'a job id of 6-64 letters, digits, "-" or "_"');
 const JobRef = z.object({ jobId: JobId });
+/** The jobId of a job command's parsed request (every job request has one: jobCommand requires it). */
+export const jobIdOf = (request: unknown): string => JobRef.parse(request).jobId;
 
 export const OutputFile = z.object({
   kind: z.enum(['image', 'checksum', 'bmap', 'manifest', 'sbom', 'lock', 'compressed', 'console-log', 'answers']),
@@ -180,203 +183,255 @@ export type RunningWrite = z.infer<typeof RunningWrite>;
 // ---------------------------------------------------------------------------------------------------
 // Commands and events.
 
+export type EventName = keyof typeof events;
+export type Payload<E extends EventName> = z.output<(typeof events)[E]>;
+
+/**
+ * How a job's progress stream is carried: within one phase only the latest event of a short interval is sent
+ * (a new phase always passes at once, and the last held-back event is sent when the job ends), and the share
+ * done that a taskbar shows.
+ */
+interface ProgressSpec<E extends EventName> {
+  phase(payload: Payload<E>): string;
+  /** 0..1; null: running, share unknown; undefined: this event says nothing about it. */
+  fraction(payload: Payload<E>): number | null | undefined;
+}
+const share = (done: number, total: number | null | undefined) => (total ? Math.min(1, done / total) : null);
+
+export const progressEvents: { [E in 'build.progress' | 'flash.progress' | 'image.progress' | 'backup.progress' | 'kit.progress']: ProgressSpec<E> } = {
+  'build.progress': {
+    phase: ({ event }) => `${event.stage}:${event.status}`,
+    fraction: ({ event }) => (event.status === 'running' ? event.fraction : undefined),
+  },
+  'flash.progress': {
+    phase: ({ progress }) => `${progress.phase}:${progress.targets.map((t) => t.phase).join(',')}`,
+    fraction: ({ progress: { targets } }) =>
+      share(
+        targets.reduce((s, t) => s + t.bytesDone, 0),
+        targets.reduce((s, t) => s + (t.bytesTotal ?? 0), 0),
+      ),
+  },
+  'image.progress': { phase: () => 'reading', fraction: ({ bytesRead, bytesTotal }) => share(bytesRead, bytesTotal) },
+  'backup.progress': { phase: ({ progress }) => progress.phase, fraction: ({ progress }) => share(progress.bytesDone, progress.bytesTotal) },
+  'kit.progress': { phase: ({ progress }) => progress.phase, fraction: ({ progress }) => share(progress.bytesDone ?? 0, progress.bytesTotal) },
+};
+export type ProgressEventName = keyof typeof progressEvents;
+export const isProgressEvent = (n: EventName): n is ProgressEventName => Object.hasOwn(progressEvents, n);
+
+/** A progress event's phase key and share done, for any event name (null: not a progress stream). */
+export function progressOf(name: EventName, payload: unknown): { phase: string; fraction: number | null | undefined } | null {
+  if (!isProgressEvent(name)) return null;
+  // The payload was emitted (and in tests parsed) as this event's schema: the mapped spec takes exactly that type.
+  const spec = progressEvents[name] as ProgressSpec<EventName>;
+  const p = payload as Payload<EventName>;
+  return { phase: spec.phase(p), fraction: spec.fraction(p) };
+}
+
+/** What makes a command a long-running job. */
+export interface JobSpec {
+  /** Its progress stream (one of progressEvents), or null when it has none. */
+  progress: ProgressEventName | null;
+  /** Its other event streams, delivered in full (log lines, console text, URLs). */
+  streams: readonly EventName[];
+  /** job.cancel stops it (its processes are killed and its temporary files removed). */
+  cancellable: boolean;
+  /** The desktop shows its progress in the taskbar and, when a long one ends, a notification naming it ("The build finished."). */
+  desktop: { title: string } | null;
+  /** Closing the window while it runs asks first (stopping it leaves a drive blank). */
+  confirmClose: boolean;
+}
+
 export interface CommandSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
   request: Req;
   response: Res;
-  cancellable: boolean;
+  /** Set for long-running jobs (their request carries the jobId); null for quick commands. */
+  job: JobSpec | null;
   description: string;
 }
 
-const command = <Req extends z.ZodType, Res extends z.ZodType>(spec: CommandSpec<Req, Res>) => spec;
+const command = <Req extends z.ZodType, Res extends z.ZodType>(spec: Omit<CommandSpec<Req, Res>, 'job'>): CommandSpec<Req, Res> => ({ ...spec, job: null });
+const jobCommand = <Req extends z.ZodType<{ jobId: string }>, Res extends z.ZodType>(
+  spec: Omit<CommandSpec<Req, Res>, 'job'>,
+  job: Pick<JobSpec, 'progress'> & Partial<JobSpec>,
+): CommandSpec<Req, Res> => ({ ...spec, job: { streams: [], cancellable: true, desktop: null, confirmClose: false, ...job } });
 const Empty = z.object({}).strict();
 const Ok = z.object({ ok: z.literal(true) });
 
 export const commands = {
-  'system.info': command({ request: Empty, response: SystemInfo, cancellable: false, description: 'Version, platform and which QEMU emulators exist.' }),
-  'catalog.get': command({ request: Empty, response: CatalogView, cancellable: false, description: 'Boxes, boards and fragments.' }),
+  'system.info': command({ request: Empty, response: SystemInfo, description: 'Version, platform and which QEMU emulators exist.' }),
+  'catalog.get': command({ request: Empty, response: CatalogView, description: 'Boxes, boards and fragments.' }),
   'plan.resolve': command({
     request: BuildRequestSchema,
     response: BuildPlanSchema,
-    cancellable: false,
     description: 'Resolves a selection into a build plan (validates it).',
   }),
   'password.hash': command({
     request: z.object({ password: z.string().min(1, 'a password is required').max(256) }).strict(),
     response: z.object({ hash: z.string() }),
-    cancellable: false,
     description: 'SHA-512 crypt hash of a password; the plain text is never stored or logged.',
   }),
-  'build.start': command({
-    /** offline: packages and indexes from the cache only (an imported offline kit); no mirror is asked. */
-    request: z.object({ jobId: JobId, build: BuildRequestSchema, bootTest: z.boolean().default(false), offline: z.boolean().default(false) }).strict(),
-    response: BuildOutcome,
-    cancellable: true,
-    description: 'Builds an image; progress arrives as build.progress / build.log events.',
-  }),
-  'build.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels a running build.' }),
-  'vm.try': command({
-    request: z
-      .object({
-        jobId: JobId,
-        historyId: z.string(),
-        /** Keep the VM running after the boot marker (the console stays live, input accepted) until vm.stop. */
-        keepRunning: z.boolean().default(false),
-      })
-      .strict(),
-    response: z.object({ passed: z.boolean(), seconds: z.number(), log: z.string() }),
-    cancellable: true,
-    description: 'Boots a built image in QEMU and waits for its boot marker; the serial console arrives as vm.console events.',
-  }),
-  'vm.stop': command({
+  'job.cancel': command({
     request: JobRef.strict(),
     response: Ok,
-    cancellable: false,
-    description: 'Stops a VM started by vm.try (QEMU is killed; the image file is untouched).',
+    description: 'Stops a running job (a build, a write, a VM, a download…): its processes end and its temporary files are removed.',
   }),
+  'build.start': jobCommand(
+    {
+      /** offline: packages and indexes from the cache only (an imported offline kit); no mirror is asked. */
+      request: z.object({ jobId: JobId, build: BuildRequestSchema, bootTest: z.boolean().default(false), offline: z.boolean().default(false) }).strict(),
+      response: BuildOutcome,
+      description: 'Builds an image; progress arrives as build.progress / build.log events.',
+    },
+    { progress: 'build.progress', streams: ['build.log'], desktop: { title: 'The build' } },
+  ),
+  'vm.try': jobCommand(
+    {
+      request: z
+        .object({
+          jobId: JobId,
+          historyId: z.string(),
+          /** Keep the VM running after the boot marker (the console stays live, input accepted) until job.cancel. */
+          keepRunning: z.boolean().default(false),
+        })
+        .strict(),
+      response: z.object({ passed: z.boolean(), seconds: z.number(), log: z.string() }),
+      description: 'Boots a built image in QEMU and waits for its boot marker; the serial console arrives as vm.console events.',
+    },
+    { progress: null, streams: ['vm.console'] },
+  ),
   'vm.input': command({
     request: z.object({ jobId: JobId, text: z.string().max(4096) }).strict(),
     response: Ok,
-    cancellable: false,
     description: "Types text on the running VM's serial console.",
   }),
   'image.pick': command({
     request: Empty,
     response: z.object({ path: z.string().nullable() }),
-    cancellable: false,
     description: 'Native file dialog for an image (desktop app only); null when dismissed.',
   }),
   'image.inspect': command({
     request: z.object({ path: z.string().min(1) }).strict(),
     response: ImageInfo,
-    cancellable: false,
     description: 'Size of an existing image file to write.',
   }),
-  'image.measure': command({
-    request: z.object({ jobId: JobId, path: z.string().min(1) }).strict(),
-    response: z.object({ imageSize: z.number().nonnegative(), exact: z.boolean() }),
-    cancellable: true,
-    description: 'Counts the decompressed size of a compressed image whose file does not record it (gzip, bzip2); progress as image.progress.',
-  }),
-  'image.fetch': command({
-    request: z
-      .object({
-        jobId: JobId,
-        url: z.string().regex(/^https?:\/\//, 'only http(s) URLs'),
-        sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 as 64 hex digits'),
-      })
-      .strict(),
-    response: ImageInfo,
-    cancellable: true,
-    description:
-      "Downloads an image from a URL into the app's downloads folder and checks its SHA-256, so it is written like a local file; progress as image.progress.",
-  }),
-  'image.cancel': command({
-    request: JobRef.strict(),
-    response: Ok,
-    cancellable: false,
-    description: 'Stops an image.measure count or an image.fetch download.',
-  }),
+  'image.measure': jobCommand(
+    {
+      request: z.object({ jobId: JobId, path: z.string().min(1) }).strict(),
+      response: z.object({ imageSize: z.number().nonnegative(), exact: z.boolean() }),
+      description: 'Counts the decompressed size of a compressed image whose file does not record it (gzip, bzip2); progress as image.progress.',
+    },
+    { progress: 'image.progress' },
+  ),
+  'image.fetch': jobCommand(
+    {
+      request: z
+        .object({
+          jobId: JobId,
+          url: z.string().regex(/^https?:\/\//, 'only http(s) URLs'),
+          sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 as 64 hex digits'),
+        })
+        .strict(),
+      response: ImageInfo,
+      description:
+        "Downloads an image from a URL into the app's downloads folder and checks its SHA-256, so it is written like a local file; progress as image.progress.",
+    },
+    { progress: 'image.progress' },
+  ),
   'drives.list': command({
     request: Empty,
     response: z.array(Drive),
-    cancellable: false,
     description: 'All drives now (system drives included; the UI hides them).',
   }),
-  'flash.start': command({
-    request: z
-      .object({
-        jobId: JobId,
-        source: FlashSource,
-        bmap: z.string().nullable().default(null),
-        targets: z.array(z.string().min(1)).min(1).max(16),
-        verify: z.boolean().default(true),
-        eject: z.boolean().default(false),
-      })
-      .strict(),
-    response: FlashResult,
-    cancellable: true,
-    description: 'Writes and verifies an image on one or more drives; progress arrives as flash.progress events.',
-  }),
-  'flash.cancel': command({
-    request: JobRef.strict(),
-    response: Ok,
-    cancellable: false,
-    description: 'Cancels a running write (drives are left blank, never half-bootable).',
-  }),
+  'flash.start': jobCommand(
+    {
+      request: z
+        .object({
+          jobId: JobId,
+          source: FlashSource,
+          bmap: z.string().nullable().default(null),
+          targets: z.array(z.string().min(1)).min(1).max(16),
+          verify: z.boolean().default(true),
+          eject: z.boolean().default(false),
+        })
+        .strict(),
+      response: FlashResult,
+      description: 'Writes and verifies an image on one or more drives; progress arrives as flash.progress events.',
+    },
+    { progress: 'flash.progress', streams: ['flash.finished'], desktop: { title: 'Writing' }, confirmClose: true },
+  ),
   'flash.running': command({
     request: Empty,
     response: z.array(RunningWrite),
-    cancellable: false,
     description: 'Writes in progress (a reloaded UI finds them and their drives).',
   }),
-  'backup.start': command({
-    request: z
-      .object({
-        jobId: JobId,
-        device: z.string().min(1),
-        /** File name of the backup (…img.zst) inside the app's output directory. */
-        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.img\.zst$/, 'a file name ending in .img.zst (letters, digits, ".", "-", "_")'),
-      })
-      .strict(),
-    response: BackupResult,
-    cancellable: true,
-    description:
-      'Reads a drive into NAME.img.zst with its .bmap in the output directory (only used blocks where the filesystems tell), verified; progress as backup.progress.',
-  }),
-  'backup.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops a backup (the partial file is removed).' }),
-  'answers.serve': command({
-    request: z.object({ jobId: JobId, historyId: z.string(), port: z.number().int().min(1024).max(65535).default(8080) }).strict(),
-    response: z.object({ fetches: z.number().int().nonnegative() }),
-    cancellable: true,
-    description:
-      "Shares an openbox build's install answers with OpenBSD's installer on the local network until stopped; URLs arrive as answers.ready, fetches as answers.request.",
-  }),
-  'answers.stop': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Stops sharing the install answers.' }),
-  'history.list': command({ request: Empty, response: z.array(HistoryEntry), cancellable: false, description: 'Recent builds, newest first.' }),
+  'backup.start': jobCommand(
+    {
+      request: z
+        .object({
+          jobId: JobId,
+          device: z.string().min(1),
+          /** File name of the backup (…img.zst) inside the app's output directory. */
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.img\.zst$/, 'a file name ending in .img.zst (letters, digits, ".", "-", "_")'),
+        })
+        .strict(),
+      response: BackupResult,
+      description:
+        'Reads a drive into NAME.img.zst with its .bmap in the output directory (only used blocks where the filesystems tell), verified; progress as backup.progress.',
+    },
+    { progress: 'backup.progress' },
+  ),
+  'answers.serve': jobCommand(
+    {
+      request: z.object({ jobId: JobId, historyId: z.string(), port: z.number().int().min(1024).max(65535).default(8080) }).strict(),
+      response: z.object({ fetches: z.number().int().nonnegative() }),
+      description:
+        "Shares an openbox build's install answers with OpenBSD's installer on the local network until stopped; URLs arrive as answers.ready, fetches as answers.request.",
+    },
+    { progress: null, streams: ['answers.ready', 'answers.request'] },
+  ),
+  'history.list': command({ request: Empty, response: z.array(HistoryEntry), description: 'Recent builds, newest first.' }),
   'history.remove': command({
     request: z.object({ id: z.string() }).strict(),
     response: Ok,
-    cancellable: false,
     description: 'Forgets a build (its files stay).',
   }),
-  'settings.get': command({ request: Empty, response: Settings, cancellable: false, description: 'Choices remembered between runs (no secrets).' }),
+  'settings.get': command({ request: Empty, response: Settings, description: 'Choices remembered between runs (no secrets).' }),
   'settings.save': command({
     request: Settings,
     response: Settings,
-    cancellable: false,
     description: 'Remembers choices; secrets are dropped before writing.',
   }),
   'kit.plan': command({
     request: z.object({ choices: z.array(KitChoice).min(1).max(16) }).strict(),
     response: KitPlan,
-    cancellable: false,
     description:
       'What an offline kit for these Boxes/boards/fragments needs and how large it is (and the stick each choice needs), before anything is written.',
   }),
-  'kit.prepare': command({
-    request: z.object({ jobId: JobId, choices: z.array(KitChoice).min(1).max(16) }).strict(),
-    response: KitPrepared,
-    cancellable: true,
-    description:
-      'Downloads what the choices need and writes the offline kit (one file and its .sha256) into the output folder; progress arrives as kit.progress.',
-  }),
-  'kit.import': command({
-    request: z.object({ jobId: JobId, path: z.string().min(1).max(4096) }).strict(),
-    response: KitImported,
-    cancellable: true,
-    description: 'Verifies an offline kit (its checksum, every signature) and adds it to the cache; says what can now be built offline.',
-  }),
+  'kit.prepare': jobCommand(
+    {
+      request: z.object({ jobId: JobId, choices: z.array(KitChoice).min(1).max(16) }).strict(),
+      response: KitPrepared,
+      description:
+        'Downloads what the choices need and writes the offline kit (one file and its .sha256) into the output folder; progress arrives as kit.progress.',
+    },
+    { progress: 'kit.progress' },
+  ),
+  'kit.import': jobCommand(
+    {
+      request: z.object({ jobId: JobId, path: z.string().min(1).max(4096) }).strict(),
+      response: KitImported,
+      description: 'Verifies an offline kit (its checksum, every signature) and adds it to the cache; says what can now be built offline.',
+    },
+    { progress: 'kit.progress' },
+  ),
   'kit.status': command({
     request: z.object({ choices: z.array(KitChoice).min(1).max(16) }).strict(),
     response: z.array(KitBuildable),
-    cancellable: false,
     description: 'Whether the cache alone (no mirror) can build each choice.',
   }),
-  'kit.cancel': command({ request: JobRef.strict(), response: Ok, cancellable: false, description: 'Cancels preparing or importing a kit.' }),
   'kit.attach': command({
     request: z.object({ historyId: z.string().min(1), kitFile: z.string().min(1).max(4096) }).strict(),
     response: KitAttached,
-    cancellable: false,
     description:
       'Copies a built GPT image with one more partition, NEXUS-KIT, holding the offline kit and its checksum, so the stick carries what it takes to rebuild itself; the copy joins the build history.',
   }),
@@ -399,11 +454,9 @@ export const events = {
 
 export type Commands = typeof commands;
 export type CommandName = keyof Commands;
-export type EventName = keyof typeof events;
 export type Req<C extends CommandName> = z.input<Commands[C]['request']>;
 export type ParsedReq<C extends CommandName> = z.output<Commands[C]['request']>;
 export type Res<C extends CommandName> = z.output<Commands[C]['response']>;
-export type Payload<E extends EventName> = z.output<(typeof events)[E]>;
 
 export const COMMAND_NAMES = Object.keys(commands) as CommandName[];
 export const EVENT_NAMES = Object.keys(events) as EventName[];
@@ -412,19 +465,6 @@ export const API_KEYS: readonly string[] = [...COMMAND_NAMES, ...EVENT_NAMES];
 
 export const isCommandName = (n: unknown): n is CommandName => typeof n === 'string' && Object.hasOwn(commands, n);
 export const isEventName = (n: unknown): n is EventName => typeof n === 'string' && Object.hasOwn(events, n);
-
-/** Cancellable command → the command that cancels it. */
-export const CANCEL_COMMAND: Partial<Record<CommandName, CommandName>> = {
-  'build.start': 'build.cancel',
-  'flash.start': 'flash.cancel',
-  'answers.serve': 'answers.stop',
-  'vm.try': 'vm.stop',
-  'image.measure': 'image.cancel',
-  'image.fetch': 'image.cancel',
-  'backup.start': 'backup.cancel',
-  'kit.prepare': 'kit.cancel',
-  'kit.import': 'kit.cancel',
-};
 
 // ---------------------------------------------------------------------------------------------------
 // Responses and the API shape both transports implement.

@@ -9,8 +9,11 @@ import {
   events,
   isCommandName,
   isEventName,
+  jobIdOf,
+  progressOf,
   type CommandName,
   type EventName,
+  type HandlerContext,
   type Handlers,
   type Payload,
   type Response,
@@ -43,16 +46,17 @@ export class JobRegistry {
     this.jobs.delete(jobId);
   }
 
-  /** Cancels a job started by `command`; false when there is no such running job. */
-  cancel(jobId: string, command: CommandName): boolean {
+  /** Cancels a running job whose contract says it can be cancelled; false when there is no such job. */
+  cancel(jobId: string): boolean {
     const job = this.jobs.get(jobId);
-    if (!job || job.command !== command) return false;
+    if (!job || !commands[job.command].job?.cancellable) return false;
     job.controller.abort();
     return true;
   }
 
-  running(command?: CommandName): number {
-    return [...this.jobs.values()].filter((j) => !command || j.command === command).length;
+  /** How many jobs are running (those whose command matches, when given). */
+  running(matches: (command: CommandName) => boolean = () => true): number {
+    return [...this.jobs.values()].filter((j) => matches(j.command)).length;
   }
 
   cancelAll(): void {
@@ -99,7 +103,8 @@ export class Dispatcher {
         },
       };
     }
-    const jobId = spec.cancellable ? (parsed.data as { jobId: string }).jobId : undefined;
+    const job = spec.job;
+    const jobId = job ? jobIdOf(parsed.data) : undefined;
     let controller: AbortController;
     try {
       controller = jobId ? this.jobs.start(jobId, name) : new AbortController();
@@ -109,7 +114,8 @@ export class Dispatcher {
     const onClose = () => controller.abort();
     this.closed.signal.addEventListener('abort', onClose, { once: true });
     try {
-      const handler = this.handlers[name] as (req: unknown, ctx: Parameters<Handlers[CommandName]>[1]) => Promise<unknown>;
+      // The request was parsed with this command's own schema just above: the handler takes exactly that type.
+      const handler = this.handlers[name] as (req: unknown, ctx: HandlerContext) => Promise<unknown>;
       const value = await handler(parsed.data, { signal: controller.signal, emit: (n, p) => this.emit(n, p) });
       if (this.options.checkResponses) spec.response.parse(value);
       return { ok: true, value };
@@ -119,23 +125,17 @@ export class Dispatcher {
       this.closed.signal.removeEventListener('abort', onClose);
       if (jobId) {
         this.jobs.end(jobId);
-        this.throttle.flush(`build.progress:${jobId}`);
-        this.throttle.flush(`flash.progress:${jobId}`);
+        // What the throttle held back of the job's progress goes out before its response.
+        if (job?.progress) this.throttle.flush(`${job.progress}:${jobId}`);
       }
     }
   }
 
-  /** Publishes an event; progress streams are throttled per job. */
+  /** Publishes an event; the contract's progress streams are throttled per job and phase. */
   emit<E extends EventName>(name: E, payload: Payload<E>): void {
-    if (name === 'build.progress') {
-      const p = payload as Payload<'build.progress'>;
-      this.throttle.push(`${name}:${p.jobId}`, `${p.event.stage}:${p.event.status}`, { name, payload });
-    } else if (name === 'flash.progress') {
-      const p = payload as Payload<'flash.progress'>;
-      this.throttle.push(`${name}:${p.jobId}`, `${p.progress.phase}:${p.progress.targets.map((t) => t.phase).join(',')}`, { name, payload });
-    } else {
-      this.deliver(name, payload);
-    }
+    const progress = progressOf(name, payload);
+    if (progress && 'jobId' in payload) this.throttle.push(`${name}:${payload.jobId}`, progress.phase, { name, payload });
+    else this.deliver(name, payload);
   }
 
   subscribe(name: unknown, listener: Listener): () => void {

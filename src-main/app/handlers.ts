@@ -47,6 +47,11 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
 
     'password.hash': async ({ password }) => ({ hash: sha512Crypt(password) }),
 
+    'job.cancel': async ({ jobId }) => {
+      if (!jobs.cancel(jobId)) throw new NexusError('NO_SUCH_JOB', `No job "${jobId}" is running.`, 'It may have finished already.');
+      return { ok: true as const };
+    },
+
     'build.start': async ({ jobId, build, bootTest, offline }, { signal, emit }) => {
       const catalog = await ports.loadCatalog();
       // The UI never chooses where files go: outputs stay in the output directory.
@@ -89,11 +94,6 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
         warnings: result.warnings,
         ...(result.bootTest ? { bootTest: { passed: result.bootTest.passed, seconds: result.bootTest.seconds } } : {}),
       };
-    },
-
-    'build.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'build.start')) throw new NexusError('NO_SUCH_JOB', `No build "${jobId}" is running.`, 'It may have finished already.');
-      return { ok: true as const };
     },
 
     'vm.try': async ({ jobId, historyId, keepRunning }, { signal, emit }) => {
@@ -145,11 +145,6 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       }
     },
 
-    'vm.stop': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'vm.try')) throw new NexusError('NO_SUCH_JOB', 'That VM is not running.', 'It may have stopped already.');
-      return { ok: true as const };
-    },
-
     'vm.input': async ({ jobId, text }) => {
       const console = vmConsoles.get(jobId);
       if (!console) throw new NexusError('NO_SUCH_JOB', 'That VM is not running.', 'Start it again with "Try in a VM".');
@@ -186,12 +181,6 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       const st = await stat(path);
       const recorded = await ports.imageSize(path, { count: false });
       return { path, size: st.size, compressed: COMPRESSED.test(path), bmap: siblingBmap(path), imageSize: recorded.size };
-    },
-
-    'image.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'image.measure') && !jobs.cancel(jobId, 'image.fetch'))
-        throw new NexusError('NO_SUCH_JOB', 'No size count is running.', 'It may have finished already.');
-      return { ok: true as const };
     },
 
     'drives.list': async () => ports.listDrives(),
@@ -241,16 +230,6 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       return ports.backup(device, join(config.outputDir, name), { signal, onProgress: (progress) => emit('backup.progress', { jobId, progress }) });
     },
 
-    'backup.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'backup.start')) throw new NexusError('NO_SUCH_JOB', 'No backup is running.', 'It may have finished already.');
-      return { ok: true as const };
-    },
-
-    'flash.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'flash.start')) throw new NexusError('NO_SUCH_JOB', `No write "${jobId}" is running.`, 'It may have finished already.');
-      return { ok: true as const };
-    },
-
     // Only a file this process wrote (found through the build history) is ever shared on the network.
     'answers.serve': async ({ jobId, historyId, port }, { signal, emit }) => {
       const entry = await history.get(historyId);
@@ -275,12 +254,6 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       return { fetches: server.requests.filter((r) => r.status === 200).length };
     },
 
-    'answers.stop': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'answers.serve'))
-        throw new NexusError('NO_SUCH_JOB', 'The install answers are not being shared.', 'They may have been stopped already.');
-      return { ok: true as const };
-    },
-
     'history.list': async (): Promise<HistoryEntry[]> => history.list(),
 
     'history.remove': async ({ id }) => {
@@ -290,7 +263,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
 
     'settings.get': async () => settings.get(),
     'settings.save': async (s) => settings.save(s),
-    ...kitHandlers(ports, config, jobs),
+    ...kitHandlers(ports, config),
   };
 }
 

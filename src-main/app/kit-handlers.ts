@@ -5,11 +5,10 @@ import type { Handlers } from '../../src-shared/contract';
 import { NexusError } from '../../src-shared/errors';
 import { buildableOffline, imageWithKit, importKit, kitFileName, planKit, prepareKit } from '../engine/offline-kit/index';
 import { HistoryStore } from './history-store';
-import type { JobRegistry } from './dispatcher';
 import type { AppConfig } from './handlers';
 import type { AppPorts } from './ports';
 
-type KitHandlers = Pick<Handlers, 'kit.plan' | 'kit.prepare' | 'kit.import' | 'kit.status' | 'kit.cancel' | 'kit.attach'>;
+type KitHandlers = Pick<Handlers, 'kit.plan' | 'kit.prepare' | 'kit.import' | 'kit.status' | 'kit.attach'>;
 
 /** A kit is a .tar by name and a regular file (links followed): a UI cannot have any other file read as one. */
 async function checkKitPath(path: string): Promise<string> {
@@ -32,7 +31,7 @@ async function checkKitPath(path: string): Promise<string> {
   return real;
 }
 
-export function kitHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistry): KitHandlers {
+export function kitHandlers(ports: AppPorts, config: AppConfig): KitHandlers {
   const feedOpts = () => ({ ...(config.mirror ? { mirror: config.mirror } : {}), ...(config.keysDir ? { keysDir: config.keysDir } : {}) });
   const apkKeysDir = () => config.keysDir ?? join(ports.resourcesDir(), 'keys', 'alpine');
   const history = new HistoryStore(config.configDir);
@@ -84,12 +83,6 @@ export function kitHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegistr
           { kind: 'checksum' as const, path: r.checksumFile, size: (await stat(r.checksumFile)).size },
         ],
       };
-    },
-
-    'kit.cancel': async ({ jobId }) => {
-      if (!jobs.cancel(jobId, 'kit.prepare') && !jobs.cancel(jobId, 'kit.import'))
-        throw new NexusError('NO_SUCH_JOB', `No kit job "${jobId}" is running.`, 'It may have finished already.');
-      return { ok: true as const };
     },
   };
 }

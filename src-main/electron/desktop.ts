@@ -1,30 +1,26 @@
 /** Desktop behaviour: taskbar progress, a notification when a long job ends, and asking before closing during a write. */
 import { BrowserWindow, Notification, dialog } from 'electron';
-import type { CommandName, Payload, Response } from '../../src-shared/contract';
+import { COMMAND_NAMES, commands, progressOf, type CommandName, type Response } from '../../src-shared/contract';
 import type { Dispatcher } from '../app/dispatcher';
 
 const LONG_JOB_MS = 20_000;
 
+/** The taskbar shows the progress of the jobs the contract marks for the desktop. */
 export function trackProgress(win: BrowserWindow, dispatcher: Dispatcher): () => void {
-  const stops = [
-    dispatcher.subscribe('build.progress', (p) => {
-      const { event } = p as Payload<'build.progress'>;
-      if (!win.isDestroyed() && event.status === 'running') win.setProgressBar(event.fraction ?? 2 /* indeterminate */);
+  const streams = new Set(COMMAND_NAMES.flatMap((n) => (commands[n].job?.desktop && commands[n].job.progress ? [commands[n].job.progress] : [])));
+  const stops = [...streams].map((name) =>
+    dispatcher.subscribe(name, (payload) => {
+      const fraction = progressOf(name, payload)?.fraction;
+      if (fraction !== undefined && !win.isDestroyed()) win.setProgressBar(fraction ?? 2 /* indeterminate */);
     }),
-    dispatcher.subscribe('flash.progress', (p) => {
-      const { progress } = p as Payload<'flash.progress'>;
-      const done = progress.targets.reduce((s, t) => s + t.bytesDone, 0);
-      const total = progress.targets.reduce((s, t) => s + (t.bytesTotal ?? 0), 0);
-      if (!win.isDestroyed()) win.setProgressBar(total > 0 ? done / total : 2);
-    }),
-  ];
+  );
   return () => stops.forEach((s) => s());
 }
 
 export function jobEnded(win: BrowserWindow, name: CommandName, response: Response<unknown>, ms: number): void {
   if (!win.isDestroyed()) win.setProgressBar(-1);
-  if (ms < LONG_JOB_MS || !Notification.isSupported()) return;
-  const what = name === 'build.start' ? 'The build' : 'Writing';
+  const what = commands[name].job?.desktop?.title;
+  if (!what || ms < LONG_JOB_MS || !Notification.isSupported()) return;
   const body = response.ok ? `${what} finished.` : response.error.code === 'CANCELLED' ? `${what} was cancelled.` : `${what} failed: ${response.error.message}`;
   new Notification({ title: 'Nexus Imager', body }).show();
 }
@@ -32,7 +28,7 @@ export function jobEnded(win: BrowserWindow, name: CommandName, response: Respon
 /** Closing while a drive is being written asks first; cancelling then leaves the drive blank. */
 export function confirmCloseDuringWrite(win: BrowserWindow, dispatcher: Dispatcher): void {
   win.on('close', (event) => {
-    if (dispatcher.jobs.running('flash.start') === 0) return;
+    if (dispatcher.jobs.running((c) => commands[c].job?.confirmClose === true) === 0) return;
     const choice = dialog.showMessageBoxSync(win, {
       type: 'warning',
       buttons: ['Keep writing', 'Stop and close'],

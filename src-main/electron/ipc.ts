@@ -4,7 +4,7 @@
  * dispatcher with the contract's schemas.
  */
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
-import { COMMAND_NAMES, isEventName, type CommandName, type Response } from '../../src-shared/contract';
+import { COMMAND_NAMES, commands, isEventName, type CommandName, type Response } from '../../src-shared/contract';
 import type { Dispatcher } from '../app/dispatcher';
 import { SUBSCRIBE, UNSUBSCRIBE, commandChannel, eventChannel, isAppUrl } from './channels';
 
@@ -21,7 +21,7 @@ export function isTrustedSender(event: SenderEvent, trusted: (wc: WebContents) =
 const REFUSED: Response<never> = { ok: false, error: { code: 'IPC_REFUSED', message: 'This request did not come from the Nexus Imager window.' } };
 
 export interface IpcHooks {
-  /** A cancellable command finished (for the taskbar progress and the notification). */
+  /** A job the contract shows on the desktop finished (for the taskbar progress and the notification). */
   onJobEnd?: (name: CommandName, response: Response<unknown>, ms: number) => void;
 }
 
@@ -32,7 +32,7 @@ export function registerIpc(ipcMain: IpcMain, dispatcher: Dispatcher, trusted: (
       if (!isTrustedSender(event, trusted)) return REFUSED;
       const started = Date.now();
       const response = await dispatcher.invoke(name, request);
-      if (name === 'build.start' || name === 'flash.start') hooks.onJobEnd?.(name, response, Date.now() - started);
+      if (commands[name].job?.desktop) hooks.onJobEnd?.(name, response, Date.now() - started);
       return response;
     });
   }

@@ -27,7 +27,7 @@ import {
 } from './security';
 import { send, serveStatic } from './static-files';
 import { handleUpload, type UploadOptions } from './upload';
-import { ClientFrame, type ServerFrame } from './ws-protocol';
+import { ClientFrame, type ServerFrame } from '../../src-shared/ws-frames';
 
 export interface ServeOptions {
   dispatcher: Dispatcher;

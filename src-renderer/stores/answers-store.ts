@@ -1,7 +1,8 @@
 /** Sharing an openbox build's install answers with OpenBSD's installer on the local network (answers.serve). */
 import { create } from 'zustand';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
-import { call, errorInfo, newJobId } from './api';
+import { call, newJobId } from './api';
+import { cancelJob, runJob } from './job';
 
 export type AnswersStatus = 'idle' | 'starting' | 'serving' | 'failed';
 
@@ -30,17 +31,12 @@ export const useAnswersStore = create<AnswersState>((set, get) => ({
     if (get().status === 'starting' || get().status === 'serving') return;
     const jobId = newJobId();
     set({ status: 'starting', jobId, historyId, urls: [], fetches: [], error: null });
-    try {
-      await call('answers.serve', { jobId, historyId, port });
-      if (get().jobId === jobId) set({ status: 'idle', jobId: null, urls: [] });
-    } catch (err) {
-      if (get().jobId === jobId) set({ status: 'failed', jobId: null, urls: [], error: errorInfo(err) });
-    }
+    const o = await runJob(() => call('answers.serve', { jobId, historyId, port }));
+    if (get().jobId !== jobId) return;
+    set(o.status === 'failed' ? { status: 'failed', jobId: null, urls: [], error: o.error } : { status: 'idle', jobId: null, urls: [] });
   },
   async stop() {
-    const { jobId } = get();
-    if (!jobId) return;
-    await call('answers.stop', { jobId }).catch(() => undefined);
+    await cancelJob(get().jobId);
   },
   onReady(p) {
     if (p.jobId === get().jobId) set({ status: 'serving', urls: p.urls });

@@ -2,8 +2,8 @@
 import { create } from 'zustand';
 import type { BackupProgress, BackupResult } from '../../src-shared/backup';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
-import { call, errorInfo, newJobId } from './api';
-import type { JobStatus } from './build-store';
+import { call, newJobId } from './api';
+import { cancelJob, runJob, type JobStatus } from './job';
 
 interface BackupState {
   status: JobStatus;
@@ -36,17 +36,12 @@ export const useBackupStore = create<BackupState>((set, get) => ({
     if (get().status === 'running') return;
     const jobId = newJobId();
     set({ ...initial, status: 'running', jobId, device });
-    try {
-      const result = await call('backup.start', { jobId, device, name });
-      if (get().jobId === jobId) set({ status: 'done', result });
-    } catch (err) {
-      const error = errorInfo(err);
-      if (get().jobId === jobId) set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error });
-    }
+    const o = await runJob(() => call('backup.start', { jobId, device, name }));
+    if (get().jobId === jobId) set(o.status === 'done' ? { status: 'done', result: o.value } : { status: o.status, error: o.error });
   },
   async cancel() {
     const { jobId, status } = get();
-    if (jobId && status === 'running') await call('backup.cancel', { jobId }).catch(() => undefined);
+    if (status === 'running') await cancelJob(jobId);
   },
   onProgress({ jobId, progress }) {
     if (jobId === get().jobId) set({ progress });

@@ -5,8 +5,9 @@ import type { BuildOutcome, ErrorInfo, Payload, Req, Res } from '../../src-share
 type BuildRequest = Req<'build.start'>['build'];
 import type { LogEvent, ProgressEvent } from '../../src-shared/progress';
 import { call, errorInfo, newJobId } from './api';
+import { cancelJob, runJob, type JobStatus } from './job';
 
-export type JobStatus = 'idle' | 'running' | 'done' | 'failed' | 'cancelled';
+export type { JobStatus } from './job';
 const MAX_LOG_LINES = 2000;
 
 interface BuildState {
@@ -63,32 +64,26 @@ export const useBuildStore = create<BuildState>((set, get) => ({
     if (get().status === 'running') return;
     const jobId = newJobId();
     set({ ...initial, status: 'running', jobId });
-    try {
+    const o = await runJob(async () => {
       const build = typeof request === 'function' ? await request() : request;
-      const result = await call('build.start', { jobId, build, ...(opts?.offline ? { offline: true } : {}) });
-      set({ status: 'done', result, builtKey: key, cancelling: false });
-    } catch (err) {
-      const error = errorInfo(err);
-      set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, cancelling: false });
-    }
+      return call('build.start', { jobId, build, ...(opts?.offline ? { offline: true } : {}) });
+    });
+    set(o.status === 'done' ? { status: 'done', result: o.value, builtKey: key, cancelling: false } : { status: o.status, error: o.error, cancelling: false });
   },
   async cancel() {
     const { jobId, status } = get();
     if (!jobId || status !== 'running') return;
     set({ cancelling: true });
-    await call('build.cancel', { jobId }).catch(() => undefined);
+    await cancelJob(jobId);
   },
   async tryInVm() {
     const result = get().result;
     if (!result || get().vm.status === 'running') return;
     const jobId = newJobId();
     set({ vm: { status: 'running', jobId } });
-    try {
-      const r = await call('vm.try', { jobId, historyId: result.historyId });
-      set({ vm: { status: r.passed ? 'done' : 'failed', jobId, passed: r.passed, seconds: r.seconds } });
-    } catch (err) {
-      set({ vm: { status: 'failed', jobId, error: errorInfo(err) } });
-    }
+    const o = await runJob(() => call('vm.try', { jobId, historyId: result.historyId }));
+    if (o.status === 'done') set({ vm: { status: o.value.passed ? 'done' : 'failed', jobId, passed: o.value.passed, seconds: o.value.seconds } });
+    else set({ vm: { status: 'failed', jobId, error: o.error } });
   },
   onProgress({ jobId, event }) {
     if (jobId !== get().jobId) return;

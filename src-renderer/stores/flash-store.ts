@@ -2,8 +2,8 @@
 import { create } from 'zustand';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
 import type { FlashProgress, FlashResult, FlashSource } from '../../src-shared/flash';
-import { call, errorInfo, newJobId } from './api';
-import type { JobStatus } from './build-store';
+import { call, newJobId } from './api';
+import { cancelJob, runJob, type JobStatus } from './job';
 import { useDrivesStore } from './drives-store';
 
 interface FlashState {
@@ -45,13 +45,8 @@ export const useFlashStore = create<FlashState>((set, get) => ({
     set({ ...initial, status: 'running', jobId, targets, source: source.kind === 'file' ? source.path : source.url });
     // The next job starts with no drive ticked: these were for this image.
     useDrivesStore.getState().clearSelection();
-    try {
-      const result = await call('flash.start', { jobId, source, bmap, targets, verify, eject });
-      if (get().jobId === jobId) set(outcome(result));
-    } catch (err) {
-      const error = errorInfo(err);
-      if (get().jobId === jobId) set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, cancelling: false });
-    }
+    const o = await runJob(() => call('flash.start', { jobId, source, bmap, targets, verify, eject }));
+    if (get().jobId === jobId) set(o.status === 'done' ? outcome(o.value) : { status: o.status, error: o.error, cancelling: false });
   },
   async resume() {
     if (get().status === 'running') return true;
@@ -65,7 +60,7 @@ export const useFlashStore = create<FlashState>((set, get) => ({
     const { jobId, status } = get();
     if (!jobId || status !== 'running') return;
     set({ cancelling: true });
-    await call('flash.cancel', { jobId }).catch(() => undefined);
+    await cancelJob(jobId);
   },
   onProgress({ jobId, progress }) {
     if (jobId === get().jobId) set({ progress });

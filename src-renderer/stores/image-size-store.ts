@@ -5,7 +5,8 @@
  */
 import { create } from 'zustand';
 import type { ErrorInfo, ImageInfo, Payload } from '../../src-shared/contract';
-import { call, errorInfo, newJobId } from './api';
+import { call, newJobId } from './api';
+import { cancelJob, runJob } from './job';
 
 interface ImageSizeState {
   /** The image path the other fields are about. */
@@ -37,16 +38,13 @@ export const useImageSizeStore = create<ImageSizeState>((set, get) => ({
     if (s.status === 'counting') await get().cancel();
     const jobId = newJobId();
     set({ path, status: 'counting', jobId, size: null, exact: false, read: 0, total: 0, error: null });
-    try {
-      const r = await call('image.measure', { jobId, path });
-      if (get().jobId === jobId) set({ status: 'done', size: r.imageSize, exact: r.exact });
-    } catch (err) {
-      if (get().jobId === jobId) set({ status: 'failed', error: errorInfo(err) });
-    }
+    const o = await runJob(() => call('image.measure', { jobId, path }));
+    if (get().jobId !== jobId) return;
+    set(o.status === 'done' ? { status: 'done', size: o.value.imageSize, exact: o.value.exact } : { status: 'failed', error: o.error });
   },
   async cancel() {
     const { jobId, status } = get();
-    if (jobId && status === 'counting') await call('image.cancel', { jobId }).catch(() => undefined);
+    if (status === 'counting') await cancelJob(jobId);
   },
   onProgress({ jobId, bytesRead, bytesTotal }) {
     if (jobId === get().jobId) set({ read: bytesRead, total: bytesTotal });
@@ -79,16 +77,13 @@ export const useImageFetchStore = create<FetchState>((set, get) => ({
     if (s.url === url && (s.status === 'downloading' || s.status === 'done')) return;
     const jobId = newJobId();
     set({ url, status: 'downloading', jobId, info: null, received: 0, error: null });
-    try {
-      const info = await call('image.fetch', { jobId, url, sha256 });
-      if (get().jobId === jobId) set({ status: 'done', info });
-    } catch (err) {
-      if (get().jobId === jobId) set({ status: 'failed', error: errorInfo(err) });
-    }
+    const o = await runJob(() => call('image.fetch', { jobId, url, sha256 }));
+    if (get().jobId !== jobId) return;
+    set(o.status === 'done' ? { status: 'done', info: o.value } : { status: 'failed', error: o.error });
   },
   async cancel() {
     const { jobId, status } = get();
-    if (jobId && status === 'downloading') await call('image.cancel', { jobId }).catch(() => undefined);
+    if (status === 'downloading') await cancelJob(jobId);
   },
   onProgress({ jobId, bytesRead }) {
     if (jobId === get().jobId) set({ received: bytesRead });

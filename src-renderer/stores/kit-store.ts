@@ -8,10 +8,11 @@ import type { ErrorInfo, Payload } from '../../src-shared/contract';
 import type { KitAttached, KitBuildable, KitChoice, KitImported, KitPlan, KitPrepared, KitProgress } from '../../src-shared/offline-kit';
 import { useBuildStore } from './build-store';
 import { api, call, errorInfo, newJobId } from './api';
+import { cancelJob, runJob, type JobStatus } from './job';
 import { useCustomizeStore } from './customize-store';
 import { useSelectionStore } from './selection-store';
 
-type Status = 'idle' | 'running' | 'done' | 'failed' | 'cancelled';
+type Status = JobStatus;
 
 interface Job<T> {
   status: Status;
@@ -74,32 +75,26 @@ export const useKitStore = create<KitState>((set, get) => ({
     if (get().prepare.status === 'running') return;
     const jobId = newJobId();
     set({ prepare: { ...idle, status: 'running', jobId } });
-    try {
-      const result = await withProgress(
+    const o = await runJob(() =>
+      withProgress(
         (p) => get().onProgress(p),
         () => call('kit.prepare', { jobId, choices }),
-      );
-      set({ prepare: { ...get().prepare, status: 'done', result } });
-    } catch (err) {
-      const error = errorInfo(err);
-      set({ prepare: { ...get().prepare, status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error } });
-    }
+      ),
+    );
+    set({ prepare: { ...get().prepare, status: o.status, ...(o.value ? { result: o.value } : { error: o.error }) } });
   },
 
   async importKit(path) {
     if (get().import.status === 'running') return;
     const jobId = newJobId();
     set({ import: { ...idle, status: 'running', jobId } });
-    try {
-      const result = await withProgress(
+    const o = await runJob(() =>
+      withProgress(
         (p) => get().onProgress(p),
         () => call('kit.import', { jobId, path: path.trim() }),
-      );
-      set({ import: { ...get().import, status: 'done', result } });
-    } catch (err) {
-      const error = errorInfo(err);
-      set({ import: { ...get().import, status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error } });
-    }
+      ),
+    );
+    set({ import: { ...get().import, status: o.status, ...(o.value ? { result: o.value } : { error: o.error }) } });
   },
 
   attach: { status: 'idle', result: null, error: null },
@@ -119,8 +114,7 @@ export const useKitStore = create<KitState>((set, get) => ({
   },
 
   async cancel(which) {
-    const jobId = get()[which].jobId;
-    if (jobId && get()[which].status === 'running') await call('kit.cancel', { jobId }).catch(() => undefined);
+    if (get()[which].status === 'running') await cancelJob(get()[which].jobId);
   },
 
   onProgress({ jobId, progress }) {

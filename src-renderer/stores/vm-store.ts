@@ -5,6 +5,7 @@
 import { create } from 'zustand';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
 import { call, errorInfo, newJobId } from './api';
+import { cancelJob, runJob } from './job';
 
 /** Lines kept on screen (older ones scroll away; the full log stays next to the image). */
 export const VM_CONSOLE_LINES = 2000;
@@ -54,9 +55,11 @@ export const useVmStore = create<VmState>((set, get) => ({
     if (get().status === 'booting' || get().status === 'running') return;
     const jobId = newJobId();
     set({ ...initial, historyId, jobId, status: 'booting' });
-    try {
-      const r = await call('vm.try', { jobId, historyId, keepRunning: true });
-      if (get().jobId !== jobId) return;
+    const o = await runJob(() => call('vm.try', { jobId, historyId, keepRunning: true }));
+    if (get().jobId !== jobId) return;
+    const r = o.value;
+    if (!r) set({ status: o.status === 'cancelled' ? 'stopped' : 'failed', error: o.status === 'cancelled' ? null : o.error });
+    else
       set({
         status: r.passed ? 'stopped' : 'failed',
         seconds: r.seconds,
@@ -64,17 +67,12 @@ export const useVmStore = create<VmState>((set, get) => ({
           ? null
           : { code: 'VM_NO_MARKER', message: 'The image did not reach its boot marker in QEMU.', hint: `The whole console is in ${r.log}.` },
       });
-    } catch (err) {
-      if (get().jobId !== jobId) return;
-      const error = errorInfo(err);
-      set({ status: error.code === 'CANCELLED' ? 'stopped' : 'failed', error: error.code === 'CANCELLED' ? null : error });
-    }
   },
   async stop() {
     const { jobId, status } = get();
     if (!jobId || (status !== 'booting' && status !== 'running')) return;
     set({ status: 'stopping' });
-    await call('vm.stop', { jobId }).catch(() => undefined);
+    await cancelJob(jobId);
   },
   async type(text) {
     const { jobId, status } = get();

@@ -1,13 +1,11 @@
 /**
- * The contract over `nexus serve`'s WebSocket: an object with one function per contract entry, the same
- * shape as Electron's window.nexus. The token comes from the page URL, which `nexus serve` printed.
+ * The contract over `nexus serve`'s WebSocket: a Transport for the shared createApi(), so the object has the
+ * same shape as Electron's window.nexus. Every frame from the server is checked with the shared frame schema.
+ * The token comes from the page URL, which `nexus serve` printed.
  */
-import { COMMAND_NAMES, EVENT_NAMES, type NexusApi, type Response } from '../../src-shared/contract';
-
-type Frame =
-  | { kind: 'res'; id: number; response: Response<unknown> }
-  | { kind: 'evt'; name: string; payload: unknown }
-  | { kind: 'error'; error: { code: string; message: string; hint?: string } };
+import type { NexusApi, Response } from '../../src-shared/contract';
+import { createApi } from '../../src-shared/create-api';
+import { ServerFrame, type ClientFrame } from '../../src-shared/ws-frames';
 
 export interface WsClient {
   api: NexusApi;
@@ -27,23 +25,33 @@ export function wsUrlFromLocation(loc: { protocol: string; host: string; search:
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws?token=${encodeURIComponent(token)}`;
 }
 
+function parseFrame(data: unknown): ServerFrame | null {
+  try {
+    const parsed = ServerFrame.safeParse(JSON.parse(String(data)));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
 export function connectWebSocket(url: string, WS: typeof WebSocket = WebSocket): Promise<WsClient> {
   return new Promise((resolve, reject) => {
     const socket = new WS(url);
     let nextId = 1;
     let open = false;
     const pending = new Map<number, (r: Response<unknown>) => void>();
-    const listeners = new Map<string, Set<(p: unknown) => void>>();
+    const streams = new Map<string, (payload: unknown) => void>();
     const closeListeners: Array<() => void> = [];
-    const send = (frame: unknown) => socket.readyState === WS.OPEN && socket.send(JSON.stringify(frame));
+    const send = (frame: ClientFrame) => socket.readyState === WS.OPEN && socket.send(JSON.stringify(frame));
 
     socket.onmessage = (msg) => {
-      const frame = JSON.parse(String(msg.data)) as Frame;
-      if (frame.kind === 'res') {
-        pending.get(frame.id)?.(frame.response);
+      const frame = parseFrame(msg.data);
+      if (frame?.kind === 'res') {
+        const r = frame.response;
+        pending.get(frame.id)?.(r.ok ? { ok: true, value: r.value } : r);
         pending.delete(frame.id);
-      } else if (frame.kind === 'evt') {
-        for (const l of listeners.get(frame.name) ?? []) l(frame.payload);
+      } else if (frame?.kind === 'evt') {
+        streams.get(frame.name)?.(frame.payload);
       }
     };
     socket.onclose = () => {
@@ -53,32 +61,27 @@ export function connectWebSocket(url: string, WS: typeof WebSocket = WebSocket):
       for (const l of closeListeners.splice(0)) l();
     };
 
-    const api: Record<string, unknown> = {};
-    for (const name of COMMAND_NAMES) {
-      api[name] = (request: unknown) =>
+    const api = createApi({
+      invoke: (name, payload) =>
         new Promise<Response<unknown>>((done) => {
           if (socket.readyState !== WS.OPEN) return done({ ok: false, error: DISCONNECTED });
           const id = nextId++;
           pending.set(id, done);
-          send({ kind: 'req', id, name, payload: request ?? {} });
-        });
-    }
-    for (const name of EVENT_NAMES) {
-      api[name] = (listener: (p: unknown) => void) => {
-        let set = listeners.get(name);
-        if (!set) listeners.set(name, (set = new Set()));
-        set.add(listener);
-        if (set.size === 1) send({ kind: 'sub', name });
+          send({ kind: 'req', id, name, payload });
+        }),
+      subscribe: (name, deliver) => {
+        streams.set(name, deliver);
+        send({ kind: 'sub', name });
         return () => {
-          set.delete(listener);
-          if (set.size === 0) send({ kind: 'unsub', name });
+          streams.delete(name);
+          send({ kind: 'unsub', name });
         };
-      };
-    }
+      },
+    });
 
     socket.onopen = () => {
       open = true;
-      resolve({ api: Object.freeze(api) as unknown as NexusApi, onClose: (l) => closeListeners.push(l), close: () => socket.close() });
+      resolve({ api, onClose: (l) => closeListeners.push(l), close: () => socket.close() });
     };
   });
 }

@@ -389,7 +389,7 @@ describe('nexus serve survives hostile requests (issue 13)', () => {
     const before = heartbeats();
     await expect.poll(heartbeats, { timeout: 5000 }).toBeGreaterThan(before + 2);
     const control = await openClient();
-    expect(await control.call('flash.cancel', { jobId: 'hostile-write' })).toEqual({ ok: true, value: { ok: true } });
+    expect(await control.call('job.cancel', { jobId: 'hostile-write' })).toEqual({ ok: true, value: { ok: true } });
     expect(await writeResult).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
     control.ws.close();
     expect(stderr).not.toMatch(/Uncaught|TypeError|URIError|RangeError/);
@@ -476,7 +476,7 @@ function generators(rnd: () => number) {
           JSON.stringify({
             kind: 'req',
             id: int(5),
-            name: pick(['system.info', 'settings.get', 'toString', '__proto__', 'constructor', 'catalog.get', 'history.list', 'flash.cancel', 'drives.list']),
+            name: pick(['system.info', 'settings.get', 'toString', '__proto__', 'constructor', 'catalog.get', 'history.list', 'job.cancel', 'drives.list']),
             payload: pick([{}, null, { jobId: 'fuzz-job' }, [], 'x']),
           }),
         ),

@@ -1,6 +1,8 @@
-/** A NexusApi for renderer tests: scripted responses per command, events pushed by the test. */
-import { COMMAND_NAMES, EVENT_NAMES, type CatalogView, type CommandName, type EventName, type NexusApi, type Response } from '../../../src-shared/contract';
+/** A NexusApi for renderer tests, made by the shared createApi(): scripted responses per command, events pushed by the test. */
+import { type CatalogView, type CommandName, type EventName, type NexusApi, type Response } from '../../../src-shared/contract';
+import { createApi } from '../../../src-shared/create-api';
 import type { Drive } from '../../../src-shared/drives';
+import type { ErrorInfo } from '../../../src-shared/contract';
 
 export type Script = Partial<Record<CommandName, (req: unknown) => unknown | Promise<unknown>>>;
 
@@ -8,37 +10,36 @@ export interface FakeApi {
   api: NexusApi;
   calls: Array<{ name: CommandName; request: unknown }>;
   emit(name: EventName, payload: unknown): void;
+  /** Streams open to the main side for this event (createApi opens one however many listeners the stores add). */
   listeners(name: EventName): number;
 }
 
+const isErrorInfo = (e: unknown): e is ErrorInfo => typeof e === 'object' && e !== null && 'code' in e && 'message' in e;
+
 export function fakeApi(script: Script = {}): FakeApi {
   const calls: FakeApi['calls'] = [];
-  const subs = new Map<string, Set<(p: unknown) => void>>();
-  const api: Record<string, unknown> = {};
-  for (const name of COMMAND_NAMES) {
-    api[name] = async (request: unknown): Promise<Response<unknown>> => {
+  const streams = new Map<EventName, (payload: unknown) => void>();
+  const api = createApi({
+    invoke: async (name, request): Promise<Response<unknown>> => {
       calls.push({ name, request });
       const fn = script[name];
       if (!fn) return { ok: false, error: { code: 'NOT_SCRIPTED', message: `${name} not scripted` } };
       try {
         return { ok: true, value: await fn(request) };
       } catch (e) {
-        return { ok: false, error: e as { code: string; message: string; hint?: string } };
+        return { ok: false, error: isErrorInfo(e) ? e : { code: 'INTERNAL', message: String(e) } };
       }
-    };
-  }
-  for (const name of EVENT_NAMES) {
-    api[name] = (l: (p: unknown) => void) => {
-      if (!subs.has(name)) subs.set(name, new Set());
-      subs.get(name)!.add(l);
-      return () => subs.get(name)!.delete(l);
-    };
-  }
+    },
+    subscribe: (name, deliver) => {
+      streams.set(name, deliver);
+      return () => streams.delete(name);
+    },
+  });
   return {
-    api: api as unknown as NexusApi,
+    api,
     calls,
-    emit: (name, payload) => subs.get(name)?.forEach((l) => l(payload)),
-    listeners: (name) => subs.get(name)?.size ?? 0,
+    emit: (name, payload) => streams.get(name)?.(payload),
+    listeners: (name) => (streams.has(name) ? 1 : 0),
   };
 }
 

@@ -82,7 +82,7 @@ describe('dispatcher', () => {
     expect(await d.invoke('drives.list', {})).toEqual({ ok: false, error: { code: 'DRIVELIST_UNAVAILABLE', message: 'cannot list', hint: 'reinstall' } });
   });
 
-  it('cancels a running job by id through its cancel command, and only that job', async () => {
+  it('cancels a running job by id through job.cancel, and only that job', async () => {
     let seen: AbortSignal | null = null;
     const d = await app({
       flash: (_req, { signal }) =>
@@ -95,8 +95,8 @@ describe('dispatcher', () => {
     const running = d.invoke('flash.start', req);
     await vi.waitFor(() => expect(seen).not.toBeNull());
     expect(await d.invoke('flash.start', req)).toMatchObject({ ok: false, error: { code: 'JOB_EXISTS' } });
-    expect(await d.invoke('build.cancel', { jobId: 'write-1' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_JOB' } });
-    expect(await d.invoke('flash.cancel', { jobId: 'write-1' })).toEqual({ ok: true, value: { ok: true } });
+    expect(await d.invoke('job.cancel', { jobId: 'write-2' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_JOB' } });
+    expect(await d.invoke('job.cancel', { jobId: 'write-1' })).toEqual({ ok: true, value: { ok: true } });
     expect(await running).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
     expect(d.jobs.running()).toBe(0);
   });
@@ -219,7 +219,7 @@ describe('openbox builds in the app', () => {
       ok: false,
       error: { code: 'INVALID_REQUEST' },
     });
-    expect(await tiny.d.invoke('answers.stop', { jobId: 'job-share' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_JOB' } });
+    expect(await tiny.d.invoke('job.cancel', { jobId: 'job-share' })).toMatchObject({ ok: false, error: { code: 'NO_SUCH_JOB' } });
     await rm(dir!, { recursive: true, force: true });
     const obsd = await built('openbox');
     expect(await obsd.d.invoke('vm.try', { jobId: 'job-vm', historyId: obsd.historyId })).toMatchObject({ ok: false, error: { code: 'VM_UNSUPPORTED' } });
@@ -245,7 +245,7 @@ describe('openbox builds in the app', () => {
     expect(ready[0]!.urls.every((u) => u.endsWith(`:${port}/install.conf`))).toBe(true);
     expect(await (await fetch(`http://127.0.0.1:${port}/install.conf`)).text()).toBe('System hostname = fortress\n');
     expect(fetched.map((f) => [f.jobId, f.request.path, f.request.status])).toEqual([['job-share', '/install.conf', 200]]);
-    expect(await d.invoke('answers.stop', { jobId: 'job-share' })).toEqual({ ok: true, value: { ok: true } });
+    expect(await d.invoke('job.cancel', { jobId: 'job-share' })).toEqual({ ok: true, value: { ok: true } });
     expect(await serving).toEqual({ ok: true, value: { fetches: 1 } });
     await expect(fetch(`http://127.0.0.1:${port}/install.conf`)).rejects.toThrow();
   });

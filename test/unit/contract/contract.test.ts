@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_KEYS, CANCEL_COMMAND, COMMAND_NAMES, EVENT_NAMES, Settings, commands, events, type Handlers } from '../../../src-shared/contract';
+import { API_KEYS, COMMAND_NAMES, EVENT_NAMES, Settings, commands, events, progressEvents, type Handlers } from '../../../src-shared/contract';
 import { JobRegistry } from '../../../src-main/app/dispatcher';
 import { createHandlers } from '../../../src-main/app/handlers';
 import type { AppPorts } from '../../../src-main/app/ports';
@@ -11,24 +11,19 @@ describe('contract', () => {
       'catalog.get',
       'plan.resolve',
       'password.hash',
+      'job.cancel',
       'build.start',
-      'build.cancel',
       'vm.try',
-      'vm.stop',
       'vm.input',
       'image.pick',
       'image.inspect',
       'image.measure',
       'image.fetch',
-      'image.cancel',
       'drives.list',
       'flash.start',
-      'flash.cancel',
       'flash.running',
       'backup.start',
-      'backup.cancel',
       'answers.serve',
-      'answers.stop',
       'history.list',
       'history.remove',
       'settings.get',
@@ -37,7 +32,6 @@ describe('contract', () => {
       'kit.prepare',
       'kit.import',
       'kit.status',
-      'kit.cancel',
       'kit.attach',
     ]);
     expect(EVENT_NAMES).toEqual([
@@ -56,10 +50,10 @@ describe('contract', () => {
     expect(API_KEYS).toHaveLength(COMMAND_NAMES.length + EVENT_NAMES.length);
   });
 
-  it('names commands domain.verb and marks exactly the long jobs cancellable, each with its cancel command', () => {
+  it('names commands domain.verb; exactly the long commands are jobs, each naming its progress and streams, one job.cancel for all', () => {
     for (const name of COMMAND_NAMES) expect(name).toMatch(/^[a-z]+\.[a-z]+$/);
-    const cancellable = COMMAND_NAMES.filter((n) => commands[n].cancellable);
-    expect(cancellable).toEqual([
+    const jobs = COMMAND_NAMES.filter((n) => commands[n].job);
+    expect(jobs).toEqual([
       'build.start',
       'vm.try',
       'image.measure',
@@ -70,11 +64,16 @@ describe('contract', () => {
       'kit.prepare',
       'kit.import',
     ]);
-    for (const n of cancellable) expect(CANCEL_COMMAND[n], n).toBeDefined();
-    for (const n of cancellable) expect(commands[n].request.safeParse({}).success).toBe(false); // jobId is required
-    expect(CANCEL_COMMAND['build.start']).toBe('build.cancel');
-    expect(CANCEL_COMMAND['flash.start']).toBe('flash.cancel');
-    expect(CANCEL_COMMAND['answers.serve']).toBe('answers.stop');
+    for (const n of jobs) expect(commands[n].request.safeParse({}).success).toBe(false); // jobId is required
+    for (const n of jobs) expect(commands[n].job?.cancellable, n).toBe(true);
+    expect(COMMAND_NAMES.filter((n) => /\.(cancel|stop)$/.test(n))).toEqual(['job.cancel']);
+    // Every event of a job carries its jobId; each stream belongs to a job or is a global one (drives).
+    const owned = jobs.flatMap((n) => [commands[n].job?.progress, ...(commands[n].job?.streams ?? [])]).filter((e) => e);
+    expect(new Set([...owned, 'drives.changed'])).toEqual(new Set(EVENT_NAMES));
+    for (const e of owned) expect(Object.keys(events[e!].shape)).toContain('jobId');
+    expect(Object.keys(progressEvents).sort()).toEqual([...new Set(jobs.map((n) => commands[n].job?.progress).filter((e) => e))].sort());
+    expect(jobs.filter((n) => commands[n].job?.desktop)).toEqual(['build.start', 'flash.start']);
+    expect(jobs.filter((n) => commands[n].job?.confirmClose)).toEqual(['flash.start']);
   });
 
   it('every event payload and request is a zod schema that rejects garbage', () => {

@@ -117,7 +117,7 @@ describe('job stores', () => {
   it('flash: a cancelled result is shown as cancelled', async () => {
     const f = fakeApi({
       'flash.start': () => ({ type: 'flash.result', ok: false, cancelled: true, imageSize: 1, durationMs: 1, targets: [] }),
-      'flash.cancel': () => ({ ok: true }),
+      'job.cancel': () => ({ ok: true }),
     });
     setApi(f.api);
     await useFlashStore.getState().start({ kind: 'file', path: '/a.img' }, null, ['/dev/sdz'], { verify: true, eject: false });
