@@ -36,7 +36,7 @@ async function minirootfsManifest(): Promise<FsManifest> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (h, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         const path = '/' + h.name.replace(/^\.?\/?/, '').replace(/\/$/, '');
         const base = {
