@@ -45,7 +45,8 @@ export interface ErofsWriteOptions {
   uuid: string;
   /** Build time in seconds: every inode's timestamp. */
   epoch: number;
-  compression?: 'none' | 'lz4hc';
+  /** lz4hc: LZ4 clusters (our compressor); lzma is in the profile schema but not written in-process. */
+  compression?: 'none' | 'lz4hc' | 'lzma';
   /** Hash-chain candidates the LZ4 match finder tries per position (more: smaller and slower). */
   lz4Attempts?: number;
   volumeName?: string;
@@ -112,6 +113,12 @@ export async function writeErofs(out: string, manifest: FsManifest, o: ErofsWrit
       'EROFS_BAD_OPTIONS',
       `The EROFS build time ${o.epoch} is not a whole number of seconds.`,
       'This is a bug in the image stage; please report it.',
+    );
+  if (o.compression === 'lzma')
+    throw new NexusError(
+      'EROFS_COMPRESSION_UNSUPPORTED',
+      'The EROFS root asks for lzma compression, which this build does not write.',
+      'Use `compression: lz4hc` (or none) for the root in the Box profile (filesystems.root).',
     );
   const compress = o.compression === 'lz4hc';
   const root = buildTree(manifest);

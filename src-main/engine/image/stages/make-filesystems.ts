@@ -3,8 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stage } from '../../runner';
 import { f2fsMetadataPrefix } from '../fs-extent';
-import { stageTree } from '../staging';
-import { makeErofs } from '../tools/erofs';
+import { writeErofs } from '../erofs/writer';
 import { makeF2fs } from '../tools/f2fs';
 import { writeVerityTree } from '../verity-tree';
 import { writeExt4 } from '../ext4/writer';
@@ -20,19 +19,17 @@ export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
       const uuid = seed!.uuid('root-fs');
       const salt = seed!.hex('verity-salt', 32);
       const vuuid = seed!.uuid('verity');
-      const key = { v: 3, tree: state.rootHash, uuid, salt, vuuid, epoch: state.epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
+      // v4: written in-process by erofs/writer.ts from the manifest (v3 and before: mkfs.erofs over a staging tree).
+      const key = { v: 4, tree: state.rootHash, uuid, salt, vuuid, epoch: state.epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
       const dir = await cached(state, ctx, 'root-erofs', key, async (d) => {
-        const staged = await stageTree(state.configured!.rootfs, await ctx.tempDir('nexus-root-'), ctx.signal);
-        if (staged.ownershipNotApplied.length)
-          ctx.log('warn', `not running as root: ${staged.ownershipNotApplied.length} non-root-owned files become root-owned in the EROFS root`);
-        ctx.progress({ message: 'mkfs.erofs' });
-        await makeErofs(join(d, 'root.erofs'), staged.dir, {
+        ctx.progress({ message: 'writing the EROFS root' });
+        const r = await writeErofs(join(d, 'root.erofs'), state.configured!.rootfs, {
           uuid,
           epoch: state.epoch,
           compression: fs.root.compression,
-          allRoot: staged.ownershipNotApplied.length > 0,
           signal: ctx.signal,
         });
+        if (r.skippedXattrs.length) ctx.log('warn', `EROFS has no namespace for these xattrs, left out: ${r.skippedXattrs.join(', ')}`);
         // EROFS images need not be 4 KiB multiples; verity works in 4 KiB blocks.
         const size = (await stat(join(d, 'root.erofs'))).size;
         if (size % 4096) await writeFile(join(d, 'root.erofs'), Buffer.alloc(4096 - (size % 4096)), { flag: 'a' });

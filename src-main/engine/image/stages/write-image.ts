@@ -37,9 +37,8 @@ export interface PackResult {
 
 /** The host tools whose output is in this image, with the version line each prints (tools/run.ts). */
 async function imageToolVersions(state: ComposeState): Promise<Record<string, string>> {
-  const fs = state.plan.filesystems;
   const tools: string[] = []; // the boot partition's FAT is ours too (fat/)
-  if (fs?.root.type === 'erofs' && state.contents.has('root')) tools.push('mkfs.erofs'); // the dm-verity tree (verity-tree.ts), the UKI (uki.ts) and ext4 roots (ext4/) are ours
+  // EROFS and ext4 roots (erofs/, ext4/), the dm-verity tree (verity-tree.ts) and the UKI (uki.ts) are ours.
   if (state.contents.has('state')) tools.push('mkfs.f2fs');
   const out: Record<string, string> = {};
   for (const t of tools) out[t === 'mcopy' ? 'mtools' : t] = await toolVersion(t);
