@@ -1,4 +1,7 @@
-/** The empty F2FS state partition (cryptobox's "Notebook"). */
+/**
+ * mkfs.f2fs for the empty F2FS state partition: since issue 17 only a cross-check. The build writes the partition
+ * itself (../f2fs/empty-f2fs.ts), byte-identical to what `makeF2fs` makes; the tests compare the two.
+ */
 import { open, truncate, writeFile } from 'node:fs/promises';
 import { runTool } from './run';
 
@@ -34,8 +37,9 @@ export const F2FS_SB = {
 export async function makeF2fs(out: string, sizeBytes: number, o: { uuid: string; label: string; epoch: number; signal?: AbortSignal }): Promise<void> {
   await writeFile(out, '');
   await truncate(out, sizeBytes);
-  // -r: fixed checkpoint seed, -T: fixed timestamps, -U: fixed UUID: the same plan gives the same bytes.
-  await runTool('mkfs.f2fs', ['-q', '-f', '-l', o.label, '-U', o.uuid, '-r', '-T', String(o.epoch), out], 'making the F2FS state partition', {
+  // -r: fixed checkpoint seed, -T: fixed timestamps, -U: fixed UUID, -R: root owns / (the default is the uid
+  // running mkfs): the same plan gives the same bytes.
+  await runTool('mkfs.f2fs', ['-q', '-f', '-l', o.label, '-U', o.uuid, '-r', '-T', String(o.epoch), '-R', '0:0', out], 'making the F2FS state partition', {
     signal: o.signal,
   });
   // ...and the same bytes on every build host: replace the host kernel string mkfs.f2fs wrote.
