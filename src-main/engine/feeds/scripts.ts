@@ -163,6 +163,9 @@ export function scriptEffects(
       const { opts, rest } = options(args, busybox ? 'hgsGuk' : 'dgcsuGk');
       const name = rest[busybox ? 0 : rest.length - 1];
       if (!name || !rest.every((n) => ACCOUNT_NAME.test(n))) return;
+      // A home written with a trailing slash (fontconfig's `-h /var/cache/fontconfig/`) is the same directory.
+      const homeRaw = opts.get(busybox ? 'h' : 'd');
+      if (homeRaw && homeRaw.length > 1 && homeRaw.endsWith('/')) opts.set(busybox ? 'h' : 'd', homeRaw.slice(0, -1));
       const [homeArg, groupArg, gecosArg, shellArg] = [
         opts.get(busybox ? 'h' : 'd'),
         opts.get(busybox ? 'G' : 'g'),

@@ -276,6 +276,14 @@ describe('install script effects', () => {
     ]);
     expect(skipped[1]!.ignoredCommands).toEqual(['x=$(id -u)', 'adduser -S ${nobody}']);
   });
+
+  it("reads a home written with a trailing slash as that directory (aports' fontconfig.pre-install, verbatim)", () => {
+    const text =
+      '#!/bin/sh\n\naddgroup -S fontconfig 2>/dev/null\nadduser -S -D -h /var/cache/fontconfig/ -H -s /sbin/nologin -G fontconfig -g fontconfig fontconfig 2>/dev/null\n\nexit 0\n';
+    const { effects, skipped } = scriptEffects('fontconfig', '2.17.1-r0', new Map([['pre-install', text]]));
+    expect(effects[1]).toMatchObject({ kind: 'user', name: 'fontconfig', home: '/var/cache/fontconfig', createHome: false, system: true });
+    expect(skipped.map((s) => s.understood)).toEqual([true]);
+  });
 });
 
 describe('install script symlinks', () => {
