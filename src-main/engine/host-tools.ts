@@ -43,9 +43,25 @@ export const HOST_TOOLS: readonly HostTool[] = [
     optional: true,
   },
   { command: 'mkfs.f2fs', features: ['build: persistent overlay'], packages: { apt: 'f2fs-tools', dnf: 'f2fs-tools', pacman: 'f2fs-tools' } },
-  { command: 'mkfs.vfat', features: ['build: boot partitions'], packages: { apt: 'dosfstools', dnf: 'dosfstools', pacman: 'dosfstools', brew: 'dosfstools' } },
-  { command: 'mcopy', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
-  { command: 'mmd', features: ['build: boot partitions'], packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' } },
+  // The build writes FAT boot and kit partitions itself (image/fat/); dosfstools and mtools only cross-check them.
+  {
+    command: 'mkfs.vfat',
+    features: ['cross-check: FAT boot partitions (the build writes them itself)'],
+    packages: { apt: 'dosfstools', dnf: 'dosfstools', pacman: 'dosfstools', brew: 'dosfstools' },
+    optional: true,
+  },
+  {
+    command: 'mcopy',
+    features: ['cross-check: FAT boot partitions (the build writes them itself)'],
+    packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' },
+    optional: true,
+  },
+  {
+    command: 'mmd',
+    features: ['cross-check: FAT boot partitions (the build writes them itself)'],
+    packages: { apt: 'mtools', dnf: 'mtools', pacman: 'mtools', brew: 'mtools' },
+    optional: true,
+  },
   {
     command: 'debugfs',
     features: ['cross-check: ext4 contents and ownership (the build writes them itself)'],

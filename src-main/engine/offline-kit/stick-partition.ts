@@ -2,14 +2,17 @@
  * The kit on the rescue stick itself: a copy of a built GPT image with one more partition, FAT32 labelled NEXUS-KIT
  * (readable on Windows, macOS and Linux), holding the kit file, its .sha256 and a README, so the stick carries what
  * it takes to rebuild itself on a computer without network. The image's own partitions are not touched: the disk
- * grows at the end, the backup GPT moves to the new end (sgdisk -e), the partition is appended (sgdisk -n), the file
- * system is made in place (mkfs.vfat --offset) and filled with mtools — no loop device, no mount.
+ * grows at the end, the backup GPT moves to the new end (sgdisk -e), the partition is appended (sgdisk -n), and the
+ * file system is written in place with its files by our FAT writer (../image/fat/) — no loop device, no mount, no
+ * mkfs.vfat or mtools. Its volume id comes from the kit's checksum and its timestamps from the kit file's mtime, so
+ * the same kit on the same image gives the same stick image.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
+import { writeFat } from '../image/fat/writer';
 import { runTool } from '../image/tools/run';
 
 const MiB = 1024 * 1024;
@@ -39,11 +42,10 @@ Every package in it is verified again against Alpine's signing keys when it is i
 
 /** Writes `out`: `image` plus a NEXUS-KIT partition holding `kitFile` and `kitFile.sha256`. */
 export async function imageWithKit(image: string, kitFile: string, out: string): Promise<KitOnImage> {
-  const kitSize = (
-    await stat(kitFile).catch(() => {
-      throw new NexusError('NOT_FOUND', `${kitFile} does not exist.`, 'Prepare the offline kit first.');
-    })
-  ).size;
+  const kitStat = await stat(kitFile).catch(() => {
+    throw new NexusError('NOT_FOUND', `${kitFile} does not exist.`, 'Prepare the offline kit first.');
+  });
+  const kitSize = kitStat.size;
   const checksum = `${kitFile}.sha256`;
   const checksumSize = (
     await stat(checksum).catch(() => {
@@ -80,22 +82,23 @@ export async function imageWithKit(image: string, kitFile: string, out: string):
     const p = after.partitiontable.partitions[index - 1];
     if (!p || p.name !== KIT_PARTITION_LABEL) throw new NexusError('INTERNAL', `The ${KIT_PARTITION_LABEL} partition was not created as partition ${index}.`);
     const sector = after.partitiontable.sectorsize ?? 512;
-    await runTool(
-      'mkfs.vfat',
-      ['-F', '32', '-n', KIT_PARTITION_LABEL, `--offset=${p.start}`, partial, String(Math.floor((p.size * sector) / 1024))],
-      'making the NEXUS-KIT file system',
+    const checksumText = await readFile(checksum);
+    await writeFat(
+      partial,
+      [
+        { dest: basename(kitFile), sourcePath: kitFile },
+        { dest: basename(checksum), data: checksumText },
+        { dest: 'README.TXT', data: Buffer.from(README(basename(kitFile))) },
+      ],
+      {
+        sizeBytes: p.size * sector,
+        fat: 'fat32',
+        label: KIT_PARTITION_LABEL,
+        volumeId: createHash('sha256').update(checksumText).digest('hex').slice(0, 8),
+        epoch: Math.floor(kitStat.mtimeMs / 1000),
+        offset: p.start * sector,
+      },
     );
-    const at = `${partial}@@${p.start * sector}`;
-    const env = { MTOOLS_SKIP_CHECK: '1' };
-    const readme = join(dirname(out), `.${basename(out)}.readme`);
-    await writeFile(readme, README(basename(kitFile)));
-    try {
-      await runTool('mcopy', ['-i', at, kitFile, `::/${basename(kitFile)}`], 'copying the kit onto the NEXUS-KIT partition', { env });
-      await runTool('mcopy', ['-i', at, checksum, `::/${basename(checksum)}`], 'copying the kit checksum onto the NEXUS-KIT partition', { env });
-      await runTool('mcopy', ['-i', at, readme, '::/README.TXT'], 'copying the README onto the NEXUS-KIT partition', { env });
-    } finally {
-      await rm(readme, { force: true });
-    }
     const sha256 = await sha256File(partial);
     await rename(partial, out);
     const checksumFile = `${out}.sha256`;

@@ -17,10 +17,10 @@ async function sources(dir: string): Promise<string[]> {
   return out;
 }
 
-describe('in-process dm-verity, UKI and ext4 writers', () => {
-  it('doctor lists veritysetup, objcopy, mke2fs, e2fsck and debugfs as optional cross-checks', async () => {
+describe('in-process dm-verity, UKI, ext4 and FAT writers', () => {
+  it('doctor lists veritysetup, objcopy, mke2fs, e2fsck, debugfs, mkfs.vfat, mcopy and mmd as optional cross-checks', async () => {
     const rows = await doctor();
-    for (const tool of ['veritysetup', 'objcopy', 'mke2fs', 'e2fsck', 'debugfs']) {
+    for (const tool of ['veritysetup', 'objcopy', 'mke2fs', 'e2fsck', 'debugfs', 'mkfs.vfat', 'mcopy', 'mmd']) {
       const row = rows.find((r) => r.command === tool)!;
       expect(row.optional, tool).toBe(true);
       expect(row.features.join(' '), tool).toMatch(/^cross-check: .*the build writes them itself/);
@@ -28,13 +28,14 @@ describe('in-process dm-verity, UKI and ext4 writers', () => {
     expect(rows.find((r) => r.command === 'mkfs.erofs')!.optional).toBe(false);
   });
 
-  it('no engine module but the cross-check wrappers runs veritysetup, objcopy or e2fsprogs', async () => {
+  it('no engine module but the cross-check wrappers runs veritysetup, objcopy, e2fsprogs, mkfs.vfat or mtools', async () => {
     const root = join(__dirname, '../../../src-main/engine');
     const runners: string[] = [];
     for (const f of await sources(root)) {
-      if (/runTool\(\s*'(veritysetup|objcopy|mke2fs|e2fsck|debugfs)'/.test(await readFile(f, 'utf8'))) runners.push(f.slice(root.length + 1));
+      if (/runTool\(\s*'(veritysetup|objcopy|mke2fs|e2fsck|debugfs|mkfs\.vfat|mcopy|mmd)'/.test(await readFile(f, 'utf8')))
+        runners.push(f.slice(root.length + 1));
     }
-    expect(runners.sort()).toEqual(['image/tools/ext4.ts', 'image/tools/uki.ts', 'image/tools/verity.ts']);
-    for (const f of await sources(join(root, 'image/stages'))) expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4)'/);
+    expect(runners.sort()).toEqual(['image/tools/ext4.ts', 'image/tools/uki.ts', 'image/tools/verity.ts', 'image/tools/vfat.ts']);
+    for (const f of await sources(join(root, 'image/stages'))) expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4|vfat)'/);
   });
 });

@@ -16,7 +16,12 @@ import { bootSector, FAT_EOC, fatGeometry, fsInfoSector, SECTOR, type FatGeometr
 import { assignShortNames, checkLabel, checkLongName, lfnEntries, shortNameChecksum } from './names';
 
 /** A file for the volume: its bytes, or a file to stream them from (for large ones: the offline kit). */
-export type FatInput = { dest: string; data: Uint8Array } | { dest: string; sourcePath: string };
+export interface FatFile {
+  /** Path on the volume ("EFI/BOOT/BOOTX64.EFI"). */
+  dest: string;
+  data: Uint8Array;
+}
+export type FatInput = FatFile | { dest: string; sourcePath: string };
 
 export interface FatWriteOptions {
   sizeBytes: number;

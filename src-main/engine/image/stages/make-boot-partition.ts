@@ -8,9 +8,9 @@ import { packageFiles } from '../boot-sources';
 import { blsEntry, extlinuxConf, loaderConf, rpiCmdlineTxt, rpiConfigTxt, type BootNames } from '../config/boot';
 import { osRelease } from '../config/etc';
 import { readEntry } from '../content';
+import { writeFat, type FatFile } from '../fat/writer';
 import { fatUsedPrefix } from '../fs-extent';
 import { mbrPartitionHint } from '../mbr-hint';
-import { makeVfat, type FatFile } from '../tools/vfat';
 import { buildUki } from '../uki';
 import { cached, type ComposeState } from './compose-state';
 
@@ -87,15 +87,15 @@ export const makeBootPartitionStage: Stage<ComposeState, ComposeState> = {
         'Use a board definition with a larger boot partition.',
       );
     const volumeId = state.seed!.hex('fat-volid', 4);
-    const key = { v: 2, files: files.map((f) => [f.dest, sha256(f.data)]).sort(), sizeBytes, fat: boot.fat, label: part.label, volumeId, epoch: state.epoch };
+    // v3: written in-process by fat/writer.ts (v2 partitions were made by mkfs.vfat + mtools).
+    const key = { v: 3, files: files.map((f) => [f.dest, sha256(f.data)]).sort(), sizeBytes, fat: boot.fat, label: part.label, volumeId, epoch: state.epoch };
     const dir = await cached(state, ctx, 'boot-fat', key, async (d) => {
-      await makeVfat(join(d, 'boot.vfat'), files, {
+      await writeFat(join(d, 'boot.vfat'), files, {
         sizeBytes,
         fat: boot.fat,
         label: part.label === 'ESP' ? 'NEXUSESP' : 'NEXUSBOOT',
         volumeId,
         epoch: state.epoch,
-        scratch: await ctx.tempDir('nexus-fat-'),
         signal: ctx.signal,
       });
     });

@@ -1,4 +1,7 @@
-/** FAT boot partitions (ESP, Pi boot, extlinux), made with mkfs.vfat and filled with mtools: no mount needed. */
+/**
+ * FAT volumes made with mkfs.vfat and filled with mtools: kept only as the cross-check of the in-process writer
+ * (../fat/writer.ts), which the build uses; tests compare the two (test/integration/image/fat-writer.test.ts).
+ */
 import { mkdir, open, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { normalizeFatTimestamps } from './fat-timestamps';
