@@ -42,7 +42,13 @@ export const HOST_TOOLS: readonly HostTool[] = [
     packages: { apt: 'cryptsetup-bin', dnf: 'cryptsetup', pacman: 'cryptsetup', brew: 'cryptsetup' },
     optional: true,
   },
-  { command: 'mkfs.f2fs', features: ['build: persistent overlay'], packages: { apt: 'f2fs-tools', dnf: 'f2fs-tools', pacman: 'f2fs-tools' } },
+  // The build writes the empty F2FS state partition itself (image/f2fs/); mkfs.f2fs only cross-checks it.
+  {
+    command: 'mkfs.f2fs',
+    features: ['cross-check: F2FS state partitions (the build writes them itself)'],
+    packages: { apt: 'f2fs-tools', dnf: 'f2fs-tools', pacman: 'f2fs-tools' },
+    optional: true,
+  },
   // The build writes FAT boot and kit partitions itself (image/fat/); dosfstools and mtools only cross-check them.
   {
     command: 'mkfs.vfat',

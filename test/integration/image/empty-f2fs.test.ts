@@ -105,7 +105,7 @@ describe.skipIf(!haveTools)('empty F2FS written in-process', () => {
 
 describe('empty F2FS: bad input', () => {
   it('refuses a size too small for F2FS, as mkfs.f2fs does, and says the minimum', () => {
-    expect(() => f2fsLayout(51 * MiB)).toThrow(/51 MiB is too small .* at least 52 MiB/);
+    expect(() => f2fsLayout(51 * MiB)).toThrow(/51 MiB state partition is too small .* at least 52 MiB/);
     expect(() => f2fsLayout(1000)).toThrow(/multiple of 512/);
   });
   it('refuses a malformed UUID and an out-of-range time', () => {

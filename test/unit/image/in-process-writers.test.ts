@@ -18,9 +18,9 @@ async function sources(dir: string): Promise<string[]> {
 }
 
 describe('in-process dm-verity, UKI, ext4 and FAT writers', () => {
-  it('doctor lists veritysetup, objcopy, mke2fs, e2fsck, debugfs, mkfs.vfat, mcopy and mmd as optional cross-checks', async () => {
+  it('doctor lists veritysetup, objcopy, mke2fs, e2fsck, debugfs, mkfs.vfat, mcopy, mmd and mkfs.f2fs as optional cross-checks', async () => {
     const rows = await doctor();
-    for (const tool of ['veritysetup', 'objcopy', 'mke2fs', 'e2fsck', 'debugfs', 'mkfs.vfat', 'mcopy', 'mmd']) {
+    for (const tool of ['veritysetup', 'objcopy', 'mke2fs', 'e2fsck', 'debugfs', 'mkfs.vfat', 'mcopy', 'mmd', 'mkfs.f2fs']) {
       const row = rows.find((r) => r.command === tool)!;
       expect(row.optional, tool).toBe(true);
       expect(row.features.join(' '), tool).toMatch(/^cross-check: .*the build writes them itself/);
@@ -32,10 +32,11 @@ describe('in-process dm-verity, UKI, ext4 and FAT writers', () => {
     const root = join(__dirname, '../../../src-main/engine');
     const runners: string[] = [];
     for (const f of await sources(root)) {
-      if (/runTool\(\s*'(veritysetup|objcopy|mke2fs|e2fsck|debugfs|mkfs\.vfat|mcopy|mmd)'/.test(await readFile(f, 'utf8')))
+      if (/runTool\(\s*'(veritysetup|objcopy|mke2fs|e2fsck|debugfs|mkfs\.vfat|mcopy|mmd|mkfs\.f2fs)'/.test(await readFile(f, 'utf8')))
         runners.push(f.slice(root.length + 1));
     }
-    expect(runners.sort()).toEqual(['image/tools/ext4.ts', 'image/tools/uki.ts', 'image/tools/verity.ts', 'image/tools/vfat.ts']);
-    for (const f of await sources(join(root, 'image/stages'))) expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4|vfat)'/);
+    expect(runners.sort()).toEqual(['image/tools/ext4.ts', 'image/tools/f2fs.ts', 'image/tools/uki.ts', 'image/tools/verity.ts', 'image/tools/vfat.ts']);
+    for (const f of await sources(join(root, 'image/stages')))
+      expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4|vfat|f2fs)'/);
   });
 });

@@ -19,6 +19,7 @@
  * to that tool's (plus setF2fsVersion) for several sizes and checks them with `fsck.f2fs`.
  */
 import { open, truncate, writeFile } from 'node:fs/promises';
+import { NexusError } from '../../../../src-shared/errors';
 import { F2FS_SB, F2FS_VERSION_STRING, f2fsCrc32 } from '../tools/f2fs';
 
 const BLOCK = 4096;
@@ -112,7 +113,11 @@ export function f2fsLayout(sizeBytes: number): F2fsLayout {
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % 512 !== 0)
     throw new Error(`F2FS size ${sizeBytes} is not a positive multiple of 512 bytes`);
   const tooSmall = () =>
-    new Error(`${Math.floor(sizeBytes / 1048576)} MiB is too small for an F2FS state partition (F2FS with 2 MiB segments needs at least 52 MiB)`);
+    new NexusError(
+      'STATE_TOO_SMALL',
+      `A ${Math.floor(sizeBytes / 1048576)} MiB state partition is too small for F2FS (with 2 MiB segments it needs at least 52 MiB).`,
+      "Give the state partition at least 52 MiB (the Box's filesystems.overlay.sizeMiB or the partition's sizeMiB).",
+    );
   const segment0Bytes = SEG_BYTES; // zone-aligned after the two superblock blocks: one 2 MiB zone
   if (sizeBytes < segment0Bytes) throw tooSmall();
   const blockCount = Math.floor(sizeBytes / BLOCK);

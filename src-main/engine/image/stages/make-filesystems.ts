@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Stage } from '../../runner';
 import { f2fsMetadataPrefix } from '../fs-extent';
 import { writeErofs } from '../erofs/writer';
-import { makeF2fs } from '../tools/f2fs';
+import { writeEmptyF2fs } from '../f2fs/empty-f2fs';
 import { writeVerityTree } from '../verity-tree';
 import { writeExt4 } from '../ext4/writer';
 import { cached, type ComposeState } from './compose-state';
@@ -62,8 +62,9 @@ export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
       const part = plan.partitions.find((p) => p.role === 'state')!;
       const sizeBytes = (part.sizeMiB === 'auto' ? fs.overlay.sizeMiB : part.sizeMiB) * 1024 * 1024;
       const uuid = seed!.uuid('state-fs');
-      const dir = await cached(state, ctx, 'state-f2fs', { v: 2, sizeBytes, uuid, epoch: state.epoch }, async (d) => {
-        await makeF2fs(join(d, 'state.f2fs'), sizeBytes, { uuid, label: 'state', epoch: state.epoch, signal: ctx.signal });
+      // v3: written in-process (the bytes mkfs.f2fs wrote, built again so no cached tool output stands in for it).
+      const dir = await cached(state, ctx, 'state-f2fs', { v: 3, sizeBytes, uuid, epoch: state.epoch }, async (d) => {
+        await writeEmptyF2fs(join(d, 'state.f2fs'), sizeBytes, { uuid, label: 'state', epoch: state.epoch });
       });
       const path = join(dir, 'state.f2fs');
       state.contents.set('state', { path, policy: { kind: 'prefix', bytes: await f2fsMetadataPrefix(path) } });

@@ -15,7 +15,7 @@ import { runTool } from './run';
  * driver does not use the fields; fsck.f2fs only compares `version` with the kernel it runs under (and then
  * checks the whole filesystem and writes its own kernel there), which no value written at build time could
  * predict. So they hold a fixed, obviously-not-a-kernel name. Changing it changes the partition's bytes: bump
- * the `state-f2fs` cache key in compose.ts with it.
+ * the `state-f2fs` cache key in image/stages/make-filesystems.ts with it.
  */
 export const F2FS_VERSION_STRING = 'nexus-imager';
 
