@@ -25,10 +25,10 @@ export function defaultPorts(): AppPorts {
       const { buildImage } = await import('../engine/build');
       return buildImage(plan, options);
     },
-    bootTest: async (image, plan, signal, vm) => {
+    bootTest: async (image, arch, signal, vm) => {
       const { bootTest } = await import('../engine/vm/boot-test');
       // A kept-running VM ("Try in a VM") ends at Stop; 30 min is the backstop for a forgotten one.
-      const r = await bootTest(image, { arch: plan.arch, signal, ...(vm ? { ...vm, timeoutSeconds: vm.keepRunning ? 1800 : 180 } : {}) });
+      const r = await bootTest(image, { arch, signal, ...(vm ? { ...vm, timeoutSeconds: vm.keepRunning ? 1800 : 180 } : {}) });
       return { passed: r.passed, seconds: r.seconds, log: r.log };
     },
     imageSize: async (path, { count, signal, onProgress }) => {

@@ -107,14 +107,16 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
           'Follow the next steps shown after writing (they include a QEMU command line for the installer).',
         );
       }
-      const plan = resolvePlan(catalog, { profile: entry.box, arch: entry.arch, target: entry.board, fragments: entry.fragments }, { cwd: config.outputDir });
+      // The history entry already says what was built for which board and architecture: nothing is re-resolved.
+      const board = catalog.boards.get(entry.board);
+      if (!board) throw new NexusError('NO_SUCH_BOARD', `The board "${entry.board}" of that build is no longer known.`, 'Build the image again.');
       // Only VM boards: the Pi 5 and VisionFive 2 start from their own firmware (which QEMU cannot run) and the PC
       // image's console is the screen, so their boot would only ever end in a timeout.
-      if (plan.board.kind !== 'vm') {
+      if (board.kind !== 'vm') {
         throw new NexusError(
           'VM_UNSUPPORTED',
-          `The ${plan.board.title} image is made for that hardware: QEMU cannot boot it to its console.`,
-          `Build the same Box for qemu-${plan.arch} to try it in a VM.`,
+          `The ${board.title} image is made for that hardware: QEMU cannot boot it to its console.`,
+          `Build the same Box for qemu-${entry.arch} to try it in a VM.`,
         );
       }
       // The serial port delivers a few bytes at a time: the console goes out in batches of up to 50 ms.
@@ -127,7 +129,7 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
         pending = '';
       };
       try {
-        return await ports.bootTest(entry.image, plan, signal, {
+        return await ports.bootTest(entry.image, entry.arch, signal, {
           keepRunning,
           onOutput: (text) => {
             pending += text;

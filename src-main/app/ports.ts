@@ -27,7 +27,7 @@ export interface AppPorts {
   loadCatalog(): Promise<Catalog>;
   resourcesDir(): string;
   build(plan: BuildPlan, options: BuildOptions): Promise<BuildResult>;
-  bootTest(image: string, plan: BuildPlan, signal: AbortSignal, vm?: VmPortOptions): Promise<{ passed: boolean; seconds: number; log: string }>;
+  bootTest(image: string, arch: Arch, signal: AbortSignal, vm?: VmPortOptions): Promise<{ passed: boolean; seconds: number; log: string }>;
   /** Decompressed size of an image: recorded in the file (count: false) or counted by decompressing (count: true). */
   imageSize(
     path: string,

@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
 import type { Arch } from '../../../src-shared/arch';
 import { requireTool } from '../host-tools';
@@ -78,11 +78,22 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
     ...(o.qmpSocket ? { qmpSocket: o.qmpSocket } : {}),
     ...(o.memoryMiB ? { memoryMiB: o.memoryMiB } : {}),
   });
-  if (setup.varsTemplate) await copyFile(setup.varsTemplate, vars);
-  const bin = await requireTool(setup.binary, `booting ${o.arch} images`);
   // A stream keeps the chunks in order (unawaited FileHandle writes may land out of order and scramble the log).
-  const logFile = createWriteStream(log);
-  await once(logFile, 'open');
+  let opened: WriteStream | null = null;
+  let bin: string;
+  try {
+    if (setup.varsTemplate) await copyFile(setup.varsTemplate, vars);
+    bin = await requireTool(setup.binary, `booting ${o.arch} images`);
+    opened = createWriteStream(log);
+    await once(opened, 'open');
+    // Stopped while QEMU was being prepared: it is never started, and nothing is left behind.
+    if (o.signal?.aborted) throw new CancelledError();
+  } catch (err) {
+    opened?.destroy();
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+  const logFile = opened;
   const started = Date.now();
   const interactive = !!(o.session || o.onStart);
   const child = execa(bin, setup.args, { reject: false, stdin: interactive ? 'pipe' : 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
@@ -110,6 +121,7 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
     // Stopping a VM that already booted is the normal end of "Try in a VM", not a cancellation.
     const onAbort = () => finish(o.keepRunning && markerSeen ? { passed: true, markerLine: markerSeen } : { passed: false, reason: 'cancelled' });
     o.signal?.addEventListener('abort', onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
     const settleSession = () => {
       if (!session || !markerSeen) return;
       session.checkTimeout();
