@@ -20,7 +20,6 @@ import { layoutDisk, tableEntries } from '../layout';
 import { mbrDiskId } from '../mbr-hint';
 import { SECTOR, writeGpt, writeMbr } from '../partition-table';
 import { spdxDocument } from '../sbom';
-import { toolVersion } from '../tools/run';
 import { serializeLock } from '../../feeds/lock';
 import type { ComposeState } from './compose-state';
 
@@ -33,16 +32,6 @@ export interface PackResult {
   mappedBytes: number;
   files: BuildOutputFile[];
   manifest: Record<string, unknown>;
-}
-
-/** The host tools whose output is in this image, with the version line each prints (tools/run.ts). */
-async function imageToolVersions(state: ComposeState): Promise<Record<string, string>> {
-  const tools: string[] = []; // the boot partition's FAT is ours too (fat/)
-  // EROFS and ext4 roots (erofs/, ext4/), the dm-verity tree (verity-tree.ts) and the UKI (uki.ts) are ours.
-  if (state.contents.has('state')) tools.push('mkfs.f2fs');
-  const out: Record<string, string> = {};
-  for (const t of tools) out[t === 'mcopy' ? 'mtools' : t] = await toolVersion(t);
-  return out;
 }
 
 /** Content size per planned partition, for "auto" sizes. */
@@ -140,7 +129,9 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
           scripts: state.configured!.scripts,
           accountsCreated: state.configured!.accountsCreated,
           verity: state.verity ?? null,
-          tools: await imageToolVersions(state),
+          // Host tools whose output is in the image, with their version lines: none since issue 17 (the boot FAT,
+          // the EROFS/ext4 root, the verity tree, the UKI and the F2FS state partition are all written in-process).
+          tools: {},
           lock,
           plan: redactSecrets(plan),
           warnings: state.warnings,
