@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { desktopSessionAccounts, desktopSessionEntries, GREETD_CONFIG, SESSION_SCRIPT } from '../../../src-main/engine/image/config/desktop-session';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
+import { diskInit, ramInit } from '../../../src-main/engine/image/config/scripts';
 
 const user = { name: 'ada', passwordHash: '$6$nexustestsalt$NQ5TG78BrxYhodQCV2EdFN887qXbXXbtKTJu77.aTEAl5BjIXV57zECHWqKdrd36HZT2V5U5uCPb6ryH23smc0' };
 const plan = async (fragments: string[], withUser = true) =>
@@ -53,5 +54,16 @@ describe('desktop session glue', () => {
     expect(svc['user-runtime-dir']).toMatchObject({ type: 'scripted', command: '/usr/libexec/nexus/user-runtime-dir' });
     expect(svc.greetd!.dependsOn).toEqual(['seatd', 'user-runtime-dir']);
     expect(p.kernelModules).toContain('virtio_gpu');
+  });
+
+  it('every init mounts devpts (a terminal emulator needs a pseudo-terminal) and /dev/shm before dinit starts', () => {
+    for (const script of [
+      ramInit('/usr/sbin/dinit'),
+      diskInit({ verity: false, stateMountpoint: null }),
+      diskInit({ verity: true, stateMountpoint: '/var/lib/nexus/state' }),
+    ]) {
+      expect(script).toMatch(/^mount -t devpts -o nosuid,noexec,mode=0620,ptmxmode=0666 devpts \/dev\/pts/m);
+      expect(script).toMatch(/^mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs \/dev\/shm/m);
+    }
   });
 });

@@ -12,6 +12,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
+# Pseudo-terminals (terminal emulators, ssh sessions with a tty) and POSIX shared memory.
+mount -t devpts -o nosuid,noexec,mode=0620,ptmxmode=0666 devpts /dev/pts 2>/dev/null
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /dev/shm 2>/dev/null
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 fail() { echo "${BOOT_FAILED_MARKER}: $*" > /dev/console; sleep 1; poweroff -f; }
 if [ -f /lib/modules/nexus-load-order ]; then
