@@ -138,10 +138,68 @@ export interface InodeInfo {
   sectors: number;
   flags: number;
   iblock: Buffer;
+  /** The in-inode extended attribute area (ibodyXattrs). */
+  xattrs?: Buffer;
+}
+
+/** Where in-inode extended attributes start: after the 128-byte base inode and the 32 extra bytes. */
+const IBODY_XATTRS = 0xa0;
+const XATTR_MAGIC = 0xea020000;
+/**
+ * Name prefixes ext4 stores as an index (fs/ext4/xattr.h), in the order they get the inode's room: capabilities
+ * and security labels first. POSIX ACLs are left out (ext4 keeps them in its own format, not the xattr one).
+ */
+const XATTR_PREFIXES: Array<[string, number]> = [
+  ['security.', 6],
+  ['system.', 7],
+  ['trusted.', 4],
+  ['user.', 1],
+];
+
+/**
+ * Extended attributes in the inode's spare 96 bytes (no attribute block), entries in prefix order then by name,
+ * values packed from the end (the kernel searches in-inode entries linearly: no sort order needed). Returns the
+ * names that could not be stored (no ext4 prefix, a POSIX ACL, or no room).
+ */
+export function ibodyXattrs(xattrs: Record<string, Uint8Array>): { area: Buffer; dropped: string[] } {
+  const area = Buffer.alloc(INODE_SIZE - IBODY_XATTRS);
+  const dropped: string[] = [];
+  const items = Object.entries(xattrs)
+    .map(([name, value]) => {
+      const p = name.startsWith('system.posix_acl') ? undefined : XATTR_PREFIXES.find(([prefix]) => name.startsWith(prefix) && name.length > prefix.length);
+      if (!p) dropped.push(name);
+      return p
+        ? { name, index: p[1], rank: XATTR_PREFIXES.indexOf(p), suffix: Buffer.from(name.slice(p[0].length), 'utf8'), value: Buffer.from(value) }
+        : undefined;
+    })
+    .filter((x) => !!x)
+    .sort((a, b) => a.rank - b.rank || Buffer.compare(a.suffix, b.suffix));
+  let entryOff = 4; // after the magic
+  let valueEnd = area.length;
+  for (const it of items) {
+    const entryLen = 16 + Math.ceil(it.suffix.length / 4) * 4;
+    const valueLen = Math.ceil(it.value.length / 4) * 4;
+    // Room for this entry, the 4-byte end marker and the value.
+    if (it.suffix.length > 255 || entryOff + entryLen + 4 > valueEnd - valueLen) {
+      dropped.push(it.name);
+      continue;
+    }
+    valueEnd -= valueLen;
+    area.writeUInt8(it.suffix.length, entryOff);
+    area.writeUInt8(it.index, entryOff + 1);
+    area.writeUInt16LE(it.value.length ? valueEnd - 4 : 0, entryOff + 2); // value offset from the first entry
+    area.writeUInt32LE(it.value.length, entryOff + 8);
+    it.suffix.copy(area, entryOff + 16);
+    it.value.copy(area, valueEnd);
+    entryOff += entryLen;
+  }
+  if (entryOff > 4) area.writeUInt32LE(XATTR_MAGIC, 0);
+  return { area, dropped };
 }
 
 export function inode(i: InodeInfo, csum: Ext4Checksum): Buffer {
   const b = Buffer.alloc(INODE_SIZE);
+  if (i.xattrs) i.xattrs.copy(b, IBODY_XATTRS);
   b.writeUInt16LE(i.mode, 0x0);
   b.writeUInt16LE(i.uid & 0xffff, 0x2);
   b.writeUInt32LE(i.size % 2 ** 32, 0x4);

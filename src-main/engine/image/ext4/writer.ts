@@ -25,6 +25,7 @@ import {
   extentTree,
   EXTENTS_FL,
   groupDescriptor,
+  ibodyXattrs,
   inode,
   journalSuperblock,
   leafBlocksFor,
@@ -52,6 +53,8 @@ export interface Ext4Written {
   usedBlocks: number;
   inodes: number;
   usedInodes: number;
+  /** "path: name" of extended attributes not stored (POSIX ACLs, unknown prefixes, more than fits in the inode). */
+  droppedXattrs: string[];
 }
 
 interface Node {
@@ -153,6 +156,7 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
   const resizeDind = map.contiguous(1, 0, 'the resize inode');
 
   const dirData = new Map<Node, Buffer[]>();
+  const droppedXattrs: string[] = [];
   let needed = 0;
   for (const n of nodes) {
     const e = n.entry;
@@ -221,12 +225,17 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
       return { iblock: tree.iblock, flags: EXTENTS_FL, sectors: blocks * (BLOCK / 512) };
     };
 
+    const xattrArea = (e: FsEntry) => {
+      const x = ibodyXattrs(e.xattrs!);
+      for (const name of x.dropped) droppedXattrs.push(`${e.path}: ${name}`);
+      return x.area;
+    };
     let count = 0;
     for (const n of nodes) {
       if (++count % 256 === 0) o.signal?.throwIfAborted();
       const e = n.entry;
       const what = e.path;
-      const base = { ino: n.ino, uid: e.uid, gid: e.gid, time: e.mtime, links: n.links };
+      const base = { ino: n.ino, uid: e.uid, gid: e.gid, time: e.mtime, links: n.links, ...(e.xattrs ? { xattrs: xattrArea(e) } : {}) };
       if (e.type === 'hardlink') continue;
       if (e.type === 'dir') {
         const blocks = dirData.get(n)!;
@@ -363,7 +372,7 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
       await write(superblock(info, g, csum), g * BLOCKS_PER_GROUP, g === 0 ? 1024 : 0);
       await write(gdt, g * BLOCKS_PER_GROUP + 1);
     }
-    return { blocks: geo.blocks, usedBlocks: geo.blocks - freeBlocks, inodes: inodesCount, usedInodes: inodesUsed };
+    return { blocks: geo.blocks, usedBlocks: geo.blocks - freeBlocks, inodes: inodesCount, usedInodes: inodesUsed, droppedXattrs };
   } finally {
     await fh.close();
   }

@@ -54,7 +54,19 @@ export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
         const content = [...state.configured!.rootfs.values()].reduce((n, e) => n + (e.type === 'file' ? Math.ceil(e.size / 4096) * 4096 + 256 : 256), 0);
         const sizeBytes = Math.ceil((content * 1.34 + 64 * 1048576) / 1048576) * 1048576;
         ctx.progress({ message: 'writing the ext4 root' });
-        await writeExt4(join(d, 'root.ext4'), state.configured!.rootfs, { sizeBytes, uuid, hashSeed, label: 'root', epoch: state.epoch, signal: ctx.signal });
+        const written = await writeExt4(join(d, 'root.ext4'), state.configured!.rootfs, {
+          sizeBytes,
+          uuid,
+          hashSeed,
+          label: 'root',
+          epoch: state.epoch,
+          signal: ctx.signal,
+        });
+        if (written.droppedXattrs.length)
+          ctx.log(
+            'warn',
+            `ext4 root: ${written.droppedXattrs.length} extended attributes not stored (ACLs or no room in the inode): ${written.droppedXattrs.slice(0, 5).join(', ')}`,
+          );
       });
       state.contents.set('root', { path: join(dir, 'root.ext4'), policy: { kind: 'all' } });
     }
