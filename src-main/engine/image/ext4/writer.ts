@@ -133,7 +133,7 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
   const label = Buffer.from(o.label, 'utf8');
   if (label.length > 16) throw new NexusError('EXT4_BAD_OPTION', `The ext4 label "${o.label}" is longer than 16 bytes.`, 'Choose a shorter label.');
   const { nodes, root } = buildTree(manifest, o.epoch);
-  const inodesUsed = Math.max(...nodes.map((n) => n.ino));
+  const inodesUsed = nodes.reduce((m, n) => Math.max(m, n.ino), FIRST_INO);
   const geo = planGeometry(o.sizeBytes, inodesUsed);
   const csum = await Ext4Checksum.create(uuid);
   const map = new BlockMap(geo.blocks);
