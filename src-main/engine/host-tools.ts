@@ -30,10 +30,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
     packages: { apt: 'e2fsprogs', dnf: 'e2fsprogs', pacman: 'e2fsprogs', brew: 'e2fsprogs' },
     optional: true,
   },
+  // The build writes EROFS roots itself (image/erofs/); erofs-utils only cross-checks them.
   {
     command: 'mkfs.erofs',
-    features: ['build: cryptobox read-only root'],
+    features: ['cross-check: EROFS roots (the build writes them itself)'],
     packages: { apt: 'erofs-utils', dnf: 'erofs-utils', pacman: 'erofs-utils', brew: 'erofs-utils' },
+    optional: true,
   },
   // The build writes dm-verity trees and UKIs itself (verity-tree.ts, uki.ts); these two only cross-check them.
   {

@@ -34,21 +34,28 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('a host tool is missing', () => {
-  it('stops with TOOL_MISSING naming the package to install, and writes nothing', async () => {
+  it('cryptobox builds with PATH=/nonexistent; the zstd copy then stops with TOOL_MISSING naming the package, and only the finished image stays', async () => {
     const out = join(dir, 'missing');
     const path = process.env.PATH;
-    process.env.PATH = '/nonexistent'; // /usr/sbin and /sbin are still searched; mkfs.erofs lives in /usr/bin
+    // /usr/sbin and /sbin are still searched; zstd lives in /usr/bin. The image itself needs no host tool (every
+    // filesystem is written in-process), so the missing tool is the one the optional zstd copy needs.
+    process.env.PATH = '/nonexistent';
     try {
-      const err = await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() })).catch((e: unknown) => e);
+      const plan = await planFor('cryptobox', 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() });
+      const err = await buildFromTestFeed(plan, { compress: ['zst'] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NexusError);
       expect((err as NexusError).code).toBe('TOOL_MISSING');
-      expect((err as NexusError).message).toMatch(/"mkfs\.erofs" is not installed/);
-      expect((err as NexusError).hint).toMatch(/apt-get install erofs-utils/);
+      expect((err as NexusError).message).toMatch(/"zstd" is not installed/);
+      expect((err as NexusError).hint).toMatch(/apt-get install zstd/);
     } finally {
       process.env.PATH = path;
     }
-    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
-  }, 120_000);
+    // The image was finished before the compress stage: it stays with its sidecars; no zstd copy, nothing partial.
+    const left = await readdir(out);
+    expect(left).toContain('x.img');
+    expect(left.filter((f) => f.endsWith('.zst'))).toEqual([]);
+    expect(await findPartials(out)).toEqual([]);
+  }, 400_000);
 });
 
 describe.skipIf(!isRoot)('the output disk is full', () => {

@@ -17,26 +17,32 @@ async function sources(dir: string): Promise<string[]> {
   return out;
 }
 
-describe('in-process dm-verity, UKI, ext4 and FAT writers', () => {
-  it('doctor lists veritysetup, objcopy, mke2fs, e2fsck, debugfs, mkfs.vfat, mcopy, mmd and mkfs.f2fs as optional cross-checks', async () => {
+describe('in-process dm-verity, UKI, ext4, FAT and EROFS writers', () => {
+  it('doctor lists veritysetup, objcopy, mke2fs, e2fsck, debugfs, mkfs.vfat, mcopy, mmd, mkfs.f2fs and mkfs.erofs as optional cross-checks', async () => {
     const rows = await doctor();
-    for (const tool of ['veritysetup', 'objcopy', 'mke2fs', 'e2fsck', 'debugfs', 'mkfs.vfat', 'mcopy', 'mmd', 'mkfs.f2fs']) {
+    for (const tool of ['veritysetup', 'objcopy', 'mke2fs', 'e2fsck', 'debugfs', 'mkfs.vfat', 'mcopy', 'mmd', 'mkfs.f2fs', 'mkfs.erofs']) {
       const row = rows.find((r) => r.command === tool)!;
       expect(row.optional, tool).toBe(true);
       expect(row.features.join(' '), tool).toMatch(/^cross-check: .*the build writes them itself/);
     }
-    expect(rows.find((r) => r.command === 'mkfs.erofs')!.optional).toBe(false);
   });
 
-  it('no engine module but the cross-check wrappers runs veritysetup, objcopy, e2fsprogs, mkfs.vfat or mtools', async () => {
+  it('no engine module but the cross-check wrappers runs veritysetup, objcopy, e2fsprogs, mkfs.vfat, mtools, mkfs.f2fs or mkfs.erofs', async () => {
     const root = join(__dirname, '../../../src-main/engine');
     const runners: string[] = [];
     for (const f of await sources(root)) {
-      if (/runTool\(\s*'(veritysetup|objcopy|mke2fs|e2fsck|debugfs|mkfs\.vfat|mcopy|mmd|mkfs\.f2fs)'/.test(await readFile(f, 'utf8')))
+      if (/runTool\(\s*'(veritysetup|objcopy|mke2fs|e2fsck|debugfs|mkfs\.vfat|mcopy|mmd|mkfs\.f2fs|mkfs\.erofs)'/.test(await readFile(f, 'utf8')))
         runners.push(f.slice(root.length + 1));
     }
-    expect(runners.sort()).toEqual(['image/tools/ext4.ts', 'image/tools/f2fs.ts', 'image/tools/uki.ts', 'image/tools/verity.ts', 'image/tools/vfat.ts']);
+    expect(runners.sort()).toEqual([
+      'image/tools/erofs.ts',
+      'image/tools/ext4.ts',
+      'image/tools/f2fs.ts',
+      'image/tools/uki.ts',
+      'image/tools/verity.ts',
+      'image/tools/vfat.ts',
+    ]);
     for (const f of await sources(join(root, 'image/stages')))
-      expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4|vfat|f2fs)'/);
+      expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4|vfat|f2fs|erofs)'/);
   });
 });
