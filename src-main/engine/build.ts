@@ -3,8 +3,8 @@
  * feed (resolve → fetch → unpack) → image (configure → initramfs → filesystems → boot → pack)
  * → optional compression → optional QEMU boot test. Official-image Boxes go to the official recipe.
  */
-import { CancelledError, NexusError } from '../../src-shared/errors';
-import type { BuildPlan } from '../../src-shared/plan';
+import { CancelledError } from '../../src-shared/errors';
+import type { BuildPlan, ComposePlan } from '../../src-shared/plan';
 import type { BuildOptions, BuildResult } from './build-types';
 import { fetchStage, resolveStage, unpackStage, type FeedStageOptions } from './feeds/index';
 import { bootTestStage } from './image/stages/boot-test';
@@ -20,15 +20,18 @@ import { OutputSet, checkOutputTargets } from './outputs';
 import { buildOfficial } from './official/index';
 import { budgetWarnings } from '../../src-shared/budgets';
 import { Pipeline, type Stage } from './runner';
-import { consoleLogPath } from './vm/boot-test';
 
+/** The one place a recipe is chosen: by the plan's type. */
 export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): Promise<BuildResult> {
-  if (plan.box.recipe === 'official-image') {
+  if (plan.recipe === 'official-image') {
     // The official recipe writes its own files (official/); the target check still applies to its image.
     await checkOutputTargets(plan.outputs.image, plan.outputs.manifest, [plan.outputs.image, plan.outputs.manifest], { force: !!options.force });
     return buildOfficial(plan, options);
   }
-  if (!plan.feed || !plan.boot) throw new NexusError('PLAN_NOT_COMPOSABLE', `${plan.box.name} has no feed or boot section.`, 'Check the Box definition.');
+  return composeImage(plan, options);
+}
+
+async function composeImage(plan: ComposePlan, options: BuildOptions): Promise<BuildResult> {
   const feedOpts: FeedStageOptions = {
     ...(options.mirror ? { mirror: options.mirror } : {}),
     ...(options.keysDir ? { keysDir: options.keysDir } : {}),
@@ -46,10 +49,10 @@ export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): P
     plan.outputs.sbom,
     plan.outputs.lock,
     ...(options.compress ?? []).map((k) => `${plan.outputs.image}.${k}`),
-    ...(options.bootTest ? [consoleLogPath(plan.outputs.image)] : []),
+    ...(options.bootTest ? [plan.outputs.consoleLog] : []),
   ];
   await checkOutputTargets(plan.outputs.image, plan.outputs.manifest, final, { force: !!options.force });
-  let p = Pipeline.start<BuildPlan>()
+  let p = Pipeline.start<ComposePlan>()
     .then(resolveStage(feedOpts))
     .then(fetchStage(feedOpts))
     .then(unpackStage(feedOpts))

@@ -14,7 +14,7 @@ import { parsePartitionTable, type ParsedTable } from '../../src-main/engine/ima
 import { resolvePlan } from '../../src-main/engine/plan/resolve';
 import type { CustomizationInput } from '../../src-shared/customization';
 import type { PipelineEvent } from '../../src-shared/progress';
-import type { BuildPlan } from '../../src-shared/plan';
+import { composePlanOf, type BuildPlan, type ComposePlan } from '../../src-shared/plan';
 import type { BootTestResult } from '../../src-main/engine/vm/boot-test';
 import type { ConsoleCommandResult } from '../../src-main/engine/vm/console-session';
 import { debianTestFeed, testCacheRoot, type FeedArch, type TestFeed } from './debian-test-feed';
@@ -37,9 +37,11 @@ export function sharedNexusCache(name: string): string {
   return join(testCacheRoot(), `nexus-cache-${name}`);
 }
 
-export async function planFor(profile: string, target: string, output: string, customization?: CustomizationInput, fragments?: string[]): Promise<BuildPlan> {
+export async function planFor(profile: string, target: string, output: string, customization?: CustomizationInput, fragments?: string[]): Promise<ComposePlan> {
   // The input as the CLI and the app send it: defaults (the host name is the Box's) are the plan's to fill in.
-  return resolvePlan(await loadCatalog(), { profile, target, output, ...(customization ? { customization } : {}), ...(fragments ? { fragments } : {}) });
+  return composePlanOf(
+    resolvePlan(await loadCatalog(), { profile, target, output, ...(customization ? { customization } : {}), ...(fragments ? { fragments } : {}) }),
+  );
 }
 
 export interface TestBuild {

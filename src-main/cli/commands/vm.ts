@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { NexusError } from '../../../src-shared/errors';
 import { normalizeArch, type Arch } from '../../../src-shared/arch';
+import { composeOutputs } from '../../../src-shared/plan';
 import { bootTest } from '../../engine/vm/index';
 import { action, interruptSignal, printJson } from '../output';
 
@@ -16,7 +17,7 @@ interface VmFlags {
 /** The arch recorded in IMAGE's manifest.json (written by `nexus build`). */
 async function archFromManifest(image: string): Promise<Arch | undefined> {
   try {
-    const m = JSON.parse(await readFile(`${image.replace(/\.img$/, '')}.manifest.json`, 'utf8')) as { arch?: string };
+    const m = JSON.parse(await readFile(composeOutputs(image).manifest, 'utf8')) as { arch?: string };
     return m.arch ? normalizeArch(m.arch) : undefined;
   } catch {
     return undefined;

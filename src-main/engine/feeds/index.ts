@@ -2,7 +2,7 @@
  * Package feeds: verified Alpine APK v2 repositories → resolved, cached, safely unpacked packages.
  *
  * For the build pipeline:
- *   Pipeline.start<BuildPlan>().then(resolveStage(o)).then(fetchStage(o)).then(unpackStage(o))
+ *   Pipeline.start<ComposePlan>().then(resolveStage(o)).then(fetchStage(o)).then(unpackStage(o))
  *   → UnpackedFeed { manifest: FsManifest, lock: PackageLock, effects, skippedScripts, ... }
  *   then `writeLockFile(join(outDir, 'packages.lock.json'), result.lock)`.
  *

@@ -1,12 +1,12 @@
 /**
  * Runner stages for the build pipeline:
- *   resolveStage: BuildPlan → ResolvedFeed   (verified indexes, package closure, lock)
+ *   resolveStage: ComposePlan → ResolvedFeed   (verified indexes, package closure, lock)
  *   fetchStage:   ResolvedFeed → FetchedFeed (packages in the cache, progress in bytes)
  *   unpackStage:  FetchedFeed → UnpackedFeed (FsManifest, script effects, skipped scripts)
  * Each output carries the plan and everything before it, so later stages can pick what they need.
  */
 import { NexusError } from '../../../src-shared/errors';
-import type { BuildPlan } from '../../../src-shared/plan';
+import type { ComposePlan } from '../../../src-shared/plan';
 import type { FsManifest } from '../rootfs/entries';
 import type { Stage } from '../runner';
 import type { ApkIndex, ApkPackage } from './apkindex';
@@ -29,7 +29,7 @@ export interface FeedStageOptions {
 }
 
 export interface ResolvedFeed {
-  plan: BuildPlan;
+  plan: ComposePlan;
   feed: FeedConfig;
   keys: TrustedKeys;
   indexes: ApkIndex[];
@@ -53,7 +53,7 @@ function requesters(from: string[]): string[] {
   return first ? [first.replace(/^[a-z]+:/, '')] : ['request'];
 }
 
-export function planRequests(plan: BuildPlan): PackageRequest[] {
+export function planRequests(plan: Pick<ComposePlan, 'packages'>): PackageRequest[] {
   return plan.packages.map((p) => ({ dep: p.name, from: requesters(p.from) }));
 }
 
@@ -115,12 +115,11 @@ export function resolveFromLock(lock: PackageLock, feed: FeedConfig, indexes: Ap
   return res;
 }
 
-export function resolveStage(opts: FeedStageOptions = {}): Stage<BuildPlan, ResolvedFeed> {
+export function resolveStage(opts: FeedStageOptions = {}): Stage<ComposePlan, ResolvedFeed> {
   return {
     id: 'packages-resolve',
     title: 'Resolve packages',
     async run(plan, ctx) {
-      if (!plan.feed) throw new NexusError('NO_FEED', `${plan.box.name} is not composed from a package feed.`, 'Only Linux Boxes use package feeds.');
       const feed = feedConfig(plan.feed, opts);
       const keys = await feedKeys(feed);
       const lockFile = opts.lockFile ? await readLockFile(opts.lockFile) : null;

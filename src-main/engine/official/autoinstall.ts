@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { bcrypt } from 'hash-wasm';
 import { NexusError } from '../../../src-shared/errors';
-import type { BuildPlan } from '../../../src-shared/plan';
+import type { OfficialPlan } from '../../../src-shared/plan';
 
 /** Installer questions (OpenBSD 7.x/8.0 install.sub and autoinstall(8)); "IF" and "USER" stand for names. */
 export const INSTALLER_QUESTIONS: ReadonlyArray<{ question: string; required?: boolean; autoOnly?: boolean; group?: string }> = [
@@ -137,10 +137,9 @@ function mirrorHostAndDir(mirror: string, version: string, arch: string): { host
   return { host: u.port ? `${u.hostname}:${u.port}` : u.hostname, dir: [base, version, arch].filter(Boolean).join('/') };
 }
 
-export async function generateAutoinstall(plan: BuildPlan, opts: AutoinstallOptions = {}): Promise<Autoinstall> {
+export async function generateAutoinstall(plan: OfficialPlan, opts: AutoinstallOptions = {}): Promise<Autoinstall> {
   const o = plan.official;
-  if (!o || o.os !== 'openbsd')
-    throw new NexusError('NOT_OPENBSD', 'install.conf answers are only made for OpenBSD official images.', 'Choose the openbox Box.');
+  if (o.os !== 'openbsd') throw new NexusError('NOT_OPENBSD', 'install.conf answers are only made for OpenBSD official images.', 'Choose the openbox Box.');
   const c = plan.customization;
   const answers: Array<{ question: string; answer: string }> = [];
   const warnings: string[] = [];

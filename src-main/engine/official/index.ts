@@ -1,7 +1,6 @@
 /**
  * The official-image recipe: take an operating system's own signed release image, verify it, and
- * deliver it with prepared installer answers. Used for openbox (OpenBSD); build.ts dispatches here for
- * plans with `box.recipe === 'official-image'`.
+ * deliver it with prepared installer answers. Used for openbox (OpenBSD); build.ts dispatches OfficialPlans here.
  *
  *   checksums  fetch SHA256.sig (mirror URL or local mirror directory), verify it with the shipped
  *              signify key (key number first, then Ed25519), parse the `SHA256 (file) = hex` list
@@ -20,7 +19,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
-import type { BuildPlan } from '../../../src-shared/plan';
+import type { OfficialPlan } from '../../../src-shared/plan';
 import type { BuildOptions, BuildOutputFile, BuildResult } from '../build-types';
 import { resourcesDir } from '../paths';
 import { Pipeline, type StageContext } from '../runner';
@@ -67,8 +66,8 @@ interface AnswersState extends ImageState {
   answers: Autoinstall;
 }
 
-export async function loadTrustedKey(plan: BuildPlan, keysDir?: string): Promise<{ key: SignifyPublicKey; file: string }> {
-  const o = plan.official!;
+export async function loadTrustedKey(plan: OfficialPlan, keysDir?: string): Promise<{ key: SignifyPublicKey; file: string }> {
+  const o = plan.official;
   if (!o.signifyKey)
     throw new NexusError('TRUSTED_KEY_MISSING', `${o.release} ${o.version} names no signify key.`, 'Add signifyKey to the release in profiles/releases/.');
   const file = keysDir ? join(keysDir, basename(o.signifyKey)) : join(resourcesDir(), o.signifyKey);
@@ -87,8 +86,8 @@ export async function loadTrustedKey(plan: BuildPlan, keysDir?: string): Promise
   return { key: parsePublicKey(text), file };
 }
 
-function releaseMirrors(plan: BuildPlan, options: BuildOptions): string[] {
-  return options.mirror ? [options.mirror] : plan.official!.mirrors;
+function releaseMirrors(plan: OfficialPlan, options: BuildOptions): string[] {
+  return options.mirror ? [options.mirror] : plan.official.mirrors;
 }
 
 /** Applies the verification chain to SHA256.sig bytes; returns the parsed, verified list. */
@@ -100,8 +99,8 @@ function verifyList(bytes: Buffer, key: SignifyPublicKey, what: string): { entri
 
 const severity = (e: unknown) => (e instanceof NexusError && /^(SIGNIFY|CHECKSUM)_/.test(e.code) ? 2 : 1);
 
-function checksumsStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore) {
-  const o = plan.official!;
+function checksumsStage(plan: OfficialPlan, options: BuildOptions, store: OfficialStore) {
+  const o = plan.official;
   return {
     id: 'official-checksums',
     title: `Verify ${o.checksumFile} (signify)`,
@@ -178,8 +177,8 @@ function checksumsStage(plan: BuildPlan, options: BuildOptions, store: OfficialS
   };
 }
 
-function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore) {
-  const o = plan.official!;
+function imageStage(plan: OfficialPlan, options: BuildOptions, store: OfficialStore) {
+  const o = plan.official;
   return {
     id: 'official-image',
     title: `Fetch ${o.image}`,
@@ -244,7 +243,7 @@ function imageStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore
   };
 }
 
-function answersStage(plan: BuildPlan, extras: OfficialBuildExtras) {
+function answersStage(plan: OfficialPlan, extras: OfficialBuildExtras) {
   return {
     id: 'official-answers',
     title: 'Prepare install.conf (autoinstall)',
@@ -291,14 +290,13 @@ async function copyVerified(src: string, dest: string, expected: string, signal:
     );
 }
 
-function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStore) {
-  const o = plan.official!;
+function outputStage(plan: OfficialPlan, options: BuildOptions, store: OfficialStore) {
+  const o = plan.official;
   return {
     id: 'official-output',
     title: 'Write the verified image, checksum, answers and manifest',
     async run(state: AnswersState, ctx: StageContext): Promise<BuildResult> {
       const out = plan.outputs.image;
-      const stem = join(dirname(out), basename(out).replace(/\.img$/i, ''));
       await mkdir(dirname(out), { recursive: true });
       // Every output under a partial name, published together (image last) or not at all, as composed builds do.
       const outputs = new OutputSet(out, plan.outputs.manifest, { force: !!options.force });
@@ -314,7 +312,7 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
         ctx.progress({ bytesDone: n, bytesTotal: state.size, message: 'copying the verified image' }),
       );
 
-      const answersPath = `${stem}.install.conf`;
+      const answersPath = plan.outputs.answers;
       const warnings = [...state.warnings, ...state.answers.warnings];
       if (options.bootTest) warnings.push('No boot test for official images: the OpenBSD installer runs on the board (or in a VM you start yourself).');
       if (options.compress?.length) warnings.push('Compressed copies are not made for official images (OpenBSD publishes them uncompressed).');
@@ -380,10 +378,8 @@ function outputStage(plan: BuildPlan, options: BuildOptions, store: OfficialStor
 }
 
 /** Builds an official-image plan: verified release image + install.conf + .sha256 + manifest. */
-export async function buildOfficial(plan: BuildPlan, options: BuildOptions = {}, extras: OfficialBuildExtras = {}): Promise<BuildResult> {
+export async function buildOfficial(plan: OfficialPlan, options: BuildOptions = {}, extras: OfficialBuildExtras = {}): Promise<BuildResult> {
   const o = plan.official;
-  if (plan.box.recipe !== 'official-image' || !o)
-    throw new NexusError('RECIPE_MISMATCH', `${plan.box.name} is not an official-image Box.`, 'build.ts dispatches compose plans to the image builder.');
   if (o.verification !== 'signify') {
     throw new NexusError(
       'RECIPE_UNSUPPORTED',

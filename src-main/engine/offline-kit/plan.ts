@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { Catalog } from '../../../src-shared/catalog';
 import { smallestCardFor } from '../../../src-shared/card-sizes';
 import { choiceLabel, type KitChoice, type KitChoicePlan, type KitPlan } from '../../../src-shared/offline-kit';
-import type { BuildPlan } from '../../../src-shared/plan';
+import { composePlanOf, type BuildPlan, type ComposePlan } from '../../../src-shared/plan';
 import { resolvePlan } from '../plan/resolve';
 import { FeedCache } from '../feeds/cache';
 import type { ApkIndex, ApkPackage } from '../feeds/apkindex';
@@ -27,7 +27,7 @@ export interface KitFeedOptions {
 }
 
 export interface ResolvedChoice {
-  plan: BuildPlan;
+  plan: ComposePlan;
   feed: FeedConfig;
   keys: TrustedKeys;
   indexes: ApkIndex[];
@@ -47,13 +47,14 @@ export function estimateImageBytes(plan: BuildPlan, installedBytes: number): num
 }
 
 export async function resolveChoice(catalog: Catalog, choice: KitChoice, o: KitFeedOptions): Promise<ResolvedChoice> {
-  const plan = resolvePlan(catalog, {
-    profile: choice.profile,
-    target: choice.target,
-    fragments: choice.fragments,
-    ...(choice.branch ? { branch: choice.branch } : {}),
-  });
-  if (!plan.feed) throw new Error(`${plan.box.name} has no package feed`);
+  const plan = composePlanOf(
+    resolvePlan(catalog, {
+      profile: choice.profile,
+      target: choice.target,
+      fragments: choice.fragments,
+      ...(choice.branch ? { branch: choice.branch } : {}),
+    }),
+  );
   const feed = feedConfig(plan.feed, { ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.keysDir ? { keysDir: o.keysDir } : {}) });
   const keys = await feedKeys(feed);
   const indexes = await loadIndexes(feed, keys, {

@@ -3,13 +3,26 @@
  * the same request always gives the same plan and the same plan hash.
  */
 import { pbkdf2Sync } from 'node:crypto';
-import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { boardGuide } from '../../../src-shared/board-guide';
 import { ALPINE_ARCH, ARCHES, OPENBSD_ARCH, normalizeArch, type Arch } from '../../../src-shared/arch';
 import { AlpineBranch, type Board, type Box, type Catalog, type Feed, type Fragment, type ServiceSpec } from '../../../src-shared/catalog';
 import { CustomizationSchema } from '../../../src-shared/customization';
 import { NexusError } from '../../../src-shared/errors';
-import { BuildPlanSchema, PLAN_SCHEMA_VERSION, type BuildPlan, type BuildRequest } from '../../../src-shared/plan';
+import {
+  ComposePlanSchema,
+  OfficialPlanSchema,
+  PLAN_SCHEMA_VERSION,
+  composeOutputs,
+  officialOutputs,
+  type BuildPlan,
+  type BuildRequest,
+  type ComposePlan,
+  type FeedPlan,
+  type OfficialPlan,
+  type OfficialRelease,
+  type PlanCommon,
+} from '../../../src-shared/plan';
 import { didYouMean } from '../../../src-shared/suggest';
 import { hashCanonical } from './canonical';
 import { planPartitions } from './partitions';
@@ -113,19 +126,6 @@ class Collector<T> {
 const serviceName = (s: unknown) => (typeof s === 'string' ? s : ((s as { name?: string })?.name ?? ''));
 const normalizeService = (s: ServiceSpec) => ({ type: 'process' as const, dependsOn: [] as string[], ...s });
 
-function outputPaths(req: BuildRequest, box: Box, board: Board, cwd: string) {
-  const image = resolvePath(cwd, req.output ?? join('dist', `${box.name}-${board.name}.img`));
-  const stem = join(dirname(image), basename(image).replace(/\.img$/i, ''));
-  return {
-    image,
-    checksum: `${image}.sha256`,
-    bmap: `${stem}.bmap`,
-    manifest: `${stem}.manifest.json`,
-    sbom: `${stem}.spdx.json`,
-    lock: `${stem}.packages.lock.json`,
-  };
-}
-
 export function resolvePlan(catalog: Catalog, req: BuildRequest, options: ResolveOptions = {}): BuildPlan {
   const { box, arch, board } = pickBoxAndTarget(catalog, req);
   const chain = [
@@ -183,96 +183,125 @@ export function resolvePlan(catalog: Catalog, req: BuildRequest, options: Resolv
   }
 
   const byKey = <T>(c: Collector<T>) => [...c.items.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const feedDef = official ? undefined : [...catalog.feeds.values()][0];
-  if (!official && !feedDef) throw new NexusError('CATALOG_INVALID', 'No package feed is defined in profiles/feeds/.', 'Restore profiles/feeds/alpine.yaml.');
-  const feed = feedDef
-    ? planFeed(
-        feedDef,
-        req.branch,
-        arch,
-        repositories,
-        byKey(packages).map(([n]) => n),
-      )
-    : null;
 
-  let officialPlan: BuildPlan['official'] = null;
-  if (official && box.official) {
-    const rel = catalog.releases.get(box.official.release)!;
-    const osArch = box.official.os === 'openbsd' ? OPENBSD_ARCH[arch] : arch;
-    const image = rel.images[osArch];
-    if (!image)
-      throw new NexusError('ARCH_UNSUPPORTED', `${rel.name} ${rel.version} has no image for ${osArch}.`, `Available: ${Object.keys(rel.images).join(', ')}.`);
-    officialPlan = {
-      os: box.official.os,
-      release: rel.name,
-      version: rel.version,
-      arch: osArch,
-      image,
-      checksumFile: rel.checksumFile,
-      ...(rel.signifyKey ? { signifyKey: rel.signifyKey } : {}),
-      verification: box.official.verification,
-      mirrors: rel.mirrors,
-      packages: byKey(packages).map(([n]) => n),
-      notes: rel.notes,
-    };
-  }
-
-  const fs = official ? null : box.filesystems!;
-  const cmdline = [`console=${board.console}`, ...(fs && fs.root.type !== 'initramfs' ? ['rootwait'] : []), 'loglevel=4'].join(' ');
-  const partial: Omit<BuildPlan, 'planHash' | 'outputs'> = {
+  // What both recipes plan alike; each adds its own sections below.
+  const common: Omit<PlanCommon, 'planHash' | 'packages' | 'builderProvides' | 'partitions' | 'warnings'> = {
     schemaVersion: PLAN_SCHEMA_VERSION,
-    box: { name: box.name, tier: box.tier, nickname: box.nickname, recipe: box.recipe, ...(box.loginShell ? { loginShell: box.loginShell } : {}) },
     chain,
     arch,
     board: { name: board.name, title: board.title, kind: board.kind, console: board.console },
     fragments: fragments.map((f) => f.name),
-    feed,
-    packages: official ? [] : byKey(packages).map(([name, v]) => ({ name, from: v.from })),
-    builderProvides: official ? [] : [...box.builderProvides].sort(),
     services: byKey(services).map(([, v]) => ({ ...v.value, from: v.from })),
     files: byKey(files).map(([, v]) => ({ ...v.value, mode: v.value.mode.padStart(4, '0') })),
     kernelModules: [...modules].sort(),
     slots: box.slots.map((s) => ({ name: s.name, description: s.description, packages: s.packages })),
-    filesystems: fs,
     partitionTable: board.partitionTable,
-    partitions: fs ? planPartitions(board, fs) : [],
-    boot: official
-      ? null
-      : {
-          method: board.boot.method,
-          loader: board.boot.loader,
-          kernelPackage: board.kernelPackage,
-          bootPackages: board.bootPackages,
-          fat: board.boot.fat,
-          kernelCmdline: cmdline,
-          files: board.boot.files,
-        },
-    official: officialPlan,
     customization,
     budgets: box.budgets,
     notes,
-    warnings: official
-      ? []
-      : [
-          ...choiceWarnings(
-            customization,
-            byKey(packages).map(([n]) => n),
-          ),
-          ...(customization.mesh && !byKey(services).some(([n]) => n === 'mesh')
-            ? ['Mesh settings were given, but this build has no mesh service: add the "mesh" fragment to bring up wg0.']
-            : []),
-        ],
   };
-  // The output location does not change the image, so it is not part of the plan's identity.
-  const plan: BuildPlan = { ...partial, planHash: hashCanonical(hashInput(partial)), outputs: outputPaths(req, box, board, options.cwd ?? process.cwd()) };
-  return BuildPlanSchema.parse(plan);
+  const boxInfo = { name: box.name, tier: box.tier, nickname: box.nickname, ...(box.loginShell ? { loginShell: box.loginShell } : {}) };
+  const image = resolvePath(options.cwd ?? process.cwd(), req.output ?? join('dist', `${box.name}-${board.name}.img`));
+
+  if (official) {
+    const body: PlanBody<OfficialPlan> = {
+      ...common,
+      recipe: 'official-image',
+      box: { ...boxInfo, recipe: 'official-image' },
+      official: officialRelease(
+        catalog,
+        box,
+        arch,
+        byKey(packages).map(([n]) => n),
+      ),
+      feed: null,
+      filesystems: null,
+      boot: null,
+      packages: [],
+      builderProvides: [],
+      partitions: [],
+      warnings: [],
+    };
+    // The output location does not change the image, so it is not part of the plan's identity.
+    return OfficialPlanSchema.parse({ ...body, planHash: planHash(body), outputs: officialOutputs(image) });
+  }
+  const feedDef = [...catalog.feeds.values()][0];
+  if (!feedDef) throw new NexusError('CATALOG_INVALID', 'No package feed is defined in profiles/feeds/.', 'Restore profiles/feeds/alpine.yaml.');
+  const feed = planFeed(
+    feedDef,
+    req.branch,
+    arch,
+    repositories,
+    byKey(packages).map(([n]) => n),
+  );
+  // The catalog schema requires filesystems of every compose Box (src-shared/catalog.ts).
+  const fs = box.filesystems;
+  if (!fs) throw new NexusError('CATALOG_INVALID', `${box.name} is a compose Box without filesystems.`, 'Add filesystems to its profile in profiles/boxes/.');
+  const cmdline = [`console=${board.console}`, ...(fs.root.type !== 'initramfs' ? ['rootwait'] : []), 'loglevel=4'].join(' ');
+  const body: PlanBody<ComposePlan> = {
+    ...common,
+    recipe: 'compose',
+    box: { ...boxInfo, recipe: 'compose' },
+    feed,
+    filesystems: fs,
+    boot: {
+      method: board.boot.method,
+      loader: board.boot.loader,
+      kernelPackage: board.kernelPackage,
+      bootPackages: board.bootPackages,
+      fat: board.boot.fat,
+      kernelCmdline: cmdline,
+      files: board.boot.files,
+    },
+    official: null,
+    packages: byKey(packages).map(([name, v]) => ({ name, from: v.from })),
+    builderProvides: [...box.builderProvides].sort(),
+    partitions: planPartitions(board, fs),
+    warnings: [
+      ...choiceWarnings(
+        customization,
+        byKey(packages).map(([n]) => n),
+      ),
+      ...(customization.mesh && !byKey(services).some(([n]) => n === 'mesh')
+        ? ['Mesh settings were given, but this build has no mesh service: add the "mesh" fragment to bring up wg0.']
+        : []),
+    ],
+  };
+  return ComposePlanSchema.parse({ ...body, planHash: planHash(body), outputs: composeOutputs(image) });
+}
+
+/** A plan without its identity and its output paths: what the plan hash is computed from. */
+type PlanBody<P extends BuildPlan> = Omit<P, 'planHash' | 'outputs'>;
+
+/** The official release the Box names, for the board's architecture in the operating system's own spelling. */
+function officialRelease(catalog: Catalog, box: Box, arch: Arch, packages: string[]): OfficialRelease {
+  if (!box.official) throw new NexusError('CATALOG_INVALID', `${box.name} is an official-image Box without an official section.`, 'Fix profiles/boxes/.');
+  const rel = catalog.releases.get(box.official.release);
+  if (!rel) throw new NexusError('CATALOG_INVALID', `${box.name} names the unknown release "${box.official.release}".`, 'Fix profiles/releases/.');
+  const osArch = box.official.os === 'openbsd' ? OPENBSD_ARCH[arch] : arch;
+  const image = rel.images[osArch];
+  if (!image)
+    throw new NexusError('ARCH_UNSUPPORTED', `${rel.name} ${rel.version} has no image for ${osArch}.`, `Available: ${Object.keys(rel.images).join(', ')}.`);
+  return {
+    os: box.official.os,
+    release: rel.name,
+    version: rel.version,
+    arch: osArch,
+    image,
+    checksumFile: rel.checksumFile,
+    ...(rel.signifyKey ? { signifyKey: rel.signifyKey } : {}),
+    verification: box.official.verification,
+    mirrors: rel.mirrors,
+    packages,
+    notes: rel.notes,
+  };
 }
 
 /**
  * The feed part of the plan: the branch (the request's, else the feed's current stable), the repositories the
  * Box and its fragments declare, and only the tagged repositories that a package pins to (`name@tag`).
  */
-function planFeed(feed: Feed, requested: string | undefined, arch: Arch, repositories: Set<string>, packages: string[]): NonNullable<BuildPlan['feed']> {
+function planFeed(feed: Feed, requested: string | undefined, arch: Arch, repositories: Set<string>, packages: string[]): FeedPlan {
   const branch = requested ?? feed.branch;
   if (!AlpineBranch.safeParse(branch).success) {
     throw new NexusError(
@@ -342,12 +371,14 @@ function choiceWarnings(c: BuildPlan['customization'], packages: string[]): stri
  * passphrase cheaply: it covers the WPA2 pre-shared key (PBKDF2-HMAC-SHA1, 4096 rounds, salted with the SSID)
  * instead, which is exactly what the network's own handshake exposes, and still changes with the passphrase.
  */
-function hashInput(partial: Omit<BuildPlan, 'planHash' | 'outputs'>): unknown {
+function planHash(body: PlanBody<BuildPlan>): string {
+  // `recipe` repeats box.recipe (hashed already): left out, plan hashes (cache keys, BUILD_ID) stay what they were.
+  const { recipe: _recipe, ...partial } = body;
   const wifi = partial.customization.wifi;
-  if (!wifi?.passphrase) return partial;
+  if (!wifi?.passphrase) return hashCanonical(partial);
   // A 64-hex PSK is written to the image as given, a passphrase as a passphrase: keep the two forms apart.
   const stands = /^[0-9a-fA-F]{64}$/.test(wifi.passphrase)
     ? `raw-psk:${wifi.passphrase}`
     : `passphrase-psk:${pbkdf2Sync(wifi.passphrase, wifi.ssid, 4096, 32, 'sha1').toString('hex')}`;
-  return { ...partial, customization: { ...partial.customization, wifi: { ...wifi, passphrase: stands } } };
+  return hashCanonical({ ...partial, customization: { ...partial.customization, wifi: { ...wifi, passphrase: stands } } });
 }

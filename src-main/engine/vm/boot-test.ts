@@ -15,6 +15,7 @@ import { requireTool } from '../host-tools';
 import { BOOT_FAILED_MARKER, BOOT_MARKER } from '../image/config/scripts';
 import { ConsoleSession, type ConsoleCommandResult, type ConsoleSessionPlan } from './console-session';
 import { qemuSetup, type QemuOptions } from './qemu';
+import { composeOutputs } from '../../../src-shared/plan';
 
 export interface BootTestOptions {
   arch: Arch;
@@ -62,8 +63,9 @@ export interface BootTestResult {
   commands?: ConsoleCommandResult[];
 }
 
+/** IMAGE's console log, named as a build names it (src-shared/plan.ts). */
 export function consoleLogPath(image: string): string {
-  return `${image.replace(/\.img$/, '')}.console.log`;
+  return composeOutputs(image).consoleLog;
 }
 
 export async function bootTest(image: string, o: BootTestOptions): Promise<BootTestResult> {

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../../../src-shared/catalog';
 import { CustomizationSchema } from '../../../src-shared/customization';
-import type { BuildPlan } from '../../../src-shared/plan';
+import { officialPlanOf, type OfficialPlan } from '../../../src-shared/plan';
 import type { PipelineEvent } from '../../../src-shared/progress';
 import { buildOfficial, importOfficialEntries, officialExportEntries, OfficialStore } from '../../../src-main/engine/official';
 import { appRoot } from '../../../src-main/engine/paths';
@@ -40,15 +40,17 @@ async function makeMirror(name: string, files: Record<string, Buffer>): Promise<
 
 const goodSig = () => signEmbedded(signer, sha256List({ 'BOOTAA64.EFI': EFI, 'INSTALL.arm64': Buffer.from('notes'), 'miniroot80.img': IMAGE }));
 
-function planFor(out: string): BuildPlan {
-  return resolvePlan(catalog, {
-    profile: 'openbox',
-    arch: 'arm64',
-    target: 'rpi5',
-    fragments: ['base', 'mesh', 'media'],
-    output: out,
-    customization: CustomizationSchema.parse({ hostname: 'fortress', user: { name: 'puffy' }, sshKeys: [KEY] }),
-  });
+function planFor(out: string): OfficialPlan {
+  return officialPlanOf(
+    resolvePlan(catalog, {
+      profile: 'openbox',
+      arch: 'arm64',
+      target: 'rpi5',
+      fragments: ['base', 'mesh', 'media'],
+      output: out,
+      customization: CustomizationSchema.parse({ hostname: 'fortress', user: { name: 'puffy' }, sshKeys: [KEY] }),
+    }),
+  );
 }
 
 async function scenario(name: string) {
@@ -273,7 +275,7 @@ describe('official image from a signed fixture mirror', () => {
     const good = await serve(await makeMirror('mirror-second', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
     const { out, cache } = await scenario('fallback');
     const base = planFor(out);
-    const plan: BuildPlan = { ...base, official: { ...base.official!, mirrors: [evil.url, good.url] } };
+    const plan: OfficialPlan = { ...base, official: { ...base.official, mirrors: [evil.url, good.url] } };
     const result = await buildOfficial(plan, { keysDir }, { cacheRoot: cache });
     expect(Buffer.compare(await readFile(out), IMAGE)).toBe(0);
     expect(result.warnings.join('\n')).toMatch(/Skipped a mirror: .*was made by key/);

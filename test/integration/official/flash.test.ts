@@ -12,6 +12,7 @@ import { CustomizationSchema } from '../../../src-shared/customization';
 import { buildOfficial } from '../../../src-main/engine/official';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
+import { officialPlanOf } from '../../../src-shared/plan';
 import { listDrives } from '../../../src-main/engine/drives';
 import { flash } from '../../../src-main/engine/flash';
 import { LoopSet } from '../../support/loop-devices';
@@ -42,14 +43,16 @@ afterAll(async () => {
 describe('openbox image through the flashing path', () => {
   it('writes the verified OpenBSD image to a loop device and verifies it', async () => {
     const catalog = await loadCatalog();
-    const plan = resolvePlan(catalog, {
-      profile: 'openbox',
-      arch: 'arm64',
-      target: 'rpi5',
-      fragments: ['base', 'mesh', 'media'],
-      output: join(dir, 'dist', 'openbox-rpi5.img'),
-      customization: CustomizationSchema.parse({ sshKeys: [] }),
-    });
+    const plan = officialPlanOf(
+      resolvePlan(catalog, {
+        profile: 'openbox',
+        arch: 'arm64',
+        target: 'rpi5',
+        fragments: ['base', 'mesh', 'media'],
+        output: join(dir, 'dist', 'openbox-rpi5.img'),
+        customization: CustomizationSchema.parse({ sshKeys: [] }),
+      }),
+    );
     const built = await buildOfficial(plan, { mirror: server.url, keysDir: join(dir, 'keys') }, { cacheRoot: join(dir, 'cache') });
     const signed = createHash('sha256').update(image).digest('hex');
     expect(built.sha256).toBe(signed);

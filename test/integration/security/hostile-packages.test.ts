@@ -17,14 +17,14 @@ import { makeErofs } from '../../../src-main/engine/image/tools/erofs';
 import { makeExt4 } from '../../../src-main/engine/image/tools/ext4';
 import type { FsEntry, FsManifest } from '../../../src-main/engine/rootfs/entries';
 import { BoxSchema, Filesystems } from '../../../src-shared/catalog';
-import { BuildPlanSchema, type BuildPlan } from '../../../src-shared/plan';
+import { BuildPlanSchema, type ComposePlan } from '../../../src-shared/plan';
 import { generateSigningKey, writeApkRepo, type ApkPackageSpec, type TestSigningKey } from '../../support/apk-repo';
 import { planFor } from '../../support/image-build';
 
 const EPOCH = 1_700_000_000;
 let dir: string;
 let key: TestSigningKey;
-let basePlan: BuildPlan;
+let basePlan: ComposePlan;
 
 /** What every configurable root needs: a kernel and the service manager. */
 const BASE: ApkPackageSpec[] = [
@@ -71,7 +71,7 @@ async function unpack(pkgs: ApkPackageSpec[], wanted: string[]): Promise<FsManif
 }
 
 /** Configure stage, staging into a fresh directory, then mke2fs -d: what the ext4 root build does. */
-async function buildRoot(manifest: FsManifest, plan: BuildPlan = basePlan): Promise<{ image: string; tree: string }> {
+async function buildRoot(manifest: FsManifest, plan: ComposePlan = basePlan): Promise<{ image: string; tree: string }> {
   const work = await mkdtemp(join(dir, 'build-'));
   const configured = await configureRoot(manifest, plan, EPOCH);
   const staged = await stageTree(configured.rootfs, join(work, 'tree'));
@@ -204,7 +204,7 @@ describe('hostile packages cannot write on the build host', () => {
     const bad = { ...basePlan, filesystems: { root: { type: 'ext4', verity: false }, vault: { ...vault, mountpoint: traversal } } };
     expect(BuildPlanSchema.safeParse(bad).success).toBe(false);
     // A plan that bypassed the schemas is still refused by the engine before anything is written.
-    await expect(buildRoot(await unpack(BASE, ['linux-virt', 'dinit']), bad as BuildPlan)).rejects.toMatchObject({
+    await expect(buildRoot(await unpack(BASE, ['linux-virt', 'dinit']), bad as ComposePlan)).rejects.toMatchObject({
       code: 'UNSAFE_PATH',
       message: expect.stringContaining(traversal),
     });

@@ -33,14 +33,15 @@ describe('every Box × board combination', () => {
           expect(BuildPlanSchema.safeParse(plan).success).toBe(true);
           expect(resolvePlan(c, req).planHash).toBe(plan.planHash);
           expect(plan.arch).toBe(board.arch);
-          if (box.recipe === 'compose') {
+          expect(plan.recipe).toBe(box.recipe);
+          if (plan.recipe === 'compose') {
             const names = plan.packages.map((p) => p.name);
             expect(names).toContain(board.kernelPackage);
             for (const p of box.packages) expect(names).toContain(p);
             expect(plan.partitions.some((p) => p.role === 'esp' || p.role === 'boot')).toBe(true);
-            expect(plan.feed?.arch).toBe({ x86_64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64' }[arch]);
+            expect(plan.feed.arch).toBe({ x86_64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64' }[arch]);
           } else {
-            expect(plan.official?.os).toBe('openbsd');
+            expect(plan.official.os).toBe('openbsd');
             expect(plan.packages).toEqual([]);
           }
           valid++;
@@ -49,6 +50,38 @@ describe('every Box × board combination', () => {
     }
     expect(valid).toBe(6 * 6);
     expect(invalid).toBe(6 * 6 * 2);
+  });
+
+  it('is one recipe or the other, each complete, with every output path named after the image', () => {
+    const tiny = resolvePlan(c, { profile: 'tinybox', target: 'qemu-x86_64', output: 'out/Tiny.IMG' }, { cwd: '/w' });
+    expect(tiny.recipe).toBe('compose');
+    expect(tiny.outputs).toEqual({
+      image: '/w/out/Tiny.IMG',
+      checksum: '/w/out/Tiny.IMG.sha256',
+      bmap: '/w/out/Tiny.bmap',
+      manifest: '/w/out/Tiny.manifest.json',
+      sbom: '/w/out/Tiny.spdx.json',
+      lock: '/w/out/Tiny.packages.lock.json',
+      consoleLog: '/w/out/Tiny.console.log',
+    });
+    const open = resolvePlan(c, { profile: 'openbox', target: 'rpi5', output: 'out/open.img' }, { cwd: '/w' });
+    expect(open.recipe).toBe('official-image');
+    expect(open.outputs).toEqual({
+      image: '/w/out/open.img',
+      checksum: '/w/out/open.img.sha256',
+      manifest: '/w/out/open.manifest.json',
+      answers: '/w/out/open.install.conf',
+    });
+    // The schema accepts each recipe only complete, and never a mix of the two.
+    expect(BuildPlanSchema.safeParse(tiny).success).toBe(true);
+    expect(BuildPlanSchema.safeParse(open).success).toBe(true);
+    for (const section of ['feed', 'boot', 'filesystems'] as const)
+      expect(BuildPlanSchema.safeParse({ ...tiny, [section]: null }).success, section).toBe(false);
+    expect(BuildPlanSchema.safeParse({ ...tiny, outputs: { ...tiny.outputs, consoleLog: undefined } }).success).toBe(false);
+    expect(BuildPlanSchema.safeParse({ ...open, official: null }).success).toBe(false);
+    expect(BuildPlanSchema.safeParse({ ...open, outputs: { ...open.outputs, answers: undefined } }).success).toBe(false);
+    expect(BuildPlanSchema.safeParse({ ...tiny, recipe: 'official-image' }).success).toBe(false);
+    expect(BuildPlanSchema.safeParse({ ...open, recipe: 'compose' }).success).toBe(false);
   });
 
   it('gives every distinct combination a distinct plan hash', () => {
@@ -202,7 +235,8 @@ describe('defaults and merging', () => {
     expect(withPass('password2').planHash).not.toBe(plan.planHash);
     // The hash covers the WPA2 PSK (IEEE 802.11i test vector: "password" on SSID "IEEE"), not the passphrase:
     const psk = 'f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e';
-    const { planHash: _h, outputs: _o, ...rest } = plan;
+    // (recipe repeats box.recipe and is not hashed a second time)
+    const { planHash: _h, outputs: _o, recipe: _r, ...rest } = plan;
     const withPsk = { ...rest, customization: { ...rest.customization, wifi: { ssid: 'IEEE', passphrase: `passphrase-psk:${psk}`, country: 'DE' } } };
     expect(hashCanonical(withPsk)).toBe(plan.planHash);
     // ...and a raw PSK (written to the image as such) is a different plan from the passphrase it came from.

@@ -5,6 +5,7 @@ import { CustomizationSchema, type CustomizationInput } from '../../../src-share
 import { answerMatches, generateAutoinstall, INSTALLER_QUESTIONS } from '../../../src-main/engine/official/autoinstall';
 import { loadCatalog } from '../../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../../src-main/engine/plan/resolve';
+import { officialPlanOf } from '../../../src-shared/plan';
 
 const KEY1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl puffy@example';
 const KEY2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv7+0aS1V4wFHbE3NjfXb+T5vRxqdCWwSjg1w0Iy2dJ other@example';
@@ -17,7 +18,7 @@ beforeAll(async () => {
 });
 
 const plan = (customization: CustomizationInput = {}, arch = 'arm64', target = 'rpi5', fragments = ['base', 'mesh', 'media']) =>
-  resolvePlan(catalog, { profile: 'openbox', arch, target, fragments, customization: CustomizationSchema.parse(customization) });
+  officialPlanOf(resolvePlan(catalog, { profile: 'openbox', arch, target, fragments, customization: CustomizationSchema.parse(customization) }));
 
 /** Reads install.conf the way install.sub's _autorespond does: "question = answer", comments and junk skipped. */
 function readAnswers(text: string): Array<[string, string]> {

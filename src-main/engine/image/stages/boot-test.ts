@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { BuildOptions } from '../../build-types';
 import type { OutputSet } from '../../outputs';
 import type { Stage } from '../../runner';
-import { bootTest, consoleLogPath } from '../../vm/boot-test';
+import { bootTest } from '../../vm/boot-test';
 import type { Packed } from './compress-image';
 
 export function bootTestStage(session: BuildOptions['bootTestSession'], outputs: OutputSet): Stage<Packed, Packed> {
@@ -11,7 +11,7 @@ export function bootTestStage(session: BuildOptions['bootTestSession'], outputs:
     id: 'boot-test',
     title: 'Boot test in QEMU',
     async run(state, ctx) {
-      const log = consoleLogPath(state.result!.image);
+      const log = state.plan.outputs.consoleLog;
       const logPath = await outputs.open(log);
       const r0 = await bootTest(state.result!.source, {
         arch: state.plan.arch,

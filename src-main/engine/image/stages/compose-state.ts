@@ -1,5 +1,5 @@
 /** The state the image stages pass along (being replaced by typed stage inputs and outputs). */
-import type { BuildPlan } from '../../../../src-shared/plan';
+import type { ComposePlan } from '../../../../src-shared/plan';
 import { hashCanonical } from '../../plan/canonical';
 import type { FsManifest } from '../../rootfs/entries';
 import type { StageContext } from '../../runner';
@@ -13,7 +13,7 @@ import { seedFor, type Seed } from '../reproducible';
 import type { PackageScripts } from '../script-effects';
 
 export interface ComposeState {
-  plan: BuildPlan;
+  plan: ComposePlan;
   /** Root filesystem from the feed stage (packages unpacked, nothing generated yet). */
   manifest: FsManifest;
   lock: LockFile;
@@ -38,8 +38,8 @@ export interface ComposeState {
 }
 
 /** Seeds come from the plan without the user's customization, so a hostname change keeps every UUID. */
-export function layoutSeed(plan: BuildPlan, epoch: number): Seed {
-  const { customization: _c, planHash: _h, outputs: _o, ...rest } = plan;
+export function layoutSeed(plan: ComposePlan, epoch: number): Seed {
+  const { customization: _c, planHash: _h, outputs: _o, recipe: _r, ...rest } = plan;
   return seedFor({ ...plan, planHash: hashCanonical(rest) }, epoch);
 }
 

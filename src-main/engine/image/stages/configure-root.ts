@@ -1,5 +1,4 @@
 /** Stage "configure": install scripts, generated /etc, services, kernel modules (../configure.ts). */
-import { NexusError } from '../../../../src-shared/errors';
 import type { Stage } from '../../runner';
 import { configureRoot } from '../configure';
 import { manifestHash } from '../manifest-ops';
@@ -9,8 +8,6 @@ export const configureRootStage: Stage<ComposeState, ComposeState> = {
   id: 'configure',
   title: 'Configure the root filesystem',
   async run(state, ctx) {
-    if (!state.plan.boot || !state.plan.filesystems)
-      throw new NexusError('PLAN_NOT_COMPOSABLE', `${state.plan.box.name} is not built by composition.`, 'Use the official-image recipe for this Box.');
     state.seed = layoutSeed(state.plan, state.epoch);
     state.configured = await configureRoot(state.manifest, state.plan, state.epoch, state.scripts, state.apk);
     for (const l of state.configured.log) ctx.log('info', l);
