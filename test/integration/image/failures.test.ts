@@ -34,26 +34,26 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('a host tool is missing', () => {
-  it('cryptobox builds with PATH=/nonexistent; the zstd copy then stops with TOOL_MISSING naming the package, and only the finished image stays', async () => {
+  it('cryptobox builds with PATH=/nonexistent; the boot test then stops with TOOL_MISSING naming the QEMU package, and only the finished image stays', async () => {
     const out = join(dir, 'missing');
     const path = process.env.PATH;
-    // /usr/sbin and /sbin are still searched; zstd lives in /usr/bin. The image itself needs no host tool (every
-    // filesystem is written in-process), so the missing tool is the one the optional zstd copy needs.
+    // /usr/sbin and /sbin are still searched; QEMU lives in /usr/bin. The image itself needs no host tool (every
+    // filesystem is written in-process), so the missing tool is the one the optional boot test needs.
     process.env.PATH = '/nonexistent';
     try {
       const plan = await planFor('cryptobox', 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() });
-      const err = await buildFromTestFeed(plan, { compress: ['zst'] }).catch((e: unknown) => e);
+      const err = await buildFromTestFeed(plan, { bootTest: true }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NexusError);
       expect((err as NexusError).code).toBe('TOOL_MISSING');
-      expect((err as NexusError).message).toMatch(/"zstd" is not installed/);
-      expect((err as NexusError).hint).toMatch(/apt-get install zstd/);
+      expect((err as NexusError).message).toMatch(/"qemu-system-x86_64" is not installed/);
+      expect((err as NexusError).hint).toMatch(/apt-get install qemu-system-x86/);
     } finally {
       process.env.PATH = path;
     }
-    // The image was finished before the compress stage: it stays with its sidecars; no zstd copy, nothing partial.
+    // The image was finished before the boot test: it stays with its sidecars; no console log, nothing partial.
     const left = await readdir(out);
     expect(left).toContain('x.img');
-    expect(left.filter((f) => f.endsWith('.zst'))).toEqual([]);
+    expect(left.filter((f) => f.includes('console'))).toEqual([]);
     expect(await findPartials(out)).toEqual([]);
   }, 400_000);
 });
