@@ -357,7 +357,7 @@ export const commands = {
       response: FlashResult,
       description: 'Writes and verifies an image on one or more drives; progress arrives as flash.progress events.',
     },
-    { progress: 'flash.progress', streams: ['flash.finished'], desktop: { title: 'Writing' }, confirmClose: true },
+    { progress: 'flash.progress', streams: ['flash.stage', 'flash.log', 'flash.finished'], desktop: { title: 'Writing' }, confirmClose: true },
   ),
   'flash.running': command({
     request: Empty,
@@ -441,6 +441,9 @@ export const events = {
   'build.progress': z.object({ jobId: JobId, event: ProgressEvent }),
   'build.log': z.object({ jobId: JobId, event: LogEvent }),
   'flash.progress': z.object({ jobId: JobId, progress: FlashProgress }),
+  /** The write's stages (write, verify, finish) and log lines, as a build reports its own (the runner's model). */
+  'flash.stage': z.object({ jobId: JobId, event: ProgressEvent }),
+  'flash.log': z.object({ jobId: JobId, event: LogEvent }),
   /** A write ended (for a UI that reloaded and lost the flash.start response). */
   'flash.finished': z.object({ jobId: JobId, result: FlashResult.nullable(), error: ErrorInfoSchema.nullable() }),
   'vm.console': z.object({ jobId: JobId, text: z.string(), marker: z.string().nullable().default(null) }),

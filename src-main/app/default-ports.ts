@@ -43,9 +43,9 @@ export function defaultPorts(): AppPorts {
     listDrives: () => listDrives(),
     watchDrives: (signal) => watchDrives({ signal, intervalMs: 1000 }),
     // The write runs in the privileged helper (pkexec / admin prompt / UAC; in-process children when already root).
-    flash: async (request, { signal, onProgress }) => {
+    flash: async (request, { signal, onProgress, onLog }) => {
       const { startFlash } = await import('../privileged/launcher');
-      return startFlash(request, { signal, onProgress });
+      return startFlash(request, { signal, onProgress, ...(onLog ? { onLog } : {}) });
     },
     pickImage: async () => {
       throw new NexusError('NOT_AVAILABLE', 'A file dialog needs the desktop app.', 'Type the path of the image on the computer running Nexus Imager.');

@@ -6,6 +6,7 @@ import { toErrorInfo } from '../../src-shared/errors';
 import { CancelledError, NexusError } from '../../src-shared/errors';
 import { serveAnswers } from '../engine/official/serve';
 import { redactSecrets } from '../../src-shared/plan';
+import { runFlashJob } from '../engine/flash/flash-job';
 import { siblingBmap } from '../engine/flash/sibling-bmap';
 import { resolvePlan } from '../engine/plan/resolve';
 import { catalogView } from './catalog-view';
@@ -195,14 +196,17 @@ export function createHandlers(ports: AppPorts, config: AppConfig, jobs: JobRegi
       const running: RunningWrite = { jobId, targets, source: checked.kind === 'file' ? checked.path : checked.url, startedAt: Date.now(), progress: null };
       writes.set(jobId, running);
       try {
-        const result = await ports.flash(
+        // Through the runner, like a build: stages and log lines as flash.stage / flash.log, the per-drive detail as flash.progress.
+        const result = await runFlashJob(
           { source: checked, bmap: checkedBmap, targets, verify, eject, includeSystem: false, confirmedSystemDevices: [] },
+          (request, o) => ports.flash(request, o),
           {
             signal,
             onProgress: (progress) => {
               running.progress = progress;
               emit('flash.progress', { jobId, progress });
             },
+            onEvent: (event) => (event.type === 'log' ? emit('flash.log', { jobId, event }) : emit('flash.stage', { jobId, event })),
           },
         );
         emit('flash.finished', { jobId, result, error: null });

@@ -7,12 +7,14 @@ import type { Catalog } from '../../src-shared/catalog';
 import type { Drive } from '../../src-shared/drives';
 import type { FlashProgress, FlashRequestInput, FlashResult } from '../../src-shared/flash';
 import type { BuildPlan } from '../../src-shared/plan';
+import type { LogLevel } from '../../src-shared/progress';
 import type { BackupProgress, BackupResult } from '../../src-shared/backup';
 import type { BuildOptions, BuildResult } from '../engine/build-types';
 
 export interface FlashPortOptions {
   signal: AbortSignal;
   onProgress: (progress: FlashProgress) => void;
+  onLog?: (level: LogLevel, message: string) => void;
 }
 
 /** What "Try in a VM" streams: console text, the marker line, and a way to type on the console. */

@@ -12,6 +12,7 @@ import { formatBytes, formatDuration, formatRate } from '../../../src-shared/for
 import type { FlashProgress, FlashRequestInput, FlashResult } from '../../../src-shared/flash';
 import { listDrives } from '../../engine/drives';
 import { enforcePolicy, flash, probeImageSize } from '../../engine/flash';
+import { runFlashJob, type FlashWriter } from '../../engine/flash/flash-job';
 import { siblingBmap } from '../../engine/flash/sibling-bmap';
 import { FlashRequest } from '../../../src-shared/flash';
 import { startFlash } from '../../privileged/launcher';
@@ -143,9 +144,15 @@ export function register(program: Command) {
           level !== 'debug' && !f.json && process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${level}: ${message}\n`);
         try {
           const asRoot = process.platform !== 'win32' && process.getuid?.() === 0;
-          const result = asRoot
-            ? await flash(input, { signal: ac.signal, onProgress, log: onLog })
-            : await startFlash(input, { signal: ac.signal, onProgress, onLog });
+          const write: FlashWriter = asRoot
+            ? (request, o) => flash(request, { signal: o.signal, onProgress: o.onProgress, log: o.onLog })
+            : (request, o) => startFlash(request, o);
+          // Through the runner, like a build: its log lines (the writer's and the stage outcome) are printed as before.
+          const result = await runFlashJob(input, write, {
+            signal: ac.signal,
+            onProgress,
+            onEvent: (e) => void (e.type === 'log' && onLog(e.level, e.message)),
+          });
           if (tty) process.stderr.write('\r\x1b[2K');
           if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
           else printResult(result);

@@ -92,6 +92,8 @@ describe('dispatcher', () => {
         }),
     });
     const req = { jobId: 'write-1', source: { kind: 'file', path: '/x.img' }, targets: ['/dev/loop9'] };
+    const stages: string[] = [];
+    d.subscribe('flash.stage', (p) => stages.push(`${(p as Payload<'flash.stage'>).event.stage}:${(p as Payload<'flash.stage'>).event.status}`));
     const running = d.invoke('flash.start', req);
     await vi.waitFor(() => expect(seen).not.toBeNull());
     expect(await d.invoke('flash.start', req)).toMatchObject({ ok: false, error: { code: 'JOB_EXISTS' } });
@@ -99,6 +101,13 @@ describe('dispatcher', () => {
     expect(await d.invoke('job.cancel', { jobId: 'write-1' })).toEqual({ ok: true, value: { ok: true } });
     expect(await running).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
     expect(d.jobs.running()).toBe(0);
+    // The write runs through the runner: its stages report like a build's.
+    expect(stages.filter((s) => !s.endsWith(':pending'))).toEqual([
+      'flash-write:running',
+      'flash-write:cancelled',
+      'flash-verify:skipped',
+      'flash-finish:skipped',
+    ]);
   });
 
   it('throttles progress to about 10 per second per job but never drops a stage change or the last update', async () => {

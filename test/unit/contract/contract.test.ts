@@ -38,6 +38,8 @@ describe('contract', () => {
       'build.progress',
       'build.log',
       'flash.progress',
+      'flash.stage',
+      'flash.log',
       'flash.finished',
       'vm.console',
       'image.progress',
