@@ -5,10 +5,9 @@ import type { BuildOutcome, ErrorInfo, Payload, Req, Res } from '../../src-share
 type BuildRequest = Req<'build.start'>['build'];
 import type { LogEvent, ProgressEvent } from '../../src-shared/progress';
 import { call, errorInfo, newJobId } from './api';
-import { cancelJob, runJob, type JobStatus } from './job';
+import { cancelJob, runJob, withLogLine, withStage, type JobStatus } from './job';
 
 export type { JobStatus } from './job';
-const MAX_LOG_LINES = 2000;
 
 interface BuildState {
   status: JobStatus;
@@ -87,18 +86,14 @@ export const useBuildStore = create<BuildState>((set, get) => ({
   },
   onProgress({ jobId, event }) {
     if (jobId !== get().jobId) return;
-    const stages = [...get().stages];
-    const i = stages.findIndex((s) => s.stage === event.stage);
-    if (i >= 0) stages[i] = event;
-    else stages.push(event);
+    const stages = withStage(get().stages, event);
     const startedAt =
       event.status === 'running' && get().startedAt[event.stage] === undefined ? { ...get().startedAt, [event.stage]: Date.now() } : get().startedAt;
     set({ stages, startedAt });
   },
   onLog({ jobId, event }) {
     if (jobId !== get().jobId) return;
-    const log = get().log.length >= MAX_LOG_LINES ? [...get().log.slice(-MAX_LOG_LINES + 1), event] : [...get().log, event];
-    set({ log });
+    set({ log: withLogLine(get().log, event) });
   },
   reset() {
     if (get().status !== 'running') set({ ...initial });

@@ -3,7 +3,8 @@ import { create } from 'zustand';
 import type { ErrorInfo, Payload } from '../../src-shared/contract';
 import type { FlashProgress, FlashResult, FlashSource } from '../../src-shared/flash';
 import { call, newJobId } from './api';
-import { cancelJob, runJob, type JobStatus } from './job';
+import type { LogEvent, ProgressEvent } from '../../src-shared/progress';
+import { cancelJob, runJob, withLogLine, withStage, type JobStatus } from './job';
 import { useDrivesStore } from './drives-store';
 
 interface FlashState {
@@ -13,6 +14,9 @@ interface FlashState {
   /** The image being written (shown for a write picked up after a reload). */
   source: string | null;
   progress: FlashProgress | null;
+  /** The write's stages and log lines, reported like a build's (write, verify, finish). */
+  stages: ProgressEvent[];
+  log: LogEvent[];
   result: FlashResult | null;
   error: ErrorInfo | null;
   cancelling: boolean;
@@ -21,11 +25,24 @@ interface FlashState {
   resume(): Promise<boolean>;
   cancel(): Promise<void>;
   onProgress(p: Payload<'flash.progress'>): void;
+  onStage(p: Payload<'flash.stage'>): void;
+  onLog(p: Payload<'flash.log'>): void;
   onFinished(p: Payload<'flash.finished'>): void;
   reset(): void;
 }
 
-const initial = { status: 'idle' as JobStatus, jobId: null, targets: [], source: null, progress: null, result: null, error: null, cancelling: false };
+const initial = {
+  status: 'idle' as JobStatus,
+  jobId: null,
+  targets: [],
+  source: null,
+  progress: null,
+  stages: [],
+  log: [],
+  result: null,
+  error: null,
+  cancelling: false,
+};
 
 function outcome(result: FlashResult): Partial<FlashState> {
   const failed = result.targets.find((t) => t.error);
@@ -64,6 +81,12 @@ export const useFlashStore = create<FlashState>((set, get) => ({
   },
   onProgress({ jobId, progress }) {
     if (jobId === get().jobId) set({ progress });
+  },
+  onStage({ jobId, event }) {
+    if (jobId === get().jobId) set({ stages: withStage(get().stages, event) });
+  },
+  onLog({ jobId, event }) {
+    if (jobId === get().jobId) set({ log: withLogLine(get().log, event) });
   },
   onFinished({ jobId, result, error }) {
     // Only a write this page did not start itself needs this: start() has the response.

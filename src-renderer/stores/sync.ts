@@ -18,6 +18,8 @@ export async function connectStores(api: NexusApi): Promise<() => void> {
     api['build.progress']((p) => useBuildStore.getState().onProgress(p)),
     api['build.log']((p) => useBuildStore.getState().onLog(p)),
     api['flash.progress']((p) => useFlashStore.getState().onProgress(p)),
+    api['flash.stage']((p) => useFlashStore.getState().onStage(p)),
+    api['flash.log']((p) => useFlashStore.getState().onLog(p)),
     api['flash.finished']((p) => useFlashStore.getState().onFinished(p)),
     api['image.progress']((p) => {
       useImageSizeStore.getState().onProgress(p);

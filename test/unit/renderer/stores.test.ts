@@ -124,6 +124,30 @@ describe('job stores', () => {
     expect(useFlashStore.getState().status).toBe('cancelled');
   });
 
+  it("flash: its stages and log lines arrive through connectStores like a build's; another job's are ignored; job.cancel stops it", async () => {
+    let finish: (v: unknown) => void = () => {};
+    const f = fakeApi({ 'flash.start': () => new Promise((r) => (finish = r)), 'job.cancel': () => ({ ok: true }), 'flash.running': () => [] });
+    const stop = await connectStores(f.api);
+    const started = useFlashStore.getState().start({ kind: 'file', path: '/a.img' }, null, ['/dev/sdz'], { verify: true, eject: false });
+    const jobId = useFlashStore.getState().jobId ?? '';
+    const stage = (id: string, status: 'running' | 'done', job = jobId) => ({
+      jobId: job,
+      event: { type: 'progress' as const, stage: id, status, fraction: null, bytesDone: 1, bytesTotal: 2, rate: null, etaSeconds: null, message: '' },
+    });
+    f.emit('flash.stage', stage('flash-write', 'running'));
+    f.emit('flash.stage', stage('flash-verify', 'running', 'another-job'));
+    f.emit('flash.stage', stage('flash-write', 'done'));
+    f.emit('flash.log', { jobId, event: { type: 'log', stage: 'flash-write', level: 'warn', message: '/dev/sdz is larger than 64 GiB', time: 1 } });
+    expect(useFlashStore.getState().stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['flash-write:done']);
+    expect(useFlashStore.getState().log.map((l) => l.message)).toEqual(['/dev/sdz is larger than 64 GiB']);
+    await useFlashStore.getState().cancel();
+    expect(f.calls.filter((c) => c.name === 'job.cancel').map((c) => c.request)).toEqual([{ jobId }]);
+    finish({ type: 'flash.result', ok: false, cancelled: true, imageSize: 1, durationMs: 1, targets: [] });
+    await started;
+    expect(useFlashStore.getState().status).toBe('cancelled');
+    stop();
+  });
+
   it('drives: the live list replaces the old one and a removed drive stops being a target', () => {
     useDrivesStore.setState({ drives: [drive('/dev/sdb', 1e9), drive('/dev/sdc', 1e9)], selected: ['/dev/sdb', '/dev/sdc'] });
     useDrivesStore.getState().setDrives([drive('/dev/sdc', 1e9)]);
