@@ -10,16 +10,16 @@ import { fetchStage, resolveStage, unpackStage, type FeedStageOptions } from './
 import { bootTestStage } from './image/stages/boot-test';
 import { buildInitramfsStage } from './image/stages/build-initramfs';
 import { collectRootStage } from './image/stages/collect-root';
-import type { ComposeState } from './image/stages/compose-state';
-import { compressStage, type Packed } from './image/stages/compress-image';
+import { compressStage } from './image/stages/compress-image';
 import { configureRootStage } from './image/stages/configure-root';
+import type { ImageWritten } from './image/stages/image-parts';
 import { makeBootPartitionStage } from './image/stages/make-boot-partition';
 import { makeFilesystemsStage } from './image/stages/make-filesystems';
 import { makePackStage } from './image/stages/write-image';
 import { OutputSet, checkOutputTargets } from './outputs';
 import { buildOfficial } from './official/index';
 import { budgetWarnings } from '../../src-shared/budgets';
-import { Pipeline, type Stage } from './runner';
+import { Pipeline } from './runner';
 
 /** The one place a recipe is chosen: by the plan's type. */
 export async function buildImage(plan: BuildPlan, options: BuildOptions = {}): Promise<BuildResult> {
@@ -41,16 +41,8 @@ async function composeImage(plan: ComposePlan, options: BuildOptions): Promise<B
   // Outputs: refused up front when they would overwrite something that is not ours (--force for foreign regular
   // files); written under partial names and committed together only after the last stage.
   const outputs = new OutputSet(plan.outputs.image, plan.outputs.manifest, { force: !!options.force });
-  const final = [
-    plan.outputs.image,
-    plan.outputs.checksum,
-    plan.outputs.bmap,
-    plan.outputs.manifest,
-    plan.outputs.sbom,
-    plan.outputs.lock,
-    ...(options.compress ?? []).map((k) => `${plan.outputs.image}.${k}`),
-    ...(options.bootTest ? [plan.outputs.consoleLog] : []),
-  ];
+  const { consoleLog, ...always } = plan.outputs;
+  const final = [...Object.values(always), ...(options.compress ?? []).map((k) => `${plan.outputs.image}.${k}`), ...(options.bootTest ? [consoleLog] : [])];
   await checkOutputTargets(plan.outputs.image, plan.outputs.manifest, final, { force: !!options.force });
   let p = Pipeline.start<ComposePlan>()
     .then(resolveStage(feedOpts))
@@ -61,10 +53,10 @@ async function composeImage(plan: ComposePlan, options: BuildOptions): Promise<B
     .then(buildInitramfsStage)
     .then(makeFilesystemsStage)
     .then(makeBootPartitionStage)
-    .then(makePackStage(outputs) as Stage<ComposeState, Packed>);
+    .then(makePackStage(outputs));
   if (options.compress?.length) p = p.then(compressStage(options.compress, outputs));
   if (options.bootTest) p = p.then(bootTestStage(options.bootTestSession, outputs));
-  let s: Packed;
+  let s: ImageWritten;
   try {
     s = await p.run(plan, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
     if (options.signal?.aborted) throw new CancelledError();
@@ -75,13 +67,13 @@ async function composeImage(plan: ComposePlan, options: BuildOptions): Promise<B
     await outputs.commitSealed().catch(() => outputs.discard());
     throw err;
   }
-  const r = s.result!;
+  const r = s.result;
   return {
     plan,
     image: r.image,
     sha256: r.sha256,
     size: r.size,
-    files: [...r.files, ...(s.extraFiles ?? [])],
+    files: [...r.files, ...s.extraFiles],
     packageCount: s.lock.packages.length,
     ...(s.bootTest ? { bootTest: s.bootTest } : {}),
     warnings: [

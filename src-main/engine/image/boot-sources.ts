@@ -1,4 +1,5 @@
 /** Boot files named by a board as `package:NAME:/path`, looked up in the packages' files. */
+import { posix } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 
@@ -6,7 +7,7 @@ import type { FsEntry, FsManifest } from '../rootfs/entries';
 export function packageFiles(packages: FsManifest, from: string, dest: string): Array<{ dest: string; entry: NonNullable<ReturnType<FsManifest['get']>> }> {
   const m = /^package:([^:]+):(\/.*)$/.exec(from);
   if (!m) throw new NexusError('BOOT_SOURCE_INVALID', `Unknown boot file source "${from}".`, 'Fix the board definition in profiles/boards/.');
-  const [, pkg, path] = m as unknown as [string, string, string];
+  const [, pkg = '', path = ''] = m;
   if (path.endsWith('/')) {
     const found = [...packages.values()].filter((e) => e.type === 'file' && e.path.startsWith(path)).sort((a, b) => a.path.localeCompare(b.path));
     if (!found.length)
@@ -30,7 +31,14 @@ export function packageFiles(packages: FsManifest, from: string, dest: string): 
  */
 function dtbInOtherLayout(packages: FsManifest, pkg: string, path: string): FsEntry | undefined {
   if (!/^\/boot\/.*\.dtbo?$/.test(path)) return undefined;
-  const base = path.split('/').pop()!;
-  const hits = [...packages.values()].filter((e) => e.type === 'file' && e.owner === pkg && e.path.startsWith('/boot/') && e.path.split('/').pop() === base);
+  const base = posix.basename(path);
+  const hits = [...packages.values()].filter((e) => e.type === 'file' && e.owner === pkg && e.path.startsWith('/boot/') && posix.basename(e.path) === base);
   return hits.length === 1 ? hits[0] : undefined;
+}
+
+/** The file a raw partition (SPL, U-Boot) is written from: the first one its `package:NAME:/path` source names. */
+export function packageFile(packages: FsManifest, from: string, dest: string): FsEntry {
+  const [first] = packageFiles(packages, from, dest);
+  if (!first) throw new NexusError('BOOT_FILE_MISSING', `${from} names no file for ${dest}.`, 'Fix the board definition in profiles/boards/.');
+  return first.entry;
 }

@@ -9,6 +9,7 @@ import { readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hashCanonical } from '../plan/canonical';
 import { ContentStore } from '../store/content-store';
+import type { StageContext } from '../runner';
 
 export interface CacheHit {
   dir: string;
@@ -63,4 +64,11 @@ export async function cachedStage(
   }
   await prune(join(root, stage), id).catch(() => undefined);
   return { dir, hit: false };
+}
+
+/** A stage's cached output folder (the default store's), logging a reuse as "STAGE: reused from cache" (tests count these). */
+export async function cachedFor(ctx: Pick<StageContext, 'log'>, stage: string, key: unknown, produce: (dir: string) => Promise<void>): Promise<string> {
+  const r = await cachedStage(stage, key, produce);
+  if (r.hit) ctx.log('info', `${stage}: reused from cache`);
+  return r.dir;
 }

@@ -4,7 +4,8 @@
  * same plan with the same packages are bit-identical.
  */
 import { createHash } from 'node:crypto';
-import type { BuildPlan } from '../../../src-shared/plan';
+import type { BuildPlan, ComposePlan } from '../../../src-shared/plan';
+import { hashCanonical } from '../plan/canonical';
 
 /** 2024-01-01T00:00:00Z: used when neither the caller nor the environment sets SOURCE_DATE_EPOCH. */
 export const DEFAULT_EPOCH = 1_704_067_200;
@@ -44,4 +45,13 @@ export class Seed {
 
 export function seedFor(plan: BuildPlan, epoch: number): Seed {
   return new Seed(plan.planHash, epoch);
+}
+
+/**
+ * The seed of a composed image's UUIDs, salts and ids: from the plan without the user's customization (and without
+ * what is not the image: its hash, output paths, the recipe tag), so a hostname change keeps every UUID.
+ */
+export function layoutSeed(plan: ComposePlan, epoch: number): Seed {
+  const { customization: _c, planHash: _h, outputs: _o, recipe: _r, ...rest } = plan;
+  return seedFor({ ...plan, planHash: hashCanonical(rest) }, epoch);
 }

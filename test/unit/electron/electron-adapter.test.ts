@@ -9,6 +9,8 @@ import { API_KEYS, COMMAND_NAMES } from '../../../src-shared/contract';
 const h = vi.hoisted(() => ({
   exposed: new Map<string, unknown>(),
   windows: [] as Array<{ options: Record<string, unknown>; contents: FakeContents }>,
+  notifications: [] as string[],
+  dialogs: 0,
 }));
 
 interface FakeContents {
@@ -46,6 +48,14 @@ function fakeContents(): FakeContents {
 }
 
 vi.mock('electron', () => ({
+  Notification: class {
+    static isSupported = () => true;
+    constructor(readonly options: { body: string }) {}
+    show() {
+      h.notifications.push(this.options.body);
+    }
+  },
+  dialog: { showMessageBoxSync: () => (h.dialogs++, 0) },
   contextBridge: { exposeInMainWorld: (key: string, api: unknown) => h.exposed.set(key, api) },
   ipcRenderer: { invoke: vi.fn(), on: vi.fn(), removeListener: vi.fn(), send: vi.fn() },
   BrowserWindow: class {
@@ -149,5 +159,52 @@ describe('window factory', () => {
     contents.session.permission!(null, 'media', answer);
     expect(answer).toHaveBeenCalledWith(false);
     expect(contents.session.check!()).toBe(false);
+  });
+});
+
+describe('desktop behaviour, derived from the contract', () => {
+  it('the taskbar follows the jobs marked for the desktop; a long one ends with a notification naming it; closing asks only during a write', async () => {
+    const { trackProgress, jobEnded, confirmCloseDuringWrite } = await import('../../../src-main/electron/desktop');
+    const { Dispatcher, JobRegistry } = await import('../../../src-main/app/dispatcher');
+    const jobs = new JobRegistry();
+    const d = new Dispatcher({} as never, jobs, { throttleMs: 0 });
+    const bars: number[] = [];
+    const closeHandlers: Array<(e: { preventDefault(): void }) => void> = [];
+    const win = {
+      isDestroyed: () => false,
+      setProgressBar: (f: number) => bars.push(f),
+      on: (_: string, f: (typeof closeHandlers)[number]) => closeHandlers.push(f),
+    };
+    const stop = trackProgress(win as never, d);
+    const ev = (status: 'pending' | 'running', fraction: number | null) => ({
+      jobId: 'job-b1',
+      event: { type: 'progress' as const, stage: 's', status, fraction, bytesDone: null, bytesTotal: null, rate: null, etaSeconds: null, message: '' },
+    });
+    d.emit('build.progress', ev('pending', null));
+    d.emit('build.progress', ev('running', 0.25));
+    d.emit('build.progress', ev('running', null));
+    const target = { device: '/dev/sdz', phase: 'writing' as const, bytesDone: 30, bytesTotal: 120, speed: 1, avgSpeed: 1, etaSeconds: 1 };
+    d.emit('flash.progress', {
+      jobId: 'job-f1',
+      progress: { type: 'flash.progress', phase: 'writing', sourceBytesRead: 0, sourceBytesTotal: null, targets: [target], elapsedMs: 1 },
+    });
+    d.emit('image.progress', { jobId: 'job-i1', bytesRead: 1, bytesTotal: 2 }); // not a desktop job
+    expect(bars).toEqual([0.25, 2, 0.25]);
+    stop();
+
+    jobEnded(win as never, 'build.start', { ok: true, value: null }, 60_000);
+    jobEnded(win as never, 'flash.start', { ok: false, error: { code: 'CANCELLED', message: 'x' } }, 60_000);
+    jobEnded(win as never, 'flash.start', { ok: true, value: null }, 1_000); // short: no notification
+    expect(h.notifications).toEqual(['The build finished.', 'Writing was cancelled.']);
+
+    confirmCloseDuringWrite(win as never, d);
+    const close = () => closeHandlers.forEach((f) => f({ preventDefault: () => undefined }));
+    jobs.start('job-b2', 'build.start');
+    close();
+    expect(h.dialogs).toBe(0);
+    jobs.start('job-f2', 'flash.start');
+    close();
+    expect(h.dialogs).toBe(1);
+    d.close();
   });
 });

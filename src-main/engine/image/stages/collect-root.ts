@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { BuildOptions } from '../../build-types';
 import type { UnpackedFeed } from '../../feeds/index';
 import type { Stage } from '../../runner';
-import { sourceDateEpoch } from '../reproducible';
-import type { ComposeState } from './compose-state';
+import { layoutSeed, sourceDateEpoch } from '../reproducible';
+import type { RootCollected } from './image-parts';
 
 /** The public keys in the feed's key directories (name → PEM), as the build trusted them. */
 async function trustedKeyFiles(dirs: string[]): Promise<Array<{ name: string; pem: string }>> {
@@ -18,21 +18,20 @@ async function trustedKeyFiles(dirs: string[]): Promise<Array<{ name: string; pe
   return [...keys].map(([name, pem]) => ({ name, pem }));
 }
 
-export function collectRootStage(options: BuildOptions): Stage<UnpackedFeed, ComposeState> {
+export function collectRootStage(options: Pick<BuildOptions, 'sourceDateEpoch'>): Stage<UnpackedFeed, RootCollected> {
   return {
     id: 'rootfs',
     title: 'Collect the root filesystem',
     async run(feed) {
-      // Effects and script records go on to the configure stage, which applies, emulates, defers or refuses each
-      // script (image/script-effects.ts) and logs what it did.
+      const epoch = sourceDateEpoch(options.sourceDateEpoch);
       return {
         plan: feed.plan,
-        manifest: feed.manifest,
+        epoch,
+        seed: layoutSeed(feed.plan, epoch),
         lock: feed.lock,
-        epoch: sourceDateEpoch(options.sourceDateEpoch),
-        contents: new Map(),
-        cacheHits: [],
-        warnings: [],
+        manifest: feed.manifest,
+        // Effects and script records go on to the configure stage, which applies, emulates, defers or refuses each
+        // script (image/script-effects.ts) and logs what it did.
         scripts: { effects: feed.effects, scripts: feed.skippedScripts, ownerNames: feed.ownerNames },
         // apk on the device: the packages as the indexes describe them and the keys this build trusted.
         apk: { packages: feed.resolution.packages.map((p) => p.pkg), keys: await trustedKeyFiles(feed.feed.keyDirs) },

@@ -1,24 +1,20 @@
 /** Stage "compress" (optional): zstd and/or xz copies of the finished image, written as outputs of the build. */
 import { execa } from 'execa';
 import { stat } from 'node:fs/promises';
-import type { BuildOutputFile, BuildResult } from '../../build-types';
+import type { BuildOutputFile } from '../../build-types';
 import { requireTool } from '../../host-tools';
 import type { OutputSet } from '../../outputs';
 import type { Stage } from '../../runner';
 import { runTool } from '../tools/run';
-import type { ComposeState } from './compose-state';
-import type { PackResult } from './write-image';
+import type { ImageWritten } from './image-parts';
 
-export type Packed = ComposeState & { result?: PackResult; extraFiles?: BuildOutputFile[]; bootTest?: BuildResult['bootTest'] };
-
-export function compressStage(kinds: Array<'zst' | 'xz'>, outputs: OutputSet): Stage<Packed, Packed> {
+export function compressStage(kinds: Array<'zst' | 'xz'>, outputs: OutputSet): Stage<ImageWritten, ImageWritten> {
   return {
     id: 'compress',
     title: 'Compress the image',
-    async run(state, ctx) {
-      const image = state.result!.image;
-      const source = state.result!.source;
-      state.extraFiles ??= [];
+    async run(input, ctx) {
+      const { image, source } = input.result;
+      const compressed: BuildOutputFile[] = [];
       for (const k of kinds) {
         const out = `${image}.${k}`;
         const partial = await outputs.open(out, { image: true });
@@ -28,9 +24,9 @@ export function compressStage(kinds: Array<'zst' | 'xz'>, outputs: OutputSet): S
           await requireTool('xz', 'compressing the image with xz');
           await execa('xz', ['-q', '-T0', '-6', '--stdout', source], { stdout: { file: partial }, cancelSignal: ctx.signal });
         }
-        state.extraFiles.push({ kind: 'compressed', path: out, size: (await stat(partial)).size });
+        compressed.push({ kind: 'compressed', path: out, size: (await stat(partial)).size });
       }
-      return state;
+      return { ...input, extraFiles: [...input.extraFiles, ...compressed] };
     },
   };
 }

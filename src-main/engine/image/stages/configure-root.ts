@@ -2,17 +2,14 @@
 import type { Stage } from '../../runner';
 import { configureRoot } from '../configure';
 import { manifestHash } from '../manifest-ops';
-import { layoutSeed, type ComposeState } from './compose-state';
+import type { RootCollected, RootConfigured } from './image-parts';
 
-export const configureRootStage: Stage<ComposeState, ComposeState> = {
+export const configureRootStage: Stage<RootCollected, RootConfigured> = {
   id: 'configure',
   title: 'Configure the root filesystem',
-  async run(state, ctx) {
-    state.seed = layoutSeed(state.plan, state.epoch);
-    state.configured = await configureRoot(state.manifest, state.plan, state.epoch, state.scripts, state.apk);
-    for (const l of state.configured.log) ctx.log('info', l);
-    state.rootHash = manifestHash(state.configured.rootfs);
-    state.warnings.push(...state.configured.warnings);
-    return state;
+  async run({ plan, epoch, seed, lock, manifest, scripts, apk }, ctx) {
+    const configured = await configureRoot(manifest, plan, epoch, scripts, apk);
+    for (const l of configured.log) ctx.log('info', l);
+    return { plan, epoch, seed, lock, configured, rootHash: manifestHash(configured.rootfs), warnings: [...configured.warnings] };
   },
 };

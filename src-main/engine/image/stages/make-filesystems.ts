@@ -7,25 +7,29 @@ import { writeErofs } from '../erofs/writer';
 import { writeEmptyF2fs } from '../f2fs/empty-f2fs';
 import { writeVerityTree } from '../verity-tree';
 import { writeExt4 } from '../ext4/writer';
-import { cached, type ComposeState } from './compose-state';
+import { NexusError } from '../../../../src-shared/errors';
+import { cachedFor } from '../cache';
+import { VerityRootSchema, type FilesystemsMade, type InitramfsBuilt, type PartitionContent, type VerityRoot } from './image-parts';
 
-export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
+export const makeFilesystemsStage: Stage<InitramfsBuilt, FilesystemsMade> = {
   id: 'filesystems',
   title: 'Make the filesystems',
-  async run(state, ctx) {
-    const { plan, seed } = state;
-    const fs = plan.filesystems!;
+  async run(input, ctx) {
+    const { plan, seed, epoch, configured, rootHash } = input;
+    const fs = plan.filesystems;
+    const contents = new Map<'root' | 'root-verity' | 'state', PartitionContent>();
+    let verity: VerityRoot | null = null;
     if (fs.root.type === 'erofs') {
-      const uuid = seed!.uuid('root-fs');
-      const salt = seed!.hex('verity-salt', 32);
-      const vuuid = seed!.uuid('verity');
+      const uuid = seed.uuid('root-fs');
+      const salt = seed.hex('verity-salt', 32);
+      const vuuid = seed.uuid('verity');
       // v4: written in-process by erofs/writer.ts from the manifest (v3 and before: mkfs.erofs over a staging tree).
-      const key = { v: 4, tree: state.rootHash, uuid, salt, vuuid, epoch: state.epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
-      const dir = await cached(state, ctx, 'root-erofs', key, async (d) => {
+      const key = { v: 4, tree: rootHash, uuid, salt, vuuid, epoch, compression: fs.root.compression ?? 'none', verity: fs.root.verity };
+      const dir = await cachedFor(ctx, 'root-erofs', key, async (d) => {
         ctx.progress({ message: 'writing the EROFS root' });
-        const r = await writeErofs(join(d, 'root.erofs'), state.configured!.rootfs, {
+        const r = await writeErofs(join(d, 'root.erofs'), configured.rootfs, {
           uuid,
-          epoch: state.epoch,
+          epoch,
           compression: fs.root.compression,
           signal: ctx.signal,
         });
@@ -39,27 +43,27 @@ export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
           await writeFile(join(d, 'verity.json'), JSON.stringify(v));
         }
       });
-      state.contents.set('root', { path: join(dir, 'root.erofs'), policy: { kind: 'all' } });
+      contents.set('root', { path: join(dir, 'root.erofs'), policy: { kind: 'all' } });
       if (fs.root.verity) {
-        state.contents.set('root-verity', { path: join(dir, 'root.verity'), policy: { kind: 'all' } });
-        state.verity = JSON.parse(await readFile(join(dir, 'verity.json'), 'utf8')) as ComposeState['verity'];
+        contents.set('root-verity', { path: join(dir, 'root.verity'), policy: { kind: 'all' } });
+        verity = VerityRootSchema.parse(JSON.parse(await readFile(join(dir, 'verity.json'), 'utf8')));
       }
     } else if (fs.root.type === 'ext4') {
-      const uuid = seed!.uuid('root-fs');
-      const hashSeed = seed!.uuid('root-htree');
+      const uuid = seed.uuid('root-fs');
+      const hashSeed = seed.uuid('root-htree');
       // v3: written in-process by ext4/writer.ts (v2 and before: mke2fs -d).
-      const key = { v: 3, tree: state.rootHash, uuid, hashSeed, epoch: state.epoch };
-      const dir = await cached(state, ctx, 'root-ext4', key, async (d) => {
+      const key = { v: 3, tree: rootHash, uuid, hashSeed, epoch };
+      const dir = await cachedFor(ctx, 'root-ext4', key, async (d) => {
         // Content plus a third and 64 MiB of room to grow: "auto" sizes a writable root for use, not just to fit.
-        const content = [...state.configured!.rootfs.values()].reduce((n, e) => n + (e.type === 'file' ? Math.ceil(e.size / 4096) * 4096 + 256 : 256), 0);
+        const content = [...configured.rootfs.values()].reduce((n, e) => n + (e.type === 'file' ? Math.ceil(e.size / 4096) * 4096 + 256 : 256), 0);
         const sizeBytes = Math.ceil((content * 1.34 + 64 * 1048576) / 1048576) * 1048576;
         ctx.progress({ message: 'writing the ext4 root' });
-        const written = await writeExt4(join(d, 'root.ext4'), state.configured!.rootfs, {
+        const written = await writeExt4(join(d, 'root.ext4'), configured.rootfs, {
           sizeBytes,
           uuid,
           hashSeed,
           label: 'root',
-          epoch: state.epoch,
+          epoch,
           signal: ctx.signal,
         });
         if (written.droppedXattrs.length)
@@ -68,19 +72,20 @@ export const makeFilesystemsStage: Stage<ComposeState, ComposeState> = {
             `ext4 root: ${written.droppedXattrs.length} extended attributes not stored (ACLs or no room in the inode): ${written.droppedXattrs.slice(0, 5).join(', ')}`,
           );
       });
-      state.contents.set('root', { path: join(dir, 'root.ext4'), policy: { kind: 'all' } });
+      contents.set('root', { path: join(dir, 'root.ext4'), policy: { kind: 'all' } });
     }
     if (fs.overlay) {
-      const part = plan.partitions.find((p) => p.role === 'state')!;
+      const part = plan.partitions.find((p) => p.role === 'state');
+      if (!part) throw new NexusError('PLAN_INVALID', `${plan.box.name} has a state overlay but no state partition.`, 'Fix the plan or the Box definition.');
       const sizeBytes = (part.sizeMiB === 'auto' ? fs.overlay.sizeMiB : part.sizeMiB) * 1024 * 1024;
-      const uuid = seed!.uuid('state-fs');
+      const uuid = seed.uuid('state-fs');
       // v3: written in-process (the bytes mkfs.f2fs wrote, built again so no cached tool output stands in for it).
-      const dir = await cached(state, ctx, 'state-f2fs', { v: 3, sizeBytes, uuid, epoch: state.epoch }, async (d) => {
-        await writeEmptyF2fs(join(d, 'state.f2fs'), sizeBytes, { uuid, label: 'state', epoch: state.epoch });
+      const dir = await cachedFor(ctx, 'state-f2fs', { v: 3, sizeBytes, uuid, epoch }, async (d) => {
+        await writeEmptyF2fs(join(d, 'state.f2fs'), sizeBytes, { uuid, label: 'state', epoch });
       });
       const path = join(dir, 'state.f2fs');
-      state.contents.set('state', { path, policy: { kind: 'prefix', bytes: await f2fsMetadataPrefix(path) } });
+      contents.set('state', { path, policy: { kind: 'prefix', bytes: await f2fsMetadataPrefix(path) } });
     }
-    return state;
+    return { ...input, contents, verity };
   },
 };

@@ -21,7 +21,8 @@ import { mbrDiskId } from '../mbr-hint';
 import { SECTOR, writeGpt, writeMbr } from '../partition-table';
 import { spdxDocument } from '../sbom';
 import { serializeLock } from '../../feeds/lock';
-import type { ComposeState } from './compose-state';
+import { errnoCode } from '../../store/content-store';
+import type { BootPartitionMade, ImageWritten, PartitionContent, PartitionContents } from './image-parts';
 
 export interface PackResult {
   image: string;
@@ -34,56 +35,53 @@ export interface PackResult {
   manifest: Record<string, unknown>;
 }
 
-/** Content size per planned partition, for "auto" sizes. */
-async function contentSizes(state: ComposeState): Promise<Map<PlannedPartition['role'], number>> {
-  const out = new Map<PlannedPartition['role'], number>();
-  for (const [role, c] of state.contents) out.set(role as PlannedPartition['role'], (await stat(c.path)).size);
+/** Each partition's content with its size in bytes (what "auto" partitions are sized from). */
+async function sizedContents(contents: PartitionContents): Promise<Map<PlannedPartition['role'], PartitionContent & { size: number }>> {
+  const out = new Map<PlannedPartition['role'], PartitionContent & { size: number }>();
+  for (const [role, c] of contents) out.set(role, { ...c, size: (await stat(c.path)).size });
   return out;
 }
 
 function diskFull(err: unknown): boolean {
-  return (err as { code?: string }).code === 'ENOSPC' || (err instanceof NexusError && err.code === 'DISK_FULL');
+  return errnoCode(err) === 'ENOSPC' || (err instanceof NexusError && err.code === 'DISK_FULL');
 }
 
-export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeState & { result?: PackResult }> {
+/** `outputs`: the build's output set; the stage writes into it and seals it, the build commits it after the last stage. */
+export function makePackStage(outputs: OutputSet): Stage<BootPartitionMade, ImageWritten> {
   return {
     id: 'pack',
     title: 'Write the image',
-    async run(state, ctx) {
-      const { plan } = state;
-      const sizes = await contentSizes(state);
+    async run(input, ctx) {
+      const { plan, seed, configured, lock, epoch } = input;
+      const contents = await sizedContents(input.contents);
       const layout = layoutDisk(
         plan,
-        (p) => sizes.get(p.role) ?? 0,
-        (p) => state.seed!.uuid(`partition:${p.label}`),
+        (p) => contents.get(p.role)?.size ?? 0,
+        (p) => seed.uuid(`partition:${p.label}`),
       );
-      state.layout = layout;
       const regions: Region[] = [];
       const entries = tableEntries(layout, plan);
       let backup: { data: Buffer; offset: number } | null = null;
       if (layout.table === 'gpt') {
-        const g = writeGpt(layout.size / SECTOR, state.seed!.uuid('disk'), entries);
+        const g = writeGpt(layout.size / SECTOR, seed.uuid('disk'), entries);
         regions.push({ offset: 0, source: g.primary, length: g.primary.length, policy: { kind: 'all' } });
         backup = { data: g.backup, offset: g.backupOffset };
       } else {
-        const mbr = writeMbr(mbrDiskId(state.seed!), entries);
+        const mbr = writeMbr(mbrDiskId(seed), entries);
         regions.push({ offset: 0, source: mbr, length: mbr.length, policy: { kind: 'all' } });
       }
       for (const p of layout.partitions) {
-        const c = state.contents.get(p.role);
+        const c = contents.get(p.role);
         if (!c) throw new NexusError('PARTITION_EMPTY', `Nothing was built for the ${p.label} partition.`, 'This is a bug; please report it with the plan.');
-        regions.push({ offset: p.offset, source: c.path, length: sizes.get(p.role)!, policy: c.policy });
+        regions.push({ offset: p.offset, source: c.path, length: c.size, policy: c.policy });
       }
       if (backup) regions.push({ offset: backup.offset, source: backup.data, length: backup.data.length, policy: { kind: 'all' } });
 
       const out = plan.outputs;
       await mkdir(dirname(out.image), { recursive: true });
-      // Standalone (no OutputSet given) the stage publishes its own files; in buildImage the caller's set is committed after
-      // the later stages (compression, boot test) so every output appears together.
-      const set = outputs ?? new OutputSet(out.image, out.manifest);
+      // The caller's set is committed after the later stages (compression, boot test) so every output appears together.
+      const set = outputs;
       await set.check();
-      const cleanup = () => set.discard();
-      if (!outputs) ctx.onCleanup(cleanup);
       try {
         const partial = {
           image: await set.open(out.image, { image: true }),
@@ -95,14 +93,13 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
         };
         ctx.progress({ message: `writing ${Math.round(layout.size / 1048576)} MiB image` });
         const a = await assembleImage(partial.image, layout.size, regions, (done, total) => ctx.progress({ bytesDone: done, bytesTotal: total }), ctx.signal);
-        const lock = state.lock;
         const manifest = {
           nexus: { version: NEXUS_VERSION, manifestVersion: 1 },
           box: plan.box,
           board: plan.board,
           arch: plan.arch,
           planHash: plan.planHash,
-          sourceDateEpoch: state.epoch,
+          sourceDateEpoch: epoch,
           image: { file: basename(out.image), size: layout.size, mappedBytes: a.mappedBytes, sha256: a.sha256 },
           partitionTable: {
             type: layout.table,
@@ -115,31 +112,31 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
               filesystem: p.filesystem,
               offset: p.offset,
               size: p.sizeBytes,
-              contentBytes: sizes.get(p.role) ?? 0,
+              contentBytes: contents.get(p.role)?.size ?? 0,
             })),
           },
           boot: {
-            kernelCmdline: state.kernelCmdline,
-            kernel: state.configured!.kernel.image.path,
-            kernelRelease: state.configured!.kernel.release,
-            modules: state.configured!.modules.files,
+            kernelCmdline: input.kernelCmdline,
+            kernel: configured.kernel.image.path,
+            kernelRelease: configured.kernel.release,
+            modules: configured.modules.files,
           },
-          init: { dinit: state.configured!.dinit },
+          init: { dinit: configured.dinit },
           // What was done with each package install script and trigger instead of running it on the build host.
-          scripts: state.configured!.scripts,
-          accountsCreated: state.configured!.accountsCreated,
-          verity: state.verity ?? null,
+          scripts: configured.scripts,
+          accountsCreated: configured.accountsCreated,
+          verity: input.verity,
           // Host tools whose output is in the image, with their version lines: none since issue 17 (the boot FAT,
           // the EROFS/ext4 root, the verity tree, the UKI and the F2FS state partition are all written in-process).
           tools: {},
           lock,
           plan: redactSecrets(plan),
-          warnings: state.warnings,
+          warnings: input.warnings,
         };
         await writeFile(partial.checksum, `${a.sha256}  ${basename(out.image)}\n`);
         await writeFile(partial.bmap, bmapXml({ imageSize: layout.size, ranges: a.ranges }));
         await writeFile(partial.manifest, JSON.stringify(manifest, null, 2) + '\n');
-        await writeFile(partial.sbom, JSON.stringify(spdxDocument(plan, lock, state.epoch, a.sha256), null, 2) + '\n');
+        await writeFile(partial.sbom, JSON.stringify(spdxDocument(plan, lock, epoch, a.sha256), null, 2) + '\n');
         await writeFile(partial.lock, serializeLock(lock));
         ctx.throwIfCancelled();
         const kinds: Array<[BuildOutputFile['kind'], string, string]> = [
@@ -152,13 +149,15 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
         ];
         const files = await Promise.all(kinds.map(async ([kind, path, now]) => ({ kind, path, size: (await stat(now)).size })));
         set.seal();
-        if (!outputs) await set.commit();
         return {
-          ...state,
+          plan,
+          lock,
+          warnings: input.warnings,
           result: { image: out.image, source: set.current(out.image), sha256: a.sha256, size: layout.size, mappedBytes: a.mappedBytes, files, manifest },
+          extraFiles: [],
         };
       } catch (err) {
-        await cleanup();
+        await set.discard();
         if (diskFull(err)) {
           throw new NexusError(
             'DISK_FULL',
@@ -172,5 +171,3 @@ export function makePackStage(outputs?: OutputSet): Stage<ComposeState, ComposeS
     },
   };
 }
-
-export const packStage = makePackStage();
