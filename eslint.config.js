@@ -36,7 +36,11 @@ const packages = (...sources) => ({ to: { module: { origin: 'external', source: 
 /** What each zone may import, besides its own files. Everything else is denied. */
 export const allowed = {
   shared: [layers('shared'), packages('zod')],
-  engine: [layers('shared', ...engineParts), node, packages('zod', 'execa', 'yaml', 'tar-stream', 'hash-wasm', 'yauzl', 'drivelist')],
+  engine: [
+    layers('shared', ...engineParts),
+    node,
+    packages('zod', 'execa', 'yaml', 'tar-stream', 'hash-wasm', 'yauzl', 'drivelist', 'node-liblzma', '@hpcc-js/wasm-zstd'),
+  ],
   app: [layers('shared', 'app', ...engineParts, 'privileged'), node, packages('zod')],
   cli: [layers('shared', 'cli', ...engineParts, 'server', 'privileged'), node, packages('commander', 'execa', 'yaml')],
   server: [layers('shared', 'server', 'app'), engineHost, tokens, node, packages('ws', 'zod')],

@@ -15,6 +15,20 @@ async function scanApkIndex(bytes: Uint8Array, repo: RepoRef, keys: TrustedKeys 
   return { description, signer, text, scan };
 }
 
-export const tasks = { scanApkIndex };
+/** Streaming image compression (compress/codec-sessions.ts): one session per file, one call per chunk. */
+async function codecOpen(...a: Parameters<typeof import('../compress/codec-sessions').codecOpen>) {
+  return (await import('../compress/codec-sessions')).codecOpen(...a);
+}
+async function codecPush(...a: Parameters<typeof import('../compress/codec-sessions').codecPush>) {
+  return (await import('../compress/codec-sessions')).codecPush(...a);
+}
+async function codecEnd(...a: Parameters<typeof import('../compress/codec-sessions').codecEnd>) {
+  return (await import('../compress/codec-sessions')).codecEnd(...a);
+}
+async function codecAbort(...a: Parameters<typeof import('../compress/codec-sessions').codecAbort>) {
+  return (await import('../compress/codec-sessions')).codecAbort(...a);
+}
+
+export const tasks = { scanApkIndex, codecOpen, codecPush, codecEnd, codecAbort };
 export type Tasks = typeof tasks;
 export type TaskName = keyof Tasks;

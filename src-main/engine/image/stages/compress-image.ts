@@ -1,20 +1,24 @@
 /** Stage "compress" (optional): zstd and/or xz copies of the finished image, written as outputs of the build. */
 import { execa } from 'execa';
 import { stat } from 'node:fs/promises';
-import type { BuildOutputFile } from '../../build-types';
+import type { BuildOutputFile, BuildResult } from '../../build-types';
 import { requireTool } from '../../host-tools';
 import type { OutputSet } from '../../outputs';
 import type { Stage } from '../../runner';
 import { runTool } from '../tools/run';
-import type { ImageWritten } from './image-parts';
+import type { ComposeState } from './compose-state';
+import type { PackResult } from './write-image';
 
-export function compressStage(kinds: Array<'zst' | 'xz'>, outputs: OutputSet): Stage<ImageWritten, ImageWritten> {
+export type Packed = ComposeState & { result?: PackResult; extraFiles?: BuildOutputFile[]; bootTest?: BuildResult['bootTest'] };
+
+export function compressStage(kinds: Array<'zst' | 'xz'>, outputs: OutputSet): Stage<Packed, Packed> {
   return {
     id: 'compress',
     title: 'Compress the image',
-    async run(input, ctx) {
-      const { image, source } = input.result;
-      const compressed: BuildOutputFile[] = [];
+    async run(state, ctx) {
+      const image = state.result!.image;
+      const source = state.result!.source;
+      state.extraFiles ??= [];
       for (const k of kinds) {
         const out = `${image}.${k}`;
         const partial = await outputs.open(out, { image: true });
@@ -24,9 +28,9 @@ export function compressStage(kinds: Array<'zst' | 'xz'>, outputs: OutputSet): S
           await requireTool('xz', 'compressing the image with xz');
           await execa('xz', ['-q', '-T0', '-6', '--stdout', source], { stdout: { file: partial }, cancelSignal: ctx.signal });
         }
-        compressed.push({ kind: 'compressed', path: out, size: (await stat(partial)).size });
+        state.extraFiles.push({ kind: 'compressed', path: out, size: (await stat(partial)).size });
       }
-      return { ...input, extraFiles: [...input.extraFiles, ...compressed] };
+      return state;
     },
   };
 }
