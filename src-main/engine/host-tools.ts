@@ -78,13 +78,13 @@ export const HOST_TOOLS: readonly HostTool[] = [
   },
   {
     command: 'zstd',
-    features: ['build: --compress=zst', 'flash: .zst images'],
+    features: ['flash: .zst images', 'backups: .img.zst', 'cross-check: --compress=zst (the build compresses itself)'],
     packages: { apt: 'zstd', dnf: 'zstd', pacman: 'zstd', brew: 'zstd' },
     optional: true,
   },
   {
     command: 'xz',
-    features: ['build: --compress=xz', 'flash: .xz images'],
+    features: ['flash: .xz images', 'cross-check: --compress=xz (the build compresses itself)'],
     packages: { apt: 'xz-utils', dnf: 'xz', pacman: 'xz', brew: 'xz' },
     optional: true,
   },
