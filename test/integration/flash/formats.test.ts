@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressFile } from '../../../src-main/engine/compress/compress-file';
 import { flash } from '../../../src-main/engine/flash';
 import { listDrives } from '../../../src-main/engine/drives';
 import type { FlashProgress } from '../../../src-shared/flash';
@@ -37,12 +38,17 @@ beforeAll(async () => {
   await execa('bzip2', ['-k', '-1', files.raw]);
   await execa('zip', ['-q', '-j', join(dir, 'image.zip'), files.raw]);
   Object.assign(files, { xz: `${files.raw}.xz`, gz: `${files.raw}.gz`, zst: `${files.raw}.zst`, bz2: `${files.raw}.bz2`, zip: join(dir, 'image.zip') });
+  // The same image compressed by the build's own in-process encoders (--compress): they must flash like the tools' files.
+  files['xz-by-nexus'] = join(dir, 'nexus.img.xz');
+  files['zst-by-nexus'] = join(dir, 'nexus.img.zst');
+  await compressFile(files.raw, files['xz-by-nexus'], 'xz');
+  await compressFile(files.raw, files['zst-by-nexus'], 'zst');
   target = await loops.create(32 * MiB);
 });
 afterAll(() => loops.detachAll());
 
 describe('flash: every source format to a loop device', () => {
-  for (const fmt of ['raw', 'xz', 'gz', 'zst', 'bz2', 'zip']) {
+  for (const fmt of ['raw', 'xz', 'gz', 'zst', 'bz2', 'zip', 'xz-by-nexus', 'zst-by-nexus']) {
     it(`writes and verifies a ${fmt} image`, async () => {
       await execa('dd', ['if=/dev/zero', `of=${target.device}`, 'bs=1M', 'count=32', 'oflag=direct', 'status=none']);
       const progress: FlashProgress[] = [];
