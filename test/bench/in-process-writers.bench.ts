@@ -4,12 +4,14 @@
  * kernel and a 16 MiB initramfs, and the pc board's 128 MiB FAT32 ESP holding a 30 MiB UKI (fat/writer.ts vs
  * mkfs.vfat + mmd + mcopy); each also with the main thread's longest task (the engine runs in the Electron main
  * process; target < 200 ms). Outputs are compared in the same run (byte for byte; the ESP's UKI read back by mcopy).
+ * EROFS: the cryptobox root written by erofs/writer.ts vs mkfs.erofs, LZ4 (-zlz4hc) and uncompressed: time and size.
  */
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeErofs } from '../../src-main/engine/image/erofs/writer';
 import { writeFat } from '../../src-main/engine/image/fat/writer';
 import { makeUki } from '../../src-main/engine/image/tools/uki';
 import { verityFormat } from '../../src-main/engine/image/tools/verity';
@@ -17,6 +19,8 @@ import { makeVfat } from '../../src-main/engine/image/tools/vfat';
 import { buildUki } from '../../src-main/engine/image/uki';
 import { writeVerityTree } from '../../src-main/engine/image/verity-tree';
 import { probeMainThread } from '../../src-main/engine/workers/main-thread-probe';
+import type { FsManifest } from '../../src-main/engine/rootfs/entries';
+import { buildFromTestFeed, extractPartition, planFor, readTable, sharedNexusCache } from '../support/image-build';
 
 const MiB = 1024 * 1024;
 const SALT = randomBytes(32).toString('hex');
@@ -76,6 +80,74 @@ try {
     row('FAT32 128 MiB ESP, 30 MiB UKI: in-process', s(ours.ms), `longest main-thread task ${ours.longestTaskMs.toFixed(0)} ms`);
     row('FAT32 128 MiB ESP, 30 MiB UKI: mkfs.vfat+mmd+mcopy', s(tool.ms), `ratio ${(ours.ms / tool.ms).toFixed(2)}; UKI read back by mcopy: ${same}`);
   }
+  // The cryptobox root (qemu-x86_64, test feed): built once, its EROFS extracted back into a manifest, then written
+  // by erofs/writer.ts and by mkfs.erofs (1.5, over the extracted tree) with and without LZ4.
+  {
+    process.env.NEXUS_CACHE_DIR = sharedNexusCache('bench-in-process');
+    const img = join(dir, 'cryptobox.img');
+    await buildFromTestFeed(await planFor('cryptobox', 'qemu-x86_64', img));
+    const t = await readTable(img);
+    const part = await extractPartition(
+      img,
+      t.entries.find((e) => e.name === 'root')!,
+      join(dir, 'root-part.erofs'),
+    );
+    const tree = join(dir, 'root-tree');
+    await execa('fsck.erofs', [`--extract=${tree}`, part]);
+    const manifest = await treeManifest(tree);
+    const files = [...manifest.values()].filter((e) => e.type === 'file');
+    row('EROFS: cryptobox root', `${files.length} files`, `${(files.reduce((n, e) => n + e.size, 0) / MiB).toFixed(1)} MiB of file data`);
+    for (const compression of ['lz4hc', 'none'] as const) {
+      const ours = await timed(() => writeErofs(join(dir, `ours-${compression}.erofs`), manifest, { uuid: UUID, epoch: 1_700_000_000, compression }));
+      const args = [
+        '--quiet',
+        '-T',
+        '1700000000',
+        '-U',
+        UUID,
+        '-x',
+        '-1',
+        ...(compression === 'none' ? [] : ['-zlz4hc']),
+        join(dir, `mkfs-${compression}.erofs`),
+        tree,
+      ];
+      const tool = await timed(() => execa('mkfs.erofs', args));
+      const oursSize = (await stat(join(dir, `ours-${compression}.erofs`))).size;
+      const toolSize = (await stat(join(dir, `mkfs-${compression}.erofs`))).size;
+      const fsck = await execa('fsck.erofs', [join(dir, `ours-${compression}.erofs`)], { reject: false });
+      row(
+        `EROFS ${compression}: in-process`,
+        s(ours.ms),
+        `${(oursSize / MiB).toFixed(2)} MiB; longest main-thread task ${ours.longestTaskMs.toFixed(0)} ms; fsck.erofs: ${fsck.exitCode === 0 ? 'clean' : 'FAILED'}`,
+      );
+      row(
+        `EROFS ${compression}: mkfs.erofs${compression === 'none' ? '' : ' -zlz4hc'}`,
+        s(tool.ms),
+        `${(toolSize / MiB).toFixed(2)} MiB; time ratio ${(ours.ms / tool.ms).toFixed(2)}, size ratio ${(oursSize / toolSize).toFixed(3)}`,
+      );
+    }
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** A directory tree (as extracted by fsck.erofs, owners kept) as a manifest with file contents from the tree. */
+async function treeManifest(root: string): Promise<FsManifest> {
+  const m: FsManifest = new Map();
+  const st0 = await lstat(root);
+  m.set('/', { path: '/', type: 'dir', mode: st0.mode & 0o7777, uid: st0.uid, gid: st0.gid, mtime: 0, size: 0, owner: 'bench' });
+  const walk = async (rel: string) => {
+    for (const name of (await readdir(join(root, rel))).sort()) {
+      const path = `${rel}/${name}`;
+      const st = await lstat(join(root, path));
+      const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: 0, owner: 'bench' };
+      if (st.isDirectory()) {
+        m.set(path, { ...base, type: 'dir', size: 0 });
+        await walk(path);
+      } else if (st.isSymbolicLink()) m.set(path, { ...base, type: 'symlink', size: 0, linkTarget: await readlink(join(root, path)) });
+      else if (st.isFile()) m.set(path, { ...base, type: 'file', size: st.size, content: { kind: 'file', path: join(root, path) } });
+    }
+  };
+  await walk('');
+  return m;
 }

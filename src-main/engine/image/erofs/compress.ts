@@ -35,7 +35,7 @@ export async function compressFile(data: Uint8Array, o: { attempts?: number; bre
   const lz4 = new Lz4DestSize(data, BLOCK, o.attempts);
   const extents: Extent[] = [];
   for (let pos = 0; pos < data.length;) {
-    if (o.breathe && extents.length % 16 === 0) await o.breathe();
+    if (o.breathe) await o.breathe(); // cheap: it yields only when the main thread has been busy for a while
     const { consumed, block } = lz4.compress(pos, Math.min(data.length, pos + MAX_EXTENT));
     const cluster = Buffer.alloc(BLOCK);
     if (consumed > BLOCK) {

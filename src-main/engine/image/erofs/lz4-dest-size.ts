@@ -59,8 +59,11 @@ export class Lz4DestSize {
     if (last > this.inserted) this.inserted = last;
   }
 
-  /** Longest match for `ip` with its source in [start, ip), bounded by `limit`: [length, source] or [0, 0]. */
-  private findMatch(ip: number, start: number, limit: number): [number, number] {
+  /** Source of the last match `findMatch` found. */
+  private matchRef = 0;
+
+  /** Length of the longest match for `ip` with its source (→ matchRef) in [start, ip), bounded by `limit`; or 0. */
+  private findMatch(ip: number, start: number, limit: number): number {
     this.insertUpTo(ip);
     const s = this.src;
     let best = 0;
@@ -83,7 +86,8 @@ export class Lz4DestSize {
       if (prev >= ref) break; // overwritten by a newer position: the chain ends here
       ref = prev;
     }
-    return best >= MIN_MATCH ? [best, bestRef] : [0, 0];
+    this.matchRef = bestRef;
+    return best >= MIN_MATCH ? best : 0;
   }
 
   /**
@@ -106,7 +110,8 @@ export class Lz4DestSize {
     };
 
     while (ip <= lastMatchStart) {
-      let [len, ref] = this.findMatch(ip, start, matchLimit);
+      let len = this.findMatch(ip, start, matchLimit);
+      let ref = this.matchRef;
       if (!len) {
         if (ip - anchor >= cap) break; // the pending literals alone fill the output
         ip++;
@@ -114,11 +119,11 @@ export class Lz4DestSize {
       }
       // Lazy step: a longer match one byte later is worth a literal.
       if (ip + 1 <= lastMatchStart) {
-        const [len2, ref2] = this.findMatch(ip + 1, start, matchLimit);
+        const len2 = this.findMatch(ip + 1, start, matchLimit);
         if (len2 > len + 1) {
           ip++;
           len = len2;
-          ref = ref2;
+          ref = this.matchRef;
         }
       }
       // Extend backwards over literals that also match.
