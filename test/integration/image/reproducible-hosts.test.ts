@@ -92,7 +92,8 @@ async function freshBuild(plan: BuildPlan, fakeHost: boolean) {
 
 /** The layout seed as compose.ts derives it: the plan without the user's customization, the hash and the outputs. */
 function expectedVolumeId(plan: BuildPlan): string {
-  const { customization: _c, planHash: _h, outputs: _o, ...rest } = plan;
+  // As layoutSeed: the plan without the user's choices, its hash, its outputs and the recipe tag.
+  const { customization: _c, planHash: _h, outputs: _o, recipe: _r, ...rest } = plan;
   return seedFor({ ...plan, planHash: hashCanonical(rest) }, EPOCH)
     .hex('fat-volid', 4)
     .toUpperCase();
