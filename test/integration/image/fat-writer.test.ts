@@ -156,7 +156,7 @@ describe('in-process FAT writer', () => {
     }
   });
 
-  it('writes the Raspberry Pi 5 boot partition (256 MiB FAT32, 60 overlays with long names) that fsck, mdir and mcopy read exactly', async () => {
+  it('writes the Raspberry Pi 5 boot partition (256 MiB FAT32, 63 real overlay names) that fsck, mdir and mcopy read exactly', async () => {
     const files = rpi5Files();
     const img = join(dir, 'rpi5.vfat');
     const r = await writeFat(img, files, { sizeBytes: (await boardMiB('rpi5')) * MiB, fat: 'fat32', label: 'NEXUSBOOT', volumeId: 'c0ffee01', epoch: EPOCH });
