@@ -123,6 +123,37 @@ function buildTree(manifest: FsManifest, epoch: number): { nodes: Node[]; root: 
   return { nodes, root };
 }
 
+/** Bytes of file content read ahead of the writer, so reading the next files overlaps writing this one. */
+const READ_AHEAD_BYTES = 32 * 1048576;
+
+/** Reads the files' contents in the order they will be written, up to READ_AHEAD_BYTES ahead. */
+class ReadAhead {
+  private readonly queue: Array<{ entry: FsEntry; data: Promise<Buffer> }> = [];
+  private next = 0;
+  private bytes = 0;
+
+  constructor(private readonly files: FsEntry[]) {}
+
+  take(entry: FsEntry): Promise<Buffer> {
+    this.fill();
+    const head = this.queue.shift();
+    if (head?.entry !== entry) throw new Error(`read-ahead out of order at ${entry.path}`);
+    this.bytes -= entry.size;
+    this.fill();
+    return head.data;
+  }
+
+  private fill(): void {
+    while (this.next < this.files.length && (!this.queue.length || this.bytes < READ_AHEAD_BYTES)) {
+      const entry = this.files[this.next++]!;
+      const data = readEntry(entry);
+      data.catch(() => undefined); // a failed read is reported when its turn comes (take's caller awaits it)
+      this.queue.push({ entry, data });
+      this.bytes += entry.size;
+    }
+  }
+}
+
 function fileType(e: FsEntry): number {
   return e.type === 'dir' ? 2 : e.type === 'symlink' ? 7 : 1;
 }
@@ -230,6 +261,7 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
       for (const name of x.dropped) droppedXattrs.push(`${e.path}: ${name}`);
       return x.area;
     };
+    const reads = new ReadAhead(nodes.filter((n) => n.entry.type === 'file').map((n) => n.entry));
     let count = 0;
     for (const n of nodes) {
       if (++count % 256 === 0) o.signal?.throwIfAborted();
@@ -244,7 +276,7 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
         putInode(n.ino, inode({ ...base, links, mode: S_IFDIR | (e.mode & 0o7777), size: blocks.length * BLOCK, ...x }, csum));
         dirsInGroup[Math.floor((n.ino - 1) / geo.inodesPerGroup)]!++;
       } else if (e.type === 'file') {
-        const data = await readEntry(e);
+        const data = await reads.take(e);
         const x = await extentData(n.ino, data, what);
         putInode(n.ino, inode({ ...base, mode: S_IFREG | (e.mode & 0o7777), size: data.length, ...x }, csum));
       } else {
