@@ -127,6 +127,29 @@ describe('dispatcher', () => {
     d.close();
   });
 
+  it('throttles every progress stream the contract declares (not the others), and sends the held-back last one before the response', async () => {
+    const seen: number[] = [];
+    const d = await app({
+      imageSize: async (_path, { onProgress }) => {
+        for (let i = 1; i <= 100; i++) onProgress?.(i, 100);
+        return { size: 100, exact: true };
+      },
+    });
+    const image = join(dir!, 'count.img.gz');
+    await writeFile(image, 'x');
+    d.subscribe('image.progress', (p) => seen.push((p as Payload<'image.progress'>).bytesRead));
+    const r = await d.invoke('image.measure', { jobId: 'job-count', path: image });
+    expect(r).toMatchObject({ ok: true });
+    expect(seen.length).toBeLessThan(10);
+    expect(seen.at(-1)).toBe(100); // delivered before the response resolved
+    // A stream that is not a progress stream (console text) is never held back.
+    const text: string[] = [];
+    d.subscribe('vm.console', (p) => text.push((p as Payload<'vm.console'>).text));
+    for (let i = 0; i < 50; i++) d.emit('vm.console', { jobId: 'job-vm', text: `${i}`, marker: null });
+    expect(text).toHaveLength(50);
+    d.close();
+  });
+
   it('starts the drive watcher with the first subscriber and stops it with the last', async () => {
     let active = 0;
     const drive: Drive = {
