@@ -90,6 +90,9 @@ describe('cryptobox on qemu-x86_64', () => {
     const [esp, root, hash, state] = await Promise.all(t.entries.map((e, i) => extractPartition(image(), e, join(dir, `p${i + 1}.img`))));
     await execa('fsck.vfat', ['-n', esp!]);
     await execa('fsck.erofs', [root!]);
+    // The root the boot read is LZ4-compressed by the in-process writer (0PADDING clusters, full index).
+    expect((await execa('dump.erofs', ['-s', root!])).stdout).toMatch(/Filesystem features:.*\b0padding\b/);
+    expect((await execa('dump.erofs', ['--path=/bin/busybox', root!])).stdout).toMatch(/Layout: 1\b/);
     await execa('fsck.f2fs', ['-f', state!]);
     const m = await readJson<{ verity: { rootHash: string }; boot: { kernelCmdline: string } }>(join(dir, 'cryptobox.manifest.json'));
     expect(m.boot.kernelCmdline).toContain(`nexus.verity=${m.verity.rootHash}`);
