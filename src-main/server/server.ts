@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { NexusError } from '../../src-shared/errors';
+import { NexusError, toErrorInfo } from '../../src-shared/errors';
 import type { Dispatcher } from '../app/dispatcher';
 import {
   BadRequest,
@@ -210,7 +210,7 @@ function attach(ws: WebSocket, dispatcher: Dispatcher): void {
           dispatcher.subscribe(name, (payload) => out({ kind: 'evt', name, payload })),
         );
       } catch (err) {
-        out({ kind: 'error', error: { code: 'UNKNOWN_EVENT', message: (err as Error).message } });
+        out({ kind: 'error', error: { code: 'UNKNOWN_EVENT', message: toErrorInfo(err).message } });
       }
     } else {
       subs.get(frame.name)?.();
