@@ -283,14 +283,21 @@ interface KernelMeta {
  * Kernel package in Alpine's layout from a Debian kernel .deb: /boot/vmlinuz-<flavour>, /boot/config-<flavour>,
  * kernel.release, the wanted modules (+ dependencies and softdep providers) recompressed to .ko.gz, no modules.dep.
  */
-async function kernelPackage(deb: string, work: string, flavour: string, meta: KernelMeta, dtbs: Array<{ from: string; to: string }>): Promise<ApkPackageSpec> {
+async function kernelPackage(
+  deb: string,
+  work: string,
+  flavour: string,
+  meta: KernelMeta,
+  dtbs: Array<{ from: string; to: string }>,
+  extraModules: string[] = [],
+): Promise<ApkPackageSpec> {
   const dir = join(work, `k-${flavour}`);
   await extractDeb(deb, dir, ['./boot/vmlinu*', './boot/config-*', './lib/modules/*', './usr/lib/modules/*', './usr/lib/linux-image-*']);
   const modRoot = existsSync(join(dir, 'usr/lib/modules')) ? join(dir, 'usr/lib/modules') : join(dir, 'lib/modules');
   const kver = (await readdir(modRoot))[0]!;
   const all = (await walk(join(modRoot, kver))).filter((f) => /\.ko(\.xz|\.gz|\.zst)?$/.test(f));
   const byName = new Map(all.map((f) => [moduleName(f), f]));
-  const queue = WANTED_MODULES.map((m) => m.replace(/-/g, '_'));
+  const queue = [...WANTED_MODULES, ...extraModules].map((m) => m.replace(/-/g, '_'));
   const chosen = new Set<string>();
   // A softdep names an alias ("crc32c"): carry its provider too, generic C code first (crc32c-intel needs SSE4.2,
   // which QEMU's default TCG CPU does not have).
@@ -567,7 +574,8 @@ async function buildSpecs(
       if (n === 'linux-firmware') for (const d of sp.depends ?? []) specs.push(indexSpec(index, d.replace(/=.*$/, ''), arch));
     }
 
-    // Kernels.
+    // Kernels (with the modules the packs ask for too).
+    const packModules = [...new Set(packs.flatMap((p) => p.modules?.(arch) ?? []))];
     const kmeta = (name: 'linux-virt' | 'linux-lts' | 'linux-rpi'): KernelMeta => {
       if (arch === 'x86_64') return { ...indexSpec(index, name, arch), depends: index.get(name)!.D!.split(' '), provides: [], installIf: [] } as KernelMeta;
       const f = facts[name];
@@ -575,25 +583,39 @@ async function buildSpecs(
       return f;
     };
     if (arch === 'x86_64') {
-      specs.push(await kernelPackage(kdeb, work, 'virt', kmeta('linux-virt'), []));
-      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), []));
+      specs.push(await kernelPackage(kdeb, work, 'virt', kmeta('linux-virt'), [], packModules));
+      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [], packModules));
     } else if (arch === 'aarch64') {
       const pi5 = 'broadcom/bcm2712-rpi-5-b.dtb';
-      specs.push(await kernelPackage(kdeb, work, 'virt', kmeta('linux-virt'), [{ from: pi5, to: `boot/dtbs-virt/${pi5}` }]));
-      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [{ from: pi5, to: `boot/dtbs-lts/${pi5}` }]));
+      specs.push(await kernelPackage(kdeb, work, 'virt', kmeta('linux-virt'), [{ from: pi5, to: `boot/dtbs-virt/${pi5}` }], packModules));
+      specs.push(await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [{ from: pi5, to: `boot/dtbs-lts/${pi5}` }], packModules));
       // Debian has no D0-stepping tree: a STAND-IN copy of the C1 tree keeps the board's file list complete.
-      const rpi = await kernelPackage(kdeb, work, 'rpi', kmeta('linux-rpi'), [
-        { from: pi5, to: 'boot/bcm2712-rpi-5-b.dtb' },
-        { from: pi5, to: 'boot/bcm2712d0-rpi-5-b.dtb' },
-      ]);
+      const rpi = await kernelPackage(
+        kdeb,
+        work,
+        'rpi',
+        kmeta('linux-rpi'),
+        [
+          { from: pi5, to: 'boot/bcm2712-rpi-5-b.dtb' },
+          { from: pi5, to: 'boot/bcm2712d0-rpi-5-b.dtb' },
+        ],
+        packModules,
+      );
       rpi.files!.push({ path: 'boot/overlays/README', content: `${STAND_IN_NOTE}\nThe real linux-rpi ships the Raspberry Pi overlays here.\n`, mode: 0o644 });
       specs.push(rpi);
     } else {
       specs.push(
-        await kernelPackage(kdeb, work, 'lts', kmeta('linux-lts'), [
-          { from: 'starfive/jh7110-starfive-visionfive-2-v1.3b.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb' },
-          { from: 'starfive/jh7110-starfive-visionfive-2-v1.2a.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb' },
-        ]),
+        await kernelPackage(
+          kdeb,
+          work,
+          'lts',
+          kmeta('linux-lts'),
+          [
+            { from: 'starfive/jh7110-starfive-visionfive-2-v1.3b.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.3b.dtb' },
+            { from: 'starfive/jh7110-starfive-visionfive-2-v1.2a.dtb', to: 'boot/dtbs-lts/starfive/jh7110-starfive-visionfive-2-v1.2a.dtb' },
+          ],
+          packModules,
+        ),
       );
       const ub = join(work, 'ub');
       await extractDeb(debs.get('u-boot-starfive')!, ub, ['./usr/lib/u-boot/starfive_visionfive2/*']);

@@ -14,6 +14,7 @@ import { sshPack } from './ssh';
 import { rescuePack } from './rescue';
 import { dragonboxPack } from './dragonbox';
 import { nexboxPack } from './nexbox';
+import { linboxPack } from './linbox';
 
 export interface ReplicaPackContext {
   arch: ReplicaArch;
@@ -54,6 +55,8 @@ export interface ReplicaPack {
   debs(arch: ReplicaArch): string[];
   /** The pack's Alpine package specs. Names must not clash with the base feed's or another pack's. */
   specs(ctx: ReplicaPackContext): Promise<ApkPackageSpec[]>;
+  /** Kernel modules the pack's packages need beyond the feed's own list (added to the kernel packages with their dependencies). */
+  modules?(arch: ReplicaArch): string[];
   /** Alpine repository of each package the pack adds (default main). */
   repositoryOf?(name: string): 'main' | 'community' | 'testing' | undefined;
 }
@@ -64,6 +67,7 @@ export const PACKS: Record<string, ReplicaPack> = {
   rescue: rescuePack,
   dragonbox: dragonboxPack,
   nexbox: nexboxPack,
+  linbox: linboxPack,
 };
 
 export function packsById(ids: readonly string[]): ReplicaPack[] {

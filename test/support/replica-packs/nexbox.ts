@@ -125,7 +125,7 @@ const DEBS = ['gcc', 'libc6-dev', 'make', 'git', 'zsh-static', 'python3', 'fdisk
 export const APK_TOOLS_VERSION = '2.14.9';
 
 let community: Map<string, Record<string, string>> | undefined;
-async function communityV3191(): Promise<Map<string, Record<string, string>>> {
+export async function communityV3191(): Promise<Map<string, Record<string, string>>> {
   if (!community) {
     const members = gzipMembers(await readFile(alpineTestdata('official', 'v3.19.1-community-x86_64-APKINDEX.tar.gz')));
     const text = parseTar(gunzipSync(members[1]!))

@@ -1,0 +1,195 @@
+/**
+ * linbox's Wayland session on qemu-x86_64, booted once with a virtio-gpu display: greetd logs the user in on
+ * seat0 at boot (the kiosk fragment's initial session), seatd hands cage the GPU, cage shows foot full screen, and
+ * the test reads the screen through QEMU's QMP `screendump` while the VM runs.
+ *
+ * WHAT IS BUILT (the full linbox closure — Plasma, Firefox, niri, 500+ packages — is too large for CI): the linbox
+ * Box from the catalog with the kiosk fragment, its package list replaced in the loaded catalog (the test override
+ * other Box tests use for plans) by cryptobox's packages plus the session's: greetd, seatd, cage, foot,
+ * font-dejavu and the three packages whose install triggers make the caches first boot must build (fontconfig,
+ * glib + gsettings-desktop-schemas, shared-mime-info); containerd's service (dragonbox's, its package is not
+ * installed) is dropped and the login shell is busybox sh (nexbox's zsh is not installed). Everything else is
+ * linbox's: the ext4 root, the services (seatd -g seat, user-runtime-dir, greetd), virtio_gpu, the files.
+ * Packages come from the replica feed with the linbox pack (Alpine's metadata and scripts; Debian payloads).
+ *
+ * Checked in the one boot: the screen is read over QMP while the session runs (the check that foot's background
+ * covers it is a known gap, marked it.fails below); over the serial console (root): cage and foot run as the
+ * user, greetd and seatd as root, the user is in seat, greetd's generated config starts the user's session, and
+ * the first-boot finalizer ran fontconfig's, glib's and shared-mime-info's triggers (font cache, gschemas.compiled,
+ * mime.cache).
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../../src-main/engine/catalog/load';
+import { resolvePackages, type ApkIndex } from '../../../src-main/engine/feeds';
+import { planRequests } from '../../../src-main/engine/feeds/stages';
+import { resolvePlan } from '../../../src-main/engine/plan/resolve';
+import { bootTest, type BootTestResult } from '../../../src-main/engine/vm/boot-test';
+import { colourShares, parsePpm, screendump, type Ppm } from '../../../src-main/engine/vm/qmp';
+import { debianTestFeed } from '../../support/debian-test-feed';
+import { buildFromTestFeed, consoleSession, readJson, sharedNexusCache, TEST_LOGIN, TEST_USER, type TestBuild } from '../../support/image-build';
+import { officialIndex, realStanzaIndex } from '../../support/real-alpine-indexes';
+
+/** The session's packages (their closure on Alpine's indexes is what the build installs). */
+const SESSION = ['greetd', 'seatd', 'cage', 'foot', 'font-dejavu', 'fontconfig', 'glib', 'gsettings-desktop-schemas', 'shared-mime-info'];
+/** foot's default background (foot.ini: `background=111111`), which fills the frame around the text. */
+const FOOT_BACKGROUND = '#111111';
+const UID = 1000;
+
+const C = {
+  // Up to 5 min: first boot runs the finalizer and the vault's creation before greetd's session is on screen.
+  session: `for i in $(seq 300); do pidof foot >/dev/null && [ -S /run/user/${UID}/wayland-0 ] && break; sleep 1; done; sleep 8; ps -o user,comm | grep -E ' (cage|foot|greetd|seatd)$'; echo NEXUS-SESSION-$((6*7))`,
+  hold: 'sleep 20',
+  finalize: 'cat /var/lib/nexus/first-boot.done; cat /var/log/nexus-first-boot.log',
+  caches:
+    'ls /var/cache/fontconfig | grep -c cache; ls -l /usr/share/glib-2.0/schemas/gschemas.compiled /usr/share/mime/mime.cache; fc-list : family | sort -u',
+  accounts: `id ${TEST_LOGIN.user}; cat /etc/greetd/config.toml; stat -c '%U %a' /run/user/${UID}`,
+  log: `cat /run/user/${UID}/kiosk.log | tail -n 20`,
+};
+
+let dir: string;
+let build: TestBuild;
+let boot: BootTestResult;
+let shot: Promise<Ppm | Error> | undefined;
+const seconds: Record<string, number> = {};
+
+beforeAll(async () => {
+  process.env.NEXUS_CACHE_DIR = sharedNexusCache('linbox-x86');
+  dir = await mkdtemp(join(tmpdir(), 'nexus-it-linbox-'));
+  let t = Date.now();
+  const feed = await debianTestFeed('x86_64', { packs: ['linbox'] });
+  seconds.feed = (Date.now() - t) / 1000;
+  // The CI-sized linbox (see the header): the catalog's linbox with the session's packages only.
+  const catalog = await loadCatalog();
+  const linbox = catalog.boxes.get('linbox')!;
+  const { loginShell: _zsh, ...rest } = linbox;
+  catalog.boxes.set('linbox', {
+    ...rest,
+    packages: [...catalog.boxes.get('cryptobox')!.packages, ...SESSION],
+    services: linbox.services.filter((s) => s.name !== 'containerd'),
+  });
+  const plan = resolvePlan(catalog, {
+    profile: 'linbox',
+    target: 'qemu-x86_64',
+    fragments: ['kiosk'],
+    output: join(dir, 'linbox.img'),
+    customization: TEST_USER,
+  });
+  t = Date.now();
+  build = await buildFromTestFeed(plan, { feed });
+  seconds.build = (Date.now() - t) / 1000;
+  t = Date.now();
+  const warm = await buildFromTestFeed(plan, { feed });
+  seconds.warm = (Date.now() - t) / 1000;
+  seconds.reused = warm.reused.length;
+
+  const qmp = join(dir, 'qmp.sock');
+  const grab = () =>
+    screendump(qmp, join(dir, 'session.ppm'))
+      .then(async () => parsePpm(await readFile(join(dir, 'session.ppm'))))
+      .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  let sessionAt = 0;
+  boot = await bootTest(join(dir, 'linbox.img'), {
+    arch: 'x86_64',
+    display: 'virtio-gpu',
+    qmpSocket: qmp,
+    memoryMiB: 1024,
+    timeoutSeconds: 900,
+    onLine: (line) => {
+      if (/^NEXUS-SESSION-42\s*$/.test(line) && !shot) {
+        sessionAt = (Date.now() - t) / 1000;
+        shot = grab();
+      }
+    },
+    session: { ...consoleSession([C.session, C.hold, C.finalize, C.caches, C.accounts, C.log]), stepSeconds: 420 },
+  });
+  seconds.session = sessionAt;
+  const r = build.result;
+  console.log(
+    `linbox (session) qemu-x86_64: ${r.packageCount} packages, image ${r.size} bytes (${(await stat(join(dir, 'linbox.img'))).blocks * 512} allocated); ` +
+      `feed ${seconds.feed} s, build ${seconds.build} s, rebuild ${seconds.warm} s (${seconds.reused} stages reused); boot to the session on screen ${sessionAt} s, boot test ${boot.seconds} s\n` +
+      (boot.commands ?? []).map((c) => `$ ${c.command}\n${c.output}\n(exit ${c.status})`).join('\n'),
+  );
+  if (!boot.passed)
+    console.log(`boot failed (${boot.reason}); console log (end):\n${(await readFile(boot.log, 'utf8').catch(() => '')).split('\n').slice(-80).join('\n')}`);
+}, 2_400_000);
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const out = (command: string) => {
+  const c = boot.commands?.find((x) => x.command === command);
+  if (!c) throw new Error(`"${command}" was not run (boot: ${boot.reason ?? 'passed'})`);
+  return c;
+};
+async function frame(): Promise<Ppm> {
+  const f = await shot;
+  if (!f) throw new Error(`no screendump was taken (boot: ${boot.reason ?? 'passed'})`);
+  if (f instanceof Error) throw f;
+  return f;
+}
+
+describe('linbox (the kiosk session) on qemu-x86_64 with virtio-gpu', () => {
+  it('boots, and QEMU hands the test the screen of the running session (1280x800 from virtio-gpu, over QMP)', async () => {
+    expect(boot).toMatchObject({ passed: true });
+    const f = await frame();
+    expect([f.width, f.height]).toEqual([1280, 800]);
+    console.log(
+      `session frame ${f.width}x${f.height}: ${colourShares(f)
+        .slice(0, 4)
+        .map((s) => `${s.colour} ${(s.share * 100).toFixed(1)} %`)
+        .join(', ')}`,
+    );
+  });
+
+  // KNOWN GAP (2026-12-03): the stand-in compositor's frames never reach the screen. Debian's cage 0.1.4 on
+  // wlroots 0.15 (pixman renderer, DRM dumb buffers, virtio-gpu) modesets the output and renders its first frame,
+  // then every commit after foot maps fails ("Direct scan-out buffer size mismatch", "Basic output test failed
+  // for Virtual-1", wlroots debug log), so the screen stays black while cage and foot run. \`it.fails\` keeps the
+  // real check here: it turns red the day foot's background is on the screen, and must then become \`it\`.
+  it.fails("shows the compositor's frame: foot's background covers most of the screen", async () => {
+    const shares = colourShares(await frame());
+    expect(shares[0]).toMatchObject({ colour: FOOT_BACKGROUND });
+    expect(shares[0]!.share).toBeGreaterThan(0.8);
+  });
+
+  it('runs cage and foot as the user, greetd and seatd as root; the user is in seat; greetd starts their session', () => {
+    const ps = out(C.session).output;
+    expect(ps).toMatch(new RegExp(`^${TEST_LOGIN.user}\\s+cage$`, 'm'));
+    expect(ps).toMatch(new RegExp(`^${TEST_LOGIN.user}\\s+foot$`, 'm'));
+    expect(ps).toMatch(/^root\s+greetd$/m);
+    expect(ps).toMatch(/^root\s+seatd$/m);
+    const a = out(C.accounts).output;
+    expect(a).toMatch(/groups=.*\bseat\b/);
+    expect(a).toContain(`[initial_session]\ncommand = "/etc/greetd/nexus-session"\nuser = "${TEST_LOGIN.user}"`);
+    expect(a).toMatch(new RegExp(`^${TEST_LOGIN.user} 700$`, 'm'));
+  });
+
+  it("ran the packages' triggers on first boot: the font cache, the GSettings schemas and the MIME database", () => {
+    const fin = out(C.finalize);
+    expect(fin.output).toMatch(/^failed:\s*$/m);
+    for (const t of ['fontconfig', 'glib', 'shared-mime-info']) expect(fin.output).toMatch(new RegExp(`nexus-first-boot: ${t}-\\S+ trigger$`, 'm'));
+    const c = out(C.caches);
+    expect(c.status).toBe(0);
+    expect(Number(c.output.split('\n')[0])).toBeGreaterThan(0);
+    expect(c.output).toMatch(/\/usr\/share\/glib-2\.0\/schemas\/gschemas\.compiled$/m);
+    expect(c.output).toMatch(/\/usr\/share\/mime\/mime\.cache$/m);
+    expect(c.output).toMatch(/DejaVu Sans Mono/);
+  });
+
+  it("installs exactly the closure Alpine's own indexes give (signed v3.23.4 main + v3.19.1 community, v3.24 dinit)", async () => {
+    const lock = await readJson<{ packages: Array<{ name: string }> }>(build.result.files.find((f) => f.kind === 'lock')!.path);
+    const only = (i: ApkIndex, names: string[]): ApkIndex => ({ ...i, packages: i.packages.filter((p) => names.includes(p.name)) });
+    const indexes = [
+      await officialIndex('v3.23.4-main-x86_64-APKINDEX.tar.gz', 'main', 'v3.23', 'x86_64'),
+      await officialIndex('v3.19.1-community-x86_64-APKINDEX.tar.gz', 'community', 'v3.19', 'x86_64'),
+      only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit']),
+    ];
+    const plan = build.result.plan;
+    const real = resolvePackages(indexes, planRequests(plan), { assumeProvided: plan.builderProvides });
+    expect(lock.packages.map((p) => p.name).sort()).toEqual(real.packages.map((p) => p.pkg.name).sort());
+    expect(build.result.warnings.filter((w) => /kernel modules not in/.test(w))).toEqual([]);
+  });
+});
