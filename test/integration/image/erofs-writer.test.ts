@@ -284,6 +284,12 @@ describe('EROFS writer: bad input', () => {
     ['a negative uid', (m) => add(m, file('/f', Buffer.from('x'), 0o644, -1)), 'EROFS_BAD_ENTRY', /uid -1/],
     ['file-type bits in the mode', (m) => add(m, file('/f', Buffer.from('x'), 0o100644)), 'EROFS_BAD_ENTRY', /mode 33188/],
     ['a device node', (m) => add(m, { ...dirEntry('/dev/null'), type: 'chardev' as FsEntry['type'] }), 'EROFS_BAD_ENTRY', /type "chardev"/],
+    [
+      'content that cannot be read',
+      (m) => add(m, { ...file('/f', Buffer.alloc(0)), size: 5, content: { kind: 'file', path: '/nonexistent/nexus-blob' } }),
+      'EROFS_BAD_ENTRY',
+      /content of \/f .*ENOENT/,
+    ],
     ['content shorter than its size', (m) => add(m, { ...file('/f', Buffer.from('abc')), size: 10 }), 'EROFS_BAD_ENTRY', /says 10 bytes, its content has 3/],
     ['a hard link to a directory', (m) => add(m, dirEntry('/d'), { ...dirEntry('/h'), type: 'hardlink', linkTarget: '/d' }), 'UNSAFE_PATH', /hard link to \/d/],
   ];

@@ -96,12 +96,22 @@ function typeOf(n: TreeNode): FileType {
 
 async function nodeData(n: TreeNode): Promise<Buffer> {
   if (n.kind === 'symlink') return Buffer.from(n.entry.linkTarget!, 'utf8');
-  const data = await readEntry(n.entry);
+  const clean = 'The package cache may be damaged: delete it (`nexus cache clean`) and build again.';
+  let data: Buffer;
+  try {
+    data = await readEntry(n.entry);
+  } catch (err) {
+    if (err instanceof NexusError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new NexusError('EROFS_BAD_ENTRY', `Cannot read the content of ${n.entry.path} (from ${n.entry.owner}) for the EROFS root: ${code}.`, clean, {
+      cause: err,
+    });
+  }
   if (data.length !== n.entry.size)
     throw new NexusError(
       'EROFS_BAD_ENTRY',
       `Cannot put ${n.entry.path} (from ${n.entry.owner}) into the EROFS root: the manifest says ${n.entry.size} bytes, its content has ${data.length}.`,
-      'The package cache may be damaged: clear it (Settings → Storage, or `nexus cache clear`) and build again.',
+      clean,
     );
   return data;
 }
@@ -277,6 +287,12 @@ export async function writeErofs(out: string, manifest: FsManifest, o: ErofsWrit
     sealSuperblock(meta, (data) => parseInt(crc.init().update(data).digest('hex'), 16));
     await fh.write(meta, 0, meta.length, 0);
     return { bytes: blocks * BLOCK, blocks, inodes: plans.length, compressedFiles: plans.filter((p) => p.compressed).length, skippedXattrs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
+      throw new NexusError('DISK_FULL', 'No space left while writing the EROFS root.', 'Free some space in the cache directory and build again.', {
+        cause: err,
+      });
+    throw err;
   } finally {
     await fh.close();
   }
