@@ -63,6 +63,8 @@ interface Node {
   ino: number;
   links: number;
   children: Node[];
+  /** The directory holding it (the root's is itself). */
+  parent?: Node;
 }
 
 const ROOT_INO = 2;
@@ -77,7 +79,7 @@ function uuidBytes(uuid: string, what: string): Buffer {
 }
 
 /** Directories, files and links by path, with the root, implied parents and /lost+found added. */
-function buildTree(manifest: FsManifest, epoch: number): { nodes: Node[]; root: Node } {
+function buildTree(manifest: FsManifest, epoch: number): Node[] {
   const problems = treeProblems(manifest);
   if (problems.length)
     throw new NexusError(
@@ -105,7 +107,8 @@ function buildTree(manifest: FsManifest, epoch: number): { nodes: Node[]; root: 
     const node: Node = { entry, name, ino: 0, links: entry.type === 'dir' ? 2 : 1, children: [] };
     byPath.set(p, node);
     nodes.push(node);
-    if (p !== '/') byPath.get(posix.dirname(p))!.children.push(node);
+    node.parent = p === '/' ? node : byPath.get(posix.dirname(p))!;
+    if (p !== '/') node.parent.children.push(node);
   }
   const root = byPath.get('/')!;
   root.ino = ROOT_INO;
@@ -118,9 +121,9 @@ function buildTree(manifest: FsManifest, epoch: number): { nodes: Node[]; root: 
       n.ino = target.ino;
       target.links++;
     }
-    if (n.entry.type === 'dir' && n !== root) byPath.get(posix.dirname(n.entry.path))!.links++;
+    if (n.entry.type === 'dir' && n !== root) n.parent!.links++;
   }
-  return { nodes, root };
+  return nodes;
 }
 
 /** Bytes of file content read ahead of the writer, so reading the next files overlaps writing this one. */
@@ -163,7 +166,7 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
   const hashSeed = uuidBytes(o.hashSeed, 'hash seed');
   const label = Buffer.from(o.label, 'utf8');
   if (label.length > 16) throw new NexusError('EXT4_BAD_OPTION', `The ext4 label "${o.label}" is longer than 16 bytes.`, 'Choose a shorter label.');
-  const { nodes, root } = buildTree(manifest, o.epoch);
+  const nodes = buildTree(manifest, o.epoch);
   const inodesUsed = nodes.reduce((m, n) => Math.max(m, n.ino), FIRST_INO);
   const geo = planGeometry(o.sizeBytes, inodesUsed);
   const csum = await Ext4Checksum.create(uuid);
@@ -194,15 +197,12 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
     if (e.type === 'dir') {
       const entries: DirEntry[] = [
         { ino: n.ino, name: Buffer.from('.'), type: 2 },
-        { ino: 0, name: Buffer.from('..'), type: 2 },
+        { ino: n.parent!.ino, name: Buffer.from('..'), type: 2 },
         ...n.children.map((c) => ({ ino: c.ino, name: c.name, type: fileType(c.entry) })),
       ];
       dirData.set(n, directoryBlocks(n.ino, entries, e.path === '/lost+found' ? LOST_FOUND_BLOCKS : 1, csum));
     }
   }
-  // ".." needs the parent's inode: fill it in now that every directory has one.
-  for (const n of nodes) for (const c of n.children) if (c.entry.type === 'dir') setDotDot(dirData.get(c)!, n.ino, c.ino, csum);
-  setDotDot(dirData.get(root)!, ROOT_INO, ROOT_INO, csum);
   for (const n of nodes) {
     const blocks =
       n.entry.type === 'dir'
@@ -408,12 +408,4 @@ export async function writeExt4(out: string, manifest: FsManifest, o: Ext4WriteO
   } finally {
     await fh.close();
   }
-}
-
-/** Sets the ".." entry (the second one, at byte 12 of the first block) and re-checksums that block. */
-function setDotDot(blocks: Buffer[], parentIno: number, ino: number, csum: Ext4Checksum): void {
-  const b = blocks[0]!;
-  b.writeUInt32LE(parentIno, 12);
-  const end = BLOCK - 12;
-  b.writeUInt32LE(csum.ofInode(ino, [b.subarray(0, end)]), end + 8);
 }
