@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
-import type { BuildPlan } from '../../../src-shared/plan';
+import type { ComposePlan } from '../../../src-shared/plan';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { mergeAccounts, type AccountEffect, type MergedAccounts } from './config/accounts';
 import { containerEntries } from './config/containers';
@@ -72,7 +72,7 @@ export function findDinit(manifest: FsManifest): string {
 const LOAD_ORDER = '/lib/modules/nexus-load-order';
 
 /** Paths of owner names in FileSpec → numeric ids (the generated passwd/group are the only accounts we know). */
-function idOf(name: string, plan: BuildPlan): number {
+function idOf(name: string, plan: ComposePlan): number {
   if (/^\d+$/.test(name)) return Number(name);
   if (name === 'root') return 0;
   if (plan.customization.user && name === plan.customization.user.name) return USER_UID;
@@ -88,18 +88,18 @@ export interface GeneratedOptions {
   readyWaitsFor?: string[];
 }
 
-export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<string>, hasZoneinfo: boolean, o: GeneratedOptions = {}): GeneratedEntry[] {
+export function generatedEntries(plan: ComposePlan, epoch: number, installed: Set<string>, hasZoneinfo: boolean, o: GeneratedOptions = {}): GeneratedEntry[] {
   const dinit = o.dinit ?? '/usr/sbin/dinit';
   const out = etcEntries({ plan, epoch, installed, hasZoneinfo, ...(o.accounts ? { accounts: o.accounts } : {}) });
   out.push(...dinitEntries(plan.services, o.readyWaitsFor?.length ? { [READY_SERVICE]: o.readyWaitsFor } : {}));
   out.push(dir('/usr/libexec/nexus'), file('/usr/libexec/nexus/ready', readyScript(plan.box.name, plan.board.name), 0o755));
   out.push(...meshEntries(plan));
-  if (plan.filesystems?.vault)
+  if (plan.filesystems.vault)
     out.push(file('/usr/libexec/nexus/vault-setup', vaultSetupScript(plan.filesystems.vault.mountpoint, plan.filesystems.overlay?.mountpoint ?? null), 0o755));
-  if (plan.filesystems?.root.type === 'initramfs') out.push(file('/init', ramInit(dinit), 0o755));
+  if (plan.filesystems.root.type === 'initramfs') out.push(file('/init', ramInit(dinit), 0o755));
   else out.push(file('/sbin/nexus-init', rootInit(dinit), 0o755));
-  if (plan.filesystems?.overlay) out.push(dir(plan.filesystems.overlay.mountpoint));
-  if (plan.filesystems?.vault) out.push(dir(plan.filesystems.vault.mountpoint, 0o700));
+  if (plan.filesystems.overlay) out.push(dir(plan.filesystems.overlay.mountpoint));
+  if (plan.filesystems.vault) out.push(dir(plan.filesystems.vault.mountpoint, 0o700));
   for (const f of plan.files) out.push(file(f.path, f.content, parseInt(f.mode, 8), idOf(f.owner, plan), idOf(f.group, plan)));
   return out;
 }
@@ -107,15 +107,15 @@ export function generatedEntries(plan: BuildPlan, epoch: number, installed: Set<
 /** `apk`: the resolved packages and trusted keys, for apk's configuration and database on the device (config/apk.ts). */
 export async function configureRoot(
   input: FsManifest,
-  plan: BuildPlan,
+  plan: ComposePlan,
   epoch: number,
   pkgScripts: PackageScripts = noPackageScripts(),
   apk?: ApkDbInput,
 ): Promise<ConfiguredRoot> {
   const warnings: string[] = [];
   const log: string[] = [];
-  const boot = plan.boot!;
-  const rootType = plan.filesystems?.root.type ?? 'initramfs';
+  const boot = plan.boot;
+  const rootType = plan.filesystems.root.type;
   const kernel = findKernel(input, boot.kernelPackage);
   const dinit = findDinit(input);
   const selected = await selectModules(input, kernel.moduleDir, plan.kernelModules);
@@ -237,7 +237,7 @@ export async function configureRoot(
   const unknownOwners = remapOwners(rootfs, pkgScripts.ownerNames ?? new Map(), merged);
   if (unknownOwners.length) warnings.push(`files owned by accounts that do not exist in the image (left as packaged): ${unknownOwners.slice(0, 5).join(', ')}`);
   // apk's database lists what each package owns in the finished root, so it is written last.
-  if (apkConfig) addGenerated(rootfs, file('/lib/apk/db/installed', installedDb(apk.packages, rootfs, plan.builderProvides, plan.feed!.arch)), epoch);
+  if (apkConfig) addGenerated(rootfs, file('/lib/apk/db/installed', installedDb(apk.packages, rootfs, plan.builderProvides, plan.feed.arch)), epoch);
   ensureParents(rootfs, epoch);
   for (const r of scriptPlan.records) log.push(`${r.package}-${r.version} ${r.script}: ${r.outcome} (${r.detail})`);
   return { rootfs, packages: input, kernel, modules, dinit, scripts: scriptPlan.records, accountsCreated: merged.created, warnings, log };

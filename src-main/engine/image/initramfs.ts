@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { NexusError } from '../../../src-shared/errors';
-import type { BuildPlan } from '../../../src-shared/plan';
+import type { ComposePlan } from '../../../src-shared/plan';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { diskInit } from './config/scripts';
 import { readEntry } from './content';
@@ -96,7 +96,7 @@ async function copyWithDeps(root: FsManifest, out: FsManifest, path: string, tri
 }
 
 /** The early userspace for a disk root (verity EROFS or ext4). */
-export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, moduleFiles: string[], epoch: number): Promise<FsManifest> {
+export async function buildDiskInitramfs(rootfs: FsManifest, plan: ComposePlan, moduleFiles: string[], epoch: number): Promise<FsManifest> {
   const out: FsManifest = new Map();
   const triplets = [...new Set([...rootfs.keys()].map((p) => /^\/(?:usr\/)?lib\/([a-z0-9_]+-linux-[a-z]+)\//.exec(p)?.[1]).filter((x): x is string => !!x))];
   const multicall = ['/bin/busybox', '/bin/busybox.static', '/bin/toybox', '/usr/bin/toybox'].find((p) => rootfs.get(p)?.type === 'file');
@@ -117,7 +117,7 @@ export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, mo
     const p = ['insmod', 'switch_root', 'poweroff'].includes(a) ? `/sbin/${a}` : `/bin/${a}`;
     out.set(p, link(p, multicall));
   }
-  const needsVerity = !!plan.filesystems?.root.verity;
+  const needsVerity = !!plan.filesystems.root.verity;
   if (needsVerity) {
     const verity = ['/sbin/veritysetup', '/usr/sbin/veritysetup', '/usr/bin/veritysetup'].find((p) => rootfs.has(p));
     if (!verity)
@@ -137,7 +137,7 @@ export async function buildDiskInitramfs(rootfs: FsManifest, plan: BuildPlan, mo
   add('/lib/modules/nexus-load-order', moduleFiles.map((m) => m + '\n').join(''), 0o644);
   add(
     '/init',
-    diskInit({ verity: needsVerity, stateMountpoint: plan.filesystems?.overlay?.mountpoint ?? null, persist: plan.filesystems?.overlay?.persist ?? [] }),
+    diskInit({ verity: needsVerity, stateMountpoint: plan.filesystems.overlay?.mountpoint ?? null, persist: plan.filesystems.overlay?.persist ?? [] }),
     0o755,
   );
   for (const d of ['/proc', '/sys', '/run', '/tmp', '/sysroot', '/etc'])

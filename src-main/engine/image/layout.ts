@@ -1,5 +1,5 @@
 /** Places the plan's partitions on the disk: 1 MiB aligned, fixed sizes from the plan, "auto" from the content. */
-import type { BuildPlan, PlannedPartition } from '../../../src-shared/plan';
+import type { ComposePlan, PlannedPartition } from '../../../src-shared/plan';
 import { SECTOR, type TableEntry } from './partition-table';
 
 export const MiB = 1 << 20;
@@ -19,7 +19,7 @@ export interface DiskLayout {
 
 export const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
-export function layoutDisk(plan: BuildPlan, contentBytes: (p: PlannedPartition) => number, uuidOf: (p: PlannedPartition) => string): DiskLayout {
+export function layoutDisk(plan: ComposePlan, contentBytes: (p: PlannedPartition) => number, uuidOf: (p: PlannedPartition) => string): DiskLayout {
   let offset = ALIGN;
   const partitions: PlacedPartition[] = [];
   for (const p of plan.partitions) {
@@ -35,7 +35,7 @@ export function layoutDisk(plan: BuildPlan, contentBytes: (p: PlannedPartition) 
   return { table: plan.partitionTable, size, partitions };
 }
 
-export function tableEntries(layout: DiskLayout, plan: BuildPlan): TableEntry[] {
+export function tableEntries(layout: DiskLayout, plan: ComposePlan): TableEntry[] {
   return layout.partitions.map((p) => ({
     startLba: p.offset / SECTOR,
     sizeLba: p.sizeBytes / SECTOR,
@@ -43,7 +43,7 @@ export function tableEntries(layout: DiskLayout, plan: BuildPlan): TableEntry[] 
     uuid: p.uuid,
     name: p.label,
     // U-Boot's distro boot scans partitions marked "legacy BIOS bootable" for extlinux.conf.
-    attributes: p.role === 'boot' && plan.boot?.method === 'u-boot-extlinux' ? 1n << 2n : 0n,
+    attributes: p.role === 'boot' && plan.boot.method === 'u-boot-extlinux' ? 1n << 2n : 0n,
     bootable: p.role === 'boot' || p.role === 'esp',
   }));
 }

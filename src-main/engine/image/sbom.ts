@@ -1,5 +1,5 @@
 /** SPDX 2.3 JSON document for an image, from its lock file. */
-import type { BuildPlan } from '../../../src-shared/plan';
+import type { ComposePlan } from '../../../src-shared/plan';
 import { NEXUS_VERSION } from '../../../src-shared/version';
 import type { LockFile } from './lock';
 
@@ -7,14 +7,14 @@ const SPDX_ID = (s: string) => s.replace(/[^A-Za-z0-9.-]/g, '-');
 /** Alpine `L:` values are mostly SPDX expressions; anything else is declared NOASSERTION rather than guessed. */
 const LICENSE_EXPR = /^\(?[A-Za-z0-9.+-]+(\s+WITH\s+[A-Za-z0-9.+-]+)?\)?(\s+(AND|OR)\s+\(?[A-Za-z0-9.+-]+(\s+WITH\s+[A-Za-z0-9.+-]+)?\)?)*$/;
 
-export function spdxDocument(plan: BuildPlan, lock: LockFile, epoch: number, imageSha256: string): Record<string, unknown> {
+export function spdxDocument(plan: ComposePlan, lock: LockFile, epoch: number, imageSha256: string): Record<string, unknown> {
   const imageId = 'SPDXRef-Image';
   const packages = lock.packages.map((p) => ({
     name: p.name,
     SPDXID: `SPDXRef-Package-${SPDX_ID(p.name)}`,
     versionInfo: p.version,
     supplier: 'Organization: Alpine Linux',
-    downloadLocation: plan.feed?.mirrors[0]
+    downloadLocation: plan.feed.mirrors[0]
       ? `${plan.feed.mirrors[0].replace(/\/$/, '')}/${lock.feed.branch}/${p.repository}/${p.arch}/${p.name}-${p.version}.apk`
       : 'NOASSERTION',
     filesAnalyzed: false,

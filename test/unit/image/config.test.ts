@@ -4,20 +4,29 @@ import { accounts, etcEntries, fstab, iwdFileName, iwdNetworkFile, osRelease, wp
 import { blsEntry, extlinuxConf, rpiCmdlineTxt, rpiConfigTxt } from '../../../src-main/engine/image/config/boot';
 import { Seed } from '../../../src-main/engine/image/reproducible';
 import { spdxDocument } from '../../../src-main/engine/image/sbom';
-import type { BuildPlan } from '../../../src-shared/plan';
+import { composeOutputs, type ComposePlan } from '../../../src-shared/plan';
 import { CustomizationSchema } from '../../../src-shared/customization';
 
 const HASH6 = '$6$saltsalt$' + 'a'.repeat(86);
-function plan(over: Partial<BuildPlan> = {}): BuildPlan {
+function plan(over: Partial<ComposePlan> = {}): ComposePlan {
   return {
     schemaVersion: 1,
+    recipe: 'compose',
     planHash: 'f'.repeat(64),
     box: { name: 'cryptobox', tier: 'STC-2', nickname: 'The Vault', recipe: 'compose' },
     chain: ['tinybox', 'cryptobox'],
     arch: 'x86_64',
     board: { name: 'qemu-x86_64', title: 'QEMU', kind: 'vm', console: 'ttyS0' },
     fragments: [],
-    feed: { name: 'alpine', branch: 'v3.22', arch: 'x86_64', repositories: ['main'], mirrors: ['https://dl-cdn.alpinelinux.org/alpine'], keys: 'keys/alpine' },
+    feed: {
+      name: 'alpine',
+      branch: 'v3.22',
+      arch: 'x86_64',
+      repositories: ['main'],
+      tagged: [],
+      mirrors: ['https://dl-cdn.alpinelinux.org/alpine'],
+      keys: 'keys/alpine',
+    },
     packages: [],
     builderProvides: [],
     services: [
@@ -28,10 +37,10 @@ function plan(over: Partial<BuildPlan> = {}): BuildPlan {
     files: [],
     kernelModules: [],
     slots: [],
-    filesystems: { root: { type: 'erofs', verity: true }, overlay: { type: 'f2fs', sizeMiB: 256, mountpoint: '/var/lib/nexus/state' } },
+    filesystems: { root: { type: 'erofs', verity: true }, overlay: { type: 'f2fs', sizeMiB: 256, mountpoint: '/var/lib/nexus/state', persist: [] } },
     partitionTable: 'gpt',
     partitions: [],
-    boot: null,
+    boot: { method: 'uefi', loader: 'uki', kernelPackage: 'linux-virt', bootPackages: [], fat: 'fat32', kernelCmdline: 'console=ttyS0', files: [] },
     official: null,
     customization: CustomizationSchema.parse({
       hostname: 'vault',
@@ -43,10 +52,11 @@ function plan(over: Partial<BuildPlan> = {}): BuildPlan {
       locale: 'de_DE.UTF-8',
     }),
     budgets: { packages: {} },
-    outputs: { image: '/x.img', checksum: '', bmap: '', manifest: '', sbom: '', lock: '' },
+    outputs: composeOutputs('/x.img'),
     notes: [],
+    warnings: [],
     ...over,
-  } as BuildPlan;
+  };
 }
 
 describe('dinit service files', () => {

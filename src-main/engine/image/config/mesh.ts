@@ -5,7 +5,7 @@
  * it survives reboots; in RAM on tinybox, so a new key each boot); its public key is printed on the console and
  * written where any user can read it.
  */
-import type { BuildPlan } from '../../../../src-shared/plan';
+import type { ComposePlan } from '../../../../src-shared/plan';
 import type { MeshSettings } from '../../../../src-shared/customization';
 import { dir, file, type GeneratedEntry } from './types';
 
@@ -30,8 +30,8 @@ export function wg0Conf(mesh: MeshSettings): string {
 }
 
 /** Where the device key lives: the state partition when the Box has one. */
-export function meshKeyDir(plan: BuildPlan): string {
-  return `${plan.filesystems?.overlay?.mountpoint ?? '/var/lib/nexus'}/wireguard`;
+export function meshKeyDir(plan: ComposePlan): string {
+  return `${plan.filesystems.overlay?.mountpoint ?? '/var/lib/nexus'}/wireguard`;
 }
 
 export function meshUpScript(keyDir: string): string {
@@ -72,7 +72,7 @@ exit 0
 }
 
 /** Entries for Boxes whose services run mesh-up (the `mesh` fragment); wg0.conf when the customization has a mesh. */
-export function meshEntries(plan: BuildPlan): GeneratedEntry[] {
+export function meshEntries(plan: ComposePlan): GeneratedEntry[] {
   const runsMeshUp = plan.services.some((s) => s.command === MESH_UP);
   if (!runsMeshUp) return [];
   const out: GeneratedEntry[] = [dir('/usr/libexec/nexus'), file(MESH_UP, meshUpScript(meshKeyDir(plan)), 0o755), dir('/etc/wireguard', 0o700)];
