@@ -7,6 +7,8 @@
  * Nothing here applies anything.
  */
 
+import { captures, isTuple } from '../../../src-shared/narrow';
+
 export type ScriptEffect =
   | { kind: 'group'; package: string; name: string; gid?: number; system: boolean }
   | {
@@ -57,16 +59,16 @@ function words(line: string): string[] {
   let quote: string | null = null;
   let has = false;
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
+    const c = line.charAt(i);
     if (quote) {
       if (c === quote) quote = null;
-      else if (c === '\\' && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else if (c === '\\' && quote === '"' && i + 1 < line.length) cur += line.charAt(++i);
       else cur += c;
     } else if (c === '"' || c === "'") {
       quote = c;
       has = true;
     } else if (c === '\\' && i + 1 < line.length) {
-      cur += line[++i];
+      cur += line.charAt(++i);
       has = true;
     } else if (/\s/.test(c)) {
       if (has || cur) out.push(cur);
@@ -84,11 +86,12 @@ function words(line: string): string[] {
 function options(args: string[], withArg: string): { opts: Map<string, string>; rest: string[] } {
   const opts = new Map<string, string>();
   const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+  // One iterator for both loops: an option taking a value consumes the next argument.
+  const it = args.values();
+  for (const a of it) {
     if (/^-[A-Za-z]$/.test(a)) {
-      if (withArg.includes(a[1]!)) opts.set(a[1]!, args[++i] ?? '');
-      else opts.set(a[1]!, '');
+      const short = a.charAt(1);
+      opts.set(short, withArg.includes(short) ? (it.next().value ?? '') : '');
     } else if (/^--[a-z-]+$/.test(a)) {
       const long = a.slice(2);
       const map: Record<string, string> = {
@@ -103,11 +106,22 @@ function options(args: string[], withArg: string): { opts: Map<string, string>; 
         gecos: 'g',
       };
       const short = map[long] ?? long;
-      if (['h', 'g', 'u', 's', 'c', 'G'].includes(short)) opts.set(short, args[++i] ?? '');
+      if (['h', 'g', 'u', 's', 'c', 'G'].includes(short)) opts.set(short, it.next().value ?? '');
       else opts.set(short, '');
     } else rest.push(a);
   }
   return { opts, rest };
+}
+
+/** Every path made absolute by rootPath(), or null when one of them is not a plain path. */
+function rootPaths(paths: string[]): string[] | null {
+  const out: string[] = [];
+  for (const p of paths) {
+    const abs = rootPath(p);
+    if (!abs) return null;
+    out.push(abs);
+  }
+  return out;
 }
 
 /** Commands without effects on the root (conditions, control words, messages to the console). */
@@ -152,9 +166,9 @@ export function scriptEffects(
     if (tool === 'addgroup' || tool === 'groupadd') {
       const { opts, rest } = options(args, 'g');
       if (!rest.every((n) => ACCOUNT_NAME.test(n)) || accountId(opts.get('g')) === null) return;
-      if (tool === 'addgroup' && rest.length === 2) effects.push({ kind: 'group-member', package: pkg, user: rest[0]!, group: rest[1]! });
-      else if (rest.length === 1) {
-        const g: ScriptEffect = { kind: 'group', package: pkg, name: rest[0]!, system: opts.has('S') || opts.has('r') };
+      if (tool === 'addgroup' && isTuple(rest, 2)) effects.push({ kind: 'group-member', package: pkg, user: rest[0], group: rest[1] });
+      else if (isTuple(rest, 1)) {
+        const g: ScriptEffect = { kind: 'group', package: pkg, name: rest[0], system: opts.has('S') || opts.has('r') };
         if (opts.get('g')) g.gid = Number(opts.get('g'));
         effects.push(g);
       }
@@ -188,7 +202,8 @@ export function scriptEffects(
       if (home) u.home = home;
       if (group) u.group = group;
       if (gecos) u.gecos = gecos;
-      if (opts.get('s')) u.shell = opts.get('s')!;
+      const shell = opts.get('s');
+      if (shell) u.shell = shell;
       if (opts.get('u')) u.uid = Number(opts.get('u'));
       effects.push(u);
       if (busybox && rest[1]) effects.push({ kind: 'group-member', package: pkg, user: name, group: rest[1] });
@@ -196,23 +211,26 @@ export function scriptEffects(
       effects.push({ kind: 'applet-links', package: pkg, tool, symlinks: args.includes('-s') });
     } else if (tool === 'add-shell' && args.length >= 1 && args.every((a) => a.startsWith('/'))) {
       for (const a of args) effects.push({ kind: 'shell', package: pkg, shell: a });
-    } else if (tool === 'ln' && args.length === 3 && /^-[sfn]+$/.test(args[0]!) && args[0]!.includes('s')) {
-      const path = rootPath(args[2]);
-      if (path && path !== '/') effects.push({ kind: 'symlink', package: pkg, path, target: args[1]!, force: args[0]!.includes('f') });
+    } else if (tool === 'ln' && isTuple(args, 3) && /^-[sfn]+$/.test(args[0]) && args[0].includes('s')) {
+      const [flags, target, link] = args;
+      const path = rootPath(link);
+      if (path && path !== '/') effects.push({ kind: 'symlink', package: pkg, path, target, force: flags.includes('f') });
     } else if (tool === 'mkdir') {
       const { opts, rest } = options(args, 'm');
-      const paths = rest.map(rootPath);
-      if (!paths.length || paths.some((p) => !p) || (opts.get('m') && !/^[0-7]{3,4}$/.test(opts.get('m')!))) return;
-      for (const p of paths) effects.push({ kind: 'dir', package: pkg, path: p!, ...(opts.get('m') ? { mode: parseInt(opts.get('m')!, 8) } : {}) });
-    } else if (tool === 'chmod' && args.length >= 2 && /^[0-7]{3,4}$/.test(args[0]!)) {
-      const paths = args.slice(1).map(rootPath);
-      if (paths.some((p) => !p)) return;
-      for (const p of paths) effects.push({ kind: 'mode', package: pkg, path: p!, mode: parseInt(args[0]!, 8) });
-    } else if (tool === 'chown' && args.length >= 2 && /^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(args[0]!)) {
-      const paths = args.slice(1).map(rootPath);
-      if (paths.some((p) => !p)) return;
-      const [user, group] = args[0]!.split(':');
-      for (const p of paths) effects.push({ kind: 'owner', package: pkg, path: p!, user: user!, ...(group ? { group } : {}) });
+      const paths = rootPaths(rest);
+      const mode = opts.get('m');
+      if (!paths?.length || (mode && !/^[0-7]{3,4}$/.test(mode))) return;
+      for (const path of paths) effects.push({ kind: 'dir', package: pkg, path, ...(mode ? { mode: parseInt(mode, 8) } : {}) });
+    } else if (tool === 'chmod' || tool === 'chown') {
+      const [what, ...files] = args;
+      const paths = rootPaths(files);
+      if (what === undefined || !paths?.length) return;
+      if (tool === 'chmod' && /^[0-7]{3,4}$/.test(what)) {
+        for (const path of paths) effects.push({ kind: 'mode', package: pkg, path, mode: parseInt(what, 8) });
+      } else if (tool === 'chown' && /^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(what)) {
+        const [user = what, group] = what.split(':');
+        for (const path of paths) effects.push({ kind: 'owner', package: pkg, path, user, ...(group ? { group } : {}) });
+      }
     }
   };
   // apk's order on a fresh install: pre-install, (files), post-install, then triggers; the rest are never run.
@@ -226,16 +244,16 @@ export function scriptEffects(
     // anything else with a "$" stays unrecognised.
     const vars = new Map<string, string>();
     const expand = (cmd: string) =>
-      cmd.replace(/\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))/g, (m, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? m);
+      cmd.replace(/\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))/g, (m, braced: string | undefined, bare: string | undefined) => vars.get(braced ?? bare ?? '') ?? m);
     for (const rawLine of text.split('\n')) {
       const line = rawLine.trim();
       if (!line || line.startsWith('#')) continue;
       for (const raw of line.split(/\s*(?:&&|\|\||;)\s*/)) {
         const cmd = expand(raw.replace(/\s*[12]?>\s*\/dev\/null(\s+2>&1)?\s*$/, '').trim());
         if (!cmd) continue;
-        const assign = /^([A-Za-z_]\w*)=([A-Za-z0-9_./:@+-]*|"[A-Za-z0-9_./:@+ -]*"|'[^']*')$/.exec(cmd);
+        const assign = captures(/^([A-Za-z_]\w*)=([A-Za-z0-9_./:@+-]*|"[A-Za-z0-9_./:@+ -]*"|'[^']*')$/.exec(cmd), 2);
         if (assign) {
-          vars.set(assign[1]!, words(assign[2]!).join(' '));
+          vars.set(assign[0], words(assign[1]).join(' '));
           continue;
         }
         if (cmd.includes('$') || cmd.includes('`') || /[<>|]/.test(cmd)) {
