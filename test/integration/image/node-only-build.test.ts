@@ -87,6 +87,9 @@ function builtOk(b: NodeOnlyBuild): void {
   expect(b.code, b.output.slice(-3000)).toBe(0);
 }
 
+/** Partition entries for a message (GPT attributes are bigints). */
+const entriesText = (entries: unknown) => JSON.stringify(entries, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+
 async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of createReadStream(path)) h.update(c as Buffer);
@@ -146,7 +149,7 @@ describe.skipIf(!haveCheckTools)('nexus build with PATH = node only', () => {
     builtOk(a);
     await sfdiskVerify(a.image);
     const t = await readTable(a.image);
-    const byName = (n: string) => t.entries.find((e) => e.name === n) ?? expect.fail(`no "${n}" partition in ${JSON.stringify(t.entries)}`);
+    const byName = (n: string) => t.entries.find((e) => e.name === n) ?? expect.fail(`no "${n}" partition in ${entriesText(t.entries)}`);
     const manifest = JSON.parse(await readFile(a.image.replace(/\.img$/, '.manifest.json'), 'utf8')) as { verity: { rootHash: string }; tools: object };
     expect(manifest.tools, 'no host tool output is in the image').toEqual({});
     const [esp, root, hash, state] = await Promise.all([
@@ -174,7 +177,7 @@ describe.skipIf(!haveCheckTools)('nexus build with PATH = node only', () => {
       await sfdiskVerify(a.image);
       const t = await readTable(a.image);
       const fats = t.entries.filter((e) => /^(0c|0b|0e|C12A7328-F81F-11D2-BA4B-00A0C93EC93B|EBD0A0A2-B9E5-4433-87C0-68B6B72699C7)$/i.test(e.type));
-      expect(fats.length, `FAT partitions in ${JSON.stringify(t.entries)}`).toBeGreaterThan(0);
+      expect(fats.length, `FAT partitions in ${entriesText(t.entries)}`).toBeGreaterThan(0);
       for (const [i, e] of fats.entries()) await fsckVfat(await extractPartition(a.image, e, join(dir, `${board}-${i}.vfat`)));
       const b = await nodeOnlyBuild(`${board}-b`, 'tinybox', board);
       builtOk(b);
