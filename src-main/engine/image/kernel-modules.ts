@@ -6,6 +6,7 @@
 import { execa } from 'execa';
 import { gunzipSync } from 'node:zlib';
 import { NexusError } from '../../../src-shared/errors';
+import { captures, errorMessage } from '../../../src-shared/narrow';
 import { requireTool } from '../host-tools';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { readEntry } from './content';
@@ -31,7 +32,7 @@ export async function moduleBytes(path: string, entry: FsEntry): Promise<Buffer>
     if (err instanceof NexusError) throw err;
     throw new NexusError(
       'MODULE_DECOMPRESS_FAILED',
-      `Cannot decompress the kernel module ${path}: ${(err as Error).message}`,
+      `Cannot decompress the kernel module ${path}: ${errorMessage(err)}`,
       'The kernel package may be damaged; clear the package cache (nexus cache clean) and build again.',
       { cause: err },
     );
@@ -68,13 +69,8 @@ export function parseModinfoAliases(ko: Uint8Array): string[] {
 }
 
 export const normalizeModule = (name: string) => name.replace(/-/g, '_');
-const moduleNameOf = (path: string) =>
-  normalizeModule(
-    path
-      .split('/')
-      .pop()!
-      .replace(/\.ko(\.(gz|xz|zst))?$/, ''),
-  );
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+const moduleNameOf = (path: string) => normalizeModule(baseName(path).replace(/\.ko(\.(gz|xz|zst))?$/, ''));
 
 export interface KernelInfo {
   /** Path of the kernel image in the manifest ("/boot/vmlinuz-virt"). */
@@ -98,16 +94,16 @@ export function findKernel(manifest: FsManifest, kernelPackage: string): KernelI
   const dirs = [...manifest.values()].filter(
     (e) => e.type === 'dir' && /^\/(usr\/)?lib\/modules\/[^/]+$/.test(e.path) && (e.owner === image.owner || e.owner === kernelPackage),
   );
-  const anyModule = [...manifest.keys()].find((p) => /^\/(usr\/)?lib\/modules\/[^/]+\//.test(p) && manifest.get(p)!.owner === image.owner);
+  const anyModule = [...manifest].find(([p, e]) => /^\/(usr\/)?lib\/modules\/[^/]+\//.test(p) && e.owner === image.owner)?.[0];
   const moduleDir =
     dirs[0]?.path ??
     (anyModule
       ? anyModule
           .split('/')
-          .slice(0, anyModule.startsWith('/usr/') ? 4 : 3)
+          .slice(0, anyModule.startsWith('/usr/') ? 5 : 4)
           .join('/')
       : null);
-  return { image, moduleDir, release: moduleDir ? moduleDir.split('/').pop()! : null };
+  return { image, moduleDir, release: moduleDir ? baseName(moduleDir) : null };
 }
 
 export interface ModuleSelection {
@@ -122,8 +118,9 @@ export interface ModuleSelection {
 /** Resolves module names to files in dependency order. */
 export async function selectModules(manifest: FsManifest, moduleDir: string | null, wanted: string[]): Promise<ModuleSelection> {
   if (!moduleDir || wanted.length === 0) return { files: [], builtin: [], missing: moduleDir ? [] : wanted };
-  const byName = new Map<string, string>();
-  for (const p of manifest.keys()) if (p.startsWith(moduleDir + '/') && /\.ko(\.(gz|xz|zst))?$/.test(p)) byName.set(moduleNameOf(p), p);
+  const byName = new Map<string, { path: string; entry: FsEntry }>();
+  for (const [path, entry] of manifest)
+    if (path.startsWith(moduleDir + '/') && /\.ko(\.(gz|xz|zst))?$/.test(path)) byName.set(moduleNameOf(path), { path, entry });
   const builtinSet = new Set<string>();
   const builtinEntry = manifest.get(`${moduleDir}/modules.builtin`);
   if (builtinEntry) for (const line of (await readEntry(builtinEntry)).toString().split('\n')) if (line) builtinSet.add(moduleNameOf(line));
@@ -140,15 +137,20 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
   const aliases = new Map<string, string>();
   const aliasEntry = manifest.get(`${moduleDir}/modules.alias`);
   if (aliasEntry)
-    for (const m of (await readEntry(aliasEntry)).toString().matchAll(/^alias\s+(\S+)\s+(\S+)/gm))
-      if (!aliases.has(m[1]!)) aliases.set(m[1]!, normalizeModule(m[2]!));
+    for (const m of (await readEntry(aliasEntry)).toString().matchAll(/^alias\s+(\S+)\s+(\S+)/gm)) {
+      const [alias, mod] = captures(m, 2) ?? [];
+      if (alias && mod && !aliases.has(alias)) aliases.set(alias, normalizeModule(mod));
+    }
   const softdeps = new Map<string, string[]>();
   const softEntry = manifest.get(`${moduleDir}/modules.softdep`);
   if (softEntry) {
     for (const m of (await readEntry(softEntry)).toString().matchAll(/^softdep\s+(\S+)\s+pre:\s*([^:\n]*?)(?:\s+post:.*)?$/gm)) {
+      const groups = captures(m, 2);
+      if (!groups) continue;
+      const [mod, pre] = groups;
       softdeps.set(
-        normalizeModule(m[1]!),
-        m[2]!
+        normalizeModule(mod),
+        pre
           .split(/\s+/)
           .filter(Boolean)
           .map((n) => aliases.get(n) ?? normalizeModule(n)),
@@ -162,11 +164,14 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
   const viaModinfo = async (alias: string): Promise<string | undefined> => {
     if (!modinfoAliases) {
       modinfoAliases = new Map();
-      const all = new Map<string, string[]>();
+      const found = modinfoAliases;
       for (const [mod, file] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
-        for (const a of parseModinfoAliases(await moduleBytes(file, manifest.get(file)!))) all.set(a, [...(all.get(a) ?? []), mod]);
+        for (const a of parseModinfoAliases(await moduleBytes(file.path, file.entry))) {
+          // The first module by name, unless a later one is generic and it is not.
+          const first = found.get(a);
+          if (first === undefined || (!first.includes('generic') && mod.includes('generic'))) found.set(a, mod);
+        }
       }
-      for (const [a, mods] of all) modinfoAliases.set(a, mods.find((m) => m.includes('generic')) ?? mods[0]!);
     }
     return modinfoAliases.get(alias);
   };
@@ -178,12 +183,12 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
     const alias = aliases.get(n) ?? (aliasEntry ? undefined : await viaModinfo(n));
     return alias ?? name;
   };
-  const depsOf = async (name: string): Promise<string[]> => {
+  const depsOf = async (name: string, file: { path: string; entry: FsEntry }): Promise<string[]> => {
     const soft = await Promise.all((softdeps.get(name) ?? []).map(resolveSoft));
-    if (depMap.has(name)) return [...soft, ...depMap.get(name)!];
+    const listed = depMap.get(name);
+    if (listed) return [...soft, ...listed];
     // No modules.dep (or the module is not in it): read the module's own .modinfo, as depmod would.
-    const file = byName.get(name)!;
-    const bytes = await moduleBytes(file, manifest.get(file)!);
+    const bytes = await moduleBytes(file.path, file.entry);
     const pre = softdeps.has(name) ? [] : await Promise.all(parseModinfoSoftdepPre(bytes).map(resolveSoft));
     return [...soft, ...pre, ...parseModinfoDepends(bytes).map(normalizeModule)];
   };
@@ -194,13 +199,14 @@ export async function selectModules(manifest: FsManifest, moduleDir: string | nu
   const visit = async (name: string) => {
     if (seen.has(name)) return;
     seen.add(name);
-    if (!byName.has(name)) {
+    const file = byName.get(name);
+    if (!file) {
       if (builtinSet.has(name)) builtin.push(name);
       else missing.push(name);
       return;
     }
-    for (const d of await depsOf(name)) await visit(d);
-    order.push(byName.get(name)!);
+    for (const d of await depsOf(name, file)) await visit(d);
+    order.push(file.path);
   };
   for (const w of [...new Set(wanted.map(normalizeModule))].sort()) await visit(w);
   return { files: order, builtin, missing };

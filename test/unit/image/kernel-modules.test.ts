@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { findKernel, parseModinfoDepends, parseModinfoSoftdepPre, selectModules } from '../../../src-main/engine/image/kernel-modules';
 import type { FsEntry, FsManifest } from '../../../src-main/engine/rootfs/entries';
@@ -49,5 +50,41 @@ describe('kernel modules', () => {
     ]);
     expect(sel.builtin).toEqual(['virtio_pci']);
     expect(sel.missing).toEqual(['nvme']);
+  });
+
+  it("without modules.dep and modules.alias, reads each module's .modinfo and prefers the generic provider of an alias", async () => {
+    // As in Alpine's kernels: an alias has a CPU-specific and a generic provider (crc32c-intel / crc32c_generic on
+    // x86_64, crct10dif-ce / crct10dif_generic on aarch64, where the specific one sorts first).
+    const info = (...fields: string[]) => `\x7fELF....\0${fields.join('\0')}\0`;
+    const m = manifest({
+      '/boot/vmlinuz-virt': 'kernel',
+      [`${D}/kernel/lib/libcrc32c.ko.gz`]: '',
+      [`${D}/kernel/arch/x86/crypto/crc32c-intel.ko`]: info('alias=crypto-crc32c-intel', 'alias=crc32c', 'alias=crypto-crc32c', 'depends='),
+      [`${D}/kernel/crypto/crc32c_generic.ko`]: info('alias=crypto-crc32c-generic', 'alias=crc32c', 'alias=crypto-crc32c', 'depends='),
+      [`${D}/kernel/arch/arm64/crypto/crct10dif-ce.ko`]: info('alias=crypto-crct10dif', 'alias=crct10dif', 'depends='),
+      [`${D}/kernel/crypto/crct10dif_generic.ko`]: info('alias=crypto-crct10dif', 'alias=crct10dif', 'depends='),
+      [`${D}/kernel/lib/crc-t10dif.ko`]: info('softdep=pre: crct10dif', 'depends='),
+      [`${D}/kernel/fs/f2fs/f2fs.ko`]: info('softdep=pre: crc32', 'depends=libcrc32c'),
+      [`${D}/kernel/lib/crc32_generic.ko`]: info('alias=crc32', 'depends='),
+    });
+    // No directory entry for the module directory: it is found from the modules' paths.
+    m.delete(D);
+    // A gzip-compressed module, as Alpine ships them (.ko.gz): its .modinfo is read after inflating it.
+    const gz = gzipSync(enc(info('softdep=pre: crc32c', 'depends=')));
+    const lib = m.get(`${D}/kernel/lib/libcrc32c.ko.gz`);
+    if (lib?.type !== 'file') throw new Error('fixture');
+    m.set(lib.path, { ...lib, size: gz.length, content: { kind: 'inline', data: gz } });
+    const k = findKernel(m, 'linux-virt');
+    expect(k.moduleDir).toBe(D);
+    expect(k.release).toBe('6.1.0-virt');
+    const sel = await selectModules(m, k.moduleDir, ['f2fs', 'crc-t10dif']);
+    expect(sel.files.map((f) => f.slice(D.length + 1))).toEqual([
+      'kernel/crypto/crct10dif_generic.ko',
+      'kernel/lib/crc-t10dif.ko',
+      'kernel/lib/crc32_generic.ko',
+      'kernel/crypto/crc32c_generic.ko',
+      'kernel/lib/libcrc32c.ko.gz',
+      'kernel/fs/f2fs/f2fs.ko',
+    ]);
   });
 });
