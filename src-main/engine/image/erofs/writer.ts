@@ -116,6 +116,25 @@ async function nodeData(n: TreeNode): Promise<Buffer> {
   return data;
 }
 
+/** Reads the files' contents one ahead of their use, so each disk wait overlaps the work on the file before. */
+function readAhead(files: TreeNode[]): (n: TreeNode) => Promise<Buffer> {
+  const index = new Map(files.map((f, i) => [f, i]));
+  const started = new Map<TreeNode, Promise<Buffer>>();
+  const start = (f: TreeNode | undefined) => {
+    if (!f || started.has(f)) return;
+    const p = nodeData(f);
+    p.catch(() => undefined); // awaited (and thrown) where it is used
+    started.set(f, p);
+  };
+  return (n) => {
+    start(n);
+    start(files[index.get(n)! + 1]);
+    const p = started.get(n)!;
+    started.delete(n);
+    return p;
+  };
+}
+
 export async function writeErofs(out: string, manifest: FsManifest, o: ErofsWriteOptions): Promise<ErofsWriteResult> {
   const uuid = uuidBytes(o.uuid);
   if (!Number.isInteger(o.epoch) || o.epoch < 0)
@@ -145,6 +164,7 @@ export async function writeErofs(out: string, manifest: FsManifest, o: ErofsWrit
 
   // 1. What each inode stores and how (sizes only; directories need their children's nids, known after step 2).
   const plans: Planned[] = [];
+  const read = readAhead(order.filter((n) => n.kind === 'file'));
   for (const node of order) {
     await breathe();
     const e = node.entry;
@@ -181,7 +201,7 @@ export async function writeErofs(out: string, manifest: FsManifest, o: ErofsWrit
       dir = { names: all.map(([n]) => n), targets: all.map(([, t]) => t), blocks: split.blocks };
     } else if (node.kind === 'symlink') size = Buffer.byteLength(e.linkTarget!);
     else {
-      const data = await nodeData(node);
+      const data = await read(node);
       size = data.length;
       if (compress) compressed = await compressFile(data, { attempts: o.lz4Attempts, breathe });
     }
@@ -228,6 +248,7 @@ export async function writeErofs(out: string, manifest: FsManifest, o: ErofsWrit
 
   // 3. The metadata area, then data blocks in inode order.
   const meta = Buffer.alloc(metaBlocks * BLOCK);
+  const reread = readAhead(plans.filter((p) => p.node.kind === 'file' && !p.compressed).map((p) => p.node));
   const fh = await open(out, 'w');
   try {
     let at = meta.length;
@@ -264,7 +285,7 @@ export async function writeErofs(out: string, manifest: FsManifest, o: ErofsWrit
         for (const e of p.compressed.extents) await put(e.data);
         continue;
       }
-      const data = p.dir ? dirBytes(p, planOf) : await nodeData(n);
+      const data = p.dir ? dirBytes(p, planOf) : n.kind === 'symlink' ? await nodeData(n) : await reread(n);
       const full = Math.floor(p.size / BLOCK) * BLOCK;
       if (p.layout === Layout.FlatInline) data.copy(meta, off, full);
       if (p.dataBlocks) {
