@@ -155,8 +155,8 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
  */
 function identity(checksum: string): string {
   if (checksum.length !== 30 || checksum.charCodeAt(29) !== 61 /* = */) return checksum;
-  const last = B64.indexOf(checksum[28]!);
-  return last < 0 || (last & 3) === 0 ? checksum : `${checksum.slice(0, 28)}${B64[last & 0x3c]!}=`;
+  const last = B64.indexOf(checksum.charAt(28));
+  return last < 0 || (last & 3) === 0 ? checksum : `${checksum.slice(0, 28)}${B64.charAt(last & 0x3c)}=`;
 }
 
 function findBrokenReason(pkg: ApkPackage): string | null {
@@ -229,8 +229,9 @@ const NO_TAGS: ReadonlySet<string> = new Set();
 function describe(index: ProviderIndex, opts: ResolveOptions): string {
   if (opts.describeRepos) return opts.describeRepos;
   const r = index.repos;
-  if (r.length === 0) return 'any configured repository';
-  return `${r.map((x) => `${x.tag ? `@${x.tag} ` : ''}${x.arch}/${x.name}`).join(', ')} of ${r[0]!.branch}`;
+  const [first] = r;
+  if (!first) return 'any configured repository';
+  return `${r.map((x) => `${x.tag ? `@${x.tag} ` : ''}${x.arch}/${x.name}`).join(', ')} of ${first.branch}`;
 }
 
 /** Parses the requests, refusing tokens apk refuses ("foo=", "foo==", "foo=invalid"). */
@@ -262,21 +263,23 @@ export function resolvePackages(indexes: ApkIndex[] | ProviderIndex, requests: P
       'Add the tagged repository to the feed, or fix the tag.',
     );
   }
-  let decisions: number[] = [];
-  let first: Failure | undefined;
+  let attempt = new Attempt(index, opts, []);
+  let out = attempt.run(parsed);
+  if (!(out instanceof Failure)) return out;
+  // The first failure is the one reported: later attempts only explore alternatives.
+  const first = out;
   const culprits = new Set<string>();
-  for (let run = 0; run < MAX_ATTEMPTS; run++) {
-    const attempt = new Attempt(index, opts, decisions);
-    const out = attempt.run(parsed);
-    if (!(out instanceof Failure)) return out;
-    first ??= out;
+  for (let run = 1; ; run++) {
     // Backjump: only a choice that selected a package involved in some failure can help.
     for (const c of out.culprits) culprits.add(c);
     const k = attempt.points.findLastIndex((p) => p.taken + 1 < p.alternatives && culprits.has(p.name));
-    if (k < 0) break;
-    decisions = [...attempt.points.slice(0, k).map((p) => p.taken), attempt.points[k]!.taken + 1];
+    const point = attempt.points[k];
+    if (!point || run >= MAX_ATTEMPTS) break;
+    attempt = new Attempt(index, opts, [...attempt.points.slice(0, k).map((p) => p.taken), point.taken + 1]);
+    out = attempt.run(parsed);
+    if (!(out instanceof Failure)) return out;
   }
-  throw first!.error;
+  throw first.error;
 }
 
 type Mode = 'forced' | 'ambiguous' | 'final';
@@ -342,8 +345,9 @@ class Attempt {
   private pass(mode: Mode): boolean {
     // One scan suffices for 'forced': choices only add candidates to a deferred dep, never make it forced.
     let progressed = false;
-    for (let i = 0; i < this.queue.length;) {
-      if (!this.settle(this.queue[i]!, mode)) {
+    let i = 0;
+    for (let p = this.queue[i]; p; p = this.queue[i]) {
+      if (!this.settle(p, mode)) {
         i++;
         continue;
       }
@@ -387,10 +391,10 @@ class Attempt {
         chain,
       );
     }
-    if (mode === 'forced' && auto.some((c) => c.pkg.name !== auto[0]!.pkg.name)) return false;
+    if (mode === 'forced' && new Set(auto.map((c) => c.pkg.name)).size > 1) return false;
     const viable = this.withoutClashes(auto, p);
     const ranked = viable.length > 1 ? this.rank(viable, p) : viable;
-    const pick = ranked[this.decide(ranked.length, (k) => ranked[k]!.pkg.name)]!;
+    const pick = this.decide(ranked, (c) => c.pkg.name);
     this.choose(pick.pkg, chain, false, new Set(this.allowedFor(p)));
     return true;
   }
@@ -420,12 +424,14 @@ class Attempt {
     return viable;
   }
 
-  /** Index of the alternative to take; records a choice point when there is more than one. */
-  private decide(alternatives: number, nameOf: (k: number) => string): number {
-    if (alternatives < 2) return 0;
-    const taken = Math.min(this.decisions[this.points.length] ?? 0, alternatives - 1);
-    this.points.push({ alternatives, taken, name: nameOf(taken) });
-    return taken;
+  /** The alternative to take; records a choice point when there is more than one. */
+  private decide<T>(alternatives: readonly T[], nameOf: (taken: T) => string): T {
+    const count = alternatives.length;
+    const taken = count < 2 ? 0 : Math.min(this.decisions[this.points.length] ?? 0, count - 1);
+    const option = alternatives[taken];
+    if (option === undefined) throw new NexusError('INTERNAL', 'The package resolver was asked to choose among no alternatives (a bug in Nexus).');
+    if (count > 1) this.points.push({ alternatives: count, taken, name: nameOf(option) });
+    return option;
   }
 
   /** Repository tags a dep may use: the request's own tag, or whatever its parent package may use. */
@@ -452,9 +458,11 @@ class Attempt {
    */
   private rank(cands: Candidate[], p: Pending): Candidate[] {
     const others = this.queue.filter((q) => q !== p && q.dep.name === p.dep.name);
-    const unmet = new Map(cands.map((c) => [c, others.filter((q) => !matchesDep(c, q.dep)).length]));
     const preferred = p.parent ? undefined : p.dep.tag;
-    return [...cands].sort((a, b) => unmet.get(a)! - unmet.get(b)! || compareCandidates(a, b, preferred));
+    return cands
+      .map((c) => ({ c, unmet: others.filter((q) => !matchesDep(c, q.dep)).length }))
+      .sort((a, b) => a.unmet - b.unmet || compareCandidates(a.c, b.c, preferred))
+      .map(({ c }) => c);
   }
 
   private satisfiedBy(dep: Dep): Selection | undefined {
@@ -551,9 +559,9 @@ class Attempt {
       }
       if (options.length === 0) continue;
       this.installIfDecided.add(name);
-      const k = this.decide(options.length + 1, () => name);
-      if (k === options.length) return true; // backtracked to "leave it out"
-      const { pkg, allowed } = options[k]!;
+      const choice = this.decide([...options, null], () => name);
+      if (choice === null) return true; // backtracked to "leave it out"
+      const { pkg, allowed } = choice;
       this.choose(pkg, [`install_if(${pkg.installIf.map(formatDep).join(' ')})`], true, allowed);
       return true;
     }
@@ -575,11 +583,11 @@ class Attempt {
     const { dep, chain } = p;
     const label = [...chain, formatDep(dep)];
     const all = this.index.get(dep.name);
-    if (all.length === 0)
-      this.fail('PACKAGE_NOT_FOUND', label, `not in ${this.where}`, 'Check the package name, or add the repository that has it to the feed.', chain);
+    const [first] = all;
+    if (!first) this.fail('PACKAGE_NOT_FOUND', label, `not in ${this.where}`, 'Check the package name, or add the repository that has it to the feed.', chain);
     const installable = all.filter((c) => !this.index.brokenReason(c.pkg));
     if (installable.length === 0) {
-      const pkg = all[0]!.pkg;
+      const pkg = first.pkg;
       this.fail(
         'PACKAGE_UNINSTALLABLE',
         label,
@@ -663,8 +671,7 @@ function installOrder(pkgs: ApkPackage[], provider: (d: Dep) => ApkPackage | und
     if (seen.has(root.name)) continue;
     seen.add(root.name);
     const stack: Array<{ pkg: ApkPackage; deps: ApkPackage[]; next: number }> = [{ pkg: root, deps: depsOf(root), next: 0 }];
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
+    for (let top = stack.at(-1); top; top = stack.at(-1)) {
       const d = top.deps[top.next++];
       if (d === undefined) {
         stack.pop();
