@@ -36,8 +36,8 @@ export class Seed {
   /** An RFC 4122 version-4-shaped UUID (random bits replaced by hash bits). */
   uuid(label: string): string {
     const b = this.bytes(label, 16);
-    b[6] = (b[6]! & 0x0f) | 0x40;
-    b[8] = (b[8]! & 0x3f) | 0x80;
+    b.writeUInt8((b.readUInt8(6) & 0x0f) | 0x40, 6);
+    b.writeUInt8((b.readUInt8(8) & 0x3f) | 0x80, 8);
     const h = b.toString('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }

@@ -238,7 +238,9 @@ function imageStage(plan: OfficialPlan, options: BuildOptions, store: OfficialSt
           errors.push(err);
         }
       }
-      throw [...errors].sort((a, b) => severity(b) - severity(a))[0]!;
+      throw (
+        [...errors].sort((a, b) => severity(b) - severity(a))[0] ?? new NexusError('NO_MIRROR', 'No mirror is configured for this release.', 'Pass --mirror.')
+      );
     },
   };
 }

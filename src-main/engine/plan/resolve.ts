@@ -65,9 +65,13 @@ function pickBoxAndTarget(catalog: Catalog, req: BuildRequest): { box: Box; arch
     }
     arch = board.arch;
   }
-  arch ??= box.architectures[0]!;
-  if (!box.architectures.includes(arch)) {
-    throw new NexusError('ARCH_UNSUPPORTED', `${box.name} is not available for ${arch}.`, `${box.name} supports ${box.architectures.join(', ')}.`);
+  arch ??= box.architectures[0];
+  if (!arch || !box.architectures.includes(arch)) {
+    throw new NexusError(
+      'ARCH_UNSUPPORTED',
+      `${box.name} is not available for ${arch ?? 'any architecture'}.`,
+      `${box.name} supports ${box.architectures.join(', ')}.`,
+    );
   }
   if (!board) {
     board = catalog.boards.get(`qemu-${arch}`);

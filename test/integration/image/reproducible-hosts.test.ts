@@ -90,7 +90,7 @@ async function freshBuild(plan: BuildPlan, fakeHost: boolean) {
   }
 }
 
-/** The layout seed as compose.ts derives it: the plan without the user's customization, the hash and the outputs. */
+/** The layout seed as the rootfs stage derives it (reproducible.ts layoutSeed): the plan without the user's customization, the hash and the outputs. */
 function expectedVolumeId(plan: BuildPlan): string {
   // As layoutSeed: the plan without the user's choices, its hash, its outputs and the recipe tag.
   const { customization: _c, planHash: _h, outputs: _o, recipe: _r, ...rest } = plan;

@@ -11,7 +11,7 @@ import type { RootCollected } from './image-parts';
 async function trustedKeyFiles(dirs: string[]): Promise<Array<{ name: string; pem: string }>> {
   const keys = new Map<string, string>();
   for (const d of dirs) {
-    for (const name of (await readdir(d).catch(() => [] as string[])).filter((n) => n.endsWith('.pub')).sort()) {
+    for (const name of (await readdir(d).catch((): string[] => [])).filter((n) => n.endsWith('.pub')).sort()) {
       if (!keys.has(name)) keys.set(name, await readFile(join(d, name), 'utf8'));
     }
   }

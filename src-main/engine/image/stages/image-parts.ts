@@ -1,6 +1,6 @@
 /**
  * What each image stage hands to the next: every stage takes the previous stage's output and returns its own, a new
- * object (no stage changes its input). Each output keeps what later stages still read.
+ * object (no stage changes its input; the fields are readonly). Each output keeps what later stages still read.
  *
  *   rootfs      UnpackedFeed     → RootCollected
  *   configure   RootCollected    → RootConfigured
@@ -25,37 +25,37 @@ import type { PackResult } from './write-image';
 
 /** The build's constants for every image stage: the plan, SOURCE_DATE_EPOCH and the seed of UUIDs and salts. */
 export interface ImageBuild {
-  plan: ComposePlan;
-  epoch: number;
-  seed: Seed;
-  lock: LockFile;
+  readonly plan: ComposePlan;
+  readonly epoch: number;
+  readonly seed: Seed;
+  readonly lock: LockFile;
 }
 
 export interface RootCollected extends ImageBuild {
   /** Root filesystem from the feed stages (packages unpacked, nothing generated yet). */
-  manifest: FsManifest;
+  readonly manifest: FsManifest;
   /** The unpack stage's install-script effects and script records, applied/emulated/deferred by configure. */
-  scripts: PackageScripts;
+  readonly scripts: PackageScripts;
   /** The resolved packages and trusted keys, for apk's configuration on the device (config/apk.ts). */
-  apk: ApkDbInput;
+  readonly apk: ApkDbInput;
 }
 
 export interface RootConfigured extends ImageBuild {
-  configured: ConfiguredRoot;
+  readonly configured: ConfiguredRoot;
   /** Hash of the configured tree: the cache key of everything made from it. */
-  rootHash: string;
-  warnings: string[];
+  readonly rootHash: string;
+  readonly warnings: readonly string[];
 }
 
 export interface InitramfsBuilt extends RootConfigured {
   /** The packed initramfs (a stage cache file). */
-  initramfs: string;
+  readonly initramfs: string;
 }
 
 /** The file holding a partition's content, and which of its bytes the block map must list (fs-extent.ts). */
 export interface PartitionContent {
-  path: string;
-  policy: MapPolicy;
+  readonly path: string;
+  readonly policy: MapPolicy;
 }
 export type PartitionContents = ReadonlyMap<PlannedPartition['role'], PartitionContent>;
 
@@ -65,22 +65,22 @@ export type VerityRoot = z.infer<typeof VerityRootSchema>;
 
 export interface FilesystemsMade extends InitramfsBuilt {
   /** Root and state partitions by role. */
-  contents: PartitionContents;
-  verity: VerityRoot | null;
+  readonly contents: PartitionContents;
+  readonly verity: VerityRoot | null;
 }
 
 export interface BootPartitionMade extends FilesystemsMade {
   /** Every partition's content (the boot partition and raw ones added). */
-  contents: PartitionContents;
-  kernelCmdline: string;
+  readonly contents: PartitionContents;
+  readonly kernelCmdline: string;
 }
 
 export interface ImageWritten {
-  plan: ComposePlan;
-  lock: LockFile;
-  warnings: string[];
-  result: PackResult;
+  readonly plan: ComposePlan;
+  readonly lock: LockFile;
+  readonly warnings: readonly string[];
+  readonly result: PackResult;
   /** Outputs beyond the image and its sidecars: compressed copies, the boot test's console log. */
-  extraFiles: BuildOutputFile[];
-  bootTest?: BuildResult['bootTest'];
+  readonly extraFiles: readonly BuildOutputFile[];
+  readonly bootTest?: BuildResult['bootTest'];
 }
