@@ -34,14 +34,14 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('a host tool is missing', () => {
-  it('cryptobox builds with PATH=/nonexistent; the boot test then stops with TOOL_MISSING naming the QEMU package, and only the finished image stays', async () => {
+  it('the image builds with PATH=/nonexistent; the boot test then stops with TOOL_MISSING naming the QEMU package, and only the finished image stays', async () => {
     const out = join(dir, 'missing');
     const path = process.env.PATH;
     // /usr/sbin and /sbin are still searched; QEMU lives in /usr/bin. The image itself needs no host tool (every
     // filesystem is written in-process), so the missing tool is the one the optional boot test needs.
     process.env.PATH = '/nonexistent';
     try {
-      const plan = await planFor('cryptobox', 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() });
+      const plan = await planFor('tinybox', 'qemu-x86_64', join(out, 'x.img'), { hostname: fresh() });
       const err = await buildFromTestFeed(plan, { bootTest: true }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NexusError);
       expect((err as NexusError).code).toBe('TOOL_MISSING');
@@ -55,7 +55,7 @@ describe('a host tool is missing', () => {
     expect(left).toContain('x.img');
     expect(left.filter((f) => f.includes('console'))).toEqual([]);
     expect(await findPartials(out)).toEqual([]);
-  }, 400_000);
+  }, 180_000);
 });
 
 describe.skipIf(!isRoot)('the output disk is full', () => {
