@@ -21,6 +21,11 @@ export function captures<N extends number>(match: RegExpExecArray | RegExpMatchA
   return isTuple<string, N>(groups, n) ? groups : null;
 }
 
+/** An error's code ("ENOENT", "ENOSPC", "Z_DATA_ERROR"…), if it has a string one. */
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
 /** The message of anything thrown (an Error's message, otherwise its string form). */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -10,8 +10,10 @@ import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { CancelledError, isCancelled, NexusError } from '../../../src-shared/errors';
 import { formatBytes } from '../../../src-shared/format';
+import { errnoCode, errorMessage } from '../../../src-shared/narrow';
+import { asBuffer } from '../byte-chunks';
 import { readGzipMembers, type GzipMember } from './gzip-members';
 import { dataInflateLimit, limits, parseSize } from './limits';
 import { parseSignatures, verifyTrusted, type SignatureEntry, type TrustedKeys } from './signature';
@@ -118,12 +120,13 @@ export async function readApkHeader(path: string, what: string): Promise<ApkHead
         want = Math.min(size, want * 4, maxPrefix);
         continue;
       }
-      if (members.length === 0) throw new NexusError('TRUNCATED_FILE', `${what} is empty.`, 'Delete the file and download it again.');
+      const [first, second] = members;
+      if (!first) throw new NexusError('TRUNCATED_FILE', `${what} is empty.`, 'Delete the file and download it again.');
       // A package may be unsigned: then member 1 is already the control tar.
-      const firstEntries = await readTar(members[0]!.data, what);
+      const firstEntries = await readTar(first.data, what);
       const signed = firstEntries.length > 0 && firstEntries.every((e) => e.header.name.startsWith('.SIGN.'));
-      const signatureMember = signed ? members[0]! : null;
-      const control = signed ? members[1] : members[0];
+      const signatureMember = signed ? first : null;
+      const control = signed ? second : first;
       if (!control)
         throw new NexusError('TRUNCATED_FILE', `${what} ends after the signature; the control member is missing.`, 'Delete the file and download it again.');
       const controlEntries = signed ? await readTar(control.data, what) : firstEntries;
@@ -155,7 +158,7 @@ export async function readApkHeader(path: string, what: string): Promise<ApkHead
 }
 
 async function* fileChunks(path: string, start: number, end?: number): AsyncGenerator<Buffer> {
-  for await (const c of createReadStream(path, { start, ...(end !== undefined ? { end: end - 1 } : {}), highWaterMark: 256 * 1024 })) yield c as Buffer;
+  for await (const c of createReadStream(path, { start, ...(end !== undefined ? { end: end - 1 } : {}), highWaterMark: 256 * 1024 })) yield asBuffer(c);
 }
 
 export interface ExpectedPackage {
@@ -197,11 +200,11 @@ export async function scanDataMember(
   let inflatedBytes = 0;
   let checkedFiles = 0;
   const max = opts.maxInflated;
-  const declared = [header.pkginfo.installedSize].filter((n) => n !== undefined);
+  const declared = header.pkginfo.installedSize;
   const tooBig = () =>
     new NexusError(
       'DECOMPRESSION_LIMIT',
-      `${what}: the data member inflates to more than ${formatBytes(max)} (${max} bytes)${declared.length ? `, but the package declares an installed size of ${formatBytes(declared[0]!)}` : ''}; refusing it (a decompression bomb or a damaged package).`,
+      `${what}: the data member inflates to more than ${formatBytes(max)} (${max} bytes)${declared !== undefined ? `, but the package declares an installed size of ${formatBytes(declared)}` : ''}; refusing it (a decompression bomb or a damaged package).`,
       'Nothing from it was kept. Use another mirror or remove the package from the Box; if it is an official package, report it.',
     );
   const compressed = async function* (src: AsyncIterable<Buffer>) {
@@ -235,7 +238,7 @@ export async function scanDataMember(
       const onAbort = () => fail(new CancelledError(), true);
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      raw.on('data', (c) => hash.update(c as Buffer));
+      raw.on('data', (c) => hash.update(asBuffer(c)));
       raw.on('error', fail);
       gunzip.on('data', (c: Buffer) => {
         inflatedBytes += c.length;
@@ -258,10 +261,10 @@ export async function scanDataMember(
   try {
     for await (const entry of extract) {
       const h = entry.header;
-      const expected = (h.pax as Record<string, string> | undefined)?.['APK-TOOLS.checksum.SHA1']?.toLowerCase();
+      const expected = paxSha1(h)?.toLowerCase();
       const sha1 = createHash('sha1');
       if (h.type === 'symlink') sha1.update(h.linkname ?? '');
-      for await (const c of entry as AsyncIterable<Buffer>) sha1.update(c);
+      for await (const c of entry) sha1.update(asBuffer(c));
       if (expected && (h.type === 'file' || h.type === 'contiguous-file' || h.type === 'symlink')) {
         checkedFiles++;
         if (sha1.digest('hex') !== expected) {
@@ -283,17 +286,24 @@ export async function scanDataMember(
   return { datahash: hash.digest('hex'), inflatedBytes, checkedFiles };
 }
 
+/** The per-file checksum apk-tools writes as a PAX record (tar-stream keeps PAX records in an untyped `pax`). */
+function paxSha1(h: tar.Header): string | undefined {
+  if (!('pax' in h) || typeof h.pax !== 'object' || h.pax === null || !('APK-TOOLS.checksum.SHA1' in h.pax)) return undefined;
+  const sum = h.pax['APK-TOOLS.checksum.SHA1'];
+  return typeof sum === 'string' ? sum : undefined;
+}
+
 function dataError(err: unknown, what: string): unknown {
   if (err instanceof NexusError) return err;
-  const code = String((err as { code?: unknown }).code ?? '');
-  if (code === 'ABORT_ERR' || (err as { name?: string }).name === 'AbortError') return new CancelledError();
+  const code = errnoCode(err) ?? '';
+  if (isCancelled(err)) return new CancelledError();
   if (code.startsWith('Z_'))
     return new NexusError(
       code === 'Z_BUF_ERROR' ? 'TRUNCATED_FILE' : 'BAD_GZIP',
-      `${what}: the data member is ${code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt'} (${(err as Error).message}).`,
+      `${what}: the data member is ${code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt'} (${errorMessage(err)}).`,
       'Delete the file and download it again.',
     );
-  return new NexusError('BAD_TAR', `${what}: the data member is not a valid tar (${(err as Error).message}).`, 'Delete the file and download it again.', {
+  return new NexusError('BAD_TAR', `${what}: the data member is not a valid tar (${errorMessage(err)}).`, 'Delete the file and download it again.', {
     cause: err,
   });
 }

@@ -15,6 +15,7 @@
  *   image-stages/<stage>/<key>/         image stage outputs (image/cache.ts)
  *   imported-keys/                      public keys carried in a `nexus cache import` file (reference only)
  */
+import { errnoCode } from '../../../src-shared/narrow';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, readdirSync, rmSync } from 'node:fs';
 import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -55,10 +56,8 @@ function registerTempRoot(dir: string): void {
   });
 }
 
-/** An error's errno code ("ENOENT", "ENOSPC"…), if it has one. */
-export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
+/** An error's errno code ("ENOENT", "ENOSPC"…), if it has one (re-exported: its users import it from here). */
+export { errnoCode };
 
 export function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
