@@ -56,25 +56,27 @@ export function describePlan(plan: BuildPlan): string {
     `Fragments  ${plan.fragments.join(', ') || '(none)'}`,
     `Plan hash  ${plan.planHash}`,
   ];
-  if (plan.official) {
+  if (plan.recipe === 'official-image') {
     const o = plan.official;
     lines.push(
       `Recipe     official image: ${o.os} ${o.version} ${o.arch} ${o.image} (verified with ${o.verification}${o.signifyKey ? `, ${o.signifyKey}` : ''})`,
     );
     if (o.packages.length) lines.push(`Packages   after install: ${o.packages.join(', ')}`);
   } else {
-    const tagged = (plan.feed?.tagged ?? []).map((t) => `; @${t.tag}: ${t.repository} of ${t.branch}`).join('');
-    lines.push(`Feed       ${plan.feed?.name} ${plan.feed?.branch} ${plan.feed?.arch} (${plan.feed?.repositories.join(', ')}${tagged})`);
+    const feed = plan.feed;
+    const tagged = feed.tagged.map((t) => `; @${t.tag}: ${t.repository} of ${t.branch}`).join('');
+    lines.push(`Feed       ${feed.name} ${feed.branch} ${feed.arch} (${feed.repositories.join(', ')}${tagged})`);
     lines.push(`Packages   ${plan.packages.map((p) => p.name).join(', ')}`);
     lines.push(`Services   ${plan.services.map((s) => s.name).join(', ') || '(none)'}`);
-    const fs = plan.filesystems!;
+    const fs = plan.filesystems;
     lines.push(
       `Root       ${fs.root.type}${fs.root.verity ? ' + dm-verity' : ''}${fs.overlay ? `, ${fs.overlay.type} overlay ${fs.overlay.sizeMiB} MiB` : ''}${fs.vault ? `, ${fs.vault.cipher} vault created on first boot` : ''}`,
     );
     lines.push(
       `Partitions ${plan.partitionTable.toUpperCase()}: ${plan.partitions.map((p) => `${p.index}:${p.label}(${p.filesystem}, ${p.sizeMiB === 'auto' ? 'auto' : `${p.sizeMiB} MiB`})`).join(' ')}`,
     );
-    lines.push(`Boot       ${plan.boot!.method} via ${plan.boot!.loader}, kernel ${plan.boot!.kernelPackage}, cmdline "${plan.boot!.kernelCmdline}"`);
+    const boot = plan.boot;
+    lines.push(`Boot       ${boot.method} via ${boot.loader}, kernel ${boot.kernelPackage}, cmdline "${boot.kernelCmdline}"`);
   }
   lines.push(
     `Host       ${c.hostname}${c.user ? `, user ${c.user.name}${c.user.passwordHash ? ' (password set)' : ' (no password)'}` : ''}, ${c.sshKeys.length} SSH key(s)${c.wifi ? `, Wi-Fi "${c.wifi.ssid}" (${c.wifi.country})` : ''}, ${c.timezone}, ${c.keyboard}, ${c.locale}`,
