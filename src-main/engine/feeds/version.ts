@@ -16,6 +16,10 @@ const enum T {
 }
 
 type Token = [T, string];
+/** What a version has past its last token. */
+const END: Token = [T.End, ''];
+type Order = -1 | 0 | 1;
+const byText = (a: string, b: string): Order => (a < b ? -1 : a > b ? 1 : 0);
 
 const PRE = ['alpha', 'beta', 'pre', 'rc'];
 const POST = ['cvs', 'svn', 'git', 'hg', 'p'];
@@ -35,18 +39,20 @@ function tokenize(v: string): Token[] | null {
   const out: Token[] = [];
   const re = /^(\d+)((?:\.\d+)*)([a-z]?)((?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*)(~[0-9a-f]+)?(-r\d+)?$/;
   const m = re.exec(v);
-  if (!m) {
+  const major = m?.[1];
+  if (!m || major === undefined) {
     if (cache.size < 100_000) cache.set(v, null);
     return null;
   }
-  out.push([T.Digit, m[1]!]);
+  out.push([T.Digit, major]);
   if (m[2]) for (const d of m[2].slice(1).split('.')) out.push([T.Digit, d]);
   if (m[3]) out.push([T.Letter, m[3]]);
   if (m[4]) {
     for (const s of m[4].slice(1).split('_')) {
-      const sm = /^([a-z]+)(\d*)$/.exec(s)!;
-      out.push([T.Suffix, sm[1]!]);
-      if (sm[2]) out.push([T.SuffixNo, sm[2]]);
+      // "rc2": the name, then its number if any (the pattern above allows nothing else).
+      const name = s.replace(/\d+$/, '');
+      out.push([T.Suffix, name]);
+      if (s.length > name.length) out.push([T.SuffixNo, s.slice(name.length)]);
     }
   }
   if (m[5]) out.push([T.Hash, m[5].slice(1)]);
@@ -59,25 +65,27 @@ export function isValidVersion(v: string): boolean {
   return tokenize(v) !== null;
 }
 
-function cmpNumeric(a: string, b: string): number {
+function cmpNumeric(a: string, b: string): Order {
   const x = a.replace(/^0+(?=\d)/, '');
   const y = b.replace(/^0+(?=\d)/, '');
   if (x.length !== y.length) return x.length < y.length ? -1 : 1;
-  return x < y ? -1 : x > y ? 1 : 0;
+  return byText(x, y);
 }
 
-function cmpToken(kind: T, a: string, b: string, first: boolean): number {
+function cmpToken(kind: T, a: string, b: string, first: boolean): Order {
   switch (kind) {
     case T.Digit:
-      if (!first && (a.startsWith('0') || b.startsWith('0'))) return a < b ? -1 : a > b ? 1 : 0;
+      if (!first && (a.startsWith('0') || b.startsWith('0'))) return byText(a, b);
       return cmpNumeric(a, b);
-    case T.Suffix:
-      return Math.sign(suffixValue(a) - suffixValue(b));
+    case T.Suffix: {
+      const d = suffixValue(a) - suffixValue(b);
+      return d < 0 ? -1 : d > 0 ? 1 : 0;
+    }
     case T.SuffixNo:
     case T.Revision:
       return cmpNumeric(a, b);
     default:
-      return a < b ? -1 : a > b ? 1 : 0;
+      return byText(a, b);
   }
 }
 
@@ -89,22 +97,20 @@ export function compareVersions(a: string, b: string, fuzzy = false): -1 | 0 | 1
   if (a === b) return 0;
   const ta = tokenize(a);
   const tb = tokenize(b);
-  if (!ta || !tb) return a < b ? -1 : a > b ? 1 : 0;
+  if (!ta || !tb) return byText(a, b);
   const n = Math.max(ta.length, tb.length);
   for (let i = 0; i < n; i++) {
-    const x = ta[i];
-    const y = tb[i];
-    if (!y && fuzzy) return 0;
-    const kx = x ? x[0] : T.End;
-    const ky = y ? y[0] : T.End;
+    if (!tb[i] && fuzzy) return 0;
+    const [kx, x] = ta[i] ?? END;
+    const [ky, y] = tb[i] ?? END;
     if (kx === ky) {
-      const c = cmpToken(kx, x![1], y![1], i === 0);
-      if (c !== 0) return c as -1 | 1;
+      const c = cmpToken(kx, x, y, i === 0);
+      if (c !== 0) return c;
       continue;
     }
     // The token kinds differ: a pre-release suffix makes its side older than anything shorter...
-    if (kx === T.Suffix && suffixValue(x![1]) < 0) return -1;
-    if (ky === T.Suffix && suffixValue(y![1]) < 0) return 1;
+    if (kx === T.Suffix && suffixValue(x) < 0) return -1;
+    if (ky === T.Suffix && suffixValue(y) < 0) return 1;
     // ...otherwise the side that continues with a "bigger" component (a digit beats a letter,
     // beats a suffix, beats the revision, beats the end) is newer.
     return kx < ky ? 1 : -1;

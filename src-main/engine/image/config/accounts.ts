@@ -7,6 +7,7 @@
  *    the lowest free one from 100 (system) or 1000, in install order, so the same packages always get the same ids.
  * Package accounts are locked ("!" in /etc/shadow): nobody logs into a daemon's account.
  */
+import { isTuple } from '../../../../src-shared/narrow';
 import type { ScriptEffect } from '../../feeds/scripts';
 
 export interface AccountFiles {
@@ -34,25 +35,27 @@ const parsePasswd = (text: string): Passwd[] =>
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
     .flatMap((l) => {
-      const f = l.split(':');
-      return f.length >= 7 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!)
-        ? [{ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, home: f[5]!, shell: f[6]! }]
-        : [];
+      const f = l.split(':').slice(0, 7);
+      if (!isTuple(f, 7)) return [];
+      const [name, , uid, gid, gecos, home, shell] = f;
+      return /^\d+$/.test(uid) && /^\d+$/.test(gid) ? [{ name, uid: Number(uid), gid: Number(gid), gecos, home, shell }] : [];
     });
 const parseGroup = (text: string): Group[] =>
   text
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
     .flatMap((l) => {
-      const f = l.split(':');
-      return f.length >= 4 && /^\d+$/.test(f[2]!) ? [{ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').filter(Boolean) }] : [];
+      const f = l.split(':').slice(0, 4);
+      if (!isTuple(f, 4)) return [];
+      const [name, , gid, members] = f;
+      return /^\d+$/.test(gid) ? [{ name, gid: Number(gid), members: members.split(',').filter(Boolean) }] : [];
     });
 const parseShadow = (text: string): Map<string, string> =>
   new Map(
     text
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
-      .map((l) => [l.split(':')[0]!, l]),
+      .map((l) => [l.includes(':') ? l.slice(0, l.indexOf(':')) : l, l]),
   );
 
 export interface MergedAccounts extends AccountFiles {
@@ -129,11 +132,10 @@ export function mergeAccounts(generated: AccountFiles, shipped: Partial<AccountF
       created.push(`${e.user} in ${e.group} (${e.package})`);
     }
   }
-  for (const u of users.values()) if (!shadow.has(u.name)) shadow.set(u.name, `${u.name}:!:${days}:0:::::`);
 
   // Generated accounts first (root on the first line, as every tool expects), then the shipped and created ones.
   const order = <T extends { name: string }>(all: Map<string, T>, first: string[]) => [
-    ...first.filter((n) => all.has(n)).map((n) => all.get(n)!),
+    ...first.flatMap((n) => all.get(n) ?? []),
     ...[...all.values()].filter((x) => !first.includes(x.name)),
   ];
   const genNames = genUsers.map((u) => u.name);
@@ -150,7 +152,8 @@ export function mergeAccounts(generated: AccountFiles, shipped: Partial<AccountF
   return {
     passwd: userOrder.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.gecos}:${u.home}:${u.shell}`).join('\n') + '\n',
     group: groupOrder.map((g) => `${g.name}:x:${g.gid}:${g.members.join(',')}`).join('\n') + '\n',
-    shadow: userOrder.map((u) => shadow.get(u.name)!).join('\n') + '\n',
+    // A user without a shadow line gets a locked password.
+    shadow: userOrder.map((u) => shadow.get(u.name) ?? `${u.name}:!:${days}:0:::::`).join('\n') + '\n',
     uids: new Map([...users.values()].map((u) => [u.name, u.uid])),
     gids: new Map([...groups.values()].map((g) => [g.name, g.gid])),
     created,
