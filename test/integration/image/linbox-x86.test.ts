@@ -153,14 +153,14 @@ describe('linbox (the kiosk session) on qemu-x86_64 with virtio-gpu', () => {
     expect(k.output).toMatch(/^tty7$/m);
   });
 
-  // KNOWN GAP (2026-12-03): the stand-in compositor's frames never reach the screen. Debian's cage 0.1.4 on
-  // wlroots 0.15 (pixman renderer, DRM dumb buffers, virtio-gpu) modesets the output and page-flips between two
-  // framebuffers, and the kernel scans out cage's framebuffer (test above), yet QEMU's screendump shows black
-  // (with cage -d: black and a text cursor's 16 pixels): the frames do not reach QEMU's display surface.
-  // wlroots' debug log (cage preloaded with a log-level shim) shows its direct scan-out attempts of foot's buffer
-  // failing ("Direct scan-out buffer size mismatch", "Failed to import buffer for scan-out") before it falls back
-  // to rendering. it.fails keeps the real check here: it turns red the day foot's background is on the screen,
-  // and must then become it().
+  // KNOWN GAP (2026-12-03): foot is not in the frames the stand-in compositor shows. Debian's cage 0.1.4 on
+  // wlroots 0.15 (pixman renderer, DRM dumb buffers, virtio-gpu) modesets and page-flips between two framebuffers,
+  // the kernel scans them out (test above) and QEMU receives them (trace events: set_scanout alternating between
+  // cage's two resources, each transferred and flushed), yet the frames are black (with cage -d: black and an
+  // 8x2 grey block at the top left). wlroots' debug log (cage preloaded with a log-level shim) shows its direct
+  // scan-out attempts of foot's buffer failing ("Direct scan-out buffer size mismatch", "Failed to import buffer
+  // for scan-out") before it falls back to rendering with pixman, which does not draw foot's surface. it.fails
+  // keeps the real check here: it turns red the day foot's background is on the screen, and must then become it().
   it.fails("shows the compositor's frame: foot's background covers most of the screen", async () => {
     const shares = colourShares(await frame());
     expect(shares[0]).toMatchObject({ colour: FOOT_BACKGROUND });
