@@ -10,7 +10,8 @@ const options = {
   target: 'node20',
   // Native (drivelist) and Electron modules stay outside; the engine finds profiles/ and resources/ from
   // import.meta.url, which is two levels below the repository root here as in src-main/engine/.
-  external: ['drivelist', 'electron'],
+  // node-liblzma (LGPL-3.0) stays a separate, replaceable module, never inlined into our bundle.
+  external: ['drivelist', 'electron', 'node-liblzma', 'node-liblzma/*'],
   banner: { js: 'import { createRequire as __nexusCreateRequire } from "node:module"; const require = __nexusCreateRequire(import.meta.url);' },
   legalComments: 'none',
   logLevel: 'warning',

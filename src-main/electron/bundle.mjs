@@ -6,8 +6,9 @@
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: false, logLevel: 'warning', legalComments: 'none' };
-// Native and Electron modules stay outside the bundle (electron-builder rebuilds drivelist for Electron).
-const external = ['electron', 'drivelist'];
+// Native and Electron modules stay outside the bundle (electron-builder rebuilds drivelist for Electron), and so does
+// node-liblzma (LGPL-3.0: shipped as its own replaceable module in node_modules, never inlined).
+const external = ['electron', 'drivelist', 'node-liblzma', 'node-liblzma/*'];
 // Engine code resolves files from import.meta.url; give the CommonJS bundle a real one.
 const cjsMeta = {
   banner: { js: 'const __import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
