@@ -24,8 +24,7 @@ export interface Bmap {
 
 /** A tag's text, trimmed. `[^<]*` then trim: a lazy match followed by `\\s*` was quadratic on long runs of spaces. */
 function tag(xml: string, name: string): string | null {
-  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
-  return m ? m[1]!.trim() : null;
+  return new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]?.trim() ?? null;
 }
 
 /** A decimal count as bmaptool writes it; anything else (1e3, 0x10, -1, beyond 2^53) is NaN. */
@@ -56,16 +55,20 @@ export function parseBmap(xml: string): Bmap {
   const checksumType: Bmap['checksumType'] = declared === 'sha256' ? 'sha256' : declared === 'sha1' || (major < 2 && /sha1=/.test(xml)) ? 'sha1' : null;
   const ranges: BmapRange[] = [];
   const re = /<Range(\s[^>]*)?>\s*(\d+)(?:\s*-\s*(\d+))?\s*<\/Range>/g;
-  for (let m = re.exec(xml); m; m = re.exec(xml)) {
-    const first = count(m[2]);
-    const last = m[3] === undefined ? first : count(m[3]);
-    if (!(last >= first)) throw bad(`range ${m[2]!.slice(0, 24)}-${(m[3] ?? m[2]!).slice(0, 24)} is out of bounds`);
+  for (const [, attrs = '', from = '', to] of xml.matchAll(re)) {
+    const first = count(from);
+    const last = to === undefined ? first : count(to);
+    if (!(last >= first)) throw bad(`range ${from.slice(0, 24)}-${(to ?? from).slice(0, 24)} is out of bounds`);
     if (last >= blocks) throw bad(`range ${first}-${last} is out of bounds: the image ends at block ${blocks - 1}`);
-    const attr = /(?:chksum|sha256|sha1)\s*=\s*"([0-9a-fA-F]+)"/.exec(m[1] ?? '');
-    ranges.push({ start: first * blockSize, end: Math.min((last + 1) * blockSize, imageSize), checksum: attr ? attr[1]!.toLowerCase() : null });
+    const checksum = /(?:chksum|sha256|sha1)\s*=\s*"([0-9a-fA-F]+)"/.exec(attrs)?.[1]?.toLowerCase() ?? null;
+    ranges.push({ start: first * blockSize, end: Math.min((last + 1) * blockSize, imageSize), checksum });
   }
   ranges.sort((a, b) => a.start - b.start);
-  for (let i = 1; i < ranges.length; i++) if (ranges[i]!.start < ranges[i - 1]!.end) throw bad('ranges overlap');
+  let previousEnd = 0;
+  for (const r of ranges) {
+    if (r.start < previousEnd) throw bad('ranges overlap');
+    previousEnd = r.end;
+  }
   const mappedBytes = ranges.reduce((s, r) => s + (r.end - r.start), 0);
   return { version, imageSize, blockSize, mappedBytes, checksumType, ranges };
 }
@@ -75,9 +78,8 @@ export function parseBmap(xml: string): Bmap {
  * Returns false on mismatch, true when it matches or the bmap has no such field.
  */
 export function bmapSelfChecksumOk(xml: string): boolean {
-  const m = /<BmapFileChecksum>\s*([0-9a-fA-F]+)\s*<\/BmapFileChecksum>/.exec(xml);
-  if (!m) return true;
-  const digest = m[1]!;
+  const digest = /<BmapFileChecksum>\s*([0-9a-fA-F]+)\s*<\/BmapFileChecksum>/.exec(xml)?.[1];
+  if (digest === undefined) return true;
   const zeroed = xml.replace(digest, '0'.repeat(digest.length));
   const algo = digest.length === 64 ? 'sha256' : 'sha1';
   return createHash(algo).update(zeroed).digest('hex') === digest.toLowerCase();

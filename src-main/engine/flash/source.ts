@@ -13,13 +13,15 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream, readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 import yauzl from 'yauzl';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { errorMessage } from '../../../src-shared/narrow';
 import type { FlashSource } from '../../../src-shared/flash';
+import { bufferChunks } from '../byte-chunks';
 import { requireTool } from '../host-tools';
 import { FileChunkReader, StreamChunkReader, type ChunkReader } from './reader';
 
@@ -58,12 +60,12 @@ export function detectFormat(head: Uint8Array): SourceFormat {
   return 'raw';
 }
 
-const TOOLS: Partial<Record<SourceFormat, { cmd: string; args: string[] }>> = {
+const TOOLS = {
   // Single-threaded: on these 2-core machines xz's threaded decoder was slower (0.57 s vs 0.32 s for 256 MiB).
   xz: { cmd: 'xz', args: ['-dc'] },
   zst: { cmd: 'zstd', args: ['-dcq'] },
   bz2: { cmd: 'bzip2', args: ['-dc'] },
-};
+} satisfies Partial<Record<SourceFormat, { cmd: string; args: string[] }>>;
 
 /** Deflate cannot expand more than about 1032:1 (RFC 1951: the longest match, 258 bytes, still costs 2 bits). */
 export const DEFLATE_MAX_RATIO = 1032;
@@ -111,8 +113,8 @@ function corrupt(name: string, detail: string): NexusError {
  * Spawns the host decompressor; stdout becomes the reader. A local file is opened by the tool itself
  * (no copy through our process); a download is piped into its stdin.
  */
-async function hostDecompress(format: SourceFormat, name: string, input: Readable | string, signal?: AbortSignal) {
-  const tool = TOOLS[format]!;
+async function hostDecompress(format: keyof typeof TOOLS, name: string, input: Readable | string, signal?: AbortSignal) {
+  const tool = TOOLS[format];
   await requireTool(tool.cmd, `reading .${format} images`);
   const fromFile = typeof input === 'string';
   const proc = execa(tool.cmd, [...tool.args, ...(fromFile ? ['--', input] : [])], {
@@ -124,7 +126,7 @@ async function hostDecompress(format: SourceFormat, name: string, input: Readabl
     ...(signal ? { cancelSignal: signal } : {}),
   });
   // The decompressor may exit early on corrupt data (EPIPE here): its exit status reports it.
-  const feeding = fromFile ? Promise.resolve() : pipeline(input, proc.stdin as Writable).catch(() => undefined);
+  const feeding = typeof input !== 'string' && proc.stdin ? pipeline(input, proc.stdin).catch(() => undefined) : Promise.resolve();
   return {
     // execa's iterable, not proc.stdout: execa also listens on stdout and chunks would be lost.
     reader: new StreamChunkReader(proc.iterable({ binary: true, preserveNewlines: true })),
@@ -182,14 +184,15 @@ async function zipImageEntry(zip: yauzl.ZipFile, name: string): Promise<yauzl.En
   });
   const files = entries.filter((e) => !e.fileName.endsWith('/') && !e.fileName.startsWith('__MACOSX/'));
   const images = files.length === 1 ? files : files.filter((e) => /\.(img|iso|raw|bin)$/i.test(e.fileName));
-  if (images.length !== 1) {
+  const [image, ...others] = images;
+  if (!image || others.length) {
     throw new NexusError(
       'ZIP_NOT_ONE_IMAGE',
       `${name} holds ${files.length} files and not exactly one image.`,
       'Extract the image you want and flash that file.',
     );
   }
-  return images[0]!;
+  return image;
 }
 
 /**
@@ -251,7 +254,7 @@ async function openFile(path: string, signal?: AbortSignal, pinned?: PinnedFile)
       sourceSize: entry.uncompressedSize,
       reader: new StreamChunkReader(counting(stream, (n) => (consumed += n))),
       finish: async () => {
-        if (failure) throw corrupt(name, (failure as Error).message);
+        if (failure) throw corrupt(name, failure.message);
         return {};
       },
       close: async () => {
@@ -281,7 +284,7 @@ async function openFile(path: string, signal?: AbortSignal, pinned?: PinnedFile)
 /** Counts bytes as they are pulled (a 'data' listener would start the flow before anyone reads). */
 function counting(stream: Readable, onBytes: (n: number) => void): Readable {
   async function* gen() {
-    for await (const c of stream as AsyncIterable<Buffer>) {
+    for await (const c of bufferChunks(stream)) {
       onBytes(c.length);
       yield c;
     }
@@ -299,7 +302,7 @@ function gunzip(input: Readable, name: string) {
     reader: new StreamChunkReader(z),
     finish: async () => {
       await done;
-      if (failure) throw corrupt(name, (failure as Error).message);
+      if (failure) throw corrupt(name, failure.message);
     },
     close: async () => {
       input.destroy();
@@ -326,19 +329,25 @@ async function openUrl(url: string, expected: string, signal?: AbortSignal): Pro
     res = await fetch(url, { signal: signal ?? null, redirect: 'follow' });
   } catch (e) {
     if (signal?.aborted) throw new CancelledError();
-    throw new NexusError('DOWNLOAD_FAILED', `Could not download ${url}: ${(e as Error).message}.`, 'Check the URL and your network connection.');
+    throw new NexusError('DOWNLOAD_FAILED', `Could not download ${url}: ${errorMessage(e)}.`, 'Check the URL and your network connection.');
   }
   if (!res.ok || !res.body) throw new NexusError('DOWNLOAD_FAILED', `Downloading ${url} failed with HTTP ${res.status}.`, 'Check the URL.');
   const length = Number(res.headers.get('content-length'));
   const sourceSize = Number.isSafeInteger(length) && length > 0 ? length : null;
   const hash = createHash('sha256');
   let consumed = 0;
-  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  const body = res.body.getReader();
   async function* counted() {
-    for await (const c of body as AsyncIterable<Buffer>) {
-      hash.update(c);
-      consumed += c.length;
-      yield c;
+    try {
+      for (let r = await body.read(); !r.done; r = await body.read()) {
+        const c = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+        hash.update(c);
+        consumed += c.length;
+        yield c;
+      }
+    } finally {
+      // Stopped early (cancel, a bad format): the connection is closed, not left to the garbage collector.
+      await body.cancel().catch(() => undefined);
     }
   }
   const { head, rest } = await peek(counted());

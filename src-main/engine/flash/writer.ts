@@ -15,6 +15,7 @@
 import { createXXHash128 } from 'hash-wasm';
 import { CancelledError, NexusError, isCancelled } from '../../../src-shared/errors';
 import type { Drive } from '../../../src-shared/drives';
+import { errorMessage } from '../../../src-shared/narrow';
 import type { FlashPhase, FlashProgress, FlashResult, TargetResult } from '../../../src-shared/flash';
 import { borrowPool, returnPool, roundUp } from './aligned';
 import type { Bmap } from './bmap';
@@ -80,6 +81,9 @@ class TargetRun {
   }
 }
 
+/** A target whose device is open. */
+type OpenRun = TargetRun & { dev: TargetDevice };
+
 export async function writeImage(o: WriteOptions): Promise<FlashResult> {
   const started = performance.now();
   const chunkSize = o.chunkSize ?? DEFAULT_CHUNK;
@@ -96,7 +100,8 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
   const overallPhase = (): FlashPhase => {
     const order: FlashPhase[] = ['starting', 'decompressing', 'writing', 'verifying', 'finishing', 'done', 'cancelled', 'failed'];
     const live = runs.filter((r) => r.active);
-    if (live.length) return live.map((r) => r.phase).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0]!;
+    // The earliest phase any active target is in.
+    if (live.length) return live.map((r) => r.phase).reduce((a, b) => (order.indexOf(b) < order.indexOf(a) ? b : a));
     if (runs.some((r) => r.status === 'done')) return 'done';
     return runs.some((r) => r.status === 'cancelled') ? 'cancelled' : 'failed';
   };
@@ -111,7 +116,8 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     });
   const ticker = setInterval(emit, o.progressIntervalMs ?? 250);
   ticker.unref?.();
-  const live = () => runs.filter((r) => r.active);
+  // Active targets after step 1 all have their device open (a target whose open failed has failed).
+  const live = (): OpenRun[] => runs.filter((r): r is OpenRun => r.active && r.dev !== null);
   const onAbort = () => void o.source.close();
   signal.addEventListener('abort', onAbort, { once: true });
 
@@ -214,12 +220,12 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
         await Promise.all(
           live().map(async (r) => {
             try {
-              await r.dev!.write(c.buf, from, len, c.offset + from);
+              await r.dev.write(c.buf, from, len, c.offset + from);
               r.bytesWritten += len;
               r.meter.add(len);
             } catch (e) {
               r.fail(e);
-              log('error', `${r.drive.device}: ${(e as Error).message}`);
+              log('error', `${r.drive.device}: ${errorMessage(e)}`);
             }
           }),
         );
@@ -233,7 +239,9 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     try {
       for (;;) {
         readAhead();
-        const c = await ahead.shift()!;
+        const next = ahead.shift();
+        if (!next) throw new NexusError('INTERNAL', 'The flash writer has no read pending (a bug in Nexus).');
+        const c = await next;
         if (!c) break;
         if (signal.aborted) {
           releaseAfterHash(c);
@@ -245,7 +253,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
         if (live().length === 0) break;
         if (performance.now() - lastFlush > flushEvery) {
           lastFlush = performance.now();
-          await Promise.all(live().map((r) => r.dev!.flush().catch((e) => r.fail(e))));
+          await Promise.all(live().map((r) => r.dev.flush().catch((e) => r.fail(e))));
         }
       }
       await Promise.all(inflight);
@@ -263,7 +271,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
     }
 
     // 3. Flush and verify what was written.
-    await Promise.all(live().map((r) => r.dev!.flush().catch((e) => r.fail(e))));
+    await Promise.all(live().map((r) => r.dev.flush().catch((e) => r.fail(e))));
     if (o.verify && live().length) {
       const total = segments.reduce((s, x) => s + x.length, 0);
       await Promise.all(
@@ -271,7 +279,7 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
           r.setPhase('verifying', total + headLen);
           emit();
           try {
-            const res = await verifySegments(r.dev!, segments, { chunkSize, signal, onBytes: (n) => r.meter.add(n), refine: o.source.readAt });
+            const res = await verifySegments(r.dev, segments, { chunkSize, signal, onBytes: (n) => r.meter.add(n), refine: o.source.readAt });
             if (res.mismatchOffset !== undefined) {
               r.mismatchOffset = res.mismatchOffset;
               throw new NexusError(
@@ -298,12 +306,12 @@ export async function writeImage(o: WriteOptions): Promise<FlashResult> {
         emit();
         try {
           if (headWrite > 0) {
-            await r.dev!.write(head, 0, headWrite, 0);
-            await r.dev!.flush();
+            await r.dev.write(head, 0, headWrite, 0);
+            await r.dev.flush();
             r.bytesWritten += headWrite;
             if (!o.verify) r.meter.add(headWrite);
             if (o.verify) {
-              const res = await verifySegments(r.dev!, [{ offset: 0, length: headWrite, hash: headHash }], {
+              const res = await verifySegments(r.dev, [{ offset: 0, length: headWrite, hash: headHash }], {
                 chunkSize,
                 signal,
                 onBytes: (n) => r.meter.add(n),
