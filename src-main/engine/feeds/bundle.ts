@@ -10,7 +10,10 @@ import { basename, dirname, join } from 'node:path';
 import { formatBytes } from '../../../src-shared/format';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import { z } from 'zod';
 import { NexusError } from '../../../src-shared/errors';
+import { errnoCode } from '../../../src-shared/narrow';
+import { asBuffer } from '../byte-chunks';
 import { readApkIndex } from './apkindex';
 import { limits } from './limits';
 import { checksumHex, FeedCache, type IndexRef } from './cache';
@@ -21,20 +24,32 @@ const FORMAT = 'nexus-cache-export';
 /** The manifest lists refs, package names and key names: a few hundred KiB for the largest real cache. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
-interface ExportManifest {
-  format: typeof FORMAT;
-  version: 1;
-  created: string;
-  refs: IndexRef[];
-  packages: string[];
-  keys: string[];
-}
+const IndexRefSchema = z.object({
+  id: z.string(),
+  sha256: z.string(),
+  source: z.string(),
+  base: z.string(),
+  fetchedAt: z.string(),
+  signer: z.string(),
+  description: z.string(),
+}) satisfies z.ZodType<IndexRef>;
+
+const ExportManifestSchema = z.object({
+  format: z.literal(FORMAT),
+  version: z.number(),
+  created: z.string(),
+  refs: z.array(IndexRefSchema),
+  packages: z.array(z.string()),
+  keys: z.array(z.string()),
+});
+type ExportManifest = z.infer<typeof ExportManifestSchema>;
 
 async function listFiles(dir: string): Promise<string[]> {
   try {
     const out: string[] = [];
     for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-      if (e.isFile()) out.push(join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+      // parentPath since Node 20.12, path (its deprecated alias) before.
+      if (e.isFile()) out.push(join(e.parentPath ?? e.path, e.name));
     }
     return out.sort();
   } catch {
@@ -100,7 +115,7 @@ export async function exportCache(
     const entered = new Promise<void>((res, rej) => {
       const sink = pack.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? rej(e) : res()));
       // pipeline, not pipe: an error of the entry (the archive could not be written) must reach us.
-      copied = pipeline(createReadStream(path), sink as unknown as NodeJS.WritableStream);
+      copied = pipeline(createReadStream(path), sink);
     });
     await Promise.all([entered, copied]);
   };
@@ -124,7 +139,7 @@ export async function exportCache(
     pack.destroy();
     await writing.catch(() => {});
     await rm(tmp, { force: true });
-    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+    if (errnoCode(err) === 'ENOSPC') {
       const need = (
         await Promise.all(
           [...keyFiles, ...refs.map((r) => cache.indexPath(r.sha256)), ...packages, ...extra.map((e) => e.path)].map((f) =>
@@ -198,8 +213,11 @@ export async function importCache<R = undefined>(
         }
         if (name === 'nexus-cache.json') {
           const chunks: Buffer[] = [];
-          for await (const c of entry) chunks.push(c as Buffer);
-          manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportManifest;
+          for await (const c of entry) chunks.push(asBuffer(c));
+          const parsed = ExportManifestSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          const issue = parsed.error?.issues[0];
+          if (!parsed.success) throw notExport(`its nexus-cache.json is not an export manifest: ${issue?.path.join('.') || 'the file'}: ${issue?.message}`);
+          manifest = parsed.data;
           continue;
         }
         const ours = /^(apk\/indexes\/[0-9a-f]{64}\.tar\.gz|apk\/packages\/[0-9a-f]{40,64}\.apk|keys\/[^/]+\.(pub|pem))$/.test(name);
@@ -210,13 +228,13 @@ export async function importCache<R = undefined>(
         const tmp = join(stageDir, `${n++}.import`);
         staged.set(name, tmp);
         await pipeline(async function* () {
-          for await (const c of entry) yield c as Buffer;
+          for await (const c of entry) yield asBuffer(c);
         }, createWriteStream(tmp));
       }
       await reading;
     } catch (err) {
       if (err instanceof NexusError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
+      if (errnoCode(err) === 'ENOSPC')
         throw new NexusError(
           'DISK_FULL',
           `The cache at ${cache.root} ran out of space while importing ${basename(file)}.`,

@@ -4,6 +4,9 @@
  * packages, untrusted index key, hostile paths, missing dependency, conflicts, offline round trip.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +33,32 @@ import { Pipeline } from '../../../src-main/engine/runner';
 import type { BuildPlan } from '../../../src-shared/plan';
 import { generateSigningKey, writeApkRepo, type ApkPackageSpec, type TestSigningKey, type WrittenApkRepo } from '../../support/apk-repo';
 import { serveDirectory, type TestHttpServer } from '../../support/http-server';
+
+/** One member of a tar file (tar-stream, independently of the engine's reader). */
+async function tarMember(file: string, name: string): Promise<Buffer> {
+  const ex = tar.extract();
+  let found: Buffer | null = null;
+  ex.on('entry', (h, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => {
+      if (c instanceof Uint8Array) chunks.push(Buffer.from(c));
+    });
+    stream.on('end', () => {
+      if (h.name === name) found = Buffer.concat(chunks);
+      next();
+    });
+  });
+  await pipeline(createReadStream(file), ex);
+  if (!found) throw new Error(`${name} is not in ${file}`);
+  return found;
+}
+
+async function writeTar(file: string, name: string, data: Buffer): Promise<void> {
+  const pack = tar.pack();
+  pack.entry({ name, size: data.length, mode: 0o644 }, data);
+  pack.finalize();
+  await pipeline(pack, createWriteStream(file));
+}
 
 /** 3 MiB that gzip cannot shrink (deterministic), so the .apk is large enough to cut mid-file. */
 const big = Buffer.concat(Array.from({ length: (3 * 1024 * 1024) / 32 }, (_, i) => createHash('sha256').update(String(i)).digest()));
@@ -463,6 +492,15 @@ describe('fixture repository over loopback HTTP', () => {
     ).rejects.toMatchObject({ code: 'OFFLINE_MISSING' });
     const imported = await importCache(bundle, await feedKeys(feedFor(server.url)), { cache: offline });
     expect(imported.packages).toBe(first.resolution.packages.length);
+    // An export whose manifest lost a field (altered by hand) is refused with the field named, before anything is imported.
+    const manifest = JSON.parse((await tarMember(bundle, 'nexus-cache.json')).toString('utf8')) as { refs: Array<Record<string, unknown>> };
+    delete manifest.refs[0]?.sha256;
+    const altered = join(dir, 'altered.tar');
+    await writeTar(altered, 'nexus-cache.json', Buffer.from(JSON.stringify(manifest)));
+    await expect(importCache(altered, await feedKeys(feedFor(server.url)), { cache: await newCache('altered') })).rejects.toMatchObject({
+      code: 'BAD_EXPORT',
+      message: expect.stringContaining('refs.0.sha256'),
+    });
     const deadMirror = { ...plan, feed: { ...plan.feed!, mirrors: ['http://127.0.0.1:9'] } } as BuildPlan;
     const oo = { cache: offline, offline: true };
     const again = await Pipeline.start<BuildPlan>().then(resolveStage(oo)).then(fetchStage(oo)).then(unpackStage(oo)).run(deadMirror);
