@@ -35,9 +35,9 @@ function encode(b2: number, b1: number, b0: number, n: number): string {
 
 /** Byte order of the final encoding for SHA-512 (spec step 22). */
 const ORDER: ReadonlyArray<readonly [number, number, number]> = Array.from({ length: 21 }, (_, i) => {
-  const a = [i, i + 21, i + 42] as const;
-  const rot = i % 3;
-  return [a[rot % 3]!, a[(rot + 1) % 3]!, a[(rot + 2) % 3]!] as const;
+  // Bytes i, i+21 and i+42, rotated left by i % 3.
+  const at = (k: number) => i + 21 * ((i + k) % 3);
+  return [at(0), at(1), at(2)];
 });
 
 export interface Sha512CryptOptions {
@@ -61,7 +61,7 @@ export function sha512Crypt(password: string, options: Sha512CryptOptions = {}):
   const A = a.digest();
 
   const pSeq = repeatTo(sha512(...Array<Buffer>(P.length).fill(P)), P.length);
-  const sSeq = repeatTo(sha512(...Array<Buffer>(16 + A[0]!).fill(S)), S.length);
+  const sSeq = repeatTo(sha512(...Array<Buffer>(16 + A.readUInt8(0)).fill(S)), S.length);
 
   let C = A;
   for (let r = 0; r < rounds; r++) {
@@ -74,8 +74,9 @@ export function sha512Crypt(password: string, options: Sha512CryptOptions = {}):
   }
 
   let out = '';
-  for (const [x, y, z] of ORDER) out += encode(C[x]!, C[y]!, C[z]!, 4);
-  out += encode(0, 0, C[63]!, 2);
+  // readUInt8: a checked read (the digest has 64 bytes).
+  for (const [x, y, z] of ORDER) out += encode(C.readUInt8(x), C.readUInt8(y), C.readUInt8(z), 4);
+  out += encode(0, 0, C.readUInt8(63), 2);
   return `$6$${explicitRounds ? `rounds=${rounds}$` : ''}${salt}$${out}`;
 }
 
