@@ -192,8 +192,8 @@ describe('official and third-party packages', () => {
       await unpackApk(official(f), h, { name: h.pkginfo.name, origin: h.pkginfo.origin, replaces: h.pkginfo.replaces }, state, cache);
       const ex = tarStream.extract();
       ex.on('entry', (hd, stream, next) => {
-        const records: Record<string, string> = hd.pax ?? {};
-        const sum = records['APK-TOOLS.checksum.SHA1'];
+        const records = new Map(Object.entries(hd.pax ?? {}).map(([k, v]) => [k, String(v)]));
+        const sum = records.get('APK-TOOLS.checksum.SHA1');
         if (sum && !hd.name.startsWith('.')) pax.set(`/${hd.name}`, Buffer.from(sum, 'hex').toString('base64'));
         stream.on('end', next).resume();
       });
