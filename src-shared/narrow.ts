@@ -21,6 +21,11 @@ export function captures<N extends number>(match: RegExpExecArray | RegExpMatchA
   return isTuple<string, N>(groups, n) ? groups : null;
 }
 
+/** Whether a parsed value (JSON, YAML) is a plain mapping of keys to values. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** An error's code ("ENOENT", "ENOSPC", "Z_DATA_ERROR"…), if it has a string one. */
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;

@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { ZodError, ZodType } from 'zod';
 import { BoardSchema, BoxFileSchema, BoxSchema, FeedSchema, FragmentSchema, ReleaseSchema, type Box, type Catalog } from '../../../src-shared/catalog';
 import { NexusError } from '../../../src-shared/errors';
+import { errnoCode, errorMessage, isRecord } from '../../../src-shared/narrow';
 import { didYouMean } from '../../../src-shared/suggest';
 import { profilesDir } from '../paths';
 import { mergeLayers } from './merge';
@@ -24,8 +25,8 @@ async function readYaml(file: string, root: string): Promise<LoadedFile> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const rel = relative(root, file) || basename(file);
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
+  const [e] = doc.errors;
+  if (e) {
     const pos = e.linePos?.[0];
     throw new NexusError('CATALOG_SYNTAX', `${rel}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`, 'Fix the YAML syntax at that line.');
   }
@@ -36,7 +37,7 @@ async function readYaml(file: string, root: string): Promise<LoadedFile> {
     // yaml refuses alias bombs ("billion laughs") here with a ReferenceError.
     throw new NexusError(
       'CATALOG_SYNTAX',
-      `${rel}: ${(err as Error).message.split('\n')[0]}`,
+      `${rel}: ${errorMessage(err).split('\n')[0]}`,
       'Profiles need no YAML aliases that expand this much: write the values out.',
       { cause: err },
     );
@@ -52,8 +53,8 @@ async function readYaml(file: string, root: string): Promise<LoadedFile> {
 /** The dotted path of the first own key named `key` in parsed YAML (iterative: nesting depth is the file's choice). */
 function findKey(root: unknown, key: string): string | null {
   const stack: Array<[unknown, string]> = [[root, '']];
-  while (stack.length) {
-    const [v, path] = stack.pop()!;
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [v, path] = item;
     if (!v || typeof v !== 'object') continue;
     for (const [k, child] of Object.entries(v)) {
       const at = path ? `${path}.${k}` : k;
@@ -97,7 +98,7 @@ async function yamlFiles(dir: string): Promise<string[]> {
       .sort()
       .map((f) => join(dir, f));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
 }
@@ -153,7 +154,9 @@ export async function loadCatalog(dir: string = profilesDir()): Promise<Catalog>
     const loaded = await readYaml(file, dir);
     const head = validate(loaded, BoxFileSchema);
     checkFileName(loaded.file, head.name);
-    rawBoxes.set(head.name, loaded.data as Record<string, unknown>);
+    if (!isRecord(loaded.data))
+      throw new NexusError('CATALOG_INVALID', `${loaded.file}: a Box file must be a mapping of keys to values.`, 'Start from another file in profiles/boxes/.');
+    rawBoxes.set(head.name, loaded.data);
     loadedBoxes.set(head.name, loaded);
   }
   if (rawBoxes.size === 0)

@@ -19,6 +19,8 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { errorMessage } from '../../../src-shared/narrow';
+import { asBuffer } from '../byte-chunks';
 import type { OfficialPlan } from '../../../src-shared/plan';
 import type { BuildOptions, BuildOutputFile, BuildResult } from '../build-types';
 import { resourcesDir } from '../paths';
@@ -157,11 +159,11 @@ function checksumsStage(plan: OfficialPlan, options: BuildOptions, store: Offici
             source: src,
             fetchedAt: new Date().toISOString(),
           });
-          for (const e of errors) warnings.push(`Skipped a mirror: ${(e as Error).message}`);
+          for (const e of errors) warnings.push(`Skipped a mirror: ${errorMessage(e)}`);
           return finish(entries, listSha256, src, comment);
         } catch (err) {
           if (err instanceof CancelledError || ctx.signal.aborted) throw err;
-          ctx.log('warn', `${src}: ${(err as Error).message}`);
+          ctx.log('warn', `${src}: ${errorMessage(err)}`);
           errors.push(err);
         } finally {
           await store.discard(tmp);
@@ -229,12 +231,12 @@ function imageStage(plan: OfficialPlan, options: BuildOptions, store: OfficialSt
             );
           }
           await store.promoteBlob(partial, list.expected);
-          for (const e of errors) list.warnings.push(`Skipped a mirror: ${(e as Error).message}`);
+          for (const e of errors) list.warnings.push(`Skipped a mirror: ${errorMessage(e)}`);
           return { ...list, size, imageSource: src, fromCache: false };
         } catch (err) {
           if (err instanceof CancelledError || ctx.signal.aborted) throw err instanceof CancelledError ? err : new CancelledError();
           if (!(err instanceof NexusError && err.code === 'DOWNLOAD_FAILED')) await store.discard(partial);
-          ctx.log('warn', `${src}: ${(err as Error).message}`);
+          ctx.log('warn', `${src}: ${errorMessage(err)}`);
           errors.push(err);
         }
       }
@@ -261,8 +263,9 @@ async function hashFile(path: string, signal: AbortSignal): Promise<{ sha256: st
   const h = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+    const bytes = asBuffer(chunk);
+    h.update(bytes);
+    size += bytes.length;
   }
   return { sha256: h.digest('hex'), size };
 }

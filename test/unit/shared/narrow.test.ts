@@ -1,6 +1,6 @@
 /** The narrowing helpers used instead of `!`/`as`: they answer null/false exactly when the value is not there. */
 import { describe, expect, it } from 'vitest';
-import { captures, errorMessage, isTuple } from '../../../src-shared/narrow';
+import { captures, errnoCode, errorMessage, isRecord, isTuple } from '../../../src-shared/narrow';
 
 describe('narrow', () => {
   it('captures gives the groups of a match, null without a match or when a group took no part', () => {
@@ -23,5 +23,13 @@ describe('narrow', () => {
     expect(errorMessage(new TypeError('bad'))).toBe('bad');
     expect(errorMessage('plain')).toBe('plain');
     expect(errorMessage(42)).toBe('42');
+  });
+
+  it('isRecord accepts mappings only; errnoCode reads a string code only', () => {
+    expect([{}, { a: 1 }, Object.create(null)].every(isRecord)).toBe(true);
+    expect([null, [], 'x', 1, undefined].some(isRecord)).toBe(false);
+    expect(errnoCode(Object.assign(new Error('x'), { code: 'ENOSPC' }))).toBe('ENOSPC');
+    expect(errnoCode({ code: 28 })).toBeUndefined();
+    expect(errnoCode(null)).toBeUndefined();
   });
 });
