@@ -1,8 +1,9 @@
 /**
  * The kit on the stick: a GPT image (as the PC board's images are: an ESP holding the boot files) gets a NEXUS-KIT
- * FAT32 partition with the kit, its checksum and a README. Checked with the real tools: sgdisk -v, the partition's
- * name and type, fsck.vfat on the new partition, the kit read back byte for byte with mtools, and the image's own
- * partition unchanged.
+ * FAT32 partition with the kit, its checksum and a README, written without any host program (the GPT and the FAT by
+ * our own code). Checked with the real tools: sgdisk -v, the partition's name and type, fsck.vfat on the new
+ * partition, the kit read back byte for byte with mtools, the image's own partition unchanged, and the same kit on
+ * the same image giving the same bytes.
  */
 import { execa } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
@@ -86,5 +87,20 @@ describe('offline kit on the rescue stick (NEXUS-KIT partition)', () => {
       execa('dd', [`if=${f}`, 'bs=1M', 'skip=1', 'count=34', 'status=none'], { encoding: 'buffer' }).then((r) => sha(Buffer.from(r.stdout)));
     expect(await esp(result.image)).toBe(await esp(image));
     expect(await readFile(result.checksumFile, 'utf8')).toBe(`${sha(await readFile(result.image))}  rescue-with-kit.img\n`);
+  });
+
+  it('gives the same stick image for the same kit and image (partition GUID and volume id from the kit), with no host program on PATH', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const again = await imageWithKit(image, kit, join(dir, 'rescue-with-kit-again.img'));
+      expect(again.sha256).toBe(result.sha256);
+    } finally {
+      process.env.PATH = path;
+    }
+    const { stdout } = await execa('sfdisk', ['--json', result.image]);
+    const parts = (JSON.parse(stdout) as { partitiontable: { partitions: Array<{ uuid: string; name?: string }> } }).partitiontable.partitions;
+    expect(parts.map((p) => p.name)).toEqual(['ESP', KIT_PARTITION_LABEL]);
+    expect(parts[1]?.uuid).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$/);
   });
 });
