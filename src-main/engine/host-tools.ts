@@ -90,8 +90,9 @@ export const HOST_TOOLS: readonly HostTool[] = [
   },
   {
     command: 'sfdisk',
-    features: ['build: partition tables (checks)'],
+    features: ['cross-check: GPT/MBR partition tables (the build and the offline kit write them themselves)'],
     packages: { apt: 'fdisk', dnf: 'util-linux', pacman: 'util-linux', brew: 'util-linux' },
+    optional: true,
   },
   {
     command: 'objcopy',

@@ -45,4 +45,12 @@ describe('in-process dm-verity, UKI, ext4, FAT and EROFS writers', () => {
     for (const f of await sources(join(root, 'image/stages')))
       expect(await readFile(f, 'utf8'), f).not.toMatch(/from '\.\.\/tools\/(uki|verity|ext4|vfat|f2fs|erofs)'/);
   });
+
+  it('partition tables are ours too: sfdisk is an optional cross-check and no engine module runs sfdisk or sgdisk', async () => {
+    const row = (await doctor()).find((r) => r.command === 'sfdisk');
+    expect(row?.optional).toBe(true);
+    expect(row?.features.join(' ')).toMatch(/^cross-check: /);
+    const root = join(__dirname, '../../../src-main/engine');
+    for (const f of await sources(root)) expect(await readFile(f, 'utf8'), f).not.toMatch(/runTool\(\s*'(sfdisk|sgdisk)'/);
+  });
 });
