@@ -2,6 +2,7 @@
 import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { NexusError } from '../../src-shared/errors';
+import { errnoCode } from '../../src-shared/narrow';
 import type { BuildRequest } from '../../src-shared/plan';
 import { checkSshPublicKey, looksLikePrivateKey, MAX_WIFI_PASSPHRASE, type CustomizationInput } from '../../src-shared/customization';
 
@@ -121,7 +122,7 @@ async function readKey(value: string): Promise<string[]> {
   try {
     data = await readBounded(value, MAX_SSH_KEY_FILE);
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'unreadable';
+    const code = errnoCode(err) ?? 'unreadable';
     throw new NexusError(
       'USAGE_SSH_KEY',
       `--ssh-key ${shown(value)} is neither a public key nor a readable file (${code}).`,
@@ -167,7 +168,7 @@ async function readPassphrase(path: string): Promise<string> {
   } catch (err) {
     throw new NexusError(
       'USAGE_WIFI',
-      `--wifi-passphrase-file ${shown(path)} cannot be read (${(err as { code?: string }).code ?? 'unreadable'}).`,
+      `--wifi-passphrase-file ${shown(path)} cannot be read (${errnoCode(err) ?? 'unreadable'}).`,
       "Pass a file holding only the passphrase, e.g. made with: printf %s 'my passphrase' > wifi.txt; chmod 600 wifi.txt",
     );
   }
@@ -193,24 +194,29 @@ const MESH_PEER_HINT =
   'Write one peer as --mesh-peer="key=PUBKEY allowed-ips=10.77.0.1/32 endpoint=peer.example.net:51820" (key and allowed-ips required; endpoint and keepalive=SECONDS optional).';
 
 /** One --mesh-peer: space-separated key=value pairs (the values are checked by the customization schema). */
-export function parseMeshPeer(spec: string): Record<string, unknown> {
-  const peer: Record<string, unknown> = {};
+/** One peer of the mesh as the customization takes it. */
+type MeshPeerInput = NonNullable<NonNullable<CustomizationInput['mesh']>['peers']>[number];
+
+export function parseMeshPeer(spec: string): MeshPeerInput {
+  let publicKey: string | undefined;
+  let allowedIps: string[] | undefined;
+  const optional: { endpoint?: string; persistentKeepalive?: number } = {};
   for (const pair of spec.trim().split(/\s+/).filter(Boolean)) {
     const eq = pair.indexOf('=');
     const [k, v] = eq > 0 ? [pair.slice(0, eq), pair.slice(eq + 1)] : [pair, ''];
     if (!v) throw new NexusError('USAGE_MESH', `--mesh-peer: ${shown(k)} has no value.`, MESH_PEER_HINT);
-    if (k === 'key' || k === 'public-key') peer.publicKey = v;
-    else if (k === 'endpoint') peer.endpoint = v;
-    else if (k === 'allowed-ips') peer.allowedIps = v.split(',').filter(Boolean);
-    else if (k === 'keepalive') peer.persistentKeepalive = Number(v);
+    if (k === 'key' || k === 'public-key') publicKey = v;
+    else if (k === 'endpoint') optional.endpoint = v;
+    else if (k === 'allowed-ips') allowedIps = v.split(',').filter(Boolean);
+    else if (k === 'keepalive') optional.persistentKeepalive = Number(v);
     else throw new NexusError('USAGE_MESH', `--mesh-peer: unknown setting ${shown(k)}.`, MESH_PEER_HINT);
   }
-  if (!peer.publicKey || !peer.allowedIps) throw new NexusError('USAGE_MESH', '--mesh-peer needs key= and allowed-ips=.', MESH_PEER_HINT);
-  return peer;
+  if (!publicKey || !allowedIps) throw new NexusError('USAGE_MESH', '--mesh-peer needs key= and allowed-ips=.', MESH_PEER_HINT);
+  return { publicKey, allowedIps, ...optional };
 }
 
 export async function customizationFromFlags(f: CustomizationFlags): Promise<CustomizationInput | undefined> {
-  const c: Record<string, unknown> = {};
+  const c: CustomizationInput = {};
   if (f.hostname !== undefined) c.hostname = f.hostname;
   if (f.user !== undefined) c.user = { name: f.user, ...(f.passwordHash ? { passwordHash: f.passwordHash } : {}) };
   else if (f.passwordHash) throw new NexusError('USAGE_PASSWORD', '--password-hash needs --user.', 'Add --user NAME.');
@@ -229,17 +235,22 @@ export async function customizationFromFlags(f: CustomizationFlags): Promise<Cus
   if (f.meshAddress !== undefined || f.meshPeer?.length || f.meshListenPort !== undefined) {
     if (!f.meshAddress)
       throw new NexusError('USAGE_MESH', "The mesh needs --mesh-address (this Box's address on wg0).", 'Add e.g. --mesh-address=10.77.0.2/24.');
-    const port = f.meshListenPort === undefined ? undefined : Number(f.meshListenPort);
-    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
-      throw new NexusError(
-        'USAGE_MESH',
-        `--mesh-listen-port ${shown(f.meshListenPort!)} is not a port (1-65535).`,
-        "Leave it out for WireGuard's usual 51820.",
-      );
+    let port: number | undefined;
+    if (f.meshListenPort !== undefined) {
+      port = Number(f.meshListenPort);
+      if (!(Number.isInteger(port) && port >= 1 && port <= 65535))
+        throw new NexusError(
+          'USAGE_MESH',
+          `--mesh-listen-port ${shown(f.meshListenPort)} is not a port (1-65535).`,
+          "Leave it out for WireGuard's usual 51820.",
+        );
+    }
     c.mesh = { address: f.meshAddress, ...(port !== undefined ? { listenPort: port } : {}), peers: (f.meshPeer ?? []).map(parseMeshPeer) };
   }
-  for (const k of ['timezone', 'keyboard', 'locale'] as const) if (f[k] !== undefined) c[k] = f[k];
-  return Object.keys(c).length ? (c as CustomizationInput) : undefined;
+  if (f.timezone !== undefined) c.timezone = f.timezone;
+  if (f.keyboard !== undefined) c.keyboard = f.keyboard;
+  if (f.locale !== undefined) c.locale = f.locale;
+  return Object.keys(c).length ? c : undefined;
 }
 
 export async function requestFromFlags(f: TargetFlags & CustomizationFlags): Promise<BuildRequest> {
@@ -253,6 +264,6 @@ export async function requestFromFlags(f: TargetFlags & CustomizationFlags): Pro
     ...(fragments !== undefined ? { fragments } : {}),
     ...(f.branch !== undefined ? { branch: f.branch } : {}),
     ...(f.output !== undefined ? { output: f.output } : {}),
-    ...(customization ? { customization: customization as BuildRequest['customization'] } : {}),
+    ...(customization ? { customization } : {}),
   };
 }

@@ -1,5 +1,6 @@
 /** Terminal output helpers shared by every command: tables, JSON, errors with hints, exit codes. */
 import { NexusError, isCancelled, toErrorInfo, type ErrorInfo } from '../../src-shared/errors';
+import { isRecord } from '../../src-shared/narrow';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -40,7 +41,8 @@ export function printError(err: unknown, json: boolean): number {
 /** Wraps a command action: errors become messages with hints and an exit code, never a stack trace. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
   return async (...args: A) => {
-    const opts = args.find((a) => a && typeof a === 'object' && !Array.isArray(a)) as { json?: boolean } | undefined;
+    // Commander passes the command's options as the one plain object among the arguments.
+    const opts = args.find(isRecord);
     try {
       process.exitCode = (await fn(...args)) ?? EXIT.ok;
     } catch (err) {

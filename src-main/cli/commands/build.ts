@@ -135,8 +135,8 @@ Examples:
         else process.stdout.write(`${describePlan(plan)}\n`);
         return 0;
       }
-      const compress = flags.compress ? (flags.compress.split(',').map((s) => s.trim()) as Array<'zst' | 'xz'>) : undefined;
-      if (compress?.some((c) => c !== 'zst' && c !== 'xz'))
+      const compress = flags.compress ? flags.compress.split(',').map((s) => s.trim()) : undefined;
+      if (compress && !compress.every((c): c is 'zst' | 'xz' => c === 'zst' || c === 'xz'))
         throw new NexusError('USAGE_COMPRESS', `--compress accepts "zst" and "xz", not "${flags.compress}".`, 'Example: --compress=zst,xz');
       const { buildImage } = await import('../../engine/build'); // lazy: --list-profiles and --plan start faster
       if (!flags.json) process.stderr.write(`${describePlan(plan)}\n\n`);

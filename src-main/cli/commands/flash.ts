@@ -73,7 +73,7 @@ export function register(program: Command) {
     .command('flash')
     .description('write an image (raw, .xz, .gz, .zst, .bz2, .zip or an http(s) URL) to one or more drives and verify it')
     .argument('<image>', 'image file or http(s) URL')
-    .requiredOption('--drive <device>', 'target drive (repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .requiredOption('--drive <device>', 'target drive (repeat for several)', (v: string, acc: string[]) => [...acc, v], new Array<string>())
     .option('--sha256 <hex>', 'expected SHA-256 of the download (required for URLs)')
     .option('--bmap <file>', 'block map: write only the mapped blocks (default: IMAGE.bmap or IMAGE.img.bmap next to the image, as nexus build writes it)')
     .option('--no-bmap', 'write every block even when a block map lies next to the image')
@@ -85,38 +85,43 @@ export function register(program: Command) {
     .action(
       action(async (image: string, f: FlashFlags) => {
         const isUrl = /^https?:\/\//i.test(image);
-        if (isUrl && !f.sha256)
-          throw new NexusError(
-            'USAGE_SHA256_REQUIRED',
-            'Downloading an image needs its expected checksum.',
-            'Add --sha256 with the checksum published next to the image.',
-          );
+        let source: FlashRequestInput['source'] = { kind: 'file', path: image };
+        if (isUrl) {
+          if (!f.sha256)
+            throw new NexusError(
+              'USAGE_SHA256_REQUIRED',
+              'Downloading an image needs its expected checksum.',
+              'Add --sha256 with the checksum published next to the image.',
+            );
+          source = { kind: 'url', url: image, sha256: f.sha256 };
+        }
         const bmap = f.bmap === false ? null : (f.bmap ?? (isUrl ? null : siblingBmap(image)));
         if (bmap && f.bmap === undefined && !f.json)
           process.stderr.write(`Using the block map ${bmap} (only mapped blocks are written; --no-bmap writes all).\n`);
+        const confirmedSystemDevices: string[] = [];
         const input: FlashRequestInput = {
-          source: isUrl ? { kind: 'url', url: image, sha256: f.sha256! } : { kind: 'file', path: image },
+          source,
           bmap,
           targets: f.drive,
           verify: f.verify,
           eject: !!f.eject,
           includeSystem: !!f.includeSystem,
-          confirmedSystemDevices: [],
+          confirmedSystemDevices,
         };
         const drives = await listDrives();
         const size = await probeImageSize(FlashRequest.parse(input).source, input.bmap ?? null);
-        const targets = f.drive.map((d) => drives.find((x) => x.device === d || x.raw === d));
+        const targets = f.drive.map((name) => ({ name, drive: drives.find((x) => x.device === name || x.raw === name) }));
         // System drives need the typed device name even with --yes.
-        for (const d of targets) {
+        for (const { drive: d } of targets) {
           if (d?.system && f.includeSystem) {
             const typed = await ask(`${driveLabel(d)} is a SYSTEM drive. Type its device name to overwrite it: `);
-            if (typed === d.device) input.confirmedSystemDevices!.push(d.device);
+            if (typed === d.device) confirmedSystemDevices.push(d.device);
           }
         }
         // Refuse up front with the policy's own message; the writer (or helper) checks again and logs the warnings.
         enforcePolicy(FlashRequest.parse(input), drives, size);
         if (!f.yes) {
-          process.stderr.write(`This will ERASE everything on:\n${targets.map((d) => `  ${driveLabel(d!)}`).join('\n')}\n`);
+          process.stderr.write(`This will ERASE everything on:\n${targets.map(({ name, drive }) => `  ${drive ? driveLabel(drive) : name}`).join('\n')}\n`);
           const answer = await ask('Type "yes" to continue: ');
           if (answer.toLowerCase() !== 'yes') {
             process.stderr.write('Nothing was written.\n');

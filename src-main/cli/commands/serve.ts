@@ -49,9 +49,10 @@ export function register(program: Command) {
 
 /** Best effort: the URL is printed anyway. */
 function openBrowser(url: string): void {
-  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  const [cmd, args]: [string, string[]] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
   try {
-    execa(cmd as string, args as string[], { detached: true, stdio: 'ignore', reject: false }).unref();
+    execa(cmd, args, { detached: true, stdio: 'ignore', reject: false }).unref();
   } catch {
     /* no browser opener: the user opens the printed URL */
   }

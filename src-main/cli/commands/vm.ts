@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { NexusError } from '../../../src-shared/errors';
+import { isRecord } from '../../../src-shared/narrow';
 import { normalizeArch, type Arch } from '../../../src-shared/arch';
 import { composeOutputs } from '../../../src-shared/plan';
 import { bootTest } from '../../engine/vm/index';
@@ -17,8 +18,8 @@ interface VmFlags {
 /** The arch recorded in IMAGE's manifest.json (written by `nexus build`). */
 async function archFromManifest(image: string): Promise<Arch | undefined> {
   try {
-    const m = JSON.parse(await readFile(composeOutputs(image).manifest, 'utf8')) as { arch?: string };
-    return m.arch ? normalizeArch(m.arch) : undefined;
+    const m: unknown = JSON.parse(await readFile(composeOutputs(image).manifest, 'utf8'));
+    return isRecord(m) && typeof m.arch === 'string' && m.arch ? normalizeArch(m.arch) : undefined;
   } catch {
     return undefined;
   }
