@@ -88,18 +88,23 @@ export async function writeVerityTree(dataPath: string, hashPath: string, params
   }
   // Levels from the leaves up until one block is left; a single data block has no tree, its digest is the root.
   const levels: Buffer[] = [];
+  let top = leaves;
   if (!single) {
-    levels.push(leaves);
-    while (levels[levels.length - 1]!.length > VERITY_BLOCK) levels.push(levelAbove(salt, levels[levels.length - 1]!));
+    levels.push(top);
+    while (top.length > VERITY_BLOCK) {
+      top = levelAbove(salt, top);
+      levels.push(top);
+    }
   }
-  const rootHash = single ? single.toString('hex') : digest(salt, levels[levels.length - 1]!).toString('hex');
+  const rootHash = single ? single.toString('hex') : digest(salt, top).toString('hex');
   const out = await open(hashPath, 'w');
   try {
     await out.write(veritySuperblock(dataBlocks, salt, params.uuid), 0, 512, 0);
     let pos = VERITY_BLOCK;
-    for (let i = levels.length - 1; i >= 0; i--) {
-      await out.write(levels[i]!, 0, levels[i]!.length, pos);
-      pos += levels[i]!.length;
+    // The top level first, the leaves last.
+    for (const level of levels.toReversed()) {
+      await out.write(level, 0, level.length, pos);
+      pos += level.length;
     }
     // The superblock's block is padded to a whole hash block even when there is no tree.
     await out.truncate(pos);
