@@ -14,6 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { NexusError } from '../../../src-shared/errors';
+import { asBuffer } from '../byte-chunks';
+import { paxOf } from './tar-read';
 import { entryUnder, type FsEntry, type FsManifest } from '../rootfs/entries';
 import type { FeedCache } from './cache';
 import type { ApkHeader } from './package-file';
@@ -181,13 +183,14 @@ interface StoredBlob {
   path: string;
 }
 
-async function storeBlob(cache: FeedCache, body: AsyncIterable<Buffer>, declaredSize: number, writes: BlobWrites): Promise<StoredBlob> {
+async function storeBlob(cache: FeedCache, body: AsyncIterable<unknown>, declaredSize: number, writes: BlobWrites): Promise<StoredBlob> {
   const h256 = createHash('sha256');
   const h1 = createHash('sha1');
   if (declaredSize <= SMALL_FILE) {
     const chunks: Buffer[] = [];
-    for await (const c of body) chunks.push(c);
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    for await (const c of body) chunks.push(asBuffer(c));
+    const [only, ...more] = chunks;
+    const data = only && more.length === 0 ? only : Buffer.concat(chunks);
     const sha256 = h256.update(data).digest('hex');
     await writes.add(cache.putBlob(sha256, data));
     return { sha256, sha1: h1.update(data).digest('hex'), size: data.length, path: cache.blobPath(sha256) };
@@ -197,7 +200,8 @@ async function storeBlob(cache: FeedCache, body: AsyncIterable<Buffer>, declared
   try {
     // Iterate explicitly: tar-stream entries are streamx streams, which node's pipeline does not drive reliably.
     await pipeline(async function* () {
-      for await (const c of body) {
+      for await (const chunk of body) {
+        const c = asBuffer(chunk);
         h256.update(c);
         h1.update(c);
         size += c.length;
@@ -239,9 +243,10 @@ export async function unpackApk(
   state.owners.set(owner.name, owner);
   const raw = createReadStream(path, { start: header.dataOffset, highWaterMark: 256 * 1024 });
   const dataHash = createHash('sha256');
-  raw.on('data', (c) => dataHash.update(c as Buffer));
+  raw.on('data', (c) => dataHash.update(asBuffer(c)));
   const extract = tar.extract();
-  const feeding = pipeline(raw, createGunzip(), extract, ...((signal ? [{ signal }] : []) as []));
+  const gunzip = createGunzip();
+  const feeding = signal ? pipeline(raw, gunzip, extract, { signal }) : pipeline(raw, gunzip, extract);
   // Awaited below; until then a cancellation must not surface as an unhandled rejection (it would end the process).
   feeding.catch(() => undefined);
   let files = 0;
@@ -251,7 +256,7 @@ export async function unpackApk(
   try {
     for await (const entry of extract) {
       const h = entry.header;
-      const pax = (h.pax ?? null) as Record<string, string> | null;
+      const pax = paxOf(h);
       const name = h.name.replace(/\/+$/, '');
       if (name === '' || name === '.' || name === './') {
         entry.resume();
@@ -265,7 +270,7 @@ export async function unpackApk(
       switch (h.type) {
         case 'file':
         case 'contiguous-file': {
-          const blob = await storeBlob(cache, entry as AsyncIterable<Buffer>, h.size, writes);
+          const blob = await storeBlob(cache, entry, h.size, writes);
           if (expected && expected.toLowerCase() !== blob.sha1) {
             throw new NexusError(
               'FILE_CHECKSUM_MISMATCH',

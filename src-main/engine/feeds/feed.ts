@@ -7,6 +7,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { errorMessage } from '../../../src-shared/narrow';
 import type { LogLevel } from '../../../src-shared/progress';
 import type { FsManifest } from '../rootfs/entries';
 import { resourcesDir } from '../paths';
@@ -161,7 +162,7 @@ export async function loadIndexes(feed: FeedConfig, keys: TrustedKeys, opts: Fee
       } catch (err) {
         // A bad signature is a security signal, never papered over with another mirror or the cache.
         if (err instanceof NexusError && /SIGNATURE|UNSIGNED|APK_V3|TOO_LARGE|DECOMPRESSION/.test(err.code)) throw err;
-        errors.push(`${source}: ${(err as Error).message}`);
+        errors.push(`${source}: ${errorMessage(err)}`);
         answered ||= !isUnreachable(err);
       } finally {
         await cache.discard(tmp);
@@ -238,8 +239,9 @@ export async function fetchPackages(
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let next = 0;
   const worker = async () => {
-    while (next < todo.length && !inner.signal.aborted) {
-      const pkg = todo[next++]!;
+    while (!inner.signal.aborted) {
+      const pkg = todo[next++];
+      if (!pkg) break;
       paths.set(
         pkg.name,
         await fetchOne(pkg, feed, keys, cache, inner.signal, opts, (d) => {
@@ -346,11 +348,11 @@ async function fetchOne(
         // Signed content that is itself bad (a bomb, a lying per-file checksum): downloading again cannot help.
         if (/DECOMPRESSION|FILE_CHECKSUM/.test(code)) throw err;
         if (bad && round === 0) {
-          opts.log?.('warn', `${file}: ${(err as Error).message} Downloading it again.`);
+          opts.log?.('warn', `${file}: ${errorMessage(err)} Downloading it again.`);
           continue;
         }
         if (/MISMATCH|SIGNATURE|UNSIGNED|SIZE_LIMIT/.test(code)) throw err;
-        errors.push(`${source}: ${(err as Error).message}`);
+        errors.push(`${source}: ${errorMessage(err)}`);
         answered ||= !isUnreachable(err);
         break;
       }

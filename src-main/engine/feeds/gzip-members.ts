@@ -7,6 +7,7 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import { NexusError } from '../../../src-shared/errors';
+import { errnoCode, errorMessage, isRecord } from '../../../src-shared/narrow';
 import { formatBytes } from '../../../src-shared/format';
 import { limits } from './limits';
 
@@ -41,7 +42,7 @@ function headerLength(buf: Buffer, off: number, what: string): number {
   if (buf[off] !== 0x1f || buf[off + 1] !== 0x8b || buf[off + 2] !== 8) {
     throw new NexusError('BAD_GZIP', `${what}: no gzip member at byte ${off}.`, 'The file is damaged or not an APK v2 file; delete it and download it again.');
   }
-  const flags = buf[off + 3]!;
+  const flags = buf.readUInt8(off + 3);
   let p = off + 10;
   if (flags & FEXTRA) {
     if (buf.length < p + 2) return -1;
@@ -72,20 +73,26 @@ export function inflateLimitError(what: string, member: string, max: number): Ne
  * Returns null when `buf` ends inside it and `partial` is set (the caller reads more), else throws TRUNCATED_FILE.
  * `ordinal` (1-based) names the member in messages.
  */
+/** What `inflateRawSync(…, { info: true })` returns. */
+function isInflateInfo(v: unknown): v is { buffer: Buffer; engine: { bytesWritten: number } } {
+  return isRecord(v) && Buffer.isBuffer(v.buffer) && isRecord(v.engine) && typeof v.engine.bytesWritten === 'number';
+}
+
 export function readGzipMember(buf: Buffer, off: number, what: string, maxOutput: number, partial = false, ordinal = 1): GzipMember | null {
   const hl = headerLength(buf, off, what);
   let inflated: { buffer: Buffer; engine: { bytesWritten: number } } | null = null;
   if (hl >= 0) {
     try {
-      inflated = inflateRawSync(buf.subarray(off + hl), { info: true, maxOutputLength: Math.max(1, maxOutput) }) as unknown as {
-        buffer: Buffer;
-        engine: { bytesWritten: number };
-      };
+      // With `info`, zlib returns the output and its engine (whose bytesWritten is the input consumed); Node's types omit it.
+      const out: unknown = inflateRawSync(buf.subarray(off + hl), { info: true, maxOutputLength: Math.max(1, maxOutput) });
+      if (!isInflateInfo(out)) throw new NexusError('INTERNAL', `${what}: zlib returned no inflate info (an unsupported Node version?).`);
+      inflated = out;
     } catch (err) {
-      const code = (err as { code?: string }).code;
+      if (err instanceof NexusError) throw err;
+      const code = errnoCode(err);
       if (code === 'ERR_BUFFER_TOO_LARGE') throw inflateLimitError(what, `gzip member ${ordinal}`, maxOutput);
       if (code !== 'Z_BUF_ERROR') {
-        throw new NexusError('BAD_GZIP', `${what}: gzip member ${ordinal} is corrupt (${(err as Error).message}).`, 'Delete the file and download it again.');
+        throw new NexusError('BAD_GZIP', `${what}: gzip member ${ordinal} is corrupt (${errorMessage(err)}).`, 'Delete the file and download it again.');
       }
     }
   }

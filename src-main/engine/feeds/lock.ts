@@ -5,6 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { NexusError } from '../../../src-shared/errors';
+import { errorMessage } from '../../../src-shared/narrow';
 import type { ApkPackage } from './apkindex';
 
 export const LOCK_VERSION = 1;
@@ -87,7 +88,7 @@ export async function readLockFile(path: string): Promise<PackageLock> {
   } catch (err) {
     throw new NexusError(
       'LOCK_UNREADABLE',
-      `Cannot read the lock file ${path}: ${(err as Error).message}.`,
+      `Cannot read the lock file ${path}: ${errorMessage(err)}.`,
       'Pass the packages.lock.json written next to a previous build.',
     );
   }

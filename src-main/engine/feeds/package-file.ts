@@ -17,7 +17,7 @@ import { asBuffer } from '../byte-chunks';
 import { readGzipMembers, type GzipMember } from './gzip-members';
 import { dataInflateLimit, limits, parseSize } from './limits';
 import { parseSignatures, verifyTrusted, type SignatureEntry, type TrustedKeys } from './signature';
-import { readTar, type TarEntry } from './tar-read';
+import { paxOf, readTar, type TarEntry } from './tar-read';
 
 export interface PkgInfo {
   /** Every `key = value` line; repeatable keys (depend, provides, replaces...) keep all values. */
@@ -261,7 +261,7 @@ export async function scanDataMember(
   try {
     for await (const entry of extract) {
       const h = entry.header;
-      const expected = paxSha1(h)?.toLowerCase();
+      const expected = paxOf(h)?.['APK-TOOLS.checksum.SHA1']?.toLowerCase();
       const sha1 = createHash('sha1');
       if (h.type === 'symlink') sha1.update(h.linkname ?? '');
       for await (const c of entry) sha1.update(asBuffer(c));
@@ -284,13 +284,6 @@ export async function scanDataMember(
     throw dataError(err, what);
   }
   return { datahash: hash.digest('hex'), inflatedBytes, checkedFiles };
-}
-
-/** The per-file checksum apk-tools writes as a PAX record (tar-stream keeps PAX records in an untyped `pax`). */
-function paxSha1(h: tar.Header): string | undefined {
-  if (!('pax' in h) || typeof h.pax !== 'object' || h.pax === null || !('APK-TOOLS.checksum.SHA1' in h.pax)) return undefined;
-  const sum = h.pax['APK-TOOLS.checksum.SHA1'];
-  return typeof sum === 'string' ? sum : undefined;
 }
 
 function dataError(err: unknown, what: string): unknown {

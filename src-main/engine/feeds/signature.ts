@@ -7,6 +7,7 @@ import { createPublicKey, createVerify, verify, type KeyObject } from 'node:cryp
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { NexusError } from '../../../src-shared/errors';
+import { captures, errorMessage } from '../../../src-shared/narrow';
 import type { TarEntry } from './tar-read';
 
 export type SignatureAlg = 'RSA' | 'RSA256' | 'RSA512' | 'DSA';
@@ -22,6 +23,7 @@ export interface SignatureEntry {
 export type TrustedKeys = Map<string, KeyObject>;
 
 const HASH: Record<SignatureAlg, string> = { RSA: 'sha1', DSA: 'sha1', RSA256: 'sha256', RSA512: 'sha512' };
+const isSignatureAlg = (name: string): name is SignatureAlg => Object.hasOwn(HASH, name);
 /** A PEM public key (RSA 8192 is ~1.5 KB): larger files in a keys directory are refused unread. */
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 /** apk ignores signature entries larger than this. */
@@ -37,7 +39,7 @@ export async function loadTrustedKeys(dirs: string | string[]): Promise<TrustedK
     } catch (err) {
       throw new NexusError(
         'KEYS_MISSING',
-        `Cannot read the trusted keys directory ${dir}: ${(err as Error).message}.`,
+        `Cannot read the trusted keys directory ${dir}: ${errorMessage(err)}.`,
         "Pass --keys DIR with the repository's *.rsa.pub files.",
       );
     }
@@ -60,7 +62,7 @@ export async function loadTrustedKeys(dirs: string | string[]): Promise<TrustedK
       } catch (err) {
         throw new NexusError(
           'BAD_KEY',
-          `The key ${join(dir, name)} is not a PEM public key (${(err as Error).message}).`,
+          `The key ${join(dir, name)} is not a PEM public key (${errorMessage(err)}).`,
           "Remove the file or replace it with the repository's .rsa.pub key.",
         );
       }
@@ -73,9 +75,9 @@ export async function loadTrustedKeys(dirs: string | string[]): Promise<TrustedK
 export function parseSignatures(entries: TarEntry[]): SignatureEntry[] {
   const out: SignatureEntry[] = [];
   for (const { header, data } of entries) {
-    const m = /^\.SIGN\.(RSA|RSA256|RSA512|DSA)\.(.+)$/.exec(header.name);
-    if (!m || data.length > MAX_SIGNATURE_BYTES) continue;
-    out.push({ alg: m[1] as SignatureAlg, keyName: basename(m[2]!), signature: data });
+    const [alg, keyName] = captures(/^\.SIGN\.(RSA|RSA256|RSA512|DSA)\.(.+)$/.exec(header.name), 2) ?? [];
+    if (!alg || !isSignatureAlg(alg) || keyName === undefined || data.length > MAX_SIGNATURE_BYTES) continue;
+    out.push({ alg, keyName: basename(keyName), signature: data });
   }
   return out;
 }
@@ -101,14 +103,17 @@ async function verifyOne(sig: SignatureEntry, key: KeyObject, data: SignedData):
  */
 export async function verifyTrusted(what: string, sigs: SignatureEntry[], keys: TrustedKeys, data: () => SignedData): Promise<string> {
   if (sigs.length === 0) throw new NexusError('UNSIGNED', `${what} has no signature.`, 'Only signed APK v2 indexes and packages are accepted.');
-  const trusted = sigs.filter((s) => keys.has(s.keyName) && s.alg !== 'DSA');
-  for (const sig of trusted) {
-    if (await verifyOne(sig, keys.get(sig.keyName)!, data())) return sig.keyName;
+  const trusted = sigs.flatMap((sig) => {
+    const key = keys.get(sig.keyName);
+    return key && sig.alg !== 'DSA' ? [{ sig, key }] : [];
+  });
+  for (const { sig, key } of trusted) {
+    if (await verifyOne(sig, key, data())) return sig.keyName;
   }
   if (trusted.length > 0) {
     throw new NexusError(
       'BAD_SIGNATURE',
-      `${what}: the signature by ${trusted.map((s) => s.keyName).join(', ')} does not match the content (the file was modified or damaged).`,
+      `${what}: the signature by ${trusted.map(({ sig }) => sig.keyName).join(', ')} does not match the content (the file was modified or damaged).`,
       'Delete the file and download it again; if it persists the mirror is serving altered files.',
     );
   }

@@ -1,6 +1,8 @@
 /** Reads small in-memory tars (signature, control and index members) with tar-stream. */
 import tar from 'tar-stream';
 import { NexusError } from '../../../src-shared/errors';
+import { isRecord } from '../../../src-shared/narrow';
+import { asBuffer } from '../byte-chunks';
 
 export interface TarEntry {
   header: tar.Header;
@@ -18,9 +20,10 @@ export function readTar(buf: Buffer, what: string): Promise<TarEntry[]> {
     const ex = tar.extract();
     ex.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => void chunks.push(c as Buffer));
+      stream.on('data', (c: unknown) => void chunks.push(asBuffer(c)));
       stream.on('end', () => {
-        entries.push({ header, data: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+        const [only, ...more] = chunks;
+        entries.push({ header, data: only && more.length === 0 ? only : Buffer.concat(chunks) });
         next();
       });
       stream.on('error', reject);
@@ -30,7 +33,15 @@ export function readTar(buf: Buffer, what: string): Promise<TarEntry[]> {
     try {
       ex.end(buf);
     } catch (err) {
-      reject(err as Error);
+      reject(err instanceof Error ? err : new Error(String(err)));
     }
   });
+}
+
+/** A tar entry's PAX records, which tar-stream decodes (as UTF-8 strings) into an untyped `pax`; null when it has none. */
+export function paxOf(header: { pax?: unknown }): Record<string, string> | null {
+  if (!isRecord(header.pax)) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(header.pax)) if (typeof v === 'string') out[k] = v;
+  return out;
 }
