@@ -72,12 +72,19 @@ export function enforcePolicy(req: FlashRequest, drives: readonly Drive[], image
   const verdicts = req.targets.map((t) => checkRequestedTarget(t, ctx));
   const refused = verdicts.filter((v) => !v.allowed);
   if (refused.length) {
-    const first = refused[0]!.refusals[0]!;
-    const all = refused.flatMap((v) => v.refusals.map((r) => r.message)).join(' ');
-    throw new NexusError(refused.length === 1 && refused[0]!.refusals.length === 1 ? first.code : 'TARGET_REFUSED', all, first.hint);
+    const reasons = refused.flatMap((v) => v.refusals);
+    const [first] = reasons;
+    const all = reasons.map((r) => r.message).join(' ') || 'A target drive was refused.';
+    throw new NexusError(first && refused.length === 1 && reasons.length === 1 ? first.code : 'TARGET_REFUSED', all, first?.hint);
   }
   if (new Set(req.targets).size !== req.targets.length) throw new NexusError('TARGET_REFUSED', 'The same drive was given twice.', 'List each drive once.');
-  return { targets: req.targets.map((t) => drives.find((d) => d.device === t || d.raw === t)!), verdicts };
+  const targets = req.targets.map((t) => {
+    const drive = drives.find((d) => d.device === t || d.raw === t);
+    // checkRequestedTarget refuses a device that is not in the list, so this is only reached by a bug.
+    if (!drive) throw new NexusError('TARGET_REFUSED', `${t} is not a drive of this machine.`, 'Run "nexus drives" to list the drives.');
+    return drive;
+  });
+  return { targets, verdicts };
 }
 
 export async function flash(input: FlashRequestInput, o: FlashRunOptions = {}): Promise<FlashResult> {

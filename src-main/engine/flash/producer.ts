@@ -4,7 +4,7 @@
  */
 import { NexusError } from '../../../src-shared/errors';
 import { roundUp, type AlignedPool } from './aligned';
-import type { Bmap, BmapRange } from './bmap';
+import type { Bmap } from './bmap';
 import type { ChunkReader } from './reader';
 
 export interface Chunk {
@@ -28,16 +28,13 @@ export class ChunkProducer {
   private inRange = false;
   private checked: Array<Promise<void>> = [];
   private failure: unknown = null;
-  private readonly ranges: BmapRange[] | null;
 
   constructor(
     private readonly reader: ChunkReader,
     private readonly pool: AlignedPool,
     private readonly bmap: Bmap | null,
     private readonly sector = 512,
-  ) {
-    this.ranges = bmap ? bmap.ranges : null;
-  }
+  ) {}
 
   /** Total bytes that will be written, when known. */
   static plannedBytes(bmap: Bmap | null, size: number | null): number | null {
@@ -53,7 +50,8 @@ export class ChunkProducer {
   async next(): Promise<Chunk | null> {
     if (this.failure) throw this.failure;
     const chunkSize = this.pool.slotSize;
-    if (!this.ranges) {
+    const bmap = this.bmap;
+    if (!bmap) {
       const buf = await this.pool.acquire();
       const n = await this.read(buf, chunkSize);
       if (n === 0) {
@@ -62,15 +60,15 @@ export class ChunkProducer {
       }
       return this.emit(buf, n);
     }
-    const r = this.ranges[this.ri];
+    const r = bmap.ranges[this.ri];
     if (!r) {
       // Read past the last hole too: a decompressor left with unread output never exits, and its exit status
       // (and a download's checksum) is only known at the end of the stream.
-      if (this.pos < this.bmap!.imageSize) await this.reader.skip(this.bmap!.imageSize - this.pos);
-      this.pos = this.bmap!.imageSize;
+      if (this.pos < bmap.imageSize) await this.reader.skip(bmap.imageSize - this.pos);
+      this.pos = bmap.imageSize;
       return null;
     }
-    const algo = r.checksum && this.bmap!.checksumType;
+    const algo = r.checksum && bmap.checksumType;
     if (!this.inRange) {
       if (this.pos < r.start) await this.reader.skip(r.start - this.pos);
       this.pos = r.start;

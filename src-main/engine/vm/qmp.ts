@@ -3,10 +3,17 @@
  * `qmp_capabilities`, then one command at a time. Used to read a running VM's screen (`screendump`), which is how a
  * test sees what a graphical session shows without a window.
  */
+import { z } from 'zod';
 import { createConnection, type Socket } from 'node:net';
 import { NexusError } from '../../../src-shared/errors';
 
-type QmpReply = { return?: unknown; error?: { class: string; desc: string }; QMP?: unknown; event?: string };
+const QmpReply = z.object({
+  return: z.unknown().optional(),
+  error: z.object({ class: z.string(), desc: z.string() }).optional(),
+  QMP: z.unknown().optional(),
+  event: z.string().optional(),
+});
+type QmpReply = z.infer<typeof QmpReply>;
 
 /** Sends `commands` in order on a fresh connection and returns each command's `return` value. */
 export async function qmpCommands(
@@ -27,7 +34,12 @@ export async function qmpCommands(
       const line = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
       if (!line) continue;
-      const msg = JSON.parse(line) as QmpReply;
+      const parsed = QmpReply.safeParse(JSON.parse(line));
+      if (!parsed.success) {
+        failure ??= new Error(`not a QMP message: ${line.slice(0, 80)}`);
+        break;
+      }
+      const msg = parsed.data;
       if (msg.event) continue; // asynchronous events are not replies
       replies.push(msg);
     }
@@ -43,8 +55,10 @@ export async function qmpCommands(
   });
   const next = async (): Promise<QmpReply> => {
     const deadline = Date.now() + timeoutMs;
-    while (!replies.length) {
-      if (failure) throw new NexusError('QMP_FAILED', `QEMU's control socket ${socketPath}: ${(failure as Error).message}.`, 'Is the VM still running?');
+    for (;;) {
+      const reply = replies.shift();
+      if (reply) return reply;
+      if (failure) throw new NexusError('QMP_FAILED', `QEMU's control socket ${socketPath}: ${failure.message}.`, 'Is the VM still running?');
       if (Date.now() > deadline)
         throw new NexusError('QMP_TIMEOUT', `QEMU did not answer on ${socketPath} within ${timeoutMs / 1000} s.`, 'The VM may be overloaded; retry.');
       await new Promise<void>((resolve) => {
@@ -53,7 +67,6 @@ export async function qmpCommands(
       });
       waiting = null;
     }
-    return replies.shift()!;
   };
   try {
     await next(); // the greeting
@@ -99,7 +112,7 @@ export function parsePpm(bytes: Buffer): Ppm {
 export function colourShares(img: Ppm): Array<{ colour: string; share: number }> {
   const counts = new Map<number, number>();
   for (let i = 0; i < img.pixels.length; i += 3) {
-    const c = (img.pixels[i]! << 16) | (img.pixels[i + 1]! << 8) | img.pixels[i + 2]!;
+    const c = img.pixels.readUIntBE(i, 3);
     counts.set(c, (counts.get(c) ?? 0) + 1);
   }
   const total = img.width * img.height;
