@@ -75,8 +75,7 @@ async function ext4Usage(readAt: ReadAt, sb: Buffer, partSize: number): Promise<
   const meta: Range[] = [];
   const itBlocks = Math.ceil((inodesPerGroup * inodeSize) / blockSize);
   const sparse = (roCompat & RO_COMPAT_SPARSE_SUPER) !== 0;
-  for (let g = 0; g < groups; g++) {
-    const d = descs[g]!;
+  for (const [g, d] of descs.entries()) {
     meta.push(
       { start: d.blockBitmap, end: d.blockBitmap + 1 },
       { start: d.inodeBitmap, end: d.inodeBitmap + 1 },
@@ -92,10 +91,9 @@ async function ext4Usage(readAt: ReadAt, sb: Buffer, partSize: number): Promise<
   const usedBlocks: Range[] = [];
   // Block 0 (and the boot block before the superblock with 1 KiB blocks) is always kept.
   push(usedBlocks, 0, firstDataBlock + 1);
-  for (let g = 0; g < groups; g++) {
+  for (const [g, d] of descs.entries()) {
     const first = firstDataBlock + g * blocksPerGroup;
     const count = Math.min(blocksPerGroup, blocks - first);
-    const d = descs[g]!;
     if (d.flags & BG_BLOCK_UNINIT) {
       for (const m of meta) {
         const s = Math.max(m.start, first);
@@ -106,9 +104,11 @@ async function ext4Usage(readAt: ReadAt, sb: Buffer, partSize: number): Promise<
     }
     if (d.blockBitmap >= blocks) return null;
     const bitmap = await readAt(d.blockBitmap * blockSize, Math.ceil(count / 8));
+    // A short read (the device ends early): usage unknown, so everything is copied.
+    if (bitmap.length < Math.ceil(count / 8)) return null;
     let runStart = -1;
     for (let i = 0; i <= count; i++) {
-      const used = i < count && (bitmap[i >> 3]! >> (i & 7)) & 1;
+      const used = i < count && (bitmap.readUInt8(i >> 3) >> (i & 7)) & 1;
       if (used && runStart < 0) runStart = i;
       else if (!used && runStart >= 0) {
         push(usedBlocks, first + runStart, first + i);
@@ -128,9 +128,9 @@ async function ext4Usage(readAt: ReadAt, sb: Buffer, partSize: number): Promise<
 
 async function fatUsage(readAt: ReadAt, bs: Buffer, partSize: number): Promise<FsUsage | null> {
   const bytesPerSector = bs.readUInt16LE(0x0b);
-  const spc = bs[0x0d]!;
+  const spc = bs.readUInt8(0x0d);
   const reserved = bs.readUInt16LE(0x0e);
-  const fats = bs[0x10]!;
+  const fats = bs.readUInt8(0x10);
   const rootEntries = bs.readUInt16LE(0x11);
   const total = bs.readUInt16LE(0x13) || bs.readUInt32LE(0x20);
   const fatSize = bs.readUInt16LE(0x16) || bs.readUInt32LE(0x24);

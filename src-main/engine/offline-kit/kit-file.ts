@@ -11,7 +11,9 @@ import { copyFile, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import type { Catalog } from '../../../src-shared/catalog';
 import { CancelledError, NexusError } from '../../../src-shared/errors';
+import { isRecord } from '../../../src-shared/narrow';
 import { choiceLabel, KitChoice, type KitBuildable, type KitImported, type KitPrepared, type KitProgress } from '../../../src-shared/offline-kit';
+import { asBuffer } from '../byte-chunks';
 import { FeedCache } from '../feeds/cache';
 import { exportCache, importCache } from '../feeds/bundle';
 import { fetchPackages } from '../feeds/feed';
@@ -38,8 +40,9 @@ async function sha256File(path: string, onBytes?: (n: number) => void, signal?: 
   const h = createHash('sha256');
   for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) {
     if (signal?.aborted) throw new CancelledError();
-    h.update(c as Buffer);
-    onBytes?.((c as Buffer).length);
+    const bytes = asBuffer(c);
+    h.update(bytes);
+    onBytes?.(bytes.length);
   }
   return h.digest('hex');
 }
@@ -154,14 +157,14 @@ export async function prepareKit(catalog: Catalog, choices: KitChoice[], file: s
 async function sidecarChecksum(file: string): Promise<string | null> {
   const text = await readFile(`${file}.sha256`, 'utf8').catch(() => null);
   if (text === null) return null;
-  const m = /^([0-9a-f]{64})\b/i.exec(text.trim());
-  if (!m)
+  const hex = /^([0-9a-f]{64})\b/i.exec(text.trim())?.[1];
+  if (!hex)
     throw new NexusError(
       'KIT_CHECKSUM',
       `${basename(file)}.sha256 does not hold a SHA-256 checksum.`,
       'Copy the kit and its .sha256 file again from the machine that prepared them.',
     );
-  return m[1]!.toLowerCase();
+  return hex.toLowerCase();
 }
 
 /** What the cache can build offline for each choice (resolved from the cached indexes, every package present). */
@@ -208,7 +211,7 @@ export async function importKit(catalog: Catalog, file: string, o: KitJobOptions
     );
   }
   progress({ phase: 'import', message: 'Verifying every index and package signature' });
-  let manifest: KitManifest | null = null;
+  let kitChoices: KitChoice[] = [];
   const keys = await loadTrustedKeys([o.apkKeysDir]);
   const r = await importCache(file, keys, {
     cache,
@@ -217,10 +220,10 @@ export async function importKit(catalog: Catalog, file: string, o: KitJobOptions
       import: async (staged) => {
         const m = staged.get(KIT_MANIFEST);
         if (m) {
-          const parsed = JSON.parse(await readFile(m, 'utf8')) as Partial<KitManifest>;
-          if (parsed.format !== KIT_FORMAT || !Array.isArray(parsed.choices))
+          const parsed: unknown = JSON.parse(await readFile(m, 'utf8'));
+          if (!isRecord(parsed) || parsed.format !== KIT_FORMAT || !Array.isArray(parsed.choices))
             throw new NexusError('BAD_EXPORT', `${basename(file)} has a ${KIT_MANIFEST} that is not a Nexus kit description.`, 'Prepare the kit again.');
-          manifest = { ...parsed, choices: parsed.choices.map((c) => KitChoice.parse(c)) } as KitManifest;
+          kitChoices = parsed.choices.map((c) => KitChoice.parse(c));
           staged.delete(KIT_MANIFEST);
         }
         return importOfficialEntries(staged, {
@@ -232,8 +235,7 @@ export async function importKit(catalog: Catalog, file: string, o: KitJobOptions
     },
   });
   progress({ phase: 'check', message: 'Checking what can be built offline' });
-  const choices = (manifest as KitManifest | null)?.choices ?? [];
-  const canBuild = await buildableOffline(catalog, choices, { ...o, cache });
+  const canBuild = await buildableOffline(catalog, kitChoices, { ...o, cache });
   return { file, sha256, checksumVerified: expected !== null, packages: r.packages, indexes: r.indexes, canBuild, seconds: (Date.now() - started) / 1000 };
 }
 
