@@ -310,7 +310,7 @@ export function parseApkIndexText(text: string, repo: RepoRef, latin1 = false): 
           pkg.providerPriority = parseSize(text.slice(v, end)) ?? 0;
           break;
         default: {
-          const letter = text[start]!;
+          const letter = text.charAt(start);
           if (letter >= 'A' && letter <= 'Z' && !KNOWN_UPPER.has(letter)) pkg.uninstallable = `unknown index field "${letter}:"`;
         }
       }
@@ -329,7 +329,7 @@ function probeMember(buf: Buffer, off: number, max: number): Promise<'ok' | 'tru
   return new Promise((resolve) => {
     if (buf.length < off + 10 || buf[off] !== 0x1f || buf[off + 1] !== 0x8b) return resolve('corrupt');
     // The gzip header is skipped by readGzipMember's rules; here only the common 10-byte header is needed for a hint.
-    const flags = buf[off + 3]!;
+    const flags = buf.readUInt8(off + 3);
     if (flags & ~0x1f) return resolve('corrupt');
     if (flags & 0x1e) return resolve('ok'); // unusual header: no probe, the signature error stands
     const inf = createInflateRaw();
@@ -408,7 +408,7 @@ export async function readApkIndexMember(
   }
   let body: GzipMember;
   try {
-    body = readGzipMember(bytes, bodyStart, what, limits.indexInflated, false, bodyStart ? 2 : 1)!;
+    body = readGzipMember(bytes, bodyStart, what, limits.indexInflated, false, bodyStart ? 2 : 1);
   } catch (err) {
     if (err instanceof NexusError && err.code === 'DECOMPRESSION_LIMIT') {
       const e = inflateLimitError(what, 'the APKINDEX member', limits.indexInflated);

@@ -22,6 +22,11 @@ export interface Provide {
 }
 
 /** Operator spellings apk accepts; `=~`/`~=` are the fuzzy match, `>~`/`<~` fuzzy bounds. */
+/** The operator one character spells (the text starts with one of < > = ~). */
+function singleOp(c: string): VersionOp {
+  return c === '<' || c === '>' || c === '~' ? c : '=';
+}
+
 const OPS: Record<string, VersionOp> = {
   '=': '=',
   '<': '<',
@@ -44,12 +49,14 @@ export function parseDep(token: string): Dep {
   const { name, tag } = splitTag(at <= 0 ? body : body.slice(0, at));
   const dep: Dep = tag === undefined ? { name, conflict } : { name, conflict, tag };
   if (at <= 0) return dep;
-  const opText = /^[<>=~]+/.exec(body.slice(at))![0];
+  const rest = body.slice(at);
+  const opEnd = rest.search(/[^<>=~]/);
+  const opText = opEnd < 0 ? rest : rest.slice(0, opEnd);
   // An unknown spelling ("==") keeps its first character as the operator and the rest in the version,
   // which then fails isValidVersion: the caller reports it instead of guessing.
-  const op = OPS[opText] ?? OPS[opText[0]!]!;
-  const opLen = OPS[opText] ? opText.length : 1;
-  return { ...dep, op, version: body.slice(at + opLen) };
+  const known = OPS[opText];
+  if (known) return { ...dep, op: known, version: rest.slice(opText.length) };
+  return { ...dep, op: singleOp(opText.charAt(0)), version: rest.slice(1) };
 }
 
 function splitTag(nameAndTag: string): { name: string; tag?: string } {

@@ -78,6 +78,8 @@ function isInflateInfo(v: unknown): v is { buffer: Buffer; engine: { bytesWritte
   return isRecord(v) && Buffer.isBuffer(v.buffer) && isRecord(v.engine) && typeof v.engine.bytesWritten === 'number';
 }
 
+export function readGzipMember(buf: Buffer, off: number, what: string, maxOutput: number, partial?: false, ordinal?: number): GzipMember;
+export function readGzipMember(buf: Buffer, off: number, what: string, maxOutput: number, partial: boolean, ordinal?: number): GzipMember | null;
 export function readGzipMember(buf: Buffer, off: number, what: string, maxOutput: number, partial = false, ordinal = 1): GzipMember | null {
   const hl = headerLength(buf, off, what);
   let inflated: { buffer: Buffer; engine: { bytesWritten: number } } | null = null;

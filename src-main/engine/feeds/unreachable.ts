@@ -4,6 +4,7 @@
  * with a refusal (404, a bad signature) is a different failure and keeps its own code.
  */
 import { NexusError } from '../../../src-shared/errors';
+import { errnoCode, isRecord } from '../../../src-shared/narrow';
 import { MIRROR_UNREACHABLE } from '../../../src-shared/offline-kit';
 
 const NETWORK_CODES = new Set([
@@ -20,10 +21,10 @@ const NETWORK_CODES = new Set([
 
 /** True when `err` says nothing answered: a network error, or retries that all failed without an answer (DOWNLOAD_FAILED). */
 export function isUnreachable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = errnoCode(err);
   if (err instanceof NexusError) return code === 'DOWNLOAD_FAILED' || code === MIRROR_UNREACHABLE;
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
-  return (typeof code === 'string' && NETWORK_CODES.has(code)) || (typeof cause === 'string' && NETWORK_CODES.has(cause));
+  const cause = isRecord(err) ? errnoCode(err.cause) : undefined;
+  return (code !== undefined && NETWORK_CODES.has(code)) || (cause !== undefined && NETWORK_CODES.has(cause));
 }
 
 export function mirrorUnreachable(message: string): NexusError {
