@@ -16,23 +16,13 @@ import { errnoCode } from '../../../src-shared/narrow';
 import { asBuffer } from '../byte-chunks';
 import { readApkIndex } from './apkindex';
 import { limits } from './limits';
-import { checksumHex, FeedCache, type IndexRef } from './cache';
+import { checksumHex, FeedCache, IndexRefSchema, type IndexRef } from './cache';
 import { readApkHeader, verifyApkFile } from './package-file';
 import type { TrustedKeys } from './signature';
 
 const FORMAT = 'nexus-cache-export';
 /** The manifest lists refs, package names and key names: a few hundred KiB for the largest real cache. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
-
-const IndexRefSchema = z.object({
-  id: z.string(),
-  sha256: z.string(),
-  source: z.string(),
-  base: z.string(),
-  fetchedAt: z.string(),
-  signer: z.string(),
-  description: z.string(),
-}) satisfies z.ZodType<IndexRef>;
 
 const ExportManifestSchema = z.object({
   format: z.literal(FORMAT),

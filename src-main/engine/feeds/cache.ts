@@ -7,6 +7,7 @@
  *   apk/refs/<feed>/<branch>/<repo>/<arch>.json   which index is current for a repository (what --offline uses)
  *   blobs/sha256/<ab>/<sha256>        file contents extracted from packages (FsEntry content refs)
  */
+import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,18 +16,19 @@ import { ContentStore } from '../store/content-store';
 
 export { sweepTemp, TEMP_SWEEP_AGE_MS } from '../store/content-store';
 
-export interface IndexRef {
+export const IndexRefSchema = z.object({
   /** "feedname/v3.22/main/x86_64" */
-  id: string;
-  sha256: string;
+  id: z.string(),
+  sha256: z.string(),
   /** Where it was fetched from (URL or directory). */
-  source: string;
+  source: z.string(),
   /** Repository base the packages are fetched from. */
-  base: string;
-  fetchedAt: string;
-  signer: string;
-  description: string;
-}
+  base: z.string(),
+  fetchedAt: z.string(),
+  signer: z.string(),
+  description: z.string(),
+});
+export type IndexRef = z.infer<typeof IndexRefSchema>;
 
 /** "Q1<base64>" (or "X1<hex>") → lowercase hex, the cache key of a package. */
 export function checksumHex(checksum: string): string {
@@ -65,7 +67,8 @@ export class FeedCache extends ContentStore {
 
   async getIndexRef(id: string): Promise<IndexRef | null> {
     try {
-      const ref = JSON.parse(await readFile(this.refPath(id), 'utf8')) as IndexRef;
+      // A ref that is not one (damaged, or from another version) counts as missing: the index is fetched again.
+      const ref = IndexRefSchema.parse(JSON.parse(await readFile(this.refPath(id), 'utf8')));
       return (await this.has(this.indexPath(ref.sha256))) ? ref : null;
     } catch {
       return null;
