@@ -169,7 +169,13 @@ export async function loadCatalog(dir: string = profilesDir()): Promise<Catalog>
   const boxes = new Map<string, Box>();
   for (const [name, loaded] of loadedBoxes) {
     const chain = inheritanceChain(name, rawBoxes);
-    const merged = mergeLayers(chain.map((n) => rawBoxes.get(n)!));
+    // inheritanceChain has refused any name missing from rawBoxes.
+    const merged = mergeLayers(
+      chain.flatMap((n) => {
+        const layer = rawBoxes.get(n);
+        return layer ? [layer] : [];
+      }),
+    );
     const { extends: _parent, ...withoutExtends } = merged;
     const parsed = BoxSchema.safeParse({ ...withoutExtends, name, ...(chain.length > 1 ? { extends: chain.at(-2) } : {}) });
     if (!parsed.success) throw schemaError({ ...loaded, data: merged }, parsed.error);
