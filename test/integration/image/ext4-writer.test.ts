@@ -14,14 +14,12 @@ import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, mkdtemp, open, readFile, readlink, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NexusError } from '../../../src-shared/errors';
 import { whichTool } from '../../../src-main/engine/host-tools';
 import { writeExt4, type Ext4WriteOptions } from '../../../src-main/engine/image/ext4/writer';
 import type { FsEntry, FsManifest } from '../../../src-main/engine/rootfs/entries';
-import { alpineTestdata } from '../../support/alpine-testdata';
+import { minirootfsManifest as readMinirootfs } from '../../support/minirootfs-manifest';
 
 const EPOCH = 1700000000;
 const OPTS = { uuid: '3f2c7a9e-5b1d-4e8f-a0c6-9d4b2e7f1a35', hashSeed: 'c8e1f0a2-6d3b-4c59-8e7a-1b2d3f4a5c6e', label: 'root', epoch: EPOCH };
@@ -30,43 +28,7 @@ let dir: string;
 let manifest: FsManifest;
 
 /** Alpine's minirootfs as a manifest, owners/modes/times from its tar headers. */
-async function minirootfsManifest(): Promise<FsManifest> {
-  const m: FsManifest = new Map();
-  m.set('/', { path: '/', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: EPOCH, size: 0, owner: 'alpine-baselayout' });
-  const ex = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on('entry', (h, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        const path = '/' + h.name.replace(/^\.?\/?/, '').replace(/\/$/, '');
-        const base = {
-          path,
-          mode: (h.mode ?? 0) & 0o7777,
-          uid: h.uid ?? 0,
-          gid: h.gid ?? 0,
-          mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
-          owner: 'minirootfs',
-        };
-        if (path === '/') return next();
-        if (h.type === 'directory') m.set(path, { ...base, type: 'dir', size: 0 });
-        else if (h.type === 'symlink') m.set(path, { ...base, type: 'symlink', size: 0, linkTarget: h.linkname! });
-        else if (h.type === 'link') m.set(path, { ...base, type: 'hardlink', size: 0, linkTarget: '/' + h.linkname!.replace(/^\.?\//, '') });
-        else if (h.type === 'file') {
-          const data = Buffer.concat(chunks);
-          m.set(path, { ...base, type: 'file', size: data.length, content: { kind: 'inline', data } });
-        }
-        next();
-      });
-      stream.on('error', reject);
-    });
-    ex.on('finish', () => resolve());
-    ex.on('error', reject);
-  });
-  ex.end(gunzipSync(await readFile(alpineTestdata('minirootfs', 'alpine-minirootfs-20240923-x86_64.tar.gz'))));
-  await done;
-  return m;
-}
+const minirootfsManifest = () => readMinirootfs(EPOCH, { keepTimes: true });
 
 function file(path: string, data: Buffer, mode = 0o644, uid = 0, gid = 0): FsEntry {
   return { path, type: 'file', mode, uid, gid, mtime: EPOCH - 60, size: data.length, content: { kind: 'inline', data }, owner: 'nexus' };
