@@ -8,7 +8,9 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadTrustedKeys, readApkIndex, type ApkIndex, type RepoRef } from '../../src-main/engine/feeds';
+import type { ComposePlan } from '../../src-shared/plan';
+import { loadTrustedKeys, readApkIndex, resolvePackages, type ApkIndex, type RepoRef } from '../../src-main/engine/feeds';
+import { planRequests } from '../../src-main/engine/feeds/stages';
 import { alpineTestdata } from './alpine-testdata';
 import { buildApkIndex, generateSigningKey } from './apk-repo';
 
@@ -73,4 +75,19 @@ export async function edgeTestingToybox(arch: string): Promise<ApkIndex> {
 export async function officialIndex(file: string, repo: string, branch: string, arch: string): Promise<ApkIndex> {
   const keys = await loadTrustedKeys(alpineTestdata('keys'));
   return readApkIndex(await readFile(alpineTestdata('official', file)), { name: repo, branch, arch, base: '' }, keys);
+}
+
+/**
+ * The package names Alpine's own indexes give for a plan's requests (x86_64: the signed v3.23.4 main + v3.19.1
+ * community indexes, and the v3.24 dinit stanza), sorted: what a replica-feed build must have installed.
+ */
+export async function realClosureNames(plan: ComposePlan): Promise<string[]> {
+  const only = (i: ApkIndex, names: string[]): ApkIndex => ({ ...i, packages: i.packages.filter((p) => names.includes(p.name)) });
+  const indexes = [
+    await officialIndex('v3.23.4-main-x86_64-APKINDEX.tar.gz', 'main', 'v3.23', 'x86_64'),
+    await officialIndex('v3.19.1-community-x86_64-APKINDEX.tar.gz', 'community', 'v3.19', 'x86_64'),
+    only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit']),
+  ];
+  const real = resolvePackages(indexes, planRequests(plan), { assumeProvided: plan.builderProvides });
+  return real.packages.map((p) => p.pkg.name).sort();
 }

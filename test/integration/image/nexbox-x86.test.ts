@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolvePackages, type ApkIndex } from '../../../src-main/engine/feeds';
-import { planRequests } from '../../../src-main/engine/feeds/stages';
+import { composePlanOf } from '../../../src-shared/plan';
 import { bootTest, type BootTestResult } from '../../../src-main/engine/vm/boot-test';
 import { gzipMembers, parseIndexText, parseTar, readRealApk } from '../../support/alpine-real';
 import { alpineTestdata } from '../../support/alpine-testdata';
@@ -34,7 +33,7 @@ import {
   TEST_LOGIN,
   TEST_USER,
 } from '../../support/image-build';
-import { officialIndex, realStanzaIndex } from '../../support/real-alpine-indexes';
+import { realClosureNames } from '../../support/real-alpine-indexes';
 
 let dir: string;
 let feed: TestFeed;
@@ -209,15 +208,7 @@ describe('nexbox on qemu-x86_64', () => {
 
   it("installs exactly the closure Alpine's own indexes give (signed v3.23.4 main + v3.19.1 community, v3.24 dinit)", async () => {
     const lock = await readJson<{ packages: Array<{ name: string }> }>(build.result.files.find((f) => f.kind === 'lock')!.path);
-    const only = (i: ApkIndex, names: string[]): ApkIndex => ({ ...i, packages: i.packages.filter((p) => names.includes(p.name)) });
-    const indexes = [
-      await officialIndex('v3.23.4-main-x86_64-APKINDEX.tar.gz', 'main', 'v3.23', 'x86_64'),
-      await officialIndex('v3.19.1-community-x86_64-APKINDEX.tar.gz', 'community', 'v3.19', 'x86_64'),
-      only(await realStanzaIndex('v3.24', 'community', 'x86_64'), ['dinit']),
-    ];
-    const plan = build.result.plan;
-    const real = resolvePackages(indexes, planRequests(plan), { assumeProvided: plan.builderProvides });
-    expect(lock.packages.map((p) => p.name).sort()).toEqual(real.packages.map((p) => p.pkg.name).sort());
+    expect(lock.packages.map((p) => p.name).sort()).toEqual(await realClosureNames(composePlanOf(build.result.plan)));
   });
 
   it('rebuilds unchanged from the stage caches', () => {

@@ -33,8 +33,7 @@
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApkFileSpec, ApkPackageSpec } from '../apk-repo';
-import { metaFromStanza } from '../alpine-real';
-import { communityV3191 } from './nexbox';
+import { communityV3191Specs } from './nexbox';
 import type { ReplicaPack, ReplicaPackContext } from './index';
 
 /** The session's closure on v3.23.4 main, minus the base feed's packages. */
@@ -286,13 +285,7 @@ export const linboxPack: ReplicaPack = {
   repositoryOf: (name) => (FROM_COMMUNITY_V3191.includes(name) ? 'community' : undefined),
   async specs(ctx) {
     if (ctx.arch !== 'x86_64') throw new Error(`replica pack linbox: x86_64 only (asked for ${ctx.arch})`);
-    const comm = await communityV3191();
-    const specs: ApkPackageSpec[] = FROM_MAIN.map((n) => ctx.indexSpec(n));
-    for (const n of FROM_COMMUNITY_V3191) {
-      const st = comm.get(n);
-      if (!st) throw new Error(`the v3.19.1 community index has no ${n}`);
-      specs.push({ ...metaFromStanza(st), indexFields: { t: st.t!, c: st.c! } });
-    }
+    const specs: ApkPackageSpec[] = [...FROM_MAIN.map((n) => ctx.indexSpec(n)), ...(await communityV3191Specs(FROM_COMMUNITY_V3191))];
     const pay = await payloads(ctx);
     const from = `Debian ${ctx.debsUsed.filter((d) => DEBS.some((n) => d.startsWith(`${n}=`))).join(', ')}`;
     for (const sp of specs) {

@@ -136,6 +136,16 @@ export async function communityV3191(): Promise<Map<string, Record<string, strin
   return community;
 }
 
+/** `names` as package specs with Alpine's metadata from the signed v3.19.1 community index (t: and c: kept). */
+export async function communityV3191Specs(names: readonly string[]): Promise<ApkPackageSpec[]> {
+  const comm = await communityV3191();
+  return names.map((n) => {
+    const st = comm.get(n);
+    if (!st) throw new Error(`the v3.19.1 community index has no ${n}`);
+    return { ...metaFromStanza(st), indexFields: { ...(st.t ? { t: st.t } : {}), ...(st.c ? { c: st.c } : {}) } };
+  });
+}
+
 /** Files of one extracted .deb (paths relative to the tree, without "./"), dirs excluded. */
 async function debPaths(ctx: ReplicaPackContext, deb: string): Promise<string[]> {
   const file = ctx.debFiles.get(deb);
@@ -255,13 +265,7 @@ export const nexboxPack: ReplicaPack = {
   repositoryOf: (name) => (FROM_COMMUNITY_V3191.includes(name) ? 'community' : undefined),
   async specs(ctx) {
     if (ctx.arch !== 'x86_64') throw new Error(`replica pack nexbox: x86_64 only (asked for ${ctx.arch})`);
-    const comm = await communityV3191();
-    const specs: ApkPackageSpec[] = FROM_MAIN.map((n) => ctx.indexSpec(n));
-    for (const n of FROM_COMMUNITY_V3191) {
-      const st = comm.get(n);
-      if (!st) throw new Error(`the v3.19.1 community index has no ${n}`);
-      specs.push({ ...metaFromStanza(st), indexFields: { t: st.t!, c: st.c! } });
-    }
+    const specs: ApkPackageSpec[] = [...FROM_MAIN.map((n) => ctx.indexSpec(n)), ...(await communityV3191Specs(FROM_COMMUNITY_V3191))];
     const musl = specs.find((s) => s.name === 'musl-dev')!;
     musl.version = FEED_MUSL;
     musl.depends = musl.depends?.map((d) => (d.startsWith('musl=') ? `musl=${FEED_MUSL}` : d));
