@@ -45,6 +45,13 @@ const ANSI = /\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Z0-9]|[=>])/g;
 // eslint-disable-next-line no-control-regex -- as above: an escape sequence cut off at the end of a chunk
 const PARTIAL_ANSI = /\x1b[[()]?[0-9;?=]*$/;
 
+/**
+ * dinit's own status lines ("[  OK  ] dropbear", "[FAILED] mesh", "[STOPPD] x"): the service manager writes them to
+ * the console whenever a service changes state, so while the boot is still finishing they can land between a
+ * command's echo and its output. They are never a command's output (dinit prints them only to the console).
+ */
+const DINIT_STATUS = /^\[ {0,2}(?:OK|FAILED|STOPPD) {0,2}\] [\w.@:-]+$/;
+
 export class ConsoleSession {
   private buffer = '';
   private partial = '';
@@ -173,7 +180,8 @@ export class ConsoleSession {
         const afterEcho = echoEnd < 0 ? before : before.slice(echoEnd);
         const body = echoEnd < 0 ? afterEcho.split('\n') : afterEcho.split('\n').slice(1);
         if (body.length && !body[body.length - 1]!.trim()) body.pop();
-        this.results.push({ command, output: body.join('\n').trim(), status: Number(m[1]) });
+        const output = body.filter((line) => !DINIT_STATUS.test(line));
+        this.results.push({ command, output: output.join('\n').trim(), status: Number(m[1]) });
         this.from += m.index + m[0].length;
         this.sendCommand(this.step.index + 1);
         return true;

@@ -32,6 +32,8 @@ function farEnd(opts: { password: string; flushTypeAhead?: boolean }) {
       'ls /usr/sbin/dinit': ['\x1b[1;32m/usr/sbin/dinit\x1b[m\r\n', 0],
       'ls /nope': ['ls: /nope: No such file or directory\r\n', 1],
       [LONG]: ['600 root\r\n', 0],
+      // dinit still finishing the boot: its status lines (coloured on the console) arrive among the output.
+      'ls /usr/sbin/zsh': ['\x1b[1m[  \x1b[32mOK\x1b[0;1m  ]\x1b[0m dhcpcd\r\n[  OK  ] dropbear\r\n/usr/sbin/zsh\r\n[FAILED] mesh\r\n', 0],
     };
     const [text, status] = answers[cmd!] ?? ['', 127];
     // The terminal echoes typed-ahead input, then the shell's line editor shows it again after its prompt.
@@ -74,6 +76,13 @@ describe('console session', () => {
       { command: LONG, output: '600 root', status: 0 },
       { command: 'ls /usr/sbin/dinit', output: '/usr/sbin/dinit', status: 0 },
     ]);
+  });
+
+  it("leaves dinit's status lines, printed while the boot finishes, out of a command's output", () => {
+    const s = run(['ls /usr/sbin/zsh', 'mount'], 'pw');
+    expect(s.error).toBeNull();
+    expect(s.results[0]).toMatchObject({ output: '/usr/sbin/zsh', status: 0 });
+    expect(s.results[1]?.output).toMatch(/^rootfs on \/ type rootfs/);
   });
 
   it('fails clearly on a refused login', () => {
