@@ -11,6 +11,10 @@ export interface TarEntry {
   type: string;
   linkname?: string;
   mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch, from the header. */
+  mtime: number;
   data: Buffer;
 }
 
@@ -30,6 +34,9 @@ export async function tarEntries(file: string): Promise<TarEntry[]> {
           type: h.type ?? 'file',
           ...(h.linkname ? { linkname: h.linkname } : {}),
           mode: h.mode ?? 0,
+          uid: h.uid ?? 0,
+          gid: h.gid ?? 0,
+          mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
           data: Buffer.concat(chunks),
         });
         next();
