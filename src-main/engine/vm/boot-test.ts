@@ -98,7 +98,16 @@ export async function bootTest(image: string, o: BootTestOptions): Promise<BootT
   const logFile = opened;
   const started = Date.now();
   const interactive = !!(o.session || o.onStart);
-  const child = execa(bin, setup.args, { reject: false, stdin: interactive ? 'pipe' : 'ignore', buffer: false, all: true, killSignal: 'SIGKILL' });
+  // QEMU's snapshot=on overlay (vl.XXXXXX) is made in TMPDIR and unlinked only after it is opened: inside the
+  // scratch folder, a QEMU killed in that window leaves nothing behind either.
+  const child = execa(bin, setup.args, {
+    reject: false,
+    stdin: interactive ? 'pipe' : 'ignore',
+    buffer: false,
+    all: true,
+    killSignal: 'SIGKILL',
+    env: { TMPDIR: scratch },
+  });
   const type = (text: string) => void (child.stdin?.writable ? child.stdin.write(text) : undefined);
   child.stdin?.on('error', () => undefined); // QEMU gone: typing has nowhere to go
   const session = o.session ? new ConsoleSession(o.session, type) : null;
