@@ -70,10 +70,14 @@ function userNetwork(forwards: ReadonlyArray<{ host: number; guest: number }>): 
   return ['-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile='];
 }
 
-/** The display adapter's arguments (none: no card at all, so the guest has only its serial console). */
+/**
+ * The display adapter's arguments. 'none' adds no card (x86 machines keep QEMU's default VGA, which nothing reads).
+ * 'virtio-gpu' replaces that default VGA: with both, QEMU's first console (what `screendump` reads) is the VGA,
+ * showing the firmware framebuffer's text console while the session draws on the virtio-gpu head.
+ */
 function displayArgs(display: QemuDisplay | undefined): string[] {
   if (display === undefined || display === 'none') return [];
-  if (display === 'virtio-gpu') return ['-device', 'virtio-gpu-pci'];
+  if (display === 'virtio-gpu') return ['-vga', 'none', '-device', 'virtio-gpu-pci'];
   throw new NexusError(
     'USAGE_DISPLAY',
     `"${String(display)}" is not a VM display (known: ${QEMU_DISPLAYS.join(', ')}).`,

@@ -12,8 +12,7 @@
  * linbox's: the ext4 root, the services (seatd -g seat, user-runtime-dir, greetd), virtio_gpu, the files.
  * Packages come from the replica feed with the linbox pack (Alpine's metadata and scripts; Debian payloads).
  *
- * Checked in the one boot: the screen is read over QMP while the session runs (the check that foot's background
- * covers it is a known gap, marked it.fails below); over the serial console (root): cage and foot run as the
+ * Checked in the one boot: the screen is read over QMP while the session runs (foot's background must cover most of it); over the serial console (root): cage and foot run as the
  * user, greetd and seatd as root, the user is in seat, greetd's generated config starts the user's session, and
  * the first-boot finalizer ran fontconfig's, glib's and shared-mime-info's triggers (font cache, gschemas.compiled,
  * mime.cache).
@@ -35,6 +34,8 @@ import { realClosureNames } from '../../support/real-alpine-indexes';
 const SESSION = ['greetd', 'seatd', 'cage', 'foot', 'font-dejavu', 'fontconfig', 'glib', 'gsettings-desktop-schemas', 'shared-mime-info'];
 /** foot's default background (foot.ini: `background=111111`), which fills the frame around the text. */
 const FOOT_BACKGROUND = '#111111';
+/** foot's default foreground (foot.ini: `foreground=dcdccc`). */
+const FOOT_FOREGROUND = '#dcdccc';
 const UID = 1000;
 
 const C = {
@@ -152,19 +153,15 @@ describe('linbox (the kiosk session) on qemu-x86_64 with virtio-gpu', () => {
     expect(k.output).toMatch(/^tty7$/m);
   });
 
-  // KNOWN GAP (2026-12-03): foot is not in the frames the stand-in compositor shows. Debian's cage 0.1.4 on
-  // wlroots 0.15 (pixman renderer, DRM dumb buffers, virtio-gpu) modesets and page-flips between two framebuffers,
-  // the kernel scans them out (test above) and QEMU receives them (trace events: set_scanout alternating between
-  // cage's two resources, each transferred and flushed), yet the frames are black (with cage -d: black and an
-  // 8x2 grey block at the top left). wlroots' debug log (cage preloaded with a log-level shim) shows its direct
-  // scan-out attempts of foot's buffer failing ("Direct scan-out buffer size mismatch", "Failed to import buffer
-  // for scan-out") before it falls back to rendering with pixman; with cage -r (no scan-out attempt at all) the
-  // frame is the same, so the cause is elsewhere (pixman rendering into the dumb buffers, or cage's damage path).
-  // it.fails keeps the real check: it turns red the day foot's background is on the screen; then make it it().
-  it.fails("shows the compositor's frame: foot's background covers most of the screen", async () => {
+  // QEMU's screendump reads its first console: the VM must have no other card (qemu.ts drops x86's default VGA
+  // for virtio-gpu, whose head otherwise showed only the firmware framebuffer's text console: black, a cursor).
+  it("shows the compositor's frame: foot's background covers the screen and its text (the shell's prompt) is drawn", async () => {
     const shares = colourShares(await frame());
     expect(shares[0]).toMatchObject({ colour: FOOT_BACKGROUND });
     expect(shares[0]!.share).toBeGreaterThan(0.8);
+    // The prompt: a few hundred pixels of foot's foreground, more than a cursor block (fbcon's is 8x2).
+    const text = shares.find((s) => s.colour === FOOT_FOREGROUND);
+    expect((text?.share ?? 0) * 1280 * 800).toBeGreaterThan(100);
   });
 
   it('runs cage and foot as the user, greetd and seatd as root; the user is in seat; greetd starts their session', () => {
