@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianTestFeed, type FeedArch } from './debian-test-feed';
 import { bootTest, type BootTestResult } from '../../src-main/engine/vm/boot-test';
-import { buildFromTestFeed, consoleSession, FIRST_COMMANDS, planFor, sharedNexusCache, TEST_USER, type TestBuild } from './image-build';
+import { buildFromTestFeed, consoleSession, FEED_ARCH, FIRST_COMMANDS, planFor, sharedNexusCache, TEST_USER, type TestBuild } from './image-build';
 import { busyboxOciArchive, type OciArchive } from './oci-layout';
 
 const ARCHIVE_B64 = '/usr/share/nexus-test/busybox-oci.tar.b64';
@@ -41,8 +41,11 @@ export interface DragonboxRun {
  */
 const BOOT_AND_SESSION_SECONDS = 600;
 
-export async function buildAndRunDragonbox(target: 'qemu-x86_64' | 'qemu-arm64'): Promise<DragonboxRun> {
-  const arch: FeedArch = target === 'qemu-x86_64' ? 'x86_64' : 'aarch64';
+/** The QEMU VMs dragonbox is booted on (its three architectures). */
+export type DragonboxTarget = 'qemu-x86_64' | 'qemu-arm64' | 'qemu-riscv64';
+
+export async function buildAndRunDragonbox(target: DragonboxTarget): Promise<DragonboxRun> {
+  const arch: FeedArch = FEED_ARCH[target]!;
   process.env.NEXUS_CACHE_DIR = sharedNexusCache(`dragonbox-${arch}`);
   const dir = await mkdtemp(join(tmpdir(), 'nexus-it-dragonbox-'));
   const oci = await busyboxOciArchive(arch);
@@ -68,7 +71,7 @@ export async function buildAndRunDragonbox(target: 'qemu-x86_64' | 'qemu-arm64')
 }
 
 /** The VM test of one target: one boot, every check on its console session. `machine` is what `uname -m` says. */
-export function dragonboxSuite(target: 'qemu-x86_64' | 'qemu-arm64', machine: string): void {
+export function dragonboxSuite(target: DragonboxTarget, machine: string): void {
   let run: DragonboxRun;
   beforeAll(async () => {
     run = await buildAndRunDragonbox(target);
