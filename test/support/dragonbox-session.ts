@@ -2,16 +2,37 @@
  * dragonbox doing its job, for the per-architecture VM tests (dragonbox-*.test.ts): build the Box with the test's
  * own OCI image inside (the VM has no network and one disk, so the archive travels as base64 text decoded on the
  * Box), boot once, log in as root, and run what a container host's user does: wait for containerd, import the
- * image with ctr, run it with `ctr run --cni` on the Box's bridge network, then look at the host side.
+ * image with ctr, run it with `ctr run --cni` on the Box's bridge network, then look at the host side. The built
+ * image itself is checked too (QEMU boots it with snapshot=on, so it stays as built): every filesystem fsck-clean,
+ * the root verifies against its verity tree, and where we hold Alpine's data for the arch, the installed closure is
+ * the one Alpine's own indexes give.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianTestFeed, type FeedArch } from './debian-test-feed';
 import { bootTest, type BootTestResult } from '../../src-main/engine/vm/boot-test';
-import { buildFromTestFeed, consoleSession, FEED_ARCH, FIRST_COMMANDS, planFor, sharedNexusCache, TEST_USER, type TestBuild } from './image-build';
+import { resolvePackages } from '../../src-main/engine/feeds';
+import { planRequests } from '../../src-main/engine/feeds/stages';
+import { composePlanOf, type ComposePlan } from '../../src-shared/plan';
+import {
+  buildFromTestFeed,
+  consoleSession,
+  extractPartition,
+  FEED_ARCH,
+  FIRST_COMMANDS,
+  planFor,
+  readJson,
+  readTable,
+  sharedNexusCache,
+  TEST_USER,
+  type TestBuild,
+} from './image-build';
 import { busyboxOciArchive, type OciArchive } from './oci-layout';
+import { parseStanzas, realClosureNames, stanzaIndex } from './real-alpine-indexes';
+import { RISCV64_V324 } from './replica-packs/dragonbox';
 
 const ARCHIVE_B64 = '/usr/share/nexus-test/busybox-oci.tar.b64';
 export const WAIT_CONTAINERD = 'for i in $(seq 120); do ctr version >/dev/null 2>&1 && break; sleep 1; done; ctr version';
@@ -26,6 +47,33 @@ export const HOST_CHECKS = [
   'ls /var/lib/nexus/state/containerd',
   'ctr image ls -q',
 ];
+
+const COMMUNITY = new Set(['containerd', 'containerd-ctr', 'runc', 'cni-plugins', 'dinit']);
+
+/**
+ * The package names Alpine's own riscv64 data gives for a plan: the v3.24 riscv64 main + community stanzas of
+ * test/fixtures/alpine-real plus the pack's copied v3.24 riscv64 stanzas of the container packages (RISCV64_V324),
+ * test-signed and read back through the verifying reader (stanzaIndex).
+ */
+export async function realRiscv64ClosureNames(plan: ComposePlan): Promise<string[]> {
+  const fixture = async (repo: string) =>
+    parseStanzas(await readFile(join(import.meta.dirname, '..', 'fixtures', 'alpine-real', 'v3.24', repo, 'riscv64', 'APKINDEX.part'), 'utf8'));
+  const pack = parseStanzas(RISCV64_V324);
+  const index = async (repo: 'main' | 'community') =>
+    stanzaIndex(
+      [...(await fixture(repo)), ...pack.filter((s) => COMMUNITY.has(s.P!) === (repo === 'community'))],
+      { name: repo, branch: 'v3.24', arch: 'riscv64', base: '' },
+      `v3.24 ${repo} riscv64 (fixture + dragonbox pack stanzas, test-signed)`,
+    );
+  const real = resolvePackages([await index('main'), await index('community')], planRequests(plan), { assumeProvided: plan.builderProvides });
+  return real.packages.map((p) => p.pkg.name).sort();
+}
+
+/** Alpine's closure for the plan where we hold Alpine's data for its arch (aarch64: no community data to resolve on). */
+const REAL_CLOSURE: Partial<Record<FeedArch, (plan: ComposePlan) => Promise<string[]>>> = {
+  x86_64: realClosureNames,
+  riscv64: realRiscv64ClosureNames,
+};
 
 export interface DragonboxRun {
   dir: string;
@@ -51,8 +99,15 @@ export async function buildAndRunDragonbox(target: DragonboxTarget): Promise<Dra
   const oci = await busyboxOciArchive(arch);
   const plan = await planFor('dragonbox', target, join(dir, 'dragonbox.img'), TEST_USER);
   plan.files.push({ path: ARCHIVE_B64, content: oci.tar.toString('base64'), mode: '0644', owner: 'root', group: 'root', from: 'test' });
+  const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+  let t = Date.now();
   const feed = await debianTestFeed(arch, { packs: ['dragonbox'] });
+  const feedSeconds = seconds(t);
+  t = Date.now();
   const build = await buildFromTestFeed(plan, { feed });
+  const buildSeconds = seconds(t);
+  const size = await stat(join(dir, 'dragonbox.img'));
+  const mib = (n: number) => (n / 2 ** 20).toFixed(0);
   const boot = await bootTest(join(dir, 'dragonbox.img'), {
     arch: plan.arch,
     timeoutSeconds: BOOT_AND_SESSION_SECONDS,
@@ -61,7 +116,8 @@ export async function buildAndRunDragonbox(target: DragonboxTarget): Promise<Dra
   });
   // The numbers the closing notes and the Box card quote, from this run.
   console.log(
-    `dragonbox ${target}: ${build.result.packageCount} packages, boot + console session ${boot.seconds} s, stages reused: ${build.reused.join(', ') || 'none'}\n` +
+    `dragonbox ${target}: ${build.result.packageCount} packages, image ${mib(size.size)} MiB (${mib(size.blocks * 512)} MiB allocated); test feed ready in ${feedSeconds} s, image built in ${buildSeconds} s ` +
+      `(stages reused: ${build.reused.join(', ') || 'none'}); boot + console session ${boot.seconds} s\n` +
       `container run:\n${boot.commands?.find((c) => c.command === RUN(oci.ref))?.output ?? '(not run)'}`,
   );
   // A failed boot's console is removed with the test's folder: its end goes to the test output.
@@ -109,6 +165,29 @@ export function dragonboxSuite(target: DragonboxTarget, machine: string): void {
       expect(r.output).toMatch(/\d+: eth0\s+inet 10\.88\.\d+\.\d+\/16 /);
       expect(r.output).toMatch(/1 packets transmitted, 1 packets received/);
       expect(r.output).toMatch(/^CONTAINER-REACHED-HOST$/m);
+    });
+
+    it('the image as built: ESP/boot FAT, EROFS root, F2FS state all fsck-clean, and the root verifies against its verity tree', async () => {
+      const image = join(run.dir, 'dragonbox.img');
+      const t = await readTable(image);
+      const part = (...names: string[]) => {
+        const e = t.entries.find((x) => names.includes(x.name ?? ''));
+        if (!e) throw new Error(`no ${names.join('/')} partition (the image has ${t.entries.map((x) => x.name).join(', ')})`);
+        return extractPartition(image, e, join(run.dir, `${names[0]}.part`));
+      };
+      await execa('fsck.vfat', ['-n', await part('ESP', 'BOOT')]);
+      const root = await part('root');
+      await execa('fsck.erofs', [root]);
+      await execa('fsck.f2fs', ['-f', await part('state')]);
+      const m = await readJson<{ verity: { rootHash: string } }>(join(run.dir, 'dragonbox.manifest.json'));
+      await execa('veritysetup', ['verify', root, await part('root-verity'), m.verity.rootHash]);
+    });
+
+    const realClosure = REAL_CLOSURE[FEED_ARCH[target]!];
+    // aarch64: Alpine's community data we hold is x86_64 and riscv64 only; the 29-package count is checked above.
+    it.runIf(realClosure)("installs exactly the closure Alpine's own indexes give for the arch", async () => {
+      const lock = await readJson<{ packages: Array<{ name: string }> }>(run.build.result.files.find((f) => f.kind === 'lock')!.path);
+      expect(lock.packages.map((p) => p.name).sort()).toEqual(await realClosure!(composePlanOf(run.build.result.plan)));
     });
 
     it("the host side: bridge nexus0 at 10.88.0.1, the bridge plugin's masquerade rule, /opt/cni/bin linked to Alpine's plugins", () => {
