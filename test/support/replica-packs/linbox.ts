@@ -1,14 +1,16 @@
 /**
  * Replica pack "linbox": linbox's Wayland session as the kiosk fragment runs it (greetd logs the user in on seat0,
  * seatd hands out the devices, cage shows foot full screen) plus the packages whose install triggers make the
- * font, GSettings-schema and MIME caches, and their whole Alpine closure that the base feed lacks. x86_64 only
- * (linbox-x86.test.ts boots x86_64).
+ * font, GSettings-schema and MIME caches, and their whole Alpine closure that the base feed lacks. For x86_64
+ * (linbox-x86.test.ts boots it), aarch64 and riscv64 (linbox-boards.test.ts builds both and boots aarch64).
  *
  * Metadata: REAL.
  * - main: Alpine's signed v3.23.4 main x86_64 index (ctx.indexSpec: names, versions, depends, provides, origins).
  * - community (cage, foot, fcft, greetd, seatd, libseat, wlroots0.16, libinput-libs, xwayland, ...): Alpine's signed
  *   v3.19.1 community x86_64 index (../shared/testdata/alpine/official), the newest community index we hold; its
  *   so: dependencies are met by v3.23.4 main (linbox-x86.test.ts checks the closure against the real index files).
+ * - aarch64, riscv64: the same x86_64 stanzas with their so:libc.musl-x86_64.so.1 renamed for the arch (INFERRED:
+ *   same versions and dependencies there; we hold no signed aarch64/riscv64 index of these releases).
  * - scripts and triggers, from aports (read 2026-12-03): greetd.pre-install (greetd user and group, greetd in
  *   video), seatd.pre-install (group seat), fontconfig.pre-install (fontconfig user) and fontconfig.trigger on
  *   /usr/share/fonts/* (`su -s /bin/sh fontconfig -c 'fc-cache --system-only'`), glib.trigger on
@@ -17,19 +19,25 @@
  *   as that user), Alpine's linux-pam base-* files (written here with pam_unix only), greetd's config.toml (Debian's,
  *   with Alpine's greetd user and agreety path).
  *
- * Payload: STAND-IN, Debian bookworm's (debs(), resolved at run time) with the ELF closure each binary loads at
- * Debian's paths (ctx.debBinaryFiles), at Alpine's paths where they differ:
- * - cage (Debian 0.1.4 on wlroots 0.15; Alpine v3.19: cage 0.1.5 on wlroots 0.16), foot, greetd (/usr/sbin),
+ * Payload: STAND-IN, Debian's of the feed's arch (bookworm amd64, trixie arm64/riscv64: debian-apt.ts DEB_SUITE;
+ * debs(), resolved at run time) with the ELF closure each binary loads at Debian's paths (ctx.debBinaryFiles), at
+ * Alpine's paths where they differ:
+ * - cage (bookworm 0.1.4 on wlroots 0.15, trixie 0.2.0 on wlroots 0.18; Alpine v3.19: cage 0.1.5 on wlroots
+ *   0.16), foot, greetd (/usr/sbin),
  *   seatd (Debian's /usr/sbin/seatd at Alpine's /usr/bin/seatd), xwayland (/usr/bin/Xwayland, which cage looks
  *   for at start); libseat, wlroots, Mesa, libinput, xkbcommon and
  *   the other libraries travel with the binaries that load them (their Alpine packages carry a STAND-IN note).
  * - fontconfig: fc-cache, fc-list, fc-match and Debian's /etc/fonts + /usr/share/fontconfig; font-dejavu: Debian's
- *   DejaVu TTFs at Alpine's /usr/share/fonts/dejavu; xkeyboard-config: Debian's xkb-data (/usr/share/X11/xkb).
+ *   DejaVu TTFs at Alpine's /usr/share/fonts/dejavu (trixie splits Sans Mono into fonts-dejavu-mono, a dependency of
+ *   fonts-dejavu-core, so it is in the same extracted folder); xkeyboard-config: Debian's xkb-data.
  * - glib: Debian's glib-compile-schemas and gio-querymodules at Alpine's /usr/bin; gsettings-desktop-schemas: its
  *   schemas; shared-mime-info: update-mime-database and freedesktop.org.xml (Alpine builds it with
  *   --disable-update-mimedb, so the database is made by the trigger, on the device).
- * - linux-pam: Debian's pam_unix, pam_permit, pam_deny and pam_nologin (dlopened by libpam, so listed here).
+ * - linux-pam: Debian's pam_unix, pam_permit, pam_deny and pam_nologin (dlopened by libpam, so listed here) where
+ *   that Debian's libpam looks for them (bookworm /lib/<triplet>/security, trixie /usr/lib/<triplet>/security), and
+ *   unix_chkpwd where pam_unix runs it from.
  */
+import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApkFileSpec, ApkPackageSpec } from '../apk-repo';
@@ -212,11 +220,17 @@ async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files
   const t = ctx.triplet;
   const bins = (paths: string[]) => ctx.debBinaryFiles(paths);
   const glibBin = `usr/lib/${t}/glib-2.0`;
-  const pamDir = `lib/${t}/security`;
+  // bookworm: libwlroots10=0.15.1-2; trixie: libwlroots-0.18=0.18.2-3.
+  const wlroots = /^libwlroots[^=]*=(?:\d+:)?(\d+\.\d+)/.exec(ctx.debsUsed.find((d) => d.startsWith('libwlroots')) ?? '')?.[1] ?? '?';
+  // Where that suite's libpam dlopens its modules from: trixie's /usr/lib (its base-files links /lib to usr/lib in
+  // the extracted tree, so /usr/lib is asked first), bookworm's /lib (before the merged-/usr move).
+  const pamDir = [`usr/lib/${t}/security`, `lib/${t}/security`].find((d) => existsSync(join(ctx.debTree, d, 'pam_unix.so')));
+  if (!pamDir)
+    throw new Error(`replica pack linbox: Debian's libpam-modules (${ctx.arch}) has no pam_unix.so under lib/${t}/security or usr/lib/${t}/security`);
   return {
     cage: {
       files: await bins(['usr/bin/cage']),
-      what: "Debian's cage (on wlroots 0.15) with the libraries it loads (wlroots, Mesa's EGL/GBM, libinput, xkbcommon, pixman, libseat)",
+      what: `Debian's cage (on wlroots ${wlroots}) with the libraries it loads (wlroots, Mesa's EGL/GBM, libinput, xkbcommon, pixman, libseat)`,
     },
     // cage (wlroots) looks for /usr/bin/Xwayland when it starts, and stops without it.
     xwayland: { files: await bins(['usr/bin/Xwayland']), what: "Debian's Xwayland with the libraries it loads" },
@@ -269,23 +283,44 @@ async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files
     'linux-pam': {
       files: [
         ...(await bins(['pam_unix.so', 'pam_permit.so', 'pam_deny.so', 'pam_nologin.so'].map((m) => `${pamDir}/${m}`))),
+        ...(await unixChkpwd(ctx, `${pamDir}/pam_unix.so`)),
         ...Object.entries(PAM_BASE).map(([n, text]): ApkFileSpec => ({ path: `etc/pam.d/${n}`, content: text, mode: 0o644 })),
       ],
-      what: "Debian's pam_unix, pam_permit, pam_deny and pam_nologin (libpam dlopens them) and base-* stacks like Alpine's",
+      what: "Debian's pam_unix, pam_permit, pam_deny and pam_nologin (libpam dlopens them), pam_unix's unix_chkpwd helper, and base-* stacks like Alpine's",
     },
   };
 }
 
+/**
+ * pam_unix's helper, at the path the module runs it from (bookworm /sbin, trixie /usr/sbin), setgid shadow as
+ * Debian installs it: trixie's pam_unix (PAM 1.7) asks it for the account check even when greetd runs as root, and
+ * without it greetd stops with "pam_acct_mgmt: AUTHINFO_UNAVAIL". Linux-PAM's own install puts unix_chkpwd beside
+ * the modules' package (Alpine's linux-pam ships it; INFERRED from upstream's install rules).
+ */
+async function unixChkpwd(ctx: ReplicaPackContext, pamUnix: string): Promise<ApkFileSpec[]> {
+  const path = /\/(?:usr\/)?sbin\/unix_chkpwd/.exec((await readFile(join(ctx.debTree, pamUnix))).toString('latin1'))?.[0];
+  if (!path) throw new Error(`replica pack linbox: ${pamUnix} names no unix_chkpwd helper`);
+  return (await ctx.debBinaryFiles([path.slice(1)])).map((f) => (f.path === path.slice(1) ? { ...f, mode: 0o2755, gname: 'shadow' } : f));
+}
+
+/** An x86_64 stanza's metadata for another arch: musl's so: name is the only arch-specific name in it. */
+function forArch(sp: ApkPackageSpec, arch: string): ApkPackageSpec {
+  if (arch === 'x86_64') return sp;
+  const rename = (list?: string[]) => list?.map((d) => d.replace(/^so:libc\.musl-x86_64\.so\.1/, `so:libc.musl-${arch}.so.1`));
+  return { ...sp, depends: rename(sp.depends), provides: rename(sp.provides), installIf: rename(sp.installIf) };
+}
+
 export const linboxPack: ReplicaPack = {
   id: 'linbox',
-  version: 2,
-  debs: (arch) => (arch === 'x86_64' ? DEBS : []),
+  // 3: aarch64/riscv64 (Debian trixie payloads); pam_unix's unix_chkpwd helper.
+  version: 3,
+  debs: () => DEBS,
   // The VM's display: virtio-gpu (DRM/KMS, with fbcon on it before the session starts).
   modules: () => ['virtio_gpu'],
   repositoryOf: (name) => (FROM_COMMUNITY_V3191.includes(name) ? 'community' : undefined),
   async specs(ctx) {
-    if (ctx.arch !== 'x86_64') throw new Error(`replica pack linbox: x86_64 only (asked for ${ctx.arch})`);
-    const specs: ApkPackageSpec[] = [...FROM_MAIN.map((n) => ctx.indexSpec(n)), ...(await communityV3191Specs(FROM_COMMUNITY_V3191))];
+    const community = (await communityV3191Specs(FROM_COMMUNITY_V3191)).map((sp) => forArch(sp, ctx.arch));
+    const specs: ApkPackageSpec[] = [...FROM_MAIN.map((n) => ctx.indexSpec(n)), ...community];
     const pay = await payloads(ctx);
     const from = `Debian ${ctx.debsUsed.filter((d) => DEBS.some((n) => d.startsWith(`${n}=`))).join(', ')}`;
     for (const sp of specs) {
