@@ -150,7 +150,6 @@ function pinTo(sp: ApkPackageSpec, parent: string, version: string): void {
 const DEBS = ['gcc', 'libc6-dev', 'make', 'git', 'zsh-static', 'python3', 'fdisk', 'util-linux', 'e2fsprogs', 'libssl3', 'zlib1g'];
 /** arm64/riscv64 (trixie: OpenSSL's library is libssl3t64), with the headers apk-tools is cross-compiled against. */
 const DEBS_TRIXIE = [...DEBS.filter((d) => d !== 'libssl3'), 'libssl3t64', 'libssl-dev', 'zlib1g-dev'];
-export { APK_TOOLS_VERSION };
 
 let community: Map<string, Record<string, string>> | undefined;
 export async function communityV3191(): Promise<Map<string, Record<string, string>>> {
