@@ -12,8 +12,9 @@
  * Then each image is booted once (qemu-arm64: AAVMF; qemu-riscv64: OpenSBI + U-Boot; TCG) with a virtio-gpu display,
  * and the screen is read over QMP while the session runs, as linbox-x86.test.ts does: foot's background (its
  * default colours read from the image's foot.ini) must cover most of the frame and its text be drawn; cage and foot
- * run as the user on that architecture's kernel. About 55 s per boot here; NEXUS_TEST_LINBOX_BOOT=0 skips both
- * boots (the builds and their checks still run).
+ * run as the user on that architecture's kernel; first boot ran fontconfig's, glib's and shared-mime-info's triggers
+ * (this architecture's fc-cache, glib-compile-schemas, update-mime-database). About 55 s per boot here;
+ * NEXUS_TEST_LINBOX_BOOT=0 skips both boots (the builds and their checks still run).
  */
 import { execa } from 'execa';
 import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
@@ -52,6 +53,9 @@ const UID = 1000;
 const SESSION = `for i in $(seq 300); do pidof foot >/dev/null && [ -S /run/user/${UID}/wayland-0 ] && break; sleep 1; done; sleep 8; ps -o user,comm | grep -E ' (cage|foot|greetd|seatd)$'; echo NEXUS-SESSION-$((6*7))`;
 const HOLD = 'sleep 15; uname -m';
 const KIOSK_LOG = `tail -n 20 /run/user/${UID}/kiosk.log`;
+const FINALIZE = 'cat /var/lib/nexus/first-boot.done; cat /var/log/nexus-first-boot.log';
+const CACHES =
+  'ls /var/cache/fontconfig | grep -c cache; ls -l /usr/share/glib-2.0/schemas/gschemas.compiled /usr/share/mime/mime.cache; fc-list : family | sort -u';
 
 let dir: string;
 beforeAll(async () => {
@@ -194,7 +198,7 @@ describe.each(Object.keys(BOARDS) as Board[])('linbox (the kiosk session) built 
               .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
           }
         },
-        session: { ...consoleSession([SESSION, HOLD, KIOSK_LOG]), stepSeconds: 360 },
+        session: { ...consoleSession([SESSION, HOLD, FINALIZE, CACHES, KIOSK_LOG]), stepSeconds: 360 },
       });
       console.log(
         `linbox (session) ${board}: boot to the session on screen ${seconds.session ?? '-'} s, boot test ${boot.seconds} s\n` +
@@ -220,6 +224,18 @@ describe.each(Object.keys(BOARDS) as Board[])('linbox (the kiosk session) built 
       expect(ps).toMatch(/^root\s+greetd$/m);
       expect(ps).toMatch(/^root\s+seatd$/m);
       expect(out(HOLD).output).toMatch(new RegExp(`^${a.arch}$`, 'm'));
+    });
+
+    it("ran the packages' triggers on first boot: the font cache, the GSettings schemas and the MIME database", () => {
+      const fin = out(FINALIZE);
+      expect(fin.output).toMatch(/^failed:\s*$/m);
+      for (const t of ['fontconfig', 'glib', 'shared-mime-info']) expect(fin.output).toMatch(new RegExp(`nexus-first-boot: ${t}-\\S+ trigger$`, 'm'));
+      const c = out(CACHES);
+      expect(c.status).toBe(0);
+      expect(Number(c.output.split('\n')[0])).toBeGreaterThan(0);
+      expect(c.output).toMatch(/\/usr\/share\/glib-2\.0\/schemas\/gschemas\.compiled$/m);
+      expect(c.output).toMatch(/\/usr\/share\/mime\/mime\.cache$/m);
+      expect(c.output).toMatch(/DejaVu Sans Mono/);
     });
 
     it("shows the compositor's frame on the virtio-gpu head: foot's background covers the screen and its text is drawn", async () => {
