@@ -49,6 +49,7 @@ export const C = {
   shell: 'cat /proc/$$/comm; uname -m; grep -E "^(root|ada):" /etc/passwd; grep zsh /etc/shells',
   grown: 'cat /var/log/nexus-grow-root.log; cat /var/lib/nexus/grow-root.done; df -k / | tail -n 1',
   gcc: `printf '${HELLO_C}' > /tmp/hello.c && gcc -O2 -Wall -o /tmp/hello /tmp/hello.c && /tmp/hello`,
+  nvim: "nvim --headless --clean -c 'normal! iforged in nvim' -c 'wq /tmp/nvim.txt' && echo && cat /tmp/nvim.txt",
   python: 'python3 -c "import sys, os; print(\'python\', sys.version_info[0], sum(range(10)), os.uname().sysname)"',
   git: 'mkdir -p /root/forge && cd /root/forge && git init -q && git config user.email ada@example.org && git config user.name Ada && cp /tmp/hello.c . && git add hello.c && git commit -q -m "first forge" && git --no-pager log --oneline && cd /',
   apkConfig: 'cat /etc/apk/repositories; ls /etc/apk/keys; wc -l < /etc/apk/world; apk info -e musl gcc zsh',
@@ -193,7 +194,7 @@ export async function buildNexbox(target: NexboxTarget, opts: { boot: boolean })
     forwardPorts: [{ host: await freePort(), guest: 22 }],
     onMarker: () => (seconds.marker = (Date.now() - started) / 1000),
     session: {
-      ...consoleSession([C.shell, C.grown, C.audit, C.gcc, C.python, C.git, C.apkConfig, C.net, C.apkAdd(url, local)]),
+      ...consoleSession([C.shell, C.grown, C.audit, C.gcc, C.python, C.git, C.nvim, C.apkConfig, C.net, C.apkAdd(url, local)]),
       stepSeconds: 300,
     },
   });
@@ -310,6 +311,12 @@ export function nexboxSuite(target: NexboxTarget, opts: { boot: boolean }): void
       const git = out(C.git);
       expect(git.status).toBe(0);
       expect(git.output).toMatch(/^[0-9a-f]{7,} (\(HEAD -> master\) )?first forge$/m);
+    });
+
+    it('edits and saves a file with neovim', () => {
+      const nvim = out(C.nvim);
+      expect(nvim.status).toBe(0);
+      expect(nvim.output).toMatch(/^forged in nvim$/m);
     });
 
     it("has apk set up: Alpine's repositories for the branch, the keys the build trusted, the world and its database", () => {

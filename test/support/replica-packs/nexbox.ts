@@ -25,6 +25,7 @@
  *   under /usr/include and its crt1.o/crti.o/crtn.o, libc.so (its linker script pointed at where the Box has
  *   libc.so.6 and the loader) and libc_nonshared.a; make: Debian's make.
  * - git: Debian's git (every builtin the test uses: init, add, commit, log).
+ * - neovim: Debian's nvim with its runtime files (Alpine's /usr/share/nvim/runtime), help pages left out.
  * - zsh: Debian's zsh-static as Alpine's /bin/zsh (all modules built in, so no module files are needed).
  * - python3: Debian's python3.N with its minimal standard library (libpython3.N-minimal) at Debian's
  *   /usr/lib/python3.N (Alpine: python 3.12 in /usr/lib/python3.12).
@@ -147,7 +148,7 @@ function pinTo(sp: ApkPackageSpec, parent: string, version: string): void {
   sp.provides = sp.provides?.map((p) => p.replace(/=.*$/, `=${version}`));
 }
 /** x86_64 (bookworm). */
-const DEBS = ['gcc', 'libc6-dev', 'make', 'git', 'zsh-static', 'python3', 'fdisk', 'util-linux', 'e2fsprogs', 'libssl3', 'zlib1g'];
+const DEBS = ['gcc', 'libc6-dev', 'make', 'git', 'zsh-static', 'python3', 'fdisk', 'util-linux', 'e2fsprogs', 'libssl3', 'zlib1g', 'neovim'];
 /** arm64/riscv64 (trixie: OpenSSL's library is libssl3t64), with the headers apk-tools is cross-compiled against. */
 const DEBS_TRIXIE = [...DEBS.filter((d) => d !== 'libssl3'), 'libssl3t64', 'libssl-dev', 'zlib1g-dev'];
 
@@ -240,6 +241,10 @@ async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files
     (p) => p.startsWith(`${gv}/`) && /(\.o|libgcc(_eh)?\.a|libgcc_s\.so|include\/[^/]+\.h)$/.test(p),
   );
   const pyMinimal = (await debPaths(ctx, `lib${pyExe}-minimal`)).filter((p) => p.startsWith(`usr/lib/${pyExe}/`));
+  // nvim's runtime files (Alpine's path too), without the help pages and the tutor.
+  const nvimRuntime = (await debPaths(ctx, 'neovim-runtime')).filter(
+    (p) => p.startsWith('usr/share/nvim/runtime/') && !/^usr\/share\/nvim\/runtime\/(doc|tutor)\//.test(p),
+  );
   // apk and libapk join the extracted tree, so their ELF closure (libcrypto, zlib, glibc) comes from Debian's packages.
   const apk = await buildApkTools(ctx.work, ctx.arch, ctx.debTree, t);
   for (const d of ['sbin', 'lib']) await mkdir(join(ctx.debTree, d), { recursive: true });
@@ -278,6 +283,10 @@ async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files
       what: "glibc's headers (libc6-dev, linux-libc-dev), crt objects, libc.so and libc_nonshared.a from Debian, standing in for musl's",
     },
     make: { files: await bins(['usr/bin/make']), what: "Debian's make with the libraries it loads" },
+    neovim: {
+      files: [...(await bins(['usr/bin/nvim'])), ...(await treeFiles(ctx, nvimRuntime))],
+      what: "Debian's nvim with the libraries it loads (LuaJIT, libuv, luv, tree-sitter, ...) and its runtime files at /usr/share/nvim/runtime (no help pages)",
+    },
     git: { files: await bins(['usr/bin/git']), what: "Debian's git with the libraries it loads (builtins only: no helpers or docs)" },
     'git-init-template': {
       files: await treeFiles(
@@ -306,7 +315,7 @@ async function payloads(ctx: ReplicaPackContext): Promise<Record<string, { files
 
 export const nexboxPack: ReplicaPack = {
   id: 'nexbox',
-  version: 3,
+  version: 4,
   debs: (arch) => (arch === 'x86_64' ? DEBS : DEBS_TRIXIE),
   repositoryOf: (name) => (FROM_COMMUNITY_V3191.includes(name) ? 'community' : undefined),
   async specs(ctx) {
