@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Catalog } from '../../../src-shared/catalog';
 import { CustomizationSchema } from '../../../src-shared/customization';
 import { officialPlanOf, type OfficialPlan } from '../../../src-shared/plan';
@@ -296,13 +296,15 @@ describe('official image from a signed fixture mirror', () => {
 
   it('cancels a download cleanly: no output, no partial file in the cache', async () => {
     const server = await serve(await makeMirror('mirror-slow', { 'SHA256.sig': goodSig(), 'miniroot80.img': IMAGE }));
-    server.faults.push({ path: '/8.0/arm64/miniroot80.img', delayMs: 400 });
+    // The image's answer is held back; the cancel comes once its request arrives (after the signature was fetched
+    // and verified), however slow the machine is.
+    server.faults.push({ path: '/8.0/arm64/miniroot80.img', delayMs: 10_000 });
     const { out, cache } = await scenario('cancel');
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 150);
-    await expect(buildOfficial(planFor(out), { mirror: server.url, keysDir, signal: ac.signal }, { cacheRoot: cache })).rejects.toMatchObject({
-      code: 'CANCELLED',
-    });
+    const building = buildOfficial(planFor(out), { mirror: server.url, keysDir, signal: ac.signal }, { cacheRoot: cache });
+    await vi.waitFor(() => expect(server.count('/8.0/arm64/miniroot80.img')).toBe(1), { timeout: 30_000, interval: 20 });
+    ac.abort();
+    await expect(building).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(existsSync(out)).toBe(false);
     expect(await readdir(join(cache, 'tmp'))).toEqual([]);
     expect(await blobs(cache)).toHaveLength(1); // the verified SHA256.sig only
