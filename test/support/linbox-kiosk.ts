@@ -1,10 +1,10 @@
 /**
- * The CI-sized linbox the VM and board tests build (linbox-boards.test.ts; linbox-x86.test.ts builds the same
- * thing inline): the catalog's linbox with the kiosk fragment, its package list replaced in the loaded catalog by
- * cryptobox's packages plus the kiosk session's (the full closure — Plasma, Firefox, niri, 500+ packages — is too
- * large for CI). containerd's service (dragonbox's; its package is not installed) is dropped and the login shell is
- * busybox sh (nexbox's zsh is not installed). Everything else is linbox's: the ext4 root, the services
- * (seatd -g seat, user-runtime-dir, greetd), virtio_gpu, the files.
+ * The CI-sized linbox the VM tests build (linbox-x86.test.ts, linbox-boards.test.ts): the catalog's linbox with the
+ * kiosk fragment, its package list replaced in the loaded catalog by cryptobox's packages plus the kiosk session's
+ * (the full closure — Plasma, Firefox, niri, 500+ packages — is too large for CI). containerd's service
+ * (dragonbox's; its package is not installed) is dropped and the login shell is busybox sh (nexbox's zsh is not
+ * installed). Everything else is linbox's: the ext4 root, the services (seatd -g seat, user-runtime-dir, greetd),
+ * virtio_gpu, the files.
  */
 import type { BuildPlan } from '../../src-shared/plan';
 import type { CustomizationInput } from '../../src-shared/customization';

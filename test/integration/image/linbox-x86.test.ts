@@ -1,37 +1,30 @@
 /**
- * linbox's Wayland session on qemu-x86_64, booted once with a virtio-gpu display: greetd logs the user in on
- * seat0 at boot (the kiosk fragment's initial session), seatd hands cage the GPU, cage shows foot full screen, and
- * the test reads the screen through QEMU's QMP `screendump` while the VM runs.
+ * linbox's Wayland session on qemu-x86_64, booted once with a virtio-gpu display: greetd logs the user in on seat0
+ * at boot (the kiosk fragment's initial session), seatd hands cage the GPU, cage shows foot full screen, and the
+ * test reads the screen through QEMU's QMP `screendump` while the VM runs.
  *
- * WHAT IS BUILT (the full linbox closure — Plasma, Firefox, niri, 500+ packages — is too large for CI): the linbox
- * Box from the catalog with the kiosk fragment, its package list replaced in the loaded catalog (the test override
- * other Box tests use for plans) by cryptobox's packages plus the session's: greetd, seatd, cage, foot,
- * font-dejavu and the three packages whose install triggers make the caches first boot must build (fontconfig,
- * glib + gsettings-desktop-schemas, shared-mime-info); containerd's service (dragonbox's, its package is not
- * installed) is dropped and the login shell is busybox sh (nexbox's zsh is not installed). Everything else is
- * linbox's: the ext4 root, the services (seatd -g seat, user-runtime-dir, greetd), virtio_gpu, the files.
- * Packages come from the replica feed with the linbox pack (Alpine's metadata and scripts; Debian payloads).
+ * WHAT IS BUILT (the full linbox closure — Plasma, Firefox, niri, 500+ packages — is too large for CI): the CI-sized
+ * linbox of test/support/linbox-kiosk.ts (linbox with the kiosk fragment, its packages replaced by cryptobox's plus
+ * the session's), the same as linbox-boards.test.ts builds for arm64 and riscv64. Packages come from the replica
+ * feed with the linbox pack (Alpine's metadata and scripts; Debian payloads).
  *
- * Checked in the one boot: the screen is read over QMP while the session runs (foot's background must cover most of it); over the serial console (root): cage and foot run as the
- * user, greetd and seatd as root, the user is in seat, greetd's generated config starts the user's session, and
- * the first-boot finalizer ran fontconfig's, glib's and shared-mime-info's triggers (font cache, gschemas.compiled,
- * mime.cache).
+ * Checked in the one boot: the screen is read over QMP while the session runs (foot's background must cover most of
+ * it, and its prompt be drawn); over the serial console (root): cage and foot run as the user, greetd and seatd as
+ * root, the user is in seat, greetd's generated config starts the user's session, and the first-boot finalizer ran
+ * fontconfig's, glib's and shared-mime-info's triggers (font cache, gschemas.compiled, mime.cache).
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composePlanOf } from '../../../src-shared/plan';
-import { loadCatalog } from '../../../src-main/engine/catalog/load';
-import { resolvePlan } from '../../../src-main/engine/plan/resolve';
 import { bootTest, type BootTestResult } from '../../../src-main/engine/vm/boot-test';
 import { colourShares, parsePpm, screendump, type Ppm } from '../../../src-main/engine/vm/qmp';
 import { debianTestFeed } from '../../support/debian-test-feed';
 import { buildFromTestFeed, consoleSession, readJson, sharedNexusCache, TEST_LOGIN, TEST_USER, type TestBuild } from '../../support/image-build';
 import { realClosureNames } from '../../support/real-alpine-indexes';
+import { ciLinboxPlan } from '../../support/linbox-kiosk';
 
-/** The session's packages (their closure on Alpine's indexes is what the build installs). */
-const SESSION = ['greetd', 'seatd', 'cage', 'foot', 'font-dejavu', 'fontconfig', 'glib', 'gsettings-desktop-schemas', 'shared-mime-info'];
 /** foot's default background (foot.ini: `background=111111`), which fills the frame around the text. */
 const FOOT_BACKGROUND = '#111111';
 /** foot's default foreground (foot.ini: `foreground=dcdccc`). */
@@ -63,22 +56,8 @@ beforeAll(async () => {
   let t = Date.now();
   const feed = await debianTestFeed('x86_64', { packs: ['linbox'] });
   seconds.feed = (Date.now() - t) / 1000;
-  // The CI-sized linbox (see the header): the catalog's linbox with the session's packages only.
-  const catalog = await loadCatalog();
-  const linbox = catalog.boxes.get('linbox')!;
-  const { loginShell: _zsh, ...rest } = linbox;
-  catalog.boxes.set('linbox', {
-    ...rest,
-    packages: [...catalog.boxes.get('cryptobox')!.packages, ...SESSION],
-    services: linbox.services.filter((s) => s.name !== 'containerd'),
-  });
-  const plan = resolvePlan(catalog, {
-    profile: 'linbox',
-    target: 'qemu-x86_64',
-    fragments: ['kiosk'],
-    output: join(dir, 'linbox.img'),
-    customization: TEST_USER,
-  });
+  // The CI-sized linbox (see the header and test/support/linbox-kiosk.ts).
+  const plan = await ciLinboxPlan('qemu-x86_64', join(dir, 'linbox.img'), TEST_USER);
   t = Date.now();
   build = await buildFromTestFeed(plan, { feed });
   seconds.build = (Date.now() - t) / 1000;
