@@ -6,7 +6,9 @@
  * installed). Everything else is linbox's: the ext4 root, the services (seatd -g seat, user-runtime-dir, greetd),
  * virtio_gpu, the files.
  */
+import { expect } from 'vitest';
 import type { BuildPlan } from '../../src-shared/plan';
+import type { ConsoleCommandResult } from '../../src-main/engine/vm/console-session';
 import type { CustomizationInput } from '../../src-shared/customization';
 import { loadCatalog } from '../../src-main/engine/catalog/load';
 import { resolvePlan } from '../../src-main/engine/plan/resolve';
@@ -44,4 +46,32 @@ export async function ciLinboxPlan(target: string, output: string, customization
     services: linbox.services.filter((s) => s.name !== 'containerd'),
   });
   return resolvePlan(catalog, { profile: 'linbox', target, fragments: ['kiosk'], output, customization });
+}
+
+/** The kiosk user's uid (the Box's first login user). */
+export const KIOSK_UID = 1000;
+
+/** Console commands the kiosk VM tests run as root after the boot marker. */
+export const KIOSK_COMMANDS = {
+  /**
+   * Waits (up to 5 min: first boot builds the caches and the vault) for foot and the Wayland socket, then lists the
+   * session's processes and prints NEXUS-SESSION-42.
+   */
+  session: `for i in $(seq 300); do pidof foot >/dev/null && [ -S /run/user/${KIOSK_UID}/wayland-0 ] && break; sleep 1; done; sleep 8; ps -o user,comm | grep -E ' (cage|foot|greetd|seatd)$'; echo NEXUS-SESSION-$((6*7))`,
+  /** The first-boot finalizer's record and log. */
+  finalize: 'cat /var/lib/nexus/first-boot.done; cat /var/log/nexus-first-boot.log',
+  /** The caches the packages' triggers build: fontconfig's, GSettings' compiled schemas, the MIME database. */
+  caches:
+    'ls /var/cache/fontconfig | grep -c cache; ls -l /usr/share/glib-2.0/schemas/gschemas.compiled /usr/share/mime/mime.cache; fc-list : family | sort -u',
+};
+
+/** Checks the outputs of KIOSK_COMMANDS.finalize and .caches: every trigger ran on first boot and built its cache. */
+export function expectFirstBootCaches(finalize: ConsoleCommandResult, caches: ConsoleCommandResult): void {
+  expect(finalize.output).toMatch(/^failed:\s*$/m);
+  for (const t of ['fontconfig', 'glib', 'shared-mime-info']) expect(finalize.output).toMatch(new RegExp(`nexus-first-boot: ${t}-\\S+ trigger$`, 'm'));
+  expect(caches.status).toBe(0);
+  expect(Number(caches.output.split('\n')[0])).toBeGreaterThan(0);
+  expect(caches.output).toMatch(/\/usr\/share\/glib-2\.0\/schemas\/gschemas\.compiled$/m);
+  expect(caches.output).toMatch(/\/usr\/share\/mime\/mime\.cache$/m);
+  expect(caches.output).toMatch(/DejaVu Sans Mono/);
 }
