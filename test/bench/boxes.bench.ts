@@ -43,9 +43,15 @@ try {
       process.env.NEXUS_CACHE_DIR = join(dir, `cache-${box}-${target}`.replace(/\s/g, '-'));
       const image = join(dir, 'box.img');
       const plan = await spec.plan(target, image);
-      const probe = probeMainThread();
+      let stage = '(before the first stage)';
+      const probe = probeMainThread(() => stage);
       let t = performance.now();
-      const cold = await buildFromTestFeed(plan, { feed });
+      const cold = await buildFromTestFeed(plan, {
+        feed,
+        onEvent: (e) => {
+          if (e.type === 'progress' && e.status === 'running') stage = e.stage;
+        },
+      });
       const coldMs = performance.now() - t;
       const block = probe.stop();
       t = performance.now();
@@ -64,7 +70,7 @@ try {
         mib(st.size),
         mib(st.blocks * 512),
         s(cpMs),
-        `${block.longestTaskMs.toFixed(0)} ms (load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+        `${block.longestTaskMs.toFixed(0)} ms in ${block.longestAt} (load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
       ]);
       process.stdout.write(`${rows.at(-1)!.join(' | ')}\n`);
       await rm(process.env.NEXUS_CACHE_DIR, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * Just enough ELF reading to copy a dynamically linked program into an initramfs: its interpreter (PT_INTERP)
- * and the libraries it needs (DT_NEEDED), for 32/64-bit little-endian objects.
+ * and the libraries it needs (DT_NEEDED), for 32/64-bit little-endian objects; and one section's bytes by name
+ * (a kernel module's .modinfo).
  */
 export interface ElfDeps {
   interp: string | null;
@@ -54,4 +55,37 @@ export function readElfDeps(bytes: Uint8Array): ElfDeps | null {
     return b.toString('latin1', start, b.indexOf(0, start));
   });
   return { interp, needed };
+}
+
+/**
+ * The bytes of the section called `name`, found through the section headers, or null when `bytes` is not a
+ * little-endian ELF object with such a section inside the file (also for extended section numbering, which kernel
+ * modules do not use).
+ */
+export function elfSection(bytes: Uint8Array, name: string): Uint8Array | null {
+  if (!isElf(bytes) || bytes[5] !== 1) return null;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const is64 = b[4] === 2;
+  if (b.length < (is64 ? 64 : 52)) return null;
+  const shoff = is64 ? Number(b.readBigUInt64LE(0x28)) : b.readUInt32LE(0x20);
+  const shentsize = b.readUInt16LE(is64 ? 0x3a : 0x2e);
+  const shnum = b.readUInt16LE(is64 ? 0x3c : 0x30);
+  const shstrndx = b.readUInt16LE(is64 ? 0x3e : 0x32);
+  if (shnum === 0 || shstrndx >= shnum || shentsize < (is64 ? 64 : 40) || shoff + shnum * shentsize > b.length) return null;
+  const header = (i: number) => {
+    const o = shoff + i * shentsize;
+    const offset = is64 ? Number(b.readBigUInt64LE(o + 0x18)) : b.readUInt32LE(o + 0x10);
+    const size = is64 ? Number(b.readBigUInt64LE(o + 0x20)) : b.readUInt32LE(o + 0x14);
+    return { name: b.readUInt32LE(o), offset, size, inFile: offset + size <= b.length };
+  };
+  const names = header(shstrndx);
+  if (!names.inFile) return null;
+  const want = Buffer.from(`${name}\0`, 'latin1');
+  for (let i = 0; i < shnum; i++) {
+    const s = header(i);
+    const at = names.offset + s.name;
+    if (at + want.length > names.offset + names.size || b.compare(want, 0, want.length, at, at + want.length) !== 0) continue;
+    return s.inFile ? b.subarray(s.offset, s.offset + s.size) : null;
+  }
+  return null;
 }

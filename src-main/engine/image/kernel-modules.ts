@@ -10,6 +10,9 @@ import { captures, errorMessage } from '../../../src-shared/narrow';
 import { requireTool } from '../host-tools';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
 import { readEntry } from './content';
+import { elfSection } from './elf';
+
+const NUL = Buffer.alloc(1);
 
 export const COMPRESSED_MODULE = /\.ko\.(gz|xz|zst)$/;
 
@@ -39,9 +42,15 @@ export async function moduleBytes(path: string, entry: FsEntry): Promise<Buffer>
   }
 }
 
-/** Every `field=value` string of a module's .modinfo section (NUL-separated), in order. */
+/**
+ * Every `field=value` string of a module's .modinfo section (NUL-separated), in order. Only that section is read, as
+ * kmod does (scanning the whole multi-megabyte module for each field kept the main thread busy for hundreds of
+ * milliseconds per kernel); a file whose sections cannot be found is scanned whole.
+ */
 export function modinfoValues(ko: Uint8Array, field: string): string[] {
-  const buf = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
+  const section = elfSection(ko, '.modinfo');
+  // A leading NUL so that the section's first string matches `\0field=` like the others.
+  const buf = section ? Buffer.concat([NUL, section]) : Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength);
   const key = Buffer.from(`\0${field}=`);
   const out: string[] = [];
   for (let at = buf.indexOf(key); at >= 0; at = buf.indexOf(key, at + 1)) {

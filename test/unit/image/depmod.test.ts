@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depmod, moduleInfo } from '../../../src-main/engine/image/depmod';
-import { moduleBytes, selectModules } from '../../../src-main/engine/image/kernel-modules';
+import { elfSection } from '../../../src-main/engine/image/elf';
+import { modinfoValues, moduleBytes, selectModules } from '../../../src-main/engine/image/kernel-modules';
 import type { FsEntry, FsManifest } from '../../../src-main/engine/rootfs/entries';
 
 const DIRS = [process.env.NEXUS_TEST_DEBS, join(homedir(), '.cache', 'nexus-test-debs'), '/var/cache/apt/archives'].filter(
@@ -27,7 +28,7 @@ const findDeb = (): string | undefined => {
   return undefined;
 };
 const deb = findDeb();
-const hasDepmod = ['/usr/sbin/depmod', '/sbin/depmod'].some((p) => existsSync(p));
+const hasDepmod = ['/usr/sbin/depmod', '/sbin/depmod'].some((p) => existsSync(p)) && ['/usr/sbin/modinfo', '/sbin/modinfo'].some((p) => existsSync(p));
 const WANTED = [
   'drivers/virtio/*.ko',
   'drivers/net/virtio_net.ko',
@@ -104,6 +105,18 @@ describe.skipIf(!deb || !hasDepmod)(`depmod on real modules (${deb ?? 'no Debian
     // `depmod -n` prints modules.symbols too ("alias symbol:…"), which busybox modprobe does not need: left out.
     expect(lines(/^alias (?!symbol:)/, ours['modules.alias'])).toEqual(lines(/^alias (?!symbol:)/, stdout));
     expect(lines(/^softdep /, ours['modules.softdep'])).toEqual(lines(/^softdep /, stdout));
+  });
+
+  it("reads each module's own .modinfo section, as kmod's modinfo does (not strings elsewhere in the file)", async () => {
+    for (const [rel, b] of modules) {
+      const section = elfSection(b, '.modinfo');
+      expect(section, rel).not.toBeNull();
+      expect(section!.length, rel).toBeLessThan(b.length / 4);
+      for (const field of ['alias', 'depends', 'softdep']) {
+        const { stdout } = await execa('modinfo', ['-F', field, join(work, 'lib/modules', kver, rel)]);
+        expect(modinfoValues(b, field).join('\n'), `${rel} ${field}`).toBe(stdout); // one line per value, as modinfo -F prints them
+      }
+    }
   });
 
   it('decompresses .ko.gz (node:zlib) and .ko.xz (xz tool) modules, and selects through .modinfo without modules.dep', async () => {

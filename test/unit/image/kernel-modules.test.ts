@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { findKernel, parseModinfoDepends, parseModinfoSoftdepPre, selectModules } from '../../../src-main/engine/image/kernel-modules';
+import { elfSection, readElfDeps } from '../../../src-main/engine/image/elf';
 import type { FsEntry, FsManifest } from '../../../src-main/engine/rootfs/entries';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -20,6 +22,18 @@ describe('kernel modules', () => {
     const ko = enc('\x7fELF....\0license=GPL\0softdep=pre: crc32c\0depends=mbcache,jbd2\0vermagic=6.1\0');
     expect(parseModinfoDepends(ko)).toEqual(['mbcache', 'jbd2']);
     expect(parseModinfoSoftdepPre(ko)).toEqual(['crc32c']);
+  });
+
+  it('finds an ELF section by name, and gives null (never an exception) for a damaged or cut header', async () => {
+    const elf = await readFile('/bin/true');
+    const interp = readElfDeps(elf)?.interp;
+    expect(interp).toMatch(/^\/lib/);
+    expect(Buffer.from(elfSection(elf, '.interp')!).toString('latin1')).toBe(`${interp}\0`);
+    expect(elfSection(elf, '.modinfo')).toBeNull();
+    for (let cut = 0; cut < elf.length; cut += 97) expect(() => elfSection(elf.subarray(0, cut), '.interp')).not.toThrow();
+    const bad = Buffer.from(elf);
+    bad.writeUInt16LE(0xffff, 0x3e); // e_shstrndx past the section count
+    expect(elfSection(bad, '.interp')).toBeNull();
   });
 
   it('orders dependencies and soft dependencies first, and reports built-in and missing names', async () => {
