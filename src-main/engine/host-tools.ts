@@ -84,7 +84,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   },
   {
     command: 'xz',
-    features: ['flash: .xz images', 'cross-check: --compress=xz (the build compresses itself)'],
+    features: ['flash: .xz images, on the second core (without it they are decoded in process)', 'cross-check: --compress=xz (the build compresses itself)'],
     packages: { apt: 'xz-utils', dnf: 'xz', pacman: 'xz', brew: 'xz' },
     optional: true,
   },

@@ -24,7 +24,7 @@ let nextId = 1;
 
 let xzReady: Promise<typeof import('node-liblzma/wasm')> | null = null;
 /** liblzma's WASM, loaded from the package's own .wasm file (its default loader fetches a URL, which Node cannot). */
-function xzModule(): Promise<typeof import('node-liblzma/wasm')> {
+export function xzModule(): Promise<typeof import('node-liblzma/wasm')> {
   xzReady ??= (async () => {
     const lib = await import('node-liblzma/wasm');
     const { default: createLZMA } = (await import('node-liblzma/wasm/liblzma.js')) as { default: (o: { wasmBinary: Uint8Array }) => Promise<unknown> };

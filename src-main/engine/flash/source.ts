@@ -2,12 +2,12 @@
  * Image sources: raw files, compressed files (xz, gz, zst, bz2), a zip holding one image, and
  * http(s) URLs checked against an expected SHA-256. Each opens as a sequential ChunkReader.
  *
- * Decompression choice: xz, zstd and bzip2 run as the host's own binaries (execa streams). No npm
- * package for these is both well-kept and fast on Node 20: the wasm/JS decoders (xz-decompress,
- * fzstd) run 2-4x slower than the C tools and on the calling thread, lzma-native is unmaintained since
- * 2021, and Node's built-in zstd arrives only in Node 22.15. A child process is also the cheapest way
- * to get decompression off our thread and onto the second core. gzip and zip use Node's zlib, which
- * already runs on libuv's thread pool.
+ * Decompression choice: xz, zstd and bzip2 run as the host's own binaries (execa streams) where they are
+ * installed: a child process is the cheapest way to get decompression off our thread and onto the second
+ * core, and Node's built-in zstd arrives only in Node 22.15. Without an `xz` program (the macOS and Windows
+ * apps), .xz images (Raspberry Pi OS, Armbian, Ubuntu's Pi images) are decoded in process by liblzma in
+ * WebAssembly (compress/xz-decode.ts), at about the C tool's speed; .zst and .bz2 then need their tools
+ * (TOOL_MISSING with an install hint). gzip and zip use Node's zlib, which runs on libuv's thread pool.
  */
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, readFileSync } from 'node:fs';
@@ -22,7 +22,8 @@ import { CancelledError, NexusError } from '../../../src-shared/errors';
 import { errorMessage } from '../../../src-shared/narrow';
 import type { FlashSource } from '../../../src-shared/flash';
 import { bufferChunks } from '../byte-chunks';
-import { requireTool } from '../host-tools';
+import { unxzStream, xzRecordedSize } from '../compress/xz-decode';
+import { requireTool, whichTool } from '../host-tools';
 import { FileChunkReader, StreamChunkReader, type ChunkReader } from './reader';
 
 export type SourceFormat = 'raw' | 'xz' | 'gz' | 'zst' | 'bz2' | 'zip';
@@ -74,6 +75,14 @@ export const DEFLATE_MAX_RATIO = 1032;
 export async function decompressedSize(path: string, format: SourceFormat, fileSize: number): Promise<number | null> {
   if (format === 'raw') return fileSize;
   if (format === 'xz') {
+    if (!(await whichTool('xz'))) {
+      const fh = await open(path, 'r');
+      try {
+        return await xzRecordedSize(async (position, length) => (await fh.read(Buffer.alloc(length), 0, length, position)).buffer, fileSize);
+      } finally {
+        await fh.close();
+      }
+    }
     const r = await execa('xz', ['--robot', '--list', path], { reject: false });
     const totals = r.stdout.split('\n').find((l) => l.startsWith('totals\t'));
     const n = totals ? Number(totals.split('\t')[4]) : NaN;
@@ -275,6 +284,15 @@ async function openFile(path: string, signal?: AbortSignal, pinned?: PinnedFile)
         name,
       ),
     };
+  if (await xzInProcess(format))
+    return {
+      ...base,
+      size,
+      ...(await wasmUnxz(
+        counting(fileStream(), (n) => (consumed += n)),
+        name,
+      )),
+    };
   const tool = await hostDecompress(format, name, pinned ? fileStream() : path, signal);
   let seen = 0;
   // rchar counts every byte the tool read (the file, shared libraries): clamp to the file size.
@@ -310,6 +328,35 @@ function gunzip(input: Readable, name: string) {
     },
   };
 }
+
+/**
+ * An .xz stream decoded in process (no `xz` on this host): liblzma in WebAssembly. As with the host tool, bad data
+ * ends the output early and finish() reports it as the source's fault (SOURCE_CORRUPT), not the drive's.
+ */
+async function wasmUnxz(input: Readable, name: string) {
+  const decoded = await unxzStream(input);
+  let failure: Error | null = null;
+  async function* untilError() {
+    try {
+      yield* decoded;
+    } catch (e) {
+      failure = e instanceof Error ? e : new Error(String(e));
+    }
+  }
+  return {
+    reader: new StreamChunkReader(untilError()),
+    finish: async () => {
+      if (failure) throw corrupt(name, failure.message);
+    },
+    close: async () => {
+      input.destroy();
+      decoded.destroy();
+    },
+  };
+}
+
+/** True when .xz sources are decoded in process, because the host has no `xz`. */
+const xzInProcess = async (format: SourceFormat) => format === 'xz' && !(await whichTool('xz'));
 
 /** Peeks the first chunk of a stream to sniff its format, then replays it. */
 async function peek(stream: AsyncIterable<Buffer>): Promise<{ head: Buffer; rest: Readable }> {
@@ -375,6 +422,8 @@ async function openUrl(url: string, expected: string, signal?: AbortSignal): Pro
     inner = { reader: new StreamChunkReader(rest), finish: async () => undefined, close: async () => void rest.destroy() };
   } else if (format === 'gz') {
     inner = gunzip(rest, name);
+  } else if (await xzInProcess(format)) {
+    inner = await wasmUnxz(rest, name);
   } else {
     inner = await hostDecompress(format, name, rest, signal);
   }

@@ -9,6 +9,7 @@ import { NexusError } from '../../../src-shared/errors';
 import { captures, errorMessage } from '../../../src-shared/narrow';
 import { requireTool } from '../host-tools';
 import type { FsEntry, FsManifest } from '../rootfs/entries';
+import { unxzBuffer } from '../compress/xz-decode';
 import { readEntry } from './content';
 import { elfSection } from './elf';
 
@@ -20,7 +21,7 @@ export const COMPRESSED_MODULE = /\.ko\.(gz|xz|zst)$/;
  * A module's plain ELF bytes. Alpine's kernels compress their modules (CONFIG_MODULE_COMPRESS with gzip, the
  * default choice, in aports' linux-lts/virt configs: `.ko.gz`); busybox insmod loads only plain `.ko` files
  * (the kernels do not enable in-kernel decompression either), so the image gets them decompressed.
- * gzip: node:zlib; xz and zstd: the host's `xz` / `zstd` tools (Node 20 has no zstd).
+ * gzip: node:zlib; xz: liblzma in WebAssembly (compress/xz-decode.ts); zstd: the host's `zstd` (Node 20 has no zstd).
  */
 export async function moduleBytes(path: string, entry: FsEntry): Promise<Buffer> {
   const bytes = await readEntry(entry);
@@ -28,9 +29,9 @@ export async function moduleBytes(path: string, entry: FsEntry): Promise<Buffer>
   if (!kind) return bytes;
   try {
     if (kind === 'gz') return gunzipSync(bytes);
-    const tool = kind === 'xz' ? 'xz' : 'zstd';
-    await requireTool(tool, `decompressing the kernel's .ko.${kind} modules (busybox insmod loads only plain .ko files)`);
-    return Buffer.from((await execa(tool, ['-dc'], { input: bytes, encoding: 'buffer', stripFinalNewline: false })).stdout);
+    if (kind === 'xz') return await unxzBuffer(bytes);
+    await requireTool('zstd', "decompressing the kernel's .ko.zst modules (busybox insmod loads only plain .ko files)");
+    return Buffer.from((await execa('zstd', ['-dc'], { input: bytes, encoding: 'buffer', stripFinalNewline: false })).stdout);
   } catch (err) {
     if (err instanceof NexusError) throw err;
     throw new NexusError(

@@ -119,7 +119,7 @@ describe.skipIf(!deb || !hasDepmod)(`depmod on real modules (${deb ?? 'no Debian
     }
   });
 
-  it('decompresses .ko.gz (node:zlib) and .ko.xz (xz tool) modules, and selects through .modinfo without modules.dep', async () => {
+  it('decompresses .ko.gz (node:zlib) and .ko.xz (liblzma in WebAssembly) modules, and selects through .modinfo without modules.dep', async () => {
     const D = `/lib/modules/${kver}`;
     const m: FsManifest = new Map();
     const xzOf = async (b: Buffer) => Buffer.from((await execa('xz', ['-c'], { input: b, encoding: 'buffer' })).stdout);
