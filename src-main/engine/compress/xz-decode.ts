@@ -37,6 +37,10 @@ export async function unxzStream(input: AsyncIterable<Uint8Array>): Promise<Read
   return Readable.from(decoded(), { objectMode: false });
 }
 
+/** Bounds on what a file may make us read from its end: a hostile footer must not cost gigabytes or a billion reads. */
+const MAX_INDEX_BYTES = 16 << 20;
+const MAX_PADDING_BYTES = 1 << 20;
+
 /**
  * The decompressed size an .xz file records in its indexes (xz-file-format 1.2: each stream ends with an index of
  * its blocks' sizes and a 12-byte footer), read from the end of the file: the sum over every concatenated stream,
@@ -46,16 +50,20 @@ export async function unxzStream(input: AsyncIterable<Uint8Array>): Promise<Read
 export async function xzRecordedSize(read: (position: number, length: number) => Promise<Buffer>, fileSize: number): Promise<number | null> {
   let end = fileSize;
   let total = 0;
+  let padding = 0;
   while (end > 0) {
     if (end < 32 || end % 4 !== 0) return null;
     const footer = await read(end - 12, 12);
     if (footer.readUInt32LE(8) === 0) {
-      end -= 4; // stream padding: null bytes, four at a time (a footer ends with "YZ")
+      // Stream padding: null bytes, four at a time (a footer ends with "YZ").
+      if ((padding += 4) > MAX_PADDING_BYTES) return null;
+      end -= 4;
       continue;
     }
     if (footer[10] !== 0x59 || footer[11] !== 0x5a || crc32(footer.subarray(4, 10)) !== footer.readUInt32LE(0)) return null;
     const indexSize = (footer.readUInt32LE(4) + 1) * 4;
-    if (indexSize > end - 24) return null;
+    // A real index is ~16 bytes per block: 80 KiB for 5 GiB in 1 MiB blocks.
+    if (indexSize > end - 24 || indexSize > MAX_INDEX_BYTES) return null;
     const index = await read(end - 12 - indexSize, indexSize);
     if (index[0] !== 0 || crc32(index.subarray(0, indexSize - 4)) !== index.readUInt32LE(indexSize - 4)) return null;
     let at = 1;

@@ -8,6 +8,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unxzBuffer, unxzStream, xzRecordedSize } from '../../../src-main/engine/compress/xz-decode';
 import { patternBytes } from '../../support/loop-devices';
@@ -69,6 +70,14 @@ describe('xz in process', () => {
       'cut short': good.subarray(0, good.length - 4),
       'a gzip file': Buffer.from([0x1f, 0x8b, ...Buffer.alloc(64)]),
       'zeros only': Buffer.alloc(64),
+      'a valid stream, then 2 MiB of zeros': Buffer.concat([good, Buffer.alloc(2 << 20)]),
+      'a footer claiming a 4 GiB index': (() => {
+        const b = Buffer.from(good);
+        const footer = b.subarray(b.length - 12);
+        footer.writeUInt32LE(0x3fffffff, 4);
+        footer.writeUInt32LE(crc32(footer.subarray(4, 10)), 0);
+        return b;
+      })(),
     };
     for (const [name, bytes] of Object.entries(cases)) {
       const path = join(dir, 'case.xz');
