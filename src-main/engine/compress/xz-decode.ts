@@ -40,6 +40,7 @@ export async function unxzStream(input: AsyncIterable<Uint8Array>): Promise<Read
 /** Bounds on what a file may make us read from its end: a hostile footer must not cost gigabytes or a billion reads. */
 const MAX_INDEX_BYTES = 16 << 20;
 const MAX_PADDING_BYTES = 1 << 20;
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
 /**
  * The decompressed size an .xz file records in its indexes (xz-file-format 1.2: each stream ends with an index of
@@ -55,9 +56,14 @@ export async function xzRecordedSize(read: (position: number, length: number) =>
     if (end < 32 || end % 4 !== 0) return null;
     const footer = await read(end - 12, 12);
     if (footer.readUInt32LE(8) === 0) {
-      // Stream padding: null bytes, four at a time (a footer ends with "YZ").
-      if ((padding += 4) > MAX_PADDING_BYTES) return null;
-      end -= 4;
+      // Stream padding: null bytes in groups of four (a footer ends with "YZ"), read back a block at a time.
+      const chunk = await read(Math.max(0, end - 65536), Math.min(65536, end));
+      let zeros = 0;
+      while (zeros < chunk.length && chunk[chunk.length - 1 - zeros] === 0) zeros++;
+      zeros -= zeros % 4;
+      // Padding only follows a stream: a file of zeros, or zeros before its first stream, is not .xz.
+      if ((padding += zeros) > MAX_PADDING_BYTES || zeros >= end) return null;
+      end -= zeros;
       continue;
     }
     if (footer[10] !== 0x59 || footer[11] !== 0x5a || crc32(footer.subarray(4, 10)) !== footer.readUInt32LE(0)) return null;
@@ -88,6 +94,10 @@ export async function xzRecordedSize(read: (position: number, length: number) =>
     }
     const streamSize = 12 + blocks + indexSize + 12;
     if (streamSize > end) return null;
+    // The stream's header: the magic, and the same flags as the footer, both under their CRC32.
+    const header = await read(end - streamSize, 12);
+    if (!header.subarray(0, 6).equals(XZ_MAGIC) || !header.subarray(6, 8).equals(footer.subarray(8, 10))) return null;
+    if (crc32(header.subarray(6, 8)) !== header.readUInt32LE(8)) return null;
     end -= streamSize;
   }
   return Number.isSafeInteger(total) ? total : null;
