@@ -12,29 +12,73 @@ export async function unxzBuffer(bytes: Uint8Array): Promise<Buffer> {
   return Buffer.from(await (await xzModule()).unxzAsync(bytes));
 }
 
+/** liblzma's lzma_stream_decoder flag: go on after a stream's end to the next one (`cat a.xz b.xz`), as `xz -dc` does. */
+const LZMA_CONCATENATED = 0x08;
+/** The dictionary a decoder may allocate (xz -9 uses 64 MiB; 256 MiB is liblzma's WASM default). */
+const DECODER_MEMLIMIT = 256n << 20n;
+/** Output per step: the decoder never holds more than this, however well the input compresses (zeros: 7000:1). */
+const OUT_BYTES = 1 << 20;
+
 /**
- * A streaming xz decoder: `input`'s .xz bytes in, the decoded bytes out as a Node stream (backpressure through the
- * decoder's own queue). Bad data, or an error reading `input`, errors the returned stream.
+ * A streaming xz decoder, pulled: `input`'s .xz bytes in, the decoded bytes out as a Node stream, at most 1 MiB at a
+ * time. (node-liblzma's own TransformStream enqueues everything one input chunk decodes to: 2 GiB of zeros took
+ * 2.1 GB of memory.) Concatenated streams and stream padding are decoded as xz-utils does. Bad data, or an error
+ * reading `input`, errors the returned stream.
  */
 export async function unxzStream(input: AsyncIterable<Uint8Array>): Promise<Readable> {
-  const decoder = (await xzModule()).createUnxz();
-  const writer = decoder.writable.getWriter();
-  const reader = decoder.readable.getReader();
-  const feeding = (async () => {
-    for await (const chunk of input) await writer.write(chunk);
-    await writer.close();
-  })();
-  // A failed read of the input ends the decoder too; the error reaches the reader below.
-  feeding.catch((e: unknown) => writer.abort(e).catch(() => undefined));
-  async function* decoded() {
+  const lib = await xzModule();
+  async function* decoded(): AsyncGenerator<Buffer> {
+    const m = lib.getModule();
+    const stream = new lib.WasmLzmaStream(m);
+    const out = m._malloc(OUT_BYTES);
     try {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
-      await feeding;
+      const init = m._lzma_stream_decoder(stream.ptr, DECODER_MEMLIMIT, LZMA_CONCATENATED);
+      if (init !== lib.LZMA_OK) throw new Error(`liblzma could not start a decoder (code ${init})`);
+      // One lzma_code step per output block; yields hand each block to the reader before the next is made.
+      async function* steps(action: number): AsyncGenerator<Buffer, boolean> {
+        for (;;) {
+          stream.setOutput(out, OUT_BYTES);
+          const ret = lib.code(stream, action);
+          const produced = OUT_BYTES - stream.availOut;
+          if (produced > 0) yield Buffer.from(lib.copyFromWasm(m, out, produced));
+          if (ret === lib.LZMA_STREAM_END) return true;
+          if (ret !== lib.LZMA_OK) throw new Error(xzError(ret));
+          if (stream.availIn === 0 && stream.availOut > 0) return false;
+        }
+      }
+      let ended = false;
+      for await (const chunk of input) {
+        if (ended) break;
+        const inPtr = lib.copyToWasm(m, chunk);
+        try {
+          stream.setInput(inPtr, chunk.byteLength);
+          ended = yield* steps(lib.LZMA_RUN);
+        } finally {
+          m._free(inPtr);
+        }
+      }
+      stream.setInput(0, 0);
+      if (!ended && !(yield* steps(lib.LZMA_FINISH))) throw new Error('the .xz data ends before its stream does');
     } finally {
-      await reader.cancel().catch(() => undefined);
+      lib.end(stream);
+      stream.free();
+      m._free(out);
     }
   }
   return Readable.from(decoded(), { objectMode: false });
+}
+
+/** liblzma's return codes, as xz-utils words them. */
+function xzError(code: number): string {
+  const words: Record<number, string> = {
+    5: 'not enough memory',
+    6: 'the memory limit was reached',
+    7: 'file format not recognized',
+    8: 'unsupported options',
+    9: 'compressed data is corrupt',
+    10: 'unexpected end of input',
+  };
+  return words[code] ?? `liblzma error ${code}`;
 }
 
 /** Bounds on what a file may make us read from its end: a hostile footer must not cost gigabytes or a billion reads. */

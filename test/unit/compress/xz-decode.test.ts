@@ -99,7 +99,34 @@ describe('xz in process', () => {
         for await (const _ of await unxzStream(Readable.from([broken])));
       })(),
     ).rejects.toThrow();
+    // Concatenated streams with padding, as xz -dc decodes them.
+    const both: Buffer[] = [];
+    for await (const c of await unxzStream(Readable.from([await readFile(files.concatenated!)]))) both.push(c as Buffer);
+    expect(Buffer.concat(both).equals(Buffer.concat([data, data]))).toBe(true);
+    // Cut short: an error, not a short image.
+    const cut = many.subarray(0, many.length - 100);
+    await expect(
+      (async () => {
+        for await (const _ of await unxzStream(Readable.from([cut])));
+      })(),
+    ).rejects.toThrow();
     const bad = Buffer.from(await readFile(files['one-stream']!)).fill(0x55, 2000, 3000);
     await expect(unxzBuffer(bad)).rejects.toThrow();
   });
+
+  it('holds at most a few MiB however well the input compresses: 256 MiB of zeros (a 40 KB .xz) decoded in 1 MiB blocks', async () => {
+    const zeros = Buffer.from((await execa('sh', ['-c', 'head -c 256M /dev/zero | xz -1 -T1'], { encoding: 'buffer' })).stdout);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    let total = 0;
+    let largest = 0;
+    for await (const c of await unxzStream(Readable.from([zeros]))) {
+      total += (c as Buffer).length;
+      largest = Math.max(largest, (c as Buffer).length);
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    expect(total).toBe(256 * MiB);
+    expect(largest).toBeLessThanOrEqual(MiB);
+    expect(peak - before).toBeLessThan(128 * MiB);
+  }, 60_000);
 });
