@@ -97,10 +97,7 @@ describe('flash: every source format to a loop device', () => {
   });
 
   describe('on a host without xz or zstd (the macOS and Windows apps): PATH holds no tools', () => {
-    /**
-     * Runs fn with PATH pointing at an empty folder, so whichTool finds no xz, zstd or bzip2. The drives are listed
-     * before (lsblk is a host tool too; a macOS or Windows app lists them its own way).
-     */
+    // The drives are listed before PATH is emptied: lsblk is a host tool too (a macOS or Windows app lists them its own way).
     let drives: Awaited<ReturnType<typeof list>>;
     const listed = async () => drives;
     beforeAll(async () => {
